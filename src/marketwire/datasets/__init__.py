@@ -1,0 +1,15 @@
+"""Canonical datasets: columns, keys, time semantics and descriptions, declared once as data."""
+
+from marketwire.datasets.base import COMMON_FIELDS, Dataset
+from marketwire.datasets.reference import REFERENCE_DATASETS
+
+__all__ = ["COMMON_FIELDS", "Dataset", "REFERENCE_DATASETS", "get"]
+
+
+def get(name: str) -> Dataset:
+    from marketwire.errors import InvalidInput
+
+    for ds in REFERENCE_DATASETS:
+        if ds.name == name:
+            return ds
+    raise InvalidInput(f"`dataset`: unknown dataset {name!r}", param="dataset")

@@ -1,0 +1,305 @@
+"""The REST layer: a thin FastAPI shell over :class:`marketwire.serve.facade.Marketwire`.
+
+Route handlers hold no query logic. Each one parses its parameters, calls exactly one facade method and wraps
+the result: ``{"data": ...}`` for a single object, ``{"data": [...], "count": n}`` for a list. Every failure,
+ours or the framework's, leaves as the one error envelope ``{"error": {"code", "message", ...fields}}`` with
+the status the error names (see docs/errors.md).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from marketwire.errors import InvalidInput, MarketwireError
+
+API_VERSION = "1.0.0"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+TAGS: list[dict[str, str]] = [
+    {"name": "meta", "description": "Service health and lake state."},
+    {"name": "identity", "description": "Resolve identifiers and search instruments by name or symbol."},
+    {"name": "reference", "description": "Securities and listings by their marketwire ids, point in time."},
+    {"name": "indexes", "description": "Index constituents, point in time."},
+    {"name": "quality", "description": "Rows refused at ingest, with the rule that refused them."},
+]
+
+
+# -- documentation models (describe the responses; handlers return plain JSON) ----------------------------
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(_Open):
+    code: str = Field(description="Stable error code, see docs/errors.md.", examples=["not_found"])
+    message: str = Field(description="Human-readable explanation.")
+    param: str | None = Field(None, description="The request parameter at fault, when there is one.")
+    candidates: list[dict[str, Any]] | None = Field(None, description="For `ambiguous`: the possible matches.")
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class Match(_Open):
+    issuer_id: str | None = None
+    security_id: str | None = None
+    listing_id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    status: str | None = None
+    identifiers: dict[str, str] = Field(default_factory=dict, description="Scheme (isin, cusip, figi ...) -> value.")
+    listings: list[dict[str, Any]] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list, description="Codes of the quality rules this entity trips.")
+    matched_by: str | None = Field(None, description="How the query matched (identifier scheme, ticker, name).")
+
+
+class Member(_Open):
+    index: str
+    ticker: str | None = None
+    listing_id: str | None = None
+    name: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class MatchList(BaseModel):
+    data: list[Match]
+    count: int
+
+
+class MemberList(BaseModel):
+    data: list[Member]
+    count: int
+
+
+class RowList(BaseModel):
+    data: list[dict[str, Any]]
+    count: int
+
+
+class Item(BaseModel):
+    data: dict[str, Any]
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {400: "Invalid parameter or identifier.", 404: "No such entity.",
+            409: "The identifier names several instruments; `candidates` lists them.",
+            500: "Unexpected server error."}
+    return {s: {"model": ErrorEnvelope, "description": text[s]} for s in (*statuses, 500)}
+
+
+# -- serialisation ---------------------------------------------------------------------------------------
+
+def plain(value: Any) -> Any:
+    """Turn facade output into JSON-safe values: dates as ISO strings, NaN as null, numpy scalars unwrapped."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (date, datetime, time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Enum):
+        return plain(value.value)
+    if isinstance(value, BaseModel):
+        return plain(value.model_dump())
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return plain(value.tolist())
+    return jsonable_encoder(value)
+
+
+def _one(data: Any) -> JSONResponse:
+    return JSONResponse({"data": plain(data)})
+
+
+def _many(rows: list[Any]) -> JSONResponse:
+    rows = list(rows)
+    return JSONResponse({"data": plain(rows), "count": len(rows)})
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
+                   **fields: Any) -> JSONResponse:
+    body = {"code": code, "message": message, **{k: v for k, v in fields.items() if v is not None}}
+    return JSONResponse({"error": plain(body)}, status_code=status, headers=dict(headers or {}))
+
+
+def parse_as_of(value: str | None, param: str = "as_of") -> date | None:
+    """``YYYY-MM-DD`` -> date; anything else is an ``invalid_input`` naming the parameter."""
+    if value is None or value == "":
+        return None
+    try:
+        if not _ISO_DATE.match(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"`{param}`: {value} is not a date", param=param, value=value,
+                           expected="YYYY-MM-DD") from None
+
+
+# -- error handlers --------------------------------------------------------------------------------------
+
+async def _on_marketwire_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MarketwireError)
+    body = exc.to_dict()
+    return JSONResponse({"error": plain(body)}, status_code=int(exc.http_status))
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errs = list(exc.errors())
+    first = errs[0] if errs else {}
+    loc = [str(p) for p in first.get("loc", ())]
+    param = loc[-1] if len(loc) > 1 else (loc[0] if loc else None)
+    msg = str(first.get("msg", "invalid value"))
+    value = first.get("input")
+    fields: dict[str, Any] = {"param": param, "location": loc[0] if len(loc) > 1 else None}
+    if isinstance(value, (str, int, float, bool)):
+        fields["value"] = value
+    return error_response(400, "invalid_input", f"`{param}`: {msg}" if param else msg, **fields)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        code = "not_found"
+        detail = exc.detail if exc.detail and exc.detail != "Not Found" else \
+            f"no route {request.method} {request.url.path}; see /docs for the API"
+    else:
+        code = "internal" if status >= 500 else "invalid_input"
+        detail = str(exc.detail)
+        if status == 405:
+            detail = f"method {request.method} is not allowed on {request.url.path}"
+    return error_response(status, code, str(detail), headers=exc.headers, path=request.url.path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette logs the traceback after this response is sent; the body never carries it.
+    return error_response(500, "internal", "internal server error; the server log has the details")
+
+
+# -- the app ---------------------------------------------------------------------------------------------
+
+def create_app(home: str | Path) -> FastAPI:
+    """One app over the lake at ``home``, sharing a single :class:`Marketwire` across requests."""
+    from marketwire.serve.facade import Marketwire
+
+    app = FastAPI(
+        title="marketwire",
+        version=API_VERSION,
+        description="Point-in-time, verified, traceable market reference data. "
+                    "Every response is `{\"data\": ...}`; every error is `{\"error\": {\"code\", \"message\"}}`.",
+        openapi_tags=TAGS,
+    )
+    app.state.marketwire = Marketwire(home)
+    app.add_exception_handler(MarketwireError, _on_marketwire_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+    def mw(request: Request) -> Any:
+        return request.app.state.marketwire
+
+    as_of_q = Query(None, description="Point-in-time date `YYYY-MM-DD`; default: latest known state.",
+                    examples=["2015-01-10"])
+
+    @app.get("/v1/health", tags=["meta"], summary="Service health",
+             response_description="Lake state: `status` is `ok` when the service can answer queries.",
+             responses={200: {"model": Item}, **_errors()})
+    def health(request: Request) -> JSONResponse:
+        return _one(mw(request).health())
+
+    @app.get("/v1/resolve", tags=["identity"], summary="Resolve an identifier to instruments",
+             description="Accepts a ticker, ISIN, CUSIP, FIGI or marketwire id. Check digits are verified.",
+             response_description="The instruments the identifier names (usually one).",
+             responses={200: {"model": MatchList}, **_errors(400, 404, 409)})
+    def resolve(request: Request,
+                id: str = Query(..., min_length=1, description="Ticker, ISIN, CUSIP, FIGI or marketwire id.",
+                                examples=["AAPL"]),
+                as_of: str | None = as_of_q) -> JSONResponse:
+        return _many(mw(request).resolve(id, as_of=parse_as_of(as_of)))
+
+    @app.get("/v1/search", tags=["identity"], summary="Search instruments by name or symbol",
+             response_description="Best matches first.",
+             responses={200: {"model": MatchList}, **_errors(400)})
+    def search(request: Request,
+               q: str = Query(..., min_length=1, description="Free text: company name or symbol.",
+                              examples=["apple"]),
+               limit: int = Query(20, ge=1, le=500, description="Maximum number of results."),
+               as_of: str | None = as_of_q) -> JSONResponse:
+        return _many(mw(request).search(q, limit=limit, as_of=parse_as_of(as_of)))
+
+    @app.get("/v1/securities/{security_id}", tags=["reference"], summary="One security",
+             response_description="The security with its identifiers, listings and quality flags.",
+             responses={200: {"model": Item}, **_errors(400, 404)})
+    def security(request: Request, security_id: str, as_of: str | None = as_of_q) -> JSONResponse:
+        return _one(mw(request).security(security_id, as_of=parse_as_of(as_of)))
+
+    @app.get("/v1/listings/{listing_id}", tags=["reference"], summary="One listing",
+             response_description="The listing (ticker on a venue, with validity dates) and its security.",
+             responses={200: {"model": Item}, **_errors(400, 404)})
+    def listing(request: Request, listing_id: str, as_of: str | None = as_of_q) -> JSONResponse:
+        return _one(mw(request).listing(listing_id, as_of=parse_as_of(as_of)))
+
+    @app.get("/v1/indexes/{index}/members", tags=["indexes"], summary="Index constituents",
+             response_description="Members of the index on `as_of` (default: latest).",
+             responses={200: {"model": MemberList}, **_errors(400, 404)})
+    def members(request: Request, index: str, as_of: str | None = as_of_q) -> JSONResponse:
+        return _many(mw(request).members(index, as_of=parse_as_of(as_of)))
+
+    @app.get("/v1/quarantine", tags=["quality"], summary="Quarantined rows",
+             response_description="Rows refused at ingest, with source, file, line and rule.",
+             responses={200: {"model": RowList}, **_errors(400)})
+    def quarantine(request: Request,
+                   source: str | None = Query(None, description="Only rows from this source."),
+                   rule: str | None = Query(None, description="Only rows refused by this rule code."),
+                   limit: int | None = Query(None, ge=1, description="Maximum number of rows.")
+                   ) -> JSONResponse:
+        return _many(mw(request).quarantine(source=source, rule=rule, limit=limit))
+
+    _drop_422_from_schema(app)
+    return app
+
+
+def _drop_422_from_schema(app: FastAPI) -> None:
+    """Validation failures leave as 400 ``invalid_input``; do not advertise FastAPI's 422 shape."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = base()
+            for path in schema.get("paths", {}).values():
+                for op in path.values():
+                    op.get("responses", {}).pop("422", None)
+            comps = schema.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                comps.pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

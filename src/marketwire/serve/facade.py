@@ -1,0 +1,271 @@
+"""The facade: every query marketwire answers, whoever asks (SDK, CLI, REST)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from marketwire.config import resolve_home
+from marketwire.datasets import reference as R
+from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFound
+from marketwire.identity.index import MasterIndex
+from marketwire.identity.parse import parse, problem
+from marketwire.pipeline import IngestReport, Pipeline, Progress
+from marketwire.store import Lake
+from marketwire.verify.rules import RULES, Rule
+
+#: Venues a bare ticker (no venue, no suffix) prefers when it matches listings in several markets
+DEFAULT_MICS = ("XNYS", "XNAS", "XASE", "ARCX", "BATS", "IEXG")
+
+
+def parse_date(value: str | date | None, param: str = "as_of") -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if len(str(value)) >= 10 else date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"`{param}`: {value} is not a date (use YYYY-MM-DD)", param=param, value=str(value)) \
+            from None
+
+
+class Marketwire:
+    """The embedded platform over one lake folder. ``marketwire.open(home)`` returns one."""
+
+    def __init__(self, home: str | Path | None = None) -> None:
+        self.home = resolve_home(home)
+        self.lake = Lake(self.home / "lake")
+        self.pipeline = Pipeline(self.lake)
+        self.index = MasterIndex(self.lake, self.home / "cache" / "master.duckdb")
+
+    # -- loading ----------------------------------------------------------------------------------
+    def ingest(self, source: str, paths: Sequence[str | Path], as_of: date | str | None = None,
+               progress: Progress | None = None) -> IngestReport:
+        """Run ``source`` over ``paths`` (files or folders; none: the source's public URL)."""
+        return self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress)
+
+    def sources(self) -> list[dict[str, Any]]:
+        from marketwire.sources import list_sources
+
+        return [s.__dict__ for s in list_sources()]
+
+    def rules(self) -> list[Rule]:
+        return list(RULES.values())
+
+    # -- identity ---------------------------------------------------------------------------------
+    def resolve(self, id: str, as_of: date | str | None = None) -> list[dict[str, Any]]:
+        """What ``id`` named on ``as_of`` (default today). One match, or :class:`Ambiguous` with candidates."""
+        when = parse_date(as_of) or date.today()
+        p = parse(id)
+        if p.schemes == ("own",):
+            return [self._own(p.value, when)]
+        rows = self.index.lookup(p.value, when, p.schemes)
+        if not rows and p.checked:
+            rule = problem(p)
+            if rule:
+                raise InvalidIdentifier(f"`id`: {id} is not a valid {p.checked.upper()} ({rule})", param="id",
+                                        rule=rule, value=id)
+        if not rows and p.schemes and "ticker" in p.schemes and p.value.isdigit():
+            rows = self.index.lookup(p.value.lstrip("0") or "0", when, ("cik",))
+        if not rows:
+            known = self.index.exists_any(p.value)
+            raise NotFound(f"{id!r} names nothing known on {when.isoformat()}"
+                           + (" (it is known at other dates; try another as_of)" if known else ""),
+                           param="id", value=id, as_of=when.isoformat())
+        matches = self._matches(rows, when)
+        if len(matches) > 1 and p.bare_ticker:
+            home = [m for m in matches if m.get("mic") in DEFAULT_MICS]
+            if len(home) == 1:
+                matches = home
+        if len(matches) > 1:
+            raise Ambiguous(f"{id!r} names {len(matches)} instruments on {when.isoformat()}; "
+                            "qualify it (ticker@MIC, ISIN) or pick a candidate", param="id",
+                            candidates=matches)
+        return matches
+
+    def _own(self, ident: str, when: date) -> dict[str, Any]:
+        kind = {"L": "listing", "S": "security", "I": "issuer"}[ident[2]]
+        ms = self._matches([{"entity_kind": kind, "entity_id": ident, "scheme": "own"}], when)
+        if not ms:
+            raise NotFound(f"no {kind} {ident}", param="id", value=ident)
+        return ms[0]
+
+    def _matches(self, rows: list[dict[str, Any]], when: date) -> list[dict[str, Any]]:
+        out: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+        for r in rows:
+            kind, ident = r["entity_kind"], r["entity_id"]
+            if kind == "listing":
+                lst = self._one("listings", "listing_id", ident)
+                if lst is None:
+                    continue
+                m = self._describe(lst["security_id"], lst, when)
+            elif kind == "security":
+                m = self._describe(ident, None, when)
+            else:
+                secs = self.index.rows("SELECT security_id FROM securities WHERE issuer_id = ?", [ident])
+                for s in secs:
+                    d = self._describe(s["security_id"], None, when)
+                    if d:
+                        d["matched_by"] = r["scheme"]
+                        out[(d["security_id"], None)] = d
+                continue
+            if m:
+                m["matched_by"] = r["scheme"]
+                out[(m["security_id"], m["listing_id"])] = m
+        # a security-level match makes its listing-level matches redundant
+        secs_only = {s for s, l in out if l is None}
+        return [m for (s, l), m in out.items() if l is None or s not in secs_only]
+
+    def _one(self, table: str, key: str, value: str) -> dict[str, Any] | None:
+        rows = self.index.rows(f"SELECT * EXCLUDE (knowledge_time, ingested_at, source, ingest_id) FROM {table} "
+                               f"WHERE {key} = ?", [value])
+        return rows[0] if rows else None
+
+    def _ids_of(self, ids: list[str], when: date) -> list[dict[str, Any]]:
+        return self.index.rows(
+            "SELECT entity_id, scheme, value, flags FROM ids WHERE entity_id IN (SELECT unnest(?)) "
+            "AND (valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to > ?) "
+            "ORDER BY entity_kind, scheme, valid_from", [ids, when, when])
+
+    def _flags_of(self, ids: list[str]) -> list[str]:
+        rows = self.index.rows("SELECT DISTINCT rule FROM flags WHERE entity_id IN (SELECT unnest(?)) ORDER BY rule",
+                               [ids])
+        return [r["rule"] for r in rows]
+
+    def _describe(self, security_id: str, listing: dict[str, Any] | None, when: date) -> dict[str, Any] | None:
+        sec = self._one("securities", "security_id", security_id)
+        if sec is None:
+            return None
+        iss = self._one("issuers", "issuer_id", sec["issuer_id"]) or {}
+        lst_rows = self.index.rows(
+            "SELECT listing_id, ticker, mic, currency, status, valid_from, valid_to FROM listings "
+            "WHERE security_id = ? ORDER BY valid_to IS NOT NULL, mic, ticker", [security_id])
+        entity_ids = [security_id, sec["issuer_id"]] + ([listing["listing_id"]] if listing else [])
+        ids = self._ids_of(entity_ids, when)
+        identifiers: dict[str, str] = {}
+        for r in ids:
+            if r["scheme"] in ("name", "symbol"):
+                continue
+            identifiers.setdefault(r["scheme"], r["value"])
+        names = [r["value"] for r in ids if r["scheme"] == "name"]
+        live = [lr for lr in lst_rows if (lr["valid_from"] is None or lr["valid_from"] <= when)
+                and (lr["valid_to"] is None or lr["valid_to"] > when)]
+        for lr in live:
+            tick = self.index.rows("SELECT value FROM ids WHERE entity_id = ? AND scheme = 'ticker' AND "
+                                   "(valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to > ?)",
+                                   [lr["listing_id"], when, when])
+            if tick:
+                lr["ticker"] = tick[0]["value"]
+        flag_ids = entity_ids + ([lr["listing_id"] for lr in lst_rows] if listing is None else [])
+        status = listing["status"] if listing else sec["status"]
+        if listing and listing["valid_to"] is not None and listing["valid_to"] <= when:
+            status = "delisted"
+        elif listing:
+            status = "active" if listing["valid_to"] is None or listing["valid_to"] > when else listing["status"]
+        return {
+            "issuer_id": sec["issuer_id"], "security_id": security_id,
+            "listing_id": listing["listing_id"] if listing else None,
+            "name": names[0] if names and listing else (sec["name"] or iss.get("name")),
+            "issuer_name": iss.get("name"), "type": sec["type"], "status": status,
+            "ticker": identifiers.get("ticker"), "mic": listing["mic"] if listing else None,
+            "currency": listing["currency"] if listing else None, "country": iss.get("country"),
+            "identifiers": identifiers, "listings": live, "flags": self._flags_of(flag_ids),
+            "valid_from": listing["valid_from"] if listing else sec["valid_from"],
+            "valid_to": listing["valid_to"] if listing else sec["valid_to"],
+        }
+
+    def security(self, security_id: str, as_of: date | str | None = None) -> dict[str, Any]:
+        d = self._describe(security_id, None, parse_date(as_of) or date.today())
+        if d is None:
+            raise NotFound(f"no security {security_id}", param="security_id", value=security_id)
+        return d
+
+    def listing(self, listing_id: str, as_of: date | str | None = None) -> dict[str, Any]:
+        lst = self._one("listings", "listing_id", listing_id)
+        d = self._describe(lst["security_id"], lst, parse_date(as_of) or date.today()) if lst else None
+        if d is None:
+            raise NotFound(f"no listing {listing_id}", param="listing_id", value=listing_id)
+        return d
+
+    def search(self, text: str, limit: int = 20, as_of: date | str | None = None) -> list[dict[str, Any]]:
+        """Fuzzy search over names (every name a listing had) and exact tickers."""
+        from rapidfuzz import fuzz
+
+        q = (text or "").strip()
+        if not q:
+            raise InvalidInput("`q`: empty search text", param="q")
+        when = parse_date(as_of)
+        toks = [t for t in q.upper().split() if t]
+        cond = " AND ".join(["key LIKE ?"] * len(toks))
+        rows = self.index.rows(
+            f"SELECT entity_id, value, scheme FROM ids WHERE (scheme = 'name' AND {cond}) "
+            "OR (scheme IN ('ticker', 'symbol') AND key = ?) LIMIT 2000",
+            [f"%{t}%" for t in toks] + [q.upper()])
+        if len(rows) < limit:
+            rows += self.index.rows(
+                "SELECT entity_id, value, scheme FROM ids WHERE scheme = 'name' "
+                "AND jaro_winkler_similarity(key, ?) >= 0.88 LIMIT 500", [q.upper()])
+        scored: dict[str, float] = {}
+        for r in rows:
+            s = 100.0 if r["scheme"] != "name" else fuzz.WRatio(q.lower(), r["value"].lower())
+            scored[r["entity_id"]] = max(scored.get(r["entity_id"], 0), s)
+        out = []
+        for ident, score in sorted(scored.items(), key=lambda kv: -kv[1])[: limit * 3]:
+            lst = self._one("listings", "listing_id", ident)
+            if lst is None:
+                continue
+            if when and not ((lst["valid_from"] is None or lst["valid_from"] <= when) and
+                             (lst["valid_to"] is None or lst["valid_to"] > when)):
+                continue
+            out.append({"score": round(score, 1), "listing_id": ident, "security_id": lst["security_id"],
+                        "ticker": lst["ticker"], "mic": lst["mic"], "name": lst["name"], "status": lst["status"],
+                        "currency": lst["currency"], "valid_from": lst["valid_from"], "valid_to": lst["valid_to"]})
+            if len(out) >= limit:
+                break
+        return out
+
+    def members(self, index: str, as_of: date | str | None = None) -> list[dict[str, Any]]:
+        when = parse_date(as_of) or date.today()
+        rows = self.index.rows(
+            'SELECT "index", ticker, listing_id, name, valid_from, valid_to FROM membership WHERE "index" = ? '
+            "AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) ORDER BY ticker",
+            [index.upper(), when, when])
+        if not rows and not self.index.rows('SELECT 1 FROM membership WHERE "index" = ? LIMIT 1', [index.upper()]):
+            raise NotFound(f"no index {index!r} is loaded", param="index", value=index)
+        return rows
+
+    def quarantine(self, source: str | None = None, rule: str | None = None, limit: int | None = None
+                   ) -> list[dict[str, Any]]:
+        conds, params = [], []
+        if source:
+            conds.append("source = ?")
+            params.append(source)
+        if rule:
+            conds.append("rule = ?")
+            params.append(rule)
+        t = self.lake.read(R.QUARANTINE, where=" AND ".join(conds) or None, params=params,
+                           columns=["source", "dataset", "rule", "field", "value", "message", "file", "line",
+                                    "raw", "knowledge_time", "ingest_id"])
+        rows = t.to_pylist()
+        rows.sort(key=lambda r: (r["source"], r["file"] or "", r["line"] or 0, r["rule"]))
+        return rows[:limit] if limit else rows
+
+    def flags(self, rule: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT entity_kind, entity_id, rule, field, value, message FROM flags"
+        return self.index.rows(sql + (" WHERE rule = ?" if rule else "") + " ORDER BY rule, entity_id",
+                               [rule] if rule else [])
+
+    def flag_counts(self) -> dict[str, int]:
+        rows = self.index.rows("SELECT rule, count(*) AS n FROM flags GROUP BY rule ORDER BY rule")
+        return {r["rule"]: r["n"] for r in rows}
+
+    def health(self) -> dict[str, Any]:
+        counts = {name: self.index.rows(f"SELECT count(*) AS n FROM {name}")[0]["n"]
+                  for name in ("issuers", "securities", "listings", "ids", "membership")}
+        return {"status": "ok", "home": str(self.home), "counts": counts,
+                "time": datetime.now(timezone.utc).isoformat()}

@@ -1,0 +1,72 @@
+"""Source registry: built-in sources and third-party ones (entry point group ``marketwire.sources``).
+
+Built-ins go through the same seam as outside sources. A source that fails to load is listed with its error by
+``marketwire sources``; it is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from marketwire.errors import UnknownSource
+from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source
+
+BUILTIN: dict[str, str] = {
+    "nasdaqtrader": "marketwire.sources.nasdaqtrader:NasdaqTrader",
+    "financedatabase": "marketwire.sources.financedatabase:FinanceDatabase",
+    "sec-tickers": "marketwire.sources.sec_tickers:SecTickers",
+    "mic": "marketwire.sources.iso:Mic",
+    "iso4217": "marketwire.sources.iso:Iso4217",
+    "iso3166": "marketwire.sources.iso:Iso3166",
+    "sp500-constituents": "marketwire.sources.sp500:Sp500Constituents",
+}
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str
+    target: str
+    dataset: str | None
+    url: str | None
+    description: str | None
+    error: str | None
+
+
+def _targets() -> dict[str, str]:
+    targets = dict(BUILTIN)
+    try:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="marketwire.sources"):
+            targets.setdefault(ep.name, ep.value)
+    except Exception:  # pragma: no cover - broken metadata must not hide the built-ins
+        pass
+    return targets
+
+
+def _load(target: str) -> type[Source]:
+    mod, _, attr = target.partition(":")
+    return getattr(importlib.import_module(mod), attr)  # type: ignore[no-any-return]
+
+
+def get_source(name: str) -> Source:
+    targets = _targets()
+    if name not in targets:
+        raise UnknownSource(f"`source`: unknown source {name!r}; known: {', '.join(sorted(targets))}",
+                            param="source")
+    return _load(targets[name])()
+
+
+def list_sources() -> list[SourceInfo]:
+    out = []
+    for name, target in sorted(_targets().items()):
+        try:
+            cls = _load(target)
+            out.append(SourceInfo(name, target, cls.dataset, cls.url, cls.description, None))
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            out.append(SourceInfo(name, target, None, None, None, f"{type(e).__name__}: {e}"))
+    return out
+
+
+__all__ = ["Batch", "Query", "RawFile", "Refusal", "Source", "SourceInfo", "get_source", "list_sources"]

@@ -1,0 +1,155 @@
+"""The lake: one Delta table per dataset, written with ``deltalake``, queried with DuckDB.
+
+Records are never updated in place. A change is a new record with a later ``knowledge_time``; a read with
+``as_of=T`` keeps records with ``knowledge_time <= T`` and, per key, the latest of them. The location is a URI
+(a folder for the embedded default; ``s3://``, ``gs://``, ``az://`` work the same through delta-rs), so moving
+to object storage is a change of URI, not of code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from marketwire.datasets import Dataset
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def _local_path(uri: str) -> str:
+    return uri[len("file://"):] if uri.startswith("file://") else uri
+
+
+class Lake:
+    """A set of Delta tables under one root URI.
+
+    >>> lake = Lake("/tmp/lake")                      # doctest: +SKIP
+    >>> lake.append(dataset, arrow_table)              # doctest: +SKIP
+    >>> lake.read(dataset, as_of=datetime(2015, 1, 10))  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str | Path, storage_options: dict[str, str] | None = None) -> None:
+        self.root = str(root).rstrip("/")
+        self.storage_options = storage_options
+        self._lock = threading.Lock()
+        if _is_local(self.root):
+            Path(_local_path(self.root)).mkdir(parents=True, exist_ok=True)
+
+    # -- locations -----------------------------------------------------------------------------
+    def uri(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+    def _table(self, name: str) -> Any | None:
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        try:
+            return DeltaTable(self.uri(name), storage_options=self.storage_options)
+        except TableNotFoundError:
+            return None
+
+    def exists(self, ds: Dataset | str) -> bool:
+        return self._table(ds if isinstance(ds, str) else ds.name) is not None
+
+    def version(self, ds: Dataset | str) -> int | None:
+        """The Delta table version (``None`` when the table does not exist yet)."""
+        t = self._table(ds if isinstance(ds, str) else ds.name)
+        return None if t is None else int(t.version())
+
+    def versions(self, names: Sequence[str]) -> dict[str, int | None]:
+        return {n: self.version(n) for n in names}
+
+    # -- writes --------------------------------------------------------------------------------
+    def append(self, ds: Dataset, table: pa.Table) -> int:
+        """Append ``table`` (conformed to the dataset schema). Returns the number of rows written."""
+        from deltalake import write_deltalake
+
+        if table.num_rows == 0:
+            return 0
+        table = ds.conform(table)
+        with self._lock:
+            write_deltalake(
+                self.uri(ds.name),
+                table,
+                mode="append",
+                partition_by=list(ds.partition_by) or None,
+                storage_options=self.storage_options,
+            )
+        return table.num_rows
+
+    # -- reads ---------------------------------------------------------------------------------
+    def scan(self, ds: Dataset, columns: Sequence[str] | None = None) -> pa.Table:
+        """Every record ever written (all knowledge versions)."""
+        t = self._table(ds.name)
+        if t is None:
+            return ds.schema.empty_table() if columns is None else ds.schema.empty_table().select(columns)
+        return t.to_pyarrow_table(columns=list(columns) if columns else None)
+
+    def dataset(self, ds: Dataset) -> Any:
+        """A pyarrow dataset over the current table version (for DuckDB / Polars to scan lazily)."""
+        t = self._table(ds.name)
+        return None if t is None else t.to_pyarrow_dataset()
+
+    def read(
+        self,
+        ds: Dataset,
+        *,
+        as_of: datetime | None = None,
+        where: str | None = None,
+        params: Sequence[Any] = (),
+        columns: Sequence[str] | None = None,
+        latest: bool = True,
+    ) -> pa.Table:
+        """Records known at ``as_of`` (default: now), latest version per key.
+
+        ``where`` is a DuckDB SQL predicate over the dataset's columns with ``?`` parameters.
+        """
+        import duckdb
+
+        src = self.dataset(ds)
+        if src is None:
+            empty = ds.schema.empty_table()
+            return empty.select(list(columns)) if columns else empty
+        con = duckdb.connect()
+        try:
+            con.register("t", src)
+            conds: list[str] = []
+            args: list[Any] = []
+            if as_of is not None:
+                conds.append("knowledge_time <= ?")
+                args.append(as_of)
+            if where:
+                conds.append(f"({where})")
+                args.extend(params)
+            sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+            sql = f"SELECT {sel} FROM t"
+            if conds:
+                sql += " WHERE " + " AND ".join(conds)
+            if latest and ds.key:
+                part = ", ".join(f'"{k}"' for k in ds.key)
+                sql = (
+                    f"SELECT {sel} FROM (SELECT * FROM t"
+                    + (" WHERE " + " AND ".join(conds) if conds else "")
+                    + f") QUALIFY row_number() OVER (PARTITION BY {part} "
+                    "ORDER BY knowledge_time DESC, ingested_at DESC) = 1"
+                )
+            return arrow_of(con.execute(sql, args))  # small parameterised queries
+        finally:
+            con.close()
+
+
+def arrow_of(result: Any) -> pa.Table:
+    """A DuckDB result as an Arrow table (the method name changed across DuckDB releases)."""
+    import warnings
+
+    fn = getattr(result, "to_arrow_table", None) or getattr(result, "fetch_arrow_table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return fn()

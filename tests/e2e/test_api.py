@@ -1,0 +1,189 @@
+"""The REST API driven over HTTP (in-process) against a small lake built from fixtures written here."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from marketwire.errors import Ambiguous
+from marketwire.serve.api import create_app
+from marketwire.serve.facade import Marketwire
+
+pytestmark = pytest.mark.e2e
+
+SNAPSHOT = Path(__file__).with_name("openapi.json")
+NASDAQLISTED = "Symbol,Company Name\nAAPL,Apple Inc.\nMSFT,Microsoft Corporation\n"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("api")
+    src = root / "nasdaqlisted.csv"
+    src.write_text(NASDAQLISTED, encoding="utf-8")
+    lake = root / "home"
+    Marketwire(lake).ingest("nasdaqtrader", [str(src)], as_of=date(2015, 1, 10))
+    return lake
+
+
+@pytest.fixture(scope="module")
+def client(home: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(home), raise_server_exceptions=False) as c:
+        yield c
+
+
+def error_of(resp: Any, status: int, code: str) -> dict[str, Any]:
+    """Assert the one error envelope and return its body."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert list(body) == ["error"], body
+    err = body["error"]
+    assert err["code"] == code, err
+    assert isinstance(err["message"], str) and err["message"], err
+    assert "Traceback" not in resp.text
+    return err
+
+
+# -- contract ------------------------------------------------------------------------------------------
+
+def test_openapi_matches_snapshot(client: TestClient) -> None:
+    current = json.loads(json.dumps(client.app.openapi()))  # type: ignore[attr-defined]
+    stored = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    assert current == stored, (
+        "the OpenAPI schema differs from tests/e2e/openapi.json; if the API changed on purpose, "
+        "run `.venv/bin/python tools/snapshot_openapi.py` and commit the new snapshot"
+    )
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {
+        "/v1/health", "/v1/resolve", "/v1/search", "/v1/securities/{security_id}",
+        "/v1/listings/{listing_id}", "/v1/indexes/{index}/members", "/v1/quarantine",
+    }
+    for path, ops in schema["paths"].items():
+        op = ops["get"]
+        assert op["summary"] and op["tags"], path
+        assert op["responses"]["200"]["description"] != "Successful Response", path
+        assert "422" not in op["responses"], path
+        assert "500" in op["responses"], path
+
+
+# -- success shapes ------------------------------------------------------------------------------------
+
+def test_health_ok(client: TestClient) -> None:
+    resp = client.get("/v1/health")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["data"]["status"] == "ok"
+
+
+def test_resolve_ticker(client: TestClient) -> None:
+    resp = client.get("/v1/resolve", params={"id": "AAPL"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["count"] == 1
+    [match] = body["data"]
+    assert match["name"].startswith("Apple")
+    assert [x["ticker"] for x in match["listings"]] == ["AAPL"]
+    assert match["listing_id"] and match["security_id"] and match["issuer_id"]
+
+
+def test_resolve_then_fetch_listing_and_security(client: TestClient) -> None:
+    [match] = client.get("/v1/resolve", params={"id": "MSFT"}).json()["data"]
+    listing = client.get(f"/v1/listings/{match['listing_id']}")
+    assert listing.status_code == 200, listing.text
+    assert listing.json()["data"]["ticker"] == "MSFT"
+    assert listing.json()["data"]["valid_from"] == "2015-01-10"  # dates leave as ISO strings
+    security = client.get(f"/v1/securities/{match['security_id']}")
+    assert security.status_code == 200, security.text
+    assert security.json()["data"]["security_id"] == match["security_id"]
+
+
+def test_resolve_before_the_data_is_not_found(client: TestClient) -> None:
+    err = error_of(client.get("/v1/resolve", params={"id": "AAPL", "as_of": "2014-01-01"}), 404, "not_found")
+    assert "AAPL" in err["message"]
+
+
+def test_search_by_name(client: TestClient) -> None:
+    body = client.get("/v1/search", params={"q": "microsoft", "limit": 5}).json()
+    assert body["count"] == len(body["data"]) >= 1
+    assert body["data"][0]["name"].startswith("Microsoft")
+
+
+def test_quarantine_lists_rows(client: TestClient) -> None:
+    body = client.get("/v1/quarantine", params={"source": "nasdaqtrader"}).json()
+    assert body["count"] == len(body["data"])
+
+
+def test_one_facade_per_app(client: TestClient) -> None:
+    before = client.app.state.marketwire  # type: ignore[attr-defined]
+    client.get("/v1/health")
+    client.get("/v1/resolve", params={"id": "AAPL"})
+    assert client.app.state.marketwire is before  # type: ignore[attr-defined]
+
+
+# -- the error envelope --------------------------------------------------------------------------------
+
+def test_bad_as_of_names_the_parameter(client: TestClient) -> None:
+    err = error_of(client.get("/v1/resolve", params={"id": "AAPL", "as_of": "2024-02-30"}), 400,
+                   "invalid_input")
+    assert err["param"] == "as_of"
+    assert err["message"] == "`as_of`: 2024-02-30 is not a date"
+
+
+def test_framework_validation_is_our_400(client: TestClient) -> None:
+    err = error_of(client.get("/v1/search", params={"q": "apple", "limit": "many"}), 400, "invalid_input")
+    assert err["param"] == "limit"
+    assert err["message"].startswith("`limit`: ")
+    err = error_of(client.get("/v1/resolve"), 400, "invalid_input")
+    assert err["param"] == "id"
+
+
+def test_invalid_identifier(client: TestClient) -> None:
+    err = error_of(client.get("/v1/resolve", params={"id": "US0378331006"}), 400, "invalid_identifier")
+    assert "US0378331006" in json.dumps(err)
+
+
+def test_unknown_listing_is_404(client: TestClient) -> None:
+    err = error_of(client.get("/v1/listings/no-such-listing"), 404, "not_found")
+    assert "no-such-listing" in json.dumps(err)
+
+
+def test_unknown_route_is_404(client: TestClient) -> None:
+    err = error_of(client.get("/v1/no/such/route"), 404, "not_found")
+    assert "/v1/no/such/route" in err["message"]
+
+
+def test_ambiguous_is_409_with_candidates(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    cands = [{"listing_id": "L1", "ticker": "ABC", "valid_from": date(2015, 1, 10)},
+             {"listing_id": "L2", "ticker": "ABC", "valid_from": date(2016, 2, 1)}]
+
+    def ambiguous(id: str, as_of: date | None = None) -> list[dict[str, Any]]:
+        raise Ambiguous(f"{id} names 2 instruments", candidates=cands)
+
+    monkeypatch.setattr(client.app.state.marketwire, "resolve", ambiguous)  # type: ignore[attr-defined]
+    err = error_of(client.get("/v1/resolve", params={"id": "ABC"}), 409, "ambiguous")
+    assert [c["listing_id"] for c in err["candidates"]] == ["L1", "L2"]
+    assert err["candidates"][1]["valid_from"] == "2016-02-01"
+
+
+def test_unexpected_failure_is_500_without_traceback(client: TestClient,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom() -> dict[str, Any]:
+        raise RuntimeError("secret internals at /srv/lake")
+
+    monkeypatch.setattr(client.app.state.marketwire, "health", boom)  # type: ignore[attr-defined]
+    resp = client.get("/v1/health")
+    err = error_of(resp, 500, "internal")
+    assert "secret" not in resp.text and "RuntimeError" not in resp.text
+    assert set(err) == {"code", "message"}
