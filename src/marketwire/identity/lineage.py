@@ -157,9 +157,9 @@ class LineageBuilder:
             gone_keys = self.prev_keys.get(feed, set()) - seen
             gone = [self.active[k] for k in sorted(gone_keys, key=str)
                     if k in self.active and self.active[k].valid_to is None and self.active[k].last_seen < d]
-            self._match_moves(gone, created, d)
+            continued = self._match_moves(gone, created, d)
             for lin in gone:
-                if lin.valid_to is None:
+                if lin.valid_to is None and id(lin) not in continued:
                     self._close(lin, d, d, "delisted")
             self.prev_keys[feed] = seen | {(lin.ticker, lin.mic) for lin in created}
         for rec in venue_less:
@@ -170,7 +170,9 @@ class LineageBuilder:
         lin.status = status
         lin.evidence = max(lin.evidence or known, known)
 
-    def _match_moves(self, gone: list[Lineage], created: list[Lineage], d: date) -> None:
+    def _match_moves(self, gone: list[Lineage], created: list[Lineage], d: date) -> set[int]:
+        """Pair listings gone from a directory with new ones of the same security name; ids that continue."""
+        continued: set[int] = set()
         index: dict[tuple[str, str | None], list[Lineage]] = defaultdict(list)
         for lin in created:
             index[(_full(lin.attrs.get("security_name") or lin.name), lin.attrs.get("type"))].append(lin)
@@ -198,12 +200,14 @@ class LineageBuilder:
                 self.active[(new.ticker, new.mic)] = old
                 self.active.pop(old_key, None)
                 self.by_ticker[new.ticker].add((new.ticker, new.mic))
+                continued.add(id(old))
             else:  # venue move: same security, new listing
                 self._close(old, boundary, d, "delisted")
                 old.attrs["ended_by"] = f"moved to {new.mic}"
                 new.valid_from = boundary
                 new.tickers[0] = (new.ticker, boundary)
                 new.predecessor = old
+        return continued
 
     def _attach(self, rec: dict[str, Any], d: date) -> None:
         """A record without a venue (SEC tickers): its identifiers go to the US listing with that ticker."""

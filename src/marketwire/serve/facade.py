@@ -161,6 +161,7 @@ class Marketwire:
                                    [lr["listing_id"], when, when])
             if tick:
                 lr["ticker"] = tick[0]["value"]
+            lr["status"] = "active"  # live on the as-of date
         flag_ids = entity_ids + ([lr["listing_id"] for lr in lst_rows] if listing is None else [])
         status = listing["status"] if listing else sec["status"]
         if listing and listing["valid_to"] is not None and listing["valid_to"] <= when:

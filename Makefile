@@ -1,0 +1,24 @@
+# Two commands for a fresh machine: `make run` (load the reference data and serve it) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= ../shared/data
+MARKETWIRE_HOME ?= $(CURDIR)/.marketwire
+PORT ?= 8000
+
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[serve,test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+run: $(BIN)/.installed
+	MW=$(BIN)/marketwire MARKETWIRE_HOME=$(MARKETWIRE_HOME) MARKETWIRE_DATA=$(DATA) bash tools/load_reference.sh
+	$(BIN)/marketwire --home $(MARKETWIRE_HOME) serve --port $(PORT)
+
+test: $(BIN)/.installed
+	MARKETWIRE_DATA=$(DATA) $(BIN)/python -m pytest -q
+
+.PHONY: install run test

@@ -1,0 +1,246 @@
+"""The ``marketwire`` command line: subcommands by task, each a thin call into the facade."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from marketwire.errors import Ambiguous, MarketwireError
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                      show_default=True, help="Output format.")
+AS_OF = click.option("--as-of", "as_of", default=None, metavar="DATE", help="Point in time (YYYY-MM-DD).")
+
+#: exit codes (documented in the README)
+EXIT_ERROR, EXIT_AMBIGUOUS, EXIT_NOT_FOUND, EXIT_INVALID = 1, 2, 3, 4
+
+
+def _exit_code(e: MarketwireError) -> int:
+    from marketwire.errors import InvalidInput, NotFound
+
+    if isinstance(e, Ambiguous):
+        return EXIT_AMBIGUOUS
+    if isinstance(e, NotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(e, InvalidInput):
+        return EXIT_INVALID
+    return EXIT_ERROR
+
+
+def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
+    import marketwire
+
+    try:
+        return fn(marketwire.open(ctx.obj["home"]))
+    except MarketwireError as e:
+        if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
+            from marketwire.output import to_json
+
+            click.echo(to_json(e.fields.get("candidates", [])))
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        if isinstance(e, Ambiguous) and ctx.obj.get("fmt") != "json":
+            for c in e.fields.get("candidates", []):
+                click.echo(f"  candidate: {c.get('ticker')}@{c.get('mic')} {c.get('name')} "
+                           f"listing={c.get('listing_id')} security={c.get('security_id')}", err=True)
+        sys.exit(_exit_code(e))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="MARKETWIRE_HOME", default=None, metavar="DIR",
+              help="The lake folder (else $MARKETWIRE_HOME, else a per-user folder).")
+@click.version_option(package_name="marketwire")
+@click.pass_context
+def main(ctx: click.Context, home: str | None) -> None:
+    """marketwire: point-in-time, verified market data on your own machine."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+
+
+@main.command()
+@click.argument("source")
+@click.argument("paths", nargs=-1)
+@AS_OF
+@FORMAT
+@click.pass_context
+def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str | None, fmt: str) -> None:
+    """Load PATH... (files or folders; none: the source's public URL) through SOURCE.
+
+    Prints accepted / flagged / quarantined counts. Re-running on the same files adds nothing.
+    """
+    from rich.progress import Progress
+
+    ctx.obj["fmt"] = fmt
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(f"{source}", total=None)
+
+        def progress(name: str, k: int, n: int) -> None:
+            bar.update(task, total=n, completed=k, description=f"{source}: {name}")
+
+        report = _run(ctx, lambda mw: mw.ingest(source, list(paths), as_of, progress))
+    d = report.to_dict()
+    if fmt == "json":
+        from marketwire.output import to_json
+
+        click.echo(to_json(d))
+        return
+    click.echo(f"{source}: {d['files']} file(s): accepted {d['accepted']}, flagged {d['flagged']}, "
+               f"quarantined {d['quarantined']}, unchanged {d['unchanged']}"
+               + (f"; master flags {d['master_flags']}" if d["master_flags"] else ""))
+    for rule, n in sorted(d["by_rule"].items()):
+        click.echo(f"  quarantined by {rule}: {n}")
+
+
+_MATCH_COLS = ["listing_id", "security_id", "issuer_id", "ticker", "mic", "currency", "name", "type", "status",
+               "flags"]
+
+
+@main.command()
+@click.argument("id")
+@AS_OF
+@FORMAT
+@click.pass_context
+def resolve(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
+    """What ID named (ticker, ticker@MIC, SAN.PA, ISIN, CUSIP, FIGI, CIK:n, own ids) on a date.
+
+    Exit 0 for one match, 2 when ambiguous (candidates printed), 3 not found, 4 invalid identifier.
+    """
+    from marketwire.output import render
+
+    ctx.obj["fmt"] = fmt
+    render(_run(ctx, lambda mw: mw.resolve(id, as_of)), fmt, None if fmt == "json" else _MATCH_COLS)
+
+
+@main.command()
+@click.argument("text")
+@click.option("--limit", default=20, show_default=True)
+@AS_OF
+@FORMAT
+@click.pass_context
+def search(ctx: click.Context, text: str, limit: int, as_of: str | None, fmt: str) -> None:
+    """Fuzzy search by name (any name a listing ever had) or exact ticker."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.search(text, limit, as_of)), fmt)
+
+
+@main.command()
+@click.argument("security_id")
+@AS_OF
+@FORMAT
+@click.pass_context
+def security(ctx: click.Context, security_id: str, as_of: str | None, fmt: str) -> None:
+    """One security with its identifiers and listings."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.security(security_id, as_of)), fmt)
+
+
+@main.command()
+@click.argument("listing_id")
+@AS_OF
+@FORMAT
+@click.pass_context
+def listing(ctx: click.Context, listing_id: str, as_of: str | None, fmt: str) -> None:
+    """One listing with its security's identifiers."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.listing(listing_id, as_of)), fmt)
+
+
+@main.command()
+@click.argument("index")
+@AS_OF
+@FORMAT
+@click.pass_context
+def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None:
+    """Constituents of INDEX (e.g. SP500) on a date."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.members(index, as_of)), fmt,
+           ["ticker", "listing_id", "name", "valid_from", "valid_to"])
+
+
+@main.command()
+@click.option("--source", default=None)
+@click.option("--rule", default=None)
+@click.option("--limit", default=None, type=int)
+@FORMAT
+@click.pass_context
+def quarantine(ctx: click.Context, source: str | None, rule: str | None, limit: int | None, fmt: str) -> None:
+    """Records a rule refused: source, rule, field, raw value, file, line, raw record."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.quarantine(source, rule, limit)), fmt,
+           ["source", "dataset", "rule", "field", "value", "message", "file", "line", "raw"])
+
+
+@main.command()
+@click.option("--rule", default=None)
+@click.option("--summary", is_flag=True, help="Counts per rule only.")
+@FORMAT
+@click.pass_context
+def flags(ctx: click.Context, rule: str | None, summary: bool, fmt: str) -> None:
+    """Suspect reference data: stored, but flagged by a consistency rule."""
+    from marketwire.output import render
+
+    if summary:
+        counts = _run(ctx, lambda mw: mw.flag_counts())
+        render([{"rule": k, "count": v} for k, v in counts.items()], fmt)
+    else:
+        render(_run(ctx, lambda mw: mw.flags(rule)), fmt)
+
+
+@main.command()
+@FORMAT
+@click.pass_context
+def rules(ctx: click.Context, fmt: str) -> None:
+    """Every verification rule: code, severity, dataset, description."""
+    from marketwire.output import render
+
+    render([r.__dict__ for r in _run(ctx, lambda mw: mw.rules())], fmt)
+
+
+@main.command()
+@FORMAT
+@click.pass_context
+def sources(ctx: click.Context, fmt: str) -> None:
+    """Registered sources (a source that fails to load is listed with its error)."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.sources()), fmt, ["name", "dataset", "url", "description", "error"])
+
+
+@main.command()
+@FORMAT
+@click.pass_context
+def health(ctx: click.Context, fmt: str) -> None:
+    """Counts of what the lake holds."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.health()), fmt)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve REST /v1 (OpenAPI at /docs) over the lake."""
+    try:
+        import uvicorn
+
+        from marketwire.serve.api import create_app
+    except ImportError as e:  # pragma: no cover - depends on the install
+        from marketwire.errors import MissingExtra
+
+        raise click.ClickException(MissingExtra("serve", e.name or "fastapi").message) from e
+    import marketwire
+
+    uvicorn.run(create_app(marketwire.open(ctx.obj["home"]).home), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

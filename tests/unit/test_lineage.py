@@ -1,0 +1,82 @@
+"""Histories from dated snapshots, on hand-made directories written by the tests."""
+
+from datetime import date
+
+import pytest
+
+import marketwire
+from marketwire.errors import Ambiguous, InvalidIdentifier, NotFound
+
+pytestmark = pytest.mark.unit
+
+D1 = "Symbol,Company Name\nAI,Arlington Asset Investment Corp\nADBE,Adobe Systems Incorporated\nOLDX,Old Example Corp\nZZZ,Zeta Widgets Holdings Inc\n"
+D2 = "Symbol,Company Name\nAI,C3.ai Inc.\nADBE,Adobe Inc.\nNEWX,Brand New Example Corp\nZZY,Zeta Widgets Holdings Inc\n"
+
+
+@pytest.fixture()
+def mw(tmp_path):
+    a = tmp_path / "nasdaqlisted_2015-01-10.csv"
+    b = tmp_path / "nasdaqlisted_2026-08-01.csv"
+    a.write_text(D1)
+    b.write_text(D2)
+    m = marketwire.open(tmp_path / "home")
+    r1 = m.ingest("nasdaqtrader", [a])
+    r2 = m.ingest("nasdaqtrader", [b])
+    assert (r1.accepted, r2.accepted) == (4, 4)
+    return m, a, b
+
+
+def test_recycled_ticker_splits_company_and_rename_keeps_ids(mw):
+    m, _, _ = mw
+    old, new = m.resolve("AI", "2015-01-10")[0], m.resolve("AI", "2026-08-01")[0]
+    assert old["name"].startswith("Arlington") and new["name"].startswith("C3.ai")
+    assert old["security_id"] != new["security_id"] and old["listing_id"] != new["listing_id"]
+    a1, a2 = m.resolve("ADBE", "2015-01-10")[0], m.resolve("ADBE", "2026-08-01")[0]
+    assert (a1["listing_id"], a1["security_id"]) == (a2["listing_id"], a2["security_id"])
+    assert (a1["name"], a2["name"]) == ("Adobe Systems Incorporated", "Adobe Inc.")
+
+
+def test_delisting_ticker_change_and_new_listing(mw):
+    m, _, _ = mw
+    gone = m.resolve("OLDX", "2015-01-10")[0]
+    assert gone["status"] == "active"
+    with pytest.raises(NotFound):
+        m.resolve("OLDX", "2026-08-01")
+    lst = m.listing(gone["listing_id"])
+    assert lst["valid_to"] == date(2026, 8, 1)
+    # same security name, new ticker on the same venue: a ticker change, same listing
+    z1, z2 = m.resolve("ZZZ", "2015-01-10")[0], m.resolve("ZZY", "2026-08-01")[0]
+    assert z1["listing_id"] == z2["listing_id"]
+    assert m.resolve("NEWX", "2026-08-01")[0]["status"] == "active"
+    with pytest.raises(NotFound):
+        m.resolve("NEWX", "2015-01-10")
+
+
+def test_reingest_adds_nothing_and_ids_are_stable(mw):
+    m, a, b = mw
+    before = m.resolve("AI", "2015-01-10")[0]["listing_id"]
+    r = m.ingest("nasdaqtrader", [a, b])
+    assert (r.accepted, r.quarantined, r.unchanged) == (0, 0, 8)
+    assert m.resolve("AI", "2015-01-10")[0]["listing_id"] == before
+
+
+def test_errors(mw):
+    m, _, _ = mw
+    with pytest.raises(InvalidIdentifier) as e:
+        m.resolve("US0378331006")
+    assert e.value.fields["rule"] == "isin.check_digit"
+    with pytest.raises(NotFound):
+        m.resolve("NOPE")
+
+
+def test_ambiguous_ticker_lists_candidates(tmp_path):
+    p = tmp_path / "other_2020-01-02.csv"
+    p.write_text("ACT Symbol,Company Name,Security Name,Exchange,CQS Symbol,ETF,Round Lot Size,Test Issue,NASDAQ Symbol\n"
+                 "XYZ,Xyz Corp,Xyz Corp Common Stock,N,XYZ,N,100,N,XYZ\n"
+                 "XYZ,Other Xyz Fund,Other Xyz Fund,P,XYZ,Y,100,N,XYZ\n")
+    m = marketwire.open(tmp_path / "h")
+    m.ingest("nasdaqtrader", [p])
+    with pytest.raises(Ambiguous) as e:
+        m.resolve("XYZ", "2020-01-02")
+    assert sorted(c["mic"] for c in e.value.fields["candidates"]) == ["ARCX", "XNYS"]
+    assert m.resolve("XYZ@ARCX", "2020-01-02")[0]["mic"] == "ARCX"
