@@ -10,13 +10,14 @@ if [ -d "$SM" ]; then
   $MW ingest mic "$SM"/ISO10383_MIC_*.csv
   $MW ingest iso3166 "$SM"/iso3166-1_*.json
   $MW ingest iso4217 "$SM"/iso4217_*.xml
-  $MW ingest nasdaqtrader "$SM"/nasdaq-listed-symbols_2015-01-10.csv "$SM"/nasdaqtrader-other-listed_2015-01-10.csv
-  $MW ingest nasdaqtrader "$SM"/nasdaq-listed-symbols_2026-08-01.csv "$SM"/nasdaqtrader-other-listed_2026-08-22.csv \
+  $MW ingest --no-rebuild nasdaqtrader "$SM"/nasdaq-listed-symbols_2015-01-10.csv "$SM"/nasdaqtrader-other-listed_2015-01-10.csv
+  $MW ingest --no-rebuild nasdaqtrader "$SM"/nasdaq-listed-symbols_2026-08-01.csv "$SM"/nasdaqtrader-other-listed_2026-08-22.csv \
     "$SM"/nyse-listed_2026-08-22.csv
   # FinanceDatabase files carry no date: the snapshot is the repository commit they were taken from
-  $MW ingest financedatabase "$SM"/financedatabase --as-of 2026-08-16
-  $MW ingest sec-tickers "$SM"/sec_company_tickers.json --as-of 2026-08-16
-  $MW ingest sp500-constituents "$SM"/sp500-constituents-history/*.csv "$SM"/sp500-constituents_*.csv
+  $MW ingest --no-rebuild financedatabase "$SM"/financedatabase --as-of 2026-08-16
+  $MW ingest --no-rebuild sec-tickers "$SM"/sec_company_tickers.json --as-of 2026-08-16
+  $MW ingest --no-rebuild sp500-constituents "$SM"/sp500-constituents-history/*.csv "$SM"/sp500-constituents_*.csv
+  $MW rebuild
 else
   echo "no local data at $SM: loading from the public sources" >&2
   for s in mic iso3166 iso4217 nasdaqtrader financedatabase sec-tickers sp500-constituents; do $MW ingest "$s"; done

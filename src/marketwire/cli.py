@@ -63,9 +63,11 @@ def main(ctx: click.Context, home: str | None) -> None:
 @click.argument("source")
 @click.argument("paths", nargs=-1)
 @AS_OF
+@click.option("--no-rebuild", is_flag=True, help="Defer deriving the master to `marketwire rebuild`.")
 @FORMAT
 @click.pass_context
-def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str | None, fmt: str) -> None:
+def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str | None, no_rebuild: bool,
+           fmt: str) -> None:
     """Load PATH... (files or folders; none: the source's public URL) through SOURCE.
 
     Prints accepted / flagged / quarantined counts. Re-running on the same files adds nothing.
@@ -79,7 +81,7 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
         def progress(name: str, k: int, n: int) -> None:
             bar.update(task, total=n, completed=k, description=f"{source}: {name}")
 
-        report = _run(ctx, lambda mw: mw.ingest(source, list(paths), as_of, progress))
+        report = _run(ctx, lambda mw: mw.ingest(source, list(paths), as_of, progress, not no_rebuild))
     d = report.to_dict()
     if fmt == "json":
         from marketwire.output import to_json
@@ -91,6 +93,14 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
                + (f"; master flags {d['master_flags']}" if d["master_flags"] else ""))
     for rule, n in sorted(d["by_rule"].items()):
         click.echo(f"  quarantined by {rule}: {n}")
+
+
+@main.command()
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Derive issuers, securities, listings, identifiers and index membership from every observation."""
+    n = _run(ctx, lambda mw: mw.rebuild())
+    click.echo(f"master rebuilt; {n} new flag record(s)")
 
 
 _MATCH_COLS = ["listing_id", "security_id", "issuer_id", "ticker", "mic", "currency", "name", "type", "status",

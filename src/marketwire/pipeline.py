@@ -163,7 +163,8 @@ class Pipeline:
         idx_obs = self.lake.read(R.INDEX_OBSERVATIONS).to_pylist() if self.lake.exists(R.INDEX_OBSERVATIONS) else []
         if idx_obs:
             horizon = max(horizon, max(o["snapshot_date"] for o in idx_obs))
-        members, mflags = build_membership(idx_obs, _ticker_index(master.listings, master.identifiers))
+        at, after = _ticker_index(master.listings, master.identifiers)
+        members, mflags = build_membership(idx_obs, at, after)
         now = datetime.now(timezone.utc)
         kt = _utc(horizon)
         prov = {"knowledge_time": kt, "ingested_at": now, "source": "marketwire.build", "ingest_id": "build-"
@@ -209,8 +210,11 @@ class Pipeline:
         return self.lake.append(ds, t)
 
 
-def _ticker_index(listings: list[dict[str, Any]], identifiers: list[dict[str, Any]]) -> Callable[[str, date], str | None]:
+def _ticker_index(listings: list[dict[str, Any]], identifiers: list[dict[str, Any]]
+                  ) -> tuple[Callable[[str, date], str | None], Callable[[str, date, str | None], str | None]]:
+    """Lookups of US listings by ticker: valid on a date, and first after a date with an agreeing name."""
     from marketwire.identity.lineage import US_MICS
+    from marketwire.sources.classify import same_entity_name
 
     mic = {l["listing_id"]: l["mic"] for l in listings}
     by: dict[str, list[tuple[str, date | None, date | None]]] = {}
@@ -224,7 +228,17 @@ def _ticker_index(listings: list[dict[str, Any]], identifiers: list[dict[str, An
         c = sorted(set(c), key=lambda e: rank.get(mic.get(e) or "", 99))
         return c[0] if c else None
 
-    return at
+    names = {l["listing_id"]: l["name"] for l in listings}
+
+    def after(ticker: str, d: date, name: str | None) -> str | None:
+        c = sorted((vf, rank.get(mic.get(e) or "", 99), e) for e, vf, vt in by.get(ticker, [])
+                   if vf is not None and vf > d)
+        for _, _, e in c:
+            if same_entity_name(names.get(e), name):
+                return e
+        return None
+
+    return at, after
 
 
 def _json(obj: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*httpx.*deprecated")  # starlette's nudge towards httpx2
     from fastapi.testclient import TestClient
 
 from marketwire.errors import Ambiguous
@@ -23,13 +23,14 @@ pytestmark = pytest.mark.e2e
 
 SNAPSHOT = Path(__file__).with_name("openapi.json")
 NASDAQLISTED = "Symbol,Company Name\nAAPL,Apple Inc.\nMSFT,Microsoft Corporation\n"
+DUPLICATE_LINE = 4  # the repeated MSFT row below is refused at ingest and lands in quarantine
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("api")
     src = root / "nasdaqlisted.csv"
-    src.write_text(NASDAQLISTED, encoding="utf-8")
+    src.write_text(NASDAQLISTED + "MSFT,Microsoft Corporation\n", encoding="utf-8")
     lake = root / "home"
     Marketwire(lake).ingest("nasdaqtrader", [str(src)], as_of=date(2015, 1, 10))
     return lake
@@ -120,9 +121,20 @@ def test_search_by_name(client: TestClient) -> None:
     assert body["data"][0]["name"].startswith("Microsoft")
 
 
-def test_quarantine_lists_rows(client: TestClient) -> None:
+def test_quarantine_lists_refused_rows(client: TestClient) -> None:
     body = client.get("/v1/quarantine", params={"source": "nasdaqtrader"}).json()
-    assert body["count"] == len(body["data"])
+    assert body["count"] == len(body["data"]) == 1
+    [row] = body["data"]
+    assert (row["source"], row["rule"], row["line"]) == ("nasdaqtrader", "row.duplicate", DUPLICATE_LINE)
+    assert row["file"].endswith("nasdaqlisted.csv")
+    assert client.get("/v1/quarantine", params={"rule": "no.such.rule"}).json() == {"data": [], "count": 0}
+
+
+def test_search_limit(client: TestClient) -> None:
+    both = client.get("/v1/search", params={"q": "i"}).json()  # "i" is in both names
+    assert sorted(hit["ticker"] for hit in both["data"]) == ["AAPL", "MSFT"]
+    one = client.get("/v1/search", params={"q": "i", "limit": 1}).json()
+    assert one["count"] == len(one["data"]) == 1
 
 
 def test_one_facade_per_app(client: TestClient) -> None:
@@ -162,6 +174,11 @@ def test_unknown_listing_is_404(client: TestClient) -> None:
 def test_unknown_route_is_404(client: TestClient) -> None:
     err = error_of(client.get("/v1/no/such/route"), 404, "not_found")
     assert "/v1/no/such/route" in err["message"]
+
+
+def test_unknown_index_is_404(client: TestClient) -> None:
+    err = error_of(client.get("/v1/indexes/NOPE500/members"), 404, "not_found")
+    assert err["param"] == "index"
 
 
 def test_ambiguous_is_409_with_candidates(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,9 @@ from marketwire.sources.classify import issuer_name, norm_name, same_entity_name
 
 #: ISIN prefixes that name no country (international, EU) and so contradict nothing
 NEUTRAL_ISIN = {"XS", "EU", "XC", "XD", "XF", "QS", "QT"}
+#: Places of incorporation chosen for law or tax, routinely unlike the headquarters country that data sources
+#: give as "the issuer's country": a Cayman ISIN on a Chinese company is normal, not a copied identifier
+OFFSHORE_ISIN = {"KY", "BM", "VG", "JE", "GG", "IM", "CW", "PA", "MH", "LR", "BS", "GI", "MU", "AN"}
 
 
 @dataclass
@@ -63,13 +66,15 @@ def _flag(out: list[dict[str, Any]], kind: str, ident: str, rule: str, fld: str,
     out.append({"entity_kind": kind, "entity_id": ident, "rule": rule, "field": fld, "value": value, "message": msg})
 
 
-def isin_suspect(isin: str, lin: Lineage, ctx: Context) -> bool:
-    """The ISIN's country contradicts the venue, the issuer's country and the currency all at once."""
+def isin_suspect(isin: str, lin: Lineage, ctx: Context, issuer: str | None) -> bool:
+    """The ISIN's country contradicts the venue, the issuer's country and the currency all at once.
+
+    ``issuer`` is the country most records carrying this ISIN give (one row's country is often the venue's).
+    """
     prefix = isin[:2]
-    if prefix in NEUTRAL_ISIN:
-        return False
+    if prefix in NEUTRAL_ISIN or prefix in OFFSHORE_ISIN or issuer is None:
+        return False  # without an issuer country nothing is contradicted on the issuer side
     venue = ctx.mic_country.get(lin.mic or "")
-    issuer = ctx.country(lin.attrs.get("country"))
     ccy = ctx.currency_countries.get(lin.attrs.get("currency") or "", set())
     if venue is None and issuer is None and not ccy:
         return False
@@ -89,18 +94,25 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
     pos = {id(lin): i for i, lin in enumerate(lineages)}
     by_isin: dict[str, list[int]] = defaultdict(list)
     suspect: dict[int, str] = {}
+    isin_country: dict[str, Counter[str]] = defaultdict(Counter)
+    for lin in lineages:
+        c, isin = ctx.country(lin.attrs.get("country")), lin.latest("isin")
+        if isin and c:
+            isin_country[isin][c] += 1
     for i, lin in enumerate(lineages):
         uf.find(i)
         if lin.predecessor is not None and id(lin.predecessor) in pos:
             uf.union(i, pos[id(lin.predecessor)])
         isin = lin.latest("isin")
         if isin:
-            if isin_suspect(isin, lin, ctx):
+            votes = isin_country.get(isin)
+            if isin_suspect(isin, lin, ctx, votes.most_common(1)[0][0] if votes else None):
                 suspect[i] = isin
                 _flag(flags, "listing", lid[i], "isin.country_mismatch", "isin", isin,
                       f"ISIN prefix {isin[:2]} contradicts venue {lin.mic} "
                       f"({ctx.mic_country.get(lin.mic or '', '?')}), issuer country "
-                      f"{lin.attrs.get('country') or '?'} and currency {lin.attrs.get('currency') or '?'}")
+                      f"{votes.most_common(1)[0][0] if votes else '?'} and currency "
+                      f"{lin.attrs.get('currency') or '?'}")
             else:
                 by_isin[isin].append(i)
     for isin, members in by_isin.items():
@@ -307,12 +319,15 @@ def _cik_conflicts(issuers: list[dict[str, Any]], flags: list[dict[str, Any]]) -
                           f"CIK {cik} also belongs to {group[0]['name']!r}")
 
 
-def build_membership(obs: list[dict[str, Any]], ticker_at: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def build_membership(obs: list[dict[str, Any]], ticker_at: Any, ticker_after: Any = None
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Point-in-time index membership from dated constituent snapshots.
 
     A constituent is a member from its first snapshot (or its ``date_added`` when that falls after the previous
-    snapshot) until the first later snapshot that no longer lists it. ``ticker_at(ticker, date)`` gives the
-    listing id of a ticker on a date, or ``None``.
+    snapshot) until the first later snapshot that no longer lists it. The listing is resolved at every snapshot
+    that lists the ticker (``ticker_at(ticker, date)``); when the ticker names another listing at a later
+    snapshot, the membership row is split there. Snapshots older than any listing data are linked to the first
+    later listing of that ticker whose name agrees (``ticker_after(ticker, date, name)``).
     """
     rows: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
@@ -320,25 +335,36 @@ def build_membership(obs: list[dict[str, Any]], ticker_at: Any) -> tuple[list[di
     for o in obs:
         by_index[o["index"]][o["snapshot_date"]][o["ticker"]] = o
     for index, snaps in by_index.items():
-        dates = sorted(snaps)
         open_: dict[str, dict[str, Any]] = {}
         prev: date | None = None
-        for d in dates:
+        for d in sorted(snaps):
             members = snaps[d]
             for t in list(open_):
                 if t not in members:
                     open_.pop(t)["valid_to"] = d
             for t, o in members.items():
-                if t in open_:
-                    continue
+                lid = ticker_at(t, d)
+                row = open_.get(t)
+                if row is not None:
+                    if row["listing_id"] is None:
+                        row["listing_id"] = lid
+                    elif lid is not None and lid != row["listing_id"]:
+                        row["valid_to"] = d
+                        row = None
+                    if row is not None:
+                        continue
                 added = o.get("date_added")
                 start = added if added and added <= d and (prev is None or added > prev) else d
-                row = {"index": index, "ticker": t, "listing_id": ticker_at(t, d), "name": o.get("name"),
+                row = {"index": index, "ticker": t, "listing_id": lid, "name": o.get("name"),
                        "valid_from": start, "valid_to": None, "knowledge_date": d}
-                if row["listing_id"] is None:
-                    _flag(flags, "index_member", f"{index}:{t}", "index.unresolved", "ticker", t,
-                          f"{t} matches no listing on {d.isoformat()}")
                 open_[t] = row
                 rows.append(row)
             prev = d
+    for row in rows:
+        if row["listing_id"] is None and ticker_after is not None:
+            row["listing_id"] = ticker_after(row["ticker"], row["valid_from"], row["name"])
+        if row["listing_id"] is None:
+            _flag(flags, "index_member", f"{row['index']}:{row['ticker']}:{row['valid_from'].isoformat()}",
+                  "index.unresolved", "ticker", row["ticker"],
+                  f"{row['ticker']} matches no listing from {row['valid_from'].isoformat()}")
     return rows, flags

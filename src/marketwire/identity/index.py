@@ -1,12 +1,18 @@
 """A DuckDB cache of the current master for fast point-in-time lookups, always rebuilt from the lake.
 
-The cache file lives beside the lake (``<home>/cache/master.duckdb``) and records the Delta versions it was
-built from; when any master table has a newer version, the cache is rebuilt. Deleting it is always safe.
+The cache is a file per lake state (``<home>/cache/master-<stamp>.duckdb``, the stamp being the Delta versions of
+the master tables). It is built under a temporary name and renamed into place, then opened read-only, so any
+number of processes (a server and CLI commands) share it, and a process that sees a newer lake state builds or
+picks up the newer file. Freshness is checked at most once per ``check_every`` seconds. Deleting the cache folder
+is always safe.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,29 +26,34 @@ TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITI
           "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP}
 _INDEXES = {"ids": "key", "listings": "listing_id", "securities": "security_id", "issuers": "issuer_id",
             "flags": "entity_id"}
-_SCHEMA_VERSION = "3"
+_SCHEMA_VERSION = "5"
 
 
 class MasterIndex:
-    def __init__(self, lake: Lake, path: Path) -> None:
+    def __init__(self, lake: Lake, folder: Path, check_every: float = 1.0) -> None:
         self.lake = lake
-        self.path = path
+        self.folder = folder
+        self.check_every = check_every
         self._con: duckdb.DuckDBPyConnection | None = None
         self._stamp: str | None = None
+        self._checked = 0.0
         self._lock = threading.Lock()
         self._local = threading.local()
 
     def _current_stamp(self) -> str:
         v = self.lake.versions([ds.name for ds in TABLES.values()])
-        return _SCHEMA_VERSION + ":" + ",".join(f"{k}={v[k]}" for k in sorted(v))
+        text = _SCHEMA_VERSION + ":" + ",".join(f"{k}={v[k]}" for k in sorted(v))
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """A cursor for this thread over an up-to-date cache."""
-        stamp = self._current_stamp()
-        with self._lock:
-            if self._con is None or stamp != self._stamp:
-                self._open(stamp)
-                self._local = threading.local()
+        now = time.monotonic()
+        if self._con is None or now - self._checked >= self.check_every:
+            stamp = self._current_stamp()
+            with self._lock:
+                if self._con is None or stamp != self._stamp:
+                    self._open(stamp)
+                self._checked = now
         cur = getattr(self._local, "cur", None)
         if cur is None or getattr(self._local, "stamp", None) != self._stamp:
             assert self._con is not None
@@ -51,26 +62,35 @@ class MasterIndex:
         return cur
 
     def _open(self, stamp: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self._con is not None:
-            self._con.close()
-        con = duckdb.connect(str(self.path))
-        con.execute("CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v VARCHAR)")
-        row = con.execute("SELECT v FROM meta WHERE k = 'stamp'").fetchone()
-        if not row or row[0] != stamp:
-            self._rebuild(con)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", [stamp])
-        self._con, self._stamp = con, stamp
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"master-{stamp}.duckdb"
+        if not path.exists():
+            tmp = self.folder / f".master-{stamp}.{os.getpid()}.{threading.get_ident()}.tmp"
+            con = duckdb.connect(str(tmp))
+            try:
+                self._build(con)
+            finally:
+                con.close()
+            os.replace(tmp, path)
+        # the previous connection is not closed here: other threads may be mid-query on cursors of it; it is
+        # released when the last of them lets go
+        self._con, self._stamp = duckdb.connect(str(path), read_only=True), stamp
+        for p in self.folder.glob("master-*.duckdb"):
+            if p != path:
+                try:  # another process may still read it; on POSIX an open file survives its unlink
+                    p.unlink()
+                except OSError:
+                    pass
 
-    def _rebuild(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _build(self, con: duckdb.DuckDBPyConnection) -> None:
         for name, ds in TABLES.items():
             t = self.lake.read(ds, where="NOT coalesce(retracted, false)")
             con.register("src", t)
             extra = ", upper(value) AS key" if name == "ids" else ""
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT *{extra} FROM src")
+            con.execute(f"CREATE TABLE {name} AS SELECT *{extra} FROM src")
             con.unregister("src")
             if name in _INDEXES:
-                con.execute(f"CREATE INDEX IF NOT EXISTS {name}_idx ON {name} ({_INDEXES[name]})")
+                con.execute(f"CREATE INDEX {name}_idx ON {name} ({_INDEXES[name]})")
         con.execute("CHECKPOINT")
 
     # -- queries ----------------------------------------------------------------------------------

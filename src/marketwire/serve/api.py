@@ -67,6 +67,40 @@ class Match(_Open):
     listings: list[dict[str, Any]] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list, description="Codes of the quality rules this entity trips.")
     matched_by: str | None = Field(None, description="How the query matched (identifier scheme, ticker, name).")
+    issuer_name: str | None = None
+    ticker: str | None = None
+    mic: str | None = Field(None, description="ISO 10383 venue code of the listing.")
+    currency: str | None = None
+    country: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = Field(None, description="Exclusive end of validity; null while current.")
+
+
+class SearchHit(_Open):
+    score: float = Field(description="Match quality, 0-100; exact tickers score 100.")
+    listing_id: str
+    security_id: str | None = None
+    ticker: str | None = None
+    mic: str | None = None
+    name: str | None = None
+    status: str | None = None
+    currency: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class QuarantineRow(_Open):
+    source: str
+    dataset: str | None = None
+    rule: str = Field(description="Code of the rule that refused the row (docs/rules.md).")
+    field: str | None = None
+    value: Any = None
+    message: str | None = None
+    file: str | None = None
+    line: int | None = None
+    raw: Any = Field(None, description="The row as read from the file.")
+    knowledge_time: datetime | None = None
+    ingest_id: str | None = None
 
 
 class Member(_Open):
@@ -88,13 +122,26 @@ class MemberList(BaseModel):
     count: int
 
 
-class RowList(BaseModel):
-    data: list[dict[str, Any]]
+class SearchHitList(BaseModel):
+    data: list[SearchHit]
     count: int
 
 
-class Item(BaseModel):
-    data: dict[str, Any]
+class QuarantineList(BaseModel):
+    data: list[QuarantineRow]
+    count: int
+
+
+class MatchItem(BaseModel):
+    data: Match
+
+
+class Health(_Open):
+    status: str = Field(description="`ok` when the service can answer queries.", examples=["ok"])
+
+
+class HealthItem(BaseModel):
+    data: Health
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -225,12 +272,12 @@ def create_app(home: str | Path) -> FastAPI:
     def mw(request: Request) -> Any:
         return request.app.state.marketwire
 
-    as_of_q = Query(None, description="Point-in-time date `YYYY-MM-DD`; default: latest known state.",
+    as_of_q = Query(None, description="Point-in-time date `YYYY-MM-DD`; default: today.",
                     examples=["2015-01-10"])
 
     @app.get("/v1/health", tags=["meta"], summary="Service health",
              response_description="Lake state: `status` is `ok` when the service can answer queries.",
-             responses={200: {"model": Item}, **_errors()})
+             responses={200: {"model": HealthItem}, **_errors()})
     def health(request: Request) -> JSONResponse:
         return _one(mw(request).health())
 
@@ -246,7 +293,7 @@ def create_app(home: str | Path) -> FastAPI:
 
     @app.get("/v1/search", tags=["identity"], summary="Search instruments by name or symbol",
              response_description="Best matches first.",
-             responses={200: {"model": MatchList}, **_errors(400)})
+             responses={200: {"model": SearchHitList}, **_errors(400)})
     def search(request: Request,
                q: str = Query(..., min_length=1, description="Free text: company name or symbol.",
                               examples=["apple"]),
@@ -256,25 +303,25 @@ def create_app(home: str | Path) -> FastAPI:
 
     @app.get("/v1/securities/{security_id}", tags=["reference"], summary="One security",
              response_description="The security with its identifiers, listings and quality flags.",
-             responses={200: {"model": Item}, **_errors(400, 404)})
+             responses={200: {"model": MatchItem}, **_errors(400, 404)})
     def security(request: Request, security_id: str, as_of: str | None = as_of_q) -> JSONResponse:
         return _one(mw(request).security(security_id, as_of=parse_as_of(as_of)))
 
     @app.get("/v1/listings/{listing_id}", tags=["reference"], summary="One listing",
              response_description="The listing (ticker on a venue, with validity dates) and its security.",
-             responses={200: {"model": Item}, **_errors(400, 404)})
+             responses={200: {"model": MatchItem}, **_errors(400, 404)})
     def listing(request: Request, listing_id: str, as_of: str | None = as_of_q) -> JSONResponse:
         return _one(mw(request).listing(listing_id, as_of=parse_as_of(as_of)))
 
     @app.get("/v1/indexes/{index}/members", tags=["indexes"], summary="Index constituents",
-             response_description="Members of the index on `as_of` (default: latest).",
+             response_description="Members of the index on `as_of` (default: today).",
              responses={200: {"model": MemberList}, **_errors(400, 404)})
     def members(request: Request, index: str, as_of: str | None = as_of_q) -> JSONResponse:
         return _many(mw(request).members(index, as_of=parse_as_of(as_of)))
 
     @app.get("/v1/quarantine", tags=["quality"], summary="Quarantined rows",
              response_description="Rows refused at ingest, with source, file, line and rule.",
-             responses={200: {"model": RowList}, **_errors(400)})
+             responses={200: {"model": QuarantineList}, **_errors(400)})
     def quarantine(request: Request,
                    source: str | None = Query(None, description="Only rows from this source."),
                    rule: str | None = Query(None, description="Only rows refused by this rule code."),

@@ -41,13 +41,21 @@ class Marketwire:
         self.home = resolve_home(home)
         self.lake = Lake(self.home / "lake")
         self.pipeline = Pipeline(self.lake)
-        self.index = MasterIndex(self.lake, self.home / "cache" / "master.duckdb")
+        self.index = MasterIndex(self.lake, self.home / "cache")
 
     # -- loading ----------------------------------------------------------------------------------
     def ingest(self, source: str, paths: Sequence[str | Path], as_of: date | str | None = None,
-               progress: Progress | None = None) -> IngestReport:
-        """Run ``source`` over ``paths`` (files or folders; none: the source's public URL)."""
-        return self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress)
+               progress: Progress | None = None, rebuild: bool = True) -> IngestReport:
+        """Run ``source`` over ``paths`` (files or folders; none: the source's public URL).
+
+        ``rebuild=False`` defers deriving the master (issuers, securities, listings...) to :meth:`rebuild`,
+        for loading many sources in a row.
+        """
+        return self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress, rebuild)
+
+    def rebuild(self) -> int:
+        """Derive the master from every observation; returns the number of new flags."""
+        return self.pipeline.rebuild()
 
     def sources(self) -> list[dict[str, Any]]:
         from marketwire.sources import list_sources
@@ -70,6 +78,10 @@ class Marketwire:
             if rule:
                 raise InvalidIdentifier(f"`id`: {id} is not a valid {p.checked.upper()} ({rule})", param="id",
                                         rule=rule, value=id)
+        suspect = [r for r in rows if r["scheme"] == "isin" and "isin.country_mismatch" in (r["flags"] or ())]
+        if suspect and len(suspect) < len(rows):
+            # the clean holder of an ISIN wins over listings that carry it by mistake (they stay flagged)
+            rows = [r for r in rows if r not in suspect]
         if not rows and p.schemes and "ticker" in p.schemes and p.value.isdigit():
             rows = self.index.lookup(p.value.lstrip("0") or "0", when, ("cik",))
         if not rows:
@@ -268,5 +280,5 @@ class Marketwire:
     def health(self) -> dict[str, Any]:
         counts = {name: self.index.rows(f"SELECT count(*) AS n FROM {name}")[0]["n"]
                   for name in ("issuers", "securities", "listings", "ids", "membership")}
-        return {"status": "ok", "home": str(self.home), "counts": counts,
+        return {"status": "ok", "counts": counts,
                 "time": datetime.now(timezone.utc).isoformat()}

@@ -8,6 +8,7 @@ to object storage is a change of URI, not of code.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -60,7 +61,15 @@ class Lake:
 
     def version(self, ds: Dataset | str) -> int | None:
         """The Delta table version (``None`` when the table does not exist yet)."""
-        t = self._table(ds if isinstance(ds, str) else ds.name)
+        name = ds if isinstance(ds, str) else ds.name
+        if _is_local(self.root):  # cheap: the newest commit file of the log, without loading the table
+            log = Path(_local_path(self.uri(name))) / "_delta_log"
+            try:
+                nums = [int(e.name[:20]) for e in os.scandir(log) if e.name.endswith(".json") and e.name[:20].isdigit()]
+            except FileNotFoundError:
+                return None
+            return max(nums) if nums else None
+        t = self._table(name)
         return None if t is None else int(t.version())
 
     def versions(self, names: Sequence[str]) -> dict[str, int | None]:
@@ -109,7 +118,8 @@ class Lake:
     ) -> pa.Table:
         """Records known at ``as_of`` (default: now), latest version per key.
 
-        ``where`` is a DuckDB SQL predicate over the dataset's columns with ``?`` parameters.
+        ``where`` is a DuckDB SQL predicate (``?`` parameters) over the latest versions: a record whose latest
+        version does not match is absent, never replaced by an older version that does.
         """
         import duckdb
 
@@ -120,27 +130,20 @@ class Lake:
         con = duckdb.connect()
         try:
             con.register("t", src)
-            conds: list[str] = []
-            args: list[Any] = []
+            sql, args = "SELECT * FROM t", []
             if as_of is not None:
-                conds.append("knowledge_time <= ?")
+                sql += " WHERE knowledge_time <= ?"
                 args.append(as_of)
-            if where:
-                conds.append(f"({where})")
-                args.extend(params)
-            sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-            sql = f"SELECT {sel} FROM t"
-            if conds:
-                sql += " WHERE " + " AND ".join(conds)
             if latest and ds.key:
                 part = ", ".join(f'"{k}"' for k in ds.key)
-                sql = (
-                    f"SELECT {sel} FROM (SELECT * FROM t"
-                    + (" WHERE " + " AND ".join(conds) if conds else "")
-                    + f") QUALIFY row_number() OVER (PARTITION BY {part} "
-                    "ORDER BY knowledge_time DESC, ingested_at DESC) = 1"
-                )
-            return arrow_of(con.execute(sql, args))  # small parameterised queries
+                sql += (f" QUALIFY row_number() OVER (PARTITION BY {part} "
+                        "ORDER BY knowledge_time DESC, ingested_at DESC) = 1")
+            sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+            sql = f"SELECT {sel} FROM ({sql})"
+            if where:  # applies to the version chosen, never to the choice
+                sql += f" WHERE ({where})"
+                args.extend(params)
+            return arrow_of(con.execute(sql, args))
         finally:
             con.close()
 
