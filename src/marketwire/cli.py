@@ -46,6 +46,16 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
                 click.echo(f"  candidate: {c.get('ticker')}@{c.get('mic')} {c.get('name')} "
                            f"listing={c.get('listing_id')} security={c.get('security_id')}", err=True)
         sys.exit(_exit_code(e))
+    except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as e:  # a bug of ours: say so plainly, traceback only on request
+        import os
+
+        if os.environ.get("MARKETWIRE_DEBUG"):
+            raise
+        click.echo(f"error [internal]: {type(e).__name__}: {e} (set MARKETWIRE_DEBUG=1 for the traceback)",
+                   err=True)
+        sys.exit(EXIT_ERROR)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

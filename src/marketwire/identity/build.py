@@ -10,6 +10,7 @@ from typing import Any
 from marketwire.identity.ids import Registry
 from marketwire.identity.lineage import US_MICS, Lineage, build_lineages
 from marketwire.sources.classify import issuer_name, norm_name, same_entity_name
+from marketwire.verify.rules import RULES
 
 #: ISIN prefixes that name no country (international, EU) and so contradict nothing
 NEUTRAL_ISIN = {"XS", "EU", "XC", "XD", "XF", "QS", "QT"}
@@ -193,8 +194,9 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
     for m, lin in enumerate(lineages):
         L = lid[m]
         for fl in sorted(lin.flags):
-            if fl == "listing.provisional":
-                _flag(flags, "listing", L, fl, "ticker", lin.ticker, "created from a source that names no venue")
+            msg = "created from a source that names no venue" if fl == "listing.provisional" else \
+                f"a record of this listing was flagged: {RULES[fl].description}" if fl in RULES else fl
+            _flag(flags, "listing", L, fl, fl.split(".")[0], lin.ticker, msg)
             flagged[L].add(fl)
         listings.append({
             "listing_id": L, "security_id": sec_of[m], "ticker": lin.ticker, "mic": lin.mic,

@@ -134,7 +134,7 @@ def read_csv(raw: RawFile, required: Sequence[str], delimiter: str = ","
     """Parse a CSV payload: header check (naming the missing column) and rows with their line numbers."""
     text = decode(raw)
     quoting = csv.QUOTE_NONE if delimiter == "|" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
