@@ -9,8 +9,10 @@ from marketwire.errors import Ambiguous, InvalidIdentifier, NotFound
 
 pytestmark = pytest.mark.unit
 
-D1 = "Symbol,Company Name\nAI,Arlington Asset Investment Corp\nADBE,Adobe Systems Incorporated\nOLDX,Old Example Corp\nZZZ,Zeta Widgets Holdings Inc\n"
-D2 = "Symbol,Company Name\nAI,C3.ai Inc.\nADBE,Adobe Inc.\nNEWX,Brand New Example Corp\nZZY,Zeta Widgets Holdings Inc\n"
+D1 = ("Symbol,Company Name\nAI,Arlington Asset Investment Corp\nADBE,Adobe Systems Incorporated\n"
+      "OLDX,Old Example Corp\nZZZ,Zeta Widgets Holdings Inc\n")
+D2 = ("Symbol,Company Name\nAI,C3.ai Inc.\nADBE,Adobe Inc.\nNEWX,Brand New Example Corp\n"
+      "ZZY,Zeta Widgets Holdings Inc\n")
 
 
 @pytest.fixture()

@@ -193,11 +193,11 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
         flagged[fl["entity_id"]].add(fl["rule"])
     for m, lin in enumerate(lineages):
         L = lid[m]
-        for fl in sorted(lin.flags):
-            msg = "created from a source that names no venue" if fl == "listing.provisional" else \
-                f"a record of this listing was flagged: {RULES[fl].description}" if fl in RULES else fl
-            _flag(flags, "listing", L, fl, fl.split(".")[0], lin.ticker, msg)
-            flagged[L].add(fl)
+        for code in sorted(lin.flags):
+            msg = "created from a source that names no venue" if code == "listing.provisional" else \
+                f"a record of this listing was flagged: {RULES[code].description}" if code in RULES else code
+            _flag(flags, "listing", L, code, code.split(".")[0], lin.ticker, msg)
+            flagged[L].add(code)
         listings.append({
             "listing_id": L, "security_id": sec_of[m], "ticker": lin.ticker, "mic": lin.mic,
             "currency": lin.attrs.get("currency"), "name": lin.name, "status": lin.status,

@@ -224,13 +224,11 @@ class LineageBuilder:
                 lin.feeds.add(rec["feed"])
                 lin.evidence = max(lin.evidence or d, d)
             return
-        key = (rec["ticker"], None)
-        lin = self.active.get(key)
-        if lin is not None and lin.valid_to is None and self._compatible(lin, rec):
-            self._update(lin, rec, d)
+        prov = self.active.get((rec["ticker"], None))
+        if prov is not None and prov.valid_to is None and self._compatible(prov, rec):
+            self._update(prov, rec, d)
         else:
-            lin = self._new(rec, d, d, provisional=True)
-            lin.flags.add("listing.provisional")
+            self._new(rec, d, d, provisional=True).flags.add("listing.provisional")
 
 
 def build_lineages(observations: Iterable[dict[str, Any]]) -> list[Lineage]:

@@ -133,8 +133,11 @@ def read_csv(raw: RawFile, required: Sequence[str], delimiter: str = ","
              ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Parse a CSV payload: header check (naming the missing column) and rows with their line numbers."""
     text = decode(raw)
-    quoting = csv.QUOTE_NONE if delimiter == "|" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
+    stream = io.StringIO(text, newline="")
+    if delimiter == "|":  # the pipe files are not quoted: a quote is part of a name
+        reader = csv.reader(stream, delimiter="|", quoting=csv.QUOTE_NONE, strict=True)
+    else:
+        reader = csv.reader(stream, delimiter=delimiter, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -172,12 +175,11 @@ _DATE_IN_NAME = re.compile(r"(19|20)(\d\d)-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01
 
 def date_from_name(name: str) -> date | None:
     """A date written in a file name (``..._2015-01-10.csv``, ``20260801``), if there is one."""
-    m = None
-    for m in _DATE_IN_NAME.finditer(Path(name).name):
-        pass
-    if m is None:
+    found = list(_DATE_IN_NAME.finditer(Path(name).name))
+    if not found:
         return None
     try:
+        m = found[-1]
         return date(int(m.group(1) + m.group(2)), int(m.group(3)), int(m.group(4)))
     except ValueError:
         return None

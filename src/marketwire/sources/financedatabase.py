@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, blank, read_csv, snapshot_date
-from marketwire.sources.base import stable_hash
+from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, blank, read_csv, snapshot_date, stable_hash
 
 US_MICS = {"XNAS", "XNYS", "XASE", "ARCX", "BATS", "IEXG", "OTCM"}
 #: Yahoo exchange codes for rows without a MIC

@@ -76,7 +76,7 @@ class Iso4217(Source):
                              column=col) from e
         by_code: dict[str, dict[str, Any]] = {}
         batch = Batch(self.dataset)
-        for i, ntry in enumerate(root.iter("CcyNtry"), start=1):
+        for ntry in root.iter("CcyNtry"):
             code = (ntry.findtext("Ccy") or "").strip()
             country = (ntry.findtext("CtryNm") or "").strip()
             if not code:

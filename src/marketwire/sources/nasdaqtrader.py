@@ -12,8 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, blank, read_csv, snapshot_date
-from marketwire.sources.base import stable_hash
+from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, blank, read_csv, snapshot_date, stable_hash
 from marketwire.sources.classify import infer_type, issuer_name
 from marketwire.sources.symbols import from_cqs, from_nasdaq_integrated, variants
 
@@ -85,11 +84,11 @@ class NasdaqTrader(Source):
             sym = blank(row.get("ACT Symbol"))
             if kind == "otherlisted":
                 code = (row.get("Exchange") or "").strip()
-                mic = EXCHANGE_MIC.get(code)
-                if mic is None:
+                found = EXCHANGE_MIC.get(code)
+                if found is None:
                     return Refusal("listing.unknown_exchange", f"unknown otherlisted exchange code {code!r}",
                                    file, line, row, field="Exchange", value=code)
-                feed = "nasdaqtrader:otherlisted"
+                mic, feed = found, "nasdaqtrader:otherlisted"
             else:
                 mic, feed = "XNYS", "nasdaqtrader:nyse-listed"
             nasdaq_sym = blank(row.get("NASDAQ Symbol"))

@@ -152,7 +152,7 @@ def arrow_of(result: Any) -> pa.Table:
     """A DuckDB result as an Arrow table (the method name changed across DuckDB releases)."""
     import warnings
 
-    fn = getattr(result, "to_arrow_table", None) or getattr(result, "fetch_arrow_table")
+    fn = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return fn()
