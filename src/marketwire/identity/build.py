@@ -162,11 +162,12 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
     sec_lins: dict[str, list[Lineage]] = defaultdict(list)
     for m, lin in enumerate(lineages):
         sec_lins[sec_of[m]].append(lin)
+    ikeys = {id(lin): _issuer_keys(lin) for lin in lineages}
     for sid, lins in sec_lins.items():
         k = sec_index[sid]
         iuf.find(k)
         for lin in lins:
-            for ek in _issuer_keys(lin):
+            for ek in ikeys[id(lin)]:
                 if ek in by_key:
                     iuf.union(by_key[ek], k)
                 else:
@@ -179,7 +180,7 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
     for root in sorted(igroups, key=lambda r: min(securities[k]["valid_from"] for k in igroups[r])):
         secs = [securities[k] for k in igroups[root]]
         lins = [lin for s in secs for lin in sec_lins[s["security_id"]]]
-        keys = sorted({ek for lin in lins for ek in _issuer_keys(lin) if ek.startswith(("cik:", "lei:"))})
+        keys = sorted({ek for lin in lins for ek in ikeys[id(lin)] if ek.startswith(("cik:", "lei:"))})
         keys += [f"security:{s['security_id']}" for s in secs]
         iid = registry.assign("issuer", keys, iclaimed)
         for s in secs:
@@ -277,8 +278,15 @@ def _issuer(iid: str, lins: list[Lineage], secs: list[dict[str, Any]], ctx: Cont
 
 
 def _common(values: Any) -> Any:
-    c = Counter(v for v in values if v)
-    return c.most_common(1)[0][0] if c else None
+    """The most frequent non-empty value (the first one on ties)."""
+    best: Any = None
+    counts: dict[Any, int] = {}
+    for v in values:
+        if v:
+            counts[v] = counts.get(v, 0) + 1
+            if best is None or counts[v] > counts[best]:
+                best = v
+    return best
 
 
 def _ident(kind: str, ident: str, scheme: str, value: str, vf: date | None, vt: date | None,

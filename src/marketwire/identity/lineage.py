@@ -28,7 +28,7 @@ ID_FIELDS = ("isin", "cusip", "figi", "composite_figi", "shareclass_figi", "cik"
 US_MICS = ("XNAS", "XNYS", "XASE", "ARCX", "BATS", "IEXG", "OTCM")
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not field equality: lineages are compared and removed by identity
 class Lineage:
     mic: str | None
     valid_from: date

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("warrant", re.compile(r"\bwarrants?\b", re.I)),
@@ -39,6 +40,7 @@ _DESCRIPTOR = re.compile(
 )
 
 
+@lru_cache(maxsize=1 << 19)
 def issuer_name(company_name: str | None) -> str | None:
     """The company part of a directory name: ``Alcoa Inc. $3.75 Preferred Stock`` -> ``Alcoa Inc.``."""
     if not company_name:
@@ -54,6 +56,7 @@ _LEGAL = {
 }
 
 
+@lru_cache(maxsize=1 << 19)
 def norm_name(name: str | None) -> str:
     """A name reduced for matching: no accents, punctuation, legal forms or security descriptors."""
     if not name:
