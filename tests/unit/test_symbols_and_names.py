@@ -46,3 +46,11 @@ def test_types_and_issuer_names_from_directory_text():
     assert infer_type("Apple Inc. - Common Stock") == "equity"
     assert issuer_name("Alcoa Inc. $3.75 Preferred Stock") == "Alcoa Inc."
     assert issuer_name("Agilent Technologies, Inc. Common Stock") == "Agilent Technologies, Inc."
+
+
+@pytest.mark.parametrize("a,b", [
+    ("Integrated Electrical Services, Inc.", "IES Holdings, Inc."), ("Central Federal Corporation", "CF Bankshares Inc."),
+    ("Allegheny Technologies Incorporated Common Stock", "ATI Inc. Common Stock"),
+])
+def test_initialisms_are_renames(a, b):
+    assert same_entity_name(a, b)

@@ -68,6 +68,14 @@ def norm_name(name: str | None) -> str:
     return " ".join(toks)
 
 
+def _initialism(token: str, words: list[str]) -> bool:
+    """``token`` spells the initials of the leading ``words`` (allowing one extra trailing letter)."""
+    if len(words) < 2 or not token.isalpha() or len(token) > 5:
+        return False
+    initials = "".join(w[0] for w in words[: len(token)])
+    return len(initials) >= 2 and token[: len(initials)] == initials and len(token) - len(initials) <= 1
+
+
 def same_entity_name(a: str | None, b: str | None) -> bool:
     """Do two names (of one ticker at two dates) plausibly belong to the same company?
 
@@ -85,9 +93,8 @@ def same_entity_name(a: str | None, b: str | None) -> bool:
     ta, tb = na.split(), nb.split()
     if ta[0] == tb[0] and len(ta[0]) >= 3:
         return True
-    # acronym: "AGNC Investment" vs "American Capital Agency"
-    if len(ta[0]) >= 3 and ta[0] == "".join(t[0] for t in tb[: len(ta[0])]):
-        return True
-    if len(tb[0]) >= 3 and tb[0] == "".join(t[0] for t in ta[: len(tb[0])]):
+    # initialisms: "IES Holdings" / "Integrated Electrical Services", "CF Bankshares" / "Central Federal",
+    # "ATI Inc." / "Allegheny Technologies"
+    if _initialism(ta[0], tb) or _initialism(tb[0], ta):
         return True
     return fuzz.token_set_ratio(na, nb) >= 85
