@@ -371,42 +371,71 @@ def _lookups(home: Path, k: int, seed: int) -> dict[str, list[tuple[str, str]]]:
 
 
 class _Breakdown:
-    """Wraps MasterIndex methods to time the stamp check and every SQL statement a resolve issues."""
+    """Wraps MasterIndex methods to time every SQL statement a resolve issues (and the freshness check)."""
 
     def __init__(self, index: Any) -> None:
         self.index = index
         self.stats: dict[str, list[int]] = {}
-        self.calls = 0
-        orig_rows, orig_stamp = index.rows, index._current_stamp
+        self.first: dict[str, tuple[str, list[Any]]] = {}
+        orig_rows = index.rows
+        orig_stamp = getattr(index, "_current_stamp", None)
 
         def rows(sql: str, params: Any = ()) -> Any:
             t0 = time.perf_counter_ns()
             out = orig_rows(sql, params)
-            self._add("sql: " + " ".join(sql.split())[:150], time.perf_counter_ns() - t0)
+            key = "sql: " + " ".join(sql.split())
+            self._add(key, time.perf_counter_ns() - t0)
+            self.first.setdefault(key, (sql, list(params)))
             return out
 
-        def stamp() -> str:
-            t0 = time.perf_counter_ns()
-            out = orig_stamp()
-            self._add("stamp check (MasterIndex._current_stamp: Delta versions of 6 tables)",
-                      time.perf_counter_ns() - t0)
-            return out
+        index.rows = rows
+        if orig_stamp is not None:
+            def stamp() -> Any:
+                t0 = time.perf_counter_ns()
+                out = orig_stamp()
+                self._add("freshness check (MasterIndex._current_stamp: Delta versions of the master tables)",
+                          time.perf_counter_ns() - t0)
+                return out
 
-        index.rows, index._current_stamp = rows, stamp
+            index._current_stamp = stamp
 
     def _add(self, key: str, ns: int) -> None:
         self.stats.setdefault(key, []).append(ns)
 
+    def explain(self) -> dict[str, dict[str, str]]:
+        """EXPLAIN ANALYZE of each statement with its first parameters: scan type and row groups read."""
+        import re
+
+        cur = self.index.connection()
+        out: dict[str, dict[str, str]] = {}
+        for key, (sql, params) in self.first.items():
+            try:
+                plan = "\n".join(str(r[1]) for r in cur.execute("EXPLAIN ANALYZE " + sql, params).fetchall())
+            except Exception as e:  # noqa: BLE001 - diagnostic only
+                out[key] = {"scan": f"explain failed: {e}"}
+                continue
+            scans = []
+            for m in re.finditer(r"Table: ([^\s│]+).*?Type: ([A-Za-z ]+?)\s*│(?:.*?Row Groups Scanned: (\d+) / (\d+))?",
+                                 plan, re.S):
+                tbl = m.group(1).split(".")[-1]
+                kind = "index" if "Index" in m.group(2) else "seq"
+                rg = f" {m.group(3)}/{m.group(4)} row groups" if m.group(3) else ""
+                scans.append(f"{tbl}: {kind}{rg}")
+            out[key] = {"scan": "; ".join(dict.fromkeys(scans)) or "?", "plan": plan}
+        return out
+
     def report(self, n_resolves: int) -> list[dict[str, Any]]:
+        plans = self.explain()
         out = []
         for k, v in self.stats.items():
             out.append({"what": k, "calls_per_resolve": len(v) / n_resolves,
                         "ms_per_resolve": sum(v) / 1e6 / n_resolves, "ms_per_call_mean": sum(v) / 1e6 / len(v),
-                        "ms_per_call_p99": float(np.percentile(np.asarray(v) / 1e6, 99))})
+                        "ms_per_call_p99": float(np.percentile(np.asarray(v) / 1e6, 99)),
+                        "scan": plans.get(k, {}).get("scan", ""), "plan": plans.get(k, {}).get("plan", "")})
         return sorted(out, key=lambda r: -r["ms_per_resolve"])
 
 
-def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int) -> dict[str, Any]:
+def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int, budget: float) -> dict[str, Any]:
     from marketwire.serve.facade import Marketwire
 
     looks = _lookups(home, k, seed)
@@ -442,52 +471,64 @@ def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int) -
             wrong.append(f"{value}: {got} != {expect}")
         return dt
 
-    for kind in ("isin", "ticker_mic"):
-        for value, expect in looks[kind][:warmup]:
-            one(kind, value, expect)
-    log(f"inproc: warm-up done ({2 * warmup} lookups)")
+    t0 = time.perf_counter()
+    nw = 0
+    for (v1, e1), (v2, e2) in zip(looks["isin"][:warmup], looks["ticker_mic"][:warmup]):
+        one("isin", v1, e1)
+        one("ticker_mic", v2, e2)
+        nw += 2
+        if time.perf_counter() - t0 > budget / 10:
+            break
+    log(f"inproc: warm-up done ({nw} lookups in {time.perf_counter() - t0:.1f}s)")
     lat: dict[str, list[int]] = {"isin": [], "ticker_mic": []}
     t_start = time.perf_counter()
+    truncated = False
     for (v1, e1), (v2, e2) in zip(looks["isin"], looks["ticker_mic"]):  # interleaved
         lat["isin"].append(one("isin", v1, e1))
         lat["ticker_mic"].append(one("ticker_mic", v2, e2))
         done = len(lat["isin"])
-        if done % 500 == 0:
+        if done % 250 == 0 or done in (1, 10, 50):
             log(f"inproc: {done}/{k} pairs, isin p50 {np.median(lat['isin']) / 1e6:.2f} ms, "
                 f"ticker@mic p50 {np.median(lat['ticker_mic']) / 1e6:.2f} ms")
+        if time.perf_counter() - t_start > budget and done < k:
+            truncated = True
+            log(f"inproc: time budget of {budget:.0f}s used up after {done} pairs")
+            break
     wall = time.perf_counter() - t_start
 
-    # where the time goes: the stamp check and each SQL statement, over a separate pass
+    # where the time goes: each SQL statement (and the freshness check), over a separate pass
     bd = _Breakdown(mw.index)
-    nb = min(breakdown_n, k)
-    t0 = time.perf_counter_ns()
-    for (v1, _), (v2, _) in zip(looks["isin"][:nb], looks["ticker_mic"][:nb]):
+    t0 = time.perf_counter()
+    nb = 0
+    for (v1, _), (v2, _) in zip(looks["isin"][:breakdown_n], looks["ticker_mic"][:breakdown_n]):
         mw.resolve(v1)
         mw.resolve(v2)
-    bd_total_ms = (time.perf_counter_ns() - t0) / 1e6 / (2 * nb)
-    breakdown = bd.report(2 * nb)
+        nb += 2
+        if time.perf_counter() - t0 > budget / 4:
+            break
+    bd_total_ms = (time.perf_counter() - t0) * 1e3 / max(nb, 1)
+    breakdown = bd.report(max(nb, 1))
+    log(f"inproc: breakdown over {nb} resolves: {bd_total_ms:.2f} ms per resolve")
 
     # floor: one parameterised point query on the cache (what an ISIN lookup needs at minimum)
     cur = mw.index.connection()
     point: list[int] = []
-    for value, _ in looks["isin"][:nb]:
+    t0 = time.perf_counter()
+    for value, _ in looks["isin"][:breakdown_n]:
         t = time.perf_counter_ns()
         cur.execute("SELECT entity_kind, entity_id FROM ids WHERE key = ?", [value]).fetchall()
         point.append(time.perf_counter_ns() - t)
-    plan = "\n".join(r[1] for r in cur.execute(
-        "EXPLAIN SELECT entity_id, scheme, value, flags FROM ids WHERE entity_id IN (SELECT unnest(?)) ",
-        [["MWS0000000000"]]).fetchall())
-    plan_key = "\n".join(r[1] for r in cur.execute(
-        "EXPLAIN SELECT entity_kind, entity_id FROM ids WHERE key = ?", [looks["isin"][0][0]]).fetchall())
+        if time.perf_counter() - t0 > budget / 10:
+            break
     counts = mw.health()["counts"]
     cache = home / "cache"
     return {"first_resolve_s": first_s, "reopen_first_resolve_s": reopen_s, "rss_after_cache_build_mb": rss_after_build,
-            "isin": pct(lat["isin"]), "ticker_mic": pct(lat["ticker_mic"]),
-            "throughput_per_s": 2 * k / wall, "wrong": len(wrong), "wrong_examples": wrong[:5], "errors": errors,
-            "breakdown_resolves": 2 * nb, "breakdown_total_ms_per_resolve": bd_total_ms, "breakdown": breakdown,
-            "duckdb_point_query": pct(point), "plan_ids_by_entity_id": plan, "plan_ids_by_key": plan_key,
-            "cache_counts": counts, "cache_bytes": dir_size(cache) if cache.exists() else 0,
-            "peak_rss_mb": peak_rss_mb()}
+            "isin": pct(lat["isin"]), "ticker_mic": pct(lat["ticker_mic"]), "truncated_by_budget": truncated,
+            "warmup_lookups": nw, "throughput_per_s": (len(lat["isin"]) + len(lat["ticker_mic"])) / wall,
+            "wrong": len(wrong), "wrong_examples": wrong[:5], "errors": errors,
+            "breakdown_resolves": nb, "breakdown_total_ms_per_resolve": bd_total_ms, "breakdown": breakdown,
+            "duckdb_point_query": pct(point), "cache_counts": counts,
+            "cache_bytes": dir_size(cache) if cache.exists() else 0, "peak_rss_mb": peak_rss_mb()}
 
 
 def phase_serve(home: Path, port: int) -> None:
@@ -504,40 +545,66 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def phase_rest(home: Path, k: int, seed: int, warmup: int, start_timeout: float) -> dict[str, Any]:
+def _wait_for_api(timeout: float) -> None:
+    """The REST app is written concurrently with this benchmark: wait for create_app to be importable."""
+    t0 = time.perf_counter()
+    while True:
+        p = subprocess.run([sys.executable, "-c", "from marketwire.serve.api import create_app"],
+                           env=_env(), capture_output=True, text=True)
+        if p.returncode == 0:
+            return
+        if time.perf_counter() - t0 > timeout:
+            raise RuntimeError(f"marketwire.serve.api.create_app is not importable: {p.stderr[-2000:]}")
+        log("rest: marketwire.serve.api.create_app not importable yet; waiting")
+        time.sleep(15)
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p))
+
+
+def phase_rest(home: Path, k: int, seed: int, warmup: int, start_timeout: float, budget: float) -> dict[str, Any]:
     import httpx
 
+    _wait_for_api(300.0)
     looks = _lookups(home, k, seed + 7)
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", "serve", "--home", str(home), "--port", str(port)]
     log(f"rest: starting uvicorn on 127.0.0.1:{port}")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    errlog = (home / "server.log").open("w")
+    proc = subprocess.Popen(cmd, env=_env(), stdout=errlog, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=600.0) as client:
             ready = None
             while time.perf_counter() - t0 < start_timeout:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read()[-3000:]}")
+                    raise RuntimeError(f"server exited with {proc.returncode}; see {home / 'server.log'}")
                 try:
                     r = client.get("/v1/resolve", params={"id": looks["isin"][0][0]})
                     if r.status_code == 200:
                         ready = time.perf_counter() - t0
                         break
+                    log(f"rest: readiness probe answered {r.status_code}: {r.text[:300]}")
                 except httpx.TransportError:
                     pass
                 time.sleep(0.2)
             if ready is None:
                 raise RuntimeError("server did not answer in time")
             log(f"rest: first 200 after {ready:.1f}s")
-            for kind in ("isin", "ticker_mic"):
-                for value, _ in looks[kind][:warmup]:
-                    client.get("/v1/resolve", params={"id": value})
+            tw = time.perf_counter()
+            nw = 0
+            for (v1, _), (v2, _) in zip(looks["isin"][:warmup], looks["ticker_mic"][:warmup]):
+                client.get("/v1/resolve", params={"id": v1})
+                client.get("/v1/resolve", params={"id": v2})
+                nw += 2
+                if time.perf_counter() - tw > budget / 10:
+                    break
             lat: dict[str, list[int]] = {"isin": [], "ticker_mic": []}
             status: dict[str, int] = {}
             wrong = 0
+            truncated = False
             t_start = time.perf_counter()
             for (v1, e1), (v2, e2) in zip(looks["isin"], looks["ticker_mic"]):
                 for kind, value, expect in (("isin", v1, e1), ("ticker_mic", v2, e2)):
@@ -551,8 +618,12 @@ def phase_rest(home: Path, k: int, seed: int, warmup: int, start_timeout: float)
                         got = d[0]["security_id" if kind == "isin" else "listing_id"] if d else None
                         wrong += got != expect
                 done = len(lat["isin"])
-                if done % 250 == 0:
+                if done % 250 == 0 or done in (1, 10, 50):
                     log(f"rest: {done}/{k} pairs, p50 {np.median(lat['isin'] + lat['ticker_mic']) / 1e6:.2f} ms")
+                if time.perf_counter() - t_start > budget and done < k:
+                    truncated = True
+                    log(f"rest: time budget of {budget:.0f}s used up after {done} pairs")
+                    break
             wall = time.perf_counter() - t_start
         server_hwm = proc_hwm_mb(proc.pid)
     finally:
@@ -562,10 +633,11 @@ def phase_rest(home: Path, k: int, seed: int, warmup: int, start_timeout: float)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        errlog.close()
     both = lat["isin"] + lat["ticker_mic"]
     return {"port": port, "first_200_s": ready, "isin": pct(lat["isin"]), "ticker_mic": pct(lat["ticker_mic"]),
-            "all": pct(both), "throughput_per_s": len(both) / wall, "status": status, "wrong": wrong,
-            "server_peak_rss_mb": server_hwm}
+            "all": pct(both), "truncated_by_budget": truncated, "warmup_requests": nw,
+            "throughput_per_s": len(both) / wall, "status": status, "wrong": wrong, "server_peak_rss_mb": server_hwm}
 
 
 def phase_baseline(home: Path, k: int, seed: int) -> dict[str, Any]:
@@ -626,15 +698,16 @@ def run_phase(args: argparse.Namespace, phase: str, home: Path) -> dict[str, Any
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--home", str(home),
            "--n", str(args.n), "--chunk", str(args.chunk), "--seed", str(args.seed), "--lookups", str(args.lookups),
            "--rest-lookups", str(args.rest_lookups), "--warmup", str(args.warmup),
-           "--breakdown", str(args.breakdown)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p))
+           "--breakdown", str(args.breakdown), "--max-seconds", str(args.max_seconds),
+           "--result", str(home / f"result-{phase}.json")]
+    env = _env()
     log(f"phase {phase}: start")
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, env=env, stdout=sys.stderr)
     if p.returncode != 0:
         raise SystemExit(f"phase {phase} failed with exit code {p.returncode}")
     log(f"phase {phase}: done in {time.perf_counter() - t0:.1f}s")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return json.loads((home / f"result-{phase}.json").read_text())
 
 
 def fmt_ms(d: dict[str, Any] | None, key: str) -> str:
@@ -675,7 +748,8 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
             for q in ("p50", "p95", "p99"):
                 tgt = f"<= {TARGET_INPROC_P99_MS:g} ms" if q == "p99" else "—"
                 ok = I[kind][q] <= TARGET_INPROC_P99_MS if q == "p99" else None
-                add(f"in-process resolve {label} {q} (n={I[kind]['n']:,})", fmt_ms(I[kind], q),
+                cut = " - stopped by --max-seconds" if I.get("truncated_by_budget") else ""
+                add(f"in-process resolve {label} {q} (n={I[kind]['n']:,}{cut})", fmt_ms(I[kind], q),
                     fmt_ms(B.get(kind), q), tgt, ok)
     if I:
         add("in-process throughput (sequential)", f"{I['throughput_per_s']:,.0f} resolves/s")
@@ -685,7 +759,8 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
         for q in ("p50", "p95", "p99"):
             tgt = f"<= {TARGET_REST_P99_MS:g} ms" if q == "p99" else "—"
             ok = R["all"][q] <= TARGET_REST_P99_MS if q == "p99" else None
-            add(f"REST GET /v1/resolve {q} (n={R['all']['n']:,}, ISIN + ticker@MIC)", fmt_ms(R["all"], q), "—",
+            cut = " - stopped by --max-seconds" if R.get("truncated_by_budget") else ""
+            add(f"REST GET /v1/resolve {q} (n={R['all']['n']:,}, ISIN + ticker@MIC{cut})", fmt_ms(R["all"], q), "—",
                 tgt, ok)
         add("REST throughput (sequential, keep-alive)", f"{R['throughput_per_s']:,.0f} req/s")
         add("REST status codes / wrong answers", ", ".join(f"{k}: {v}" for k, v in sorted(R["status"].items()))
@@ -697,11 +772,25 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
             fmt_mb(B.get("peak_rss_mb")) if B else "—")
     if R:
         add("peak RSS: uvicorn server (cache already built)", fmt_mb(R.get("server_peak_rss_mb")))
-    if L:
-        add("size on disk: lake (Delta)", fmt_bytes(res.get("lake_bytes")))
+    add("size on disk: lake (Delta)", fmt_bytes(res.get("lake_bytes")))
     if I:
         add("size on disk: DuckDB cache", fmt_bytes(res.get("cache_bytes")))
     return rows
+
+
+def breakdown_markdown(inproc: dict[str, Any]) -> str:
+    out = [f"Where an in-process resolve spends its time ({inproc['breakdown_resolves']} resolves, "
+           f"{inproc['breakdown_total_ms_per_resolve']:.2f} ms per resolve in total; scan = what DuckDB's "
+           "EXPLAIN ANALYZE says the statement read):", "",
+           "| statement | calls / resolve | ms / resolve | ms / call p99 | scan |", "|---|---:|---:|---:|---|"]
+    for b in inproc["breakdown"]:
+        what = b["what"] if len(b["what"]) <= 160 else b["what"][:157] + "..."
+        out.append(f"| `{what}` | {b['calls_per_resolve']:.2f} | {b['ms_per_resolve']:.2f} | "
+                   f"{b['ms_per_call_p99']:.2f} | {b.get('scan', '')} |")
+    pq = inproc["duckdb_point_query"]
+    out.append(f"\nFloor: a bare DuckDB point query `SELECT entity_kind, entity_id FROM ids WHERE key = ?` on the same "
+               f"cache: p50 {fmt_ms(pq, 'p50')}, p99 {fmt_ms(pq, 'p99')} (n={pq.get('n', 0)}).")
+    return "\n".join(out)
 
 
 def markdown(rows: list[dict[str, str]]) -> str:
@@ -723,11 +812,15 @@ def main() -> None:
                     help="REST requests of each kind (ISIN, ticker@MIC; default 1000 each)")
     ap.add_argument("--warmup", type=int, default=100, help="warm-up lookups of each kind")
     ap.add_argument("--breakdown", type=int, default=200, help="resolve pairs timed per SQL statement")
+    ap.add_argument("--max-seconds", type=float, default=900.0,
+                    help="time budget of each timed loop (warm-up, in-process, REST, breakdown); a loop that runs "
+                         "out of budget stops early and the table shows how many lookups it timed (default 900)")
     ap.add_argument("--phases", default="load,inproc,rest,baseline")
     ap.add_argument("--seed", type=int, default=20240102)
     ap.add_argument("--out", type=Path, default=HERE / "out" / "resolve_scale.json")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.phase:
@@ -737,11 +830,12 @@ def main() -> None:
             return
         out = {
             "load": lambda: phase_load(home, args.n, args.chunk, args.seed, max(args.lookups, args.rest_lookups) * 2),
-            "inproc": lambda: phase_inproc(home, args.lookups, args.seed, args.warmup, args.breakdown),
-            "rest": lambda: phase_rest(home, args.rest_lookups, args.seed, args.warmup, 1800.0),
+            "inproc": lambda: phase_inproc(home, args.lookups, args.seed, args.warmup, args.breakdown,
+                                           args.max_seconds),
+            "rest": lambda: phase_rest(home, args.rest_lookups, args.seed, args.warmup, 3600.0, args.max_seconds),
             "baseline": lambda: phase_baseline(home, args.lookups, args.seed),
         }[args.phase]()
-        print(json.dumps(out, default=str))
+        args.result.write_text(json.dumps(out, default=str))
         return
 
     temp = args.home is None
@@ -749,6 +843,7 @@ def main() -> None:
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     res: dict[str, Any] = {"params": {"n": args.n, "chunk": args.chunk, "lookups": args.lookups,
                                       "rest_lookups": args.rest_lookups, "warmup": args.warmup, "seed": args.seed,
+                                      "max_seconds": args.max_seconds,
                                       "home": str(home)},
                            "machine": machine(), "started": datetime.now(timezone.utc).isoformat(),
                            "targets": {"inproc_p99_ms": TARGET_INPROC_P99_MS, "rest_p99_ms": TARGET_REST_P99_MS}}
@@ -756,6 +851,8 @@ def main() -> None:
         if "load" in phases:
             if args.reuse and (home / "sample.json").exists():
                 log(f"reusing the lake in {home}")
+                if (home / "result-load.json").exists():
+                    res["load"] = json.loads((home / "result-load.json").read_text())
             else:
                 if (home / "lake").exists() or (home / "cache").exists():
                     raise SystemExit(f"{home} already holds a lake; pass a new --home (or --reuse)")
@@ -773,19 +870,13 @@ def main() -> None:
         res["table"] = rows
         md = markdown(rows)
         res["markdown"] = md
+        if "inproc" in res:
+            res["breakdown_markdown"] = breakdown_markdown(res["inproc"])
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(res, indent=2, default=str))
         print(md)
         if "inproc" in res:
-            print("\nWhere an in-process resolve spends its time "
-                  f"({res['inproc']['breakdown_total_ms_per_resolve']:.2f} ms per resolve in total):\n")
-            print("| what | calls / resolve | ms / resolve | ms / call p99 |\n|---|---:|---:|---:|")
-            for b in res["inproc"]["breakdown"]:
-                print(f"| `{b['what']}` | {b['calls_per_resolve']:.1f} | {b['ms_per_resolve']:.2f} | "
-                      f"{b['ms_per_call_p99']:.2f} |")
-            print(f"\nFloor: one DuckDB point query `ids WHERE key = ?` p50 "
-                  f"{fmt_ms(res['inproc']['duckdb_point_query'], 'p50')}, "
-                  f"p99 {fmt_ms(res['inproc']['duckdb_point_query'], 'p99')}")
+            print("\n" + breakdown_markdown(res["inproc"]))
         print(f"\nJSON: {args.out}")
     finally:
         if temp and not args.keep:

@@ -82,3 +82,49 @@ def test_ambiguous_ticker_lists_candidates(tmp_path):
         m.resolve("XYZ", "2020-01-02")
     assert sorted(c["mic"] for c in e.value.fields["candidates"]) == ["ARCX", "XNYS"]
     assert m.resolve("XYZ@ARCX", "2020-01-02")[0]["mic"] == "ARCX"
+
+
+def test_an_id_merged_by_later_evidence_still_resolves(tmp_path):
+    """AAPL from a symbol directory (no ISIN) is first a security of its own; when another source gives the
+    issuer's common stock with its ISIN, the two merge and the earlier security id answers with the survivor."""
+    nd = tmp_path / "nasdaqlisted_2026-08-01.csv"
+    nd.write_text("Symbol,Company Name\nAAPL,Apple Inc.\n")
+    fd = tmp_path / "equities.csv"
+    fd.write_text("symbol,name,currency,exchange,mic,country,isin,cusip,figi,composite_figi,shareclass_figi\n"
+                  "APC.DE,Apple Inc.,EUR,GER,XETR,United States,US0378331005,037833100,,,\n")
+    mic = tmp_path / "mic.csv"
+    mic.write_text('"MIC","OPERATING MIC","ISO COUNTRY CODE (ISO 3166)"\n"XNAS","XNAS","US"\n"XETR","XETR","DE"\n')
+    m = marketwire.open(tmp_path / "h")
+    m.ingest("mic", [mic])
+    m.ingest("nasdaqtrader", [nd])
+    old = m.resolve("AAPL", "2026-08-02")[0]["security_id"]
+    m.ingest("financedatabase", [fd], as_of="2026-08-16")
+    new = m.resolve("US0378331005", "2026-09-01")[0]
+    assert m.resolve("AAPL@XNAS", "2026-09-01")[0]["security_id"] == new["security_id"]
+    assert {(x["ticker"], x["mic"]) for x in new["listings"]} == {("AAPL", "XNAS"), ("APC", "XETR")}
+    if old != new["security_id"]:
+        again = m.resolve(old, "2026-09-01")[0]
+        assert again["security_id"] == new["security_id"] and again["merged_from"] == old
+
+
+def test_two_existing_ids_merged_the_loser_answers_with_the_survivor(tmp_path):
+    nd = tmp_path / "nasdaqlisted_2026-08-01.csv"
+    nd.write_text("Symbol,Company Name\nAAPL,Apple Inc.\n")
+    fd = tmp_path / "equities.csv"
+    fd.write_text("symbol,name,currency,exchange,mic,country,isin,cusip,figi,composite_figi,shareclass_figi\n"
+                  "APC.DE,Apple Inc.,EUR,GER,XETR,United States,US0378331005,037833100,,,\n")
+    mic = tmp_path / "mic.csv"
+    mic.write_text('"MIC","OPERATING MIC","ISO COUNTRY CODE (ISO 3166)"\n"XNAS","XNAS","US"\n"XETR","XETR","DE"\n')
+    m = marketwire.open(tmp_path / "h")
+    m.ingest("financedatabase", [fd], as_of="2026-08-16")
+    m.ingest("nasdaqtrader", [nd])  # venues unknown yet: AAPL@XNAS cannot be placed in the US, stays apart
+    a = m.resolve("AAPL@XNAS", "2026-09-01")[0]["security_id"]
+    b = m.resolve("US0378331005", "2026-09-01")[0]["security_id"]
+    assert a != b
+    m.ingest("mic", [mic])  # now XNAS is known to be in the US: the two are one security
+    merged = m.resolve("AAPL@XNAS", "2026-09-01")[0]
+    assert merged["security_id"] == m.resolve("US0378331005", "2026-09-01")[0]["security_id"] in (a, b)
+    loser = a if merged["security_id"] == b else b
+    again = m.resolve(loser, "2026-09-01")[0]
+    assert again["security_id"] == merged["security_id"] and again["merged_from"] == loser
+    assert m.security(loser)["security_id"] == merged["security_id"]

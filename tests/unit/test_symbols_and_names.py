@@ -54,3 +54,9 @@ def test_types_and_issuer_names_from_directory_text():
 ])
 def test_initialisms_are_renames(a, b):
     assert same_entity_name(a, b)
+
+
+def test_venue_abbreviations_are_the_same_company():
+    assert same_entity_name("IMP OIL", "Imperial Oil Limited")
+    assert same_entity_name("EL ARTS DL-,01", "Electronic Arts Inc.")
+    assert not same_entity_name("Golf & Co Group Ltd", "Acushnet Holdings Corp.")

@@ -140,11 +140,25 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
                 _flag(flags, "listing", lid[u], "figi.shared", "figi", f,
                       f"FIGI {f} is given to {len(users)} listings: "
                       + ", ".join(f"{lineages[x].ticker}@{lineages[x].mic}" for x in users[:5]))
+    # -- issuers over lineages: CIK, LEI, company name, and everything one security holds ----------------
+    ikeys = {i: _issuer_keys(lin) for i, lin in enumerate(lineages)}
+    iuf = _UF()
+    by_key: dict[str, int] = {}
+    for i in range(len(lineages)):
+        iuf.find(i)
+        iuf.union(i, uf.find(i))
+        for ek in ikeys[i]:
+            if ek in by_key:
+                iuf.union(by_key[ek], i)
+            else:
+                by_key[ek] = i
+    _merge_home_lines(lineages, uf, iuf, suspect, ctx)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(lineages)):
         groups[uf.find(i)].append(i)
     sec_of: dict[int, str] = {}
     securities: list[dict[str, Any]] = []
+    sec_members: dict[str, list[int]] = {}
     sclaimed: set[str] = set()
     for root in sorted(groups, key=lambda r: min(lineages[m].valid_from for m in groups[r])):
         members = groups[root]
@@ -154,38 +168,28 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
         sid = registry.assign("security", keys, sclaimed)
         for m in members:
             sec_of[m] = sid
+        sec_members[sid] = members
         securities.append(_security(sid, lins, isins, ctx))
-    # -- issuers: securities merged by CIK, LEI and company name --------------------------------------
-    iuf = _UF()
-    sec_index = {s["security_id"]: k for k, s in enumerate(securities)}
-    by_key: dict[str, int] = {}
-    sec_lins: dict[str, list[Lineage]] = defaultdict(list)
-    for m, lin in enumerate(lineages):
-        sec_lins[sec_of[m]].append(lin)
-    ikeys = {id(lin): _issuer_keys(lin) for lin in lineages}
-    for sid, lins in sec_lins.items():
-        k = sec_index[sid]
-        iuf.find(k)
-        for lin in lins:
-            for ek in ikeys[id(lin)]:
-                if ek in by_key:
-                    iuf.union(by_key[ek], k)
-                else:
-                    by_key[ek] = k
-    igroups: dict[int, list[int]] = defaultdict(list)
-    for k in range(len(securities)):
-        igroups[iuf.find(k)].append(k)
+    registry.record_merges("security", sclaimed)
+    _shared_identifiers(securities, sec_members, lineages, flags)
+    igroups: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for sec in securities:
+        igroups[iuf.find(sec_members[sec["security_id"]][0])].append(sec)
+    sec_lins = {sid: [lineages[m] for m in ms] for sid, ms in sec_members.items()}
     issuers: list[dict[str, Any]] = []
     iclaimed: set[str] = set()
-    for root in sorted(igroups, key=lambda r: min(securities[k]["valid_from"] for k in igroups[r])):
-        secs = [securities[k] for k in igroups[root]]
+    for root in sorted(igroups, key=lambda r: min(s["valid_from"] for s in igroups[r])):
+        secs = igroups[root]
         lins = [lin for s in secs for lin in sec_lins[s["security_id"]]]
-        keys = sorted({ek for lin in lins for ek in ikeys[id(lin)] if ek.startswith(("cik:", "lei:"))})
+        keys = sorted({ek for s in secs for m in sec_members[s["security_id"]] for ek in ikeys[m]
+                       if ek.startswith(("cik:", "lei:"))})
         keys += [f"security:{s['security_id']}" for s in secs]
         iid = registry.assign("issuer", keys, iclaimed)
         for s in secs:
             s["issuer_id"] = iid
         issuers.append(_issuer(iid, lins, secs, ctx))
+    registry.record_merges("issuer", iclaimed)
+    registry.record_merges("listing", claimed)
     # -- listings and identifiers -----------------------------------------------------------------
     listings: list[dict[str, Any]] = []
     identifiers: list[dict[str, Any]] = []
@@ -208,10 +212,11 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
         })
         identifiers.extend(_listing_identifiers(L, lin, sorted(flagged[L])))
     for s in securities:
+        id_flags = s.pop("id_flags", {})
         for scheme in ("isin", "cusip", "shareclass_figi"):
             if s.get(scheme):
                 identifiers.append(_ident("security", s["security_id"], scheme, s[scheme], s["valid_from"],
-                                          s["valid_to"], []))
+                                          s["valid_to"], id_flags.get(scheme, [])))
     for m, isin in suspect.items():
         identifiers.append(_ident("listing", lid[m], "isin", isin, lineages[m].valid_from,
                                   lineages[m].valid_to, ["isin.country_mismatch"]))
@@ -222,6 +227,57 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
                                           iss["valid_to"], []))
     _cik_conflicts(issuers, flags)
     return Master(issuers, securities, listings, identifiers, flags, registry.new)
+
+
+def _merge_home_lines(lineages: list[Lineage], uf: _UF, iuf: _UF, suspect: dict[int, str], ctx: Context) -> None:
+    """An issuer's common stock seen without an ISIN (a symbol directory) joins the issuer's one common-stock
+    ISIN of the venue's country (AAPL@XNAS from Nasdaq Trader and US0378331005 from FinanceDatabase)."""
+    by_issuer: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(lineages)):
+        by_issuer[iuf.find(i)].append(i)
+    for members in by_issuer.values():
+        if len(members) < 2:
+            continue
+        homes: dict[str, set[int]] = defaultdict(set)
+        for m in members:
+            isin = lineages[m].latest("isin")
+            if isin and m not in suspect and lineages[m].attrs.get("type") == "equity":
+                homes[isin[:2]].add(uf.find(m))
+        if not homes:
+            continue
+        for m in members:
+            lin = lineages[m]
+            if lin.latest("isin") or lin.attrs.get("type") != "equity" or not lin.mic:
+                continue
+            roots = homes.get(ctx.mic_country.get(lin.mic, ""), set())
+            if len(roots) == 1:
+                uf.union(m, next(iter(roots)))
+
+
+def _shared_identifiers(securities: list[dict[str, Any]], members: dict[str, list[int]], lineages: list[Lineage],
+                        flags: list[dict[str, Any]]) -> None:
+    """An ISIN or CUSIP held by several securities whose names say they are unrelated issuers: the holders
+    other than the one most listings agree on are flagged, and their identifier carries the flag."""
+    for sec in securities:
+        isin, cusip = sec.get("isin"), sec.get("cusip")
+        if isin and cusip and isin[:2] in ("US", "CA") and isin[2:11] != cusip:
+            _flag(flags, "security", sec["security_id"], "isin.cusip_mismatch", "cusip", cusip,
+                  f"ISIN {isin} embeds CUSIP {isin[2:11]}, but the CUSIP given is {cusip}")
+    for scheme in ("isin", "cusip"):
+        holders: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for sec in securities:
+            if sec.get(scheme):
+                holders[sec[scheme]].append(sec)
+        for value, secs in holders.items():
+            if len(secs) < 2:
+                continue
+            main = max(secs, key=lambda x: len(members[x["security_id"]]))
+            for sec in secs:
+                if sec is not main and not same_entity_name(sec["name"], main["name"]):
+                    sec.setdefault("id_flags", {}).setdefault(scheme, []).append(f"{scheme}.multiple_issuers")
+                    _flag(flags, "security", sec["security_id"], f"{scheme}.multiple_issuers", scheme, value,
+                          f"{scheme.upper()} {value} also belongs to {main['name']!r} "
+                          f"({len(members[main['security_id']])} listings), which the names say is another issuer")
 
 
 def _issuer_keys(lin: Lineage) -> list[str]:

@@ -38,6 +38,7 @@ class Registry:
             self.by_key.setdefault((kind, key), ident)
             self.taken.add(ident)
         self.new: list[tuple[str, str, str]] = []
+        self._unchosen: dict[tuple[str, str], str] = {}
 
     def assign(self, kind: str, keys: list[str], claimed: set[str]) -> str:
         """The id of the entity evidenced by ``keys``: an existing one if any key has one, else a new id.
@@ -50,8 +51,22 @@ class Registry:
         if ident is None:
             ident = mint(kind, keys[0], self.taken)
         claimed.add(ident)
+        for other in found:
+            if other != ident:
+                self._unchosen.setdefault((kind, other), ident)
         for k in keys:
             if (kind, k) not in self.by_key:
                 self.by_key[(kind, k)] = ident
                 self.new.append((kind, k, ident))
         return ident
+
+    def record_merges(self, kind: str, claimed: set[str]) -> None:
+        """Ids of ``kind`` that evidence now places inside another entity live on as aliases of it.
+
+        Registered as kind ``merged:<kind>``, key = the old id, id = the surviving id; resolving an old id
+        answers with the survivor, so an id once given out never stops working and is never given to another.
+        """
+        for (k, old), new in self._unchosen.items():
+            if k == kind and old not in claimed and ("merged:" + kind, old) not in self.by_key:
+                self.by_key[("merged:" + kind, old)] = new
+                self.new.append(("merged:" + kind, old, new))

@@ -45,6 +45,10 @@ class MasterIndex:
         text = _SCHEMA_VERSION + ":" + ",".join(f"{k}={v[k]}" for k in sorted(v))
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
+    def invalidate(self) -> None:
+        """Check the lake again on the next query (this process just wrote to it)."""
+        self._checked = float("-inf")
+
     def connection(self) -> duckdb.DuckDBPyConnection:
         """A cursor for this thread over an up-to-date cache."""
         now = time.monotonic()

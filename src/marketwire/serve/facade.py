@@ -51,11 +51,17 @@ class Marketwire:
         ``rebuild=False`` defers deriving the master (issuers, securities, listings...) to :meth:`rebuild`,
         for loading many sources in a row.
         """
-        return self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress, rebuild)
+        try:
+            return self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress, rebuild)
+        finally:
+            self.index.invalidate()
 
     def rebuild(self) -> int:
         """Derive the master from every observation; returns the number of new flags."""
-        return self.pipeline.rebuild()
+        try:
+            return self.pipeline.rebuild()
+        finally:
+            self.index.invalidate()
 
     def sources(self) -> list[dict[str, Any]]:
         from marketwire.sources import list_sources
@@ -78,9 +84,10 @@ class Marketwire:
             if rule:
                 raise InvalidIdentifier(f"`id`: {id} is not a valid {p.checked.upper()} ({rule})", param="id",
                                         rule=rule, value=id)
-        suspect = [r for r in rows if r["scheme"] == "isin" and "isin.country_mismatch" in (r["flags"] or ())]
+        suspect = [r for r in rows if r["scheme"] in ("isin", "cusip") and
+                   set(r["flags"] or ()) & {"isin.country_mismatch", "isin.multiple_issuers", "cusip.multiple_issuers"}]
         if suspect and len(suspect) < len(rows):
-            # the clean holder of an ISIN wins over listings that carry it by mistake (they stay flagged)
+            # the clean holder of an ISIN or CUSIP wins over records that carry it by mistake (they stay flagged)
             rows = [r for r in rows if r not in suspect]
         if not rows and p.schemes and "ticker" in p.schemes and p.value.isdigit():
             rows = self.index.lookup(p.value.lstrip("0") or "0", when, ("cik",))
@@ -102,10 +109,24 @@ class Marketwire:
 
     def _own(self, ident: str, when: date) -> dict[str, Any]:
         kind = {"L": "listing", "S": "security", "I": "issuer"}[ident[2]]
-        ms = self._matches([{"entity_kind": kind, "entity_id": ident, "scheme": "own"}], when)
+        current = self.successor(kind, ident)
+        ms = self._matches([{"entity_kind": kind, "entity_id": current, "scheme": "own"}], when)
         if not ms:
             raise NotFound(f"no {kind} {ident}", param="id", value=ident)
+        if current != ident:
+            ms[0]["merged_from"] = ident
         return ms[0]
+
+    def successor(self, kind: str, ident: str) -> str:
+        """The id that now stands for ``ident`` (itself, unless later evidence merged it into another)."""
+        seen = {ident}
+        while True:
+            rows = self.lake.read(R.ID_REGISTRY, where="kind = ? AND key = ?", params=[f"merged:{kind}", ident],
+                                  columns=["id"]).column("id").to_pylist() if self.lake.exists(R.ID_REGISTRY) else []
+            if not rows or rows[0] in seen:
+                return ident
+            ident = rows[0]
+            seen.add(ident)
 
     def _matches(self, rows: list[dict[str, Any]], when: date) -> list[dict[str, Any]]:
         out: dict[tuple[str | None, str | None], dict[str, Any]] = {}
@@ -193,13 +214,13 @@ class Marketwire:
         }
 
     def security(self, security_id: str, as_of: date | str | None = None) -> dict[str, Any]:
-        d = self._describe(security_id, None, parse_date(as_of) or date.today())
+        d = self._describe(self.successor("security", security_id), None, parse_date(as_of) or date.today())
         if d is None:
             raise NotFound(f"no security {security_id}", param="security_id", value=security_id)
         return d
 
     def listing(self, listing_id: str, as_of: date | str | None = None) -> dict[str, Any]:
-        lst = self._one("listings", "listing_id", listing_id)
+        lst = self._one("listings", "listing_id", self.successor("listing", listing_id))
         d = self._describe(lst["security_id"], lst, parse_date(as_of) or date.today()) if lst else None
         if d is None:
             raise NotFound(f"no listing {listing_id}", param="listing_id", value=listing_id)

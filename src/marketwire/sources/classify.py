@@ -76,6 +76,16 @@ def _initialism(token: str, words: list[str]) -> bool:
     return len(initials) >= 2 and token[: len(initials)] == initials and len(token) - len(initials) <= 1
 
 
+def _abbreviation(ta: list[str], tb: list[str]) -> bool:
+    """Venue-abbreviated names: ``IMP OIL`` / ``Imperial Oil``, ``EL ARTS DL 01`` / ``Electronic Arts``."""
+    wa = [t for t in ta if t.isalpha()][:2]
+    wb = [t for t in tb if t.isalpha()][:2]
+    n = min(len(wa), len(wb))
+    if n < 2 or min(len(wa[0]), len(wb[0])) < 2:
+        return False
+    return all(x.startswith(y) or y.startswith(x) for x, y in zip(wa[:n], wb[:n]))
+
+
 def same_entity_name(a: str | None, b: str | None) -> bool:
     """Do two names (of one ticker at two dates) plausibly belong to the same company?
 
@@ -96,5 +106,7 @@ def same_entity_name(a: str | None, b: str | None) -> bool:
     # initialisms: "IES Holdings" / "Integrated Electrical Services", "CF Bankshares" / "Central Federal",
     # "ATI Inc." / "Allegheny Technologies"
     if _initialism(ta[0], tb) or _initialism(tb[0], ta):
+        return True
+    if _abbreviation(ta, tb):
         return True
     return fuzz.token_set_ratio(na, nb) >= 85
