@@ -109,7 +109,15 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
     """Derive issuers, securities, listings, identifiers and index membership from every observation."""
-    n = _run(ctx, lambda mw: mw.rebuild())
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("master", total=None)
+
+        def progress(name: str, k: int, n: int) -> None:
+            bar.update(task, total=n, completed=k, description=name)
+
+        n = _run(ctx, lambda mw: mw.rebuild(progress))
     click.echo(f"master rebuilt; {n} new flag record(s)")
 
 

@@ -124,7 +124,7 @@ class Pipeline:
             self.lake.append(R.QUARANTINE, pa.Table.from_pylist(qrows, schema=R.QUARANTINE.schema))
         report.quarantined = len(qrows)
         if rebuild and (set(records) & MASTER_INPUTS) and (report.accepted or not self.lake.exists(R.LISTINGS)):
-            report.master_flags = self.rebuild()
+            report.master_flags = self.rebuild(progress)
         return report
 
     def _known_mics(self) -> set[str]:
@@ -152,12 +152,15 @@ class Pipeline:
                 ctx.currency_countries[r["code"]] = {c for c in (ctx.country(n) for n in r["countries"] or []) if c}
         return ctx
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Progress | None = None) -> int:
         """Derive the master from every observation; append what changed. Returns the number of new flags."""
+        step = progress or (lambda name, k, n: None)
+        step("master: reading observations", 0, 8)
         obs = self.lake.read(R.REF_OBSERVATIONS).to_pylist()
         reg_rows = self.lake.read(R.ID_REGISTRY, columns=["kind", "key", "id"]).to_pylist() \
             if self.lake.exists(R.ID_REGISTRY) else []
         registry = Registry((r["kind"], r["key"], r["id"]) for r in reg_rows)
+        step("master: replaying snapshots", 1, 8)
         master = build_master(obs, registry, self.context())
         horizon = max((o["snapshot_date"] for o in obs), default=date.today())
         idx_obs = self.lake.read(R.INDEX_OBSERVATIONS).to_pylist() if self.lake.exists(R.INDEX_OBSERVATIONS) else []
@@ -174,9 +177,10 @@ class Pipeline:
                 [{"kind": k, "key": key, "id": i, **prov} for k, key, i in master.registry_new],
                 schema=R.ID_REGISTRY.schema))
         new_flags = 0
-        for ds, rows in ((R.ISSUERS, master.issuers), (R.SECURITIES, master.securities),
+        for k, (ds, rows) in enumerate(((R.ISSUERS, master.issuers), (R.SECURITIES, master.securities),
                          (R.LISTINGS, master.listings), (R.IDENTIFIERS, master.identifiers),
-                         (R.INDEX_MEMBERSHIP, members), (R.REF_FLAGS, master.flags + mflags)):
+                         (R.INDEX_MEMBERSHIP, members), (R.REF_FLAGS, master.flags + mflags))):
+            step(f"master: writing {ds.name}", 2 + k, 8)
             n = self._write_changes(ds, rows, prov)
             if ds is R.REF_FLAGS:
                 new_flags = n

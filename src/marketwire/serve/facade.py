@@ -56,10 +56,10 @@ class Marketwire:
         finally:
             self.index.invalidate()
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Progress | None = None) -> int:
         """Derive the master from every observation; returns the number of new flags."""
         try:
-            return self.pipeline.rebuild()
+            return self.pipeline.rebuild(progress)
         finally:
             self.index.invalidate()
 
