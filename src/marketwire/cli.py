@@ -78,7 +78,7 @@ def main(ctx: click.Context, home: str | None) -> None:
 @click.pass_context
 def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str | None, no_rebuild: bool,
            fmt: str) -> None:
-    """Load PATH... (files or folders; none: the source's public URL) through SOURCE.
+    """Load files or folders through SOURCE (no PATH: the source's public URL).
 
     Prints accepted / flagged / quarantined counts. Re-running on the same files adds nothing.
     """
@@ -100,6 +100,7 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
         return
     click.echo(f"{source}: {d['files']} file(s): accepted {d['accepted']}, flagged {d['flagged']}, "
                f"quarantined {d['quarantined']}, unchanged {d['unchanged']}"
+               + (f", superseded {d['retracted']}" if d["retracted"] else "")
                + (f"; master flags {d['master_flags']}" if d["master_flags"] else ""))
     for rule, n in sorted(d["by_rule"].items()):
         click.echo(f"  quarantined by {rule}: {n}")
@@ -108,7 +109,7 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
 @main.command()
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
-    """Derive issuers, securities, listings, identifiers and index membership from every observation."""
+    """Derive the master (issuers, securities, listings, identifiers, index membership)."""
     from rich.progress import Progress
 
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
@@ -131,7 +132,7 @@ _MATCH_COLS = ["listing_id", "security_id", "issuer_id", "ticker", "mic", "curre
 @FORMAT
 @click.pass_context
 def resolve(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
-    """What ID named (ticker, ticker@MIC, SAN.PA, ISIN, CUSIP, FIGI, CIK:n, own ids) on a date.
+    """What ID named on a date: ticker, ticker@MIC, SAN.PA, ISIN, CUSIP, FIGI, CIK:n or our ids.
 
     Exit 0 for one match, 2 when ambiguous (candidates printed), 3 not found, 4 invalid identifier.
     """
@@ -148,7 +149,7 @@ def resolve(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
 @FORMAT
 @click.pass_context
 def search(ctx: click.Context, text: str, limit: int, as_of: str | None, fmt: str) -> None:
-    """Fuzzy search by name (any name a listing ever had) or exact ticker."""
+    """Search by name (any name a listing ever had) or exact ticker."""
     from marketwire.output import render
 
     render(_run(ctx, lambda mw: mw.search(text, limit, as_of)), fmt)
@@ -184,7 +185,7 @@ def listing(ctx: click.Context, listing_id: str, as_of: str | None, fmt: str) ->
 @FORMAT
 @click.pass_context
 def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None:
-    """Constituents of INDEX (e.g. SP500) on a date."""
+    """Constituents of INDEX on a date, for example SP500."""
     from marketwire.output import render
 
     render(_run(ctx, lambda mw: mw.members(index, as_of)), fmt,
@@ -198,7 +199,7 @@ def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None
 @FORMAT
 @click.pass_context
 def quarantine(ctx: click.Context, source: str | None, rule: str | None, limit: int | None, fmt: str) -> None:
-    """Records a rule refused: source, rule, field, raw value, file, line, raw record."""
+    """Refused records with source, rule, field, raw value, file and line."""
     from marketwire.output import render
 
     render(_run(ctx, lambda mw: mw.quarantine(source, rule, limit)), fmt,
@@ -211,7 +212,7 @@ def quarantine(ctx: click.Context, source: str | None, rule: str | None, limit: 
 @FORMAT
 @click.pass_context
 def flags(ctx: click.Context, rule: str | None, summary: bool, fmt: str) -> None:
-    """Suspect reference data: stored, but flagged by a consistency rule."""
+    """Records stored but flagged by a consistency rule."""
     from marketwire.output import render
 
     if summary:
@@ -235,7 +236,7 @@ def rules(ctx: click.Context, fmt: str) -> None:
 @FORMAT
 @click.pass_context
 def sources(ctx: click.Context, fmt: str) -> None:
-    """Registered sources (a source that fails to load is listed with its error)."""
+    """Registered sources, with the error of any that fails to load."""
     from marketwire.output import render
 
     render(_run(ctx, lambda mw: mw.sources()), fmt, ["name", "dataset", "url", "description", "error"])
@@ -270,5 +271,29 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     uvicorn.run(create_app(marketwire.open(ctx.obj["home"]).home), host=host, port=port, log_level="info")
 
 
+def run() -> None:  # pragma: no cover - the console script
+    """Entry point of the ``marketwire`` command.
+
+    Exits with ``os._exit`` after flushing: the Rust runtime of delta-rs can abort the interpreter's native
+    teardown after a write (delta-io/delta-rs#2184), which would turn a finished command into exit 134.
+    """
+    import os
+
+    code = 0
+    try:
+        main.main(standalone_mode=False)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        code = 130
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -39,6 +39,7 @@ class IngestReport:
     flagged: int = 0
     quarantined: int = 0
     unchanged: int = 0
+    retracted: int = 0
     master_flags: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
 
@@ -52,12 +53,35 @@ def _utc(d: date | datetime) -> datetime:
     return datetime.combine(d, time(0), tzinfo=timezone.utc)
 
 
+#: observation datasets and the column that names the snapshot series a file belongs to
+OBSERVATION_SCOPE = {"ref_observations": "feed", "index_observations": "index"}
+
+
 def _existing_keys(lake: Lake, ds: Dataset) -> set[tuple[Any, ...]]:
+    """Keys whose latest version is live (retracted records may come back)."""
     if not lake.exists(ds):
         return set()
-    t = lake.scan(ds, columns=list(ds.key))
+    if "retracted" in ds.columns:
+        t = lake.read(ds, columns=list(ds.key), where="NOT coalesce(retracted, false)")
+    else:
+        t = lake.scan(ds, columns=list(ds.key))
     cols = [t.column(k).to_pylist() for k in ds.key]
     return set(zip(*cols))
+
+
+def _superseded(lake: Lake, ds: Dataset, recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Live observations from an earlier reading of the same file (same series, date and file name) that the
+    new reading no longer contains: a re-read file replaces its earlier reading, record by record."""
+    scope_col = OBSERVATION_SCOPE[ds.name]
+    scopes = {(r[scope_col], r["snapshot_date"], Path(r["file"] or "").name) for r in recs}
+    if not scopes or not lake.exists(ds):
+        return []
+    keys = {tuple(r.get(k) for k in ds.key) for r in recs}
+    dates = sorted({s[1] for s in scopes})
+    live = lake.read(ds, where="NOT coalesce(retracted, false) AND snapshot_date IN (SELECT unnest(?))",
+                     params=[dates]).to_pylist()
+    return [r for r in live if (r[scope_col], r["snapshot_date"], Path(r["file"] or "").name) in scopes
+            and tuple(r.get(k) for k in ds.key) not in keys]
 
 
 class Pipeline:
@@ -101,8 +125,15 @@ class Pipeline:
                     continue
                 existing.add(tuple(r.get(k) for k in ds.key))
                 fresh.append(r)
+            accepted = len(fresh)
+            if name in OBSERVATION_SCOPE:
+                stale = _superseded(self.lake, ds, recs)
+                for r in stale:
+                    r.update(retracted=True, ingested_at=now, source=source, ingest_id=ingest_id)
+                fresh.extend(stale)
+                report.retracted += len(stale)
             self.lake.append(ds, pa.Table.from_pylist(fresh, schema=ds.schema) if fresh else ds.schema.empty_table())
-            report.accepted += len(fresh)
+            report.accepted += accepted
             report.flagged += sum(1 for r in fresh if r.get("flags"))
         qrows = []
         qexisting = _existing_keys(self.lake, R.QUARANTINE)
@@ -123,7 +154,8 @@ class Pipeline:
         if qrows:
             self.lake.append(R.QUARANTINE, pa.Table.from_pylist(qrows, schema=R.QUARANTINE.schema))
         report.quarantined = len(qrows)
-        if rebuild and (set(records) & MASTER_INPUTS) and (report.accepted or not self.lake.exists(R.LISTINGS)):
+        if rebuild and (set(records) & MASTER_INPUTS) and (report.accepted or report.retracted
+                                                            or not self.lake.exists(R.LISTINGS)):
             report.master_flags = self.rebuild(progress)
         return report
 
@@ -156,14 +188,15 @@ class Pipeline:
         """Derive the master from every observation; append what changed. Returns the number of new flags."""
         step = progress or (lambda name, k, n: None)
         step("master: reading observations", 0, 8)
-        obs = self.lake.read(R.REF_OBSERVATIONS).to_pylist()
+        obs = self.lake.read(R.REF_OBSERVATIONS, where="NOT coalesce(retracted, false)").to_pylist()
         reg_rows = self.lake.read(R.ID_REGISTRY, columns=["kind", "key", "id"]).to_pylist() \
             if self.lake.exists(R.ID_REGISTRY) else []
         registry = Registry((r["kind"], r["key"], r["id"]) for r in reg_rows)
         step("master: replaying snapshots", 1, 8)
         master = build_master(obs, registry, self.context())
         horizon = max((o["snapshot_date"] for o in obs), default=date.today())
-        idx_obs = self.lake.read(R.INDEX_OBSERVATIONS).to_pylist() if self.lake.exists(R.INDEX_OBSERVATIONS) else []
+        idx_obs = self.lake.read(R.INDEX_OBSERVATIONS, where="NOT coalesce(retracted, false)").to_pylist() \
+            if self.lake.exists(R.INDEX_OBSERVATIONS) else []
         if idx_obs:
             horizon = max(horizon, max(o["snapshot_date"] for o in idx_obs))
         at, after = _ticker_index(master.listings, master.identifiers)

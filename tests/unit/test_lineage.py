@@ -128,3 +128,16 @@ def test_two_existing_ids_merged_the_loser_answers_with_the_survivor(tmp_path):
     again = m.resolve(loser, "2026-09-01")[0]
     assert again["security_id"] == merged["security_id"] and again["merged_from"] == loser
     assert m.security(loser)["security_id"] == merged["security_id"]
+
+
+def test_a_corrected_file_replaces_its_earlier_reading(tmp_path):
+    p = tmp_path / "nasdaqlisted_2020-01-02.csv"
+    p.write_text("Symbol,Company Name\nAAPL,Apple Inc.\nMSFTX,Microsoft Corporation\n")
+    m = marketwire.open(tmp_path / "h")
+    m.ingest("nasdaqtrader", [p])
+    p.write_text("Symbol,Company Name\nAAPL,Apple Inc.\nMSFT,Microsoft Corporation\n")  # the typo fixed
+    r = m.ingest("nasdaqtrader", [p])
+    assert (r.accepted, r.retracted, r.unchanged) == (1, 1, 1)
+    assert m.resolve("MSFT", "2020-01-02")[0]["name"] == "Microsoft Corporation"
+    with pytest.raises(NotFound):
+        m.resolve("MSFTX", "2020-01-02")

@@ -32,6 +32,7 @@ REF_OBSERVATIONS = Dataset(
         f("composite_figi", S), f("shareclass_figi", S), f("cik", S), f("lei", S),
         f("sector", S), f("industry", S), f("aliases", FLAGS), f("delisted", pa.bool_()),
         f("complete", pa.bool_()), f("file", S), f("line", pa.int64()), f("flags", FLAGS),
+        f("retracted", pa.bool_()),
     ),
     key=("feed", "snapshot_date", "record_hash"),
     valid_time=("snapshot_date",),
@@ -48,7 +49,7 @@ INDEX_OBSERVATIONS = Dataset(
     fields=(
         f("index", S, False), f("snapshot_date", D, False), f("ticker", S, False), f("name", S),
         f("cik", S), f("sector", S), f("date_added", D), f("record_hash", S, False),
-        f("file", S), f("line", pa.int64()),
+        f("file", S), f("line", pa.int64()), f("retracted", pa.bool_()),
     ),
     key=("index", "snapshot_date", "record_hash"),
     valid_time=("snapshot_date",),

@@ -75,6 +75,7 @@ class LineageBuilder:
         self.active: dict[tuple[str, str | None], Lineage] = {}
         self.by_ticker: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
         self.prev_keys: dict[str, set[tuple[str, str | None]]] = {}
+        self.venue_less: list[tuple[dict[str, Any], date]] = []
 
     # -- one observation ---------------------------------------------------------------------------
     def _new(self, rec: dict[str, Any], d: date, valid_from: date, provisional: bool = False) -> Lineage:
@@ -162,8 +163,7 @@ class LineageBuilder:
                 if lin.valid_to is None and id(lin) not in continued:
                     self._close(lin, d, d, "delisted")
             self.prev_keys[feed] = seen | {(lin.ticker, lin.mic) for lin in created}
-        for rec in venue_less:
-            self._attach(rec, d)
+        self.venue_less.extend((rec, d) for rec in venue_less)
 
     def _close(self, lin: Lineage, valid_to: date, known: date, status: str) -> None:
         lin.valid_to = valid_to
@@ -209,26 +209,41 @@ class LineageBuilder:
                 new.predecessor = old
         return continued
 
-    def _attach(self, rec: dict[str, Any], d: date) -> None:
-        """A record without a venue (SEC tickers): its identifiers go to the US listing with that ticker."""
-        cands = [self.active[k] for k in self.by_ticker.get(rec["ticker"], ())
-                 if k in self.active and self.active[k].valid_to is None and self.active[k].mic in US_MICS
-                 and self.active[k].tickers[-1][0] == rec["ticker"]]
-        cands = [c for c in cands if same_entity_name(c.name, rec.get("name"))] or cands
-        if len(cands) >= 1:
-            for lin in cands:
-                for f in ID_FIELDS:
-                    v = rec.get(f)
-                    if v and (not lin.ids[f] or lin.ids[f][-1][0] != v):
-                        lin.ids[f].append((v, d))
-                lin.feeds.add(rec["feed"])
-                lin.evidence = max(lin.evidence or d, d)
-            return
-        prov = self.active.get((rec["ticker"], None))
-        if prov is not None and prov.valid_to is None and self._compatible(prov, rec):
-            self._update(prov, rec, d)
-        else:
-            self._new(rec, d, d, provisional=True).flags.add("listing.provisional")
+    def attach_venue_less(self, window: int = 120) -> None:
+        """Records without a venue (SEC tickers) give their identifiers to the US listing with that ticker.
+
+        Done after every snapshot is replayed, so that a directory dated a little after the venue-less file
+        still counts: a listing whose ticker was held within ``window`` days of the record's date qualifies,
+        the one holding it on the date first. A ticker no listing held gets a provisional listing (flagged).
+        """
+        by_ticker: dict[str, list[tuple[Lineage, date, date | None]]] = defaultdict(list)
+        for lin in self.lineages:
+            if lin.mic not in US_MICS:
+                continue
+            for k, (t, start) in enumerate(lin.tickers):
+                end = lin.tickers[k + 1][1] if k + 1 < len(lin.tickers) else lin.valid_to
+                by_ticker[t].append((lin, start, end))
+        for rec, d in self.venue_less:
+            lo, hi = date.fromordinal(d.toordinal() - window), date.fromordinal(d.toordinal() + window)
+            spans = by_ticker.get(rec["ticker"], [])
+            on_date = [lin for lin, a, b in spans if a <= d and (b is None or b > d)]
+            near = [lin for lin, a, b in spans if a <= hi and (b is None or b > lo)]
+            cands = on_date or near
+            cands = [c for c in cands if same_entity_name(c.name, rec.get("name"))] or cands
+            if cands:
+                for lin in dict.fromkeys(cands):
+                    for f in ID_FIELDS:
+                        v = rec.get(f)
+                        if v and (not lin.ids[f] or lin.ids[f][-1][0] != v):
+                            lin.ids[f].append((v, d))
+                    lin.feeds.add(rec["feed"])
+                    lin.evidence = max(lin.evidence or d, d)
+                continue
+            prov = self.active.get((rec["ticker"], None))
+            if prov is not None and prov.valid_to is None and self._compatible(prov, rec):
+                self._update(prov, rec, d)
+            else:
+                self._new(rec, d, d, provisional=True).flags.add("listing.provisional")
 
 
 def build_lineages(observations: Iterable[dict[str, Any]]) -> list[Lineage]:
@@ -247,4 +262,5 @@ def build_lineages(observations: Iterable[dict[str, Any]]) -> list[Lineage]:
     for k in sorted(groups, key=order):
         recs = sorted(groups[k], key=lambda r: (r["ticker"] or "", r.get("mic") or "", r.get("line") or 0))
         b.snapshot(k[1], k[0], recs, bool(recs[0].get("complete")))
+    b.attach_venue_less()
     return b.lineages

@@ -12,6 +12,7 @@ from typing import Any
 
 from marketwire.errors import ParseError
 from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, decode, snapshot_date, stable_hash
+from marketwire.sources.financedatabase import us_ticker
 
 _EXCHANGE_MIC = {"Nasdaq": "XNAS", "NYSE": "XNYS", "CBOE": "BATS", "OTC": "OTCM"}
 
@@ -45,7 +46,7 @@ class SecTickers(Source):
             if not isinstance(row, dict):
                 batch.refusals.append(Refusal("record.malformed", "not an object", raw.name, i, str(row)))
                 continue
-            ticker = str(row.get("ticker") or "").strip().upper().replace("-", ".")
+            ticker = us_ticker(str(row.get("ticker") or "").strip().upper())
             cik = str(row.get("cik_str") or row.get("cik") or "").strip()
             if not ticker:
                 batch.refusals.append(Refusal("listing.missing_symbol", "no ticker", raw.name, i, row,

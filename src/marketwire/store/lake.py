@@ -90,6 +90,7 @@ class Lake:
                 mode="append",
                 partition_by=list(ds.partition_by) or None,
                 storage_options=self.storage_options,
+                schema_mode="merge",  # a dataset that gained a nullable column keeps its history
             )
         return table.num_rows
 
