@@ -119,7 +119,7 @@ def rebuild(ctx: click.Context) -> None:
             bar.update(task, total=n, completed=k, description=name)
 
         n = _run(ctx, lambda mw: mw.rebuild(progress))
-    click.echo(f"master rebuilt; {n} new flag record(s)")
+    click.echo(f"master rebuilt; {n} flag record(s) added or retracted")
 
 
 _MATCH_COLS = ["listing_id", "security_id", "issuer_id", "ticker", "mic", "currency", "name", "type", "status",

@@ -130,7 +130,13 @@ class Lake:
             return empty.select(list(columns)) if columns else empty
         con = duckdb.connect()
         try:
-            con.register("t", src)
+            con.register("t_raw", src)
+            missing = [f for f in ds.schema if f.name not in src.schema.names]
+            if missing:  # a table written before the dataset gained a column: the column reads as nulls
+                extra = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in missing)
+                con.execute(f"CREATE VIEW t AS SELECT *, {extra} FROM t_raw")
+            else:
+                con.execute("CREATE VIEW t AS SELECT * FROM t_raw")
             sql, args = "SELECT * FROM t", []
             if as_of is not None:
                 sql += " WHERE knowledge_time <= ?"
@@ -147,6 +153,22 @@ class Lake:
             return arrow_of(con.execute(sql, args))
         finally:
             con.close()
+
+
+def _duck_type(t: pa.DataType) -> str:
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ"
+    if pa.types.is_list(t):
+        return _duck_type(t.value_type) + "[]"
+    return "VARCHAR"
 
 
 def arrow_of(result: Any) -> pa.Table:
