@@ -9,7 +9,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_data() -> Path:
-    return Path(os.environ.get("MARKETWIRE_DATA", ROOT.parent / "shared" / "data")).resolve()
+    """``$MARKETWIRE_DATA`` if it exists, else the nearest ``shared/data`` beside the checkout or above it."""
+    env = os.environ.get("MARKETWIRE_DATA")
+    candidates = [Path(env).resolve()] if env else []
+    candidates += [parent / "shared" / "data" for parent in ROOT.parents]
+    for c in candidates:
+        if (c / "securities_master").is_dir():
+            return c
+    return candidates[0] if candidates else ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,11 @@
 # without one, each source downloads its public endpoint.
 set -euo pipefail
 MW=${MW:-marketwire}
-DATA=${MARKETWIRE_DATA:-../shared/data}
+DATA=${MARKETWIRE_DATA:-}
+if [ -z "$DATA" ] || [ ! -d "$DATA/securities_master" ]; then  # else the nearest shared/data beside or above
+  d=$(pwd)
+  while [ "$d" != "/" ]; do d=$(dirname "$d"); [ -d "$d/shared/data/securities_master" ] && { DATA="$d/shared/data"; break; }; done
+fi
 SM="$DATA/securities_master"
 if [ -d "$SM" ]; then
   $MW ingest mic "$SM"/ISO10383_MIC_*.csv

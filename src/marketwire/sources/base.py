@@ -71,13 +71,16 @@ class Source:
     dataset: ClassVar[str]
     url: ClassVar[str]  # the real public endpoint the source stands for
     description: ClassVar[str]
+    #: every public file the source reads when no path is given (default: ``url``)
+    urls: ClassVar[tuple[str, ...]] = ()
 
     def query(self, paths: Sequence[str], as_of: date | None = None, **options: Any) -> Query:
         return Query(tuple(str(p) for p in paths), as_of, dict(options))
 
     def extract(self, query: Query) -> Iterator[RawFile]:
         if not query.paths:
-            yield fetch_url(self.url)
+            for u in self.urls or (self.url,):
+                yield fetch_url(u)
             return
         for p in query.paths:
             path = Path(p)

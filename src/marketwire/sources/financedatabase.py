@@ -37,6 +37,7 @@ class FinanceDatabase(Source):
     name = "financedatabase"
     dataset = "ref_observations"
     url = "https://raw.githubusercontent.com/JerBouma/FinanceDatabase/main/database/equities.csv"
+    urls = (url, url.replace("equities", "etfs"), url.replace("equities", "funds"))
     description = "FinanceDatabase equities, ETFs and funds (Yahoo symbols, MIC, ISIN, CUSIP, FIGI)"
 
     def transform(self, query: Query, raw: RawFile) -> Batch:

@@ -33,6 +33,7 @@ class NasdaqTrader(Source):
     name = "nasdaqtrader"
     dataset = "ref_observations"
     url = "https://www.nasdaqtrader.com/dynamic/SymDir/nasdaqlisted.txt"
+    urls = (url, "https://www.nasdaqtrader.com/dynamic/SymDir/otherlisted.txt")
     description = "Nasdaq Trader symbol directories (nasdaqlisted, otherlisted; ACT/CQS/Nasdaq symbols)"
 
     def transform(self, query: Query, raw: RawFile) -> Batch:
