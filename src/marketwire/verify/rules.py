@@ -29,6 +29,8 @@ _R = [
     Rule("listing.mic_missing", "reject", "ref_observations", "A listing whose venue has no ISO 10383 MIC."),
     Rule("listing.unknown_mic", "flag", "ref_observations",
          "A MIC that is not in the loaded ISO 10383 list (load `mic` first)."),
+    Rule("listing.name_conflict", "flag", "listings",
+         "Two sources name different companies for one ticker@MIC on the same date; the directory's is kept."),
     Rule("listing.provisional", "flag", "listings",
          "A listing created from a source that only names a ticker (e.g. an index list), not from a directory."),
     # check digits and formats (python-stdnum)
