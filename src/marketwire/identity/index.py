@@ -23,10 +23,10 @@ from marketwire.datasets import reference as R
 from marketwire.store import Lake
 
 TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITIES, "issuers": R.ISSUERS,
-          "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP}
+          "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP, "exchanges": R.EXCHANGES}
 _INDEXES = {"ids": "key", "listings": "listing_id", "securities": "security_id", "issuers": "issuer_id",
             "flags": "entity_id"}
-_SCHEMA_VERSION = "5"
+_SCHEMA_VERSION = "6"
 
 
 class MasterIndex:
@@ -88,7 +88,7 @@ class MasterIndex:
 
     def _build(self, con: duckdb.DuckDBPyConnection) -> None:
         for name, ds in TABLES.items():
-            t = self.lake.read(ds, where="NOT coalesce(retracted, false)")
+            t = self.lake.read(ds, where="NOT coalesce(retracted, false)" if "retracted" in ds.columns else None)
             con.register("src", t)
             extra = ", upper(value) AS key" if name == "ids" else ""
             con.execute(f"CREATE TABLE {name} AS SELECT *{extra} FROM src")

@@ -13,6 +13,7 @@ from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFou
 from marketwire.identity.index import MasterIndex
 from marketwire.identity.parse import parse, problem
 from marketwire.pipeline import IngestReport, Pipeline, Progress
+from marketwire.sources.classify import norm_name
 from marketwire.store import Lake
 from marketwire.verify.rules import RULES, Rule
 
@@ -52,16 +53,27 @@ class Marketwire:
         for loading many sources in a row.
         """
         try:
-            return self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress, rebuild)
+            report = self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress, rebuild)
         finally:
             self.index.invalidate()
+        if rebuild:
+            self._warm(progress)
+        return report
+
+    def _warm(self, progress: Progress | None) -> None:
+        """Build the lookup cache now, not on the first query after a change."""
+        if progress:
+            progress("master: lookup cache", 7, 8)
+        self.index.connection()
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Derive the master from every observation; returns the number of new flags."""
         try:
-            return self.pipeline.rebuild(progress)
+            n = self.pipeline.rebuild(progress)
         finally:
             self.index.invalidate()
+        self._warm(progress)
+        return n
 
     def sources(self) -> list[dict[str, Any]]:
         from marketwire.sources import list_sources
@@ -244,21 +256,42 @@ class Marketwire:
             rows += self.index.rows(
                 "SELECT entity_id, value, scheme FROM ids WHERE scheme = 'name' "
                 "AND jaro_winkler_similarity(key, ?) >= 0.88 LIMIT 500", [q.upper()])
-        scored: dict[str, float] = {}
+        best: dict[str, tuple[float, str]] = {}
         for r in rows:
-            s = 100.0 if r["scheme"] != "name" else fuzz.WRatio(q.lower(), r["value"].lower())
-            scored[r["entity_id"]] = max(scored.get(r["entity_id"], 0), s)
-        out = []
-        for ident, score in sorted(scored.items(), key=lambda kv: -kv[1])[: limit * 3]:
-            lst = self._one("listings", "listing_id", ident)
-            if lst is None:
+            sc = 100.0 if r["scheme"] != "name" else float(fuzz.WRatio(q.lower(), r["value"].lower()))
+            if sc > best.get(r["entity_id"], (-1.0, ""))[0]:
+                best[r["entity_id"]] = (sc, r["value"])
+        if not best:
+            return []
+        cands = self.index.rows(
+            "SELECT l.listing_id, l.security_id, l.ticker, l.mic, l.name, l.status, l.currency, l.valid_from, "
+            "l.valid_to, (SELECT count(*) FROM listings x WHERE x.security_id = l.security_id) AS n_listings, "
+            "coalesce(e.country = s.country, false) AS home_venue "
+            "FROM listings l JOIN securities s USING (security_id) LEFT JOIN exchanges e ON e.mic = l.mic "
+            "WHERE l.listing_id IN (SELECT unnest(?))", [list(best)])
+        qn = norm_name(q)
+
+        def rank(c: dict[str, Any]) -> tuple[float, int, int, int, bool, date, int, str]:
+            sc, matched = best[c["listing_id"]]
+            sc = max(sc, float(fuzz.ratio(qn, norm_name(matched))))
+            best[c["listing_id"]] = (sc, matched)
+            live = (c["valid_to"] is None) if when is None else \
+                ((c["valid_from"] is None or c["valid_from"] <= when) and (c["valid_to"] is None or c["valid_to"] > when))
+            # best name first; then live, widely listed securities; within one, its home venue, oldest listing
+            return (-sc, 0 if live else 1, -c["n_listings"], 0 if c["home_venue"] else 1, c["mic"] is None,
+                    c["valid_from"] or date.min, len(c["ticker"] or ""), c["ticker"] or "")
+
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for c in sorted(cands, key=rank):
+            if when and not ((c["valid_from"] is None or c["valid_from"] <= when) and
+                             (c["valid_to"] is None or c["valid_to"] > when)):
                 continue
-            if when and not ((lst["valid_from"] is None or lst["valid_from"] <= when) and
-                             (lst["valid_to"] is None or lst["valid_to"] > when)):
+            if c["security_id"] in seen:  # one hit per security: its best listing
                 continue
-            out.append({"score": round(score, 1), "listing_id": ident, "security_id": lst["security_id"],
-                        "ticker": lst["ticker"], "mic": lst["mic"], "name": lst["name"], "status": lst["status"],
-                        "currency": lst["currency"], "valid_from": lst["valid_from"], "valid_to": lst["valid_to"]})
+            seen.add(c["security_id"])
+            c.pop("home_venue", None)
+            out.append({"score": round(best[c["listing_id"]][0], 1), **c})
             if len(out) >= limit:
                 break
         return out
