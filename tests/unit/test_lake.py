@@ -42,3 +42,13 @@ def test_read_as_of_matches_replay(tmp_path_factory, log, probe):
     got = {r["k"]: r["v"] for r in lake.read(DS, as_of=as_of).to_pylist()}
     assert got == oracle(log, as_of)
     assert {r["k"]: r["v"] for r in lake.read(DS).to_pylist()} == oracle(log, None)
+
+
+def test_hot_index_hash_is_the_same_vectorised_and_for_one_value():
+    import polars as pl
+
+    from marketwire.identity.hot import _hash, _hash_one
+
+    values = ["AAPL", "", "é" * 40, "MWL0S0YWT3DEV", "SAN@XPAR", "x" * 31, "x" * 33]
+    assert [int(h) for h in _hash(pl.Series(values))] == [_hash_one(v) for v in values]
+    assert _hash_one("x" * 40) == _hash_one("x" * 50)  # beyond the hashed width: equality decides

@@ -13,13 +13,13 @@ import hashlib
 import os
 import threading
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from marketwire.datasets import reference as R
+from marketwire.identity.hot import HotIndex
 from marketwire.store import Lake
 
 TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITIES, "issuers": R.ISSUERS,
@@ -37,6 +37,8 @@ class MasterIndex:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._stamp: str | None = None
         self._checked = 0.0
+        self._hot: Any = None
+        self._hot_stamp: str | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -104,14 +106,11 @@ class MasterIndex:
         cols = [d[0] for d in res.description]
         return [dict(zip(cols, r)) for r in res.fetchall()]
 
-    def lookup(self, value: str, as_of: date, schemes: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-        sql = ("SELECT entity_kind, entity_id, scheme, value, valid_from, valid_to, flags FROM ids WHERE key = ? "
-               "AND (valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to > ?)")
-        params: list[Any] = [value.upper(), as_of, as_of]
-        if schemes:
-            sql += " AND scheme IN (" + ",".join("?" * len(schemes)) + ")"
-            params.extend(schemes)
-        return self.rows(sql, params)
-
-    def exists_any(self, value: str) -> bool:
-        return bool(self.rows("SELECT 1 FROM ids WHERE key = ? LIMIT 1", [value.upper()]))
+    def hot(self) -> HotIndex:
+        """The in-memory point-lookup index of the current lake state (built on first use per state)."""
+        con = self.connection()
+        if self._hot is None or self._hot_stamp != self._stamp:
+            with self._lock:
+                if self._hot is None or self._hot_stamp != self._stamp:
+                    self._hot, self._hot_stamp = HotIndex(con), self._stamp
+        return self._hot  # type: ignore[no-any-return]

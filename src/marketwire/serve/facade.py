@@ -90,7 +90,8 @@ class Marketwire:
         p = parse(id)
         if p.schemes == ("own",):
             return [self._own(p.value, when)]
-        rows = self.index.lookup(p.value, when, p.schemes)
+        hot = self.index.hot()
+        rows = hot.lookup(p.value, when, p.schemes)
         if not rows and p.checked:
             rule = problem(p)
             if rule:
@@ -102,9 +103,9 @@ class Marketwire:
             # the clean holder of an ISIN or CUSIP wins over records that carry it by mistake (they stay flagged)
             rows = [r for r in rows if r not in suspect]
         if not rows and p.schemes and "ticker" in p.schemes and p.value.isdigit():
-            rows = self.index.lookup(p.value.lstrip("0") or "0", when, ("cik",))
+            rows = hot.lookup(p.value.lstrip("0") or "0", when, ("cik",))
         if not rows:
-            known = self.index.exists_any(p.value)
+            known = hot.exists_any(p.value)
             raise NotFound(f"{id!r} names nothing known on {when.isoformat()}"
                            + (" (it is known at other dates; try another as_of)" if known else ""),
                            param="id", value=id, as_of=when.isoformat())
@@ -152,9 +153,8 @@ class Marketwire:
             elif kind == "security":
                 m = self._describe(ident, None, when)
             else:
-                secs = self.index.rows("SELECT security_id FROM securities WHERE issuer_id = ?", [ident])
-                for s in secs:
-                    d = self._describe(s["security_id"], None, when)
+                for sid in self.index.hot().securities_of(ident):
+                    d = self._describe(sid, None, when)
                     if d:
                         d["matched_by"] = r["scheme"]
                         out[(d["security_id"], None)] = d
@@ -167,31 +167,18 @@ class Marketwire:
         return [m for (s, l), m in out.items() if l is None or s not in secs_only]
 
     def _one(self, table: str, key: str, value: str) -> dict[str, Any] | None:
-        rows = self.index.rows(f"SELECT * EXCLUDE (knowledge_time, ingested_at, source, ingest_id) FROM {table} "
-                               f"WHERE {key} = ?", [value])
-        return rows[0] if rows else None
-
-    def _ids_of(self, ids: list[str], when: date) -> list[dict[str, Any]]:
-        return self.index.rows(
-            "SELECT entity_id, scheme, value, flags FROM ids WHERE entity_id IN (SELECT unnest(?)) "
-            "AND (valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to > ?) "
-            "ORDER BY entity_kind, scheme, valid_from", [ids, when, when])
-
-    def _flags_of(self, ids: list[str]) -> list[str]:
-        rows = self.index.rows("SELECT DISTINCT rule FROM flags WHERE entity_id IN (SELECT unnest(?)) ORDER BY rule",
-                               [ids])
-        return [r["rule"] for r in rows]
+        return self.index.hot().one(table, value)
 
     def _describe(self, security_id: str, listing: dict[str, Any] | None, when: date) -> dict[str, Any] | None:
         sec = self._one("securities", "security_id", security_id)
         if sec is None:
             return None
         iss = self._one("issuers", "issuer_id", sec["issuer_id"]) or {}
-        lst_rows = self.index.rows(
-            "SELECT listing_id, ticker, mic, currency, status, valid_from, valid_to FROM listings "
-            "WHERE security_id = ? ORDER BY valid_to IS NOT NULL, mic, ticker", [security_id])
+        hot = self.index.hot()
+        cols = ("listing_id", "ticker", "mic", "currency", "status", "valid_from", "valid_to")
+        lst_rows = [{c: r[c] for c in cols} for r in hot.listings_of(security_id)]
         entity_ids = [security_id, sec["issuer_id"]] + ([listing["listing_id"]] if listing else [])
-        ids = self._ids_of(entity_ids, when)
+        ids = hot.ids_of(entity_ids, when)
         identifiers: dict[str, str] = {}
         for r in ids:
             if r["scheme"] in ("name", "symbol"):
@@ -201,11 +188,9 @@ class Marketwire:
         live = [lr for lr in lst_rows if (lr["valid_from"] is None or lr["valid_from"] <= when)
                 and (lr["valid_to"] is None or lr["valid_to"] > when)]
         for lr in live:
-            tick = self.index.rows("SELECT value FROM ids WHERE entity_id = ? AND scheme = 'ticker' AND "
-                                   "(valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to > ?)",
-                                   [lr["listing_id"], when, when])
+            tick = [r["value"] for r in hot.ids_of([lr["listing_id"]], when) if r["scheme"] == "ticker"]
             if tick:
-                lr["ticker"] = tick[0]["value"]
+                lr["ticker"] = tick[0]
             lr["status"] = "active"  # live on the as-of date
         flag_ids = entity_ids + ([lr["listing_id"] for lr in lst_rows] if listing is None else [])
         status = listing["status"] if listing else sec["status"]
@@ -220,7 +205,7 @@ class Marketwire:
             "issuer_name": iss.get("name"), "type": sec["type"], "status": status,
             "ticker": identifiers.get("ticker"), "mic": listing["mic"] if listing else None,
             "currency": listing["currency"] if listing else None, "country": iss.get("country"),
-            "identifiers": identifiers, "listings": live, "flags": self._flags_of(flag_ids),
+            "identifiers": identifiers, "listings": live, "flags": hot.flags_of(flag_ids),
             "valid_from": listing["valid_from"] if listing else sec["valid_from"],
             "valid_to": listing["valid_to"] if listing else sec["valid_to"],
         }
