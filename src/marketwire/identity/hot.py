@@ -3,26 +3,65 @@
 DuckDB answers set queries well, but each point query costs about a millisecond in Python, and one resolution
 needs several. This index answers a point lookup with one binary search over a NumPy array of key hashes and a
 row read from a Polars frame (microseconds), so a resolution stays in the low milliseconds at ten million
-instruments. It is built from the DuckDB cache of the current lake state, once per state, per process.
+instruments.
+
+It is built once per lake state, next to the DuckDB cache (``<home>/cache/hot-<stamp>/``): the columns a
+resolution shows, as Parquet written by DuckDB without passing through Python, and for every lookup path the
+sorted hashes and the row order, as ``.npy`` files. A process opens them with NumPy memory maps, so a server
+starts in seconds and processes share the pages.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from marketwire.store.lake import arrow_of
-
 _FNV_OFFSET, _FNV_PRIME, _MASK = 0xCBF29CE484222325, 0x100000001B3, (1 << 64) - 1
 _WIDTH = 32  # bytes hashed per key; longer keys share a hash with their prefix and are told apart by equality
+_CHUNK = 1 << 20
+
+#: frame -> (SQL over the DuckDB cache, columns read as categories)
+FRAMES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ids": ("SELECT entity_kind, entity_id, scheme, value, valid_from, valid_to, flags FROM ids",
+            ("entity_kind", "scheme")),
+    "listings": ("SELECT listing_id, security_id, ticker, mic, currency, name, status, valid_from, valid_to, "
+                 "first_seen, last_seen, provisional FROM listings", ("mic", "currency", "status")),
+    "securities": ("SELECT security_id, issuer_id, name, type, status, isin, cusip, shareclass_figi, country, "
+                   "valid_from, valid_to FROM securities", ("type", "status", "country")),
+    "issuers": ("SELECT issuer_id, name, country, cik, lei, sector, industry, valid_from, valid_to FROM issuers",
+                ("country", "sector", "industry")),
+    "flags": ("SELECT entity_id, rule FROM flags", ("rule",)),
+}
+#: lookup path -> (frame, column, upper-case the column, only rows whose scheme is not a name)
+PATHS: dict[str, tuple[str, str, bool, bool]] = {
+    "key": ("ids", "value", True, True),  # names are searched, not resolved
+    "ids_by_entity": ("ids", "entity_id", False, False),
+    "listing": ("listings", "listing_id", False, False),
+    "security": ("securities", "security_id", False, False),
+    "issuer": ("issuers", "issuer_id", False, False),
+    "listings_by_security": ("listings", "security_id", False, False),
+    "securities_by_issuer": ("securities", "issuer_id", False, False),
+    "flags_by_entity": ("flags", "entity_id", False, False),
+}
 
 
 def _hash(values: pl.Series) -> np.ndarray:
     """FNV-1a (64 bit) of the first ``_WIDTH`` UTF-8 bytes of each value, vectorised over the Arrow buffers."""
+    out = np.empty(len(values), dtype=np.uint64)
+    for start in range(0, len(values), _CHUNK):
+        out[start: start + _CHUNK] = _hash_chunk(values.slice(start, _CHUNK))
+    return out
+
+
+def _hash_chunk(values: pl.Series) -> np.ndarray:
     import pyarrow as pa
 
     arr = values.to_arrow()
@@ -52,21 +91,25 @@ def _hash_one(value: str) -> int:
 
 
 class _Sorted:
-    """Row positions of ``df`` by the value of one column."""
+    """Row positions of a frame by the value of one column: sorted hashes and the row order."""
 
-    def __init__(self, df: pl.DataFrame, col: str, keep: pl.Series | None = None) -> None:
-        self.col = df[col]
-        h = _hash(self.col)
+    def __init__(self, col: pl.Series, order: np.ndarray, hashes: np.ndarray, upper: bool) -> None:
+        self.col, self.order, self.hashes, self.upper = col, order, hashes, upper
+
+    @staticmethod
+    def build(col: pl.Series, upper: bool, keep: pl.Series | None) -> tuple[np.ndarray, np.ndarray]:
+        h = _hash(col.str.to_uppercase() if upper else col)
         order = np.argsort(h, kind="stable").astype(np.int64)
         if keep is not None:
             order = order[keep.to_numpy()[order]]
-        self.order = order
-        self.hashes = h[self.order]
+        return order, h[order]
 
     def positions(self, value: str) -> list[int]:
         q = np.uint64(_hash_one(value))
         lo = int(np.searchsorted(self.hashes, q, "left"))
         hi = int(np.searchsorted(self.hashes, q, "right"))
+        if self.upper:
+            return [int(p) for p in self.order[lo:hi] if (self.col[int(p)] or "").upper() == value]
         return [int(p) for p in self.order[lo:hi] if self.col[int(p)] == value]
 
 
@@ -74,57 +117,76 @@ def _live(vf: date | None, vt: date | None, when: date) -> bool:
     return (vf is None or vf <= when) and (vt is None or vt > when)
 
 
-class HotIndex:
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        def frame(sql: str) -> pl.DataFrame:
-            df = pl.from_arrow(arrow_of(con.execute(sql)))
-            assert isinstance(df, pl.DataFrame)
-            return df
+def _read(folder: Path, name: str) -> pl.DataFrame:
+    cats = FRAMES[name][1]
+    return pl.read_parquet(folder / f"{name}.parquet").with_columns(pl.col(*cats).cast(pl.Categorical))
 
-        drop = "EXCLUDE (knowledge_time, ingested_at, source, ingest_id, retracted)"
-        self.ids = frame("SELECT key, entity_kind, entity_id, scheme, value, valid_from, valid_to, flags FROM ids")
-        self.listings = frame(f"SELECT * {drop} FROM listings")
-        self.securities = frame(f"SELECT * {drop} FROM securities")
-        self.issuers = frame(f"SELECT * {drop} FROM issuers")
-        self.flags = frame("SELECT entity_id, rule FROM flags")
-        self._by_key = _Sorted(self.ids, "key", self.ids["scheme"] != "name")  # names are searched, not resolved
-        self._ids_by_entity = _Sorted(self.ids, "entity_id")
-        self._own = {"listings": _Sorted(self.listings, "listing_id"),
-                     "securities": _Sorted(self.securities, "security_id"),
-                     "issuers": _Sorted(self.issuers, "issuer_id")}
-        self._listings_by_security = _Sorted(self.listings, "security_id")
-        self._securities_by_issuer = _Sorted(self.securities, "issuer_id")
-        self._flags_by_entity = _Sorted(self.flags, "entity_id")
+
+def build_files(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Write the frames and the lookup arrays of the current cache state into ``folder`` (atomically)."""
+    if (folder / "done").exists():
+        return
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, (sql, _) in FRAMES.items():
+            con.execute(f"COPY ({sql}) TO '{tmp / name}.parquet' (FORMAT parquet, COMPRESSION zstd)")
+        for path, (frame, column, upper, names_out) in PATHS.items():
+            df = pl.read_parquet(tmp / f"{frame}.parquet", columns=[column] + (["scheme"] if names_out else []))
+            keep = (df["scheme"] != "name") if names_out else None
+            order, hashes = _Sorted.build(df[column], upper, keep)
+            np.save(tmp / f"{path}.order.npy", order)
+            np.save(tmp / f"{path}.hash.npy", hashes)
+            del df, order, hashes
+        (tmp / "done").touch()
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process finished first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class HotIndex:
+    def __init__(self, folder: Path) -> None:
+        frames = {name: _read(folder, name) for name in FRAMES}
+        self.ids, self.listings, self.securities = frames["ids"], frames["listings"], frames["securities"]
+        self.issuers, self.flags = frames["issuers"], frames["flags"]
+        self._paths: dict[str, _Sorted] = {}
+        for path, (frame, column, upper, _) in PATHS.items():
+            self._paths[path] = _Sorted(frames[frame][column], np.load(folder / f"{path}.order.npy", mmap_mode="r"),
+                                        np.load(folder / f"{path}.hash.npy", mmap_mode="r"), upper)
 
     def lookup(self, value: str, as_of: date, schemes: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
         out = []
-        for p in self._by_key.positions(value.upper()):
+        for p in self._paths["key"].positions(value.upper()):
             r = self.ids.row(p, named=True)
             if _live(r["valid_from"], r["valid_to"], as_of) and (not schemes or r["scheme"] in schemes):
-                r.pop("key")
                 out.append(r)
         return out
 
     def exists_any(self, value: str) -> bool:
-        return bool(self._by_key.positions(value.upper()))
+        return bool(self._paths["key"].positions(value.upper()))
 
     def one(self, table: str, ident: str) -> dict[str, Any] | None:
-        pos = self._own[table].positions(ident)
+        path = {"listings": "listing", "securities": "security", "issuers": "issuer"}[table]
+        pos = self._paths[path].positions(ident)
         return getattr(self, table).row(pos[0], named=True) if pos else None
 
     def listings_of(self, security_id: str) -> list[dict[str, Any]]:
-        rows = [self.listings.row(p, named=True) for p in self._listings_by_security.positions(security_id)]
+        rows = [self.listings.row(p, named=True) for p in self._paths["listings_by_security"].positions(security_id)]
         return sorted(rows, key=lambda r: (r["valid_to"] is not None, r["mic"] or "", r["ticker"] or ""))
 
     def securities_of(self, issuer_id: str) -> list[str]:
-        return [self.securities["security_id"][p] for p in self._securities_by_issuer.positions(issuer_id)]
+        return [self.securities["security_id"][p] for p in self._paths["securities_by_issuer"].positions(issuer_id)]
 
     def ids_of(self, entity_ids: list[str], as_of: date) -> list[dict[str, Any]]:
-        rows = [self.ids.row(p, named=True) for e in entity_ids for p in self._ids_by_entity.positions(e)]
+        rows = [self.ids.row(p, named=True) for e in entity_ids for p in self._paths["ids_by_entity"].positions(e)]
         rows = [r for r in rows if _live(r["valid_from"], r["valid_to"], as_of)]
         kind_rank = {"issuer": 0, "listing": 1, "security": 2}
         rows.sort(key=lambda r: (kind_rank.get(r["entity_kind"], 9), r["scheme"], r["valid_from"] or date.min))
         return rows
 
     def flags_of(self, entity_ids: list[str]) -> list[str]:
-        return sorted({self.flags["rule"][p] for e in entity_ids for p in self._flags_by_entity.positions(e)})
+        return sorted({self.flags["rule"][p] for e in entity_ids for p in self._paths["flags_by_entity"].positions(e)})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import duckdb
 
 from marketwire.datasets import reference as R
-from marketwire.identity.hot import HotIndex
+from marketwire.identity.hot import HotIndex, build_files
 from marketwire.store import Lake
 
 TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITIES, "issuers": R.ISSUERS,
@@ -81,10 +82,10 @@ class MasterIndex:
         # the previous connection is not closed here: other threads may be mid-query on cursors of it; it is
         # released when the last of them lets go
         self._con, self._stamp = duckdb.connect(str(path), read_only=True), stamp
-        for p in self.folder.glob("master-*.duckdb"):
-            if p != path:
+        for p in list(self.folder.glob("master-*.duckdb")) + list(self.folder.glob("hot-*")):
+            if p not in (path, self.folder / f"hot-{stamp}"):
                 try:  # another process may still read it; on POSIX an open file survives its unlink
-                    p.unlink()
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
                 except OSError:
                     pass
 
@@ -112,5 +113,7 @@ class MasterIndex:
         if self._hot is None or self._hot_stamp != self._stamp:
             with self._lock:
                 if self._hot is None or self._hot_stamp != self._stamp:
-                    self._hot, self._hot_stamp = HotIndex(con), self._stamp
+                    folder = self.folder / f"hot-{self._stamp}"
+                    build_files(con, folder)
+                    self._hot, self._hot_stamp = HotIndex(folder), self._stamp
         return self._hot  # type: ignore[no-any-return]
