@@ -84,9 +84,8 @@ def test_ambiguous_ticker_lists_candidates(tmp_path):
     assert m.resolve("XYZ@ARCX", "2020-01-02")[0]["mic"] == "ARCX"
 
 
-def test_an_id_merged_by_later_evidence_still_resolves(tmp_path):
-    """AAPL from a symbol directory (no ISIN) is first a security of its own; when another source gives the
-    issuer's common stock with its ISIN, the two merge and the earlier security id answers with the survivor."""
+def _apple_files(tmp_path):
+    """AAPL in a symbol directory (no ISIN), Apple's XETRA line with its ISIN, and the two venues' countries."""
     nd = tmp_path / "nasdaqlisted_2026-08-01.csv"
     nd.write_text("Symbol,Company Name\nAAPL,Apple Inc.\n")
     fd = tmp_path / "equities.csv"
@@ -94,6 +93,13 @@ def test_an_id_merged_by_later_evidence_still_resolves(tmp_path):
                   "APC.DE,Apple Inc.,EUR,GER,XETR,United States,US0378331005,037833100,,,\n")
     mic = tmp_path / "mic.csv"
     mic.write_text('"MIC","OPERATING MIC","ISO COUNTRY CODE (ISO 3166)"\n"XNAS","XNAS","US"\n"XETR","XETR","DE"\n')
+    return nd, fd, mic
+
+
+def test_an_id_merged_by_later_evidence_still_resolves(tmp_path):
+    """AAPL from a symbol directory (no ISIN) is first a security of its own; when another source gives the
+    issuer's common stock with its ISIN, the two merge and the earlier security id answers with the survivor."""
+    nd, fd, mic = _apple_files(tmp_path)
     m = marketwire.open(tmp_path / "h")
     m.ingest("mic", [mic])
     m.ingest("nasdaqtrader", [nd])
@@ -108,13 +114,7 @@ def test_an_id_merged_by_later_evidence_still_resolves(tmp_path):
 
 
 def test_two_existing_ids_merged_the_loser_answers_with_the_survivor(tmp_path):
-    nd = tmp_path / "nasdaqlisted_2026-08-01.csv"
-    nd.write_text("Symbol,Company Name\nAAPL,Apple Inc.\n")
-    fd = tmp_path / "equities.csv"
-    fd.write_text("symbol,name,currency,exchange,mic,country,isin,cusip,figi,composite_figi,shareclass_figi\n"
-                  "APC.DE,Apple Inc.,EUR,GER,XETR,United States,US0378331005,037833100,,,\n")
-    mic = tmp_path / "mic.csv"
-    mic.write_text('"MIC","OPERATING MIC","ISO COUNTRY CODE (ISO 3166)"\n"XNAS","XNAS","US"\n"XETR","XETR","DE"\n')
+    nd, fd, mic = _apple_files(tmp_path)
     m = marketwire.open(tmp_path / "h")
     m.ingest("financedatabase", [fd], as_of="2026-08-16")
     m.ingest("nasdaqtrader", [nd])  # venues unknown yet: AAPL@XNAS cannot be placed in the US, stays apart
