@@ -25,9 +25,7 @@ from marketwire.store import Lake
 
 TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITIES, "issuers": R.ISSUERS,
           "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP, "exchanges": R.EXCHANGES}
-_INDEXES = {"ids": "key", "listings": "listing_id", "securities": "security_id", "issuers": "issuer_id",
-            "flags": "entity_id"}
-_SCHEMA_VERSION = "6"
+_SCHEMA_VERSION = "7"
 
 
 class MasterIndex:
@@ -96,8 +94,7 @@ class MasterIndex:
             extra = ", upper(value) AS key" if name == "ids" else ""
             con.execute(f"CREATE TABLE {name} AS SELECT *{extra} FROM src")
             con.unregister("src")
-            if name in _INDEXES:
-                con.execute(f"CREATE INDEX {name}_idx ON {name} ({_INDEXES[name]})")
+            # no ART indexes: point lookups go through the hot index; DuckDB answers scans (search, members)
         con.execute("CHECKPOINT")
 
     # -- queries ----------------------------------------------------------------------------------
