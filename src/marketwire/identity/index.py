@@ -88,14 +88,25 @@ class MasterIndex:
                     pass
 
     def _build(self, con: duckdb.DuckDBPyConnection) -> None:
+        # bounded memory: DuckDB spills to the cache folder rather than holding ten million rows in RAM
+        con.execute(f"SET memory_limit = '{_memory_limit()}'")
+        con.execute(f"SET temp_directory = '{self.folder / '.spill'}'")
         for name, ds in TABLES.items():
-            t = self.lake.read(ds, where="NOT coalesce(retracted, false)" if "retracted" in ds.columns else None)
-            con.register("src", t)
+            src = self.lake.dataset(ds)
+            if src is None:
+                empty = ds.schema.empty_table()
+                con.register("empty_src", empty)
+                con.execute(f"CREATE TABLE {name} AS SELECT *{', value AS key' if name == 'ids' else ''} "
+                            "FROM empty_src")
+                con.unregister("empty_src")
+                continue
+            where = "NOT coalesce(retracted, false)" if "retracted" in ds.columns else None
+            sql, args = self.lake.latest_sql(ds, con, src, where=where, name=f"src_{name}")
             extra = ", upper(value) AS key" if name == "ids" else ""
-            con.execute(f"CREATE TABLE {name} AS SELECT *{extra} FROM src")
-            con.unregister("src")
+            con.execute(f"CREATE TABLE {name} AS SELECT *{extra} FROM ({sql})", args)
             # no ART indexes: point lookups go through the hot index; DuckDB answers scans (search, members)
         con.execute("CHECKPOINT")
+
 
     # -- queries ----------------------------------------------------------------------------------
     def rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -114,3 +125,12 @@ class MasterIndex:
                     build_files(con, folder)
                     self._hot, self._hot_stamp = HotIndex(folder), self._stamp
         return self._hot  # type: ignore[no-any-return]
+
+
+def _memory_limit() -> str:
+    """A quarter of the machine's memory (at least 1 GB) for building the cache."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(1, total // 4 // 2**30)}GB"

@@ -95,6 +95,35 @@ class Lake:
         return table.num_rows
 
     # -- reads ---------------------------------------------------------------------------------
+    def latest_sql(self, ds: Dataset, con: Any, src: Any, *, as_of: datetime | None = None, where: str | None = None,
+                   params: Sequence[Any] = (), columns: Sequence[str] | None = None, latest: bool = True,
+                   name: str = "t") -> tuple[str, list[Any]]:
+        """Register ``src`` (a pyarrow dataset of ``ds``) on DuckDB connection ``con`` as view ``name`` and
+        return the SQL (and its parameters) selecting the records known at ``as_of``, latest per key.
+
+        Run it on any connection: :meth:`read` fetches it as Arrow; the lookup cache runs it inside its own
+        database, so that ten million records never pass through Python.
+        """
+        con.register(f"{name}_raw", src)
+        missing = [f for f in ds.schema if f.name not in src.schema.names]
+        extra = "".join(f', CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in missing)
+        # a table written before the dataset gained a column reads that column as nulls
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *{extra} FROM {name}_raw")
+        sql, args = f"SELECT * FROM {name}", []
+        if as_of is not None:
+            sql += " WHERE knowledge_time <= ?"
+            args.append(as_of)
+        if latest and ds.key:
+            part = ", ".join(f'"{k}"' for k in ds.key)
+            sql += (f" QUALIFY row_number() OVER (PARTITION BY {part} "
+                    "ORDER BY knowledge_time DESC, ingested_at DESC) = 1")
+        sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        sql = f"SELECT {sel} FROM ({sql})"
+        if where:  # applies to the version chosen, never to the choice
+            sql += f" WHERE ({where})"
+            args.extend(params)
+        return sql, args
+
     def scan(self, ds: Dataset, columns: Sequence[str] | None = None) -> pa.Table:
         """Every record ever written (all knowledge versions)."""
         t = self._table(ds.name)
@@ -130,26 +159,8 @@ class Lake:
             return empty.select(list(columns)) if columns else empty
         con = duckdb.connect()
         try:
-            con.register("t_raw", src)
-            missing = [f for f in ds.schema if f.name not in src.schema.names]
-            if missing:  # a table written before the dataset gained a column: the column reads as nulls
-                extra = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in missing)
-                con.execute(f"CREATE VIEW t AS SELECT *, {extra} FROM t_raw")
-            else:
-                con.execute("CREATE VIEW t AS SELECT * FROM t_raw")
-            sql, args = "SELECT * FROM t", []
-            if as_of is not None:
-                sql += " WHERE knowledge_time <= ?"
-                args.append(as_of)
-            if latest and ds.key:
-                part = ", ".join(f'"{k}"' for k in ds.key)
-                sql += (f" QUALIFY row_number() OVER (PARTITION BY {part} "
-                        "ORDER BY knowledge_time DESC, ingested_at DESC) = 1")
-            sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-            sql = f"SELECT {sel} FROM ({sql})"
-            if where:  # applies to the version chosen, never to the choice
-                sql += f" WHERE ({where})"
-                args.extend(params)
+            sql, args = self.latest_sql(ds, con, src, as_of=as_of, where=where, params=params, columns=columns,
+                                        latest=latest)
             return arrow_of(con.execute(sql, args))
         finally:
             con.close()
