@@ -311,7 +311,15 @@ def machine() -> dict[str, Any]:
     import duckdb
     import pyarrow
 
-    return {"cpus": os.cpu_count(), "mem_gib": mem, "cpu": cpu, "python": platform.python_version(),
+    def git(*a: str) -> str | None:
+        try:
+            return subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    return {"git_commit": git("rev-parse", "--short", "HEAD"),
+            "git_dirty_src": (git("status", "--porcelain", "--", "src") or "").splitlines(),
+            "cpus": os.cpu_count(), "mem_gib": mem, "cpu": cpu, "python": platform.python_version(),
             "platform": platform.platform(), "duckdb": duckdb.__version__, "deltalake": deltalake.__version__,
             "pyarrow": pyarrow.__version__, "numpy": np.__version__}
 
@@ -389,6 +397,13 @@ class _Breakdown:
             return out
 
         index.rows = rows
+        # the in-memory point index (marketwire.identity.hot), when the facade resolves through one
+        if callable(getattr(index, "hot", None)):
+            self._wrap(index, "hot", "MasterIndex.hot() (freshness check + cursor)")
+            hot = index.hot()
+            for name in ("lookup", "exists_any", "one", "listings_of", "securities_of", "ids_of", "flags_of"):
+                if callable(getattr(hot, name, None)):
+                    self._wrap(hot, name, f"HotIndex.{name}")
         if orig_stamp is not None:
             def stamp() -> Any:
                 t0 = time.perf_counter_ns()
@@ -398,6 +413,17 @@ class _Breakdown:
                 return out
 
             index._current_stamp = stamp
+
+    def _wrap(self, obj: Any, name: str, label: str) -> None:
+        fn = getattr(obj, name)
+
+        def timed(*a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter_ns()
+            out = fn(*a, **kw)
+            self._add(label, time.perf_counter_ns() - t0)
+            return out
+
+        setattr(obj, name, timed)
 
     def _add(self, key: str, ns: int) -> None:
         self.stats.setdefault(key, []).append(ns)
@@ -442,9 +468,15 @@ def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int, b
     mw = Marketwire(home)
     first_id = looks["isin"][0][0]
     t0 = time.perf_counter()
+    cache_build_s = None
+    if callable(getattr(mw.index, "connection", None)):  # the DuckDB cache alone, when the index exposes it
+        mw.index.connection()
+        cache_build_s = time.perf_counter() - t0
+        log(f"inproc: DuckDB cache built in {cache_build_s:.1f}s, peak RSS {peak_rss_mb():.0f} MB")
     mw.resolve(first_id)
     first_s = time.perf_counter() - t0
-    log(f"inproc: first resolve (cache build) {first_s:.1f}s, peak RSS {peak_rss_mb():.0f} MB")
+    log(f"inproc: first resolve (cache build and any in-memory index) {first_s:.1f}s, "
+        f"peak RSS {peak_rss_mb():.0f} MB")
     rss_after_build = peak_rss_mb()
 
     # a second facade over the now-built cache: the cost of opening it (what a restarted server pays)
@@ -481,6 +513,7 @@ def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int, b
             break
     log(f"inproc: warm-up done ({nw} lookups in {time.perf_counter() - t0:.1f}s)")
     lat: dict[str, list[int]] = {"isin": [], "ticker_mic": []}
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t_start = time.perf_counter()
     truncated = False
     for (v1, e1), (v2, e2) in zip(looks["isin"], looks["ticker_mic"]):  # interleaved
@@ -495,6 +528,8 @@ def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int, b
             log(f"inproc: time budget of {budget:.0f}s used up after {done} pairs")
             break
     wall = time.perf_counter() - t_start
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    faults = {"minor": ru1.ru_minflt - ru0.ru_minflt, "major": ru1.ru_majflt - ru0.ru_majflt}
 
     # where the time goes: each SQL statement (and the freshness check), over a separate pass
     bd = _Breakdown(mw.index)
@@ -522,10 +557,11 @@ def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int, b
             break
     counts = mw.health()["counts"]
     cache = home / "cache"
-    return {"first_resolve_s": first_s, "reopen_first_resolve_s": reopen_s, "rss_after_cache_build_mb": rss_after_build,
+    return {"first_resolve_s": first_s, "cache_build_s": cache_build_s, "reopen_first_resolve_s": reopen_s,
+            "rss_after_cache_build_mb": rss_after_build,
             "isin": pct(lat["isin"]), "ticker_mic": pct(lat["ticker_mic"]), "truncated_by_budget": truncated,
             "warmup_lookups": nw, "throughput_per_s": (len(lat["isin"]) + len(lat["ticker_mic"])) / wall,
-            "wrong": len(wrong), "wrong_examples": wrong[:5], "errors": errors,
+            "wrong": len(wrong), "wrong_examples": wrong[:5], "errors": errors, "page_faults": faults,
             "breakdown_resolves": nb, "breakdown_total_ms_per_resolve": bd_total_ms, "breakdown": breakdown,
             "duckdb_point_query": pct(point), "cache_counts": counts,
             "cache_bytes": dir_size(cache) if cache.exists() else 0, "peak_rss_mb": peak_rss_mb()}
@@ -740,9 +776,12 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
         add("load: wall time (generate + Lake.append)", f"{L['seconds']:.1f} s")
         add("load: throughput", f"{L['rows_per_s']:,.0f} rows/s")
     if I:
-        add("first resolve (builds the DuckDB cache)", f"{I['first_resolve_s']:.1f} s",
-            f"{B['build_s']:.1f} s (dict build)" if B else "—")
-        add("first resolve, cache already built (fresh facade)", f"{I['reopen_first_resolve_s']:.2f} s")
+        if I.get("cache_build_s") is not None:
+            add("DuckDB cache build (MasterIndex.connection() on an empty cache folder)", f"{I['cache_build_s']:.1f} s")
+        add("first resolve, cold (cache build + in-memory index build + lookup)", f"{I['first_resolve_s']:.1f} s",
+            f"{B['build_s']:.1f} s (read lake + build dicts)" if B else "—")
+        add("first resolve, cache file already built (new Marketwire in the same process)",
+            f"{I['reopen_first_resolve_s']:.2f} s")
     for kind, label in (("isin", "ISIN"), ("ticker_mic", "ticker@MIC")):
         if I:
             for q in ("p50", "p95", "p99"):
@@ -755,6 +794,10 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
         add("in-process throughput (sequential)", f"{I['throughput_per_s']:,.0f} resolves/s")
         add("in-process wrong answers / errors", f"{I['wrong']} / {sum(I['errors'].values())}",
             f"{B['wrong']} / 0" if B else "—")
+        if I.get("page_faults"):
+            nres = I["isin"]["n"] + I["ticker_mic"]["n"]
+            add("in-process page faults during the timed lookups (minor / major, per resolve)",
+                f"{I['page_faults']['minor'] / nres:.1f} / {I['page_faults']['major'] / nres:.2f}")
     if R:
         for q in ("p50", "p95", "p99"):
             tgt = f"<= {TARGET_REST_P99_MS:g} ms" if q == "p99" else "—"
@@ -774,7 +817,10 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
         add("peak RSS: uvicorn server (cache already built)", fmt_mb(R.get("server_peak_rss_mb")))
     add("size on disk: lake (Delta)", fmt_bytes(res.get("lake_bytes")))
     if I:
-        add("size on disk: DuckDB cache", fmt_bytes(res.get("cache_bytes")))
+        parts = res.get("cache_parts") or {}
+        detail = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in parts.items())
+        add("size on disk: cache folder" + (f" ({detail})" if len(parts) > 1 else ""),
+            fmt_bytes(res.get("cache_bytes")))
     return rows
 
 
@@ -806,6 +852,8 @@ def main() -> None:
                                               "the end unless --keep)")
     ap.add_argument("--keep", action="store_true", help="keep the temp home")
     ap.add_argument("--reuse", action="store_true", help="skip the load if --home already holds a loaded lake")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --reuse: also keep the results of phases that already finished in --home")
     ap.add_argument("--chunk", type=int, default=1_000_000, help="securities per Lake.append (default 1M)")
     ap.add_argument("--lookups", type=int, default=2_000, help="in-process lookups of each kind (default 2000)")
     ap.add_argument("--rest-lookups", type=int, default=1_000,
@@ -859,12 +907,21 @@ def main() -> None:
                 home.mkdir(parents=True, exist_ok=True)
                 res["load"] = run_phase(args, "load", home)
         for ph in ("inproc", "rest", "baseline"):
-            if ph in phases:
+            if ph in phases and args.reuse and args.resume and (home / f"result-{ph}.json").exists():
+                log(f"phase {ph}: reusing {home / f'result-{ph}.json'}")
+                res[ph] = json.loads((home / f"result-{ph}.json").read_text())
+            elif ph in phases:
                 if ph == "inproc" and args.reuse and (home / "cache").exists() and "load" not in res:
                     shutil.rmtree(home / "cache")  # so that the first resolve times a cache build
                 res[ph] = run_phase(args, ph, home)
         res["lake_bytes"] = dir_size(home / "lake")
         res["cache_bytes"] = dir_size(home / "cache") if (home / "cache").exists() else None
+        if (home / "cache").exists():  # DuckDB file(s) vs anything else the index keeps there
+            parts: dict[str, int] = {}
+            for f in (home / "cache").iterdir():
+                kind = "DuckDB file" if f.suffix in (".duckdb", ".wal") else f"{f.name.split('-')[0]}/"
+                parts[kind] = parts.get(kind, 0) + dir_size(f)
+            res["cache_parts"] = parts
         res["finished"] = datetime.now(timezone.utc).isoformat()
         rows = table_rows(res)
         res["table"] = rows
