@@ -222,7 +222,6 @@ class Pipeline:
     def _write_changes(self, ds: Dataset, rows: list[dict[str, Any]], prov: dict[str, Any]) -> int:
         content = [c for c in ds.columns if c not in ("knowledge_time", "ingested_at", "source", "ingest_id")]
         for r in rows:
-            r.pop("knowledge_date", None)
             r["retracted"] = False
         new = pl.from_arrow(pa.Table.from_pylist([{c: r.get(c) for c in content} for r in rows],
                                                  schema=pa.schema([ds.schema.field(c) for c in content])))

@@ -208,7 +208,6 @@ def build_master(observations: list[dict[str, Any]], registry: Registry, ctx: Co
             "currency": lin.attrs.get("currency"), "name": lin.name, "status": lin.status,
             "valid_from": lin.valid_from, "valid_to": lin.valid_to, "first_seen": lin.first_seen,
             "last_seen": lin.last_seen, "provisional": lin.provisional,
-            "knowledge_date": lin.evidence or lin.last_seen,
         })
         identifiers.extend(_listing_identifiers(L, lin, sorted(flagged[L])))
     for s in securities:
@@ -422,7 +421,7 @@ def build_membership(obs: list[dict[str, Any]], ticker_at: Any, ticker_after: An
                 added = o.get("date_added")
                 start = added if added and added <= d and (prev is None or added > prev) else d
                 row = {"index": index, "ticker": t, "listing_id": lid, "name": o.get("name"),
-                       "valid_from": start, "valid_to": None, "knowledge_date": d}
+                       "valid_from": start, "valid_to": None}
                 open_[t] = row
                 rows.append(row)
             prev = d

@@ -46,7 +46,6 @@ class Lineage:
     status: str = "active"
     provisional: bool = False
     predecessor: Lineage | None = None
-    evidence: date | None = None  # latest snapshot that told us something about this lineage
 
     @property
     def ticker(self) -> str:
@@ -91,7 +90,6 @@ class LineageBuilder:
     @staticmethod
     def _update(lin: Lineage, rec: dict[str, Any], d: date) -> None:
         lin.last_seen = max(lin.last_seen, d)
-        lin.evidence = max(lin.evidence or d, d)
         lin.feeds.add(rec["feed"])
         lin.obs_keys.append(f"{rec['mic']}|{rec['ticker']}|{d.isoformat()}")
         name = rec.get("name")
@@ -144,7 +142,7 @@ class LineageBuilder:
                 self._update(lin, rec, d)
             elif lin is not None and lin.valid_to is None and lin.last_seen < d:
                 boundary = midpoint(lin.last_seen, d)
-                self._close(lin, boundary, d, "delisted")
+                self._close(lin, boundary, "delisted")
                 lin.attrs["ended_by"] = "ticker reused"
                 self._new(rec, d, boundary)
             elif lin is not None and lin.valid_to is None:
@@ -161,14 +159,13 @@ class LineageBuilder:
             continued = self._match_moves(gone, created, d)
             for lin in gone:
                 if lin.valid_to is None and id(lin) not in continued:
-                    self._close(lin, d, d, "delisted")
+                    self._close(lin, d, "delisted")
             self.prev_keys[feed] = seen | {(lin.ticker, lin.mic) for lin in created}
         self.venue_less.extend((rec, d) for rec in venue_less)
 
-    def _close(self, lin: Lineage, valid_to: date, known: date, status: str) -> None:
+    def _close(self, lin: Lineage, valid_to: date, status: str) -> None:
         lin.valid_to = valid_to
         lin.status = status
-        lin.evidence = max(lin.evidence or known, known)
 
     def _match_moves(self, gone: list[Lineage], created: list[Lineage], d: date) -> set[int]:
         """Pair listings gone from a directory with new ones of the same security name; ids that continue."""
@@ -191,7 +188,7 @@ class LineageBuilder:
                 for t, a in new.aliases.items():
                     old.aliases[t] |= a
                 old.obs_keys.extend(new.obs_keys)
-                old.last_seen = old.evidence = d
+                old.last_seen = d
                 for f, vals in new.ids.items():
                     for v, vd in vals:
                         if not old.ids[f] or old.ids[f][-1][0] != v:
@@ -202,7 +199,7 @@ class LineageBuilder:
                 self.by_ticker[new.ticker].add((new.ticker, new.mic))
                 continued.add(id(old))
             else:  # venue move: same security, new listing
-                self._close(old, boundary, d, "delisted")
+                self._close(old, boundary, "delisted")
                 old.attrs["ended_by"] = f"moved to {new.mic}"
                 new.valid_from = boundary
                 new.tickers[0] = (new.ticker, boundary)
@@ -237,7 +234,6 @@ class LineageBuilder:
                         if v and (not lin.ids[f] or lin.ids[f][-1][0] != v):
                             lin.ids[f].append((v, d))
                     lin.feeds.add(rec["feed"])
-                    lin.evidence = max(lin.evidence or d, d)
                 continue
             prov = self.active.get((rec["ticker"], None))
             if prov is not None and prov.valid_to is None and self._compatible(prov, rec):
