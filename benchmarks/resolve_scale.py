@@ -22,6 +22,7 @@ The Markdown table goes to stdout, the full result to ``benchmarks/out/resolve_s
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -479,13 +480,6 @@ def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int, b
         f"peak RSS {peak_rss_mb():.0f} MB")
     rss_after_build = peak_rss_mb()
 
-    # a second facade over the now-built cache: the cost of opening it (what a restarted server pays)
-    t0 = time.perf_counter()
-    mw2 = Marketwire(home)
-    mw2.resolve(first_id)
-    reopen_s = time.perf_counter() - t0
-    del mw2
-
     wrong: list[str] = []
     errors: dict[str, int] = {}
 
@@ -556,6 +550,16 @@ def phase_inproc(home: Path, k: int, seed: int, warmup: int, breakdown_n: int, b
         if time.perf_counter() - t0 > budget / 10:
             break
     counts = mw.health()["counts"]
+
+    # a new facade over the cache that now exists: what a restarted process pays before its first answer.
+    # The first facade is dropped first so that the process never holds two in-memory indexes.
+    mw = bd = cur = None  # type: ignore[assignment]
+    gc.collect()
+    t0 = time.perf_counter()
+    mw2 = Marketwire(home)
+    mw2.resolve(first_id)
+    reopen_s = time.perf_counter() - t0
+    del mw2
     cache = home / "cache"
     return {"first_resolve_s": first_s, "cache_build_s": cache_build_s, "reopen_first_resolve_s": reopen_s,
             "rss_after_cache_build_mb": rss_after_build,
@@ -780,7 +784,7 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
             add("DuckDB cache build (MasterIndex.connection() on an empty cache folder)", f"{I['cache_build_s']:.1f} s")
         add("first resolve, cold (cache build + in-memory index build + lookup)", f"{I['first_resolve_s']:.1f} s",
             f"{B['build_s']:.1f} s (read lake + build dicts)" if B else "—")
-        add("first resolve, cache file already built (new Marketwire in the same process)",
+        add("first resolve, cache already built (new Marketwire, same process, old one dropped)",
             f"{I['reopen_first_resolve_s']:.2f} s")
     for kind, label in (("isin", "ISIN"), ("ticker_mic", "ticker@MIC")):
         if I:
@@ -799,6 +803,7 @@ def table_rows(res: dict[str, Any]) -> list[dict[str, str]]:
             add("in-process page faults during the timed lookups (minor / major, per resolve)",
                 f"{I['page_faults']['minor'] / nres:.1f} / {I['page_faults']['major'] / nres:.2f}")
     if R:
+        add("REST: server start to first 200 (cache already built)", f"{R['first_200_s']:.1f} s")
         for q in ("p50", "p95", "p99"):
             tgt = f"<= {TARGET_REST_P99_MS:g} ms" if q == "p99" else "—"
             ok = R["all"][q] <= TARGET_REST_P99_MS if q == "p99" else None
@@ -834,8 +839,9 @@ def breakdown_markdown(inproc: dict[str, Any]) -> str:
         out.append(f"| `{what}` | {b['calls_per_resolve']:.2f} | {b['ms_per_resolve']:.2f} | "
                    f"{b['ms_per_call_p99']:.2f} | {b.get('scan', '')} |")
     pq = inproc["duckdb_point_query"]
-    out.append(f"\nFloor: a bare DuckDB point query `SELECT entity_kind, entity_id FROM ids WHERE key = ?` on the same "
-               f"cache: p50 {fmt_ms(pq, 'p50')}, p99 {fmt_ms(pq, 'p99')} (n={pq.get('n', 0)}).")
+    out.append(f"\nFor comparison, the same point lookup as one DuckDB query on the cache file, "
+               f"`SELECT entity_kind, entity_id FROM ids WHERE key = ?`: p50 {fmt_ms(pq, 'p50')}, "
+               f"p99 {fmt_ms(pq, 'p99')} (n={pq.get('n', 0)}).")
     return "\n".join(out)
 
 

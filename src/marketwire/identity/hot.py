@@ -7,8 +7,8 @@ instruments.
 
 It is built once per lake state, next to the DuckDB cache (``<home>/cache/hot-<stamp>/``): the columns a
 resolution shows, as Parquet written by DuckDB without passing through Python, and for every lookup path the
-sorted hashes and the row order, as ``.npy`` files. A process opens them with NumPy memory maps, so a server
-starts in seconds and processes share the pages.
+sorted hashes and the row order, as ``.npy`` files. A process reads them into memory when it opens the index (a
+memory map would turn cold pages into disk reads inside a resolve), so a server starts in seconds.
 """
 
 from __future__ import annotations
@@ -155,8 +155,8 @@ class HotIndex:
         self.issuers, self.flags = frames["issuers"], frames["flags"]
         self._paths: dict[str, _Sorted] = {}
         for path, (frame, column, upper, _) in PATHS.items():
-            self._paths[path] = _Sorted(frames[frame][column], np.load(folder / f"{path}.order.npy", mmap_mode="r"),
-                                        np.load(folder / f"{path}.hash.npy", mmap_mode="r"), upper)
+            self._paths[path] = _Sorted(frames[frame][column], np.load(folder / f"{path}.order.npy"),
+                                        np.load(folder / f"{path}.hash.npy"), upper)
 
     def lookup(self, value: str, as_of: date, schemes: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
         out = []
