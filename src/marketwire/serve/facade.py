@@ -146,7 +146,7 @@ class Marketwire:
         for r in rows:
             kind, ident = r["entity_kind"], r["entity_id"]
             if kind == "listing":
-                lst = self._one("listings", "listing_id", ident)
+                lst = self.index.hot().one("listings", ident)
                 if lst is None:
                     continue
                 m = self._describe(lst["security_id"], lst, when)
@@ -166,14 +166,11 @@ class Marketwire:
         secs_only = {s for s, l in out if l is None}
         return [m for (s, l), m in out.items() if l is None or s not in secs_only]
 
-    def _one(self, table: str, key: str, value: str) -> dict[str, Any] | None:
-        return self.index.hot().one(table, value)
-
     def _describe(self, security_id: str, listing: dict[str, Any] | None, when: date) -> dict[str, Any] | None:
-        sec = self._one("securities", "security_id", security_id)
+        sec = self.index.hot().one("securities", security_id)
         if sec is None:
             return None
-        iss = self._one("issuers", "issuer_id", sec["issuer_id"]) or {}
+        iss = self.index.hot().one("issuers", sec["issuer_id"]) or {}
         hot = self.index.hot()
         cols = ("listing_id", "ticker", "mic", "currency", "status", "valid_from", "valid_to")
         lst_rows = [{c: r[c] for c in cols} for r in hot.listings_of(security_id)]
@@ -217,7 +214,7 @@ class Marketwire:
         return d
 
     def listing(self, listing_id: str, as_of: date | str | None = None) -> dict[str, Any]:
-        lst = self._one("listings", "listing_id", self.successor("listing", listing_id))
+        lst = self.index.hot().one("listings", self.successor("listing", listing_id))
         d = self._describe(lst["security_id"], lst, parse_date(as_of) or date.today()) if lst else None
         if d is None:
             raise NotFound(f"no listing {listing_id}", param="listing_id", value=listing_id)
