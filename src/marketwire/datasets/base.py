@@ -31,6 +31,8 @@ class Dataset:
     write_mode: str = "append"
     partition_by: tuple[str, ...] = ()
     column_docs: dict[str, str] = field(default_factory=dict)
+    #: Parquet encodings per column (e.g. DELTA_BINARY_PACKED for sorted integers); dictionary otherwise
+    encodings: dict[str, str] = field(default_factory=dict)
 
     @property
     def schema(self) -> pa.Schema:

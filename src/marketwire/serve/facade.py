@@ -13,6 +13,7 @@ from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFou
 from marketwire.identity.index import MasterIndex
 from marketwire.identity.parse import parse, problem
 from marketwire.pipeline import IngestReport, Pipeline, Progress
+from marketwire.serve.prices import PricesMixin
 from marketwire.sources.classify import norm_name
 from marketwire.store import Lake
 from marketwire.verify.rules import RULES, Rule
@@ -35,7 +36,7 @@ def parse_date(value: str | date | None, param: str = "as_of") -> date | None:
             from None
 
 
-class Marketwire:
+class Marketwire(PricesMixin):
     """The embedded platform over one lake folder. ``marketwire.open(home)`` returns one."""
 
     def __init__(self, home: str | Path | None = None) -> None:
@@ -46,12 +47,20 @@ class Marketwire:
 
     # -- loading ----------------------------------------------------------------------------------
     def ingest(self, source: str, paths: Sequence[str | Path], as_of: date | str | None = None,
-               progress: Progress | None = None, rebuild: bool = True) -> IngestReport:
+               progress: Progress | None = None, rebuild: bool = True, **options: Any) -> IngestReport:
         """Run ``source`` over ``paths`` (files or folders; none: the source's public URL).
 
         ``rebuild=False`` defers deriving the master (issuers, securities, listings...) to :meth:`rebuild`,
-        for loading many sources in a row.
+        for loading many sources in a row. Price sources take ``preset``, ``symbol``, ``basis``, ``mic`` and
+        ``currency`` options, and ``as_of`` is then the knowledge time of the delivery (default: now).
         """
+        from marketwire.sources import get_source
+
+        if get_source(source).dataset in ("bars_daily", "fx_rates"):
+            return self.ingest_prices(source, paths, as_of=as_of, **options)
+        if options:
+            raise InvalidInput(f"`{next(iter(options))}`: not an option of source {source!r}",
+                               param=next(iter(options)))
         try:
             report = self.pipeline.ingest(source, [str(p) for p in paths], parse_date(as_of), progress, rebuild)
         finally:

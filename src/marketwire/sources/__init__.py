@@ -20,6 +20,9 @@ BUILTIN: dict[str, str] = {
     "iso4217": "marketwire.sources.iso:Iso4217",
     "iso3166": "marketwire.sources.iso:Iso3166",
     "sp500-constituents": "marketwire.sources.sp500:Sp500Constituents",
+    "prices-csv": "marketwire.sources.prices:PricesCsv",
+    "stooq": "marketwire.sources.prices:Stooq",
+    "ecb-fx": "marketwire.sources.prices:EcbFx",
 }
 
 

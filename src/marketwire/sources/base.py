@@ -198,3 +198,18 @@ def snapshot_date(query: Query, raw: RawFile, in_file: date | None = None) -> da
 def blank(v: str | None) -> str | None:
     v = (v or "").strip()
     return v or None
+
+
+@dataclass
+class FrameBatch:
+    """A columnar batch (for sources of many rows, e.g. prices): a Polars frame in the dataset's source shape.
+
+    ``frame`` holds the rows (with ``file`` and ``line``); ``actions`` corporate actions found in the same file;
+    ``meta`` what the source declares about the series (price basis, venue, currency, interval).
+    """
+
+    dataset: str
+    frame: Any
+    actions: Any = None
+    refusals: list[Refusal] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)

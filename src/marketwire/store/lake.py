@@ -91,6 +91,7 @@ class Lake:
                 partition_by=list(ds.partition_by) or None,
                 storage_options=self.storage_options,
                 schema_mode="merge",  # a dataset that gained a nullable column keeps its history
+                writer_properties=_writer_properties(ds),
             )
         return table.num_rows
 
@@ -164,6 +165,14 @@ class Lake:
             return arrow_of(con.execute(sql, args))
         finally:
             con.close()
+
+
+def _writer_properties(ds: Dataset) -> Any:
+    """zstd everywhere; the dataset's declared encodings (delta for sorted integers), dictionaries elsewhere."""
+    from deltalake import ColumnProperties, WriterProperties
+
+    cols = {c: ColumnProperties(dictionary_enabled=False, encoding=enc) for c, enc in ds.encodings.items()}
+    return WriterProperties(compression="ZSTD", compression_level=3, column_properties=cols or None)
 
 
 def _duck_type(t: pa.DataType) -> str:

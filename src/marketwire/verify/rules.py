@@ -66,6 +66,55 @@ _R = [
     # ISO lists
     Rule("mic.format", "reject", "exchanges", "A MIC that is not four letters or digits."),
     Rule("country.format", "reject", "countries", "An alpha-2 code that is not two letters."),
+    # daily bars: rows refused
+    Rule("bar.unparseable", "reject", "bars_daily", "A date or price that is not a date or a number (the field is named)."),
+    Rule("bar.missing_price", "reject", "bars_daily", "A bar without a close."),
+    Rule("bar.non_positive_price", "reject", "bars_daily", "An open, high, low or close at or below zero."),
+    Rule("bar.negative_volume", "reject", "bars_daily", "A volume below zero."),
+    Rule("bar.volume_not_integer", "reject", "bars_daily", "A volume that is not a whole number of shares."),
+    Rule("bar.ohlc_inconsistent", "reject", "bars_daily",
+         "High below low, or open or close outside [low, high] (beyond 1e-6 relative)."),
+    Rule("bar.weekend", "reject", "bars_daily",
+         "A date on a weekday the listing's exchange never trades (Saturday or Sunday for most)."),
+    Rule("bar.duplicate_date", "reject", "bars_daily",
+         "A second bar for the same listing and date in one delivery; the first is kept, later ones quarantined."),
+    # daily bars: stored with a flag
+    Rule("bar.non_session", "flag", "bars_daily",
+         "A trading weekday that is not a session of the listing's exchange calendar (a holiday or closure)."),
+    Rule("bar.spike", "flag", "bars_daily",
+         "A one-day move far beyond the series' own volatility (8 robust sigmas, at least 8%) that reverts the "
+         "next day."),
+    Rule("bar.unit_jump", "flag", "bars_daily",
+         "Prices 100 times (or a hundredth of) their neighbours, or within the bar: a unit error (GBX vs GBP)."),
+    Rule("bar.unrecorded_split", "flag", "bars_daily",
+         "A lasting jump by a split-like ratio (2:1, 3:2, 1:10...) beyond 8 robust sigmas, with no split in the "
+         "ledger on that date (or in a series the vendor says is already split-adjusted)."),
+    Rule("bar.stale", "flag", "bars_daily",
+         "Two or more sessions in a row repeating the previous close with zero volume (a stale feed)."),
+    Rule("bar.adj_mismatch", "flag", "bars_daily",
+         "The vendor's adjusted close steps where the ledger has no action (a dividend or split the file omits)."),
+    # corporate actions
+    Rule("action.non_positive", "reject", "corporate_actions", "A dividend, capital gain or split ratio below zero."),
+    Rule("split.mismatch", "flag", "corporate_actions",
+         "A recorded split without the matching price jump in a raw series, or with a jump in a series the vendor "
+         "says is already split-adjusted."),
+    Rule("dividend.implausible", "flag", "corporate_actions",
+         "A dividend above 35% of the previous close, or 20 times larger or smaller than the listing's other "
+         "dividends (a unit or decimal error)."),
+    Rule("dividend.vendor_mismatch", "flag", "corporate_actions",
+         "The vendor's adjusted close steps by a different factor than this dividend implies (missing adjustment, "
+         "capital gains counted twice, a wrong amount)."),
+    Rule("capital_gain.in_dividend", "flag", "corporate_actions",
+         "A capital gain the source also counts inside the dividend of the same date (yfinance); total return "
+         "counts it once."),
+    # FX and reconciliation
+    Rule("fx.bad_rate", "reject", "fx_rates", "A rate that is not a positive number."),
+    Rule("fx.bad_date", "reject", "fx_rates", "A row whose date is not a date."),
+    Rule("price.source_disagreement", "flag", "price_disagreements",
+         "Two sources disagree on a listing's close for a date by more than 0.5% (levels in the same basis, "
+         "daily returns across bases); recorded in price_disagreements."),
+    Rule("listing.unresolved_symbol", "flag", "price_listings",
+         "Prices for a symbol the securities master does not know: a provisional listing is created."),
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _R}

@@ -1,0 +1,240 @@
+"""Reading bars: the read cache (current knowledge) and the point-in-time path (``as_of``).
+
+The cache holds the latest version of every bar of every source as one Arrow IPC file sorted by (listing,
+source, date), memory-mapped, with an offset table: a full 50-year history is a zero-copy slice. It is rebuilt
+(by DuckDB, with bounded memory) when the lake's bars or actions change. ``as_of`` reads go to the Delta tables.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from marketwire.datasets import prices as P
+from marketwire.store import Lake
+from marketwire.store.lake import arrow_of
+
+#: the source a listing's default series comes from: most bars; on a tie, raw before adjusted data
+BASIS_RANK = {"raw": 0, "split_adjusted": 1, "adjusted": 2}
+CACHE_COLS = ("date", "open", "high", "low", "close", "volume", "flags", "basis", "currency", "unit_scale", "source",
+              "knowledge_time")
+
+
+def _series_sql(where: str = "") -> str:
+    """Bars with float prices from the latest-version view ``t``."""
+    return f"""
+        SELECT listing_id, source, "date",
+               "open" / pow(10, price_exp) AS "open", high / pow(10, price_exp) AS high,
+               low / pow(10, price_exp) AS low, "close" / pow(10, price_exp) AS "close",
+               volume, flags, basis, currency, unit_scale, knowledge_time
+        FROM t {where}"""
+
+
+class BarsCache:
+    def __init__(self, lake: Lake, folder: Path, check_every: float = 1.0) -> None:
+        self.lake = lake
+        self.folder = folder
+        self.check_every = check_every
+        self._lock = threading.RLock()
+        self._stamp: str | None = None
+        self._checked = 0.0
+        self._table: pa.Table | None = None
+        self._offsets: dict[tuple[str, str], tuple[int, int]] = {}
+        self._primary: dict[str, str] = {}
+        self._actions: dict[str, pl.DataFrame] = {}
+
+    def _current_stamp(self) -> str:
+        v = self.lake.versions([P.BARS_DAILY.name, P.CORPORATE_ACTIONS.name])
+        return "-".join("x" if x is None else str(x) for x in v.values())
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._checked = 0.0
+
+    def ensure(self) -> None:
+        now = time.monotonic()
+        if self._stamp is not None and now - self._checked < self.check_every:
+            return
+        with self._lock:
+            stamp = self._current_stamp()
+            self._checked = time.monotonic()
+            if stamp == self._stamp:
+                return
+            path = self.folder / f"bars-{stamp}"
+            if not (path / "done").exists():
+                self._build(path)
+            self._open(path)
+            self._stamp = stamp
+            for old in self.folder.glob("bars-*"):
+                if old != path:
+                    shutil.rmtree(old, ignore_errors=True)
+
+    def _build(self, path: Path) -> None:
+        import duckdb
+
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        con = duckdb.connect()
+        try:
+            from marketwire.identity.index import _memory_limit
+
+            con.execute(f"SET memory_limit='{_memory_limit()}'")
+            con.execute(f"SET temp_directory='{tmp / 'spill'}'")
+            src = self.lake.dataset(P.BARS_DAILY)
+            schema = pa.schema([("listing_id", pa.string()), ("source", pa.string()), ("date", pa.date32()),
+                                ("open", pa.float64()), ("high", pa.float64()), ("low", pa.float64()),
+                                ("close", pa.float64()), ("volume", pa.int64()), ("flags", pa.string()),
+                                ("basis", pa.string()), ("currency", pa.string()), ("unit_scale", pa.int8()),
+                                ("knowledge_time", pa.timestamp("us", tz="UTC"))])
+            with ipc.new_file(str(tmp / "bars.arrow"), schema) as w:
+                if src is not None:
+                    sql, args = self.lake.latest_sql(P.BARS_DAILY, con, src)
+                    con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
+                    reader = con.execute(_series_sql().replace("FROM t", "FROM latest")
+                                         + " ORDER BY listing_id, source, \"date\"").to_arrow_reader(1 << 17)
+                    for batch in reader:
+                        w.write_batch(pa.RecordBatch.from_arrays(
+                            [batch.column(i).cast(schema.field(i).type) for i in range(len(schema))], schema=schema))
+            acts = self.lake.read(P.CORPORATE_ACTIONS) if self.lake.exists(P.CORPORATE_ACTIONS) \
+                else P.CORPORATE_ACTIONS.schema.empty_table()
+            import pyarrow.parquet as pq
+
+            pq.write_table(acts, tmp / "actions.parquet")
+        finally:
+            con.close()
+        shutil.rmtree(tmp / "spill", ignore_errors=True)
+        (tmp / "done").touch()
+        shutil.rmtree(path, ignore_errors=True)
+        tmp.rename(path)
+
+    def _open(self, path: Path) -> None:
+        source = pa.memory_map(str(path / "bars.arrow"), "r")
+        table = ipc.open_file(source).read_all()
+        lid = table.column("listing_id")
+        srcs = table.column("source")
+        offsets: dict[tuple[str, str], tuple[int, int]] = {}
+        counts: dict[str, list[tuple[int, int, str]]] = {}
+        if table.num_rows:
+            key = pl.DataFrame({"l": pl.from_arrow(lid), "s": pl.from_arrow(srcs)}).with_row_index("i")
+            runs = key.group_by("l", "s", maintain_order=True).agg(pl.col("i").min().alias("start"), pl.len().alias("n"))
+            for lst, s, start, n in runs.iter_rows():
+                offsets[(lst, s)] = (int(start), int(n))
+                counts.setdefault(lst, []).append((-int(n), 0, s))
+        basis_of: dict[tuple[str, str], str] = {}
+        for (lst, s), (start, _n) in offsets.items():
+            basis_of[(lst, s)] = table.column("basis")[start].as_py()
+        primary = {}
+        for lst, cands in counts.items():
+            cands = [(n, BASIS_RANK.get(basis_of[(lst, s)], 9), s) for n, _, s in cands]
+            primary[lst] = sorted(cands)[0][2]
+        acts = pl.read_parquet(path / "actions.parquet")
+        by_listing = {k[0]: v for k, v in acts.partition_by("listing_id", as_dict=True).items()} if acts.height else {}
+        self._table = table.drop_columns(["listing_id"])
+        self._offsets, self._primary, self._actions = offsets, primary, by_listing  # type: ignore[assignment]
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def sources_of(self, listing_id: str) -> list[str]:
+        self.ensure()
+        return sorted(s for (lst, s) in self._offsets if lst == listing_id)
+
+    def primary(self, listing_id: str) -> str | None:
+        self.ensure()
+        return self._primary.get(listing_id)
+
+    def series(self, listing_id: str, source: str | None = None) -> pa.Table | None:
+        self.ensure()
+        src = source or self._primary.get(listing_id)
+        span = self._offsets.get((listing_id, src)) if src else None
+        if span is None or self._table is None:
+            return None
+        return self._table.slice(span[0], span[1])
+
+    def actions(self, listing_id: str) -> pl.DataFrame:
+        self.ensure()
+        return self._actions.get(listing_id, pl.from_arrow(P.CORPORATE_ACTIONS.schema.empty_table()))  # type: ignore[return-value]
+
+
+def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | None = None
+                 ) -> tuple[pa.Table | None, str | None, pl.DataFrame]:
+    """The series of ``listing_id`` as known at ``as_of`` (Delta tables, latest version per key known then)."""
+    import duckdb
+
+    src = lake.dataset(P.BARS_DAILY)
+    if src is None:
+        return None, None, pl.DataFrame()
+    con = duckdb.connect()
+    try:
+        sql, args = lake.latest_sql(P.BARS_DAILY, con, src, as_of=as_of, where="listing_id = ?", params=[listing_id])
+        con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
+        t = arrow_of(con.execute(_series_sql().replace("FROM t", "FROM latest") + " ORDER BY source, \"date\""))
+    finally:
+        con.close()
+    df = pl.from_arrow(t)
+    assert isinstance(df, pl.DataFrame)
+    if not df.height:
+        return None, None, pl.DataFrame()
+    if source is None:
+        counts = df.group_by("source", "basis").len().with_columns(
+            pl.col("basis").replace_strict(BASIS_RANK, default=9).alias("_r")).sort(
+            [pl.col("len"), pl.col("_r")], descending=[True, False])
+        source = counts.get_column("source")[0]
+    one = df.filter(pl.col("source") == source).drop("listing_id")
+    acts = pl.from_arrow(lake.read(P.CORPORATE_ACTIONS, as_of=as_of, where="listing_id = ?", params=[listing_id])) \
+        if lake.exists(P.CORPORATE_ACTIONS) else pl.DataFrame()
+    assert isinstance(acts, pl.DataFrame)
+    return one.to_arrow(), source, acts
+
+
+def adjustment_factors(dates: np.ndarray, close: np.ndarray, actions: pl.DataFrame, basis: str, adjust: str,
+                       source: str | None = None) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """Multiplicative (CRSP-style) factors for prices and volumes, one per row, and the factor table.
+
+    For a split of ratio r (new shares per old) on ex date e, every bar before e is multiplied by 1/r (volume by
+    r). For a cash dividend D on e, every bar before e is multiplied by 1 - D / C, where C is the close of the last
+    session before e (the CRSP convention Quandl and most vendors use). Capital gains count as distributions unless
+    the source counts them inside the dividend (flag ``capital_gain.in_dividend``). A series the vendor delivered
+    adjusted is not adjusted again; a split-adjusted one gets only the dividends.
+    """
+    n = len(dates)
+    step_p = np.ones(n)
+    step_v = np.ones(n)
+    table: list[dict[str, Any]] = []
+    if adjust == "none" or basis == "adjusted" or n == 0 or actions.height == 0:
+        return np.ones(n), np.ones(n), table
+    acts = actions
+    if source is not None and "source" in acts.columns:
+        own = acts.filter(pl.col("source") == source)
+        acts = own if own.height else acts
+    acts = acts.sort("ex_date")
+    day = dates.astype("datetime64[D]")
+    for ex_date, typ, value, flags in acts.select("ex_date", "type", "value", "flags").iter_rows():
+        i = int(np.searchsorted(day, np.datetime64(ex_date, "D"), side="left"))
+        if i == 0 or value is None:
+            continue
+        if typ == "split" and basis == "raw" and value > 0:
+            f_p, f_v = 1.0 / value, value
+        elif typ in ("dividend", "capital_gain") and adjust == "total_return":
+            if typ == "capital_gain" and flags and "capital_gain.in_dividend" in flags:
+                continue
+            prev = close[i - 1]
+            if not prev or prev <= value:
+                continue
+            f_p, f_v = 1.0 - value / prev, 1.0
+        else:
+            continue
+        step_p[i - 1] *= f_p
+        step_v[i - 1] *= f_v
+        table.append({"ex_date": ex_date, "type": typ, "value": value, "price_factor": f_p, "volume_factor": f_v})
+    fp = np.cumprod(step_p[::-1])[::-1]
+    fv = np.cumprod(step_v[::-1])[::-1]
+    return fp, fv, table

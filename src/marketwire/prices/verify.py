@@ -1,0 +1,268 @@
+"""Verification of daily bars and corporate actions: vectorised rules over whole deliveries (Polars).
+
+Rules compare a bar with its own series (robust volatility from a centred rolling median of absolute log
+returns), with the exchange calendar and with the corporate-action ledger. Thresholds scale with each series'
+volatility, so one set of rules serves a utility and a biotech. ``reject`` rules quarantine the row with the
+rule; ``flag`` rules keep it, with the codes in ``flags``. The catalogue is in :mod:`marketwire.verify.rules`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import date, timedelta
+from dataclasses import dataclass
+
+import polars as pl
+
+from marketwire.prices import calendars
+
+#: price ratios (old / new) that corporate actions produce; their reciprocals are reverse splits
+SPLIT_RATIOS = (1.25, 4 / 3, 1.5, 5 / 3, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0,
+                30.0, 40.0, 50.0)
+LN100 = math.log(100.0)
+OHLC = ("open", "high", "low", "close")
+EPS = 1e-6
+#: one series: a listing as one source delivers it
+G = ["listing_id", "source"]
+
+
+@dataclass
+class Verified:
+    bars: pl.DataFrame  # accepted rows, with ``flags`` (comma-separated codes or null)
+    rejected: pl.DataFrame  # refused rows, with ``rule``, ``field`` and ``message``
+    actions: pl.DataFrame  # accepted actions, with ``flags``
+    rejected_actions: pl.DataFrame
+
+
+def _reject_rules(df: pl.DataFrame, names: list[str | None]) -> pl.DataFrame:
+    """Adds ``rule``, ``field`` and ``message`` for the first refusal rule a row breaks (null when none).
+
+    Rows are in date order within each series (listing and source), so a duplicate is a row whose date does not
+    advance on its series' previous row."""
+    lo = pl.col("low") * (1 - EPS)
+    hi = pl.col("high") * (1 + EPS)
+    any_nonpos = pl.any_horizontal([pl.col(c) <= 0 for c in OHLC]).fill_null(False)
+    inconsistent = ((pl.col("high") < lo) | (pl.col("open") > hi) | (pl.col("open") < lo) | (pl.col("close") > hi)
+                    | (pl.col("close") < lo)).fill_null(False)
+    dup = (pl.col("date") == pl.col("date").shift(1).over(G)).fill_null(False)
+    wd = pl.col("date").dt.weekday()  # 1 = Monday
+    trading = wd <= 5
+    for n in names:
+        mask = calendars.weekmask(n)
+        if mask != (True,) * 5 + (False,) * 2:
+            trading = pl.when(pl.col("calendar") == n).then(wd.is_in([k + 1 for k in range(7) if mask[k]])) \
+                .otherwise(trading)
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = [
+        ("bar.unparseable", pl.col("date").is_null(), pl.lit("date")),
+        ("bar.missing_price", pl.col("close").is_null(), pl.lit("close")),
+        ("bar.non_positive_price", any_nonpos, pl.coalesce([pl.when(pl.col(c) <= 0).then(pl.lit(c)) for c in OHLC])),
+        ("bar.negative_volume", (pl.col("volume") < 0).fill_null(False), pl.lit("volume")),
+        ("bar.volume_not_integer", (pl.col("volume") != pl.col("volume").round(0)).fill_null(False), pl.lit("volume")),
+        ("bar.ohlc_inconsistent", inconsistent, pl.lit("high")),
+        ("bar.weekend", ~trading.fill_null(True), pl.lit("date")),
+        ("bar.duplicate_date", dup, pl.lit("date")),
+    ]
+    rule = pl.lit(None, pl.Utf8)
+    fld = pl.lit(None, pl.Utf8)
+    for code, cond, f in reversed(checks):  # the first rule in the list wins
+        rule = pl.when(cond).then(pl.lit(code)).otherwise(rule)
+        fld = pl.when(cond).then(f).otherwise(fld)
+    return df.with_columns(rule.alias("rule"), fld.alias("field"))
+
+
+_MESSAGES = {
+    "bar.unparseable": pl.format("date: {} is not a date", pl.col("date_raw")),
+    "bar.missing_price": pl.lit("no close"),
+    "bar.non_positive_price": pl.format("open {} high {} low {} close {}: a price at or below zero",
+                                        *[pl.col(c) for c in OHLC]),
+    "bar.negative_volume": pl.format("volume {} is negative", pl.col("volume")),
+    "bar.volume_not_integer": pl.format("volume {} is not a whole number", pl.col("volume")),
+    "bar.ohlc_inconsistent": pl.format("open {} high {} low {} close {}", *[pl.col(c) for c in OHLC]),
+    "bar.weekend": pl.format("{} is a {} (the exchange has no sessions on that weekday)", pl.col("date"),
+                             pl.col("date").dt.strftime("%A")),
+    "bar.duplicate_date": pl.format("a second bar for {} in this delivery", pl.col("date")),
+}
+
+
+def _with_messages(rejected: pl.DataFrame) -> pl.DataFrame:
+    msg = pl.lit(None, pl.Utf8)
+    for code, m in _MESSAGES.items():
+        msg = pl.when(pl.col("rule") == code).then(m).otherwise(msg)
+    return rejected.with_columns(msg.alias("message"))
+
+
+def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | None = None) -> Verified:
+    """Verify one delivery.
+
+    ``bars``: listing_id, calendar, basis, date, open, high, low, close, volume, adj_close, file, line (any order).
+    ``actions``: listing_id, ex_date, type, value, file, line; ``ledger``: actions already stored for the same
+    listings (split checks see both).
+    """
+    names = sorted({n for n in bars.get_column("calendar").unique().to_list()}, key=lambda x: x or "")
+    # the rules need each series (listing, source) in date order; files usually are, so sort only when needed
+    unordered = bars.select((pl.col("date").diff().over(G) < 0).any()).item()
+    df = bars.sort("listing_id", "source", "date", "file", "line") if unordered else bars
+    df = _reject_rules(df, names)
+    rejected = _with_messages(df.filter(pl.col("rule").is_not_null()))
+    ok = df.filter(pl.col("rule").is_null()).drop("rule", "field", "date_raw")
+
+    # -- actions: refuse negative values; the ledger used by the rules is the stored one plus this delivery
+    act = actions.with_columns(
+        pl.when(pl.col("value") < 0).then(pl.lit("action.non_positive")).alias("rule"),
+        pl.when(pl.col("value") < 0).then(pl.lit("value")).alias("field"),
+        pl.when(pl.col("value") < 0).then(pl.format("{} {} is below zero", pl.col("type"), pl.col("value")))
+        .alias("message"))
+    rejected_actions = act.filter(pl.col("rule").is_not_null())
+    act = act.filter(pl.col("rule").is_null()).drop("rule", "field", "message")
+    full_ledger = act.select("listing_id", "ex_date", "type", "value")
+    if ledger is not None and ledger.height:
+        full_ledger = pl.concat([ledger.select("listing_id", "ex_date", "type", "value"), full_ledger]).unique()
+
+    ok, act = _series_rules(ok, act, full_ledger, names)
+    return Verified(ok, rejected, act, rejected_actions)
+
+
+def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, names: list[str | None]
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    g = "listing_id"
+    has_adj = "adj_close" in df.columns and df.get_column("adj_close").null_count() < df.height
+    lf = df.lazy()
+    lc = pl.col("close").log()
+    lf = lf.with_columns((lc - lc.shift(1)).over(G).alias("_r"))
+    lf = lf.with_columns(
+        pl.col("_r").shift(-1).over(G).alias("_rn"),
+        # robust volatility: the centred 63-session mean of absolute returns, each capped at 10% so that the
+        # errors being looked for do not hide themselves (mean |r| is 0.8 sigma for normal returns)
+        (pl.col("_r").abs().clip(0, 0.1).rolling_mean(window_size=63, min_samples=10, center=True).over(G) * 1.25)
+        .fill_null(0.02).clip(0.004, None).alias("_sigma"),
+    )
+    r, rn, sigma = pl.col("_r"), pl.col("_rn"), pl.col("_sigma")
+
+    # unit errors: jumps by 100x (or 1/100) start a segment at another scale; the series' usual level wins
+    unit_step = ((r.abs() - LN100).abs() < 0.35).fill_null(False)
+    lf = lf.with_columns(pl.when(unit_step).then(r.sign()).otherwise(0).cum_sum().over(G).alias("_lvl"))
+    lf = lf.with_columns((pl.col("_lvl") != pl.col("_lvl").mode().first().over(G)).alias("_unit_seg"))
+    hi_lo = pl.max_horizontal([pl.col(c) for c in OHLC]) / pl.min_horizontal([pl.col(c) for c in OHLC])
+    unit = pl.col("_unit_seg") | (hi_lo > 30).fill_null(False)
+
+    # one-day spikes that revert
+    thr = pl.max_horizontal(8 * sigma, pl.lit(0.08))
+    spike = ((r.abs() > thr) & (rn.abs() > thr) & (r.sign() != rn.sign()) & ((r + rn).abs() < 0.35 * r.abs())
+             & ~unit_step).fill_null(False)
+
+    # lasting split-like jumps
+    lr = (-r).abs()
+    # distance to the nearest split ratio, computed only for the rare large moves
+    near = pl.when(lr > math.log(1.2)).then(pl.min_horizontal([(lr - math.log(c)).abs() for c in SPLIT_RATIOS]))
+    tol = pl.max_horizontal(pl.lit(0.04), 2 * sigma)
+    split_like = ((r.abs() > pl.max_horizontal(8 * sigma, pl.lit(math.log(1.2)))) & (near < tol) & ~unit_step
+                  & ~spike).fill_null(False)
+    splits = ledger.filter(pl.col("type") == "split").select(g, pl.col("ex_date").alias("date"),
+                                                              pl.col("value").alias("_split"))
+    splits = splits.group_by(g, "date").agg(pl.col("_split").product())
+    if splits.height:
+        lf = lf.join(splits.lazy(), on=[g, "date"], how="left", maintain_order="left")
+    else:
+        lf = lf.with_columns(pl.lit(None, pl.Float64).alias("_split"))
+    explained = (pl.col("_split").is_not_null() & (pl.col("basis") == "raw")
+                 & ((r + pl.col("_split").log()).abs() < tol)).fill_null(False)
+    recorded = pl.col("_split").is_not_null()
+    unrecorded = split_like & ~explained & ~recorded
+
+    # stale feed: the previous close repeated with zero volume, two sessions or more in a row
+    stale_row = ((pl.col("close") == pl.col("close").shift(1).over(G)) & (pl.col("volume") == 0)).fill_null(False)
+    lf = lf.with_columns(stale_row.alias("_stale"))
+    st = pl.col("_stale")
+    lf = lf.with_columns((st & (st.shift(1).over(G).fill_null(False) | st.shift(-1).over(G).fill_null(False)))
+                         .alias("_stale_run"))
+
+    # sessions of the exchange calendar
+    cal_names = [n for n in names if n]
+    sess = calendars.sessions_frame(cal_names).with_columns(pl.lit(True).alias("_session"))
+    lf = lf.join(sess.lazy(), on=["calendar", "date"], how="left", maintain_order="left")
+    in_range = pl.lit(False)
+    for n in cal_names:  # only dates the calendar covers can be judged
+        days = calendars.sessions(n)
+        lo, hi = (date(1970, 1, 1) + timedelta(days=int(days[0])), date(1970, 1, 1) + timedelta(days=int(days[-1])))
+        in_range = pl.when(pl.col("calendar") == n).then(pl.col("date").is_between(lo, hi)).otherwise(in_range)
+    non_session = pl.col("_session").is_null() & in_range
+
+    # split checks on the recorded splits: raw series jump by 1/ratio on the ex date, adjusted ones do not
+    exp_r = pl.when(pl.col("basis") == "raw").then(-pl.col("_split").log()).otherwise(0.0)
+    split_bad = (recorded & ((r - exp_r).abs() > pl.max_horizontal(pl.lit(0.1), 5 * sigma))).fill_null(False)
+
+    # the vendor's adjusted close against the ledger (files that carry one)
+    lf, adj_bar, div_bad = _vendor_adjustment(lf, ledger, has_adj)
+
+    codes = [("bar.non_session", non_session), ("bar.spike", spike), ("bar.unit_jump", unit),
+             ("bar.unrecorded_split", unrecorded), ("bar.stale", pl.col("_stale_run")),
+             ("bar.adj_mismatch", adj_bar)]
+    flags = pl.concat_str([pl.when(c.fill_null(False)).then(pl.lit(code)) for code, c in codes], separator=",",
+                          ignore_nulls=True)
+    lf = lf.with_columns(pl.when(flags == "").then(None).otherwise(flags).alias("flags"),
+                         split_bad.alias("_split_bad"), pl.col("close").shift(1).over(G).alias("_prev_close"))
+    df = lf.collect()
+    if not act.height:
+        act = act.with_columns(pl.lit(None, pl.Utf8).alias("flags"))
+        return (df.drop([c for c in df.columns if c.startswith("_")]),
+                act.drop([c for c in act.columns if c.startswith("_")]))
+    if div_bad:
+        div_bad_df = df.filter(pl.col("_vbad") & pl.col("_div").is_not_null()).select(
+            g, pl.col("date").alias("ex_date"), pl.lit("dividend").alias("type"), pl.lit(True).alias("_vendor_bad"))
+
+    # action flags
+    prev = df.filter(pl.col("date").is_in(act.get_column("ex_date").unique().implode())).select(
+        g, "date", "_prev_close", "_split_bad")
+    act = act.join(prev.rename({"date": "ex_date"}), on=[g, "ex_date"], how="left")
+    med = (ledger.filter(pl.col("type") == "dividend").group_by(g).agg(pl.col("value").median().alias("_med"),
+                                                                       pl.len().alias("_ndiv")))
+    act = act.join(med, on=g, how="left")
+    size = (pl.col("type") == "dividend") & (pl.col("value") > 0.35 * pl.col("_prev_close"))
+    unit_div = ((pl.col("type") == "dividend") & (pl.col("_ndiv") >= 3)
+                & ((pl.col("value") > 20 * pl.col("_med")) | (pl.col("value") < pl.col("_med") / 20)))
+    in_div = act.select(g, "ex_date", "type", "value").filter(pl.col("type") == "dividend").select(
+        g, "ex_date", pl.col("value").alias("_div_same_day"))
+    act = act.join(in_div.group_by(g, "ex_date").agg(pl.col("_div_same_day").sum()), on=[g, "ex_date"], how="left")
+    cg_in = ((pl.col("type") == "capital_gain") & (pl.col("_div_same_day") >= pl.col("value"))
+             & pl.col("_cg_in_div"))
+    if div_bad:
+        act = act.join(div_bad_df.unique([g, "ex_date", "type"]), on=[g, "ex_date", "type"], how="left")
+    else:
+        act = act.with_columns(pl.lit(None, pl.Boolean).alias("_vendor_bad"))
+    acodes = [("split.mismatch", (pl.col("type") == "split") & pl.col("_split_bad")),
+              ("dividend.implausible", size | unit_div), ("dividend.vendor_mismatch", pl.col("_vendor_bad")),
+              ("capital_gain.in_dividend", cg_in)]
+    aflags = pl.concat_str([pl.when(c.fill_null(False)).then(pl.lit(code)) for code, c in acodes], separator=",",
+                           ignore_nulls=True)
+    act = act.with_columns(pl.when(aflags == "").then(None).otherwise(aflags).alias("flags"))
+    act = act.drop([c for c in act.columns if c.startswith("_")])
+    df = df.drop([c for c in df.columns if c.startswith("_")])
+    return df, act
+
+
+def _vendor_adjustment(df: pl.LazyFrame, ledger: pl.DataFrame, has_adj: bool
+                       ) -> tuple[pl.LazyFrame, pl.Expr, bool]:
+    """Compare the step of the vendor's adjustment factor (adj_close / close) on each session with the step the
+    ledger implies: 1 - dividend / previous close, 1 / split ratio (raw series only)."""
+    g = "listing_id"
+    if not has_adj:
+        return df, pl.lit(False), False
+    f = pl.col("adj_close") / pl.col("close")
+    df = df.with_columns((f.shift(1).over(G) / f).log().alias("_vstep"),
+                         pl.col("close").shift(1).over(G).alias("_pc"))
+    d = ledger.filter(pl.col("type").is_in(["dividend", "capital_gain"])).group_by(g, "ex_date", "type").agg(
+        pl.col("value").sum())
+    divs = d.filter(pl.col("type") == "dividend").select(g, pl.col("ex_date").alias("date"),
+                                                         pl.col("value").alias("_div"))
+    df = df.join(divs.lazy(), on=[g, "date"], how="left", maintain_order="left")
+    ledger_step = (pl.when(pl.col("_div").is_not_null()).then((1 - pl.col("_div") / pl.col("_pc")).log())
+                   .otherwise(0.0)
+                   + pl.when(pl.col("_split").is_not_null() & (pl.col("basis") == "raw"))
+                   .then(-pl.col("_split").log()).otherwise(0.0))
+    diff = (pl.col("_vstep") - ledger_step).abs()
+    bad = (diff > 0.002) & pl.col("_vstep").is_not_null() & pl.col("adj_close").is_not_null()
+    df = df.with_columns(bad.fill_null(False).alias("_vbad"))
+    has_action = pl.col("_div").is_not_null() | pl.col("_split").is_not_null()
+    bar_flag = pl.col("_vbad") & ~has_action
+    return df, bar_flag, True
