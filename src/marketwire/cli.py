@@ -72,16 +72,27 @@ def main(ctx: click.Context, home: str | None) -> None:
 @main.command()
 @click.argument("source")
 @click.argument("paths", nargs=-1)
-@AS_OF
+@click.option("--as-of", "as_of", default=None, metavar="T",
+              help="Reference data: the snapshot date. Prices: the knowledge time (date or ISO timestamp; default now).")
 @click.option("--no-rebuild", is_flag=True, help="Defer deriving the master to `marketwire rebuild`.")
+@click.option("--preset", default=None, help="Price files: kaggle, zipline-csvdir, yfinance, quandl-wiki, stooq "
+              "(default: recognised from the header).")
+@click.option("--symbol", default=None, help="Price files: the listing of a single-listing file (SAN.PA, IBM@XNYS).")
+@click.option("--basis", type=click.Choice(["raw", "split_adjusted", "adjusted"]), default=None,
+              help="Price files: override the preset's price basis.")
+@click.option("--mic", default=None, help="Price files: the venue (ISO 10383 MIC) of the file's listings.")
+@click.option("--currency", default=None, help="Price files: the currency of the prices.")
 @FORMAT
 @click.pass_context
 def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str | None, no_rebuild: bool,
+           preset: str | None, symbol: str | None, basis: str | None, mic: str | None, currency: str | None,
            fmt: str) -> None:
     """Load files or folders through SOURCE (no PATH: the source's public URL).
 
     Prints accepted / flagged / quarantined counts. Re-running on the same files adds nothing.
     """
+    options = {k: v for k, v in {"preset": preset, "symbol": symbol, "basis": basis, "mic": mic,
+                                 "currency": currency}.items() if v is not None}
     from rich.progress import Progress
 
     ctx.obj["fmt"] = fmt
@@ -91,7 +102,7 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
         def progress(name: str, k: int, n: int) -> None:
             bar.update(task, total=n, completed=k, description=f"{source}: {name}")
 
-        report = _run(ctx, lambda mw: mw.ingest(source, list(paths), as_of, progress, not no_rebuild))
+        report = _run(ctx, lambda mw: mw.ingest(source, list(paths), as_of, progress, not no_rebuild, **options))
     d = report.to_dict()
     if fmt == "json":
         from marketwire.output import to_json
@@ -102,8 +113,15 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
                f"quarantined {d['quarantined']}, unchanged {d['unchanged']}"
                + (f", superseded {d['retracted']}" if d["retracted"] else "")
                + (f"; master flags {d['master_flags']}" if d["master_flags"] else ""))
+    from marketwire.verify.rules import RULES
+
     for rule, n in sorted(d["by_rule"].items()):
-        click.echo(f"  quarantined by {rule}: {n}")
+        sev = RULES[rule].severity if rule in RULES else "reject"
+        click.echo(f"  {'quarantined' if sev == 'reject' else 'flagged'} by {rule}: {n}")
+    if d.get("provisional"):
+        click.echo(f"  provisional listings created (listing.provisional): {d['provisional']}")
+    if d.get("disagreements"):
+        click.echo(f"  disagreements with other sources recorded: {d['disagreements']}")
 
 
 @main.command()
@@ -195,15 +213,153 @@ def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None
 @main.command()
 @click.option("--source", default=None)
 @click.option("--rule", default=None)
+@click.option("--dataset", default=None, help="e.g. bars_daily, corporate_actions, ref_observations")
 @click.option("--limit", default=None, type=int)
 @FORMAT
 @click.pass_context
-def quarantine(ctx: click.Context, source: str | None, rule: str | None, limit: int | None, fmt: str) -> None:
+def quarantine(ctx: click.Context, source: str | None, rule: str | None, dataset: str | None, limit: int | None,
+               fmt: str) -> None:
     """Refused records with source, rule, field, raw value, file and line."""
     from marketwire.output import render
 
-    render(_run(ctx, lambda mw: mw.quarantine(source, rule, limit)), fmt,
+    render(_run(ctx, lambda mw: mw.quarantine(source, rule, limit, dataset)), fmt,
            ["source", "dataset", "rule", "field", "value", "message", "file", "line", "raw"])
+
+
+PRICE_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet", "arrow"]),
+                            default="table", show_default=True,
+                            help="Output format (parquet and arrow need --output).")
+
+
+@main.command()
+@click.argument("id")
+@click.option("--start", default=None, metavar="DATE")
+@click.option("--end", default=None, metavar="DATE")
+@click.option("--adjust", type=click.Choice(["none", "splits", "total_return"]), default="none", show_default=True)
+@click.option("--convention", type=click.Choice(["prev_close", "ex_close"]), default="prev_close", show_default=True,
+              help="Dividend adjustment: CRSP (1 - D/previous close) or Quandl WIKI (ex close/(ex close + D)).")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="What was known then (date or ISO timestamp).")
+@click.option("--currency", default=None, help="Convert with the ECB rate of each date (e.g. EUR).")
+@click.option("--flags", "with_flags", is_flag=True, help="Add the flags column (rule codes).")
+@click.option("--factors", is_flag=True, help="Add the price and volume adjustment factors.")
+@click.option("--source", default=None, help="A source other than the listing's primary one.")
+@click.option("--output", "-o", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
+@PRICE_FORMAT
+@click.pass_context
+def prices(ctx: click.Context, id: str, start: str | None, end: str | None, adjust: str, convention: str,
+           as_of: str | None, currency: str | None, with_flags: bool, factors: bool, source: str | None,
+           output: str | None, fmt: str) -> None:
+    """Daily bars of one listing (ticker, ticker@MIC, SAN.PA, ISIN, MW id...), adjusted on read."""
+    df = _run(ctx, lambda mw: mw.prices(id, start=start, end=end, adjust=adjust, as_of=as_of, currency=currency,
+                                        flags=with_flags, source=source, factors=factors, convention=convention,
+                                        output="polars"))
+    _write_frame(df, fmt, output)
+
+
+def _write_frame(df: Any, fmt: str, output: str | None) -> None:
+    if fmt in ("parquet", "arrow") and not output:
+        raise click.UsageError(f"--format {fmt} writes a file: add --output FILE")
+    if fmt == "parquet":
+        df.write_parquet(output)
+    elif fmt == "arrow":
+        df.write_ipc(output)
+    elif fmt == "csv":
+        text = df.write_csv()
+        if output:
+            with open(output, "w") as fh:
+                fh.write(text)
+        else:
+            click.echo(text, nl=False)
+    elif fmt == "json":
+        from marketwire.output import to_json
+
+        text = to_json(df.to_dicts())
+        if output:
+            with open(output, "w") as fh:
+                fh.write(text)
+        else:
+            click.echo(text)
+    else:
+        from marketwire.output import render
+
+        rows = df.to_dicts()
+        if len(rows) > 40:
+            render(rows[:20] + [{c: "..." for c in df.columns}] + rows[-20:], "table",
+                   title=f"{len(rows)} rows (use --format csv for all)")
+        else:
+            render(rows, "table")
+
+
+@main.command()
+@click.argument("id")
+@AS_OF
+@FORMAT
+@click.pass_context
+def actions(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
+    """The corporate-action ledger of one listing: splits, dividends, capital gains, with source and flags."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.actions(id, as_of)), fmt,
+           ["ex_date", "type", "value", "currency", "basis", "flags", "source", "file", "line"])
+
+
+@main.command()
+@click.argument("id")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="json", show_default=True)
+@click.pass_context
+def quality(ctx: click.Context, id: str, fmt: str) -> None:
+    """Quality report and score of one listing's daily series (per source)."""
+    from marketwire.output import render, to_json
+
+    rep = _run(ctx, lambda mw: mw.quality(id))
+    if fmt == "json":
+        click.echo(to_json(rep))
+    else:
+        render(rep["sources"], "table", ["source", "basis", "rows", "first", "last", "sessions_missing", "flagged",
+                                         "quarantined", "clean", "accepted", "coverage", "score"],
+               title=f"{rep['listing_id']} score {rep['score']}")
+
+
+@main.command("disagreements")
+@click.argument("id")
+@FORMAT
+@click.pass_context
+def disagreements_cmd(ctx: click.Context, id: str, fmt: str) -> None:
+    """Dates where two sources disagree on one listing's close."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.disagreements(id)), fmt,
+           ["date", "field", "source_a", "value_a", "basis_a", "source_b", "value_b", "basis_b", "compared",
+            "rel_diff"])
+
+
+@main.command()
+@click.argument("base")
+@click.argument("quote")
+@click.option("--start", default=None, metavar="DATE")
+@click.option("--end", default=None, metavar="DATE")
+@click.option("--output", "-o", default=None, metavar="FILE")
+@PRICE_FORMAT
+@click.pass_context
+def fx(ctx: click.Context, base: str, quote: str, start: str | None, end: str | None, output: str | None,
+       fmt: str) -> None:
+    """Reference rate BASE/QUOTE per date (ECB rates, crossed through EUR): units of QUOTE per BASE."""
+    _write_frame(_run(ctx, lambda mw: mw.fx(base, quote, start, end)), fmt, output)
+
+
+@main.command("export")
+@click.argument("ids", nargs=-1)
+@click.option("--output", "-o", required=True, metavar="FILE")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "arrow"]), default="parquet", show_default=True)
+@click.option("--adjust", type=click.Choice(["none", "splits", "total_return"]), default="none", show_default=True)
+@click.option("--start", default=None, metavar="DATE")
+@click.option("--end", default=None, metavar="DATE")
+@click.pass_context
+def export_cmd(ctx: click.Context, ids: tuple[str, ...], output: str, fmt: str, adjust: str, start: str | None,
+               end: str | None) -> None:
+    """Bulk bars of many listings (default: all with prices) into one Parquet or Arrow IPC file."""
+    rep = _run(ctx, lambda mw: mw.export_prices(list(ids) or None, output, fmt, adjust, start, end))
+    click.echo(f"wrote {rep['rows']} bars of {rep['listings']} listing(s) to {rep['path']} ({rep['format']})")
 
 
 @main.command()

@@ -171,7 +171,8 @@ class PriceIngest:
             for code, n in flags.drop_nulls().str.split(",").explode().value_counts().iter_rows():
                 report.by_rule[code] = report.by_rule.get(code, 0) + n
         t = report.lap("write", t)
-        report.disagreements = self._reconcile(fresh, prov) if had_bars else 0
+        several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
+        report.disagreements = self._reconcile(fresh, prov) if had_bars or several else 0
         report.lap("reconcile", t)
         return report
 
@@ -183,7 +184,7 @@ class PriceIngest:
         has_master = self.lake.exists(R.LISTINGS)
         out, new_rows = [], []
         minted: list[tuple[str, str]] = []
-        for sym, mic_opt, last, file in keys.iter_rows():
+        for sym, mic_opt, last, _file in keys.iter_rows():
             hint = hint_for(f"{sym}@{mic_opt}" if mic_opt and "@" not in sym else sym)
             if mic_opt and hint.mic is None:
                 hint = SymbolHint(hint.symbol, hint.ticker, mic=mic_opt, currency=hint.currency)
@@ -242,7 +243,7 @@ class PriceIngest:
         if not ids or not self.lake.exists(P.CORPORATE_ACTIONS):
             return None
         t = self.lake.read(P.CORPORATE_ACTIONS, where="listing_id IN (SELECT unnest(?))", params=[ids],
-                           columns=["listing_id", "ex_date", "type", "value"])
+                           columns=["listing_id", "source", "ex_date", "type", "value"])
         df = pl.from_arrow(t)
         assert isinstance(df, pl.DataFrame)
         return df
@@ -371,8 +372,9 @@ class PriceIngest:
 
 def _check_daily(bars: pl.DataFrame) -> None:
     """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars)."""
-    gaps = (bars.filter(pl.col("date").is_not_null()).select("file", "date").group_by("file", maintain_order=True)
-            .head(60).unique().sort("file", "date").group_by("file").agg(pl.col("date").diff().dt.total_days().median().alias("gap"), pl.len().alias("n")))
+    head = bars.filter(pl.col("date").is_not_null()).select("file", "date").group_by("file", maintain_order=True)
+    gaps = head.head(60).unique().sort("file", "date").group_by("file").agg(
+        pl.col("date").diff().dt.total_days().median().alias("gap"), pl.len().alias("n"))
     wide = gaps.filter((pl.col("n") >= 5) & (pl.col("gap") >= 6))
     if wide.height:
         f, gap = wide.row(0)[0], wide.row(0)[1]

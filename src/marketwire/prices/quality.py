@@ -1,6 +1,7 @@
 """Quality report and score of one listing's daily series.
 
-``score = 100 x clean x accepted x coverage`` where ``clean`` is the share of stored bars without a flag,
+``score = 100 x clean x accepted x coverage`` where ``clean`` is one minus flagged bars and flagged actions over
+the bars,
 ``accepted`` the share of delivered rows not quarantined, and ``coverage`` the share of the exchange's sessions
 between the first and last bar that have a bar. Each part is reported next to the score, with counts per rule.
 """
@@ -64,14 +65,17 @@ def report(mw: Any, listing_id: str) -> dict[str, Any]:
         else:
             gaps = np.array([])
             coverage = 1.0
-        clean = 1 - flagged / n if n else 0.0
+        acts = cache.actions(listing_id)
+        own = acts.filter(pl.col("source") == src) if acts.height else acts
+        act_flagged = own.filter(pl.col("flags").is_not_null()).height if own.height else 0
+        clean = max(0.0, 1 - (flagged + act_flagged) / n) if n else 0.0
         accepted = n / (n + quarantined) if n + quarantined else 0.0
         score = round(100 * clean * accepted * coverage, 2)
         scores.append((src == primary, score))
         out["sources"].append({
             "source": src, "basis": df.get_column("basis")[0] if n else None, "rows": n, "first": first, "last": last,
             "sessions_expected": expected, "sessions_missing": int(gaps.size), "missing_sample": missing,
-            "flagged": flagged, "flags": flag_counts, "quarantined": quarantined,
+            "flagged": flagged, "flags": flag_counts, "actions_flagged": act_flagged, "quarantined": quarantined,
             "quarantine": q_by_source.get(src, {}), "clean": round(clean, 6), "accepted": round(accepted, 6),
             "coverage": round(coverage, 6), "score": score})
     acts = cache.actions(listing_id)

@@ -100,8 +100,8 @@ class BarsCache:
                 if src is not None:
                     sql, args = self.lake.latest_sql(P.BARS_DAILY, con, src)
                     con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
-                    reader = con.execute(_series_sql().replace("FROM t", "FROM latest")
-                                         + " ORDER BY listing_id, source, \"date\"").to_arrow_reader(1 << 17)
+                    reader = con.sql(_series_sql().replace("FROM t", "FROM latest")
+                                     + " ORDER BY listing_id, source, \"date\"").to_arrow_reader(1 << 17)
                     for batch in reader:
                         w.write_batch(pa.RecordBatch.from_arrays(
                             [batch.column(i).cast(schema.field(i).type) for i in range(len(schema))], schema=schema))
@@ -143,6 +143,10 @@ class BarsCache:
         self._offsets, self._primary, self._actions = offsets, primary, by_listing  # type: ignore[assignment]
 
     # -- reads ----------------------------------------------------------------------------------------
+    def listings(self) -> list[str]:
+        self.ensure()
+        return sorted(self._primary)
+
     def sources_of(self, listing_id: str) -> list[str]:
         self.ensure()
         return sorted(s for (lst, s) in self._offsets if lst == listing_id)
@@ -195,13 +199,21 @@ def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | Non
     return one.to_arrow(), source, acts
 
 
+CONVENTIONS = ("prev_close", "ex_close")
+
+
 def adjustment_factors(dates: np.ndarray, close: np.ndarray, actions: pl.DataFrame, basis: str, adjust: str,
-                       source: str | None = None) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+                       source: str | None = None, convention: str = "prev_close"
+                       ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
     """Multiplicative (CRSP-style) factors for prices and volumes, one per row, and the factor table.
 
     For a split of ratio r (new shares per old) on ex date e, every bar before e is multiplied by 1/r (volume by
-    r). For a cash dividend D on e, every bar before e is multiplied by 1 - D / C, where C is the close of the last
-    session before e (the CRSP convention Quandl and most vendors use). Capital gains count as distributions unless
+    r). For a cash dividend D on e, every bar before e is multiplied by
+
+    - ``prev_close`` (default, CRSP): 1 - D / C, where C is the close of the last session before e;
+    - ``ex_close`` (Quandl WIKI): C_e / (C_e + D), where C_e is the close on the ex date itself.
+
+    Capital gains count as distributions unless
     the source counts them inside the dividend (flag ``capital_gain.in_dividend``). A series the vendor delivered
     adjusted is not adjusted again; a split-adjusted one gets only the dividends.
     """
@@ -226,10 +238,15 @@ def adjustment_factors(dates: np.ndarray, close: np.ndarray, actions: pl.DataFra
         elif typ in ("dividend", "capital_gain") and adjust == "total_return":
             if typ == "capital_gain" and flags and "capital_gain.in_dividend" in flags:
                 continue
-            prev = close[i - 1]
-            if not prev or prev <= value:
-                continue
-            f_p, f_v = 1.0 - value / prev, 1.0
+            if convention == "ex_close":
+                if i >= n or not close[i]:
+                    continue
+                f_p, f_v = close[i] / (close[i] + value), 1.0
+            else:
+                prev = close[i - 1]
+                if not prev or prev <= value:
+                    continue
+                f_p, f_v = 1.0 - value / prev, 1.0
         else:
             continue
         step_p[i - 1] *= f_p

@@ -9,9 +9,8 @@ rule; ``flag`` rules keep it, with the codes in ``flags``. The catalogue is in :
 from __future__ import annotations
 
 import math
-import os
-from datetime import date, timedelta
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -43,8 +42,7 @@ def _reject_rules(df: pl.DataFrame, names: list[str | None]) -> pl.DataFrame:
     lo = pl.col("low") * (1 - EPS)
     hi = pl.col("high") * (1 + EPS)
     any_nonpos = pl.any_horizontal([pl.col(c) <= 0 for c in OHLC]).fill_null(False)
-    inconsistent = ((pl.col("high") < lo) | (pl.col("open") > hi) | (pl.col("open") < lo) | (pl.col("close") > hi)
-                    | (pl.col("close") < lo)).fill_null(False)
+    inconsistent = ((pl.col("high") < lo) | (pl.col("close") > hi) | (pl.col("close") < lo)).fill_null(False)
     dup = (pl.col("date") == pl.col("date").shift(1).over(G)).fill_null(False)
     wd = pl.col("date").dt.weekday()  # 1 = Monday
     trading = wd <= 5
@@ -78,7 +76,8 @@ _MESSAGES = {
                                         *[pl.col(c) for c in OHLC]),
     "bar.negative_volume": pl.format("volume {} is negative", pl.col("volume")),
     "bar.volume_not_integer": pl.format("volume {} is not a whole number", pl.col("volume")),
-    "bar.ohlc_inconsistent": pl.format("open {} high {} low {} close {}", *[pl.col(c) for c in OHLC]),
+    "bar.ohlc_inconsistent": pl.format("high {} low {} close {}: high below low, or close outside [low, high]",
+                                       *[pl.col(c) for c in ("high", "low", "close")]),
     "bar.weekend": pl.format("{} is a {} (the exchange has no sessions on that weekday)", pl.col("date"),
                              pl.col("date").dt.strftime("%A")),
     "bar.duplicate_date": pl.format("a second bar for {} in this delivery", pl.col("date")),
@@ -115,9 +114,10 @@ def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | Non
         .alias("message"))
     rejected_actions = act.filter(pl.col("rule").is_not_null())
     act = act.filter(pl.col("rule").is_null()).drop("rule", "field", "message")
-    full_ledger = act.select("listing_id", "ex_date", "type", "value")
+    cols = ["listing_id", "source", "ex_date", "type", "value"]
+    full_ledger = act.select(cols)
     if ledger is not None and ledger.height:
-        full_ledger = pl.concat([ledger.select("listing_id", "ex_date", "type", "value"), full_ledger]).unique()
+        full_ledger = pl.concat([ledger.select(cols), full_ledger]).unique()
 
     ok, act = _series_rules(ok, act, full_ledger, names)
     return Verified(ok, rejected, act, rejected_actions)
@@ -144,7 +144,7 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     lf = lf.with_columns(pl.when(unit_step).then(r.sign()).otherwise(0).cum_sum().over(G).alias("_lvl"))
     lf = lf.with_columns((pl.col("_lvl") != pl.col("_lvl").mode().first().over(G)).alias("_unit_seg"))
     hi_lo = pl.max_horizontal([pl.col(c) for c in OHLC]) / pl.min_horizontal([pl.col(c) for c in OHLC])
-    unit = pl.col("_unit_seg") | (hi_lo > 30).fill_null(False)
+    unit = pl.col("_unit_seg") | unit_step | (hi_lo > 30).fill_null(False)
 
     # one-day spikes that revert
     thr = pl.max_horizontal(8 * sigma, pl.lit(0.08))
@@ -158,11 +158,11 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     tol = pl.max_horizontal(pl.lit(0.04), 2 * sigma)
     split_like = ((r.abs() > pl.max_horizontal(8 * sigma, pl.lit(math.log(1.2)))) & (near < tol) & ~unit_step
                   & ~spike).fill_null(False)
-    splits = ledger.filter(pl.col("type") == "split").select(g, pl.col("ex_date").alias("date"),
+    splits = ledger.filter(pl.col("type") == "split").select(*G, pl.col("ex_date").alias("date"),
                                                               pl.col("value").alias("_split"))
-    splits = splits.group_by(g, "date").agg(pl.col("_split").product())
+    splits = splits.group_by(*G, "date").agg(pl.col("_split").product())
     if splits.height:
-        lf = lf.join(splits.lazy(), on=[g, "date"], how="left", maintain_order="left")
+        lf = lf.join(splits.lazy(), on=[*G, "date"], how="left", maintain_order="left")
     else:
         lf = lf.with_columns(pl.lit(None, pl.Float64).alias("_split"))
     explained = (pl.col("_split").is_not_null() & (pl.col("basis") == "raw")
@@ -195,13 +195,16 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     # the vendor's adjusted close against the ledger (files that carry one)
     lf, adj_bar, div_bad = _vendor_adjustment(lf, ledger, has_adj)
 
-    codes = [("bar.non_session", non_session), ("bar.spike", spike), ("bar.unit_jump", unit),
+    open_out = ((pl.col("open") > pl.col("high") * (1 + EPS)) | (pl.col("open") < pl.col("low") * (1 - EPS)))
+    codes = [("bar.non_session", non_session), ("bar.open_outside_range", open_out), ("bar.spike", spike),
+             ("bar.unit_jump", unit),
              ("bar.unrecorded_split", unrecorded), ("bar.stale", pl.col("_stale_run")),
              ("bar.adj_mismatch", adj_bar)]
     flags = pl.concat_str([pl.when(c.fill_null(False)).then(pl.lit(code)) for code, c in codes], separator=",",
                           ignore_nulls=True)
     lf = lf.with_columns(pl.when(flags == "").then(None).otherwise(flags).alias("flags"),
-                         split_bad.alias("_split_bad"), pl.col("close").shift(1).over(G).alias("_prev_close"))
+                         split_bad.alias("_split_bad"), pl.col("close").shift(1).over(G).alias("_prev_close"),
+                         sigma.alias("_sig"))
     df = lf.collect()
     if not act.height:
         act = act.with_columns(pl.lit(None, pl.Utf8).alias("flags"))
@@ -209,29 +212,41 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
                 act.drop([c for c in act.columns if c.startswith("_")]))
     if div_bad:
         div_bad_df = df.filter(pl.col("_vbad") & pl.col("_div").is_not_null()).select(
-            g, pl.col("date").alias("ex_date"), pl.lit("dividend").alias("type"), pl.lit(True).alias("_vendor_bad"))
+            *G, pl.col("date").alias("ex_date"), pl.lit("dividend").alias("type"), pl.lit(True).alias("_vendor_bad"))
 
     # action flags
     prev = df.filter(pl.col("date").is_in(act.get_column("ex_date").unique().implode())).select(
-        g, "date", "_prev_close", "_split_bad")
-    act = act.join(prev.rename({"date": "ex_date"}), on=[g, "ex_date"], how="left")
-    med = (ledger.filter(pl.col("type") == "dividend").group_by(g).agg(pl.col("value").median().alias("_med"),
-                                                                       pl.len().alias("_ndiv")))
-    act = act.join(med, on=g, how="left")
+        *G, "date", "_prev_close", "_split_bad", pl.col("_r").alias("_r_ex"), "_sig", pl.col("basis").alias("_basis"))
+    act = act.join(prev.rename({"date": "ex_date"}), on=[*G, "ex_date"], how="left")
+    med = (ledger.filter(pl.col("type") == "dividend").group_by(*G).agg(pl.col("value").median().alias("_med"),
+                                                                        pl.len().alias("_ndiv")))
+    act = act.join(med, on=G, how="left")
     size = (pl.col("type") == "dividend") & (pl.col("value") > 0.35 * pl.col("_prev_close"))
-    unit_div = ((pl.col("type") == "dividend") & (pl.col("_ndiv") >= 3)
-                & ((pl.col("value") > 20 * pl.col("_med")) | (pl.col("value") < pl.col("_med") / 20)))
-    in_div = act.select(g, "ex_date", "type", "value").filter(pl.col("type") == "dividend").select(
-        g, "ex_date", pl.col("value").alias("_div_same_day"))
-    act = act.join(in_div.group_by(g, "ex_date").agg(pl.col("_div_same_day").sum()), on=[g, "ex_date"], how="left")
+    unit_div = (pl.col("type") == "dividend") & (pl.col("_ndiv") >= 3) & (pl.col("value") > 20 * pl.col("_med"))
+    # a dividend worth more than 3% of the price must show as a drop of about that size on the ex date
+    yld = pl.col("value") / pl.col("_prev_close")
+    expected = (1 - yld.clip(None, 0.99)).log()
+    no_drop = ((pl.col("type") == "dividend") & (pl.col("_basis") != "adjusted") & (yld > 0.03)
+               & ((pl.col("_r_ex") - expected).abs() > pl.max_horizontal(4 * pl.col("_sig"), 0.5 * expected.abs())))
+    # the same dividend again within a week (a repeated event with a shifted date)
+    act = act.sort(*G, "type", "ex_date").with_columns(
+        ((pl.col("type") == "dividend") & (pl.col("type").shift(1) == "dividend") & (pl.col(g).shift(1) == pl.col(g))
+         & (pl.col("source").shift(1) == pl.col("source"))
+         & ((pl.col("ex_date") - pl.col("ex_date").shift(1)).dt.total_days() <= 7)
+         & ((pl.col("value") / pl.col("value").shift(1) - 1).abs() < 0.25)).fill_null(False).alias("_dup_div"))
+    act = act.with_columns((pl.col("_dup_div") | pl.col("_dup_div").shift(-1).fill_null(False)).alias("_dup_div"))
+    in_div = act.filter(pl.col("type") == "dividend").select(*G, "ex_date", pl.col("value").alias("_div_same_day"))
+    act = act.join(in_div.group_by(*G, "ex_date").agg(pl.col("_div_same_day").sum()), on=[*G, "ex_date"],
+                   how="left")
     cg_in = ((pl.col("type") == "capital_gain") & (pl.col("_div_same_day") >= pl.col("value"))
              & pl.col("_cg_in_div"))
     if div_bad:
-        act = act.join(div_bad_df.unique([g, "ex_date", "type"]), on=[g, "ex_date", "type"], how="left")
+        act = act.join(div_bad_df.unique([*G, "ex_date", "type"]), on=[*G, "ex_date", "type"], how="left")
     else:
         act = act.with_columns(pl.lit(None, pl.Boolean).alias("_vendor_bad"))
     acodes = [("split.mismatch", (pl.col("type") == "split") & pl.col("_split_bad")),
-              ("dividend.implausible", size | unit_div), ("dividend.vendor_mismatch", pl.col("_vendor_bad")),
+              ("dividend.implausible", size | unit_div), ("dividend.no_price_drop", no_drop),
+              ("dividend.duplicate", pl.col("_dup_div")), ("dividend.vendor_mismatch", pl.col("_vendor_bad")),
               ("capital_gain.in_dividend", cg_in)]
     aflags = pl.concat_str([pl.when(c.fill_null(False)).then(pl.lit(code)) for code, c in acodes], separator=",",
                            ignore_nulls=True)
@@ -251,11 +266,11 @@ def _vendor_adjustment(df: pl.LazyFrame, ledger: pl.DataFrame, has_adj: bool
     f = pl.col("adj_close") / pl.col("close")
     df = df.with_columns((f.shift(1).over(G) / f).log().alias("_vstep"),
                          pl.col("close").shift(1).over(G).alias("_pc"))
-    d = ledger.filter(pl.col("type").is_in(["dividend", "capital_gain"])).group_by(g, "ex_date", "type").agg(
+    d = ledger.filter(pl.col("type").is_in(["dividend", "capital_gain"])).group_by(*G, "ex_date", "type").agg(
         pl.col("value").sum())
-    divs = d.filter(pl.col("type") == "dividend").select(g, pl.col("ex_date").alias("date"),
+    divs = d.filter(pl.col("type") == "dividend").select(*G, pl.col("ex_date").alias("date"),
                                                          pl.col("value").alias("_div"))
-    df = df.join(divs.lazy(), on=[g, "date"], how="left", maintain_order="left")
+    df = df.join(divs.lazy(), on=[*G, "date"], how="left", maintain_order="left")
     ledger_step = (pl.when(pl.col("_div").is_not_null()).then((1 - pl.col("_div") / pl.col("_pc")).log())
                    .otherwise(0.0)
                    + pl.when(pl.col("_split").is_not_null() & (pl.col("basis") == "raw"))

@@ -297,9 +297,14 @@ class Marketwire(PricesMixin):
             raise NotFound(f"no index {index!r} is loaded", param="index", value=index)
         return rows
 
-    def quarantine(self, source: str | None = None, rule: str | None = None, limit: int | None = None
-                   ) -> list[dict[str, Any]]:
+    def quarantine(self, source: str | None = None, rule: str | None = None, limit: int | None = None,
+                   dataset: str | None = None) -> list[dict[str, Any]]:
+        if not self.lake.exists(R.QUARANTINE):
+            return []
         conds, params = [], []
+        if dataset:
+            conds.append("dataset = ?")
+            params.append(dataset)
         if source:
             conds.append("source = ?")
             params.append(source)

@@ -14,7 +14,7 @@ import pyarrow as pa
 from marketwire.datasets import prices as P
 from marketwire.datasets import reference as R
 from marketwire.errors import Ambiguous, InvalidInput, NotFound
-from marketwire.prices.read import BarsCache, adjustment_factors, series_as_of
+from marketwire.prices.read import CONVENTIONS, BarsCache, adjustment_factors, series_as_of
 from marketwire.sources.prices import SymbolHint, hint_for
 
 if TYPE_CHECKING:
@@ -159,18 +159,23 @@ class PricesMixin:
     # -- bars ---------------------------------------------------------------------------------------
     def prices(self, id: str, start: str | date | None = None, end: str | date | None = None, adjust: str = "none",
                as_of: str | date | datetime | None = None, currency: str | None = None, flags: bool = False,
-               source: str | None = None, output: str = "pandas", factors: bool = False) -> Any:
+               source: str | None = None, output: str = "pandas", factors: bool = False,
+               convention: str = "prev_close") -> Any:
         """Daily bars of one listing: ``date, open, high, low, close, volume`` (plus ``flags``, and the factors
         applied with ``factors=True``), adjusted on read (``none``, ``splits``, ``total_return``), optionally
         converted to ``currency`` with the ECB rate of each date, as known at ``as_of`` (default: now).
 
-        ``output``: ``pandas`` (default), ``polars`` or ``arrow``. The result carries its listing, source, basis
+        Dividends adjust by ``convention``: ``prev_close`` (CRSP: 1 - D / previous close) or ``ex_close``
+        (Quandl WIKI: ex-date close / (ex-date close + D)). ``output``: ``pandas`` (default), ``polars`` or ``arrow``. The result carries its listing, source, basis
         and currency (``df.attrs`` for pandas, schema metadata for Arrow).
         """
         from marketwire.serve.facade import parse_date
 
         if adjust not in ADJUST:
             raise InvalidInput(f"`adjust`: {adjust!r} is not one of {', '.join(ADJUST)}", param="adjust")
+        if convention not in CONVENTIONS:
+            raise InvalidInput(f"`convention`: {convention!r} is not one of {', '.join(CONVENTIONS)}",
+                               param="convention")
         if output not in OUTPUTS:
             raise InvalidInput(f"`output`: {output!r} is not one of {', '.join(OUTPUTS)}", param="output")
         d0, d1 = parse_date(start, "start"), parse_date(end, "end")
@@ -193,7 +198,7 @@ class PricesMixin:
         unit = tbl.column("unit_scale")[0].as_py() if tbl.num_rows else 0
         dates = tbl.column("date").to_numpy()
         close = tbl.column("close").to_numpy()
-        fp, fv, ftable = adjustment_factors(dates, close, acts, basis, adjust, src)
+        fp, fv, ftable = adjustment_factors(dates, close, acts, basis, adjust, src, convention)
         cols: dict[str, Any] = {"date": tbl.column("date")}
         scale = fp
         out_ccy = ccy
@@ -222,7 +227,7 @@ class PricesMixin:
             if d1:
                 mask &= dd <= np.datetime64(d1, "D")
             out = out.filter(pa.array(mask))
-        meta = {"listing_id": lid, "source": src or "", "basis": basis, "adjust": adjust,
+        meta = {"listing_id": lid, "source": src or "", "basis": basis, "adjust": adjust, "convention": convention,
                 "currency": out_ccy or "", "unit_scale": str(unit if out_ccy == ccy else 0),
                 "as_of": kt.isoformat() if kt else ""}
         if output == "arrow":

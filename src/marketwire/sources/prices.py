@@ -297,7 +297,8 @@ class PricesCsv(Source):
         symbol_opt = query.options.get("symbol")
         file_symbol, interval = symbol_from_file(raw.name, preset.name)
         interval = interval or _interval_hint(raw, header.index(chosen["date"]))
-        if interval not in ("1d", None):
+        intraday = interval is not None and (interval == "intraday" or interval.endswith(("m", "h")))
+        if interval not in ("1d", None) and not intraday:
             raise InvalidInput(f"{raw.name}: holds {interval} bars; bars_daily takes daily bars (one per session)",
                                param="paths", file=raw.name, interval=interval)
         meta = {"preset": preset.name, "basis": query.options.get("basis") or preset.basis,
@@ -319,6 +320,8 @@ class PricesCsv(Source):
                     for c in _NUMERIC]
             lf = table.lazy().select(sym, date, *nums, "line", pl.lit(raw.name).alias("file"),
                                      date_raw.alias("date_raw"))
+            if intraday:
+                lf, meta["aggregated_from"] = _daily(lf), interval
             return FrameBatch(self.dataset, lf, None, [], meta)
         # text path: every value that is present but not a number is refused with its field named
         table = _read_table(raw)
@@ -349,7 +352,19 @@ class PricesCsv(Source):
                                     dataset=self.dataset))
         df = df.filter(pl.col("_bad").is_null() | (pl.col("_bad") == ""))
         lf = df.lazy().select("symbol", "date", *_NUMERIC, "line", pl.lit(raw.name).alias("file"), "date_raw")
+        if intraday:
+            lf, meta["aggregated_from"] = _daily(lf), interval
         return FrameBatch(self.dataset, lf, None, refusals, meta)
+
+
+def _daily(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Intraday bars -> one bar per local session date (first open, highest high, lowest low, last close, summed
+    volume; an action on any bar of the day). The daily bar keeps the line of the day's first intraday bar."""
+    nz = [pl.col(c).filter(pl.col(c).fill_null(0) != 0).first().alias(c) for c in ("dividend", "split", "capital_gain")]
+    return lf.sort("line").group_by("symbol", "date", maintain_order=True).agg(
+        pl.col("open").drop_nulls().first(), pl.col("high").max(), pl.col("low").min(),
+        pl.col("close").drop_nulls().last(), pl.col("volume").sum(), pl.col("adj_close").drop_nulls().last(), *nz,
+        pl.col("line").first(), pl.col("file").first(), pl.col("date_raw").first())
 
 
 def _interval_hint(raw: RawFile, date_index: int) -> str | None:

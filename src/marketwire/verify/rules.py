@@ -73,7 +73,7 @@ _R = [
     Rule("bar.negative_volume", "reject", "bars_daily", "A volume below zero."),
     Rule("bar.volume_not_integer", "reject", "bars_daily", "A volume that is not a whole number of shares."),
     Rule("bar.ohlc_inconsistent", "reject", "bars_daily",
-         "High below low, or open or close outside [low, high] (beyond 1e-6 relative)."),
+         "High below low, or the close outside [low, high] (beyond 1e-6 relative)."),
     Rule("bar.weekend", "reject", "bars_daily",
          "A date on a weekday the listing's exchange never trades (Saturday or Sunday for most)."),
     Rule("bar.duplicate_date", "reject", "bars_daily",
@@ -81,6 +81,8 @@ _R = [
     # daily bars: stored with a flag
     Rule("bar.non_session", "flag", "bars_daily",
          "A trading weekday that is not a session of the listing's exchange calendar (a holiday or closure)."),
+    Rule("bar.open_outside_range", "flag", "bars_daily",
+         "An open outside [low, high]: common for opening auctions some vendors report apart from the day's range."),
     Rule("bar.spike", "flag", "bars_daily",
          "A one-day move far beyond the series' own volatility (8 robust sigmas, at least 8%) that reverts the "
          "next day."),
@@ -99,8 +101,13 @@ _R = [
          "A recorded split without the matching price jump in a raw series, or with a jump in a series the vendor "
          "says is already split-adjusted."),
     Rule("dividend.implausible", "flag", "corporate_actions",
-         "A dividend above 35% of the previous close, or 20 times larger or smaller than the listing's other "
-         "dividends (a unit or decimal error)."),
+         "A dividend above 35% of the previous close, or 20 times the listing's usual dividend (a unit or decimal "
+         "error)."),
+    Rule("dividend.no_price_drop", "flag", "corporate_actions",
+         "A dividend worth more than 3% of the price without a price drop of about that size on the ex date "
+         "(a wrong amount, unit or date)."),
+    Rule("dividend.duplicate", "flag", "corporate_actions",
+         "A second dividend of about the same amount (within 25%) within a week: one payment recorded twice."),
     Rule("dividend.vendor_mismatch", "flag", "corporate_actions",
          "The vendor's adjusted close steps by a different factor than this dividend implies (missing adjustment, "
          "capital gains counted twice, a wrong amount)."),
