@@ -326,9 +326,19 @@ class PriceIngest:
         bad = pairs.filter(pl.col("rel_diff") > 0.005)
         if not bad.height:
             return 0
-        out = bad.select("listing_id", "date", pl.lit("close").alias("field"), pl.col("source").alias("source_a"),
-                         "value_a", pl.col("basis").alias("basis_a"), "source_b", "value_b", "basis_b", "compared",
-                         "rel_diff")
+        swap = pl.col("source") > pl.col("source_b")  # one record per pair, sources in name order
+
+        def pick(a: str, b: str) -> pl.Expr:
+            return pl.when(swap).then(pl.col(b)).otherwise(pl.col(a))
+
+        out = bad.select("listing_id", "date", pl.lit("close").alias("field"),
+                         pick("source", "source_b").alias("source_a"), pick("value_a", "value_b").alias("value_a"),
+                         pick("basis", "basis_b").alias("basis_a"), pick("source_b", "source").alias("source_b"),
+                         pick("value_b", "value_a").alias("value_b"), pick("basis_b", "basis").alias("basis_b"),
+                         "compared").unique(["listing_id", "date", "source_a", "source_b"])
+        out = out.with_columns(
+            pl.when(pl.col("compared") == "levels").then((pl.col("value_a") / pl.col("value_b") - 1).abs())
+            .otherwise((pl.col("value_a") - pl.col("value_b")).abs()).alias("rel_diff")).sort("listing_id", "date")
         rows = _with_prov(out.with_columns(pl.lit("marketwire.reconcile").alias("source")), prov,
                           P.PRICE_DISAGREEMENTS)
         self.lake.append(P.PRICE_DISAGREEMENTS, rows)

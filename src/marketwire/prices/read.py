@@ -179,8 +179,8 @@ def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | Non
     con = duckdb.connect()
     try:
         sql, args = lake.latest_sql(P.BARS_DAILY, con, src, as_of=as_of, where="listing_id = ?", params=[listing_id])
-        con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
-        t = arrow_of(con.execute(_series_sql().replace("FROM t", "FROM latest") + " ORDER BY source, \"date\""))
+        t = arrow_of(con.execute(_series_sql().replace("FROM t", f"FROM ({sql}) latest")
+                                 + " ORDER BY source, \"date\"", args))
     finally:
         con.close()
     df = pl.from_arrow(t)

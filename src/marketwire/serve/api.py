@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,6 +36,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "reference", "description": "Securities and listings by their marketwire ids, point in time."},
     {"name": "indexes", "description": "Index constituents, point in time."},
     {"name": "quality", "description": "Rows refused at ingest, with the rule that refused them."},
+    {"name": "prices", "description": "Daily bars adjusted on read, the corporate-action ledger, series quality, "
+                                      "FX reference rates and bulk Parquet / Arrow output."},
 ]
 
 
@@ -74,6 +76,32 @@ class Match(_Open):
     country: str | None = None
     valid_from: date | None = None
     valid_to: date | None = Field(None, description="Exclusive end of validity; null while current.")
+
+
+class Bar(_Open):
+    date: date
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    close: float
+    volume: float | None = None
+    flags: str | None = Field(None, description="Comma-separated rule codes (with `flags=true`).")
+
+
+class PriceList(BaseModel):
+    data: list[Bar]
+    count: int
+    meta: dict[str, str] = Field(description="listing_id, source, basis, adjust, convention, currency, unit_scale, "
+                                             "as_of")
+
+
+class RowList(BaseModel):
+    data: list[dict[str, Any]]
+    count: int
+
+
+class RowItem(BaseModel):
+    data: dict[str, Any]
 
 
 class SearchHit(_Open):
@@ -329,8 +357,105 @@ def create_app(home: str | Path) -> FastAPI:
                    ) -> JSONResponse:
         return _many(mw(request).quarantine(source=source, rule=rule, limit=limit))
 
+    adjust_q = Query("none", pattern="^(none|splits|total_return)$",
+                     description="`none` (as stored), `splits`, or `total_return` (splits and dividends).")
+    convention_q = Query("prev_close", pattern="^(prev_close|ex_close)$",
+                         description="Dividend factor: `prev_close` (CRSP, 1 - D / previous close) or `ex_close` "
+                                     "(Quandl WIKI, ex close / (ex close + D)).")
+    kt_q = Query(None, description="What was known then: a date (end of that day, UTC) or an ISO timestamp.",
+                 examples=["2024-01-31T12:00:00Z"])
+
+    @app.get("/v1/prices/{id}", tags=["prices"], summary="Daily bars of one listing",
+             description="`format=json` (default) returns `{\"data\": [bars], \"count\", \"meta\"}`; `csv`, `arrow` "
+                         "(IPC file) and `parquet` return the table itself with its metadata in headers.",
+             responses={200: {"model": PriceList}, **_errors(400, 404, 409)})
+    def prices(request: Request, id: str,
+               start: str | None = Query(None, description="First date `YYYY-MM-DD`."),
+               end: str | None = Query(None, description="Last date `YYYY-MM-DD`."),
+               adjust: str = adjust_q, convention: str = convention_q, as_of: str | None = kt_q,
+               currency: str | None = Query(None, description="Convert with the ECB rate of each date."),
+               flags: bool = Query(False, description="Add the flags column (rule codes)."),
+               source: str | None = Query(None, description="A source other than the primary one."),
+               format: str = Query("json", pattern="^(json|csv|arrow|parquet)$")) -> Response:
+        t = mw(request).prices(id, start=parse_as_of(start, "start"), end=parse_as_of(end, "end"), adjust=adjust,
+                               as_of=as_of, currency=currency, flags=flags, source=source, output="arrow",
+                               convention=convention)
+        return table_response(t, format)
+
+    @app.get("/v1/prices", tags=["prices"], summary="Bulk bars of many listings (Parquet or Arrow IPC)",
+             responses={200: {"content": {"application/vnd.apache.parquet": {}}}, **_errors(400, 404)})
+    def prices_bulk(request: Request,
+                    ids: str | None = Query(None, description="Comma-separated ids; default: every listing."),
+                    adjust: str = adjust_q,
+                    start: str | None = Query(None), end: str | None = Query(None),
+                    format: str = Query("parquet", pattern="^(parquet|arrow)$")) -> Response:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix="." + format) as fh:
+            mw(request).export_prices([i for i in (ids or "").split(",") if i] or None, fh.name, format, adjust,
+                                      parse_as_of(start, "start"), parse_as_of(end, "end"))
+            body = Path(fh.name).read_bytes()
+        media = "application/vnd.apache.parquet" if format == "parquet" else "application/vnd.apache.arrow.file"
+        return Response(body, media_type=media,
+                        headers={"Content-Disposition": f'attachment; filename="bars.{format}"'})
+
+    @app.get("/v1/actions/{id}", tags=["prices"], summary="Corporate-action ledger of one listing",
+             responses={200: {"model": RowList}, **_errors(400, 404)})
+    def actions(request: Request, id: str, as_of: str | None = kt_q) -> JSONResponse:
+        return _many(mw(request).actions(id, as_of=as_of))
+
+    @app.get("/v1/quality/{id}", tags=["prices"], summary="Quality report and score of one listing's series",
+             responses={200: {"model": RowItem}, **_errors(400, 404)})
+    def quality(request: Request, id: str) -> JSONResponse:
+        return _one(mw(request).quality(id))
+
+    @app.get("/v1/disagreements/{id}", tags=["prices"], summary="Where two sources disagree on a listing",
+             responses={200: {"model": RowList}, **_errors(400, 404)})
+    def disagreements(request: Request, id: str) -> JSONResponse:
+        return _many(mw(request).disagreements(id))
+
+    @app.get("/v1/fx/{base}/{quote}", tags=["prices"], summary="Reference FX rate per date (ECB, crossed via EUR)",
+             responses={200: {"model": RowList}, **_errors(400, 404)})
+    def fx(request: Request, base: str, quote: str, start: str | None = Query(None),
+           end: str | None = Query(None)) -> JSONResponse:
+        df = mw(request).fx(base, quote, parse_as_of(start, "start"), parse_as_of(end, "end"))
+        return _many(df.to_dicts())
+
     _drop_422_from_schema(app)
     return app
+
+
+def table_response(t: Any, fmt: str) -> Response:
+    """An Arrow table as JSON rows, CSV, Arrow IPC or Parquet; its schema metadata goes to ``meta`` / headers."""
+    import io
+
+    import polars as pl
+
+    meta = {k.decode(): v.decode() for k, v in (t.schema.metadata or {}).items()}
+    t = t.replace_schema_metadata(None)
+    headers = {f"X-Marketwire-{k.replace('_', '-').title()}": v for k, v in meta.items() if v}
+    if fmt == "arrow":
+        import pyarrow.ipc as ipc
+
+        sink = io.BytesIO()
+        with ipc.new_file(sink, t.schema) as w:
+            w.write_table(t)
+        return Response(sink.getvalue(), media_type="application/vnd.apache.arrow.file", headers=headers)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        sink = io.BytesIO()
+        pq.write_table(t, sink, compression="zstd")
+        return Response(sink.getvalue(), media_type="application/vnd.apache.parquet", headers=headers)
+    df = pl.from_arrow(t)
+    assert isinstance(df, pl.DataFrame)
+    if fmt == "csv":
+        return Response(df.write_csv(), media_type="text/csv", headers=headers)
+    import json
+
+    rows = df.write_json()  # a JSON array of row objects, serialised in Rust
+    body = f'{{"data":{rows},"count":{df.height},"meta":{json.dumps(meta)}}}'
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _drop_422_from_schema(app: FastAPI) -> None:

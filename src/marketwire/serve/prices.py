@@ -295,7 +295,7 @@ class PricesMixin:
         if d1:
             dates = dates.filter(dates <= d1)
         rate = self._fx_factor(dates.to_arrow(), b, q) if b != q else np.ones(len(dates))  # type: ignore[arg-type]
-        return pl.DataFrame({"date": dates, "rate": rate}).filter(pl.col("rate").is_not_null())
+        return pl.DataFrame({"date": dates, "rate": rate}).filter(pl.col("rate").is_not_null() & pl.col("rate").is_not_nan())
 
     def bars_size(self) -> dict[str, Any]:
         """Rows and bytes at rest of the bars table (every version, the Parquet files of the current table)."""

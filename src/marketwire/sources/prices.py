@@ -183,6 +183,7 @@ def _read_table(raw: RawFile) -> pl.DataFrame:
         _locate_problem(raw, e)
         raise  # pragma: no cover - _locate_problem always raises
     df = df.rename({c: c.strip() for c in df.columns})
+    _locate_problem(raw, None, raise_if_clean=False)  # rows with too few fields would read as nulls
     # line numbers: the header is line 1; blank lines (which the reader skips) are counted
     if b"\n\n" in data or b"\n\r\n" in data:
         import numpy as np
@@ -227,10 +228,23 @@ def _read_typed(raw: RawFile, chosen: dict[str, str]) -> pl.DataFrame | None:
                          infer_schema=False, truncate_ragged_lines=False, raise_if_empty=True)
     except Exception:  # noqa: BLE001 - the text path reports the exact problem
         return None
+    if not _same_width(raw, data, df.height):
+        return None
     return df.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
 
 
-def _locate_problem(raw: RawFile, err: Exception) -> None:
+def _same_width(raw: RawFile, data: bytes, rows: int) -> bool:
+    """The CSV reader pads short rows with nulls and ignores extra fields of unprojected columns; a row with the
+    wrong number of fields is a parse error here, naming its line and column. Counting separators is the fast
+    check; only when it fails (or quotes hide separators) is the file walked row by row."""
+    width = len(_header(raw))
+    if data.count(b",") == (rows + 1) * (width - 1):
+        return True
+    _locate_problem(raw, None, raise_if_clean=False)
+    return b'"' not in data  # quoted separators: the text path reads it
+
+
+def _locate_problem(raw: RawFile, err: Exception | None, raise_if_clean: bool = True) -> None:
     import csv
 
     text = decode(raw)  # raises ParseError naming line and column for bytes that are not UTF-8
@@ -250,7 +264,9 @@ def _locate_problem(raw: RawFile, err: Exception) -> None:
                                  f"header has {width}", file=raw.name, line=reader.line_num, column=col)
     except csv.Error as e:
         raise ParseError(f"{raw.name}: line {reader.line_num}: {e}", file=raw.name, line=reader.line_num) from e
-    raise ParseError(f"{raw.name}: cannot be parsed as CSV ({str(err).splitlines()[0]})", file=raw.name, line=1)
+    if raise_if_clean:
+        raise ParseError(f"{raw.name}: cannot be parsed as CSV ({str(err).splitlines()[0]})", file=raw.name,
+                         line=1)
 
 
 def _missing(col: str) -> pl.Expr:
