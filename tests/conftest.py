@@ -25,3 +25,11 @@ def securities_master() -> Path:
     if not p.is_dir():
         pytest.skip(f"shared data not found at {p} (set MARKETWIRE_DATA to the folder holding securities_master/)")
     return p
+
+
+@pytest.fixture(scope="session")
+def prices_dir() -> Path:
+    p = shared_data() / "prices"
+    if not p.is_dir():
+        pytest.skip(f"shared price data not found at {p} (set MARKETWIRE_DATA to the folder holding prices/)")
+    return p

@@ -21,7 +21,7 @@ from marketwire.datasets import reference as R
 from marketwire.datasets.base import Dataset
 from marketwire.identity.build import Context, build_master, build_membership
 from marketwire.identity.ids import Registry
-from marketwire.sources import Refusal, get_source
+from marketwire.sources import Batch, Refusal, get_source
 from marketwire.store import Lake
 from marketwire.verify.identifiers import verify_identifiers
 
@@ -102,6 +102,8 @@ class Pipeline:
         known_mics = self._known_mics()
         for k, raw in enumerate(files, start=1):
             batch = src.transform(query, raw)
+            if not isinstance(batch, Batch):  # columnar sources (prices) have their own ingest
+                raise TypeError(f"source {source!r} delivers columnar batches; ingest it through marketwire.open()")
             refusals.extend(batch.refusals)
             if batch.dataset == "ref_observations":
                 for rec in batch.records:

@@ -71,6 +71,8 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     assert set(schema["paths"]) == {
         "/v1/health", "/v1/resolve", "/v1/search", "/v1/securities/{security_id}",
         "/v1/listings/{listing_id}", "/v1/indexes/{index}/members", "/v1/quarantine",
+        "/v1/prices/{id}", "/v1/prices", "/v1/actions/{id}", "/v1/quality/{id}", "/v1/disagreements/{id}",
+        "/v1/fx/{base}/{quote}",
     }
     for path, ops in schema["paths"].items():
         op = ops["get"]

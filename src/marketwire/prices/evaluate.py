@@ -1,9 +1,9 @@
 """Evaluate the bar and action rules on pairs of bad and repaired files (the yfinance repair fixtures).
 
-A pair is ``NAME.csv`` (as the vendor delivered it) and ``NAME-fixed.csv`` (repaired by hand). The rows the
-repair changed are the known errors. A pair is *caught* when a rule fires, on the bad file, on a date the repair
-changed or the session next to it (a jump is between two bars), and does not fire there on the repaired file. Files named ``*-no-bad-divs.csv`` are clean: nothing in
-them may be quarantined.
+A pair is ``NAME.csv`` (as the vendor delivered it) and ``NAME-fixed.csv`` (repaired). The rows the repair
+changed are the known errors. A pair is *caught* when a rule fires, on the bad file, on a date the repair changed
+or the session next to it (a jump is between two bars), and does not fire there on the repaired file. Files
+named ``*-no-bad-divs.csv`` are clean: nothing in them may be quarantined.
 
 ``python -m marketwire.prices.evaluate FOLDER`` prints the table in ``docs/prices.md``.
 """
@@ -20,7 +20,8 @@ from typing import Any
 
 import polars as pl
 
-KINDS = (("no-bad-divs", "clean"), ("100x-error", "x100 unit error"), ("bad-unit", "x100 unit error"), ("bad-stock-split", "bad split"),
+KINDS = (("no-bad-divs", "clean"), ("100x-error", "x100 unit error"), ("bad-unit", "x100 unit error"),
+         ("bad-stock-split", "bad split"),
          ("bad-div", "bad dividend"), ("cg-double-count", "capital-gain double count"),
          ("missing-div-adjust", "missing dividend adjustment"))
 COMPARED = ("Open", "High", "Low", "Close", "Adj Close", "Volume", "Dividends", "Stock Splits", "Capital Gains")

@@ -69,7 +69,8 @@ class PriceIngest:
 
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=4) as pool:  # parsing releases the GIL
-            batches = list(pool.map(lambda raw: src.transform(query, raw), src.extract(query)))
+            batches = [b for b in pool.map(lambda raw: src.transform(query, raw), src.extract(query))
+                       if isinstance(b, FrameBatch)]
         parse_s = time.perf_counter() - t0
         if not batches:
             raise InvalidInput(f"`paths`: no price files found in {', '.join(paths)}", param="paths")

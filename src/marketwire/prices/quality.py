@@ -55,7 +55,7 @@ def report(mw: Any, listing_id: str) -> dict[str, Any]:
         missing: list[str] = []
         if cal and n:
             sess = calendars.sessions(cal).astype("datetime64[D]")
-            lo, hi = np.datetime64(first, "D"), np.datetime64(last, "D")
+            lo, hi = np.datetime64(str(first), "D"), np.datetime64(str(last), "D")
             window = sess[(sess >= lo) & (sess <= hi)]
             have = df.get_column("date").to_numpy().astype("datetime64[D]")
             gaps = np.setdiff1d(window, have)

@@ -165,7 +165,12 @@ class BarsCache:
 
     def actions(self, listing_id: str) -> pl.DataFrame:
         self.ensure()
-        return self._actions.get(listing_id, pl.from_arrow(P.CORPORATE_ACTIONS.schema.empty_table()))  # type: ignore[return-value]
+        found = self._actions.get(listing_id)
+        if found is not None:
+            return found
+        empty = pl.from_arrow(P.CORPORATE_ACTIONS.schema.empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        return empty
 
 
 def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | None = None

@@ -260,7 +260,6 @@ def _vendor_adjustment(df: pl.LazyFrame, ledger: pl.DataFrame, has_adj: bool
                        ) -> tuple[pl.LazyFrame, pl.Expr, bool]:
     """Compare the step of the vendor's adjustment factor (adj_close / close) on each session with the step the
     ledger implies: 1 - dividend / previous close, 1 / split ratio (raw series only)."""
-    g = "listing_id"
     if not has_adj:
         return df, pl.lit(False), False
     f = pl.col("adj_close") / pl.col("close")

@@ -366,6 +366,7 @@ def create_app(home: str | Path) -> FastAPI:
                  examples=["2024-01-31T12:00:00Z"])
 
     @app.get("/v1/prices/{id}", tags=["prices"], summary="Daily bars of one listing",
+             response_description="The bars, oldest first, adjusted as asked; `meta` names listing, source and basis.",
              description="`format=json` (default) returns `{\"data\": [bars], \"count\", \"meta\"}`; `csv`, `arrow` "
                          "(IPC file) and `parquet` return the table itself with its metadata in headers.",
              responses={200: {"model": PriceList}, **_errors(400, 404, 409)})
@@ -383,6 +384,7 @@ def create_app(home: str | Path) -> FastAPI:
         return table_response(t, format)
 
     @app.get("/v1/prices", tags=["prices"], summary="Bulk bars of many listings (Parquet or Arrow IPC)",
+             response_description="One file with a `listing_id` column and the bars of every listing asked for.",
              responses={200: {"content": {"application/vnd.apache.parquet": {}}}, **_errors(400, 404)})
     def prices_bulk(request: Request,
                     ids: str | None = Query(None, description="Comma-separated ids; default: every listing."),
@@ -400,21 +402,25 @@ def create_app(home: str | Path) -> FastAPI:
                         headers={"Content-Disposition": f'attachment; filename="bars.{format}"'})
 
     @app.get("/v1/actions/{id}", tags=["prices"], summary="Corporate-action ledger of one listing",
+             response_description="Splits, dividends and capital gains by ex date, with source, file, line and flags.",
              responses={200: {"model": RowList}, **_errors(400, 404)})
     def actions(request: Request, id: str, as_of: str | None = kt_q) -> JSONResponse:
         return _many(mw(request).actions(id, as_of=as_of))
 
     @app.get("/v1/quality/{id}", tags=["prices"], summary="Quality report and score of one listing's series",
+             response_description="Per source: rows, coverage of the exchange's sessions, flags, quarantine, score.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
     def quality(request: Request, id: str) -> JSONResponse:
         return _one(mw(request).quality(id))
 
     @app.get("/v1/disagreements/{id}", tags=["prices"], summary="Where two sources disagree on a listing",
+             response_description="Dates where two sources' closes differ by more than 0.5%, with both values.",
              responses={200: {"model": RowList}, **_errors(400, 404)})
     def disagreements(request: Request, id: str) -> JSONResponse:
         return _many(mw(request).disagreements(id))
 
     @app.get("/v1/fx/{base}/{quote}", tags=["prices"], summary="Reference FX rate per date (ECB, crossed via EUR)",
+             response_description="Units of `quote` per unit of `base` on each ECB publication date.",
              responses={200: {"model": RowList}, **_errors(400, 404)})
     def fx(request: Request, base: str, quote: str, start: str | None = Query(None),
            end: str | None = Query(None)) -> JSONResponse:

@@ -48,6 +48,7 @@ def parse_time(value: str | date | datetime | None, param: str = "as_of") -> dat
 class PricesMixin:
     lake: Lake
     home: Path
+    _price_symbols: tuple[int | None, dict[str, list[str]]] | None = None
 
     def resolve(self, id: str, as_of: date | str | None = None) -> list[dict[str, Any]]:  # pragma: no cover
         raise NotImplementedError
@@ -166,7 +167,8 @@ class PricesMixin:
         converted to ``currency`` with the ECB rate of each date, as known at ``as_of`` (default: now).
 
         Dividends adjust by ``convention``: ``prev_close`` (CRSP: 1 - D / previous close) or ``ex_close``
-        (Quandl WIKI: ex-date close / (ex-date close + D)). ``output``: ``pandas`` (default), ``polars`` or ``arrow``. The result carries its listing, source, basis
+        (Quandl WIKI: ex-date close / (ex-date close + D)).
+        ``output``: ``pandas`` (default), ``polars`` or ``arrow``. The result carries its listing, source, basis
         and currency (``df.attrs`` for pandas, schema metadata for Arrow).
         """
         from marketwire.serve.facade import parse_date
@@ -268,6 +270,7 @@ class PricesMixin:
     def actions(self, id: str, as_of: str | date | datetime | None = None) -> list[dict[str, Any]]:
         lid = self.price_listing(id)
         kt = parse_time(as_of)
+        df: Any
         if kt is None:
             df = self.bars_cache.actions(lid)
         else:
@@ -289,7 +292,9 @@ class PricesMixin:
             else None
         if grid is None or not grid.num_rows:
             raise NotFound("no FX rates are loaded (marketwire ingest ecb-fx PATH)", param="base")
-        dates = pl.from_arrow(grid).get_column("date").unique().sort()
+        grid_df = pl.from_arrow(grid)
+        assert isinstance(grid_df, pl.DataFrame)
+        dates = grid_df.get_column("date").unique().sort()
         if d0:
             dates = dates.filter(dates >= d0)
         if d1:

@@ -94,7 +94,7 @@ class Source:
                 except OSError as e:
                     raise SourceError(f"{fp}: cannot read ({e.strerror})", file=str(fp)) from e
 
-    def transform(self, query: Query, raw: RawFile) -> Batch:
+    def transform(self, query: Query, raw: RawFile) -> Batch | FrameBatch:
         raise NotImplementedError
 
 

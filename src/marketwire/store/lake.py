@@ -171,7 +171,8 @@ def _writer_properties(ds: Dataset) -> Any:
     """zstd everywhere; the dataset's declared encodings (delta for sorted integers), dictionaries elsewhere."""
     from deltalake import ColumnProperties, WriterProperties
 
-    cols = {c: ColumnProperties(dictionary_enabled=False, encoding=enc) for c, enc in ds.encodings.items()}
+    cols = {c: ColumnProperties(dictionary_enabled=False, encoding=enc)  # type: ignore[arg-type]
+            for c, enc in ds.encodings.items()}
     return WriterProperties(compression="ZSTD", compression_level=3, column_properties=cols or None)
 
 
