@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from collections.abc import Iterator
@@ -206,3 +207,31 @@ def test_unexpected_failure_is_500_without_traceback(client: TestClient,
     err = error_of(resp, 500, "internal")
     assert "secret" not in resp.text and "RuntimeError" not in resp.text
     assert set(err) == {"code", "message"}
+
+
+def test_prices_routes(tmp_path: Path) -> None:
+    import marketwire
+
+    f = tmp_path / "abc.us.txt"
+    f.write_text("Date,Open,High,Low,Close,Volume,OpenInt\n2024-01-02,10.0,10.5,9.9,10.2,1000,0\n"
+                 "2024-01-03,10.2,10.4,10.0,10.1,1200,0\n")
+    marketwire.open(tmp_path / "h").ingest("prices-csv", [f])
+    with TestClient(create_app(tmp_path / "h"), raise_server_exceptions=False) as c:
+        body = c.get("/v1/prices/ABC.US").json()
+        assert body["count"] == 2 and body["data"][0] == {"date": "2024-01-02", "open": 10.0, "high": 10.5,
+                                                          "low": 9.9, "close": 10.2, "volume": 1000}
+        assert body["meta"]["basis"] == "adjusted"
+        r = c.get("/v1/prices/ABC.US?format=csv&start=2024-01-03")
+        assert r.text.splitlines() == ["date,open,high,low,close,volume", "2024-01-03,10.2,10.4,10.0,10.1,1200"]
+        import pyarrow.ipc as ipc
+
+        t = ipc.open_file(c.get("/v1/prices/ABC.US?format=arrow").content).read_all()
+        assert t.column("close").to_pylist() == [10.2, 10.1]
+        error_of(c.get("/v1/prices/NOPE"), 404, "not_found")
+        error_of(c.get("/v1/prices/ABC.US?adjust=sideways"), 400, "invalid_input")
+        error_of(c.get("/v1/prices/ABC.US?as_of=yesterday"), 400, "invalid_input")
+        assert c.get("/v1/quality/ABC.US").json()["data"]["score"] == 100.0
+        import pyarrow.parquet as pq
+
+        bulk = pq.read_table(io.BytesIO(c.get("/v1/prices?format=parquet").content))
+        assert bulk.num_rows == 2 and "listing_id" in bulk.column_names

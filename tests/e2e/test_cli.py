@@ -112,3 +112,42 @@ def test_duplicate_rows_and_unknown_mic_are_kept_with_a_rule(tmp_path):
     assert rules["isin.check_digit"]["value"] == "FR0000120579" and rules["row.duplicate"]["line"] == "3"
     [foo] = json.loads(run(h, "resolve", "FOO@XZZZ", "--as-of", "2026-09-01", "--format", "json").stdout)
     assert "listing.unknown_mic" in foo["flags"] and "isin.check_digit" in foo["flags"]
+
+
+# -- prices ---------------------------------------------------------------------------------------------
+
+PRICES = ("Date,Open,High,Low,Close,Volume,OpenInt\n2024-01-02,10.0,10.5,9.9,10.2,1000,0\n"
+          "2024-01-03,10.2,10.4,10.0,10.1,1200,0\n2024-01-06,10.1,10.3,10.0,10.2,900,0\n"
+          "2024-01-05,10.1,10.3,9.5,10.2,-3,0\n")
+
+
+def test_prices_contract_csv_actions_quality_quarantine(tmp_path):
+    (tmp_path / "abc.us.txt").write_text(PRICES)
+    h = tmp_path / "h"
+    r = run(h, "ingest", "prices-csv", str(tmp_path / "abc.us.txt"), "--preset", "kaggle")
+    assert r.exit_code == 0 and "accepted 2" in r.output and "quarantined 2" in r.output
+    r = run(h, "prices", "ABC.US", "--format", "csv")
+    assert r.exit_code == 0
+    assert r.output.splitlines() == ["date,open,high,low,close,volume", "2024-01-02,10.0,10.5,9.9,10.2,1000",
+                                     "2024-01-03,10.2,10.4,10.0,10.1,1200"]
+    r = run(h, "prices", "ABC.US", "--format", "csv", "--flags", "--as-of", "2999-01-01T00:00:00Z")
+    assert r.output.splitlines()[0] == "date,open,high,low,close,volume,flags"
+    r = run(h, "prices", "ABC.US", "--format", "csv", "--as-of", "2000-01-01")
+    assert r.exit_code == 3  # nothing was known then
+    r = run(h, "actions", "ABC.US", "--format", "csv")
+    assert r.exit_code == 0 and r.output.splitlines()[0].startswith("ex_date,type,value")
+    r = run(h, "quality", "ABC.US", "--format", "json")
+    rep = json.loads(r.output)
+    assert rep["sources"][0]["quarantined"] == 2 and rep["sources"][0]["rows"] == 2
+    r = run(h, "quarantine", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert {(x["rule"], x["line"]) for x in rows} == {("bar.weekend", "4"), ("bar.negative_volume", "5")}
+    r = run(h, "prices", "ABC.US", "--adjust", "sideways")
+    assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+def test_prices_bad_file_names_line_and_column(tmp_path):
+    (tmp_path / "bad.us.txt").write_text("Date,Open,High,Low,Close,Volume,OpenInt\n2024-01-02,1,2,0.5,1.5,10,0\n"
+                                         "2024-01-03,1,2,0.5,1,5,10,0\n")
+    r = run(tmp_path / "h", "ingest", "prices-csv", str(tmp_path / "bad.us.txt"))
+    assert r.exit_code != 0 and "line 3" in r.output + (r.stderr or "") and "column" in r.output + (r.stderr or "")
