@@ -25,23 +25,35 @@ def f(name: str, typ: pa.DataType, nullable: bool = True) -> pa.Field:
 
 _DELTA = "DELTA_BINARY_PACKED"
 
+#: bars are partitioned by a bucket of the listing id (a per-listing read touches one partition)
+BUCKETS = 32
+
+
+def bucket_of(listing_id: str) -> int:
+    import zlib
+
+    return zlib.crc32(listing_id.encode()) % BUCKETS
+
+
 BARS_DAILY = Dataset(
     name="bars_daily",
     description="Daily OHLCV of one listing on one session date, as one source delivered it.",
     fields=(
-        f("listing_id", S, False), f("date", D, False),
+        f("bucket", pa.int16(), False), f("listing_id", S, False), f("date", D, False),
         f("open", I64), f("high", I64), f("low", I64), f("close", I64), f("volume", I64),
         f("price_exp", pa.int8(), False), f("currency", S), f("unit_scale", pa.int8()), f("basis", S, False),
         f("symbol", S), f("file", S), f("line", I64), f("flags", S),
     ),
     key=("listing_id", "date", "source"),
     valid_time=("date",),
+    partition_by=("bucket",),
     encodings={c: _DELTA for c in ("date", "open", "high", "low", "close", "volume", "line")},
     column_docs={
         "open": "integer ticks; the price is open / 10**price_exp (in units of 10**unit_scale of currency)",
         "unit_scale": "0 when prices are in currency units, -2 when quoted in hundredths (GBX pence for GBP)",
         "basis": "raw; split_adjusted (splits applied by the vendor); adjusted (splits and dividends applied)",
         "flags": "comma-separated codes of the flag rules the bar raised (null when clean)",
+        "bucket": "crc32(listing_id) mod 32: the partition",
         "source": "source and preset, e.g. prices-csv:quandl-wiki",
     },
 )

@@ -23,6 +23,7 @@ from marketwire.errors import InvalidInput
 from marketwire.identity.ids import mint
 from marketwire.pipeline import IngestReport
 from marketwire.prices import calendars
+from marketwire.prices.read import bucket_filter
 from marketwire.prices.verify import verify
 from marketwire.sources import get_source
 from marketwire.sources.base import FrameBatch, Refusal
@@ -42,8 +43,15 @@ class PriceReport(IngestReport):
     provisional: int = 0
     actions: int = 0
     disagreements: int = 0
+    #: listings this delivery created (no bars stored yet)
+    new_listings: set[str] = field(default_factory=set)
     #: seconds per stage (parse, resolve, verify, write, reconcile)
     timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d.pop("new_listings", None)
+        return d
 
     def lap(self, stage: str, t0: float) -> float:
         now = time.perf_counter()
@@ -145,9 +153,11 @@ class PriceIngest:
         t = report.lap("verify", t)
         # integer ticks at the smallest exponent that reproduces the prices
         good = _ticks(v.bars)
-        good = good.with_columns(pl.col("volume").round(0).cast(pl.Int64))
+        buckets = {lid: P.bucket_of(lid) for lid in ids if lid}
+        good = good.with_columns(pl.col("volume").round(0).cast(pl.Int64),
+                                 pl.col("listing_id").replace_strict(buckets, return_dtype=pl.Int16).alias("bucket"))
         t = report.lap("encode", t)
-        fresh, unchanged = self._new_rows(good)
+        fresh, unchanged = self._new_rows(good, report.new_listings)
         t = report.lap("compare", t)
         report.unchanged = unchanged
         prov = {"knowledge_time": kt, "ingested_at": now, "ingest_id": ingest_id}
@@ -200,8 +210,11 @@ class PriceIngest:
                        or hint.currency, "provisional": False, "name": found.get("name")}
             else:
                 key = f"prices:{hint.ticker}@{hint.mic or hint.country or 'US'}"
-                lid = self._registered(key) or mint("listing", key, set())
-                minted.append((key, lid))
+                lid = self._registered(key)
+                if lid is None:
+                    lid = mint("listing", key, set())
+                    minted.append((key, lid))
+                    report.new_listings.add(lid)
                 row = {"listing_id": lid, "ticker": hint.ticker, "mic": hint.mic, "country": hint.country,
                        "currency": hint.currency, "provisional": True, "name": None}
                 report.provisional += 1
@@ -249,26 +262,32 @@ class PriceIngest:
         assert isinstance(df, pl.DataFrame)
         return df
 
-    def _new_rows(self, good: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-        """Rows whose content differs from the latest stored version of the same key (or that are new)."""
+    def _new_rows(self, good: pl.DataFrame, new_listings: set[str]) -> tuple[pl.DataFrame, int]:
+        """Rows whose content differs from the latest stored version of the same key (or that are new).
+        Listings first seen in this delivery have nothing stored to compare with."""
         cols = list(P.BARS_DAILY.columns)
         content = [c for c in cols if c not in ("knowledge_time", "ingested_at", "ingest_id", "file", "line")]
         good = good.select([c for c in cols if c in good.columns and c not in ("knowledge_time", "ingested_at",
                                                                                "ingest_id")])
         if not self.lake.exists(P.BARS_DAILY):
             return good, 0
+        brand_new = good.filter(pl.col("listing_id").is_in(list(new_listings)))
+        good = good.filter(~pl.col("listing_id").is_in(list(new_listings)))
+        if not good.height:
+            return brand_new, 0
         pairs = good.select("listing_id", "source").unique()
         cur_t = self.lake.read(P.BARS_DAILY, columns=content,
                                where="listing_id IN (SELECT unnest(?)) AND source IN (SELECT unnest(?))",
                                params=[pairs.get_column("listing_id").to_list(),
-                                       pairs.get_column("source").unique().to_list()])
+                                       pairs.get_column("source").unique().to_list()],
+                               partitions=bucket_filter(good.get_column("bucket").unique().to_list()))
         if cur_t.num_rows == 0:
-            return good, 0
+            return pl.concat([brand_new, good]), 0
         cur = pl.from_arrow(cur_t)
         assert isinstance(cur, pl.DataFrame)
         cur = cur.cast({c: good.schema[c] for c in content if c in good.schema})
-        fresh = good.join(cur, on=content, how="anti", nulls_equal=True)
-        return fresh, good.height - fresh.height
+        fresh = good.join(cur, on=content, how="anti", nulls_equal=True, maintain_order="left")
+        return pl.concat([brand_new, fresh]), good.height - fresh.height
 
     def _new_actions(self, acts: pl.DataFrame) -> pl.DataFrame:
         content = ["listing_id", "ex_date", "type", "value", "source", "flags"]
@@ -305,7 +324,8 @@ class PriceIngest:
         if not ids:
             return 0
         t = self.lake.read(P.BARS_DAILY, columns=["listing_id", "date", "source", "close", "price_exp", "basis"],
-                           where="listing_id IN (SELECT unnest(?))", params=[ids])
+                           where="listing_id IN (SELECT unnest(?))", params=[ids],
+                           partitions=bucket_filter(P.bucket_of(i) for i in ids))
         allb = pl.from_arrow(t)
         assert isinstance(allb, pl.DataFrame)
         if allb.get_column("source").n_unique() < 2:
@@ -349,7 +369,7 @@ class PriceIngest:
         """The listings among ``ids`` that more than one source delivered (a scan of two dictionary columns)."""
         import duckdb
 
-        src = self.lake.dataset(P.BARS_DAILY)
+        src = self.lake.dataset(P.BARS_DAILY, bucket_filter(P.bucket_of(i) for i in ids))
         con = duckdb.connect()
         try:
             con.register("b", src)

@@ -39,18 +39,36 @@ def _series_sql(where: str = "") -> str:
         FROM t {where}"""
 
 
+_SCHEMA = pa.schema([("listing_id", pa.string()), ("source", pa.string()), ("date", pa.date32()),
+                     ("open", pa.float64()), ("high", pa.float64()), ("low", pa.float64()), ("close", pa.float64()),
+                     ("volume", pa.int64()), ("flags", pa.string()), ("basis", pa.string()),
+                     ("currency", pa.string()), ("unit_scale", pa.int8()),
+                     ("knowledge_time", pa.timestamp("us", tz="UTC"))])
+
+
+def bucket_filter(buckets: Any) -> list[tuple[str, str, Any]]:
+    return [("bucket", "in", [str(b) for b in sorted(set(buckets))])]
+
+
 class BarsCache:
+    """Per bucket of listings, the latest bars (Arrow IPC, memory-mapped) and an index (listing, source) -> rows.
+
+    A bucket is rebuilt only when its set of Delta files changed, so an ingest of a few listings rebuilds a few
+    buckets, and at most one bucket is in memory while it is built (DuckDB, bounded memory, spills to disk)."""
+
     def __init__(self, lake: Lake, folder: Path, check_every: float = 1.0) -> None:
         self.lake = lake
-        self.folder = folder
+        self.folder = folder / "bars"
         self.check_every = check_every
         self._lock = threading.RLock()
         self._stamp: str | None = None
         self._checked = 0.0
-        self._table: pa.Table | None = None
-        self._offsets: dict[tuple[str, str], tuple[int, int]] = {}
+        self._buckets: dict[int, str] = {}  # bucket -> stamp of its files
+        self._tables: dict[int, pa.Table] = {}
+        self._offsets: dict[tuple[str, str], tuple[int, int, int]] = {}
         self._primary: dict[str, str] = {}
         self._actions: dict[str, pl.DataFrame] = {}
+        self._actions_version: int | None = -1
 
     def _current_stamp(self) -> str:
         v = self.lake.versions([P.BARS_DAILY.name, P.CORPORATE_ACTIONS.name])
@@ -69,16 +87,43 @@ class BarsCache:
             self._checked = time.monotonic()
             if stamp == self._stamp:
                 return
-            path = self.folder / f"bars-{stamp}"
-            if not (path / "done").exists():
-                self._build(path)
-            self._open(path)
+            self._refresh_bars()
+            self._refresh_actions()
             self._stamp = stamp
-            for old in self.folder.glob("bars-*"):
+
+    # -- bars -----------------------------------------------------------------------------------------
+    def _file_stamps(self) -> dict[int, str]:
+        import hashlib
+
+        files = self.lake.files(P.BARS_DAILY)
+        if not files.num_rows:
+            return {}
+        col = "partition.bucket" if "partition.bucket" in files.column_names else None
+        by: dict[int, list[str]] = {}
+        for path, b in zip(files.column("path").to_pylist(),
+                           files.column(col).to_pylist() if col else [0] * files.num_rows):
+            by.setdefault(int(b), []).append(path)
+        return {b: hashlib.blake2b("\n".join(sorted(ps)).encode(), digest_size=8).hexdigest() for b, ps in by.items()}
+
+    def _refresh_bars(self) -> None:
+        stamps = self._file_stamps()
+        changed = [b for b, st in stamps.items() if self._buckets.get(b) != st]
+        gone = [b for b in self._buckets if b not in stamps]
+        for b in changed:
+            path = self.folder / f"b{b:02d}-{stamps[b]}"
+            if not (path / "done").exists():
+                self._build(b, path)
+            self._open(b, path)
+            for old in self.folder.glob(f"b{b:02d}-*"):
                 if old != path:
                     shutil.rmtree(old, ignore_errors=True)
+        for b in gone:
+            self._tables.pop(b, None)
+        self._buckets = dict(stamps)
+        if changed or gone:
+            self._index()
 
-    def _build(self, path: Path) -> None:
+    def _build(self, bucket: int, path: Path) -> None:
         import duckdb
 
         tmp = path.with_name(path.name + ".tmp")
@@ -90,26 +135,16 @@ class BarsCache:
 
             con.execute(f"SET memory_limit='{_memory_limit()}'")
             con.execute(f"SET temp_directory='{tmp / 'spill'}'")
-            src = self.lake.dataset(P.BARS_DAILY)
-            schema = pa.schema([("listing_id", pa.string()), ("source", pa.string()), ("date", pa.date32()),
-                                ("open", pa.float64()), ("high", pa.float64()), ("low", pa.float64()),
-                                ("close", pa.float64()), ("volume", pa.int64()), ("flags", pa.string()),
-                                ("basis", pa.string()), ("currency", pa.string()), ("unit_scale", pa.int8()),
-                                ("knowledge_time", pa.timestamp("us", tz="UTC"))])
-            with ipc.new_file(str(tmp / "bars.arrow"), schema) as w:
-                if src is not None:
-                    sql, args = self.lake.latest_sql(P.BARS_DAILY, con, src)
-                    con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
-                    reader = con.sql(_series_sql().replace("FROM t", "FROM latest")
-                                     + " ORDER BY listing_id, source, \"date\"").to_arrow_reader(1 << 17)
-                    for batch in reader:
-                        w.write_batch(pa.RecordBatch.from_arrays(
-                            [batch.column(i).cast(schema.field(i).type) for i in range(len(schema))], schema=schema))
-            acts = self.lake.read(P.CORPORATE_ACTIONS) if self.lake.exists(P.CORPORATE_ACTIONS) \
-                else P.CORPORATE_ACTIONS.schema.empty_table()
-            import pyarrow.parquet as pq
-
-            pq.write_table(acts, tmp / "actions.parquet")
+            con.execute("SET preserve_insertion_order=false")
+            src = self.lake.dataset(P.BARS_DAILY, bucket_filter([bucket]))
+            with ipc.new_file(str(tmp / "bars.arrow"), _SCHEMA) as w:
+                sql, args = self.lake.latest_sql(P.BARS_DAILY, con, src)
+                con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
+                reader = con.sql(_series_sql().replace("FROM t", "FROM latest")
+                                 + ' ORDER BY listing_id, source, "date"').to_arrow_reader(1 << 17)
+                for batch in reader:
+                    w.write_batch(pa.RecordBatch.from_arrays(
+                        [batch.column(i).cast(_SCHEMA.field(i).type) for i in range(len(_SCHEMA))], schema=_SCHEMA))
         finally:
             con.close()
         shutil.rmtree(tmp / "spill", ignore_errors=True)
@@ -117,30 +152,37 @@ class BarsCache:
         shutil.rmtree(path, ignore_errors=True)
         tmp.rename(path)
 
-    def _open(self, path: Path) -> None:
-        source = pa.memory_map(str(path / "bars.arrow"), "r")
-        table = ipc.open_file(source).read_all()
-        lid = table.column("listing_id")
-        srcs = table.column("source")
-        offsets: dict[tuple[str, str], tuple[int, int]] = {}
-        counts: dict[str, list[tuple[int, int, str]]] = {}
-        if table.num_rows:
-            key = pl.DataFrame({"l": pl.from_arrow(lid), "s": pl.from_arrow(srcs)}).with_row_index("i")
-            runs = key.group_by("l", "s", maintain_order=True).agg(pl.col("i").min().alias("start"), pl.len().alias("n"))
-            for lst, s, start, n in runs.iter_rows():
-                offsets[(lst, s)] = (int(start), int(n))
-                counts.setdefault(lst, []).append((-int(n), 0, s))
-        basis_of: dict[tuple[str, str], str] = {}
-        for (lst, s), (start, _n) in offsets.items():
-            basis_of[(lst, s)] = table.column("basis")[start].as_py()
-        primary = {}
-        for lst, cands in counts.items():
-            cands = [(n, BASIS_RANK.get(basis_of[(lst, s)], 9), s) for n, _, s in cands]
-            primary[lst] = sorted(cands)[0][2]
-        acts = pl.read_parquet(path / "actions.parquet")
-        by_listing = {k[0]: v for k, v in acts.partition_by("listing_id", as_dict=True).items()} if acts.height else {}
-        self._table = table.drop_columns(["listing_id"])
-        self._offsets, self._primary, self._actions = offsets, primary, by_listing  # type: ignore[assignment]
+    def _open(self, bucket: int, path: Path) -> None:
+        self._tables[bucket] = ipc.open_file(pa.memory_map(str(path / "bars.arrow"), "r")).read_all()
+
+    def _index(self) -> None:
+        """(listing, source) -> (bucket, first row, rows), and each listing's primary source."""
+        offsets: dict[tuple[str, str], tuple[int, int, int]] = {}
+        cands: dict[str, list[tuple[int, int, str]]] = {}
+        for b, table in self._tables.items():
+            if not table.num_rows:
+                continue
+            key = pl.DataFrame({"l": pl.from_arrow(table.column("listing_id")),
+                                "s": pl.from_arrow(table.column("source")),
+                                "basis": pl.from_arrow(table.column("basis"))}).with_row_index("i")
+            runs = key.group_by("l", "s", maintain_order=True).agg(
+                pl.col("i").min().alias("start"), pl.len().alias("n"), pl.col("basis").first())
+            for lst, src, start, n, basis in runs.iter_rows():
+                offsets[(lst, src)] = (b, int(start), int(n))
+                cands.setdefault(lst, []).append((-int(n), BASIS_RANK.get(basis, 9), src))
+        self._offsets = offsets
+        self._primary = {lst: sorted(c)[0][2] for lst, c in cands.items()}
+
+    # -- actions --------------------------------------------------------------------------------------
+    def _refresh_actions(self) -> None:
+        v = self.lake.version(P.CORPORATE_ACTIONS.name)
+        if v == self._actions_version:
+            return
+        acts = pl.from_arrow(self.lake.read(P.CORPORATE_ACTIONS)) if v is not None else pl.DataFrame()
+        assert isinstance(acts, pl.DataFrame)
+        self._actions = {k[0]: df for k, df in acts.partition_by("listing_id", as_dict=True).items()} \
+            if acts.height else {}
+        self._actions_version = v
 
     # -- reads ----------------------------------------------------------------------------------------
     def listings(self) -> list[str]:
@@ -159,9 +201,10 @@ class BarsCache:
         self.ensure()
         src = source or self._primary.get(listing_id)
         span = self._offsets.get((listing_id, src)) if src else None
-        if span is None or self._table is None:
+        if span is None:
             return None
-        return self._table.slice(span[0], span[1])
+        b, start, n = span
+        return self._tables[b].slice(start, n).drop_columns(["listing_id"])
 
     def actions(self, listing_id: str) -> pl.DataFrame:
         self.ensure()
@@ -178,7 +221,7 @@ def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | Non
     """The series of ``listing_id`` as known at ``as_of`` (Delta tables, latest version per key known then)."""
     import duckdb
 
-    src = lake.dataset(P.BARS_DAILY)
+    src = lake.dataset(P.BARS_DAILY, bucket_filter([P.bucket_of(listing_id)]))
     if src is None:
         return None, None, pl.DataFrame()
     con = duckdb.connect()

@@ -156,8 +156,9 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     # distance to the nearest split ratio, computed only for the rare large moves
     near = pl.when(lr > math.log(1.2)).then(pl.min_horizontal([(lr - math.log(c)).abs() for c in SPLIT_RATIOS]))
     tol = pl.max_horizontal(pl.lit(0.04), 2 * sigma)
+    after_spike = spike.shift(1).over(G).fill_null(False)  # the day a spike reverts is not a new level
     split_like = ((r.abs() > pl.max_horizontal(8 * sigma, pl.lit(math.log(1.2)))) & (near < tol) & ~unit_step
-                  & ~spike).fill_null(False)
+                  & ~spike & ~after_spike).fill_null(False)
     splits = ledger.filter(pl.col("type") == "split").select(*G, pl.col("ex_date").alias("date"),
                                                               pl.col("value").alias("_split"))
     splits = splits.group_by(*G, "date").agg(pl.col("_split").product())

@@ -334,7 +334,7 @@ class PricesMixin:
         if fmt not in ("parquet", "arrow"):
             raise InvalidInput(f"`format`: {fmt!r} is not parquet or arrow", param="format")
         self.bars_cache.ensure()
-        lids = [self.price_listing(i) for i in ids] if ids else sorted(self.bars_cache._primary)
+        lids = [self.price_listing(i) for i in ids] if ids else self.bars_cache.listings()
         writer: Any = None
         rows = 0
         try:

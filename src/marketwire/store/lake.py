@@ -132,10 +132,19 @@ class Lake:
             return ds.schema.empty_table() if columns is None else ds.schema.empty_table().select(columns)
         return t.to_pyarrow_table(columns=list(columns) if columns else None)
 
-    def dataset(self, ds: Dataset) -> Any:
-        """A pyarrow dataset over the current table version (for DuckDB / Polars to scan lazily)."""
+    def dataset(self, ds: Dataset, partitions: list[tuple[str, str, Any]] | None = None) -> Any:
+        """A pyarrow dataset over the current table version (for DuckDB / Polars to scan lazily), optionally
+        only some partitions (``[("bucket", "in", ["3", "7"])]``)."""
         t = self._table(ds.name)
-        return None if t is None else t.to_pyarrow_dataset()
+        return None if t is None else t.to_pyarrow_dataset(file_pruning_predicate=partitions)  # type: ignore[arg-type]
+
+    def files(self, ds: Dataset) -> pa.Table:
+        """The data files of the current version: path, size, rows and partition values (``partition.<col>``)."""
+        t = self._table(ds.name)
+        if t is None:
+            return pa.table({"path": pa.array([], pa.string())})
+        adds = t.get_add_actions(flatten=True)
+        return adds if isinstance(adds, pa.Table) else pa.table(adds)
 
     def read(
         self,
@@ -146,6 +155,7 @@ class Lake:
         params: Sequence[Any] = (),
         columns: Sequence[str] | None = None,
         latest: bool = True,
+        partitions: list[tuple[str, str, Any]] | None = None,
     ) -> pa.Table:
         """Records known at ``as_of`` (default: now), latest version per key.
 
@@ -154,7 +164,7 @@ class Lake:
         """
         import duckdb
 
-        src = self.dataset(ds)
+        src = self.dataset(ds, partitions)
         if src is None:
             empty = ds.schema.empty_table()
             return empty.select(list(columns)) if columns else empty
