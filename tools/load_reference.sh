@@ -22,6 +22,13 @@ if [ -d "$SM" ]; then
   $MW ingest --no-rebuild sec-tickers "$SM"/sec_company_tickers.json --as-of 2026-08-16
   $MW ingest --no-rebuild sp500-constituents "$SM"/sp500-constituents-history/*.csv "$SM"/sp500-constituents_*.csv
   $MW rebuild
+  PX="$DATA/prices"
+  if [ -d "$PX" ]; then  # daily prices, the corporate-action ledger and FX rates, attached to the master's listings
+    $MW ingest ecb-fx "$PX"/ecb_eurofxref-hist_*.csv
+    $MW ingest prices-csv "$PX"/huge_stock_market_dataset/Stocks "$PX"/huge_stock_market_dataset/ETFs --preset kaggle
+    $MW ingest prices-csv "$PX"/zipline_samples/QUANDL_WIKI_SAMPLE_TABLE_2014.csv --preset quandl-wiki
+    $MW ingest prices-csv "$PX"/zipline_samples/csvdir_daily_*.csv --preset zipline-csvdir
+  fi
 else
   echo "no local data at $SM: loading from the public sources" >&2
   for s in mic iso3166 iso4217 nasdaqtrader financedatabase sec-tickers sp500-constituents; do $MW ingest "$s"; done

@@ -116,3 +116,16 @@ def test_sp500_membership_equals_each_snapshot(loaded):
         d = date.fromisoformat(Path(f).stem.split("_")[-1])
         got = {m["ticker"] for m in mw.members("SP500", d)}
         assert got == _snapshot(f), f
+
+
+def test_prices_attach_to_master_listings(loaded, prices_dir):
+    """Kaggle files name US tickers; the master resolves them (as of the file's last date) to its listings, so
+    an ISIN or ticker@MIC reaches the bars, and only unknown symbols become provisional listings."""
+    mw, _, _ = loaded
+    stocks = prices_dir / "huge_stock_market_dataset" / "Stocks"
+    rep = mw.ingest("prices-csv", [stocks / "ibm.us.txt", stocks / "ge.us.txt"], preset="kaggle")
+    assert rep.provisional == 0 and rep.listings == 2
+    ibm = mw.resolve("IBM@XNYS")[0]
+    assert mw.price_listing("IBM") == ibm["listing_id"]
+    assert mw.prices(ibm["identifiers"]["isin"]).attrs["listing_id"] == ibm["listing_id"]
+    assert len(mw.prices("IBM@XNYS")) == rep.accepted - len(mw.prices("GE"))

@@ -224,3 +224,37 @@ def test_fx_conversion_uses_each_dates_rate(mw, tmp_path):
     assert eur == pytest.approx([rows[0]["Close"] / 1.25, rows[1]["Close"] / 1.2], rel=1e-12)
     usdjpy = mw.fx("USD", "JPY")
     assert usdjpy.get_column("rate").to_list() == pytest.approx([126.0 / 1.2])  # no JPY rate on the 4th
+
+
+def test_stooq_downloads_one_symbol_over_http(mw, tmp_path, monkeypatch):
+    """The public end-of-day source, pointed at a loopback server standing in for stooq.com."""
+    import http.server
+    import threading
+
+    rows = walk(40)
+    body = ("Date,Open,High,Low,Close,Volume\n" + "".join(
+        f"{r['Date']},{r['Open']},{r['High']},{r['Low']},{r['Close']},{r['Volume']}\n" for r in rows)).encode()
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("MARKETWIRE_STOOQ_URL", f"http://127.0.0.1:{srv.server_port}/q/d/l/?s={{symbol}}&i=d")
+        rep = mw.ingest("stooq", [], symbol="IBM.US")
+    finally:
+        srv.shutdown()
+    assert asked == ["/q/d/l/?s=ibm.us&i=d"]
+    assert rep.accepted == 40
+    df = mw.prices("IBM.US")
+    assert df.attrs["source"] == "stooq" and df.attrs["basis"] == "adjusted" and len(df) == 40
