@@ -22,6 +22,8 @@ SPLIT_RATIOS = (1.25, 4 / 3, 1.5, 5 / 3, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0,
 LN100 = math.log(100.0)
 OHLC = ("open", "high", "low", "close")
 EPS = 1e-6
+#: a one-day move this many robust sigmas away (and reverting) is a spike
+SPIKE_SIGMAS = 6.0
 #: one series: a listing as one source delivers it
 G = ["listing_id", "source"]
 
@@ -129,12 +131,15 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     has_adj = "adj_close" in df.columns and df.get_column("adj_close").null_count() < df.height
     lf = df.lazy()
     lc = pl.col("close").log()
-    lf = lf.with_columns((lc - lc.shift(1)).over(G).alias("_r"))
+    lf = lf.with_columns((lc - lc.shift(1)).over(G).alias("_r"),
+                         (pl.col("open").log() - lc.shift(1)).over(G).alias("_gap"))
+    moved = pl.when(pl.col("_r") != 0).then(pl.col("_r").abs().clip(0, 0.1))
     lf = lf.with_columns(
         pl.col("_r").shift(-1).over(G).alias("_rn"),
         # robust volatility: the centred 63-session mean of absolute returns, each capped at 10% so that the
-        # errors being looked for do not hide themselves (mean |r| is 0.8 sigma for normal returns)
-        (pl.col("_r").abs().clip(0, 0.1).rolling_mean(window_size=63, min_samples=10, center=True).over(G) * 1.25)
+        # errors being looked for do not hide themselves (mean |r| is 0.8 sigma for normal returns); sessions
+        # without a move (stale prices) do not count, so a stale run cannot lower the bar for its neighbours
+        (moved.rolling_mean(window_size=63, min_samples=10, center=True).over(G) * 1.25)
         .fill_null(0.02).clip(0.004, None).alias("_sigma"),
     )
     r, rn, sigma = pl.col("_r"), pl.col("_rn"), pl.col("_sigma")
@@ -147,14 +152,18 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     unit = pl.col("_unit_seg") | unit_step | (hi_lo > 30).fill_null(False)
 
     # one-day spikes that revert
-    thr = pl.max_horizontal(8 * sigma, pl.lit(0.08))
+    thr = pl.max_horizontal(SPIKE_SIGMAS * sigma, pl.lit(0.08))
     spike = ((r.abs() > thr) & (rn.abs() > thr) & (r.sign() != rn.sign()) & ((r + rn).abs() < 0.35 * r.abs())
              & ~unit_step).fill_null(False)
 
     # lasting split-like jumps
     lr = (-r).abs()
-    # distance to the nearest split ratio, computed only for the rare large moves
-    near = pl.when(lr > math.log(1.2)).then(pl.min_horizontal([(lr - math.log(c)).abs() for c in SPLIT_RATIOS]))
+    gap = pl.col("_gap").abs()  # the overnight gap carries a split without the day's own move
+
+    def near_ratio(x: pl.Expr) -> pl.Expr:  # distance to the nearest split ratio, only for the rare large moves
+        return pl.when(x > math.log(1.2)).then(pl.min_horizontal([(x - math.log(c)).abs() for c in SPLIT_RATIOS]))
+
+    near = pl.min_horizontal(near_ratio(lr), near_ratio(gap))
     tol = pl.max_horizontal(pl.lit(0.04), 2 * sigma)
     after_spike = spike.shift(1).over(G).fill_null(False)  # the day a spike reverts is not a new level
     split_like = ((r.abs() > pl.max_horizontal(8 * sigma, pl.lit(math.log(1.2)))) & (near < tol) & ~unit_step

@@ -84,13 +84,14 @@ _R = [
     Rule("bar.open_outside_range", "flag", "bars_daily",
          "An open outside [low, high]: common for opening auctions some vendors report apart from the day's range."),
     Rule("bar.spike", "flag", "bars_daily",
-         "A one-day move far beyond the series' own volatility (8 robust sigmas, at least 8%) that reverts the "
+         "A one-day move far beyond the series' own volatility (6 robust sigmas, at least 8%) that reverts the "
          "next day."),
     Rule("bar.unit_jump", "flag", "bars_daily",
          "Prices 100 times (or a hundredth of) their neighbours, or within the bar: a unit error (GBX vs GBP)."),
     Rule("bar.unrecorded_split", "flag", "bars_daily",
-         "A lasting jump by a split-like ratio (2:1, 3:2, 1:10...) beyond 8 robust sigmas, with no split in the "
-         "ledger on that date (or in a series the vendor says is already split-adjusted)."),
+         "A lasting jump by a split-like ratio (2:1, 3:2, 1:10...; close to close or in the overnight gap) beyond 8 "
+         "robust sigmas, with no split in the ledger on that date (or in a series the vendor says is already "
+         "split-adjusted)."),
     Rule("bar.stale", "flag", "bars_daily",
          "Two or more sessions in a row repeating the previous close with zero volume (a stale feed)."),
     Rule("bar.adj_mismatch", "flag", "bars_daily",
