@@ -4,7 +4,8 @@ many clean rows do they flag?
 
 Data: the 100 files ``prices/huge_stock_market_dataset/{Stocks,ETFs}/*.us.txt`` of the data folder (``--data``,
 else ``$MARKETWIRE_DATA``, else the nearest ``shared/data`` above this script). Each is a Kaggle CSV
-``Date,Open,High,Low,Close,Volume,OpenInt`` (split- and dividend-adjusted prices), ingested with ``preset="kaggle"``; about 749k rows in total.
+``Date,Open,High,Low,Close,Volume,OpenInt`` (split- and dividend-adjusted prices), ingested with
+``preset="kaggle"``; about 749k rows in total.
 
 Runs (each into a fresh marketwire home in a temp folder):
 
