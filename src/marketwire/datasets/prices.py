@@ -26,7 +26,7 @@ def f(name: str, typ: pa.DataType, nullable: bool = True) -> pa.Field:
 _DELTA = "DELTA_BINARY_PACKED"
 
 #: bars are partitioned by a bucket of the listing id (a per-listing read touches one partition)
-BUCKETS = 32
+BUCKETS = 16
 
 
 def bucket_of(listing_id: str) -> int:
@@ -53,7 +53,7 @@ BARS_DAILY = Dataset(
         "unit_scale": "0 when prices are in currency units, -2 when quoted in hundredths (GBX pence for GBP)",
         "basis": "raw; split_adjusted (splits applied by the vendor); adjusted (splits and dividends applied)",
         "flags": "comma-separated codes of the flag rules the bar raised (null when clean)",
-        "bucket": "crc32(listing_id) mod 32: the partition",
+        "bucket": "crc32(listing_id) mod 16: the partition",
         "source": "source and preset, e.g. prices-csv:quandl-wiki",
     },
 )

@@ -43,7 +43,10 @@ def report(mw: Any, listing_id: str) -> dict[str, Any]:
             q_by_source.setdefault(s, {})[rule] = n
     scores = []
     for src in cache.sources_of(listing_id):
-        t = cache.series(listing_id, src)
+        found = cache.series(listing_id, src)
+        if found is None:
+            continue
+        t, info = found
         df = pl.from_arrow(t)
         assert isinstance(df, pl.DataFrame)
         n = df.height
@@ -73,7 +76,7 @@ def report(mw: Any, listing_id: str) -> dict[str, Any]:
         score = round(100 * clean * accepted * coverage, 2)
         scores.append((src == primary, score))
         out["sources"].append({
-            "source": src, "basis": df.get_column("basis")[0] if n else None, "rows": n, "first": first, "last": last,
+            "source": src, "basis": info["basis"], "currency": info["currency"], "rows": n, "first": first, "last": last,
             "sessions_expected": expected, "sessions_missing": int(gaps.size), "missing_sample": missing,
             "flagged": flagged, "flags": flag_counts, "actions_flagged": act_flagged, "quarantined": quarantined,
             "quarantine": q_by_source.get(src, {}), "clean": round(clean, 6), "accepted": round(accepted, 6),

@@ -39,11 +39,12 @@ def _series_sql(where: str = "") -> str:
         FROM t {where}"""
 
 
-_SCHEMA = pa.schema([("listing_id", pa.string()), ("source", pa.string()), ("date", pa.date32()),
-                     ("open", pa.float64()), ("high", pa.float64()), ("low", pa.float64()), ("close", pa.float64()),
-                     ("volume", pa.int64()), ("flags", pa.string()), ("basis", pa.string()),
-                     ("currency", pa.string()), ("unit_scale", pa.int8()),
-                     ("knowledge_time", pa.timestamp("us", tz="UTC"))])
+_SCHEMA = pa.schema([("date", pa.date32()), ("open", pa.float64()), ("high", pa.float64()), ("low", pa.float64()),
+                     ("close", pa.float64()), ("volume", pa.int64()), ("flags", pa.string())])
+
+
+#: bump when the cache files change shape (a cache of another format is rebuilt, never misread)
+CACHE_FORMAT = 2
 
 
 def bucket_filter(buckets: Any) -> list[tuple[str, str, Any]]:
@@ -64,8 +65,8 @@ class BarsCache:
         self._stamp: str | None = None
         self._checked = 0.0
         self._buckets: dict[int, str] = {}  # bucket -> stamp of its files
-        self._tables: dict[int, pa.Table] = {}
-        self._offsets: dict[tuple[str, str], tuple[int, int, int]] = {}
+        self._tables: dict[int, tuple[pa.Table, pl.DataFrame]] = {}
+        self._offsets: dict[tuple[str, str], dict[str, Any]] = {}
         self._primary: dict[str, str] = {}
         self._actions: dict[str, pl.DataFrame] = {}
         self._actions_version: int | None = -1
@@ -110,7 +111,7 @@ class BarsCache:
         changed = [b for b, st in stamps.items() if self._buckets.get(b) != st]
         gone = [b for b in self._buckets if b not in stamps]
         for b in changed:
-            path = self.folder / f"b{b:02d}-{stamps[b]}"
+            path = self.folder / f"b{b:02d}-{stamps[b]}-v{CACHE_FORMAT}"
             if not (path / "done").exists():
                 self._build(b, path)
             self._open(b, path)
@@ -124,7 +125,10 @@ class BarsCache:
             self._index()
 
     def _build(self, bucket: int, path: Path) -> None:
+        """The bucket's latest bars, sorted by (listing, source, date), as an Arrow IPC file of the per-row
+        columns, and an index with one row per series (its row count and what is constant along it)."""
         import duckdb
+        import pyarrow.parquet as pq
 
         tmp = path.with_name(path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -135,13 +139,18 @@ class BarsCache:
 
             con.execute(f"SET memory_limit='{_memory_limit()}'")
             con.execute(f"SET temp_directory='{tmp / 'spill'}'")
-            con.execute("SET preserve_insertion_order=false")
             src = self.lake.dataset(P.BARS_DAILY, bucket_filter([bucket]))
+            sql, args = self.lake.latest_sql(P.BARS_DAILY, con, src)
+            con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
+            con.execute("CREATE TEMP TABLE b AS " + _series_sql().replace("FROM t", "FROM latest"))
+            index = arrow_of(con.execute(
+                "SELECT listing_id, source, count(*) AS n, any_value(basis) AS basis, "
+                "any_value(currency) AS currency, any_value(unit_scale) AS unit_scale, "
+                "max(knowledge_time) AS knowledge_time FROM b GROUP BY ALL ORDER BY listing_id, source"))
+            pq.write_table(index, tmp / "index.parquet")
+            reader = con.sql('SELECT "date", "open", high, low, "close", volume, flags FROM b '
+                             'ORDER BY listing_id, source, "date"').to_arrow_reader(1 << 17)
             with ipc.new_file(str(tmp / "bars.arrow"), _SCHEMA) as w:
-                sql, args = self.lake.latest_sql(P.BARS_DAILY, con, src)
-                con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
-                reader = con.sql(_series_sql().replace("FROM t", "FROM latest")
-                                 + ' ORDER BY listing_id, source, "date"').to_arrow_reader(1 << 17)
                 for batch in reader:
                     w.write_batch(pa.RecordBatch.from_arrays(
                         [batch.column(i).cast(_SCHEMA.field(i).type) for i in range(len(_SCHEMA))], schema=_SCHEMA))
@@ -153,23 +162,24 @@ class BarsCache:
         tmp.rename(path)
 
     def _open(self, bucket: int, path: Path) -> None:
-        self._tables[bucket] = ipc.open_file(pa.memory_map(str(path / "bars.arrow"), "r")).read_all()
+        import pyarrow.parquet as pq
+
+        table = ipc.open_file(pa.memory_map(str(path / "bars.arrow"), "r")).read_all()
+        index = pl.from_arrow(pq.read_table(path / "index.parquet"))
+        assert isinstance(index, pl.DataFrame)
+        self._tables[bucket] = (table, index.with_columns(
+            (pl.col("n").cum_sum() - pl.col("n")).alias("start"), pl.lit(bucket).alias("bucket")))
 
     def _index(self) -> None:
-        """(listing, source) -> (bucket, first row, rows), and each listing's primary source."""
-        offsets: dict[tuple[str, str], tuple[int, int, int]] = {}
+        """(listing, source) -> its series: bucket, first row, rows and constants; each listing's primary source."""
+        frames = [ix for _, ix in self._tables.values() if ix.height]
+        offsets: dict[tuple[str, str], dict[str, Any]] = {}
         cands: dict[str, list[tuple[int, int, str]]] = {}
-        for b, table in self._tables.items():
-            if not table.num_rows:
-                continue
-            key = pl.DataFrame({"l": pl.from_arrow(table.column("listing_id")),
-                                "s": pl.from_arrow(table.column("source")),
-                                "basis": pl.from_arrow(table.column("basis"))}).with_row_index("i")
-            runs = key.group_by("l", "s", maintain_order=True).agg(
-                pl.col("i").min().alias("start"), pl.len().alias("n"), pl.col("basis").first())
-            for lst, src, start, n, basis in runs.iter_rows():
-                offsets[(lst, src)] = (b, int(start), int(n))
-                cands.setdefault(lst, []).append((-int(n), BASIS_RANK.get(basis, 9), src))
+        for ix in frames:
+            for r in ix.iter_rows(named=True):
+                offsets[(r["listing_id"], r["source"])] = r
+                cands.setdefault(r["listing_id"], []).append((-int(r["n"]), BASIS_RANK.get(r["basis"], 9),
+                                                             r["source"]))
         self._offsets = offsets
         self._primary = {lst: sorted(c)[0][2] for lst, c in cands.items()}
 
@@ -197,14 +207,14 @@ class BarsCache:
         self.ensure()
         return self._primary.get(listing_id)
 
-    def series(self, listing_id: str, source: str | None = None) -> pa.Table | None:
+    def series(self, listing_id: str, source: str | None = None) -> tuple[pa.Table, dict[str, Any]] | None:
+        """The bars of one series (zero-copy slice) and what is constant along it (source, basis, currency...)."""
         self.ensure()
         src = source or self._primary.get(listing_id)
-        span = self._offsets.get((listing_id, src)) if src else None
-        if span is None:
+        info = self._offsets.get((listing_id, src)) if src else None
+        if info is None:
             return None
-        b, start, n = span
-        return self._tables[b].slice(start, n).drop_columns(["listing_id"])
+        return self._tables[info["bucket"]][0].slice(info["start"], info["n"]), info
 
     def actions(self, listing_id: str) -> pl.DataFrame:
         self.ensure()
@@ -217,13 +227,13 @@ class BarsCache:
 
 
 def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | None = None
-                 ) -> tuple[pa.Table | None, str | None, pl.DataFrame]:
+                 ) -> tuple[tuple[pa.Table, dict[str, Any]] | None, pl.DataFrame]:
     """The series of ``listing_id`` as known at ``as_of`` (Delta tables, latest version per key known then)."""
     import duckdb
 
     src = lake.dataset(P.BARS_DAILY, bucket_filter([P.bucket_of(listing_id)]))
     if src is None:
-        return None, None, pl.DataFrame()
+        return None, pl.DataFrame()
     con = duckdb.connect()
     try:
         sql, args = lake.latest_sql(P.BARS_DAILY, con, src, as_of=as_of, where="listing_id = ?", params=[listing_id])
@@ -234,17 +244,23 @@ def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | Non
     df = pl.from_arrow(t)
     assert isinstance(df, pl.DataFrame)
     if not df.height:
-        return None, None, pl.DataFrame()
+        return None, pl.DataFrame()
     if source is None:
         counts = df.group_by("source", "basis").len().with_columns(
             pl.col("basis").replace_strict(BASIS_RANK, default=9).alias("_r")).sort(
             [pl.col("len"), pl.col("_r")], descending=[True, False])
         source = counts.get_column("source")[0]
-    one = df.filter(pl.col("source") == source).drop("listing_id")
+    one = df.filter(pl.col("source") == source)
     acts = pl.from_arrow(lake.read(P.CORPORATE_ACTIONS, as_of=as_of, where="listing_id = ?", params=[listing_id])) \
         if lake.exists(P.CORPORATE_ACTIONS) else pl.DataFrame()
     assert isinstance(acts, pl.DataFrame)
-    return one.to_arrow(), source, acts
+    if not one.height:
+        return None, acts
+    first = one.row(0, named=True)
+    info = {"listing_id": listing_id, "source": source, "n": one.height, "basis": first["basis"],
+            "currency": first["currency"], "unit_scale": first["unit_scale"],
+            "knowledge_time": one.get_column("knowledge_time").max()}
+    return (one.select(_SCHEMA.names).to_arrow().cast(_SCHEMA), info), acts
 
 
 CONVENTIONS = ("prev_close", "ex_close")

@@ -22,6 +22,20 @@ SPLIT_RATIOS = (1.25, 4 / 3, 1.5, 5 / 3, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0,
 LN100 = math.log(100.0)
 OHLC = ("open", "high", "low", "close")
 EPS = 1e-6
+#: the integer id of a series within one delivery (rows of a series are contiguous and in date order)
+S = "_sid"
+
+
+def prev(x: pl.Expr) -> pl.Expr:
+    """``x`` on the series' previous row (null on its first row)."""
+    return pl.when(pl.col(S) == pl.col(S).shift(1)).then(x.shift(1))
+
+
+def nxt(x: pl.Expr) -> pl.Expr:
+    """``x`` on the series' next row (null on its last row)."""
+    return pl.when(pl.col(S) == pl.col(S).shift(-1)).then(x.shift(-1))
+
+
 #: a one-day move this many robust sigmas away (and reverting) is a spike
 SPIKE_SIGMAS = 6.0
 #: one series: a listing as one source delivers it
@@ -45,7 +59,7 @@ def _reject_rules(df: pl.DataFrame, names: list[str | None]) -> pl.DataFrame:
     hi = pl.col("high") * (1 + EPS)
     any_nonpos = pl.any_horizontal([pl.col(c) <= 0 for c in OHLC]).fill_null(False)
     inconsistent = ((pl.col("high") < lo) | (pl.col("close") > hi) | (pl.col("close") < lo)).fill_null(False)
-    dup = (pl.col("date") == pl.col("date").shift(1).over(G)).fill_null(False)
+    dup = (pl.col("date") == prev(pl.col("date"))).fill_null(False)
     wd = pl.col("date").dt.weekday()  # 1 = Monday
     trading = wd <= 5
     for n in names:
@@ -102,8 +116,13 @@ def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | Non
     """
     names = sorted({n for n in bars.get_column("calendar").unique().to_list()}, key=lambda x: x or "")
     # the rules need each series (listing, source) in date order; files usually are, so sort only when needed
-    unordered = bars.select((pl.col("date").diff().over(G) < 0).any()).item()
-    df = bars.sort("listing_id", "source", "date", "file", "line") if unordered else bars
+    boundary = ((pl.col("listing_id") != pl.col("listing_id").shift(1)) | (pl.col("source") != pl.col("source").shift(1))
+                ).fill_null(True)
+    ordered = bars.select(((pl.col("date").diff() >= 0) | boundary).fill_null(True).all(),
+                          boundary.sum() == pl.struct(G).n_unique()).row(0)
+    df = bars if all(ordered) else bars.sort("listing_id", "source", "date", "file", "line")
+    # series are now contiguous and in date order: one integer id per series serves every window
+    df = df.with_columns(boundary.cum_sum().cast(pl.Int32).alias("_sid"))
     df = _reject_rules(df, names)
     rejected = _with_messages(df.filter(pl.col("rule").is_not_null()))
     ok = df.filter(pl.col("rule").is_null()).drop("rule", "field", "date_raw")
@@ -131,23 +150,22 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     has_adj = "adj_close" in df.columns and df.get_column("adj_close").null_count() < df.height
     lf = df.lazy()
     lc = pl.col("close").log()
-    lf = lf.with_columns((lc - lc.shift(1)).over(G).alias("_r"),
-                         (pl.col("open").log() - lc.shift(1)).over(G).alias("_gap"))
+    lf = lf.with_columns((lc - prev(lc)).alias("_r"), (pl.col("open").log() - prev(lc)).alias("_gap"))
     moved = pl.when(pl.col("_r") != 0).then(pl.col("_r").abs().clip(0, 0.1))
     lf = lf.with_columns(
-        pl.col("_r").shift(-1).over(G).alias("_rn"),
+        nxt(pl.col("_r")).alias("_rn"),
         # robust volatility: the centred 63-session mean of absolute returns, each capped at 10% so that the
         # errors being looked for do not hide themselves (mean |r| is 0.8 sigma for normal returns); sessions
         # without a move (stale prices) do not count, so a stale run cannot lower the bar for its neighbours
-        (moved.rolling_mean(window_size=63, min_samples=10, center=True).over(G) * 1.25)
+        (moved.rolling_mean(window_size=63, min_samples=10, center=True).over(S) * 1.25)
         .fill_null(0.02).clip(0.004, None).alias("_sigma"),
     )
     r, rn, sigma = pl.col("_r"), pl.col("_rn"), pl.col("_sigma")
 
     # unit errors: jumps by 100x (or 1/100) start a segment at another scale; the series' usual level wins
     unit_step = ((r.abs() - LN100).abs() < 0.35).fill_null(False)
-    lf = lf.with_columns(pl.when(unit_step).then(r.sign()).otherwise(0).cum_sum().over(G).alias("_lvl"))
-    lf = lf.with_columns((pl.col("_lvl") != pl.col("_lvl").mode().first().over(G)).alias("_unit_seg"))
+    lf = lf.with_columns(pl.when(unit_step).then(r.sign()).otherwise(0).cum_sum().over(S).alias("_lvl"))
+    lf = lf.with_columns((pl.col("_lvl") != pl.col("_lvl").mode().first().over(S)).alias("_unit_seg"))
     hi_lo = pl.max_horizontal([pl.col(c) for c in OHLC]) / pl.min_horizontal([pl.col(c) for c in OHLC])
     unit = pl.col("_unit_seg") | unit_step | (hi_lo > 30).fill_null(False)
 
@@ -165,7 +183,7 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
 
     near = pl.min_horizontal(near_ratio(lr), near_ratio(gap))
     tol = pl.max_horizontal(pl.lit(0.04), 2 * sigma)
-    after_spike = spike.shift(1).over(G).fill_null(False)  # the day a spike reverts is not a new level
+    after_spike = prev(spike).fill_null(False)  # the day a spike reverts is not a new level
     split_like = ((r.abs() > pl.max_horizontal(8 * sigma, pl.lit(math.log(1.2)))) & (near < tol) & ~unit_step
                   & ~spike & ~after_spike).fill_null(False)
     splits = ledger.filter(pl.col("type") == "split").select(*G, pl.col("ex_date").alias("date"),
@@ -181,10 +199,10 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     unrecorded = split_like & ~explained & ~recorded
 
     # stale feed: the previous close repeated with zero volume, two sessions or more in a row
-    stale_row = ((pl.col("close") == pl.col("close").shift(1).over(G)) & (pl.col("volume") == 0)).fill_null(False)
+    stale_row = ((pl.col("close") == prev(pl.col("close"))) & (pl.col("volume") == 0)).fill_null(False)
     lf = lf.with_columns(stale_row.alias("_stale"))
     st = pl.col("_stale")
-    lf = lf.with_columns((st & (st.shift(1).over(G).fill_null(False) | st.shift(-1).over(G).fill_null(False)))
+    lf = lf.with_columns((st & (prev(st).fill_null(False) | nxt(st).fill_null(False)))
                          .alias("_stale_run"))
 
     # sessions of the exchange calendar
@@ -213,7 +231,7 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     flags = pl.concat_str([pl.when(c.fill_null(False)).then(pl.lit(code)) for code, c in codes], separator=",",
                           ignore_nulls=True)
     lf = lf.with_columns(pl.when(flags == "").then(None).otherwise(flags).alias("flags"),
-                         split_bad.alias("_split_bad"), pl.col("close").shift(1).over(G).alias("_prev_close"),
+                         split_bad.alias("_split_bad"), prev(pl.col("close")).alias("_prev_close"),
                          sigma.alias("_sig"))
     df = lf.collect()
     if not act.height:
@@ -225,9 +243,9 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
             *G, pl.col("date").alias("ex_date"), pl.lit("dividend").alias("type"), pl.lit(True).alias("_vendor_bad"))
 
     # action flags
-    prev = df.filter(pl.col("date").is_in(act.get_column("ex_date").unique().implode())).select(
+    prev_rows = df.filter(pl.col("date").is_in(act.get_column("ex_date").unique().implode())).select(
         *G, "date", "_prev_close", "_split_bad", pl.col("_r").alias("_r_ex"), "_sig", pl.col("basis").alias("_basis"))
-    act = act.join(prev.rename({"date": "ex_date"}), on=[*G, "ex_date"], how="left")
+    act = act.join(prev_rows.rename({"date": "ex_date"}), on=[*G, "ex_date"], how="left")
     med = (ledger.filter(pl.col("type") == "dividend").group_by(*G).agg(pl.col("value").median().alias("_med"),
                                                                         pl.len().alias("_ndiv")))
     act = act.join(med, on=G, how="left")
@@ -273,8 +291,7 @@ def _vendor_adjustment(df: pl.LazyFrame, ledger: pl.DataFrame, has_adj: bool
     if not has_adj:
         return df, pl.lit(False), False
     f = pl.col("adj_close") / pl.col("close")
-    df = df.with_columns((f.shift(1).over(G) / f).log().alias("_vstep"),
-                         pl.col("close").shift(1).over(G).alias("_pc"))
+    df = df.with_columns((prev(f) / f).log().alias("_vstep"), prev(pl.col("close")).alias("_pc"))
     d = ledger.filter(pl.col("type").is_in(["dividend", "capital_gain"])).group_by(*G, "ex_date", "type").agg(
         pl.col("value").sum())
     divs = d.filter(pl.col("type") == "dividend").select(*G, pl.col("ex_date").alias("date"),

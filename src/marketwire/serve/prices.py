@@ -45,6 +45,22 @@ def parse_time(value: str | date | datetime | None, param: str = "as_of") -> dat
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _to_pandas(t: pa.Table) -> Any:
+    """Columns straight from Arrow buffers (zero-copy where there are no nulls); dates as datetime64[ns]."""
+    import pandas as pd
+
+    cols: dict[str, Any] = {}
+    for name in t.column_names:
+        col = t.column(name)
+        if name == "date":
+            cols[name] = col.to_numpy().astype("datetime64[ns]")
+        elif col.null_count == 0 and (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+            cols[name] = col.to_numpy()
+        else:
+            cols[name] = col.to_pandas()
+    return pd.DataFrame(cols, copy=False)
+
+
 class PricesMixin:
     lake: Lake
     home: Path
@@ -184,36 +200,37 @@ class PricesMixin:
         kt = parse_time(as_of, "as_of")
         lid = self.price_listing(id)
         if kt is None:
-            tbl = self.bars_cache.series(lid, source)
-            src = source or self.bars_cache.primary(lid)
+            found = self.bars_cache.series(lid, source)
             acts = self.bars_cache.actions(lid)
         else:
-            tbl, src, acts = series_as_of(self.lake, lid, kt, source)
-        if tbl is None:
+            found, acts = series_as_of(self.lake, lid, kt, source)
+        if found is None:
             if source and self.bars_cache.sources_of(lid):
                 raise NotFound(f"no prices from source {source!r} for {id}; sources: "
                                f"{', '.join(self.bars_cache.sources_of(lid))}", param="source", value=source)
             raise NotFound(f"no prices for {id}" + (f" known at {kt.isoformat()}" if kt else ""), param="id",
                            value=id)
-        basis = tbl.column("basis")[0].as_py() if tbl.num_rows else "raw"
-        ccy = tbl.column("currency")[0].as_py() if tbl.num_rows else None
-        unit = tbl.column("unit_scale")[0].as_py() if tbl.num_rows else 0
+        tbl, info = found
+        src, basis, ccy, unit = info["source"], info["basis"] or "raw", info["currency"], info["unit_scale"] or 0
         dates = tbl.column("date").to_numpy()
         close = tbl.column("close").to_numpy()
-        fp, fv, ftable = adjustment_factors(dates, close, acts, basis, adjust, src, convention)
-        cols: dict[str, Any] = {"date": tbl.column("date")}
-        scale = fp
+        if adjust == "none" and not currency and not factors:
+            fp = fv = None
+            ftable: list[dict[str, Any]] = []
+        else:
+            fp, fv, ftable = adjustment_factors(dates, close, acts, basis, adjust, src, convention)
         out_ccy = ccy
+        scale = fp
         if currency and currency.upper() != (ccy or "").upper():
             rate = self._fx_factor(tbl.column("date"), ccy, currency.upper())
-            scale = fp * rate * (10.0 ** (unit or 0))
+            scale = (fp if fp is not None else 1.0) * rate * (10.0 ** unit)
             out_ccy = currency.upper()
-        plain = adjust == "none" and scale is fp
+        cols: dict[str, Any] = {"date": tbl.column("date")}
         for c in ("open", "high", "low", "close"):
             col = tbl.column(c)
-            cols[c] = col if plain else pa.array(col.to_numpy(zero_copy_only=False) * scale)
+            cols[c] = col if scale is None else pa.array(col.to_numpy(zero_copy_only=False) * scale)
         vol = tbl.column("volume")
-        cols["volume"] = vol if plain or adjust == "none" else pa.array(
+        cols["volume"] = vol if fv is None or adjust == "none" else pa.array(
             np.round(vol.to_numpy(zero_copy_only=False).astype("float64") * fv))
         if flags:
             cols["flags"] = tbl.column("flags")
@@ -236,7 +253,7 @@ class PricesMixin:
             return out.replace_schema_metadata({k: str(v) for k, v in meta.items()})
         if output == "polars":
             return pl.from_arrow(out)
-        df = out.to_pandas()
+        df = _to_pandas(out)
         df.attrs.update(meta)
         if factors:
             df.attrs["actions"] = ftable
