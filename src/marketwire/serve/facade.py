@@ -330,5 +330,6 @@ class Marketwire(PricesMixin):
     def health(self) -> dict[str, Any]:
         counts = {name: self.index.rows(f"SELECT count(*) AS n FROM {name}")[0]["n"]
                   for name in ("issuers", "securities", "listings", "ids", "membership")}
+        counts["bars_daily"] = self.bars_size()["rows"]  # every stored version, from the Delta log
         return {"status": "ok", "counts": counts,
                 "time": datetime.now(timezone.utc).isoformat()}

@@ -231,7 +231,7 @@ class PricesMixin:
             cols[c] = col if scale is None else pa.array(col.to_numpy(zero_copy_only=False) * scale)
         vol = tbl.column("volume")
         cols["volume"] = vol if fv is None or adjust == "none" else pa.array(
-            np.round(vol.to_numpy(zero_copy_only=False).astype("float64") * fv))
+            np.round(vol.to_numpy(zero_copy_only=False).astype("float64") * fv).astype("int64"))
         if flags:
             cols["flags"] = tbl.column("flags")
         if factors:
