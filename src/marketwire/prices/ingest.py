@@ -195,22 +195,26 @@ class PriceIngest:
         has_master = self.lake.exists(R.LISTINGS)
         out, new_rows = [], []
         minted: list[tuple[str, str]] = []
+        todo = []
         for sym, mic_opt, last, _file in keys.iter_rows():
             hint = hint_for(f"{sym}@{mic_opt}" if mic_opt and "@" not in sym else sym)
             if mic_opt and hint.mic is None:
                 hint = SymbolHint(hint.symbol, hint.ticker, mic=mic_opt, currency=hint.currency)
+            found = None if hint.symbol in known or not has_master else self.resolver(hint, last or date.today())
+            todo.append((sym, mic_opt, hint, found))
+        registered = self._registered([_provisional_key(h) for _, _, h, f in todo if h.symbol not in known and not f])
+        for sym, mic_opt, hint, found in todo:
             prior = known.get(hint.symbol)
             if prior is not None:
                 out.append({"symbol": sym, "_mic_opt": mic_opt, **prior})
                 continue
-            found = self.resolver(hint, last or date.today()) if has_master else None
             if found:
                 row = {"listing_id": found["listing_id"], "ticker": found.get("ticker") or hint.ticker,
                        "mic": found.get("mic"), "country": hint.country, "currency": found.get("currency")
                        or hint.currency, "provisional": False, "name": found.get("name")}
             else:
-                key = f"prices:{hint.ticker}@{hint.mic or hint.country or 'US'}"
-                lid = self._registered(key)
+                key = _provisional_key(hint)
+                lid = registered.get(key)
                 if lid is None:
                     lid = mint("listing", key, set())
                     minted.append((key, lid))
@@ -246,12 +250,13 @@ class PriceIngest:
                                 "unit_scale": hint_for(r["symbol"]).unit_scale}
         return out
 
-    def _registered(self, key: str) -> str | None:
-        if not self.lake.exists(R.ID_REGISTRY):
-            return None
-        ids = self.lake.read(R.ID_REGISTRY, where="kind = 'listing' AND key = ?", params=[key],
-                             columns=["id"]).column("id").to_pylist()
-        return ids[0] if ids else None
+    def _registered(self, keys: list[str]) -> dict[str, str]:
+        """Ids the registry already gave to these provisional keys (one query for the whole delivery)."""
+        if not keys or not self.lake.exists(R.ID_REGISTRY):
+            return {}
+        t = self.lake.read(R.ID_REGISTRY, where="kind = 'listing' AND key IN (SELECT unnest(?))", params=[keys],
+                           columns=["key", "id"])
+        return dict(zip(t.column("key").to_pylist(), t.column("id").to_pylist()))
 
     def _ledger(self, ids: list[str]) -> pl.DataFrame | None:
         if not ids or not self.lake.exists(P.CORPORATE_ACTIONS):
@@ -401,6 +406,10 @@ class PriceIngest:
         return report
 
 
+def _provisional_key(hint: SymbolHint) -> str:
+    return f"prices:{hint.ticker}@{hint.mic or hint.country or 'US'}"
+
+
 def _check_daily(bars: pl.DataFrame) -> None:
     """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars)."""
     head = bars.filter(pl.col("date").is_not_null()).select("file", "date").group_by("file", maintain_order=True)
@@ -423,19 +432,33 @@ def _country_calendar(country: str | None) -> str | None:
     return "XNYS" if country in (None, "US") else None
 
 
-def _ticks(df: pl.DataFrame) -> pl.DataFrame:
-    """Float prices -> int64 ticks with the smallest exponent (per listing and delivery) that reproduces each
-    price within 1e-12 relative (float32-noisy vendors get up to 12 decimals)."""
+def _exponent(cols: tuple[str, ...]) -> pl.Expr:
+    """Per row: the smallest k <= MAX_EXP for which every price in ``cols`` is a whole number of 10**-k."""
     row_exp = pl.lit(MAX_EXP, pl.Int8)
     for k in range(MAX_EXP, -1, -1):
         ok = pl.all_horizontal([
             (pl.col(c).is_null() | (((pl.col(c) * 10.0**k).round(0) / 10.0**k - pl.col(c)).abs()
-                                    <= 1e-12 * pl.col(c).abs())) for c in BAR_COLS])
+                                    <= 1e-12 * pl.col(c).abs())) for c in cols])
         row_exp = pl.when(ok).then(pl.lit(k, pl.Int8)).otherwise(row_exp)
-    df = df.with_columns(row_exp.alias("_e"))
-    df = df.with_columns(pl.col("_e").max().over("listing_id", "file").alias("price_exp"))
+    return row_exp
+
+
+def _ticks(df: pl.DataFrame) -> pl.DataFrame:
+    """Float prices -> int64 ticks with the smallest exponent (per listing and delivery) that reproduces each
+    price within 1e-12 relative (float32-noisy vendors get up to 12 decimals).
+
+    The exponent is found on the close, then checked on all four prices; only series where another price needs
+    more decimals are searched again on all four."""
+    g = ["listing_id", "file"]
+    df = df.with_columns(_exponent(("close",)).max().over(g).alias("price_exp"))
     scale = 10.0 ** pl.col("price_exp").cast(pl.Float64)
-    return df.with_columns([(pl.col(c) * scale).round(0).cast(pl.Int64).alias(c) for c in BAR_COLS]).drop("_e")
+    exact = pl.all_horizontal([(pl.col(c).is_null() | (((pl.col(c) * scale).round(0) / scale - pl.col(c)).abs()
+                                                       <= 1e-12 * pl.col(c).abs())) for c in BAR_COLS])
+    df = df.with_columns(exact.all().over(g).alias("_exact"))
+    if not df.get_column("_exact").all():
+        df = df.with_columns(pl.when(pl.col("_exact")).then(pl.col("price_exp"))
+                             .otherwise(_exponent(BAR_COLS).max().over(g)).alias("price_exp"))
+    return df.with_columns([(pl.col(c) * scale).round(0).cast(pl.Int64).alias(c) for c in BAR_COLS]).drop("_exact")
 
 
 def _with_prov(df: pl.DataFrame, prov: dict[str, Any], ds: Any) -> pa.Table:
