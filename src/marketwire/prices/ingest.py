@@ -148,6 +148,13 @@ class PriceIngest:
             on=["file", "line"], how="left")
         ids = bars.get_column("listing_id").unique().to_list()
         ledger = self._ledger(ids)
+        # what the rules no longer need: the action columns (now ledger rows), empty vendor columns, dates as text
+        # (kept only where they failed to parse, for the quarantine message)
+        unused = ["dividend", "split", "capital_gain", "_cg_in_div"]
+        if bars.get_column("adj_close").null_count() == bars.height:
+            unused.append("adj_close")
+        bars = bars.drop(unused).with_columns(
+            pl.when(pl.col("date").is_null()).then(pl.col("date_raw")).alias("date_raw"))
         t = report.lap("resolve", t)
         v = verify(bars, act, ledger)
         t = report.lap("verify", t)
@@ -161,8 +168,11 @@ class PriceIngest:
         t = report.lap("compare", t)
         report.unchanged = unchanged
         prov = {"knowledge_time": kt, "ingested_at": now, "ingest_id": ingest_id}
-        if fresh.height:  # sorted by listing and date by verify
-            self.lake.append(P.BARS_DAILY, _with_prov(fresh, prov, P.BARS_DAILY))
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1)  # the bars are written (in Rust) while the ledger is handled
+        writing = pool.submit(self.lake.append, P.BARS_DAILY, _with_prov(fresh, prov, P.BARS_DAILY)) \
+            if fresh.height else None
         report.accepted = fresh.height
         report.flagged = fresh.filter(pl.col("flags").is_not_null()).height
         report.listings = len(ids)
@@ -181,6 +191,9 @@ class PriceIngest:
         for flags in (fresh.get_column("flags"), acts_new.get_column("flags")):
             for code, n in flags.drop_nulls().str.split(",").explode().value_counts().iter_rows():
                 report.by_rule[code] = report.by_rule.get(code, 0) + n
+        if writing is not None:
+            writing.result()
+        pool.shutdown()
         t = report.lap("write", t)
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
         report.disagreements = self._reconcile(fresh, prov) if had_bars or several else 0
@@ -449,15 +462,18 @@ def _ticks(df: pl.DataFrame) -> pl.DataFrame:
 
     The exponent is found on the close, then checked on all four prices; only series where another price needs
     more decimals are searched again on all four."""
-    g = ["listing_id", "file"]
+    g = "_sid" if "_sid" in df.columns else ["listing_id", "file"]
     df = df.with_columns(_exponent(("close",)).max().over(g).alias("price_exp"))
     scale = 10.0 ** pl.col("price_exp").cast(pl.Float64)
     exact = pl.all_horizontal([(pl.col(c).is_null() | (((pl.col(c) * scale).round(0) / scale - pl.col(c)).abs()
                                                        <= 1e-12 * pl.col(c).abs())) for c in BAR_COLS])
     df = df.with_columns(exact.all().over(g).alias("_exact"))
     if not df.get_column("_exact").all():
-        df = df.with_columns(pl.when(pl.col("_exact")).then(pl.col("price_exp"))
-                             .otherwise(_exponent(BAR_COLS).max().over(g)).alias("price_exp"))
+        keys = [g] if isinstance(g, str) else g
+        redo = (df.filter(~pl.col("_exact")).group_by(keys)
+                .agg(_exponent(BAR_COLS).max().alias("_exp_all")))
+        df = df.join(redo, on=keys, how="left", maintain_order="left").with_columns(
+            pl.coalesce("_exp_all", "price_exp").alias("price_exp")).drop("_exp_all")
     return df.with_columns([(pl.col(c) * scale).round(0).cast(pl.Int64).alias(c) for c in BAR_COLS]).drop("_exact")
 
 

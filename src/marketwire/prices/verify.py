@@ -233,10 +233,10 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     lf = lf.with_columns(pl.when(flags == "").then(None).otherwise(flags).alias("flags"),
                          split_bad.alias("_split_bad"), prev(pl.col("close")).alias("_prev_close"),
                          sigma.alias("_sig"))
-    df = lf.collect()
+    df = lf.collect(engine="in-memory")  # faster than streaming for these window functions on 2 cores
     if not act.height:
         act = act.with_columns(pl.lit(None, pl.Utf8).alias("flags"))
-        return (df.drop([c for c in df.columns if c.startswith("_")]),
+        return (df.drop([c for c in df.columns if c.startswith("_") and c != S]),
                 act.drop([c for c in act.columns if c.startswith("_")]))
     if div_bad:
         div_bad_df = df.filter(pl.col("_vbad") & pl.col("_div").is_not_null()).select(
@@ -280,7 +280,7 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
                            ignore_nulls=True)
     act = act.with_columns(pl.when(aflags == "").then(None).otherwise(aflags).alias("flags"))
     act = act.drop([c for c in act.columns if c.startswith("_")])
-    df = df.drop([c for c in df.columns if c.startswith("_")])
+    df = df.drop([c for c in df.columns if c.startswith("_") and c != S])  # the series id stays for encoding
     return df, act
 
 

@@ -41,6 +41,9 @@ class Marketwire(PricesMixin):
 
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = resolve_home(home)
+        import deltalake  # noqa: F401 - the engines every operation needs, loaded once when the lake is opened
+        import duckdb  # noqa: F401
+
         self.lake = Lake(self.home / "lake")
         self.pipeline = Pipeline(self.lake)
         self.index = MasterIndex(self.lake, self.home / "cache")

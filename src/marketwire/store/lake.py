@@ -39,7 +39,8 @@ class Lake:
     def __init__(self, root: str | Path, storage_options: dict[str, str] | None = None) -> None:
         self.root = str(root).rstrip("/")
         self.storage_options = storage_options
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         if _is_local(self.root):
             Path(_local_path(self.root)).mkdir(parents=True, exist_ok=True)
 
@@ -83,7 +84,9 @@ class Lake:
         if table.num_rows == 0:
             return 0
         table = ds.conform(table)
-        with self._lock:
+        with self._locks_lock:
+            lock = self._locks.setdefault(ds.name, threading.Lock())
+        with lock:  # one writer per table in this process; tables are written concurrently
             write_deltalake(
                 self.uri(ds.name),
                 table,
