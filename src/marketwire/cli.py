@@ -118,8 +118,6 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
     for rule, n in sorted(d["by_rule"].items()):
         sev = RULES[rule].severity if rule in RULES else "reject"
         click.echo(f"  {'quarantined' if sev == 'reject' else 'flagged'} by {rule}: {n}")
-    if d.get("provisional"):
-        click.echo(f"  provisional listings created (listing.provisional): {d['provisional']}")
     if d.get("disagreements"):
         click.echo(f"  disagreements with other sources recorded: {d['disagreements']}")
 

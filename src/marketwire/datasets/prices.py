@@ -89,7 +89,7 @@ PRICE_LISTINGS = Dataset(
                 "resolved to, or a provisional listing (flagged listing.provisional) when the master has none.",
     fields=(
         f("listing_id", S, False), f("symbol", S, False), f("ticker", S), f("mic", S), f("country", S),
-        f("currency", S), f("calendar", S), f("provisional", pa.bool_(), False), f("name", S),
+        f("currency", S), f("calendar", S), f("provisional", pa.bool_(), False), f("name", S), f("flags", S),
     ),
     key=("listing_id", "symbol"),
 )

@@ -233,14 +233,15 @@ class PriceIngest:
                     minted.append((key, lid))
                     report.new_listings.add(lid)
                 row = {"listing_id": lid, "ticker": hint.ticker, "mic": hint.mic, "country": hint.country,
-                       "currency": hint.currency, "provisional": True, "name": None}
+                       "currency": hint.currency, "provisional": True, "name": None, "flags": "listing.provisional"}
                 report.provisional += 1
+                report.by_rule["listing.provisional"] = report.by_rule.get("listing.provisional", 0) + 1
             row["calendar"] = calendars.calendar_name(row["mic"]) or calendars.calendar_name(
                 hint.mic) or _country_calendar(hint.country)
             row["unit_scale"] = hint.unit_scale
-            new_rows.append({"symbol": hint.symbol, **{k: row[k] for k in ("listing_id", "ticker", "mic", "country",
-                                                                               "currency", "calendar", "provisional",
-                                                                               "name")}, "unit_scale": hint.unit_scale})
+            new_rows.append({"symbol": hint.symbol, "flags": row.get("flags"),
+                             **{k: row[k] for k in ("listing_id", "ticker", "mic", "country", "currency", "calendar",
+                                                    "provisional", "name")}})
             known[hint.symbol] = {k: row[k] for k in ("listing_id", "calendar", "currency", "unit_scale")}
             out.append({"symbol": sym, "_mic_opt": mic_opt, **known[hint.symbol]})
         prov = {"knowledge_time": now, "ingested_at": now, "source": "prices", "ingest_id": ingest_id}

@@ -44,7 +44,7 @@ _SCHEMA = pa.schema([("date", pa.date32()), ("open", pa.float64()), ("high", pa.
 
 
 #: bump when the cache files change shape (a cache of another format is rebuilt, never misread)
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 def bucket_filter(buckets: Any) -> list[tuple[str, str, Any]]:
@@ -147,7 +147,7 @@ class BarsCache:
                 "SELECT listing_id, source, count(*) AS n, any_value(basis) AS basis, "
                 "any_value(currency) AS currency, any_value(unit_scale) AS unit_scale, "
                 "max(knowledge_time) AS knowledge_time FROM b GROUP BY ALL ORDER BY listing_id, source"))
-            pq.write_table(index, tmp / "index.parquet")
+            pq.write_table(index, tmp / "series-index.parquet")
             reader = con.sql('SELECT "date", "open", high, low, "close", volume, flags FROM b '
                              'ORDER BY listing_id, source, "date"').to_arrow_reader(1 << 17)
             with ipc.new_file(str(tmp / "bars.arrow"), _SCHEMA) as w:
@@ -165,7 +165,7 @@ class BarsCache:
         import pyarrow.parquet as pq
 
         table = ipc.open_file(pa.memory_map(str(path / "bars.arrow"), "r")).read_all()
-        index = pl.from_arrow(pq.read_table(path / "index.parquet"))
+        index = pl.from_arrow(pq.read_table(path / "series-index.parquet"))
         assert isinstance(index, pl.DataFrame)
         self._tables[bucket] = (table, index.with_columns(
             (pl.col("n").cum_sum() - pl.col("n")).alias("start"), pl.lit(bucket).alias("bucket")))

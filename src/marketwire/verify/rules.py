@@ -32,7 +32,8 @@ _R = [
     Rule("listing.name_conflict", "flag", "listings",
          "Two sources name different companies for one ticker@MIC on the same date; the directory's is kept."),
     Rule("listing.provisional", "flag", "listings",
-         "A listing created from a source that only names a ticker (e.g. an index list), not from a directory."),
+         "A listing created from a source that only names a ticker (an index list, a price file whose symbol the "
+         "master does not know), not from a directory."),
     # check digits and formats (python-stdnum)
     Rule("isin.check_digit", "reject", "ref_observations", "ISIN with a wrong check digit (ISO 6166, Luhn)."),
     Rule("isin.format", "reject", "ref_observations", "ISIN that is not 2 letters + 9 alphanumerics + 1 digit."),
@@ -121,8 +122,6 @@ _R = [
     Rule("price.source_disagreement", "flag", "price_disagreements",
          "Two sources disagree on a listing's close for a date by more than 0.5% (levels in the same basis, "
          "daily returns across bases); recorded in price_disagreements."),
-    Rule("listing.unresolved_symbol", "flag", "price_listings",
-         "Prices for a symbol the securities master does not know: a provisional listing is created."),
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _R}
