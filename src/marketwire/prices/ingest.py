@@ -140,12 +140,16 @@ class PriceIngest:
         report.rows = bars.height + len(refusals)
         t = report.lap("read", t)
         listings = self._listings(bars, now, ingest_id, report)
-        bars = bars.join(listings.select("symbol", "_mic_opt", "listing_id", "calendar", "currency", "unit_scale"),
-                         on=["symbol", "_mic_opt"], how="left", nulls_equal=True).drop("_mic_opt")
+        if bars.get_column("_mic_opt").null_count() == bars.height:  # the common case: a symbol names its listing
+            lk = listings.unique("symbol")
+            bars = bars.with_columns([pl.col("symbol").replace_strict(lk.get_column("symbol"), lk.get_column(c),
+                                                                      return_dtype=lk.schema[c]).alias(c)
+                                      for c in ("listing_id", "calendar", "currency", "unit_scale")]).drop("_mic_opt")
+        else:
+            bars = bars.join(listings.select("symbol", "_mic_opt", "listing_id", "calendar", "currency", "unit_scale"),
+                             on=["symbol", "_mic_opt"], how="left", nulls_equal=True).drop("_mic_opt")
         bars = bars.with_columns(pl.coalesce("_ccy_opt", "currency").alias("currency")).drop("_ccy_opt")
-        act = actions_of(bars.filter(pl.col("date").is_not_null())).join(
-            bars.select("file", "line", "listing_id", "source", "basis", "currency", "_cg_in_div"),
-            on=["file", "line"], how="left")
+        act = actions_of(bars, keep=("listing_id", "source", "basis", "currency", "_cg_in_div"))
         ids = bars.get_column("listing_id").unique().to_list()
         ledger = self._ledger(ids)
         # what the rules no longer need: the action columns (now ledger rows), empty vendor columns, dates as text
@@ -196,7 +200,7 @@ class PriceIngest:
         pool.shutdown()
         t = report.lap("write", t)
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
-        report.disagreements = self._reconcile(fresh, prov) if had_bars or several else 0
+        report.disagreements = self._reconcile(fresh, prov, report.new_listings) if had_bars or several else 0
         report.lap("reconcile", t)
         return report
 
@@ -334,12 +338,18 @@ class PriceIngest:
             self.lake.append(R.QUARANTINE, _with_prov(q, prov, R.QUARANTINE))
         return q.height
 
-    def _reconcile(self, fresh: pl.DataFrame, prov: dict[str, Any]) -> int:
+    def _reconcile(self, fresh: pl.DataFrame, prov: dict[str, Any], new_listings: set[str]) -> int:
         """Closes of the same listing and date from two sources: levels when the bases agree, daily returns when
-        they differ. Disagreements beyond 0.5% are recorded (both values, both sources)."""
+        they differ. Disagreements beyond 0.5% are recorded (both values, both sources).
+
+        A listing first seen in this delivery has bars from another source only if this delivery brought two."""
         if not fresh.height or not self.lake.exists(P.BARS_DAILY):
             return 0
-        ids = self._multi_source(fresh.get_column("listing_id").unique().to_list())
+        per = fresh.group_by("listing_id").agg(pl.col("source").n_unique().alias("n"))
+        known = per.filter(~pl.col("listing_id").is_in(list(new_listings)) | (pl.col("n") > 1))
+        if not known.height:
+            return 0
+        ids = self._multi_source(known.get_column("listing_id").to_list())
         if not ids:
             return 0
         t = self.lake.read(P.BARS_DAILY, columns=["listing_id", "date", "source", "close", "price_exp", "basis"],

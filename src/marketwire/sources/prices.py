@@ -399,19 +399,20 @@ def _interval_hint(raw: RawFile, date_index: int) -> str | None:
     return None
 
 
-def actions_of(df: pl.DataFrame, no_split: tuple[float, ...] = (0.0, 1.0)) -> pl.DataFrame:
-    """Dividend, split and capital-gain columns -> ledger rows (symbol, ex_date, type, value, file, line)."""
-    parts = []
-    base = df.select("symbol", pl.col("date").alias("ex_date"), "file", "line", "dividend", "split", "capital_gain")
-    parts.append(base.filter(pl.col("dividend").is_not_null() & (pl.col("dividend") != 0))
-                 .select("symbol", "ex_date", pl.lit("dividend").alias("type"), pl.col("dividend").alias("value"),
-                         "file", "line"))
-    parts.append(base.filter(pl.col("split").is_not_null() & ~pl.col("split").is_in(list(no_split)))
-                 .select("symbol", "ex_date", pl.lit("split").alias("type"), pl.col("split").alias("value"),
-                         "file", "line"))
-    parts.append(base.filter(pl.col("capital_gain").is_not_null() & (pl.col("capital_gain") != 0))
-                 .select("symbol", "ex_date", pl.lit("capital_gain").alias("type"),
-                         pl.col("capital_gain").alias("value"), "file", "line"))
+def actions_of(df: pl.DataFrame, no_split: tuple[float, ...] = (0.0, 1.0), keep: tuple[str, ...] = ()
+               ) -> pl.DataFrame:
+    """Dividend, split and capital-gain columns -> ledger rows (symbol, ex_date, type, value, file, line and the
+    ``keep`` columns). One pass picks the few rows that carry an action; the rest never get copied."""
+    div = pl.col("dividend").is_not_null() & (pl.col("dividend") != 0)
+    spl = pl.col("split").is_not_null() & ~pl.col("split").is_in(list(no_split))
+    cg = pl.col("capital_gain").is_not_null() & (pl.col("capital_gain") != 0)
+    cols = ["symbol", "file", "line", *keep]
+    some = df.lazy().filter(pl.col("date").is_not_null() & (div | spl | cg)).select(
+        *cols, pl.col("date").alias("ex_date"), "dividend", "split", "capital_gain").collect()
+    parts = [some.filter(cond.fill_null(False)).select(*cols, "ex_date", pl.lit(typ).alias("type"),
+                                                       pl.col(col).alias("value"))
+             for typ, col, cond in (("dividend", "dividend", div), ("split", "split", spl),
+                                    ("capital_gain", "capital_gain", cg))]
     return pl.concat(parts)
 
 
