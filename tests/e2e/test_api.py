@@ -221,6 +221,9 @@ def test_prices_routes(tmp_path: Path) -> None:
         assert body["count"] == 2 and body["data"][0] == {"date": "2024-01-02", "open": 10.0, "high": 10.5,
                                                           "low": 9.9, "close": 10.2, "volume": 1000}
         assert body["meta"]["basis"] == "adjusted"
+        cols = c.get("/v1/prices/ABC.US?orient=columns").json()["data"]
+        assert cols == {"date": ["2024-01-02", "2024-01-03"], "open": [10.0, 10.2], "high": [10.5, 10.4],
+                        "low": [9.9, 10.0], "close": [10.2, 10.1], "volume": [1000, 1200]}
         r = c.get("/v1/prices/ABC.US?format=csv&start=2024-01-03")
         assert r.text.splitlines() == ["date,open,high,low,close,volume", "2024-01-03,10.2,10.4,10.0,10.1,1200"]
         import pyarrow.ipc as ipc
