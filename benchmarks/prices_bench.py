@@ -80,7 +80,7 @@ TARGET_REST_P50_MS = 20.0
 TARGET_BYTES_PER_ROW = 16.0
 
 PRICE_COLUMNS = ["date", "open", "high", "low", "close", "volume"]
-REST_FORMATS = ("json", "arrow", "csv", "parquet")
+REST_FORMATS = ("json", "json_columns", "arrow", "csv", "parquet")
 DATASET = Path("prices") / "huge_stock_market_dataset"
 
 
@@ -416,10 +416,10 @@ def decode_parquet(body: bytes) -> Any:
     return pq.read_table(io.BytesIO(body)).to_pandas()
 
 
-DECODERS: dict[str, Callable[[bytes], Any]] = {"json": decode_json, "arrow": decode_arrow, "csv": decode_csv,
-                                               "parquet": decode_parquet}
-DECODE_DESC = {"json": "json.loads + pd.DataFrame", "arrow": "Arrow IPC read + to_pandas", "csv": "pd.read_csv",
-               "parquet": "pq.read_table + to_pandas"}
+DECODERS: dict[str, Callable[[bytes], Any]] = {"json": decode_json, "json_columns": decode_json,
+                                               "arrow": decode_arrow, "csv": decode_csv, "parquet": decode_parquet}
+DECODE_DESC = {"json": "json.loads + pd.DataFrame", "json_columns": "json.loads + pd.DataFrame",
+               "arrow": "Arrow IPC read + to_pandas", "csv": "pd.read_csv", "parquet": "pq.read_table + to_pandas"}
 
 
 def rest_client(server: Server) -> Any:
@@ -434,7 +434,7 @@ def rest_reads(client: Any, symbols: Sequence[str], fmt: str, budget_s: float, l
 
     Each GET is timed until the body is in (request) and until it is decoded into a pandas DataFrame (decoded)."""
     decode = DECODERS[fmt]
-    params = {} if fmt == "json" else {"format": fmt}
+    params = {"json": {}, "json_columns": {"orient": "columns"}}.get(fmt, {"format": fmt})
     res: dict[str, Any] = {"format": fmt, "decode": DECODE_DESC[fmt]}
 
     def get(sym: str) -> Any:
@@ -706,7 +706,7 @@ def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float 
     rest = R.get("rest", {})
     for fmt in REST_FORMATS:
         r = rest.get(fmt, {"error": rest.get("error", "not run")})
-        suffix = "" if fmt == "json" else f"?format={fmt}"
+        suffix = {"json": "", "json_columns": "?orient=columns"}.get(fmt, f"?format={fmt}")
         size = f", {fmt_bytes(r['bytes'])} body" if "bytes" in r else ""
         row(f"marketwire REST `GET /v1/prices/{{id}}{suffix}`, request only", f"bytes{size}", r.get("request", r),
             r.get("cold_ms"), None, None)

@@ -101,7 +101,7 @@ LAST_DAY = date(2024, 12, 31)
 DAILY_VOL = 0.02
 GAP_VOL = 0.004
 RANGE_VOL = 0.008
-REST_FORMATS = ("json", "arrow")
+REST_FORMATS = ("json", "json_columns", "arrow")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -400,7 +400,7 @@ def read_rows(R: dict[str, Any], want: dict[str, Any]) -> list[list[str]]:
     rest = R.get("rest", {})
     for fmt in REST_FORMATS:
         r = rest.get(fmt, {"error": rest.get("error", "not run")})
-        suffix = "" if fmt == "json" else f"?format={fmt}"
+        suffix = {"json": "", "json_columns": "?orient=columns"}.get(fmt, f"?format={fmt}")
         size = f", {fmt_bytes(r['bytes'])} body" if "bytes" in r else ""
         row(f"marketwire REST `GET /v1/prices/{{sym}}{suffix}`, request only", f"bytes{size}", r.get("request", r),
             r.get("cold_ms"), None, None)

@@ -65,8 +65,12 @@ def _utc_now() -> datetime:
 
 class PriceIngest:
     def __init__(self, lake: Lake, resolver: Resolver) -> None:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         self.lake = lake
         self.resolver = resolver
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="mw-write")
+        self._pending: list[Future[Any]] = []
 
     # -- entry points -------------------------------------------------------------------------------
     def ingest(self, source: str, paths: Sequence[str], *, as_of: datetime | None = None, **options: Any
@@ -172,10 +176,8 @@ class PriceIngest:
         t = report.lap("compare", t)
         report.unchanged = unchanged
         prov = {"knowledge_time": kt, "ingested_at": now, "ingest_id": ingest_id}
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=1)  # the bars are written (in Rust) while the ledger is handled
-        writing = pool.submit(self.lake.append, P.BARS_DAILY, _with_prov(fresh, prov, P.BARS_DAILY)) \
+        # the bars are written (in Rust, without the GIL) while the ledger and the quarantine are handled
+        writing = self._pool.submit(self.lake.append, P.BARS_DAILY, _with_prov(fresh, prov, P.BARS_DAILY)) \
             if fresh.height else None
         report.accepted = fresh.height
         report.flagged = fresh.filter(pl.col("flags").is_not_null()).height
@@ -195,9 +197,10 @@ class PriceIngest:
         for flags in (fresh.get_column("flags"), acts_new.get_column("flags")):
             for code, n in flags.drop_nulls().str.split(",").explode().value_counts().iter_rows():
                 report.by_rule[code] = report.by_rule.get(code, 0) + n
-        if writing is not None:
-            writing.result()
-        pool.shutdown()
+        for f in [writing, *self._pending]:
+            if f is not None:
+                f.result()  # a failed write raises here
+        self._pending.clear()
         t = report.lap("write", t)
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
         report.disagreements = self._reconcile(fresh, prov, report.new_listings) if had_bars or several else 0
@@ -249,12 +252,13 @@ class PriceIngest:
             known[hint.symbol] = {k: row[k] for k in ("listing_id", "calendar", "currency", "unit_scale")}
             out.append({"symbol": sym, "_mic_opt": mic_opt, **known[hint.symbol]})
         prov = {"knowledge_time": now, "ingested_at": now, "source": "prices", "ingest_id": ingest_id}
+        # written in the background while the delivery is verified (the ingest waits for them before it returns)
         if new_rows:
             t = pa.Table.from_pylist([{**r, **prov} for r in new_rows], schema=P.PRICE_LISTINGS.schema)
-            self.lake.append(P.PRICE_LISTINGS, t)
+            self._pending.append(self._pool.submit(self.lake.append, P.PRICE_LISTINGS, t))
         if minted:
-            self.lake.append(R.ID_REGISTRY, pa.Table.from_pylist(
-                [{"kind": "listing", "key": k, "id": i, **prov} for k, i in minted], schema=R.ID_REGISTRY.schema))
+            self._pending.append(self._pool.submit(self.lake.append, R.ID_REGISTRY, pa.Table.from_pylist(
+                [{"kind": "listing", "key": k, "id": i, **prov} for k, i in minted], schema=R.ID_REGISTRY.schema)))
         return pl.DataFrame(out, schema={"symbol": pl.Utf8, "_mic_opt": pl.Utf8, "listing_id": pl.Utf8,
                                          "calendar": pl.Utf8, "currency": pl.Utf8, "unit_scale": pl.Int8})
 

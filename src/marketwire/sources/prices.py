@@ -210,6 +210,7 @@ def _header(raw: RawFile) -> list[str]:
     return [h.strip().strip('"') for h in text.split(",")]
 
 
+_ISO_DAY = re.compile(rb"\d{4}-\d{2}-\d{2}")
 _NUMERIC = ("open", "high", "low", "close", "volume", "adj_close", "dividend", "split", "capital_gain")
 
 
@@ -220,7 +221,11 @@ def _read_typed(raw: RawFile, chosen: dict[str, str]) -> pl.DataFrame | None:
         return None
     data = raw.data[3:] if raw.data.startswith(b"\xef\xbb\xbf") else raw.data
     overrides: dict[str, Any] = {chosen[c]: pl.Float64 for c in _NUMERIC if c in chosen}
-    overrides[chosen["date"]] = pl.Utf8
+    # plain ISO dates are parsed by the reader itself; timestamps and other spellings as text, then converted
+    first = data.split(b"\n", 2)[1:2]
+    header = _header(raw)
+    cell = first[0].split(b",")[header.index(chosen["date"])].strip() if first and chosen["date"] in header else b""
+    overrides[chosen["date"]] = pl.Date if _ISO_DAY.fullmatch(cell) else pl.Utf8
     if "symbol" in chosen:
         overrides[chosen["symbol"]] = pl.Utf8
     try:
@@ -334,6 +339,8 @@ class PricesCsv(Source):
         if table is not None:
             nums = [pl.col(chosen[c]).cast(pl.Float64).alias(c) if c in chosen else pl.lit(None, pl.Float64).alias(c)
                     for c in _NUMERIC]
+            if table.schema[dcol] == pl.Date:  # every date parsed (else the reader would have failed)
+                date, date_raw = pl.col(dcol).alias("date"), pl.lit(None, pl.Utf8)
             lf = table.lazy().select(sym, date, *nums, "line", pl.lit(raw.name).alias("file"),
                                      date_raw.alias("date_raw"))
             if intraday:
