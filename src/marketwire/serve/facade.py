@@ -41,8 +41,11 @@ class Marketwire(PricesMixin):
 
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = resolve_home(home)
-        import deltalake  # noqa: F401 - the engines every operation needs, loaded once when the lake is opened
+        # the engines every operation needs, loaded once when the lake is opened (deltalake's writer imports
+        # pandas on its first write, holding the interpreter lock for 0.2 s in the middle of an ingest)
+        import deltalake  # noqa: F401
         import duckdb  # noqa: F401
+        import pandas  # noqa: F401
 
         self.lake = Lake(self.home / "lake")
         self.pipeline = Pipeline(self.lake)
