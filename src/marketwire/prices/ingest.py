@@ -342,11 +342,11 @@ class PriceIngest:
         they differ. Disagreements beyond 0.5% are recorded (both values, both sources).
 
         A listing first seen in this delivery has bars from another source only if this delivery brought two."""
-        if not fresh.height or not self.lake.exists(P.BARS_DAILY):
+        if not fresh.height:
             return 0
         per = fresh.group_by("listing_id").agg(pl.col("source").n_unique().alias("n"))
         known = per.filter(~pl.col("listing_id").is_in(list(new_listings)) | (pl.col("n") > 1))
-        if not known.height:
+        if not known.height or not self.lake.exists(P.BARS_DAILY):
             return 0
         ids = self._multi_source(known.get_column("listing_id").to_list())
         if not ids:

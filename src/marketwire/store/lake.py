@@ -58,7 +58,10 @@ class Lake:
             return None
 
     def exists(self, ds: Dataset | str) -> bool:
-        return self._table(ds if isinstance(ds, str) else ds.name) is not None
+        name = ds if isinstance(ds, str) else ds.name
+        if _is_local(self.root):  # a look at the log folder, not a load of the whole table
+            return self.version(name) is not None
+        return self._table(name) is not None
 
     def version(self, ds: Dataset | str) -> int | None:
         """The Delta table version (``None`` when the table does not exist yet)."""
