@@ -373,6 +373,12 @@ class PriceIngest:
             pl.when(pl.col("compared") == "levels").then((pl.col("value_a") / pl.col("value_b") - 1).abs())
             .otherwise((pl.col("value_a") - pl.col("value_b")).abs()).alias("rel_diff"))
         bad = pairs.filter(pl.col("rel_diff") > 0.005)
+        ledger = self._ledger(ids)
+        if ledger is not None and ledger.height and bad.height:
+            # across bases, returns differ on ex dates by construction (one series carries the action's jump)
+            ex = ledger.select("listing_id", pl.col("ex_date").alias("date")).unique()
+            on_ex = bad.filter(pl.col("compared") == "returns").join(ex, on=["listing_id", "date"], how="semi")
+            bad = bad.join(on_ex.select("listing_id", "date"), on=["listing_id", "date"], how="anti")
         if not bad.height:
             return 0
         swap = pl.col("source") > pl.col("source_b")  # one record per pair, sources in name order
