@@ -66,11 +66,11 @@ def _utc_now() -> datetime:
 
 class PriceIngest:
     def __init__(self, lake: Lake, resolver: Resolver) -> None:
-        from concurrent.futures import Future, ThreadPoolExecutor
+        from concurrent.futures import Future
 
         self.lake = lake
         self.resolver = resolver
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="mw-write")
+        self._pool = _writers()
         self._pending: list[Future[Any]] = []
 
     # -- entry points -------------------------------------------------------------------------------
@@ -440,6 +440,19 @@ class PriceIngest:
         pending, self._pending = self._pending, []
         for f in pending:
             f.result()
+
+
+_WRITERS: Any = None
+
+
+def _writers() -> Any:
+    """One small pool of writer threads per process, shared by every ingest."""
+    global _WRITERS
+    if _WRITERS is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _WRITERS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="mw-write")
+    return _WRITERS
 
 
 #: deliveries above this many rows are verified in parts (whole listings each) on parallel threads: the rules'
