@@ -1,0 +1,1 @@
+"""The news wire: feeds, guarded fetching, extraction and storage of news items."""
