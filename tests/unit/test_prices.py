@@ -27,11 +27,11 @@ def sessions(n: int, start: date = date(2021, 1, 4)) -> list[date]:
     return [date(1970, 1, 1) + timedelta(days=int(d)) for d in picked]
 
 
-def walk(n: int, seed: int = 7, start: float = 50.0) -> list[dict]:
+def walk(n: int, seed: int = 7, start: float = 50.0, first: date = date(2021, 1, 4)) -> list[dict]:
     rng = np.random.default_rng(seed)
     closes = start * np.exp(np.cumsum(rng.normal(0, 0.015, n)))
     rows = []
-    for d, c in zip(sessions(n), closes):
+    for d, c in zip(sessions(n, first), closes):
         o = c * (1 + rng.normal(0, 0.004))
         rows.append({"Date": d.isoformat(), "Open": round(o, 4), "High": round(max(o, c) * 1.006, 4),
                      "Low": round(min(o, c) * 0.994, 4), "Close": round(c, 4),
@@ -258,3 +258,19 @@ def test_stooq_downloads_one_symbol_over_http(mw, tmp_path, monkeypatch):
     assert rep.accepted == 40
     df = mw.prices("IBM.US")
     assert df.attrs["source"] == "stooq" and df.attrs["basis"] == "adjusted" and len(df) == 40
+
+
+def test_provisional_listing_is_merged_into_the_master_listing_that_arrives_later(mw, tmp_path):
+    rows = walk(30, first=date(2026, 8, 3))  # bars after the directory's snapshot: the master knows ADBE then
+    mw.ingest("prices-csv", [write(tmp_path / "adbe.us.txt", rows)], preset="kaggle")
+    provisional = mw.price_listing("ADBE.US")
+    (tmp_path / "nasdaqlisted.csv").write_text(
+        "Symbol,Security Name,Market Category,Test Issue,Financial Status,Round Lot Size,ETF,NextShares\n"
+        "ADBE,Adobe Inc. - Common Stock,Q,N,N,100,N,N\nFile Creation Time: 0801202621:31,,,,,,,\n")
+    mw.ingest("nasdaqtrader", [tmp_path / "nasdaqlisted.csv"])  # the master is derived, then adopts
+    master = mw.resolve("ADBE@XNAS")[0]["listing_id"]
+    assert master != provisional
+    assert mw.successor("listing", provisional) == master
+    assert len(mw.prices(master)) == 30 and len(mw.prices("ADBE@XNAS")) == 30
+    assert len(mw.prices("ADBE.US")) == 30  # the provisional id still answers
+    assert mw.adopt_provisional() == 0  # done once

@@ -73,6 +73,7 @@ class Marketwire(PricesMixin):
             self.index.invalidate()
         if rebuild:
             self._warm(progress)
+            self.adopt_provisional()
         return report
 
     def _warm(self, progress: Progress | None) -> None:
@@ -88,6 +89,7 @@ class Marketwire(PricesMixin):
         finally:
             self.index.invalidate()
         self._warm(progress)
+        self.adopt_provisional()
         return n
 
     def sources(self) -> list[dict[str, Any]]:

@@ -140,7 +140,62 @@ class PricesMixin:
 
     def price_listing(self, id: str) -> str:
         """The listing whose bars ``id`` names: an MW listing id, a symbol as a price file named it, or anything
-        the securities master resolves (a security resolves to its listing with bars)."""
+        the securities master resolves (a security resolves to its listing with bars). A master listing that a
+        provisional price listing was merged into answers with the bars stored under the provisional id."""
+        lid = self._price_listing(id)
+        if self.bars_cache.sources_of(lid):
+            return lid
+        for alias in self._merged_into(lid):
+            if self.bars_cache.sources_of(alias):
+                return alias
+        return lid
+
+    def _merged_into(self, lid: str) -> list[str]:
+        """Ids registered as merged into ``lid`` (``merged:listing`` rows of the id registry)."""
+        stamp = self.lake.version(R.ID_REGISTRY.name)
+        cached = getattr(self, "_merged_cache", None)
+        if cached is None or cached[0] != stamp:
+            rows = self.lake.read(R.ID_REGISTRY, where="kind = 'merged:listing'", columns=["key", "id"]).to_pylist() \
+                if stamp is not None else []
+            by: dict[str, list[str]] = {}
+            for r in rows:
+                by.setdefault(r["id"], []).append(r["key"])
+            cached = (stamp, by)
+            self._merged_cache = cached
+        return list(cached[1].get(lid, []))
+
+    def adopt_provisional(self) -> int:
+        """Provisional price listings whose symbol the master now resolves are merged into the master listing
+        (``merged:listing`` in the id registry): the master's ids reach the bars, and the provisional id still
+        answers. Returns how many were merged."""
+        from datetime import datetime, timezone
+
+        if not self.lake.exists(P.PRICE_LISTINGS) or not self.lake.exists(R.LISTINGS):
+            return 0
+        prov = self.lake.read(P.PRICE_LISTINGS, where="provisional", columns=["listing_id", "symbol"]).to_pylist()
+        done = set()
+        if self.lake.exists(R.ID_REGISTRY):
+            done = set(self.lake.read(R.ID_REGISTRY, where="kind = 'merged:listing'", columns=["key"])
+                       .column("key").to_pylist())
+        rows = []
+        for r in prov:
+            if r["listing_id"] in done:
+                continue
+            found = self.bars_cache.series(r["listing_id"])
+            last = found[0].column("date")[-1].as_py() if found and found[0].num_rows else date.today()
+            m = self._resolve_for_prices(hint_for(r["symbol"]), last)
+            if m and m["listing_id"] != r["listing_id"]:
+                rows.append((r["listing_id"], m["listing_id"]))
+                done.add(r["listing_id"])
+        if rows:
+            now = datetime.now(timezone.utc)
+            self.lake.append(R.ID_REGISTRY, pa.Table.from_pylist(
+                [{"kind": "merged:listing", "key": old, "id": new, "knowledge_time": now, "ingested_at": now,
+                  "source": "prices.adopt", "ingest_id": "adopt-" + now.strftime("%Y%m%d%H%M%S")} for old, new in rows],
+                schema=R.ID_REGISTRY.schema))
+        return len(rows)
+
+    def _price_listing(self, id: str) -> str:
         text = (id or "").strip().upper()
         if not text:
             raise InvalidInput("`id`: empty identifier", param="id")
