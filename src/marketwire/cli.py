@@ -406,6 +406,74 @@ def health(ctx: click.Context, fmt: str) -> None:
     render(_run(ctx, lambda mw: mw.health()), fmt)
 
 
+@main.group()
+def news() -> None:
+    """The news wire: feeds, polling."""
+
+
+@news.group("feeds")
+def news_feeds() -> None:
+    """The feeds registry."""
+
+
+@news_feeds.command("add")
+@click.argument("targets", nargs=-1, required=True)
+@FORMAT
+@click.pass_context
+def news_feeds_add(ctx: click.Context, targets: tuple[str, ...], fmt: str) -> None:
+    """Add feeds: URLs, or OPML files (every xmlUrl outline). Adding a feed twice changes nothing."""
+    from pathlib import Path
+
+    def go(mw: Any) -> list[dict[str, Any]]:
+        reg = mw.feeds()
+        out = []
+        for t in targets:
+            if Path(t).is_file():
+                out += [{"feed_id": f, "from": t} for f in reg.import_opml(Path(t))]
+            else:
+                out += [{"feed_id": f, "from": t} for f in reg.add(t)]
+        return out
+
+    from marketwire.output import render
+
+    ctx.obj["fmt"] = fmt
+    render(_run(ctx, go), fmt, ["feed_id", "from"])
+
+
+@news_feeds.command("list")
+@FORMAT
+@click.pass_context
+def news_feeds_list(ctx: click.Context, fmt: str) -> None:
+    """Registered feeds."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: [f.__dict__ for f in mw.feeds().feeds()]), fmt)
+
+
+@news.command("poll")
+@click.option("--once", is_flag=True, help="One cycle over the feeds that are due, then exit (the only mode so far).")
+@click.option("--limit", default=None, type=int, help="At most this many feeds.")
+@FORMAT
+@click.pass_context
+def news_poll(ctx: click.Context, once: bool, limit: int | None, fmt: str) -> None:
+    """Poll the feeds that are due: conditional GET, parse, store new items; a status per feed."""
+    import asyncio
+
+    from marketwire.output import render, to_json
+
+    async def cycle(mw: Any) -> Any:
+        from marketwire.news.fetch import Fetcher
+
+        async with Fetcher() as fetcher:
+            return await mw.feeds().poll_once(fetcher, limit=limit)
+
+    rep = _run(ctx, lambda mw: asyncio.run(cycle(mw))).to_dict()
+    if fmt == "json":
+        click.echo(to_json(rep))
+    else:
+        render([rep], fmt)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

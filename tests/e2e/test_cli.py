@@ -151,3 +151,35 @@ def test_prices_bad_file_names_line_and_column(tmp_path):
                                          "2024-01-03,1,2,0.5,1,5,10,0\n")
     r = run(tmp_path / "h", "ingest", "prices-csv", str(tmp_path / "bad.us.txt"))
     assert r.exit_code != 0 and "line 3" in r.output + (r.stderr or "") and "column" in r.output + (r.stderr or "")
+
+
+def test_news_feeds_add_and_poll_refuses_a_loopback_feed_without_connecting(tmp_path):
+    """The CLI polls with the default SSRF policy: a feed on loopback is refused and the server never hit."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Canary(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        h = tmp_path / "h"
+        url = f"http://0x7f.1:{srv.server_port}/feed.xml"
+        r = run(h, "news", "feeds", "add", url, "--format", "json")
+        assert r.exit_code == 0 and json.loads(r.output)[0]["feed_id"].startswith("MWF")
+        r = run(h, "news", "poll", "--once", "--format", "json")
+        assert r.exit_code == 0, r.output
+        rep = json.loads(r.output)
+        assert rep["statuses"] == {"refused_ssrf": 1}
+    finally:
+        srv.shutdown()
+    assert hits == []

@@ -92,6 +92,12 @@ class Marketwire(PricesMixin):
         self.adopt_provisional()
         return n
 
+    def feeds(self) -> Any:
+        """The news feeds registry (add, import OPML, poll) over this lake."""
+        from marketwire.news.feeds import FeedRegistry
+
+        return FeedRegistry(self.lake)
+
     def sources(self) -> list[dict[str, Any]]:
         from marketwire.sources import list_sources
 
