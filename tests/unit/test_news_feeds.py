@@ -30,7 +30,7 @@ from conftest import shared_data
 from marketwire.datasets.news import FEED_ITEMS, FEED_STATE, FEEDS
 from marketwire.errors import InvalidInput
 from marketwire.news import ssrf
-from marketwire.news.feeds import FeedRegistry, PollReport, canonical_url, feed_id_of
+from marketwire.news.feeds import FeedRegistry, PollReport, canonical_feed_url, feed_id_of
 from marketwire.news.fetch import Fetcher, FetchPolicy
 from marketwire.news.parse import parse_feed, parse_raw
 from marketwire.news.ssrf import Policy
@@ -188,12 +188,12 @@ def test_illformed_cases_are_flagged(conformance: Path) -> None:
 
 
 def test_canonical_url_and_ids() -> None:
-    assert canonical_url(" HTTP://Example.COM:80#x ") == "http://example.com/"
-    assert canonical_url("https://a.example:8443/f?q=1") == "https://a.example:8443/f?q=1"
+    assert canonical_feed_url(" HTTP://Example.COM:80#x ") == "http://example.com/"
+    assert canonical_feed_url("https://a.example:8443/f?q=1") == "https://a.example:8443/f?q=1"
     assert feed_id_of("http://EXAMPLE.com") == feed_id_of("http://example.com/")
     assert re.fullmatch(r"MWF[A-Z2-7]{16}", feed_id_of("http://example.com/"))
     with pytest.raises(InvalidInput):
-        canonical_url("ftp://example.com/feed")
+        canonical_feed_url("ftp://example.com/feed")
 
 
 def test_add_is_idempotent(tmp_path: Path) -> None:

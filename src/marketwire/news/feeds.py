@@ -55,7 +55,7 @@ _STATE_COLUMNS = [f.name for f in FEED_STATE.fields if f.name != "failed_payload
 _SUCCESS = ("ok", "bozo_ok", "not_modified")
 
 
-def canonical_url(url: str) -> str:
+def canonical_feed_url(url: str) -> str:
     """The form of a feed URL its id is computed from: scheme and host lower-cased, default port, fragment and
     surrounding blanks dropped, an empty path written ``/``. Path and query are kept as given (servers may care)."""
     raw = url.strip()
@@ -79,7 +79,7 @@ def canonical_url(url: str) -> str:
 
 def feed_id_of(url: str) -> str:
     """``MWF`` + 16 base32 characters of the SHA-256 of the canonical URL (80 bits: no collision in practice)."""
-    digest = hashlib.sha256(canonical_url(url).encode("utf-8")).digest()
+    digest = hashlib.sha256(canonical_feed_url(url).encode("utf-8")).digest()
     return "MWF" + base64.b32encode(digest).decode("ascii")[:16]
 
 
@@ -184,7 +184,7 @@ class FeedRegistry:
                 continue
             known.add(fid)
             rows.append({
-                "feed_id": fid, "url": url.strip(), "canonical_url": canonical_url(url), "added_at": now,
+                "feed_id": fid, "url": url.strip(), "canonical_url": canonical_feed_url(url), "added_at": now,
                 "added_via": source, "active": True, **_provenance(now, f"news-feeds:{source}", now),
             })
         self._append(FEEDS, rows)
@@ -223,7 +223,7 @@ class FeedRegistry:
             if not url or not str(url).strip():
                 continue
             try:
-                canonical_url(str(url))
+                canonical_feed_url(str(url))
             except InvalidInput as exc:
                 log.warning("%s: line %s: skipped outline: %s", name, outline.sourceline, exc.message)
                 continue
