@@ -274,3 +274,16 @@ def test_provisional_listing_is_merged_into_the_master_listing_that_arrives_late
     assert len(mw.prices(master)) == 30 and len(mw.prices("ADBE@XNAS")) == 30
     assert len(mw.prices("ADBE.US")) == 30  # the provisional id still answers
     assert mw.adopt_provisional() == 0  # done once
+
+
+def test_generic_file_with_a_column_mapping(mw, tmp_path):
+    (tmp_path / "mine.csv").write_text("Ticker;Day;Px;Qty\n".replace(";", ",")
+                                       + "ZZ,2024-01-02,10.5,100\nZZ,2024-01-03,10.75,200\nYY,2024-01-02,3.25,5\n")
+    rep = mw.ingest("prices-csv", [tmp_path / "mine.csv"],
+                    columns={"symbol": "Ticker", "date": "Day", "close": "Px", "volume": "Qty"})
+    assert (rep.accepted, rep.listings) == (3, 2)
+    df = mw.prices("ZZ", output="polars")
+    assert df.get_column("close").to_list() == [10.5, 10.75] and df.get_column("open").null_count() == 2
+    assert mw.prices("ZZ").attrs["basis"] == "raw"
+    with pytest.raises(marketwire.errors.InvalidInput):
+        mw.ingest("prices-csv", [tmp_path / "mine.csv"], columns={"price": "Px"})

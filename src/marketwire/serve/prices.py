@@ -106,9 +106,13 @@ class PricesMixin:
 
     def ingest_prices(self, source: str, paths: Sequence[str | Path], *, preset: str | None = None,
                       symbol: str | None = None, basis: str | None = None, mic: str | None = None,
-                      currency: str | None = None, as_of: str | date | datetime | None = None) -> PriceReport:
+                      currency: str | None = None, as_of: str | date | datetime | None = None,
+                      columns: dict[str, str] | None = None) -> PriceReport:
+        """Price files through ``source``; ``columns`` maps bar fields to the file's headers
+        (``{"date": "Day", "close": "Px"}``), with or without a preset."""
         rep = self._price_ingest().ingest(source, [str(p) for p in paths], as_of=parse_time(as_of, "as_of"),
-                                          preset=preset, symbol=symbol, basis=basis, mic=mic, currency=currency)
+                                          preset=preset, symbol=symbol, basis=basis, mic=mic, currency=currency,
+                                          columns=columns)
         self.bars_cache.invalidate()
         self._price_symbols = None
         return rep  # type: ignore[no-any-return]

@@ -303,9 +303,17 @@ class PricesCsv(Source):
 
             raw = RawFile(raw.name, gzip.decompress(raw.data))
         header = _header(raw)
-        preset = PRESETS[query.options.get("preset") or detect_preset(header)]
+        columns = dict(query.options.get("columns") or {})
+        unknown = sorted(set(columns) - {"symbol", "date", *_NUMERIC})
+        if unknown:
+            raise InvalidInput(f"`columns`: {unknown[0]!r} is not a bar field (symbol, date, {', '.join(_NUMERIC)})",
+                               param="columns")
+        if query.options.get("preset") or not columns:
+            preset = PRESETS[query.options.get("preset") or detect_preset(header)]
+        else:  # a mapping without a preset: the generic format, raw prices unless --basis says otherwise
+            preset = Preset("custom", {}, basis="raw", symbol_from="column" if "symbol" in columns else "file")
         mapping = dict(preset.columns)
-        for canon, col in (query.options.get("columns") or {}).items():
+        for canon, col in columns.items():
             mapping[canon] = (col,)
         chosen: dict[str, str] = {}
         for canon, names in mapping.items():
