@@ -418,6 +418,63 @@ def news() -> None:
     """The news wire: feeds, polling."""
 
 
+@news.command("add")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--source", default=None, help="The publisher or outlet (default: the file's folder name).")
+@click.option("--published", default=None, metavar="T", help="Publication time, when the page does not state it.")
+@FORMAT
+@click.pass_context
+def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, published: str | None,
+             fmt: str) -> None:
+    """Add articles from HTML pages or text files (first line the title, the rest the body); prints their ids."""
+    from marketwire.output import render
+
+    ctx.obj["fmt"] = fmt
+    added = _run(ctx, lambda mw: mw.articles().add(list(targets), source=source, published=published))
+    rows = [a.__dict__ for a in added]
+    if fmt == "table":
+        for a in rows:
+            click.echo(a["article_id"])
+    else:
+        render(rows, fmt, ["article_id", "url", "status", "language", "duplicate_of"])
+
+
+@news.command("show")
+@click.argument("id")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.pass_context
+def news_show(ctx: click.Context, id: str, fmt: str) -> None:
+    """One article: id, url, source, title, body, language, published, bullets, entities, story_id, duplicate_of."""
+    from marketwire.output import to_json
+
+    click.echo(to_json(_run(ctx, lambda mw: mw.articles().show(id))))
+
+
+@news.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.pass_context
+def news_export(ctx: click.Context, fmt: str) -> None:
+    """Every article, one JSON object a line."""
+    import json as _json
+
+    for a in _run(ctx, lambda mw: mw.articles().list()):
+        click.echo(_json.dumps(a, ensure_ascii=False))
+
+
+@news.command("list")
+@click.option("--q", "q", default=None, help="Text in the title or body.")
+@click.option("--lang", default=None, help="ISO 639-1 language code.")
+@click.option("--limit", default=None, type=int)
+@FORMAT
+@click.pass_context
+def news_list(ctx: click.Context, q: str | None, lang: str | None, limit: int | None, fmt: str) -> None:
+    """Articles, newest first, filtered by text and language."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.articles().list(q=q, lang=lang, limit=limit)), fmt,
+           None if fmt == "json" else ["id", "published", "language", "source", "title", "duplicate_of"])
+
+
 @news.group("feeds")
 def news_feeds() -> None:
     """The feeds registry."""

@@ -89,4 +89,27 @@ FEED_ITEMS = Dataset(
     },
 )
 
-NEWS_DATASETS: tuple[Dataset, ...] = (FEEDS, FEED_STATE, FEED_ITEMS)
+NEWS_ARTICLES = Dataset(
+    name="news_articles",
+    description="Articles: the text extracted from a page (or a text file), its language and duplicate links. "
+                "An edited article read again is a new version of the same id.",
+    fields=(
+        f("article_id", S, False), f("url", S, False), f("canonical_url", S, False),
+        f("title", S), f("body", S), f("language", S), f("language_method", S), f("published", TS),
+        f("published_raw", S), f("first_seen", TS, False), f("content_hash", S, False), f("duplicate_of", S),
+        f("duplicate_score", pa.float64()), f("story_id", S), f("bullets", pa.list_(S)), f("entities", S),
+        f("extract_status", S), f("extract_reason", S), f("revision", I32, False),
+    ),
+    key=("article_id",),
+    valid_time=("published",),
+    column_docs={
+        "article_id": "MWA + base32 of the SHA-256 of the canonical URL (a local file: its absolute path)",
+        "duplicate_of": "the id of the earliest article this one copies (same text, or a near-copy), else null",
+        "bullets": "the bullet summary (empty until the summary stage exists)",
+        "entities": "JSON list of {text, type, link} (empty until the entity stage exists)",
+        "revision": "1 for the first text seen, +1 for each edit read later",
+        "source": "the outlet (publisher) the article came from",
+    },
+)
+
+NEWS_DATASETS: tuple[Dataset, ...] = (FEEDS, FEED_STATE, FEED_ITEMS, NEWS_ARTICLES)

@@ -92,6 +92,12 @@ class Marketwire(PricesMixin):
         self.adopt_provisional()
         return n
 
+    def articles(self) -> Any:
+        """The news articles (add files, show, list, export) over this lake."""
+        from marketwire.news.articles import ArticleStore
+
+        return ArticleStore(self.lake)
+
     def feeds(self) -> Any:
         """The news feeds registry (add, import OPML, poll) over this lake."""
         from marketwire.news.feeds import FeedRegistry

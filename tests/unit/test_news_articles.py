@@ -1,0 +1,61 @@
+"""Articles from files: ids, revisions, language, duplicates, and the export contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import marketwire
+from marketwire.cli import main
+from marketwire.errors import InvalidInput, NotFound
+
+pytestmark = pytest.mark.unit
+
+BODY = ("La banque centrale européenne a laissé ses taux directeurs inchangés jeudi, en soulignant que l'inflation "
+        "reste supérieure à son objectif de deux pour cent. La présidente a indiqué que le conseil des gouverneurs "
+        "examinerait de nouvelles données avant toute décision. Les marchés attendaient une baisse en juin.\n\n"
+        "Les rendements obligataires ont reculé après l'annonce, tandis que l'euro a progressé face au dollar. "
+        "Plusieurs économistes estiment que la première baisse interviendra à l'automne.")
+OTHER = ("Der Autohersteller meldete am Dienstag einen Rückgang des Quartalsgewinns um zwölf Prozent. Als Grund "
+         "nannte das Unternehmen höhere Kosten für Batterien und eine schwächere Nachfrage in China. Die Aktie "
+         "verlor im frühen Handel deutlich an Wert.")
+
+
+def test_add_show_revise_and_duplicates(tmp_path):
+    mw = marketwire.open(tmp_path / "h")
+    (tmp_path / "a.txt").write_text("La BCE maintient ses taux\n" + BODY, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Taux: la BCE ne bouge pas (AFP)\n" + BODY + "\n\n(AFP)", encoding="utf-8")
+    (tmp_path / "c.txt").write_text("Gewinnrückgang beim Autobauer\n" + OTHER, encoding="utf-8")
+    added = mw.articles().add([str(tmp_path / n) for n in ("a.txt", "b.txt", "c.txt")], source="wire")
+    a, b, c = added
+    assert [x.status for x in added] == ["new", "new", "new"] and a.article_id.startswith("MWA")
+    assert (a.language, c.language) == ("fr", "de")
+    assert b.duplicate_of == a.article_id and a.duplicate_of is None and c.duplicate_of is None
+    shown = mw.articles().show(a.article_id)
+    assert set(shown) >= {"id", "url", "source", "title", "body", "language", "published", "bullets", "entities",
+                          "story_id", "duplicate_of"}
+    assert shown["title"] == "La BCE maintient ses taux" and shown["url"] == str((tmp_path / "a.txt").resolve())
+    assert mw.articles().add([str(tmp_path / "a.txt")])[0].status == "unchanged"
+    (tmp_path / "a.txt").write_text("La BCE maintient ses taux directeurs\n" + BODY, encoding="utf-8")
+    again = mw.articles().add([str(tmp_path / "a.txt")])[0]
+    assert (again.article_id, again.status) == (a.article_id, "revised")
+    assert mw.articles().show(a.article_id)["revision"] == 2
+    assert [x["id"] for x in mw.articles().list(lang="de")] == [c.article_id]
+    assert {x["id"] for x in mw.articles().list(q="BCE")} == {a.article_id, b.article_id}
+    with pytest.raises(InvalidInput):
+        mw.articles().add(["https://example.com/story"])
+    with pytest.raises(NotFound):
+        mw.articles().show("MWANOPE")
+
+
+def test_cli_add_prints_ids_and_export_is_jsonl(tmp_path):
+    (tmp_path / "a.txt").write_text("La BCE maintient ses taux\n" + BODY, encoding="utf-8")
+    r = CliRunner().invoke(main, ["--home", str(tmp_path / "h"), "news", "add", str(tmp_path / "a.txt"),
+                                  "--published", "2024-04-11T12:00:00+00:00"])
+    assert r.exit_code == 0 and r.output.strip().startswith("MWA")
+    r = CliRunner().invoke(main, ["--home", str(tmp_path / "h"), "news", "export", "--format", "jsonl"])
+    lines = [json.loads(x) for x in r.output.splitlines()]
+    assert len(lines) == 1 and lines[0]["published"] == "2024-04-11T12:00:00+00:00"
+    assert lines[0]["bullets"] == [] and lines[0]["entities"] == [] and lines[0]["duplicate_of"] is None
