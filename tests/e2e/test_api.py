@@ -73,7 +73,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/health", "/v1/resolve", "/v1/search", "/v1/securities/{security_id}",
         "/v1/listings/{listing_id}", "/v1/indexes/{index}/members", "/v1/quarantine",
         "/v1/prices/{id}", "/v1/prices", "/v1/actions/{id}", "/v1/quality/{id}", "/v1/disagreements/{id}",
-        "/v1/fx/{base}/{quote}",
+        "/v1/fx/{base}/{quote}", "/v1/news", "/v1/news/{id}",
     }
     for path, ops in schema["paths"].items():
         op = ops["get"]
@@ -238,3 +238,17 @@ def test_prices_routes(tmp_path: Path) -> None:
 
         bulk = pq.read_table(io.BytesIO(c.get("/v1/prices?format=parquet").content))
         assert bulk.num_rows == 2 and "listing_id" in bulk.column_names
+
+
+def test_news_routes(tmp_path: Path) -> None:
+    import marketwire
+
+    f = tmp_path / "a.txt"
+    f.write_text("Titre de l'article\nLa banque centrale a laissé ses taux inchangés jeudi, a-t-elle annoncé.\n",
+                 encoding="utf-8")
+    aid = marketwire.open(tmp_path / "h").articles().add([str(f)])[0].article_id
+    with TestClient(create_app(tmp_path / "h"), raise_server_exceptions=False) as c:
+        body = c.get("/v1/news?lang=fr").json()
+        assert body["count"] == 1 and body["data"][0]["id"] == aid
+        assert c.get(f"/v1/news/{aid}").json()["data"]["title"] == "Titre de l'article"
+        error_of(c.get("/v1/news/MWANOPE"), 404, "not_found")

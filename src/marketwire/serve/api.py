@@ -36,6 +36,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "reference", "description": "Securities and listings by their marketwire ids, point in time."},
     {"name": "indexes", "description": "Index constituents, point in time."},
     {"name": "quality", "description": "Rows refused at ingest, with the rule that refused them."},
+    {"name": "news", "description": "Articles of the news wire: text, language, duplicates."},
     {"name": "prices", "description": "Daily bars adjusted on read, the corporate-action ledger, series quality, "
                                       "FX reference rates and bulk Parquet / Arrow output."},
 ]
@@ -430,6 +431,21 @@ def create_app(home: str | Path) -> FastAPI:
            end: str | None = Query(None)) -> JSONResponse:
         df = mw(request).fx(base, quote, parse_as_of(start, "start"), parse_as_of(end, "end"))
         return _many(df.to_dicts())
+
+    @app.get("/v1/news", tags=["news"], summary="Articles, newest first",
+             response_description="Articles matching the text and language filters.",
+             responses={200: {"model": RowList}, **_errors(400)})
+    def news_list(request: Request,
+                  q: str | None = Query(None, description="Text in the title or body."),
+                  lang: str | None = Query(None, description="ISO 639-1 language code.", examples=["fr"]),
+                  limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles.")) -> JSONResponse:
+        return _many(mw(request).articles().list(q=q, lang=lang, limit=limit))
+
+    @app.get("/v1/news/{id}", tags=["news"], summary="One article",
+             response_description="The article: text, language, publication time, duplicate link and lineage.",
+             responses={200: {"model": RowItem}, **_errors(404)})
+    def news_show(request: Request, id: str) -> JSONResponse:
+        return _one(mw(request).articles().show(id))
 
     _drop_422_from_schema(app)
     return app
