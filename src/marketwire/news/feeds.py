@@ -24,6 +24,7 @@ handling one feed becomes that feed's ``internal_error``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -269,8 +270,22 @@ class FeedRegistry:
         if limit is not None:
             due = due[: max(0, limit)]
         report = PollReport(due=len(due))
-        for i in range(0, len(due), self.batch_size):
-            await self._poll_batch(fetcher, due[i : i + self.batch_size], now, report)
+        # batches are pipelined: while one batch is parsed (in worker processes) and stored, the next is fetched
+        previous: asyncio.Task[None] | None = None
+        try:
+            for i in range(0, len(due), self.batch_size):
+                batch = due[i : i + self.batch_size]
+                t = time.monotonic()
+                results = await fetcher.fetch_many([FetchRequest(f.url, f.etag, f.last_modified) for f in batch])
+                report.seconds["fetch"] += time.monotonic() - t
+                if previous is not None:
+                    await previous
+                previous = asyncio.create_task(self._parse_and_store(batch, results, now, report))
+            if previous is not None:
+                await previous
+        finally:
+            if previous is not None and not previous.done():
+                previous.cancel()
         report.seconds["total"] = time.monotonic() - started
         return report
 
@@ -278,18 +293,22 @@ class FeedRegistry:
         t = time.monotonic()
         results = await fetcher.fetch_many([FetchRequest(f.url, f.etag, f.last_modified) for f in batch])
         report.seconds["fetch"] += time.monotonic() - t
+        await self._parse_and_store(batch, results, now, report)
 
+    async def _parse_and_store(self, batch: Sequence[Feed], results: Sequence[FetchResult], now: datetime,
+                               report: PollReport) -> None:
         t = time.monotonic()
-        outcomes = []
-        for feed, result in zip(batch, results):
-            outcome = _Outcome(feed, result, status=result.status)
-            if result.status == "ok":
-                report.bytes_fetched += len(result.body or b"")
-                headers = {"content-type": result.headers.content_type or "", "content-location": result.final_url}
-                outcome.parsed = parse_feed(result.body or b"", result.final_url, headers)
-                outcome.status = outcome.parsed.status
-                report.entries_parsed += len(outcome.parsed.entries)
-            outcomes.append(outcome)
+        outcomes = [_Outcome(feed, result, status=result.status) for feed, result in zip(batch, results)]
+        todo = [o for o in outcomes if o.result.status == "ok"]
+        args = [(o.result.body or b"", o.result.final_url,
+                 {"content-type": o.result.headers.content_type or "", "content-location": o.result.final_url})
+                for o in todo]
+        parsed = await _parse_all(args)
+        for o, p in zip(todo, parsed):
+            report.bytes_fetched += len(o.result.body or b"")
+            o.parsed = p
+            o.status = p.status
+            report.entries_parsed += len(p.entries)
         report.seconds["parse"] += time.monotonic() - t
 
         t = time.monotonic()
@@ -402,6 +421,32 @@ class FeedRegistry:
         if not rows:
             return 0
         return self.lake.append(ds, pa.Table.from_pylist(rows, schema=ds.schema))
+
+
+#: below this many feeds in a batch, parsing stays in this process (starting workers costs more than it saves)
+PARALLEL_PARSE_MIN = 32
+_PARSE_POOL: Any = None
+
+
+def _parse_pool() -> Any:
+    """Worker processes for feedparser, which is pure Python: threads would share one core."""
+    global _PARSE_POOL
+    if _PARSE_POOL is None:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        _PARSE_POOL = ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+                                          mp_context=multiprocessing.get_context("spawn"))
+    return _PARSE_POOL
+
+
+async def _parse_all(args: Sequence[tuple[bytes, str, dict[str, str]]]) -> list[ParsedFeed]:
+    if len(args) < PARALLEL_PARSE_MIN:
+        return [parse_feed(*a) for a in args]
+    loop = asyncio.get_running_loop()
+    pool = _parse_pool()
+    return list(await asyncio.gather(*(loop.run_in_executor(pool, parse_feed, *a) for a in args)))
 
 
 def _provenance(knowledge_time: datetime, source: str, ingested_at: datetime) -> dict[str, Any]:
