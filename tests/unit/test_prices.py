@@ -287,3 +287,23 @@ def test_generic_file_with_a_column_mapping(mw, tmp_path):
     assert mw.prices("ZZ").attrs["basis"] == "raw"
     with pytest.raises(marketwire.errors.InvalidInput):
         mw.ingest("prices-csv", [tmp_path / "mine.csv"], columns={"price": "Px"})
+
+
+def test_calendars_built_once_under_concurrent_first_use(tmp_path, monkeypatch):
+    """Deliveries are verified on several threads: the first use of a calendar must not race on its cache file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from marketwire.prices import calendars
+
+    monkeypatch.setattr(calendars, "_cache_dir", tmp_path)
+    calendars._sessions.cache_clear()
+    calendars._names_cached.cache_clear()
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            got = list(pool.map(lambda n: calendars.sessions(n), ["XNAS", "XNAS", "XLON", "XNAS", "XLON", "XNAS"]))
+        assert all(len(g) > 15_000 for g in got)
+        assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.npy")) == ["XLON", "XNAS"]
+        assert not list(tmp_path.glob("*.tmp*"))
+    finally:
+        calendars._sessions.cache_clear()
+        calendars._names_cached.cache_clear()

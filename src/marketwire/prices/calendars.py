@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import date
 from functools import lru_cache
@@ -13,12 +14,10 @@ import polars as pl
 #: MICs whose calendar exchange_calendars publishes under another code
 _ALIAS = {"OTCM": "OOTC", "XNGS": "XNAS", "XNMS": "XNAS", "XNCM": "XNAS", "IEXG": "XNYS", "BATS": "XNYS",
           "ARCX": "XNYS", "XASE": "XNYS"}
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def _user_cache() -> Path:
-    import os
-
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "marketwire" / "calendars"
 
@@ -39,8 +38,13 @@ def _version() -> str:
     return version("exchange_calendars")
 
 
-@lru_cache(maxsize=1)
 def _names() -> frozenset[str]:
+    with _lock:
+        return _names_cached()
+
+
+@lru_cache(maxsize=1)
+def _names_cached() -> frozenset[str]:
     """Calendar names of the installed exchange_calendars (cached on disk: importing the library takes 0.5 s)."""
     import json
 
@@ -52,7 +56,9 @@ def _names() -> frozenset[str]:
     names = sorted(xc.get_calendar_names())
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(names))
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(names))
+        tmp.replace(path)
     return frozenset(names)
 
 
@@ -63,9 +69,17 @@ def calendar_name(mic: str | None) -> str | None:
     return name if name in _names() else None
 
 
-@lru_cache(maxsize=64)
 def sessions(name: str) -> np.ndarray:
-    """Session dates (days since 1970-01-01, int32, sorted) of calendar ``name`` from 1950 (or its first) to next year."""
+    """Session dates (days since 1970-01-01, int32, sorted) of calendar ``name`` from 1950 (or its first) to next year.
+
+    Deliveries are verified on several threads at once: the first call for a calendar builds it once, under the
+    lock, and the others wait for it."""
+    with _lock:
+        return _sessions(name)
+
+
+@lru_cache(maxsize=64)
+def _sessions(name: str) -> np.ndarray:
     folder = _cache_dir
     tag = f"{name}-{_version()}-{date.today().year}.npy"
     if folder is not None and (folder / tag).exists():
@@ -73,15 +87,14 @@ def sessions(name: str) -> np.ndarray:
     import exchange_calendars as xc
 
     end = date(date.today().year + 1, 12, 31)
-    with _lock:
-        try:
-            cal = xc.get_calendar(name, start="1950-01-03", end=end.isoformat())
-        except Exception:  # noqa: BLE001 - a calendar with a later first session: use its default range
-            cal = xc.get_calendar(name)
+    try:
+        cal = xc.get_calendar(name, start="1950-01-03", end=end.isoformat())
+    except Exception:  # noqa: BLE001 - a calendar with a later first session: use its default range
+        cal = xc.get_calendar(name)
     days = (cal.sessions.values.astype("datetime64[D]").astype(np.int64)).astype(np.int32)
-    if folder is not None:
+    if folder is not None:  # a file of its own per writer, renamed into place: other processes may build it too
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (tag + ".tmp.npy")
+        tmp = folder / f"{tag}.{os.getpid()}.{threading.get_ident()}.tmp.npy"
         np.save(tmp, days)
         tmp.replace(folder / tag)
     return days
