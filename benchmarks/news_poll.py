@@ -46,7 +46,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
-DEFAULT_DATA = Path("/work/shared/data/news/rss-parser-real-feeds/input")
+def _default_data() -> Path:
+    """$MARKETWIRE_DATA, else the nearest ``shared/data`` above this script; the feeds folder inside it."""
+    env = os.environ.get("MARKETWIRE_DATA")
+    root = Path(env) if env else next((p / "shared" / "data" for p in Path(__file__).resolve().parents
+                                       if (p / "shared" / "data").is_dir()), Path("shared/data"))
+    return root / "news" / "rss-parser-real-feeds" / "input"
+
+
+DEFAULT_DATA = _default_data()
 LAST_MODIFIED = "Wed, 25 Nov 2026 12:00:00 GMT"
 MARK = b"__MWFEED__"
 CYCLE1_TARGET_S = 300.0

@@ -675,9 +675,12 @@ def ingest_rows(R: dict[str, Any]) -> list[list[str]]:
     return out
 
 
-def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float | None) -> list[list[str]]:
-    """reader | returns | n | first call ms | p50 | p95 | p99 | target | pass | answer"""
+def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float | None = None,
+              id_label: str = "id") -> list[list[str]]:
+    """reader | returns | n | first call ms | p50 | p95 | p99 | target | pass | answer (shared by prices_scale.py)"""
     out: list[list[str]] = []
+    if arctic_p50 is None:
+        arctic_p50 = R.get("arctic", {}).get("read", {}).get("p50")
 
     def row(reader: str, returns: str, r: dict[str, Any], cold: float | None, target: float | None,
             check: dict[str, Any] | None, vs_arctic: bool = False) -> None:
@@ -708,9 +711,9 @@ def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float 
         r = rest.get(fmt, {"error": rest.get("error", "not run")})
         suffix = {"json": "", "json_columns": "?orient=columns"}.get(fmt, f"?format={fmt}")
         size = f", {fmt_bytes(r['bytes'])} body" if "bytes" in r else ""
-        row(f"marketwire REST `GET /v1/prices/{{id}}{suffix}`, request only", f"bytes{size}", r.get("request", r),
+        row(f"marketwire REST `GET /v1/prices/{{{id_label}}}{suffix}`, request only", f"bytes{size}", r.get("request", r),
             r.get("cold_ms"), None, None)
-        row(f"marketwire REST `GET /v1/prices/{{id}}{suffix}` + {DECODE_DESC[fmt]}", "pandas DataFrame",
+        row(f"marketwire REST `GET /v1/prices/{{{id_label}}}{suffix}` + {DECODE_DESC[fmt]}", "pandas DataFrame",
             r.get("decoded", r), None, TARGET_REST_P50_MS, r.get("check"))
     a = R.get("arctic", {})
     row("ArcticDB `lib.read(sym).data`", "pandas DataFrame (date index)", a.get("read", a), a.get("cold_ms"), None,

@@ -63,13 +63,9 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from prices_bench import (  # noqa: E402 - the helpers live next to this script
-    DECODE_DESC,
     OUT,
     TARGET_BYTES_PER_ROW,
     TARGET_INGEST_ROWS_S,
-    TARGET_REST_P50_MS,
-    TARGET_SDK_P50_MS,
-    check_matches,
     disk_usage,
     fmt_bytes,
     fmt_int,
@@ -96,6 +92,7 @@ from prices_bench import (  # noqa: E402 - the helpers live next to this script
     verdict,
     write_result,
 )
+from prices_bench import read_rows as bench_read_rows  # noqa: E402
 
 LAST_DAY = date(2024, 12, 31)
 DAILY_VOL = 0.02
@@ -371,49 +368,7 @@ def ingest_rows(R: dict[str, Any]) -> list[list[str]]:
 
 
 def read_rows(R: dict[str, Any], want: dict[str, Any]) -> list[list[str]]:
-    out: list[list[str]] = []
-    arctic_p50 = R.get("arctic", {}).get("read", {}).get("p50")
-
-    def row(reader: str, returns: str, r: dict[str, Any], cold: float | None, target: float | None,
-            check: dict[str, Any] | None, vs_arctic: bool = False) -> None:
-        if not r or "p50" not in r:
-            out.append([reader, returns, "—", "—", "—", "—", "—", "", "", str(r.get("error", "not run")) if r else "not run"])
-            return
-        n = f"{r['n']}" + (" (budget)" if r.get("truncated") else "")
-        tgt, ok = "", None
-        if target is not None:
-            beat = vs_arctic and arctic_p50 is not None
-            tgt = f"<= {target:g} ms" + (f" and <= ArcticDB ({fmt_ms(arctic_p50)})" if beat else "")
-            ok = r["p50"] <= target and (not beat or r["p50"] <= arctic_p50)
-        out.append([reader, returns, n, fmt_ms(cold), fmt_ms(r["p50"]), fmt_ms(r["p95"]), fmt_ms(r["p99"]), tgt,
-                    verdict(ok), check_matches(check, want) if check is not None else ""])
-
-    m = R.get("marketwire", {})
-    if "first_read_ms" in m:
-        out.append(["marketwire SDK, first read in the ingest process", "pandas", "1", fmt_ms(m["first_read_ms"]), "",
-                    "", "", "", "", check_matches(m.get("check"), want)])
-    mr = R.get("marketwire_read", {})
-    for output, returns in (("pandas", "pandas DataFrame"), ("arrow", "pyarrow Table"), ("polars", "polars DataFrame")):
-        call = "`mw.prices(sym)`" if output == "pandas" else f"`mw.prices(sym, output=\"{output}\")`"
-        r = mr.get("outputs", {}).get(output, {"error": mr.get("error", "not run")})
-        row(f"marketwire SDK {call}", returns, r, r.get("cold_ms"), TARGET_SDK_P50_MS, r.get("check"), True)
-    rest = R.get("rest", {})
-    for fmt in REST_FORMATS:
-        r = rest.get(fmt, {"error": rest.get("error", "not run")})
-        suffix = {"json": "", "json_columns": "?orient=columns"}.get(fmt, f"?format={fmt}")
-        size = f", {fmt_bytes(r['bytes'])} body" if "bytes" in r else ""
-        row(f"marketwire REST `GET /v1/prices/{{sym}}{suffix}`, request only", f"bytes{size}", r.get("request", r),
-            r.get("cold_ms"), None, None)
-        row(f"marketwire REST `GET /v1/prices/{{sym}}{suffix}` + {DECODE_DESC[fmt]}", "pandas DataFrame",
-            r.get("decoded", r), None, TARGET_REST_P50_MS, r.get("check"))
-    a = R.get("arctic", {})
-    row("ArcticDB `lib.read(sym).data`", "pandas DataFrame (date index)", a.get("read", a), a.get("cold_ms"), None,
-        a.get("check"))
-    p = R.get("parquet", {})
-    for name, call in (("pandas", "pd.read_parquet"), ("polars", "pl.read_parquet")):
-        r = p.get(name, {"error": p.get("error", "not run")})
-        row(f"Parquet `{call}(file)`", f"{name} DataFrame", r, r.get("cold_ms"), None, r.get("check"))
-    return out
+    return bench_read_rows(R, want, id_label="sym")
 
 
 def size_rows(R: dict[str, Any]) -> list[list[str]]:

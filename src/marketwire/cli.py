@@ -486,22 +486,10 @@ def news_feeds() -> None:
 @click.pass_context
 def news_feeds_add(ctx: click.Context, targets: tuple[str, ...], fmt: str) -> None:
     """Add feeds: URLs, or OPML files (every xmlUrl outline). Adding a feed twice changes nothing."""
-    from pathlib import Path
-
-    def go(mw: Any) -> list[dict[str, Any]]:
-        reg = mw.feeds()
-        out = []
-        for t in targets:
-            if Path(t).is_file():
-                out += [{"feed_id": f, "from": t} for f in reg.import_opml(Path(t))]
-            else:
-                out += [{"feed_id": f, "from": t} for f in reg.add(t)]
-        return out
-
     from marketwire.output import render
 
     ctx.obj["fmt"] = fmt
-    render(_run(ctx, go), fmt, ["feed_id", "from"])
+    render(_run(ctx, lambda mw: mw.add_feeds(list(targets))), fmt, ["feed_id", "from"])
 
 
 @news_feeds.command("list")
@@ -521,17 +509,9 @@ def news_feeds_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def news_poll(ctx: click.Context, once: bool, limit: int | None, fmt: str) -> None:
     """Poll the feeds that are due: conditional GET, parse, store new items; a status per feed."""
-    import asyncio
-
     from marketwire.output import render, to_json
 
-    async def cycle(mw: Any) -> Any:
-        from marketwire.news.fetch import Fetcher
-
-        async with Fetcher() as fetcher:
-            return await mw.feeds().poll_once(fetcher, limit=limit)
-
-    rep = _run(ctx, lambda mw: asyncio.run(cycle(mw))).to_dict()
+    rep = _run(ctx, lambda mw: mw.poll_feeds(limit))
     if fmt == "json":
         click.echo(to_json(rep))
     else:

@@ -289,12 +289,6 @@ class FeedRegistry:
         report.seconds["total"] = time.monotonic() - started
         return report
 
-    async def _poll_batch(self, fetcher: Fetcher, batch: Sequence[Feed], now: datetime, report: PollReport) -> None:
-        t = time.monotonic()
-        results = await fetcher.fetch_many([FetchRequest(f.url, f.etag, f.last_modified) for f in batch])
-        report.seconds["fetch"] += time.monotonic() - t
-        await self._parse_and_store(batch, results, now, report)
-
     async def _parse_and_store(self, batch: Sequence[Feed], results: Sequence[FetchResult], now: datetime,
                                report: PollReport) -> None:
         t = time.monotonic()

@@ -104,6 +104,27 @@ class Marketwire(PricesMixin):
 
         return FeedRegistry(self.lake)
 
+    def add_feeds(self, targets: Sequence[str]) -> list[dict[str, Any]]:
+        """Feed URLs, or OPML files (every xmlUrl outline); adding a feed twice changes nothing."""
+        reg = self.feeds()
+        out: list[dict[str, Any]] = []
+        for t in targets:
+            ids = reg.import_opml(Path(t)) if Path(t).is_file() else reg.add(t)
+            out += [{"feed_id": f, "from": t} for f in ids]
+        return out
+
+    def poll_feeds(self, limit: int | None = None) -> dict[str, Any]:
+        """One polling cycle over the due feeds, with the default (public addresses only) SSRF policy."""
+        import asyncio
+
+        from marketwire.news.fetch import Fetcher
+
+        async def cycle() -> Any:
+            async with Fetcher() as fetcher:
+                return await self.feeds().poll_once(fetcher, limit=limit)
+
+        return asyncio.run(cycle()).to_dict()  # type: ignore[no-any-return]
+
     def sources(self) -> list[dict[str, Any]]:
         from marketwire.sources import list_sources
 
