@@ -328,10 +328,10 @@ class _HostGate:
     async def slot(self) -> AsyncIterator[None]:
         async with self._slots:
             async with self._order:
-                wait = self._next_start - time.monotonic()
-                if wait > 0:
+                # a Retry-After deferral can arrive while this start sleeps: look again, and never shorten it
+                while (wait := self._next_start - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
-                self._next_start = time.monotonic() + self.delay
+                self._next_start = max(self._next_start, time.monotonic() + self.delay)
             yield
 
     def defer(self, seconds: float) -> None:
