@@ -461,18 +461,69 @@ def news_export(ctx: click.Context, fmt: str) -> None:
         click.echo(_json.dumps(a, ensure_ascii=False))
 
 
+def _news_filters(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--q", "q", default=None, help='Words (or "quoted phrases") that must all occur, accents ignored.'),
+        click.option("--lang", default=None, help="ISO 639-1 language code."),
+        click.option("--country", default=None, help="ISO 3166 alpha-2 code of a linked country."),
+        click.option("--listing", default=None, help="A listing, security or issuer id the article is linked to."),
+        click.option("--entity", default=None, help="A link key (person:Q7747) or words of an entity's name."),
+        click.option("--source", default=None, help="The outlet."),
+        click.option("--topic", default=None, help="A topic code (see docs/news.md)."),
+        click.option("--since", default=None, metavar="T", help="Published at or after T (ISO date or time)."),
+        click.option("--until", default=None, metavar="T", help="Published before T."),
+        click.option("--as-of", "as_of", default=None, metavar="T", help="What the wire knew at T."),
+        click.option("--limit", default=None, type=int),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _news_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
+    from marketwire.serve.facade import parse_time
+
+    out = dict(kw)
+    for k in ("since", "until", "as_of"):
+        out[k] = parse_time(kw.get(k), k)
+    return out
+
+
 @news.command("list")
-@click.option("--q", "q", default=None, help="Text in the title or body.")
-@click.option("--lang", default=None, help="ISO 639-1 language code.")
-@click.option("--limit", default=None, type=int)
+@_news_filters
+@click.option("--unique", is_flag=True, help="Leave out duplicates (copies of an earlier article).")
 @FORMAT
 @click.pass_context
-def news_list(ctx: click.Context, q: str | None, lang: str | None, limit: int | None, fmt: str) -> None:
-    """Articles, newest first, filtered by text and language."""
+def news_list(ctx: click.Context, fmt: str, **kw: Any) -> None:
+    """Articles, newest first (best match first with --q), filtered by text, language, country, listing, entity,
+    source, topic and time."""
     from marketwire.output import render
 
-    render(_run(ctx, lambda mw: mw.articles().list(q=q, lang=lang, limit=limit)), fmt,
-           None if fmt == "json" else ["id", "published", "language", "source", "title", "duplicate_of"])
+    render(_run(ctx, lambda mw: mw.articles().list(**_news_kwargs(kw))), fmt,
+           None if fmt == "json" else ["id", "published", "language", "source", "headline", "story_id", "duplicate_of"])
+
+
+@news.command("stories")
+@_news_filters
+@FORMAT
+@click.pass_context
+def news_stories(ctx: click.Context, fmt: str, **kw: Any) -> None:
+    """Stories: articles about one event grouped across outlets and languages, newest first."""
+    from marketwire.output import render
+
+    kw.pop("entity", None), kw.pop("source", None)
+    render(_run(ctx, lambda mw: mw.articles().stories(**_news_kwargs(kw))), fmt,
+           None if fmt == "json" else ["story_id", "last_published", "articles", "languages", "countries", "headline"])
+
+
+@news.command("story")
+@click.argument("id")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.pass_context
+def news_story(ctx: click.Context, id: str, fmt: str) -> None:
+    """One story: its articles, languages, sources and linked entities."""
+    from marketwire.output import to_json
+
+    click.echo(to_json(_run(ctx, lambda mw: mw.articles().story(id))))
 
 
 @news.group("feeds")
@@ -505,13 +556,16 @@ def news_feeds_list(ctx: click.Context, fmt: str) -> None:
 @news.command("poll")
 @click.option("--once", is_flag=True, help="One cycle over the feeds that are due, then exit (the only mode so far).")
 @click.option("--limit", default=None, type=int, help="At most this many feeds.")
+@click.option("--articles/--no-articles", default=True, show_default=True,
+              help="Also fetch the page of every new item and put it through the article pipeline.")
 @FORMAT
 @click.pass_context
-def news_poll(ctx: click.Context, once: bool, limit: int | None, fmt: str) -> None:
-    """Poll the feeds that are due: conditional GET, parse, store new items; a status per feed."""
+def news_poll(ctx: click.Context, once: bool, limit: int | None, articles: bool, fmt: str) -> None:
+    """Poll the feeds that are due: conditional GET, parse, store new items; then fetch, extract, link and
+    summarise their articles. A status per feed and per article."""
     from marketwire.output import render, to_json
 
-    rep = _run(ctx, lambda mw: mw.poll_feeds(limit))
+    rep = _run(ctx, lambda mw: mw.poll_feeds(limit, articles=articles))
     if fmt == "json":
         click.echo(to_json(rep))
     else:

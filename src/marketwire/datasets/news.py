@@ -99,17 +99,50 @@ NEWS_ARTICLES = Dataset(
         f("published_raw", S), f("first_seen", TS, False), f("content_hash", S, False), f("duplicate_of", S),
         f("duplicate_score", pa.float64()), f("story_id", S), f("bullets", pa.list_(S)), f("entities", S),
         f("extract_status", S), f("extract_reason", S), f("revision", I32, False),
+        f("headline", S), f("summary_method", S), f("topics", S), f("entity_keys", pa.list_(S)),
+        f("story_score", pa.float64()), f("novelty", pa.float64()), f("feed_id", S), f("item_key", S),
+        f("fetch_status", S), f("http_status", I32),
     ),
     key=("article_id",),
     valid_time=("published",),
     column_docs={
         "article_id": "MWA + base32 of the SHA-256 of the canonical URL (a local file: its absolute path)",
         "duplicate_of": "the id of the earliest article this one copies (same text, or a near-copy), else null",
-        "bullets": "the bullet summary (empty until the summary stage exists)",
-        "entities": "JSON list of {text, type, link} (empty until the entity stage exists)",
+        "bullets": "2-3 extractive bullets of at most 25 words; every name and number in them occurs in the source",
+        "entities": "JSON list of distinct entities {text, type, link: {kind, id, name, confidence, method, evidence} "
+                    "or null, mentions, spans}; spans are offsets into title + two newlines + body",
+        "headline": "the summary's headline: the title, else the compressed first sentence",
+        "summary_method": "extractive, or plugin:NAME when a summary plug-in is switched on",
+        "topics": "JSON list of {topic, score, evidence} from the topic taxonomy, best first",
+        "entity_keys": "kind:id of every linked entity (country:RU, person:Q7747, issuer:..., listing:...), for filters",
+        "story_id": "MWS + base32 hash of the first article of the story this article reports (across outlets and "
+                    "languages); a duplicate shares its original's story",
+        "story_score": "similarity to the story's closest earlier article when it joined one; null for a story's first",
+        "novelty": "1.0 for a story's first report; lower for later articles repeating it; 0 for a duplicate",
+        "feed_id": "the feed whose item led to this article, when it came from a feed",
+        "item_key": "that feed item's key",
+        "fetch_status": "for an article fetched from a feed item: the fetcher's status (ok, http_error, timeout, "
+                        "blocked ...); a page that failed keeps the item's own text as its body",
+        "http_status": "the HTTP status of the page fetch, when there was one",
         "revision": "1 for the first text seen, +1 for each edit read later",
         "source": "the outlet (publisher) the article came from",
     },
 )
 
-NEWS_DATASETS: tuple[Dataset, ...] = (FEEDS, FEED_STATE, FEED_ITEMS, NEWS_ARTICLES)
+NEWS_PAGES = Dataset(
+    name="news_pages",
+    description="The raw pages behind the articles, as fetched: kept so any extraction can be inspected and redone.",
+    fields=(
+        f("article_id", S, False), f("revision", I32, False), f("url", S, False), f("final_url", S),
+        f("fetched_at", TS, False), f("http_status", I32), f("content_type", S), f("status", S, False),
+        f("raw", pa.binary()),
+    ),
+    key=("article_id", "revision"),
+    column_docs={
+        "revision": "the article revision this page produced",
+        "status": "the fetcher's status for the page (ok, http_error, timeout, too_large, blocked ...)",
+        "raw": "the response body as received (at most the fetcher's size cap); null when nothing arrived",
+    },
+)
+
+NEWS_DATASETS: tuple[Dataset, ...] = (FEEDS, FEED_STATE, FEED_ITEMS, NEWS_ARTICLES, NEWS_PAGES)

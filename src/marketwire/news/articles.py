@@ -1,9 +1,23 @@
-"""Articles: pages or text files in, extracted text, language and duplicate links out, stored point in time.
+"""Articles: pages, text files or feed items in; extracted, identified, deduplicated, linked, summarised stories out.
 
-This is the chain the wire runs for every article: extract (HTML) or read (text: the first line is the title) ->
-detect the language -> find the original it copies (same normalised text, else a MinHash near-copy published no
-later) -> store. Reading the same address again with the same text adds nothing; with an edited text it adds the
-next revision of the same id.
+This is the chain the wire runs for every article, one stage after another, each a module of its own:
+
+1. **read** - extract the text of an HTML page (:mod:`marketwire.news.extract`) or read a text file (the first line is
+   the title); a feed item whose page could not be fetched keeps the item's own title and summary as its text, with
+   the fetch status saying so;
+2. **language** (:mod:`marketwire.news.lang`), from the text, the page's declaration and the feed's;
+3. **duplicates** (:mod:`marketwire.news.dedup`) - the original an article copies: the same normalised text, else a
+   MinHash near-copy published no later;
+4. **entities** (:mod:`marketwire.news.entities`) - people, places, organisations, linked to countries, people and
+   the securities master;
+5. **summary** (:mod:`marketwire.news.summarize`) - a headline and 2-3 bullets that pass the faithfulness gate;
+6. **topics** (:mod:`marketwire.news.topics`);
+7. **story** (:mod:`marketwire.news.stories`) - the story the article reports, across outlets and languages, and
+   its novelty;
+8. **store** - an append to ``news_articles`` (and ``news_pages`` for fetched pages), point in time.
+
+Reading the same address again with the same text adds nothing; with an edited text it adds the next revision of
+the same id. :attr:`ArticleStore.timings` accumulates the seconds spent per stage.
 """
 
 from __future__ import annotations
@@ -11,14 +25,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from marketwire.datasets.news import NEWS_ARTICLES
+from marketwire.datasets.news import FEED_ITEMS, NEWS_ARTICLES, NEWS_PAGES
 from marketwire.errors import InvalidInput, NotFound, SourceError
 from marketwire.news.dedup import NearDupIndex, canonical_url, content_hash
 from marketwire.news.extract import extract
@@ -26,8 +45,15 @@ from marketwire.news.lang import detect
 from marketwire.store import Lake
 
 #: the fields of an article as `news show` and `news export` print it
-EXPORT_FIELDS = ("id", "url", "source", "title", "body", "language", "published", "bullets", "entities", "story_id",
-                 "duplicate_of", "revision", "first_seen", "extract_status")
+EXPORT_FIELDS = ("id", "url", "source", "title", "body", "language", "published", "headline", "bullets", "entities",
+                 "topics", "story_id", "novelty", "duplicate_of", "revision", "first_seen", "extract_status",
+                 "fetch_status", "feed_id")
+
+#: the pipeline's stages, in order, as :attr:`ArticleStore.timings` names them
+STAGES = ("fetch", "read", "language", "duplicates", "entities", "summary", "topics", "story", "store")
+
+#: how far around a new article's time the story stage looks for the story it belongs to
+STORY_WINDOW = timedelta(days=3)
 
 
 def article_id_of(address: str) -> str:
@@ -42,6 +68,32 @@ class Added:
     status: str  # "new", "revised", "unchanged"
     duplicate_of: str | None
     language: str | None
+    story_id: str | None = None
+
+
+@dataclass
+class Page:
+    """One input of the pipeline: a page's bytes (or a text file's), where it came from and how it was fetched."""
+
+    address: str  # the URL, or a local file's absolute path
+    data: bytes | None
+    source: str | None = None
+    published: str | None = None
+    is_html: bool | None = None  # None: sniffed from the bytes
+    feed_id: str | None = None
+    item_key: str | None = None
+    feed_language: str | None = None
+    fetch_status: str | None = None
+    http_status: int | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    fallback_title: str | None = None  # a feed item's own title and text, used when the page gives no article
+    fallback_body: str | None = None
+    fetched_at: datetime | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return "://" in self.address
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -54,27 +106,53 @@ def _parse_time(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _html_text(fragment: str | None) -> str:
+    """The text of a feed item's HTML summary (tags dropped, entities decoded, paragraphs kept)."""
+    if not fragment:
+        return ""
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # not markup after all
+        return fragment.strip()
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    blocks = []
+    for el in root.iter("p", "li", "h1", "h2", "h3", "blockquote"):
+        text = " ".join(el.text_content().split())
+        if text:
+            blocks.append(text)
+    return "\n\n".join(blocks) if blocks else " ".join(root.text_content().split())
+
+
 class ArticleStore:
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, *, companies: Any = None) -> None:
         self.lake = lake
+        self._companies = companies
+        self.timings: dict[str, float] = defaultdict(float)
+
+    # -- stages that need models, built once per store ------------------------------------------------
+    def _annotator(self) -> Any:
+        ann = getattr(self, "_ann", None)
+        if ann is None:
+            from marketwire.news.entities import CompanyIndex, EntityAnnotator
+
+            companies = self._companies if self._companies is not None else CompanyIndex.from_lake(self.lake)
+            ann = self._ann = EntityAnnotator(companies)
+        return ann
 
     def _stored(self) -> list[dict[str, Any]]:
         if not self.lake.exists(NEWS_ARTICLES):
             return []
-        return self.lake.read(NEWS_ARTICLES, columns=["article_id", "title", "body", "content_hash", "published",
-                                                      "first_seen", "revision", "duplicate_of"]).to_pylist()
+        return self.lake.read(NEWS_ARTICLES, columns=[
+            "article_id", "title", "body", "content_hash", "published", "first_seen", "revision", "duplicate_of",
+            "language", "entities", "story_id"]).to_pylist()
 
+    # -- inputs ----------------------------------------------------------------------------------------
     def add(self, targets: list[str], *, source: str | None = None, published: str | None = None) -> list[Added]:
         """Local HTML pages or text files. (URLs are fetched by the poller; here a URL is an error, not a fetch.)"""
-        now = datetime.now(timezone.utc)
-        stored = self._stored()
-        by_id = {r["article_id"]: r for r in stored}
-        by_hash: dict[str, str] = {}
-        index = NearDupIndex(window=None)
-        for r in sorted(stored, key=lambda r: (r["published"] or r["first_seen"], r["article_id"])):
-            by_hash.setdefault(r["content_hash"], r["article_id"])
-            index.add(r["article_id"], f"{r['title'] or ''}\n\n{r['body'] or ''}", r["published"] or r["first_seen"])
-        rows, out = [], []
+        pages = []
         for t in targets:
             if "://" in t:
                 raise InvalidInput(f"`targets`: {t} is a URL; add it as a feed (marketwire news feeds add) or save "
@@ -84,14 +162,128 @@ class ArticleStore:
                 data = path.read_bytes()
             except OSError as e:
                 raise SourceError(f"{t}: cannot read ({e.strerror})", file=t) from e
-            address = str(path.resolve())
-            rec = self._record(path, data, address, source, published, now)
+            is_html = path.suffix.lower() in (".html", ".htm") or \
+                data[:512].lstrip().lower().startswith((b"<!doctype", b"<html"))
+            pages.append(Page(address=str(path.resolve()), data=data, is_html=is_html,
+                              source=source or path.parent.name or "files", published=published))
+        return self.ingest(pages)
+
+    async def fetch_items(self, fetcher: Any, *, limit: int | None = None, batch: int = 200,
+                          feed_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """Fetch the article page of every feed item not yet read, and put each through the pipeline.
+
+        A page that fails (HTTP error, timeout, refused by the SSRF guard, too large, not an article) still makes
+        an article: the item's own title and summary are its text and ``fetch_status`` / ``extract_status`` say
+        what happened; the raw response, when one arrived, is kept in ``news_pages``.
+        """
+        from marketwire.news.fetch import FetchRequest
+
+        todo = self.pending_items(feed_ids=feed_ids)
+        if limit is not None:
+            todo = todo[:limit]
+        report: dict[str, Any] = {"items": len(todo), "articles": 0, "duplicates": 0, "statuses": defaultdict(int),
+                                  "seconds": 0.0}
+        t0 = time.perf_counter()
+        for i in range(0, len(todo), batch):
+            chunk = todo[i:i + batch]
+            t = time.perf_counter()
+            results = await fetcher.fetch_many([FetchRequest(it["link"]) for it in chunk])
+            self.timings["fetch"] += time.perf_counter() - t
+            pages = []
+            for it, res in zip(chunk, results, strict=True):
+                report["statuses"][res.status] += 1
+                pages.append(Page(
+                    address=it["link"], data=res.body, source=it.get("source"), feed_id=it["feed_id"],
+                    item_key=it["item_key"], feed_language=it.get("feed_language"), fetch_status=res.status,
+                    http_status=res.http_status, final_url=res.final_url, content_type=res.headers.content_type,
+                    fallback_title=it.get("title"), fallback_body=_html_text(it.get("content_html") or it.get("summary")),
+                    published=it["published"].isoformat() if it.get("published") else None,
+                    fetched_at=datetime.now(timezone.utc)))
+            added = self.ingest(pages)
+            report["articles"] += sum(a.status != "unchanged" for a in added)
+            report["duplicates"] += sum(a.duplicate_of is not None for a in added)
+        report["seconds"] = round(time.perf_counter() - t0, 3)
+        report["statuses"] = dict(report["statuses"])
+        report["stage_seconds"] = {k: round(v, 3) for k, v in self.timings.items()}
+        return report
+
+    def pending_items(self, feed_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Feed items with a link whose article has not been read yet, oldest first."""
+        if not self.lake.exists(FEED_ITEMS):
+            return []
+        where, params = "link IS NOT NULL", []
+        if feed_ids:
+            where += f" AND feed_id IN ({', '.join('?' for _ in feed_ids)})"
+            params += list(feed_ids)
+        items = self.lake.read(FEED_ITEMS, where=where, params=params, columns=[
+            "feed_id", "item_key", "link", "title", "summary", "content_html", "published", "first_seen"]).to_pylist()
+        done = set()
+        if self.lake.exists(NEWS_ARTICLES):
+            done = set(self.lake.read(NEWS_ARTICLES, columns=["article_id"]).column("article_id").to_pylist())
+        feeds = self._feed_meta()
+        out, seen = [], set()
+        for it in sorted(items, key=lambda r: (r["first_seen"], r["feed_id"], r["item_key"])):
+            link = it["link"].strip()
+            if not link.lower().startswith(("http://", "https://")):
+                continue
+            aid = article_id_of(canonical_url(link))
+            if aid in done or aid in seen:
+                continue
+            seen.add(aid)
+            meta = feeds.get(it["feed_id"], {})
+            out.append({**it, "link": link, "source": meta.get("title") or meta.get("host"),
+                        "feed_language": meta.get("language")})
+        return out
+
+    def _feed_meta(self) -> dict[str, dict[str, Any]]:
+        from urllib.parse import urlsplit
+
+        from marketwire.datasets.news import FEEDS
+
+        if not self.lake.exists(FEEDS):
+            return {}
+        rows = self.lake.read(FEEDS, columns=["feed_id", "url", "title", "language"]).to_pylist()
+        return {r["feed_id"]: {**r, "host": urlsplit(r["url"]).hostname} for r in rows}
+
+    # -- the pipeline ------------------------------------------------------------------------------------
+    def ingest(self, pages: Iterable[Page]) -> list[Added]:
+        """Put pages through every stage and store the new and revised articles."""
+        now = datetime.now(timezone.utc)
+        tick = time.perf_counter
+        stored = self._stored()
+        by_id = {r["article_id"]: r for r in stored}
+        by_hash: dict[str, str] = {}
+        index = NearDupIndex(window=None)
+        for r in sorted(stored, key=lambda r: (r["published"] or r["first_seen"], r["article_id"])):
+            by_hash.setdefault(r["content_hash"], r["article_id"])
+            index.add(r["article_id"], f"{r['title'] or ''}\n\n{r['body'] or ''}", r["published"] or r["first_seen"])
+        rows: list[dict[str, Any]] = []
+        raw_pages: list[dict[str, Any]] = []
+        out: list[Added] = []
+        batch_ids: set[str] = set()
+        # earliest first, so that within one batch an original is stored before the copies that follow it
+        pages = list(pages)
+        order = sorted(range(len(pages)), key=lambda i: (_parse_time(pages[i].published) or now, pages[i].address))
+        slot: dict[int, int] = {}
+        for i in order:
+            page = pages[i]
+            slot[i] = len(out)
+            t = tick()
+            rec = self._read(page)
+            self.timings["read"] += tick() - t
+            t = tick()
+            text = f"{rec['title'] or ''}\n\n{rec['body'] or ''}"
+            guess = detect(text, declared=rec.pop("_declared"), feed_declared=page.feed_language,
+                           url=page.address if page.is_url else None)
+            rec["language"], rec["language_method"] = guess.code, guess.method
+            self.timings["language"] += tick() - t
             aid = rec["article_id"]
             prev = by_id.get(aid)
-            if prev is not None and prev["content_hash"] == rec["content_hash"]:
-                out.append(Added(aid, address, "unchanged", prev["duplicate_of"], None))
+            if aid in batch_ids or (prev is not None and prev["content_hash"] == rec["content_hash"]):
+                out.append(Added(aid, page.address, "unchanged", prev["duplicate_of"] if prev else None, None,
+                                 prev["story_id"] if prev else None))
                 continue
-            text = f"{rec['title'] or ''}\n\n{rec['body'] or ''}"
+            t = tick()
             when = rec["published"] or now
             original = by_hash.get(rec["content_hash"])
             score = 1.0 if original else None
@@ -105,69 +297,294 @@ class ArticleStore:
             rec.update(duplicate_of=original, duplicate_score=score,
                        revision=(prev["revision"] + 1) if prev else 1,
                        first_seen=prev["first_seen"] if prev else now)
-            rows.append(rec)
             by_hash.setdefault(rec["content_hash"], aid)
             if rec["body"] and aid not in index:
                 index.add(aid, text, when)
-            out.append(Added(aid, address, "revised" if prev else "new", original, rec["language"]))
+            self.timings["duplicates"] += tick() - t
+            rows.append(rec)
+            batch_ids.add(aid)
+            if page.is_url and (page.data is not None or page.fetch_status):
+                raw_pages.append({"article_id": aid, "revision": rec["revision"], "url": page.address,
+                                  "final_url": page.final_url, "fetched_at": page.fetched_at or now,
+                                  "http_status": page.http_status, "content_type": page.content_type,
+                                  "status": page.fetch_status or "ok", "raw": page.data})
+            out.append(Added(aid, page.address, "revised" if prev else "new", original, rec["language"]))
         if rows:
-            prov = {"knowledge_time": now, "ingested_at": now, "source": source or "files",
+            self._enrich(rows)
+            self._stories(rows, stored, now)
+            story = {r["article_id"]: r["story_id"] for r in rows}
+            for a in out:
+                if a.article_id in story and a.status != "unchanged":
+                    a.story_id = story[a.article_id]
+            t = tick()
+            prov = {"knowledge_time": now, "ingested_at": now,
                     "ingest_id": "news-" + now.strftime("%Y%m%d%H%M%S%f")}
-            table = pa.Table.from_pylist([{**r, **{k: v for k, v in prov.items() if k != "source"},
-                                           "source": r["source"]} for r in rows], schema=NEWS_ARTICLES.schema)
-            self.lake.append(NEWS_ARTICLES, table)
-        return out
+            self.lake.append(NEWS_ARTICLES, pa.Table.from_pylist([{**r, **prov} for r in rows],
+                                                                 schema=NEWS_ARTICLES.schema))
+            if raw_pages:
+                self.lake.append(NEWS_PAGES, pa.Table.from_pylist(
+                    [{**p, **prov, "source": "fetch"} for p in raw_pages], schema=NEWS_PAGES.schema))
+            self.timings["store"] += tick() - t
+        return [out[slot[i]] for i in range(len(pages))]  # in the order given
 
-    def _record(self, path: Path, data: bytes, address: str, source: str | None, published: str | None,
-                now: datetime) -> dict[str, Any]:
-        is_html = path.suffix.lower() in (".html", ".htm") or data[:512].lstrip().lower().startswith((b"<!doctype", b"<html"))
-        if is_html:
-            ex = extract(data, url=path.resolve().as_uri())
+    def _read(self, page: Page) -> dict[str, Any]:
+        """Stage 1: the text of one page (or file, or feed item), with where it came from."""
+        data = page.data or b""
+        is_html = page.is_html if page.is_html is not None else (
+            data[:512].lstrip().lower().startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<meta"))
+            or b"<p" in data[:4096].lower() or "html" in (page.content_type or ""))
+        declared, reason = None, None
+        title: str | None
+        if page.data is None:
+            title, body, raw_published, status = None, "", None, "no_page"
+            reason = f"page not fetched: {page.fetch_status}"
+        elif is_html:
+            ex = extract(data, url=page.final_url or (page.address if page.is_url else Path(page.address).as_uri()))
             title, body, declared = ex.title, ex.body, ex.language
             raw_published, status, reason = ex.published, ex.status, ex.reason
         else:
             text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
             first, _, rest = text.partition("\n")
-            title, body, declared = first.strip() or None, rest.strip(), None
-            raw_published, status, reason = None, "ok" if rest.strip() else "no_text", None
-        guess = detect(f"{title or ''}\n{body or ''}", declared=declared)
-        given = published or raw_published
+            title, body = first.strip() or None, rest.strip()
+            raw_published, status = None, "ok" if rest.strip() else "no_text"
+        if not body and (page.fallback_body or page.fallback_title):  # the feed item's own text, marked as such
+            title = title or page.fallback_title
+            body = page.fallback_body or ""
+            status = "feed_text" if body else status
+        given = page.published or raw_published
+        canonical = canonical_url(page.address if page.is_url else Path(page.address).as_uri())
         return {
-            "article_id": article_id_of(address), "url": address, "canonical_url": canonical_url(path.resolve().as_uri()),
-            "source": source or path.parent.name or "files", "title": title, "body": body, "language": guess.code,
-            "language_method": guess.method, "published": _parse_time(given), "published_raw": given,
+            "article_id": article_id_of(canonical if page.is_url else page.address), "url": page.address,
+            "canonical_url": canonical, "source": page.source or "files", "title": title, "body": body,
+            "_declared": declared, "published": _parse_time(given), "published_raw": given,
             "content_hash": content_hash(title, body), "story_id": None, "bullets": [], "entities": "[]",
-            "extract_status": status, "extract_reason": reason,
+            "extract_status": status, "extract_reason": reason, "feed_id": page.feed_id, "item_key": page.item_key,
+            "fetch_status": page.fetch_status, "http_status": page.http_status,
         }
 
+    def _enrich(self, rows: list[dict[str, Any]]) -> None:
+        """Stages 4-6: entities, summary and topics of the new and revised articles."""
+        from marketwire.news.summarize import summarize
+        from marketwire.news.topics import classify
+
+        tick = time.perf_counter
+        t = tick()
+        todo = [r for r in rows if r["body"] or r["title"]]
+        annotated = self._annotator().annotate_many([(r["title"], r["body"] or "", r["language"]) for r in todo])
+        for r, ents in zip(todo, annotated, strict=True):
+            r["entities"] = json.dumps(ents, ensure_ascii=False)
+            keys = {f"{e['link']['kind']}:{e['link']['id']}" for e in ents if e.get("link")}
+            r["entity_keys"] = sorted(keys)
+        self.timings["entities"] += tick() - t
+        t = tick()
+        for r in todo:
+            s = summarize(r["title"], r["body"] or "", r["language"])
+            r["headline"], r["bullets"], r["summary_method"] = s.headline, list(s.bullets), s.method
+        self.timings["summary"] += tick() - t
+        t = tick()
+        for r in todo:
+            r["topics"] = json.dumps(classify(r["title"], r["body"] or "", r["language"]), ensure_ascii=False)
+        self.timings["topics"] += tick() - t
+
+    def _stories(self, rows: list[dict[str, Any]], stored: list[dict[str, Any]], now: datetime) -> None:
+        """Stage 7: the story each article reports. Stored articles near the new ones in time are replayed into a
+        story index in publication order, so an article joins the story its closest earlier match belongs to."""
+        from marketwire.news.stories import StoryDoc, StoryIndex
+
+        t = time.perf_counter()
+
+        def when(r: dict[str, Any]) -> datetime:
+            return r["published"] or r["first_seen"] or now
+
+        new_ids = {r["article_id"] for r in rows}
+        times = [when(r) for r in rows]
+        lo, hi = min(times) - STORY_WINDOW, max(times) + STORY_WINDOW
+        context = [r for r in stored if r["article_id"] not in new_ids and r["story_id"]
+                   and (r["published"] is None or lo <= when(r) <= hi)]
+        story_of = {r["article_id"]: r["story_id"] for r in context}
+        index = StoryIndex(window=STORY_WINDOW)
+        docs = [(r, False) for r in context] + [(r, True) for r in rows]
+        docs.sort(key=lambda x: (when(x[0]), x[0]["article_id"]))
+        for r, is_new in docs:
+            ents = r["entities"]
+            doc = StoryDoc(id=r["article_id"], lang=r["language"], title=r["title"], body=r["body"] or "",
+                           published=r["published"], entities=json.loads(ents) if isinstance(ents, str) else ents)
+            a = index.add(doc)
+            if not is_new:
+                continue
+            if r["duplicate_of"]:  # a copy belongs to its original's story and adds nothing new
+                r["story_id"] = story_of.get(r["duplicate_of"]) or a.story_id
+                r["story_score"], r["novelty"] = r["duplicate_score"], 0.0
+            else:
+                r["story_id"] = story_of.get(a.matched, a.story_id) if a.matched else a.story_id
+                r["story_score"], r["novelty"] = (a.score if a.matched else None), a.novelty
+            story_of[r["article_id"]] = r["story_id"]
+        self.timings["story"] += time.perf_counter() - t
+
     # -- reads ------------------------------------------------------------------------------------------
-    def show(self, article_id: str) -> dict[str, Any]:
+    def show(self, article_id: str, as_of: datetime | None = None) -> dict[str, Any]:
         if not self.lake.exists(NEWS_ARTICLES):
             raise NotFound(f"no article {article_id}", param="id", value=article_id)
-        rows = self.lake.read(NEWS_ARTICLES, where="article_id = ?", params=[article_id.strip().upper()]).to_pylist()
+        rows = self.lake.read(NEWS_ARTICLES, where="article_id = ?", params=[article_id.strip().upper()],
+                              as_of=as_of).to_pylist()
         if not rows:
             raise NotFound(f"no article {article_id}", param="id", value=article_id)
         return _export(rows[0])
 
-    def list(self, *, q: str | None = None, lang: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def list(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
+             listing: str | None = None, entity: str | None = None, source: str | None = None,
+             topic: str | None = None, story: str | None = None, since: datetime | None = None,
+             until: datetime | None = None, unique: bool = False, as_of: datetime | None = None,
+             limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Articles matching every filter given, newest first (best text match first when ``q`` is given).
+
+        ``q`` is words (or "quoted phrases"), each of which must occur in the title or body, case and accents
+        ignored. ``country`` is an ISO alpha-2 code; ``listing`` a listing, security or issuer id of the master;
+        ``entity`` a link key such as ``person:Q7747`` or words of an entity's name; ``unique`` leaves out
+        duplicates; ``as_of`` answers with what the wire knew at that time.
+        """
         if not self.lake.exists(NEWS_ARTICLES):
             return []
-        conds, params = [], []
-        if q:
-            conds.append("(title ILIKE ? OR body ILIKE ?)")
-            params += [f"%{q}%", f"%{q}%"]
+        conds, params = self._filters(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
+                                      topic=topic, story=story, since=since, until=until, unique=unique)
+        rows = self.lake.read(NEWS_ARTICLES, where=" AND ".join(conds) or None, params=params, as_of=as_of).to_pylist()
+        terms = _terms(q) if q else []
+        rows.sort(key=lambda r: (_rank(r, terms), r["published"] or r["first_seen"]), reverse=True)
+        rows = rows[offset:]
+        return [_export(r) for r in (rows[:limit] if limit else rows)]
+
+    def _filters(self, *, q: str | None, lang: str | None, country: str | None, listing: str | None,
+                 entity: str | None, source: str | None, topic: str | None, story: str | None,
+                 since: datetime | None, until: datetime | None, unique: bool) -> tuple[list[str], list[Any]]:
+        conds: list[str] = []
+        params: list[Any] = []
+        for term in _terms(q) if q else []:
+            conds.append("(strip_accents(lower(coalesce(title, ''))) LIKE ? OR "
+                         "strip_accents(lower(coalesce(body, ''))) LIKE ?)")
+            params += [f"%{term}%", f"%{term}%"]
         if lang:
             conds.append("language = ?")
             params.append(lang.lower())
-        rows = self.lake.read(NEWS_ARTICLES, where=" AND ".join(conds) or None, params=params).to_pylist()
-        rows.sort(key=lambda r: (r["published"] or r["first_seen"]), reverse=True)
-        return [_export(r) for r in rows[:limit] if r] if limit else [_export(r) for r in rows]
+        if country:
+            conds.append("list_contains(entity_keys, ?)")
+            params.append(f"country:{country.strip().upper()}")
+        if listing:
+            ident = listing.strip()
+            conds.append("(list_contains(entity_keys, ?) OR list_contains(entity_keys, ?) OR "
+                         "list_contains(entity_keys, ?))")
+            params += [f"listing:{ident}", f"security:{ident}", f"issuer:{ident}"]
+        if entity:
+            if re.fullmatch(r"[a-z_]+:\S+", entity.strip()):
+                conds.append("list_contains(entity_keys, ?)")
+                params.append(entity.strip())
+            else:
+                conds.append("strip_accents(lower(entities)) LIKE ?")
+                params.append(f'%"text": "%{_fold(entity)}%')
+        if source:
+            conds.append("lower(source) = ?")
+            params.append(source.strip().lower())
+        if topic:
+            conds.append("topics LIKE ?")
+            params.append(f'%"topic": "{topic.strip().lower()}"%')
+        if story:
+            conds.append("story_id = ?")
+            params.append(story.strip().upper())
+        if since:
+            conds.append("coalesce(published, first_seen) >= ?")
+            params.append(since)
+        if until:
+            conds.append("coalesce(published, first_seen) < ?")
+            params.append(until)
+        if unique:
+            conds.append("duplicate_of IS NULL")
+        return conds, params
+
+    def stories(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
+                listing: str | None = None, topic: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, as_of: datetime | None = None,
+                limit: int | None = 50) -> list[dict[str, Any]]:
+        """Stories (articles grouped across outlets and languages), newest first: the first report's headline and
+        bullets, every article of the story, its languages, sources, countries and linked entities."""
+        arts = self.list(q=q, lang=lang, country=country, listing=listing, topic=topic, since=since, until=until,
+                         as_of=as_of)
+        wanted: dict[str, None] = {}
+        for a in arts:
+            if a["story_id"]:
+                wanted.setdefault(a["story_id"])
+        ids = list(wanted)[:limit] if limit else list(wanted)
+        return self._story_rows(ids, as_of)
+
+    def story(self, story_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+        rows = self._story_rows([story_id.strip().upper()], as_of)
+        if not rows:
+            raise NotFound(f"no story {story_id}", param="id", value=story_id)
+        return rows[0]
+
+    def _story_rows(self, ids: list[str], as_of: datetime | None) -> list[dict[str, Any]]:
+        if not ids or not self.lake.exists(NEWS_ARTICLES):
+            return []
+        rows = self.lake.read(NEWS_ARTICLES, where=f"story_id IN ({', '.join('?' for _ in ids)})", params=ids,
+                              as_of=as_of).to_pylist()
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            groups[r["story_id"]].append(r)
+        out = []
+        for sid in ids:
+            arts = sorted(groups.get(sid, []), key=lambda r: (r["published"] or r["first_seen"], r["article_id"]))
+            if not arts:
+                continue
+            first = arts[0]
+            links: dict[str, dict[str, Any]] = {}
+            for r in arts:
+                for e in json.loads(r["entities"] or "[]"):
+                    if e.get("link"):
+                        key = f"{e['link']['kind']}:{e['link']['id']}"
+                        ent = links.setdefault(key, {"kind": e["link"]["kind"], "id": e["link"]["id"],
+                                                     "name": e["link"].get("name") or e["text"], "articles": 0})
+                        ent["articles"] += 1
+            times = [r["published"] or r["first_seen"] for r in arts]
+            out.append({
+                "story_id": sid, "headline": first["headline"] or first["title"], "bullets": list(first["bullets"] or []),
+                "first_article": first["article_id"], "first_published": min(times).isoformat(),
+                "last_published": max(times).isoformat(), "articles": len(arts),
+                "originals": sum(r["duplicate_of"] is None for r in arts),
+                "languages": sorted({r["language"] for r in arts if r["language"]}),
+                "sources": sorted({r["source"] for r in arts if r["source"]}),
+                "countries": sorted(k.split(":", 1)[1] for k in links if k.startswith("country:")),
+                "entities": sorted(links.values(), key=lambda e: (-e["articles"], e["kind"], e["id"])),
+                "article_ids": [r["article_id"] for r in arts],
+            })
+        out.sort(key=lambda s: s["last_published"], reverse=True)
+        return out
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)).strip()
+
+
+def _terms(q: str) -> list[str]:
+    phrases = re.findall(r'"([^"]+)"', q)
+    rest = re.sub(r'"[^"]*"', " ", q)
+    terms = [_fold(p) for p in phrases] + [_fold(w) for w in rest.split()]
+    return [t.replace("%", "").replace("_", " ").strip() for t in terms if t.strip("%_ ")]
+
+
+def _rank(r: dict[str, Any], terms: list[str]) -> float:
+    if not terms:
+        return 0.0
+    title, body = _fold(r["title"] or ""), _fold(r["body"] or "")
+    words = max(len(body.split()), 1)
+    return sum(3.0 * title.count(t) + body.count(t) * 100.0 / (words + 100.0) for t in terms)
 
 
 def _export(r: dict[str, Any]) -> dict[str, Any]:
     return {"id": r["article_id"], "url": r["url"], "source": r["source"], "title": r["title"], "body": r["body"],
             "language": r["language"], "published": r["published"].isoformat() if r["published"] else None,
-            "bullets": list(r["bullets"] or []), "entities": json.loads(r["entities"] or "[]"),
-            "story_id": r["story_id"], "duplicate_of": r["duplicate_of"], "revision": r["revision"],
-            "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
-            "extract_status": r["extract_status"]}
+            "headline": r.get("headline") or r["title"], "bullets": list(r["bullets"] or []),
+            "entities": json.loads(r["entities"] or "[]"), "topics": json.loads(r.get("topics") or "[]"),
+            "story_id": r["story_id"], "novelty": r.get("novelty"), "duplicate_of": r["duplicate_of"],
+            "revision": r["revision"], "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
+            "extract_status": r["extract_status"], "fetch_status": r.get("fetch_status"), "feed_id": r.get("feed_id")}
+
+
+__all__ = ["ArticleStore", "Added", "Page", "EXPORT_FIELDS", "STAGES", "article_id_of"]

@@ -36,7 +36,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "reference", "description": "Securities and listings by their marketwire ids, point in time."},
     {"name": "indexes", "description": "Index constituents, point in time."},
     {"name": "quality", "description": "Rows refused at ingest, with the rule that refused them."},
-    {"name": "news", "description": "Articles of the news wire: text, language, duplicates."},
+    {"name": "news", "description": "Articles and stories of the news wire: text, language, duplicates, linked "
+                             "entities, bullets, topics."},
     {"name": "prices", "description": "Daily bars adjusted on read, the corporate-action ledger, series quality, "
                                       "FX reference rates and bulk Parquet / Arrow output."},
 ]
@@ -432,21 +433,73 @@ def create_app(home: str | Path) -> FastAPI:
         df = mw(request).fx(base, quote, parse_as_of(start, "start"), parse_as_of(end, "end"))
         return _many(df.to_dicts())
 
-    @app.get("/v1/news", tags=["news"], summary="Articles, newest first",
-             response_description="Articles matching the text and language filters.",
+    def news_filters(request: Request, q: str | None, lang: str | None, country: str | None, listing: str | None,
+                     topic: str | None, since: str | None, until: str | None, as_of: str | None) -> dict[str, Any]:
+        from marketwire.serve.facade import parse_time
+
+        return {"q": q, "lang": lang, "country": country, "listing": listing, "topic": topic,
+                "since": parse_time(since, "since"), "until": parse_time(until, "until"),
+                "as_of": parse_time(as_of, "as_of")}
+
+    @app.get("/v1/news", tags=["news"], summary="Articles, newest first (best text match first with `q`)",
+             response_description="Articles matching every filter given.",
              responses={200: {"model": RowList}, **_errors(400)})
     def news_list(request: Request,
-                  q: str | None = Query(None, description="Text in the title or body."),
+                  q: str | None = Query(None, description='Words (or "quoted phrases") that must all occur in the '
+                                                          "title or body; case and accents ignored."),
                   lang: str | None = Query(None, description="ISO 639-1 language code.", examples=["fr"]),
-                  limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles.")) -> JSONResponse:
-        return _many(mw(request).articles().list(q=q, lang=lang, limit=limit))
+                  country: str | None = Query(None, description="ISO 3166 alpha-2 code of a linked country.",
+                                              examples=["RU"]),
+                  listing: str | None = Query(None, description="A listing, security or issuer id linked."),
+                  entity: str | None = Query(None, description="A link key (person:Q7747) or words of a name."),
+                  source: str | None = Query(None, description="The outlet."),
+                  topic: str | None = Query(None, description="A topic code.", examples=["defence"]),
+                  story: str | None = Query(None, description="A story id."),
+                  since: str | None = Query(None, description="Published at or after (ISO date or time)."),
+                  until: str | None = Query(None, description="Published before (ISO date or time)."),
+                  unique: bool = Query(False, description="Leave out duplicates of earlier articles."),
+                  as_of: str | None = Query(None, description="Answer with what the wire knew at this time."),
+                  limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles."),
+                  offset: int = Query(0, ge=0, description="Articles to skip (paging).")) -> JSONResponse:
+        kw = news_filters(request, q, lang, country, listing, topic, since, until, as_of)
+        return _many(mw(request).articles().list(**kw, entity=entity, source=source, story=story, unique=unique,
+                                                 limit=limit, offset=offset))
 
     @app.get("/v1/news/{id}", tags=["news"], summary="One article",
-             response_description="The article: text, language, publication time, duplicate link and lineage.",
-             responses={200: {"model": RowItem}, **_errors(404)})
-    def news_show(request: Request, id: str) -> JSONResponse:
-        return _one(mw(request).articles().show(id))
+             response_description="The article: text, language, time, headline, bullets, linked entities, topics, "
+                                  "story, duplicate link.",
+             responses={200: {"model": RowItem}, **_errors(400, 404)})
+    def news_show(request: Request, id: str,
+                  as_of: str | None = Query(None, description="The version the wire knew at this time.")) -> JSONResponse:
+        from marketwire.serve.facade import parse_time
 
+        return _one(mw(request).articles().show(id, as_of=parse_time(as_of, "as_of")))
+
+    @app.get("/v1/stories", tags=["news"], summary="Stories: articles about one event across outlets and languages",
+             response_description="Stories, newest first, with their articles, languages, sources and entities.",
+             responses={200: {"model": RowList}, **_errors(400)})
+    def stories_list(request: Request,
+                     q: str | None = Query(None, description="Words that must all occur in an article of the story."),
+                     lang: str | None = Query(None, description="A language of one of its articles."),
+                     country: str | None = Query(None, description="ISO alpha-2 code of a linked country."),
+                     listing: str | None = Query(None, description="A listing, security or issuer id linked."),
+                     topic: str | None = Query(None, description="A topic code."),
+                     since: str | None = Query(None, description="Published at or after."),
+                     until: str | None = Query(None, description="Published before."),
+                     as_of: str | None = Query(None, description="What the wire knew at this time."),
+                     limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
+        kw = news_filters(request, q, lang, country, listing, topic, since, until, as_of)
+        return _many(mw(request).articles().stories(**kw, limit=limit))
+
+    @app.get("/v1/stories/{id}", tags=["news"], summary="One story",
+             response_description="The story's articles, languages, sources and linked entities.",
+             responses={200: {"model": RowItem}, **_errors(404)})
+    def story_show(request: Request, id: str) -> JSONResponse:
+        return _one(mw(request).articles().story(id))
+
+    from marketwire.serve.web import install_web
+
+    install_web(app)
     _drop_422_from_schema(app)
     return app
 

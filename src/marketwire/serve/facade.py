@@ -36,6 +36,23 @@ def parse_date(value: str | date | None, param: str = "as_of") -> date | None:
             from None
 
 
+def parse_time(value: str | datetime | date | None, param: str = "as_of") -> datetime | None:
+    """An ISO date or time as an aware UTC datetime (a date is its midnight UTC; a naive time is UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"`{param}`: {value} is not a date or time (use YYYY-MM-DD or ISO 8601)",
+                               param=param, value=str(value)) from None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
 class Marketwire(PricesMixin):
     """The embedded platform over one lake folder. ``marketwire.open(home)`` returns one."""
 
@@ -113,17 +130,22 @@ class Marketwire(PricesMixin):
             out += [{"feed_id": f, "from": t} for f in ids]
         return out
 
-    def poll_feeds(self, limit: int | None = None) -> dict[str, Any]:
-        """One polling cycle over the due feeds, with the default (public addresses only) SSRF policy."""
+    def poll_feeds(self, limit: int | None = None, *, articles: bool = True, fetch_policy: Any = None,
+                   ssrf_policy: Any = None) -> dict[str, Any]:
+        """One polling cycle over the due feeds, then (``articles``) the pages of their new items through the
+        article pipeline. The default SSRF policy admits public addresses only."""
         import asyncio
 
         from marketwire.news.fetch import Fetcher
 
         async def cycle() -> Any:
-            async with Fetcher() as fetcher:
-                return await self.feeds().poll_once(fetcher, limit=limit)
+            async with Fetcher(fetch_policy, ssrf_policy) as fetcher:
+                rep = (await self.feeds().poll_once(fetcher, limit=limit)).to_dict()
+                if articles:
+                    rep["articles"] = await self.articles().fetch_items(fetcher)
+                return rep
 
-        return asyncio.run(cycle()).to_dict()  # type: ignore[no-any-return]
+        return asyncio.run(cycle())  # type: ignore[no-any-return]
 
     def sources(self) -> list[dict[str, Any]]:
         from marketwire.sources import list_sources
