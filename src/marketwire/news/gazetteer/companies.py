@@ -1,0 +1,321 @@
+"""Companies of the securities master as a name index for articles: issuer names, explicit tickers, ISINs.
+
+- **Names.** Every name an issuer, its securities and its listings carry is reduced the way the master matches
+  names (:func:`marketwire.sources.classify.norm_name`: no accents, punctuation or legal forms) and then loses the
+  venue's share-line noise at its end (``SIEMENS AG NA O.N.`` -> ``siemens``, ``LVMH EO 0,3`` -> ``lvmh``). A
+  leading all-capitals word of a longer name is a variant too (``LVMH Moët Hennessy`` -> ``LVMH``). Where two
+  issuers share a name, the more notable one wins (an index member, then one with an ISIN, then more listings).
+  Only equity-like securities count (equity, ADR, preferred); funds, ETFs and warrants that carry a company's name
+  do not.
+- **Tickers** are read only in explicit patterns: ``(NASDAQ: AAPL)``, ``(AAPL.O)``, ``$AAPL`` and ``Apple (AAPL)``
+  (the latter only when AAPL is a ticker of the company just named). A bare capitalised word is never a ticker.
+- **ISINs** are found by pattern and kept only with a valid check digit (python-stdnum).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from marketwire.news import gazetteer as G
+from marketwire.sources.classify import norm_name
+
+if TYPE_CHECKING:
+    from marketwire.news.entities import Span
+    from marketwire.store import Lake
+
+#: share-line and venue noise at the end of a directory name
+_JUNK = {"na", "on", "o", "n", "eo", "dl", "sf", "inh", "vz", "st", "adr", "ads", "sp", "reg", "shs", "bearer",
+         "registered", "aktiengesellschaft", "societe", "europeenne", "ord", "cl", "class", "b", "c", "b1", "sa",
+         "eur", "usd", "nam", "akt", "rc", "dr", "ag", "se", "spon", "sponsored", "unsp", "vorzug", "pref"}
+_EQUITY = {"equity", "adr", "preferred", None}
+_SEP = re.compile(r"[\s\-'’.&,/]*")
+#: exchange names in "(NASDAQ: AAPL)" -> MIC
+EXCHANGES = {"NASDAQ": "XNAS", "NASDAQGS": "XNAS", "NASDAQGM": "XNAS", "NYSE": "XNYS", "NYSE AMERICAN": "XASE",
+             "AMEX": "XASE", "NYSE ARCA": "ARCX", "LSE": "XLON", "LON": "XLON", "TSX": "XTSE", "XETRA": "XETR",
+             "ETR": "XETR", "FRA": "XFRA", "EPA": "XPAR", "EURONEXT PARIS": "XPAR", "EURONEXT": "XPAR",
+             "SIX": "XSWX", "SWX": "XSWX", "BIT": "XMIL", "BME": "XMAD", "TSE": "XTKS", "HKEX": "XHKG",
+             "ASX": "XASX", "OTC": None, "OTCQX": None}
+#: Reuters instrument code suffixes -> MIC
+RIC = {"O": "XNAS", "OQ": "XNAS", "N": "XNYS", "PA": "XPAR", "DE": "XETR", "L": "XLON", "AS": "XAMS",
+       "MI": "XMIL", "MC": "XMAD", "S": "XSWX", "SW": "XSWX", "T": "XTKS", "HK": "XHKG", "TO": "XTSE",
+       "BR": "XBRU", "VI": "XWBO", "ST": "XSTO", "CO": "XCSE", "HE": "XHEL", "OL": "XOSL", "AX": "XASX"}
+US_MICS = ("XNAS", "XNYS", "XASE", "ARCX", "BATS", "IEXG")
+
+_EX = "|".join(sorted((re.escape(k) for k in EXCHANGES), key=len, reverse=True))
+PAT_EXCHANGE = re.compile(rf"\((?:{_EX})\s*:\s*([A-Z][A-Z0-9]{{0,5}}(?:[.\-][A-Z])?)\)", re.I)
+PAT_RIC = re.compile(rf"\(([A-Z][A-Z0-9]{{0,5}})\.({'|'.join(RIC)})\)")
+PAT_CASHTAG = re.compile(r"(?<![\w$])\$([A-Z]{1,5}(?:\.[A-Z])?)\b")
+PAT_PAREN = re.compile(r"\s*\(([A-Z]{1,5}(?:\.[A-Z])?)\)")
+PAT_ISIN = re.compile(r"\b[A-Z]{2}[A-Z0-9]{9}[0-9]\b")
+
+
+def company_key(name: str | None) -> tuple[str, ...]:
+    toks = [t for t in norm_name(name).split() if t != "and"]
+    while len(toks) > 1 and (toks[-1] in _JUNK or toks[-1].isdigit() or len(toks[-1]) == 1):
+        toks.pop()
+    return tuple(toks)
+
+
+@dataclass
+class Issuer:
+    id: str
+    name: str
+    score: float = 0.0
+    listings: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (ticker, mic) -> listing_id
+    isins: dict[str, str] = field(default_factory=dict)                       # isin -> security_id
+
+
+class CompanyIndex:
+    """Issuer names, tickers and ISINs of the securities master, for linking article text."""
+
+    def __init__(self) -> None:
+        self.issuers: dict[str, Issuer] = {}
+        self.names: dict[tuple[str, ...], list[tuple[str, float]]] = {}  # key -> [(issuer_id, variant weight)]
+        self.tickers: dict[str, list[tuple[str | None, str, str]]] = {}   # ticker -> [(mic, listing_id, issuer)]
+        self.isins: dict[str, tuple[str, str]] = {}                       # isin -> (security_id, issuer_id)
+        self.longest = 1
+        self._blocked: frozenset[str] = frozenset()
+
+    # -- building ----------------------------------------------------------------------------------
+    @classmethod
+    def from_rows(cls, rows: Iterable[dict[str, Any]]) -> "CompanyIndex":
+        """One row per listing (or per issuer): ``issuer_id`` and ``issuer_name`` are required; optional are
+        ``security_id``, ``security_name``, ``type``, ``isin``, ``listing_id``, ``ticker``, ``mic``,
+        ``listing_name``, ``index_member`` (bool) and ``aliases`` (a list of other names)."""
+        idx = cls()
+        named: dict[str, set[str]] = {}
+        n_list: dict[str, int] = {}
+        for r in rows:
+            if r.get("type") not in _EQUITY:
+                continue
+            iid = r["issuer_id"]
+            iss = idx.issuers.get(iid)
+            if iss is None:
+                iss = idx.issuers[iid] = Issuer(iid, r.get("issuer_name") or r.get("security_name") or iid)
+            names = named.setdefault(iid, set())
+            for n in [r.get("issuer_name"), r.get("security_name"), r.get("listing_name")] + list(r.get("aliases") or []):
+                if n:
+                    names.add(n)
+            if r.get("listing_id") and r.get("ticker"):
+                iss.listings[(r["ticker"].upper(), r.get("mic"))] = r["listing_id"]
+                n_list[iid] = n_list.get(iid, 0) + 1
+            if r.get("isin") and r.get("security_id"):
+                iss.isins[r["isin"]] = r["security_id"]
+            if r.get("index_member"):
+                iss.score = max(iss.score, 100.0)
+        for iid, iss in idx.issuers.items():
+            iss.score += (10.0 if iss.isins else 0.0) + min(n_list.get(iid, 0), 50)
+            for (t, mic), lid in iss.listings.items():
+                idx.tickers.setdefault(t, []).append((mic, lid, iid))
+            for isin, sid in iss.isins.items():
+                idx.isins[isin] = (sid, iid)
+            for n in named.get(iid, ()):
+                idx._add_name(n, iid)
+        for k, lst in idx.names.items():
+            lst.sort(key=lambda x: (-x[1], -idx.issuers[x[0]].score, x[0]))
+        idx._blocked = _blocked_words()
+        return idx
+
+    def _add_name(self, name: str, iid: str) -> None:
+        variants = [(company_key(name), 1.0)]
+        words = name.split()
+        if len(words) >= 2 and re.fullmatch(r"[A-Z][A-Z0-9&]{2,5}", words[0]):
+            variants.append(((G.fold(words[0]),), 0.9))
+        for k, w in variants:
+            if not k:
+                continue
+            lst = self.names.setdefault(k, [])
+            if not any(x[0] == iid for x in lst):
+                lst.append((iid, w))
+                self.longest = max(self.longest, len(k))
+
+    @classmethod
+    def from_lake(cls, lake: "Lake") -> "CompanyIndex":
+        """The index of the lake's current master, rebuilt only when the master tables changed."""
+        from marketwire.datasets import reference as R
+
+        tables = [R.ISSUERS, R.SECURITIES, R.LISTINGS, R.INDEX_MEMBERSHIP]
+        stamp = (lake.root, tuple(sorted(lake.versions([t.name for t in tables]).items(), key=str)))
+        with _cache_lock:
+            hit = _cache.get(lake.root)
+            if hit and hit[0] == stamp:
+                return hit[1]
+        idx = cls.from_rows(_master_rows(lake))
+        with _cache_lock:
+            _cache[lake.root] = (stamp, idx)
+        return idx
+
+    # -- matching ----------------------------------------------------------------------------------
+    def find(self, text: str, words: list[re.Match[str]], model: list["Span"]) -> list["Span"]:
+        from marketwire.news.entities import Span, _link
+
+        out: list[Span] = []
+        out.extend(self._names(text, words, Span, _link))
+        out.extend(self._tickers(text, Span, _link))
+        for m in PAT_ISIN.finditer(text):
+            out.append(self._isin(m, Span, _link))
+        return [s for s in out if s is not None]
+
+    def _names(self, text: str, words: list[re.Match[str]], Span: Any, link: Any) -> Iterable["Span"]:
+        keep = [(i, G.fold(w.group())) for i, w in enumerate(words) if norm_name(w.group()) or w.group().isdigit()]
+        j = 0
+        while j < len(keep):
+            hit = None
+            for n in range(min(self.longest, len(keep) - j), 0, -1):
+                part = keep[j:j + n]
+                cands = self.names.get(tuple(f for _, f in part))
+                if not cands:
+                    continue
+                ws = [words[i] for i, _ in part]
+                if not all(_gap_ok(text[a.end():b.start()]) for a, b in zip(ws, ws[1:])):
+                    continue
+                first = ws[0].group()
+                if not (first[:1].isupper() or first[:1].isdigit()):
+                    continue
+                if n == 1 and (first.casefold() in self._blocked or len(first) < 3):
+                    continue
+                hit = (n, ws, cands)
+                break
+            if hit is None:
+                j += 1
+                continue
+            n, ws, cands = hit
+            j += n
+            start, end = ws[0].start(), ws[-1].end()
+            # a legal form right after the name belongs to it ("Apple Inc.", "Siemens AG")
+            k = words.index(ws[-1]) + 1
+            suffix = False
+            while k < len(words) and not norm_name(words[k].group()) and _gap_ok(text[end:words[k].start()]) \
+                    and words[k].group()[:1].isupper():
+                end, suffix, k = words[k].end(), True, k + 1
+            if suffix and end < len(text) and text[end] == ".":
+                end += 1
+            iid, weight = cands[0]
+            iss = self.issuers[iid]
+            surface = text[start:end]
+            single = n == 1
+            initial = start == 0 or text[max(0, start - 2):start].strip() in (".", "!", "?", "") and \
+                (start < 2 or text[start - 2] in ".!?\n")
+            if not single:
+                conf = 0.85
+            elif first.isupper() and len(first) >= 3:
+                conf = 0.75
+            elif iss.score >= 100 or (iss.score >= 15 and not initial):
+                conf = 0.7
+            else:
+                conf = 0.6
+            if suffix:
+                conf += 0.1
+            if len(cands) > 1 and self.issuers[cands[1][0]].score >= iss.score * 0.8 and cands[1][1] >= weight:
+                conf -= 0.1
+            conf *= weight
+            method = "name"
+            lk = link("issuer", iid, iss.name, min(conf, 0.97), method, surface)
+            m = PAT_PAREN.match(text, end)
+            if m and any(t == m.group(1) for t, _ in iss.listings):
+                lk["confidence"], lk["method"] = 0.98, "name+ticker"
+                lk["evidence"].append(m.group(1))
+            yield Span(start, end, "ORG", "company", lk, ("issuer", iid))
+
+    def _tickers(self, text: str, Span: Any, link: Any) -> Iterable["Span"]:
+        for pat, conf, method in ((PAT_EXCHANGE, 0.95, "exchange_ticker"), (PAT_RIC, 0.9, "ric"),
+                                  (PAT_CASHTAG, 0.8, "cashtag")):
+            for m in pat.finditer(text):
+                ticker = m.group(1).upper()
+                if pat is PAT_EXCHANGE:
+                    ex = re.sub(r"\s+", " ", m.group(0)[1:m.group(0).index(":")].strip().upper())
+                    mics: tuple[str | None, ...] = (EXCHANGES.get(ex),)
+                elif pat is PAT_RIC:
+                    mics = (RIC[m.group(2)],)
+                else:
+                    mics = US_MICS
+                hit = self.listing(ticker, mics)
+                if hit is None:
+                    continue
+                lid, iid = hit
+                yield Span(m.start(1), m.end(1), "ORG", "company",
+                           link("listing", lid, self.issuers[iid].name, conf, method, m.group(0).strip()),
+                           ("issuer", iid))
+
+    def listing(self, ticker: str, mics: tuple[str | None, ...]) -> tuple[str, str] | None:
+        """The listing of ``ticker`` on the first of ``mics`` that has one (None in ``mics``: any US venue)."""
+        rows = self.tickers.get(ticker.upper(), [])
+        for mic in mics:
+            want = US_MICS if mic is None else (mic,)
+            for w in want:
+                for rmic, lid, iid in rows:
+                    if rmic == w:
+                        return lid, iid
+        return None
+
+    def _isin(self, m: re.Match[str], Span: Any, link: Any) -> "Span | None":
+        from stdnum import isin as stdisin
+
+        code = m.group()
+        if not stdisin.is_valid(code):
+            return None
+        hit = self.isins.get(code)
+        if hit:
+            sid, iid = hit
+            return Span(m.start(), m.end(), "ORG", "company",
+                        link("security", sid, self.issuers[iid].name, 0.99, "isin", code), ("issuer", iid))
+        return Span(m.start(), m.end(), "MISC", "company", link("isin", code, code, 0.9, "isin_checksum", code),
+                    ("isin", code))
+
+
+def _gap_ok(gap: str) -> bool:
+    if len(gap) > 12:
+        return False
+    rest = _SEP.sub(" ", gap).split()
+    return all(not norm_name(w) for w in rest)  # only separators and legal words
+
+
+def isin_spans(text: str) -> list[tuple[int, int, str]]:
+    """Valid ISINs in ``text`` (used where no master is loaded)."""
+    from stdnum import isin as stdisin
+
+    return [(m.start(), m.end(), m.group()) for m in PAT_ISIN.finditer(text) if stdisin.is_valid(m.group())]
+
+
+def _blocked_words() -> frozenset[str]:
+    """Words a one-word company name must not be: stop words, countries, demonyms, capitals, people."""
+    from spacy.lang.de.stop_words import STOP_WORDS as DE
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+    from spacy.lang.fr.stop_words import STOP_WORDS as FR
+
+    words = {w.casefold() for w in (EN | FR | DE)}
+    g = G.for_language(None)
+    words |= {k[0] for k in g.names if len(k) == 1}
+    return frozenset(words)
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, tuple[Any, CompanyIndex]] = {}
+
+
+def _master_rows(lake: "Lake") -> list[dict[str, Any]]:
+    import duckdb
+
+    from marketwire.datasets import reference as R
+
+    con = duckdb.connect()
+    try:
+        for name, ds, cols in (("iss", R.ISSUERS, ["issuer_id", "name", "country"]),
+                               ("sec", R.SECURITIES, ["security_id", "issuer_id", "name", "type", "isin"]),
+                               ("lst", R.LISTINGS, ["listing_id", "security_id", "ticker", "mic", "name", "valid_to"]),
+                               ("mem", R.INDEX_MEMBERSHIP, ["listing_id", "valid_to"])):
+            con.register(name, lake.read(ds, columns=cols))
+        res = con.execute(
+            "SELECT i.issuer_id, i.name AS issuer_name, s.security_id, s.name AS security_name, s.type, s.isin, "
+            "l.listing_id, l.ticker, l.mic, l.name AS listing_name, "
+            "l.listing_id IN (SELECT listing_id FROM mem WHERE valid_to IS NULL AND listing_id IS NOT NULL) "
+            "AS index_member "
+            "FROM iss i JOIN sec s USING (issuer_id) LEFT JOIN lst l ON l.security_id = s.security_id "
+            "AND l.valid_to IS NULL")
+        cols = [d[0] for d in res.description]
+        return [dict(zip(cols, r)) for r in res.fetchall()]
+    finally:
+        con.close()
