@@ -14,9 +14,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from marketwire.news import gazetteer as G
@@ -143,7 +147,10 @@ class CompanyIndex:
             hit = _cache.get(lake.root)
             if hit and hit[0] == stamp:
                 return hit[1]
-        idx = cls.from_rows(_master_rows(lake))
+        idx = _load_saved(lake, stamp)
+        if idx is None:
+            idx = cls.from_rows(_master_rows(lake))
+            _save(lake, stamp, idx)
         with _cache_lock:
             _cache[lake.root] = (stamp, idx)
         return idx
@@ -294,6 +301,48 @@ def _blocked_words() -> frozenset[str]:
 
 _cache_lock = threading.Lock()
 _cache: dict[str, tuple[Any, CompanyIndex]] = {}
+
+
+#: bump when the saved index changes shape (a file of another format is rebuilt, never misread)
+SAVED_FORMAT = 1
+
+
+def _saved_path(lake: "Lake", stamp: Any) -> Path | None:
+    """Beside the lake (``<home>/cache/news``) for a local lake; None for remote storage."""
+    if "://" in lake.root and not lake.root.startswith("file://"):
+        return None
+    root = Path(lake.root.removeprefix("file://"))
+    digest = hashlib.sha256(repr((SAVED_FORMAT, stamp)).encode()).hexdigest()[:16]
+    return root.parent / "cache" / "news" / f"companies-{digest}.pickle"
+
+
+def _load_saved(lake: "Lake", stamp: Any) -> "CompanyIndex | None":
+    """The index saved by an earlier process for this exact master version (building it takes seconds)."""
+    p = _saved_path(lake, stamp)
+    if p is None or not p.is_file():
+        return None
+    try:
+        with p.open("rb") as f:
+            idx = pickle.load(f)  # noqa: S301 - our own file, in the user's own cache folder
+        return idx if isinstance(idx, CompanyIndex) else None
+    except Exception:  # a truncated or foreign file is rebuilt
+        return None
+
+
+def _save(lake: "Lake", stamp: Any, idx: "CompanyIndex") -> None:
+    p = _saved_path(lake, stamp)
+    if p is None:
+        return
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        for old in p.parent.glob("companies-*.pickle"):
+            old.unlink(missing_ok=True)
+        tmp = p.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(idx, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, p)
+    except OSError:  # a read-only home still works, only slower
+        pass
 
 
 def _master_rows(lake: "Lake") -> list[dict[str, Any]]:
