@@ -60,6 +60,6 @@ def test_cli_add_prints_ids_and_export_is_jsonl(tmp_path):
     assert len(lines) == 1 and lines[0]["published"] == "2024-04-11T12:00:00+00:00"
     a = lines[0]
     assert 2 <= len(a["bullets"]) <= 3 and all(len(b.split()) <= 25 for b in a["bullets"])
-    assert a["duplicate_of"] is None and a["story_id"].startswith("MWS") and a["novelty"] == 1.0
+    assert a["duplicate_of"] is None and a["story_id"].startswith("MWT") and a["novelty"] == 1.0
     assert "central_banks" in {t["topic"] for t in a["topics"]}
     assert all(set(e) >= {"text", "type", "link"} for e in a["entities"])

@@ -82,6 +82,6 @@ def test_cli_show_prints_the_contract_fields(seed_article: dict[str, Any], tmp_p
     for key in ("id", "url", "source", "title", "body", "language", "published", "bullets", "entities", "story_id",
                 "duplicate_of"):
         assert key in seed_article
-    assert seed_article["story_id"] and seed_article["story_id"].startswith("MWS")
+    assert seed_article["story_id"] and seed_article["story_id"].startswith("MWT")
     assert seed_article["published"].startswith("2024-10-11")
     assert all(set(e) >= {"text", "type", "link"} for e in seed_article["entities"])
