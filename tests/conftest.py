@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,17 @@ def prices_dir() -> Path:
     if not p.is_dir():
         pytest.skip(f"shared price data not found at {p} (set MARKETWIRE_DATA to the folder holding prices/)")
     return p
+
+
+def benchmark_module(name: str) -> Any:
+    """A script of ``benchmarks/`` as a module, so a test scores with exactly the code the benchmark reports."""
+    import importlib.util
+    import sys
+
+    path = ROOT / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module

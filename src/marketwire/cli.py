@@ -510,7 +510,6 @@ def news_stories(ctx: click.Context, fmt: str, **kw: Any) -> None:
     """Stories: articles about one event grouped across outlets and languages, newest first."""
     from marketwire.output import render
 
-    kw.pop("entity", None), kw.pop("source", None)
     render(_run(ctx, lambda mw: mw.articles().stories(**_news_kwargs(kw))), fmt,
            None if fmt == "json" else ["story_id", "last_published", "articles", "languages", "countries", "headline"])
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import ROOT, shared_data
+from conftest import benchmark_module, shared_data
 
 from marketwire.news.extract import MAX_INPUT_BYTES, extract
 
@@ -22,14 +20,7 @@ MIN_RECALL = 0.98
 
 
 def _benchmark_module() -> ModuleType:
-    """The benchmark script, so that the test scores with exactly the metric the benchmark reports."""
-    path = ROOT / "benchmarks" / "news_extraction.py"
-    spec = importlib.util.spec_from_file_location("news_extraction_benchmark", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("news_extraction")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

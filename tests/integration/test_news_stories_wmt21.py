@@ -9,12 +9,10 @@ docs/news-stories.md). The default threshold was chosen on fr-de; de-fr is held 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from types import ModuleType
 
 import pytest
-from conftest import ROOT, shared_data
+from conftest import benchmark_module, shared_data
 
 from marketwire.news.stories import cluster
 
@@ -27,13 +25,7 @@ MAX_DOCS_OUTSIDE_PAIR = {"fr-de": 0.04, "de-fr": 0.04, "both": 0.04}
 
 
 def _benchmark_module() -> ModuleType:
-    path = ROOT / "benchmarks" / "news_stories.py"
-    spec = importlib.util.spec_from_file_location("news_stories_benchmark", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("news_stories")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

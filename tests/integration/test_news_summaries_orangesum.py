@@ -3,14 +3,12 @@ at least as well as the lead-1 baseline against the publisher's own abstract (th
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import ROOT, shared_data
+from conftest import benchmark_module, shared_data
 
 from marketwire.news.summarize import MAX_WORDS, n_words, sentences, summarize, unfaithful
 
@@ -21,13 +19,7 @@ MIN_ROUGE1 = 0.185
 
 
 def _benchmark_module() -> ModuleType:
-    path = ROOT / "benchmarks" / "news_summaries.py"
-    spec = importlib.util.spec_from_file_location("news_summaries_benchmark", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("news_summaries")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

@@ -130,17 +130,17 @@ class ArticleStore:
     def __init__(self, lake: Lake, *, companies: Any = None) -> None:
         self.lake = lake
         self._companies = companies
+        self._ann: Any = None
         self.timings: dict[str, float] = defaultdict(float)
 
     # -- stages that need models, built once per store ------------------------------------------------
     def _annotator(self) -> Any:
-        ann = getattr(self, "_ann", None)
-        if ann is None:
+        if self._ann is None:
             from marketwire.news.entities import CompanyIndex, EntityAnnotator
 
             companies = self._companies if self._companies is not None else CompanyIndex.from_lake(self.lake)
-            ann = self._ann = EntityAnnotator(companies)
-        return ann
+            self._ann = EntityAnnotator(companies)
+        return self._ann
 
     def _stored(self) -> list[dict[str, Any]]:
         if not self.lake.exists(NEWS_ARTICLES):
@@ -500,13 +500,13 @@ class ArticleStore:
         return conds, params
 
     def stories(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
-                listing: str | None = None, topic: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, as_of: datetime | None = None,
-                limit: int | None = 50) -> list[dict[str, Any]]:
+                listing: str | None = None, entity: str | None = None, source: str | None = None,
+                topic: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                as_of: datetime | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
         """Stories (articles grouped across outlets and languages), newest first: the first report's headline and
         bullets, every article of the story, its languages, sources, countries and linked entities."""
-        arts = self.list(q=q, lang=lang, country=country, listing=listing, topic=topic, since=since, until=until,
-                         as_of=as_of)
+        arts = self.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
+                         since=since, until=until, as_of=as_of)
         wanted: dict[str, None] = {}
         for a in arts:
             if a["story_id"]:

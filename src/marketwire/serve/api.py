@@ -433,7 +433,7 @@ def create_app(home: str | Path) -> FastAPI:
         df = mw(request).fx(base, quote, parse_as_of(start, "start"), parse_as_of(end, "end"))
         return _many(df.to_dicts())
 
-    def news_filters(request: Request, q: str | None, lang: str | None, country: str | None, listing: str | None,
+    def news_filters(q: str | None, lang: str | None, country: str | None, listing: str | None,
                      topic: str | None, since: str | None, until: str | None, as_of: str | None) -> dict[str, Any]:
         from marketwire.serve.facade import parse_time
 
@@ -461,7 +461,7 @@ def create_app(home: str | Path) -> FastAPI:
                   as_of: str | None = Query(None, description="Answer with what the wire knew at this time."),
                   limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles."),
                   offset: int = Query(0, ge=0, description="Articles to skip (paging).")) -> JSONResponse:
-        kw = news_filters(request, q, lang, country, listing, topic, since, until, as_of)
+        kw = news_filters(q, lang, country, listing, topic, since, until, as_of)
         return _many(mw(request).articles().list(**kw, entity=entity, source=source, story=story, unique=unique,
                                                  limit=limit, offset=offset))
 
@@ -488,7 +488,7 @@ def create_app(home: str | Path) -> FastAPI:
                      until: str | None = Query(None, description="Published before."),
                      as_of: str | None = Query(None, description="What the wire knew at this time."),
                      limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
-        kw = news_filters(request, q, lang, country, listing, topic, since, until, as_of)
+        kw = news_filters(q, lang, country, listing, topic, since, until, as_of)
         return _many(mw(request).articles().stories(**kw, limit=limit))
 
     @app.get("/v1/stories/{id}", tags=["news"], summary="One story",
