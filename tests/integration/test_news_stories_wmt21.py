@@ -72,3 +72,15 @@ def test_translations_share_a_story_and_other_events_stay_apart(set_name: str, w
         if got[first].story_id == got[second].story_id and got[second].matched == first:
             assert got[second].novelty == pytest.approx(1 - got[second].score, abs=1e-4)
     assert all(a.novelty == 1.0 for a in got.values() if a.matched is None)
+
+
+def test_through_the_whole_pipeline(wmt21: dict[str, list], bench: ModuleType, tmp_path) -> None:
+    """The 270 documents as ``marketwire news add`` takes them (text files, every stage): linked entities are extra
+    anchors there, so more same-event reports join; translations still join and other events stay apart."""
+    pairs = wmt21["both"]
+    story_of, duplicates, _ = bench.pipeline_stories(pairs, tmp_path)
+    s = bench.score(pairs, story_of)
+    assert duplicates == 0  # a translation is not a near-copy
+    assert s.pair_recall >= MIN_PAIR_RECALL, s
+    assert s.docs_wrong <= MAX_DOCS_WITH_ANOTHER_EVENT, s
+    assert set(s.merged_groups) <= set(bench.SAME_EVENT), s.merged_groups

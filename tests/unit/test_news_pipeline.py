@@ -157,11 +157,14 @@ def test_duplicates_and_stories(wire: dict[str, Any]) -> None:
     assert copy["duplicate_of"] == seed["id"] and seed["duplicate_of"] is None
     assert copy["story_id"] == seed["story_id"] and copy["novelty"] == 0.0
     assert en["duplicate_of"] is None
-    # an English report written independently (not a translation) scores below the story threshold: its own story
-    assert de["story_id"] != seed["story_id"] and en["story_id"] != de["story_id"]
+    # an English report of the same meeting, written apart (not a translation), joins the French story through the
+    # embedding and the shared links (Putin, Pezeshkian, RU, IR, TM ...); an unrelated German report does not
+    assert en["story_id"] == seed["story_id"] and 0.5 <= en["story_score"] < 0.9 and 0.1 < en["novelty"] <= 0.5
+    assert de["story_id"] != seed["story_id"] and de["novelty"] == 1.0
     story = wire["mw"].articles().story(seed["story_id"])
-    assert story["articles"] == 2 and story["originals"] == 1 and story["languages"] == ["fr"]
-    assert {"RU", "IR"} <= set(story["countries"])
+    assert story["articles"] == 3 and story["originals"] == 2 and story["languages"] == ["en", "fr"]
+    assert story["first_article"] == seed["id"]
+    assert {"RU", "IR", "TM"} <= set(story["countries"])
 
 
 def test_search_filters(wire: dict[str, Any]) -> None:
@@ -178,7 +181,7 @@ def test_search_filters(wire: dict[str, Any]) -> None:
     assert ids(q='"Roland Busch"') == {arts["de"]["id"]}
     assert ids(topic="earnings") >= {arts["de"]["id"]} and arts["seed"]["id"] not in ids(topic="earnings")
     assert ids(entity="Pezeshkian") >= {arts["seed"]["id"], arts["en"]["id"]}
-    assert ids(story=arts["seed"]["story_id"]) == {arts[k]["id"] for k in ("seed", "copy")}
+    assert ids(story=arts["seed"]["story_id"]) == {arts[k]["id"] for k in ("seed", "copy", "en")}
     assert st.list(q="pezeshkian")[0]["id"] in {arts["seed"]["id"], arts["copy"]["id"], arts["en"]["id"]}
 
 

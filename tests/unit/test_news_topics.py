@@ -120,3 +120,18 @@ def test_terms_written_with_capitals_are_case_sensitive():
 def test_the_docs_show_the_taxonomy_as_it_is():
     doc = (ROOT / "docs" / "news-summaries.md").read_text(encoding="utf-8")
     assert topics.taxonomy_table() in doc, "docs/news-summaries.md: paste topics.taxonomy_table() into the topics section"
+
+
+def test_literal_prefix_never_rules_out_a_term_that_matches() -> None:
+    from marketwire.news.topics import _LEXICON, _compiled, _literal_prefix
+
+    assert _literal_prefix("bourses?") == "bourse" and _literal_prefix("cac ?40") == "cac"
+    assert _literal_prefix("(?:first|second)[- ]quarter") == "" and _literal_prefix(r"s-\d{3}") == "s-"
+    assert _literal_prefix("hôpita(?:l|ux)") == "hôpita" and _literal_prefix("opep\\+?") == "opep"
+    # every term's prefix occurs in every text its expression matches (spelled as written in the lexicon)
+    samples = {"bourses": "Les bourses", "cac ?40": "le CAC40", "s-\\d{3}": "des S-400", "hôpita(?:l|ux)": "Hôpitaux"}
+    pats = {term: p for code, terms in _LEXICON.items() for (term, _), p in zip(terms, _compiled()[code])}
+    for term, text in samples.items():
+        key = next(k for k in pats if k.startswith(term.rstrip("s")))
+        pattern, _, prefix, exact = pats[key]
+        assert pattern.search(text) and prefix in (text if exact else text.lower())

@@ -46,7 +46,7 @@ from marketwire.store import Lake
 
 #: the fields of an article as `news show` and `news export` print it
 EXPORT_FIELDS = ("id", "url", "source", "title", "body", "language", "published", "headline", "bullets", "entities",
-                 "topics", "story_id", "novelty", "duplicate_of", "revision", "first_seen", "extract_status",
+                 "topics", "story_id", "story_score", "novelty", "duplicate_of", "duplicate_score", "revision", "first_seen", "extract_status",
                  "fetch_status", "feed_id")
 
 #: the pipeline's stages, in order, as :attr:`ArticleStore.timings` names them
@@ -403,8 +403,9 @@ class ArticleStore:
                    and (r["published"] is None or lo <= when(r) <= hi)]
         story_of = {r["article_id"]: r["story_id"] for r in context}
         index = StoryIndex(window=STORY_WINDOW)
-        docs = [(r, False) for r in context] + [(r, True) for r in rows]
-        docs.sort(key=lambda x: (when(x[0]), x[0]["article_id"]))
+        # by time; at equal times stored articles first (by id), then the new ones in the order they were read
+        docs = [(r, False) for r in sorted(context, key=lambda r: r["article_id"])] + [(r, True) for r in rows]
+        docs.sort(key=lambda x: when(x[0]))
         for r, is_new in docs:
             ents = r["entities"]
             doc = StoryDoc(id=r["article_id"], lang=r["language"], title=r["title"], body=r["body"] or "",
@@ -582,8 +583,8 @@ def _export(r: dict[str, Any]) -> dict[str, Any]:
             "language": r["language"], "published": r["published"].isoformat() if r["published"] else None,
             "headline": r.get("headline") or r["title"], "bullets": list(r["bullets"] or []),
             "entities": json.loads(r["entities"] or "[]"), "topics": json.loads(r.get("topics") or "[]"),
-            "story_id": r["story_id"], "novelty": r.get("novelty"), "duplicate_of": r["duplicate_of"],
-            "revision": r["revision"], "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
+            "story_id": r["story_id"], "story_score": r.get("story_score"), "novelty": r.get("novelty"),
+            "duplicate_of": r["duplicate_of"], "duplicate_score": r.get("duplicate_score"), "revision": r["revision"], "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
             "extract_status": r["extract_status"], "fetch_status": r.get("fetch_status"), "feed_id": r.get("feed_id")}
 
 

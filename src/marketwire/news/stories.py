@@ -77,6 +77,9 @@ THRESHOLD = 0.5
 # Smoothing of the anchor overlap, in units of one maximally rare anchor: an article sharing its only anchor with
 # another scores 1 / (1 + ANCHOR_PRIOR), not 1.
 ANCHOR_PRIOR = 1.0
+# Articles assumed to be in the index besides the real ones, none of them holding the anchor: a young index (a new
+# wire, a test with three articles) must not judge a name common because one of its two articles has it.
+IDF_BACKGROUND = 50
 # Hard cap on indexed articles, for feeds whose items carry no publication time.
 MAX_DOCS = 50_000
 DIM = 512
@@ -348,7 +351,7 @@ class StoryIndex:
 
     def _idf(self, token: str) -> float:
         """In [0, 1]: 1 for an anchor no indexed article has, falling to 0 for one every article has."""
-        n = len(self._entries)
+        n = len(self._entries) + IDF_BACKGROUND
         return math.log((n + 2) / (self._df.get(token, 0) + 1)) / math.log(n + 2)
 
     def _new_story(self, doc_id: str) -> str:
