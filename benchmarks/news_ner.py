@@ -126,7 +126,7 @@ def score(lang: str, sentences: list[Sentence]) -> dict[str, dict[str, float]]:
     from marketwire.news import entities as E
 
     ann = E.EntityAnnotator()
-    nlp = E._pipeline(lang)
+    nlp = E.pipeline(lang)
     counts = {k: [0, 0, 0] for k in ("model", "marketwire", "gazetteer")}
     texts, golds, docs = [], [], []
     for words, gold in sentences:
@@ -139,7 +139,7 @@ def score(lang: str, sentences: list[Sentence]) -> dict[str, dict[str, float]]:
         texts.append(text)
         golds.append({(offs[a][0], offs[b - 1][1], t) for a, b, t in gold})
         docs.append(Doc(nlp.vocab, words=words) if nlp is not None else None)
-    parsed = list(nlp.pipe(docs, batch_size=64)) if nlp is not None else docs
+    parsed = list(nlp.pipe(docs, batch_size=64, disable=E.not_for_ner(nlp))) if nlp is not None else docs
     for text, gold, doc in zip(texts, golds, parsed):
         systems = {
             "model": E.model_spans(doc) if doc is not None else [],

