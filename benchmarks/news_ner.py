@@ -224,6 +224,34 @@ HELD_OUT_LINKS = [
 ]
 
 
+# A second held-out set, written after the one-word-name rules (notability, common words, aliases) and not tuned
+# on: companies that must be linked, and false friends (organisations, common words) that must link to no issuer.
+HELD_OUT_LINKS_2 = [
+    ("de", "BMW hat im zweiten Quartal mehr Autos verkauft.", "issuer", "Bayerische Motoren Werke"),
+    ("en", "Google unveiled a new AI model on Tuesday.", "issuer", "Alphabet"),
+    ("fr", "Lufthansa va supprimer des vols cet hiver.", "issuer", "Lufthansa"),
+    ("fr", "TotalEnergies a annoncé un nouveau projet au Qatar.", "issuer", "TotalEnergies"),
+    ("de", "Die Deutsche Bank hat ihre Ziele bestätigt.", "issuer", "Deutsche Bank"),
+    ("fr", "Apple a présenté mardi son nouvel iPhone à Cupertino.", "issuer", "Apple"),
+    ("en", "Orange S.A. reported higher revenue in Spain.", "issuer", "Orange"),
+    ("de", "Siemens Energy erhielt einen Großauftrag aus Saudi-Arabien.", "issuer", "Siemens Energy"),
+]
+HELD_OUT_FALSE_FRIENDS = [
+    ("fr", "L'OMS a appelé les pays à renforcer la surveillance des variants."),
+    ("fr", "Le salarié a signé un CDI après six mois d'essai."),
+    ("fr", "La TVA sur l'énergie baissera l'an prochain, selon Bercy."),
+    ("de", "Die CSU fordert eine Obergrenze für die Zuwanderung."),
+    ("de", "Die ARD zeigte am Abend eine Dokumentation über den Klimawandel."),
+    ("de", "In NRW wurden neue Regeln für Schulen beschlossen."),
+    ("en", "The FBI opened an investigation into the hack."),
+    ("en", "Sport is a big part of the school's programme."),
+    ("en", "Design matters more than ever for consumer products."),
+    ("en", "People queued for hours outside the stadium."),
+    ("fr", "Le film Total Recall ressort en salles cet été."),
+    ("en", "The CIA declined to comment on the report."),
+]
+
+
 def linking(home: str) -> None:
     import marketwire
     from marketwire.news.entities import CompanyIndex, EntityAnnotator
@@ -244,6 +272,22 @@ def linking(home: str) -> None:
         if not hit:
             print(f"  miss [{lang}] {text!r}: want {kind} {want}; got {[(lk['kind'], lk['name']) for lk in links]}")
     print(f"held-out linking: {ok}/{len(HELD_OUT_LINKS)} = {ok / len(HELD_OUT_LINKS):.1%}")
+    ok = 0
+    for lang, text, _, want in HELD_OUT_LINKS_2:
+        links = [e["link"] for e in ann.annotate(None, text, lang) if e["link"]]
+        hit = any(lk["kind"] == "issuer" and want.lower() in lk["name"].lower() for lk in links)
+        ok += hit
+        if not hit:
+            print(f"  miss [{lang}] {text!r}: want issuer {want}; got {[(lk['kind'], lk['name']) for lk in links]}")
+    print(f"second held-out set, companies linked: {ok}/{len(HELD_OUT_LINKS_2)}")
+    clean = 0
+    for lang, text in HELD_OUT_FALSE_FRIENDS:
+        wrong = [lk["name"] for e in ann.annotate(None, text, lang) if (lk := e["link"])
+                 and lk["kind"] in ("issuer", "security", "listing")]
+        clean += not wrong
+        if wrong:
+            print(f"  false friend [{lang}] {text!r}: linked to {wrong}")
+    print(f"second held-out set, false friends left unlinked: {clean}/{len(HELD_OUT_FALSE_FRIENDS)}")
 
 
 if __name__ == "__main__":

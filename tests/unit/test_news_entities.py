@@ -175,3 +175,52 @@ def test_inflections():
     assert fr_forms("russe") == ["russe", "russes"]
     assert fr_forms("français") == ["français", "française", "françaises"]
     assert "russischen" in de_forms("russisch")
+
+
+FALSE_FRIEND_ROWS = MASTER_ROWS + [
+    # little-known issuers whose one-word names are organisations or common words
+    {"issuer_id": "MWIOMS", "issuer_name": "OMS Energy Technologies Inc.", "security_id": "MWSOMS", "type": "equity",
+     "listing_id": "MWLOMS", "ticker": "OMSE", "mic": "XNAS"},
+    {"issuer_id": "MWIDESIGN", "issuer_name": "Design Co., Ltd.", "security_id": "MWSDESIGN", "type": "equity",
+     "listing_id": "MWLDESIGN", "ticker": "3935", "mic": "XTKS"},
+    # a notable issuer (ISIN, several venues) whose name is a very common word
+    {"issuer_id": "MWISPORT", "issuer_name": "SPORT LISBOA E BENFICA-FUT S", "security_id": "MWSSPORT",
+     "type": "equity", "isin": "PTSLB0AM0010", "listing_id": "MWLSLBEN", "ticker": "SLBEN", "mic": "XLIS"},
+    {"issuer_id": "MWIBMWIND", "issuer_name": "BMW INDUSTRIES LIMITED", "security_id": "MWSBMWIND",
+     "type": "equity", "listing_id": "MWLBMWIND", "ticker": "BMW", "mic": "XBOM"},
+    {"issuer_id": "MWIBMW", "issuer_name": "Bayerische Motoren Werke AG", "security_id": "MWSBMW", "type": "equity",
+     "isin": "DE0005190003", "listing_id": "MWLBMW", "ticker": "BMW", "mic": "XETR"},
+    {"issuer_id": "MWIORANGE", "issuer_name": "Orange S.A.", "security_id": "MWSORA", "type": "equity",
+     "isin": "FR0000133308", "listing_id": "MWLORA", "ticker": "ORA", "mic": "XPAR"},
+]
+
+
+@pytest.fixture(scope="module")
+def ann_ff() -> EntityAnnotator:
+    return EntityAnnotator(CompanyIndex.from_rows(FALSE_FRIEND_ROWS))
+
+
+def _issuers(ann: EntityAnnotator, text: str, lang: str) -> list[str]:
+    return [e["link"]["id"] for e in ann.annotate(None, text, lang)
+            if e["link"] and e["link"]["kind"] in ("issuer", "listing", "security")]
+
+
+@pytest.mark.parametrize("lang,text", [
+    ("fr", "L'OMS recommande le port du masque dans les transports."),  # a little-known issuer: not notable
+    ("en", "Design is what sells the new phone."),                       # not notable, and a common word
+    ("fr", "Sport : le Tour de France partira de Lille."),               # notable, but one of the commonest words
+    ("en", "She painted the door Orange and the walls white."),          # common word the model does not call a company
+])
+def test_one_word_false_friends_are_not_linked(ann_ff, lang, text):
+    assert _issuers(ann_ff, text, lang) == []
+
+
+def test_one_word_names_that_are_companies_still_link(ann_ff):
+    # the curated alias sends BMW to Bayerische Motoren Werke, not to the unrelated BMW Industries
+    assert _issuers(ann_ff, "BMW hat im zweiten Quartal mehr Autos verkauft.", "de") == ["MWIBMW"]
+    # a legal form, or a ticker in parentheses, vouches for a one-word name
+    assert _issuers(ann_ff, "Orange S.A. reported higher revenue in Spain.", "en") == ["MWIORANGE"]
+    assert _issuers(ann_ff, "OMS (OMSE) shares doubled on their first day.", "en") == ["MWIOMS"]
+    # a legal form on the next line is not this name's
+    assert [e["text"] for e in ann_ff.annotate(None, "Elle vient de Siemens.\nAG de la société le 3 mai.", "fr")
+            if e["link"] and e["link"]["kind"] == "issuer"] == ["Siemens"]

@@ -10,6 +10,8 @@
   executives of large listed companies, with spellings per language and surnames that may stand alone.
 - ``products.csv``: regular expressions for weapon systems and other model designations (``S-400``, ``F-35``) that
   are typed PRODUCT, never places; and ``stopwords.csv``: spans a model must not return as an entity (``État``).
+- ``company_aliases.csv``: short names of companies that the securities master does not carry as a name of the
+  right issuer (``BMW`` -> Bayerische Motoren Werke, ``Google`` -> Alphabet), each mapped to a master name.
 
 Country names themselves come from CLDR through babel (``babel.Locale(lang).territories``), not from these files.
 """

@@ -7,6 +7,13 @@
   issuers share a name, the more notable one wins (an index member, then one with an ISIN, then more listings).
   Only equity-like securities count (equity, ADR, preferred); funds, ETFs and warrants that carry a company's name
   do not.
+- **One-word names** are where false friends live (``OMS`` the WHO, ``Sport``, ``Design``, ``CSU`` the party, all
+  names of some listed company somewhere). A one-word name links only to a *notable* issuer (an index member, an
+  ISIN, or listings on several venues: :data:`MIN_NOTABLE`), or through the curated aliases
+  (``gazetteer/company_aliases.csv``: ``BMW`` -> Bayerische Motoren Werke, ``Google`` -> Alphabet). A one-word name
+  that is also a common word in French, English or German (Zipf frequency >= :data:`COMMON_ZIPF` in ``wordfreq``:
+  ``Total``, ``Orange``, ``Apple``) links only where the NER model calls exactly that word an organisation or a
+  product; a common acronym (``FBI``, ``TVA``, ``ARD``) only to an index member or through an alias.
 - **Tickers** are read only in explicit patterns: ``(NASDAQ: AAPL)``, ``(AAPL.O)``, ``$AAPL`` and ``Apple (AAPL)``
   (the latter only when AAPL is a ticker of the company just named). A bare capitalised word is never a ticker.
 - **ISINs** are found by pattern and kept only with a valid check digit (python-stdnum).
@@ -20,6 +27,7 @@ import pickle
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -31,7 +39,8 @@ if TYPE_CHECKING:
     from marketwire.store import Lake
 
 #: share-line and venue noise at the end of a directory name
-_JUNK = {"na", "on", "o", "n", "eo", "dl", "sf", "inh", "vz", "st", "adr", "ads", "sp", "reg", "shs", "bearer",
+_JUNK = {"na", "on", "o", "n", "eo", "dl", "sf", "inh", "vz", "st", "adr", "ads", "sp", "reg", "shs", "bearer", "vna",
+         "dm", "spons",
          "registered", "aktiengesellschaft", "societe", "europeenne", "ord", "cl", "class", "b", "c", "b1", "sa",
          "eur", "usd", "nam", "akt", "rc", "dr", "ag", "se", "spon", "sponsored", "unsp", "vorzug", "pref"}
 _EQUITY = {"equity", "adr", "preferred", None}
@@ -54,6 +63,30 @@ PAT_RIC = re.compile(rf"\(([A-Z][A-Z0-9]{{0,5}})\.({'|'.join(RIC)})\)")
 PAT_CASHTAG = re.compile(r"(?<![\w$])\$([A-Z]{1,5}(?:\.[A-Z])?)\b")
 PAT_PAREN = re.compile(r"\s*\(([A-Z]{1,5}(?:\.[A-Z])?)\)")
 PAT_ISIN = re.compile(r"\b[A-Z]{2}[A-Z0-9]{9}[0-9]\b")
+
+
+#: a one-word name links only to an issuer at least this notable (see :attr:`Issuer.score`: an ISIN counts 10, an
+#: index membership 100, each listing 1), unless an alias names it
+MIN_NOTABLE = 4.0
+#: a word at least this frequent (Zipf scale: 4 = once per 100,000 words) in fr, en or de is a common word
+COMMON_ZIPF = 4.0
+#: score of an index member
+INDEX_MEMBER = 100.0
+
+
+#: a word at least this frequent is one of the few thousand commonest words ("Sport", "Groupe", "People"): as a
+#: company name it links only to an index member or through an alias
+VERY_COMMON_ZIPF = 4.8
+
+
+@lru_cache(maxsize=65536)
+def zipf(word: str) -> float:
+    """How common ``word`` is in French, English or German, whichever is highest, on the Zipf scale (``wordfreq``,
+    whose frequency lists ship inside the package)."""
+    from wordfreq import zipf_frequency
+
+    w = word.casefold()
+    return max(zipf_frequency(w, lang) for lang in ("fr", "en", "de"))
 
 
 def company_key(name: str | None) -> tuple[str, ...]:
@@ -81,6 +114,7 @@ class CompanyIndex:
         self.tickers: dict[str, list[tuple[str | None, str, str]]] = {}   # ticker -> [(mic, listing_id, issuer)]
         self.isins: dict[str, tuple[str, str]] = {}                       # isin -> (security_id, issuer_id)
         self.longest = 1
+        self.aliases: set[tuple[str, ...]] = set()  # name keys that come from the curated aliases
         self._blocked: frozenset[str] = frozenset()
 
     # -- building ----------------------------------------------------------------------------------
@@ -118,6 +152,7 @@ class CompanyIndex:
                 idx.isins[isin] = (sid, iid)
             for n in named.get(iid, ()):
                 idx._add_name(n, iid)
+        idx._add_aliases()
         for k, lst in idx.names.items():
             lst.sort(key=lambda x: (-x[1], -idx.issuers[x[0]].score, x[0]))
         idx._blocked = _blocked_words()
@@ -135,6 +170,20 @@ class CompanyIndex:
             if not any(x[0] == iid for x in lst):
                 lst.append((iid, w))
                 self.longest = max(self.longest, len(k))
+
+    def _add_aliases(self) -> None:
+        """The curated short names, each put ahead of every other issuer under its key (weight 1.05 > 1.0)."""
+        for row in G._rows("company_aliases.csv"):
+            target = self.names.get(company_key(row["name"]))
+            key = company_key(row["alias"])
+            if not target or not key:
+                continue  # the master does not hold that company (a small or partial master)
+            lst = self.names.setdefault(key, [])
+            for iid, _ in target:
+                lst[:] = [x for x in lst if x[0] != iid]
+                lst.append((iid, 1.05))
+            self.aliases.add(key)
+            self.longest = max(self.longest, len(key))
 
     @classmethod
     def from_lake(cls, lake: "Lake") -> "CompanyIndex":
@@ -160,13 +209,14 @@ class CompanyIndex:
         from marketwire.news.entities import Span, _link
 
         out: list[Span] = []
-        out.extend(self._names(text, words, Span, _link))
+        out.extend(self._names(text, words, model, Span, _link))
         out.extend(self._tickers(text, Span, _link))
         for m in PAT_ISIN.finditer(text):
             out.append(self._isin(m, Span, _link))
         return [s for s in out if s is not None]
 
-    def _names(self, text: str, words: list[re.Match[str]], Span: Any, link: Any) -> Iterable["Span"]:
+    def _names(self, text: str, words: list[re.Match[str]], model: list["Span"], Span: Any, link: Any
+               ) -> Iterable["Span"]:
         keep = [(i, G.fold(w.group())) for i, w in enumerate(words) if norm_name(w.group()) or w.group().isdigit()]
         j = 0
         while j < len(keep):
@@ -195,7 +245,7 @@ class CompanyIndex:
             # a legal form right after the name belongs to it ("Apple Inc.", "Siemens AG")
             k = words.index(ws[-1]) + 1
             suffix = False
-            while k < len(words) and not norm_name(words[k].group()) and _gap_ok(text[end:words[k].start()]) \
+            while k < len(words) and not norm_name(words[k].group()) and _suffix_gap_ok(text[end:words[k].start()], suffix) \
                     and words[k].group()[:1].isupper():
                 end, suffix, k = words[k].end(), True, k + 1
             if suffix and end < len(text) and text[end] == ".":
@@ -204,6 +254,20 @@ class CompanyIndex:
             iss = self.issuers[iid]
             surface = text[start:end]
             single = n == 1
+            key = tuple(f for _, f in keep[j - n:j])
+            if single and not suffix:
+                ticker = PAT_PAREN.match(text, end)
+                vouched = ticker is not None and any(t == ticker.group(1) for t, _ in iss.listings)
+                common = zipf(first)
+                if not vouched and key not in self.aliases:
+                    if iss.score < MIN_NOTABLE:
+                        continue  # "OMS", "Design": a one-word name of a little-known issuer
+                    if common >= COMMON_ZIPF and iss.score < INDEX_MEMBER and \
+                            (first.isupper() or common >= VERY_COMMON_ZIPF):
+                        continue  # "FBI", "TVA", "CSU"; "Sport", "Groupe"
+                if not vouched and common >= COMMON_ZIPF and not first.isupper() and not any(
+                        m.type in ("ORG", "PRODUCT") and (m.start, m.end) == (start, end) for m in model):
+                    continue  # "Orange", "Total", "Apple": only where the model calls the word itself a company
             initial = start == 0 or text[max(0, start - 2):start].strip() in (".", "!", "?", "") and \
                 (start < 2 or text[start - 2] in ".!?\n")
             if not single:
@@ -273,6 +337,14 @@ class CompanyIndex:
                     ("isin", code))
 
 
+def _suffix_gap_ok(gap: str, inside: bool) -> bool:
+    """What may stand between a name and its legal form ("Apple Inc", "Apple, Inc", "Danone S.A."): a space or a
+    comma and a space, on the same line; inside the legal form also a full stop ("S.A")."""
+    if "\n" in gap:
+        return False
+    return gap in (" ", ", ", "\u00a0") or (inside and gap in (".", ". "))
+
+
 def _gap_ok(gap: str) -> bool:
     if len(gap) > 12:
         return False
@@ -304,7 +376,7 @@ _cache: dict[str, tuple[Any, CompanyIndex]] = {}
 
 
 #: bump when the saved index changes shape (a file of another format is rebuilt, never misread)
-SAVED_FORMAT = 1
+SAVED_FORMAT = 2
 
 
 def _saved_path(lake: "Lake", stamp: Any) -> Path | None:
