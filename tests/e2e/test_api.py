@@ -262,4 +262,7 @@ def test_news_routes(tmp_path: Path) -> None:
         assert stories["count"] == 1 and stories["data"][0]["story_id"] == sid
         assert stories["data"][0]["article_ids"] == [aid] and stories["data"][0]["languages"] == ["fr"]
         assert c.get(f"/v1/stories/{sid}").json()["data"]["articles"] == 1
+        assert c.get("/v1/stories?source=tmp").json()["count"] == 0
+        assert c.get(f"/v1/stories?source={f.parent.name}").json()["count"] == 1
+        assert c.get("/v1/stories?entity=person:vladimir-putin").json()["count"] == 0
         error_of(c.get("/v1/stories/MWTNOPE"), 404, "not_found")

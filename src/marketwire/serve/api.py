@@ -451,7 +451,8 @@ def create_app(home: str | Path) -> FastAPI:
                   country: str | None = Query(None, description="ISO 3166 alpha-2 code of a linked country.",
                                               examples=["RU"]),
                   listing: str | None = Query(None, description="A listing, security or issuer id linked."),
-                  entity: str | None = Query(None, description="A link key (person:Q7747) or words of a name."),
+                  entity: str | None = Query(None, description="A link key (person:vladimir-putin, country:RU) or "
+                                                              "words of a linked name."),
                   source: str | None = Query(None, description="The outlet."),
                   topic: str | None = Query(None, description="A topic code.", examples=["defence"]),
                   story: str | None = Query(None, description="A story id."),
@@ -483,13 +484,17 @@ def create_app(home: str | Path) -> FastAPI:
                      lang: str | None = Query(None, description="A language of one of its articles."),
                      country: str | None = Query(None, description="ISO alpha-2 code of a linked country."),
                      listing: str | None = Query(None, description="A listing, security or issuer id linked."),
+                     entity: str | None = Query(None, description="A link key (person:vladimir-putin) or words of "
+                                                                  "a name linked in one of its articles."),
+                     source: str | None = Query(None, description="An outlet of one of its articles."),
                      topic: str | None = Query(None, description="A topic code."),
                      since: str | None = Query(None, description="Published at or after."),
                      until: str | None = Query(None, description="Published before."),
                      as_of: str | None = Query(None, description="What the wire knew at this time."),
-                     limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
+                     limit: int = Query(50, ge=1, le=1000, description="Maximum number of stories.")
+                     ) -> JSONResponse:
         kw = news_filters(q, lang, country, listing, topic, since, until, as_of)
-        return _many(mw(request).articles().stories(**kw, limit=limit))
+        return _many(mw(request).articles().stories(**kw, entity=entity, source=source, limit=limit))
 
     @app.get("/v1/stories/{id}", tags=["news"], summary="One story",
              response_description="The story's articles, languages, sources and linked entities.",
