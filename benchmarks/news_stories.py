@@ -54,7 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from marketwire.news.stories import EMB_WEIGHT, THRESHOLD, StoryDoc, StoryIndex, cluster, default_encoder  # noqa: E402
+from marketwire.news.stories import EMB_WEIGHT, STRONG, THRESHOLD, StoryDoc, StoryIndex, cluster, default_encoder  # noqa: E402
 
 FILES = {"fr-de": "newstest2021.fr-de.all.xml", "de-fr": "newstest2021.de-fr.all.xml"}
 
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     emb_t = tuned(emb_kw, [round(0.5 + 0.02 * i, 2) for i in range(12)])
     anc_t = tuned(anc_kw, [round(0.1 + 0.05 * i, 2) for i in range(12)])
     methods = {
-        f"marketwire: embedding + anchors (w={EMB_WEIGHT}, t={THRESHOLD})": dict(encoder=enc),
+        f"marketwire: embedding + anchors (w={EMB_WEIGHT}, t={THRESHOLD}, strong={STRONG})": dict(encoder=enc),
         f"embedding only (USE v3, t={emb_t})": dict(emb_kw, threshold=emb_t),
         f"anchors only (names, numbers, TF-IDF, t={anc_t})": dict(anc_kw, threshold=anc_t),
     }

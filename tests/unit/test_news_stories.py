@@ -8,7 +8,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from marketwire.errors import InvalidInput
-from marketwire.news.stories import Assignment, StoryDoc, StoryIndex, anchors, cluster, normalise_number, story_id
+from marketwire.news.stories import (
+    STRONG,
+    Assignment,
+    StoryDoc,
+    StoryIndex,
+    anchors,
+    cluster,
+    normalise_number,
+    story_id,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -163,7 +172,36 @@ def test_linked_entities_are_evidence_across_languages() -> None:
     assert joined.matched == "a" and apart.matched is None
 
 
+def test_a_close_match_to_one_article_is_enough_whatever_the_story_average() -> None:
+    """Average linkage alone would split a translation from its original once the original has joined a story of
+    other outlets; a match at ``strong`` or more to one article joins that article's story."""
+    import numpy as np
+
+    def unit(*xs: float) -> np.ndarray:
+        v = np.zeros(512, dtype=np.float32)
+        v[:len(xs)] = xs
+        return v / np.linalg.norm(v)
+
+    # cosines: x.y 0.6 (y joins x), x.z 0.83, y.z 0.05, so z's average over the story is 0.44 < 0.5
+    vectors = {"x": unit(1, 0, 0), "y": unit(0.6, 0.8, 0), "z": unit(0.9, -0.6125, 0)}
+
+    def enc(texts: list[str]) -> np.ndarray:
+        return np.stack([vectors[t.split()[0]] for t in texts])
+
+    docs = [StoryDoc(k, "fr", k, f"{k} corps", T0) for k in ("x", "y", "z")]
+    for strong, joins in ((0.66, True), (1.0, False)):
+        index = StoryIndex(encoder=enc, emb_weight=1.0, strong=strong)
+        x, y, z = index.add_many(docs)
+        assert y.story_id == x.story_id  # 0.6 >= 0.5
+        assert (z.story_id == x.story_id) is joins and (z.matched == "x") is joins
+    index = StoryIndex(encoder=enc, emb_weight=1.0)
+    assert index.strong == STRONG
+    assert StoryIndex(threshold=0.8).strong == 0.8  # never below the threshold
+
+
 def test_bad_parameters_are_refused_with_the_parameter_named() -> None:
+    with pytest.raises(InvalidInput, match="strong"):
+        StoryIndex(threshold=0.5, strong=0.4)
     with pytest.raises(InvalidInput, match="threshold"):
         StoryIndex(threshold=1.5)
     with pytest.raises(InvalidInput, match="window"):
@@ -176,3 +214,21 @@ def test_the_example_in_the_docs_runs() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "news-stories.md").read_text(encoding="utf-8")
     block = text.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(block, "docs/news-stories.md", "exec"), {})
+
+
+def test_caching_encoder_embeds_each_text_once_and_forgets_the_oldest() -> None:
+    import numpy as np
+
+    from marketwire.news.stories import CachingEncoder
+
+    seen: list[str] = []
+
+    def enc(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.stack([np.full(512, float(len(t)), dtype=np.float32) for t in texts])
+
+    cache = CachingEncoder(enc, maxsize=2)
+    assert cache(["a", "bb", "a"])[:, 0].tolist() == [1.0, 2.0, 1.0] and seen == ["a", "bb"]
+    assert cache(["bb", "ccc"])[:, 0].tolist() == [2.0, 3.0] and seen == ["a", "bb", "ccc"]
+    cache(["a"])  # "a" was the least recently used of three: forgotten, embedded again
+    assert seen == ["a", "bb", "ccc", "a"]

@@ -139,6 +139,16 @@ class _IngestState:
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_hash: dict[str, str] = {}
         self.index = NearDupIndex(window=None)
+        self._encoder: Any = None
+
+    @property
+    def encoder(self) -> Any:
+        """The story stage's sentence encoder, remembering the vectors of recent articles across batches."""
+        if self._encoder is None:
+            from marketwire.news.stories import CachingEncoder
+
+            self._encoder = CachingEncoder()
+        return self._encoder
 
     def remember(self, r: dict[str, Any]) -> None:
         self.by_id[r["article_id"]] = {k: r.get(k) for k in _STATE_COLUMNS}
@@ -174,6 +184,8 @@ class ArticleStore:
         if self._state is not None and self._state.version == version:
             return self._state
         state = _IngestState(version)
+        if self._state is not None:
+            state._encoder = self._state._encoder  # vectors depend on the text alone: still good
         for r in sorted(self._stored(), key=lambda r: (r["published"] or r["first_seen"], r["article_id"])):
             state.remember(r)
             if r["body"]:
@@ -346,7 +358,7 @@ class ArticleStore:
             out.append(Added(aid, page.address, "revised" if prev else "new", original, rec["language"]))
         if rows:
             self._enrich(rows)
-            self._stories(rows, list(by_id.values()), now)
+            self._stories(rows, list(by_id.values()), now, state.encoder)
             story = {r["article_id"]: r["story_id"] for r in rows}
             for a in out:
                 if a.article_id in story and a.status != "unchanged":
@@ -424,7 +436,8 @@ class ArticleStore:
             r["topics"] = json.dumps(classify(r["title"], r["body"] or "", r["language"]), ensure_ascii=False)
         self.timings["topics"] += tick() - t
 
-    def _stories(self, rows: list[dict[str, Any]], stored: list[dict[str, Any]], now: datetime) -> None:
+    def _stories(self, rows: list[dict[str, Any]], stored: list[dict[str, Any]], now: datetime,
+                 encoder: Any = None) -> None:
         """Stage 7: the story each article reports. Stored articles near the new ones in time are replayed into a
         story index in publication order, so an article joins the story its closest earlier match belongs to."""
         from marketwire.news.stories import StoryDoc, StoryIndex
@@ -440,7 +453,7 @@ class ArticleStore:
         context = [r for r in stored if r["article_id"] not in new_ids and r["story_id"]
                    and (r["published"] is None or lo <= when(r) <= hi)]
         story_of = {r["article_id"]: r["story_id"] for r in context}
-        index = StoryIndex(window=STORY_WINDOW)
+        index = StoryIndex(window=STORY_WINDOW) if encoder is None else StoryIndex(window=STORY_WINDOW, encoder=encoder)
         # by time; at equal times stored articles first (by id), then the new ones in the order they were read
         docs = [(r, False) for r in sorted(context, key=lambda r: r["article_id"])] + [(r, True) for r in rows]
         docs.sort(key=lambda x: when(x[0]))
