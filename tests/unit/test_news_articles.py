@@ -63,3 +63,31 @@ def test_cli_add_prints_ids_and_export_is_jsonl(tmp_path):
     assert a["duplicate_of"] is None and a["story_id"].startswith("MWT") and a["novelty"] == 1.0
     assert "central_banks" in {t["topic"] for t in a["topics"]}
     assert all(set(e) >= {"text", "type", "link"} for e in a["entities"])
+
+
+_TEXT = "<p>" + " ".join(["Le texte de l'article continue ici avec des mots."] * 4) + "</p>"
+
+
+@pytest.mark.parametrize("article,taken", [
+    # between the headline and the text, after a byline: the publisher's bullets
+    ("<h1>Titre du jour</h1><div class='by'>Agence · 3 mai</div><ul><li>Premier point de la synthèse du jour.</li>"
+     f"<li>Second point de la synthèse du jour.</li></ul>{_TEXT}",
+     ("Premier point de la synthèse du jour.", "Second point de la synthèse du jour.")),
+    # a list inside the text is the text's
+    (f"<h1>Titre du jour</h1>{_TEXT}<ul><li>Un point dans le texte lui-même.</li><li>Un autre point du texte.</li>"
+     f"</ul>{_TEXT}", ()),
+    # links (a menu, related stories) are not a summary
+    ("<h1>Titre du jour</h1><ul><li><a href='/a'>Un lien vers un autre article</a></li><li><a href='/b'>Un autre "
+     f"lien vers un article</a></li></ul>{_TEXT}", ()),
+    # one item is not a list of bullets; nor is a list with no text after it
+    (f"<h1>Titre du jour</h1><ul><li>Un seul point de synthèse ici.</li></ul>{_TEXT}", ()),
+    ("<h1>Titre du jour</h1><ul><li>Premier point de la synthèse.</li><li>Second point de la synthèse.</li></ul>",
+     ()),
+])
+def test_standfirst_is_the_publishers_list_between_headline_and_text(article: str, taken: tuple[str, ...]) -> None:
+    from marketwire.news.extract import extract
+
+    ex = extract(f"<!DOCTYPE html><html lang='fr'><body><article>{article}</article></body></html>")
+    assert ex.standfirst == taken
+    for item in taken:
+        assert item not in ex.body

@@ -101,7 +101,7 @@ NEWS_ARTICLES = Dataset(
         f("extract_status", S), f("extract_reason", S), f("revision", I32, False),
         f("headline", S), f("summary_method", S), f("topics", S), f("entity_keys", pa.list_(S)),
         f("story_score", pa.float64()), f("novelty", pa.float64()), f("feed_id", S), f("item_key", S),
-        f("fetch_status", S), f("http_status", I32),
+        f("fetch_status", S), f("http_status", I32), f("standfirst", pa.list_(S)),
     ),
     key=("article_id",),
     valid_time=("published",),
@@ -125,6 +125,8 @@ NEWS_ARTICLES = Dataset(
                         "blocked ...); a page that failed keeps the item's own text as its body",
         "http_status": "the HTTP status of the page fetch, when there was one",
         "revision": "1 for the first text seen, +1 for each edit read later",
+        "standfirst": "the publisher's own summary bullets, when the page sets them between headline and text (kept "
+                      "out of the body)",
         "source": "the outlet (publisher) the article came from",
     },
 )

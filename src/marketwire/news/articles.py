@@ -46,8 +46,8 @@ from marketwire.store import Lake
 
 #: the fields of an article as `news show` and `news export` print it
 EXPORT_FIELDS = ("id", "url", "source", "title", "body", "language", "published", "headline", "bullets", "entities",
-                 "topics", "story_id", "story_score", "novelty", "duplicate_of", "duplicate_score", "revision", "first_seen", "extract_status",
-                 "fetch_status", "feed_id")
+                 "topics", "story_id", "story_score", "novelty", "duplicate_of", "duplicate_score", "standfirst",
+                 "revision", "first_seen", "extract_status", "fetch_status", "feed_id")
 
 #: the pipeline's stages, in order, as :attr:`ArticleStore.timings` names them
 STAGES = ("fetch", "read", "language", "duplicates", "entities", "summary", "topics", "story", "store")
@@ -384,13 +384,14 @@ class ArticleStore:
             data[:512].lstrip().lower().startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<meta"))
             or b"<p" in data[:4096].lower() or "html" in (page.content_type or ""))
         declared, reason = None, None
+        standfirst: list[str] = []
         title: str | None
         if page.data is None:
             title, body, raw_published, status = None, "", None, "no_page"
             reason = f"page not fetched: {page.fetch_status}"
         elif is_html:
             ex = extract(data, url=page.final_url or (page.address if page.is_url else Path(page.address).as_uri()))
-            title, body, declared = ex.title, ex.body, ex.language
+            title, body, declared, standfirst = ex.title, ex.body, ex.language, list(ex.standfirst)
             raw_published, status, reason = ex.published, ex.status, ex.reason
         else:
             text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
@@ -409,7 +410,7 @@ class ArticleStore:
             "_declared": declared, "published": _parse_time(given), "published_raw": given,
             "content_hash": content_hash(title, body), "story_id": None, "bullets": [], "entities": "[]",
             "extract_status": status, "extract_reason": reason, "feed_id": page.feed_id, "item_key": page.item_key,
-            "fetch_status": page.fetch_status, "http_status": page.http_status,
+            "fetch_status": page.fetch_status, "http_status": page.http_status, "standfirst": standfirst,
         }
 
     def _enrich(self, rows: list[dict[str, Any]]) -> None:
@@ -635,7 +636,9 @@ def _export(r: dict[str, Any]) -> dict[str, Any]:
             "headline": r.get("headline") or r["title"], "bullets": list(r["bullets"] or []),
             "entities": json.loads(r["entities"] or "[]"), "topics": json.loads(r.get("topics") or "[]"),
             "story_id": r["story_id"], "story_score": r.get("story_score"), "novelty": r.get("novelty"),
-            "duplicate_of": r["duplicate_of"], "duplicate_score": r.get("duplicate_score"), "revision": r["revision"], "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
+            "duplicate_of": r["duplicate_of"], "duplicate_score": r.get("duplicate_score"),
+            "standfirst": list(r.get("standfirst") or []), "revision": r["revision"],
+            "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
             "extract_status": r["extract_status"], "fetch_status": r.get("fetch_status"), "feed_id": r.get("feed_id")}
 
 

@@ -80,6 +80,8 @@ class Extracted:
     reads from the markup or the URL). ``language`` is the page's own declaration (``<html lang>``, ``og:locale``, a
     ``content-language`` meta), normalised to a BCP 47 tag such as ``en-US``; it is not detected from the text.
     ``method`` names what produced the body: ``trafilatura-precision``, ``trafilatura-balanced`` or ``none``.
+    ``standfirst`` holds the publisher's own summary bullets when the page sets them between the headline and the
+    text (a short list right after the ``<h1>``); they are not part of ``body``.
     """
 
     title: str | None
@@ -93,6 +95,7 @@ class Extracted:
     status: Status
     reason: str | None = None
     encoding: str | None = None
+    standfirst: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -136,6 +139,7 @@ def _extract_tree(tree: HtmlElement, url: str | None, encoding: str | None) -> E
     _merge_split_bodies(tree)
     _keep_embedded_posts(tree)
     _drop_related_lists(tree)
+    standfirst = _take_standfirst(tree)
 
     method: Method = "trafilatura-precision"
     blocks = _run_trafilatura(tree, url, precise=True)
@@ -161,6 +165,7 @@ def _extract_tree(tree: HtmlElement, url: str | None, encoding: str | None) -> E
         "site_name": site_name,
         "canonical_url": canonical,
         "encoding": encoding,
+        "standfirst": standfirst,
     }
     if not body:
         return Extracted(body="", method="none", status="no_text", reason="no article text found on the page", **common)
@@ -470,6 +475,54 @@ def _keep_embedded_posts(tree: HtmlElement) -> None:
             parent.getparent().replace(parent, quote)
             quote.tail = tail
             parent = quote.getparent()
+
+
+_STANDFIRST_ITEMS = (2, 5)
+_STANDFIRST_WORDS = (3, 40)
+
+
+def _take_standfirst(tree: HtmlElement) -> tuple[str, ...]:
+    """Remove and return the publisher's summary bullets: a list of 2-5 short items (3-40 words, few links) that
+    follows the page's ``<h1>`` as a sibling, with nothing but a byline or a date between them, and that is itself
+    followed in the same container by a paragraph of the text. Trafilatura would otherwise put it at the end of the
+    body (or keep it as the first paragraph), and the body must be the text alone."""
+    for h1 in tree.iter("h1"):
+        sibling = h1.getnext()
+        for _ in range(3):
+            if sibling is None or not isinstance(sibling.tag, str):
+                return ()
+            if sibling.tag in ("ul", "ol"):
+                items = [li for li in sibling if li.tag == "li"]
+                texts = [" ".join(li.text_content().split()) for li in items]
+                if not (_STANDFIRST_ITEMS[0] <= len(items) <= _STANDFIRST_ITEMS[1]) or len(items) != len(sibling):
+                    return ()
+                if not all(_STANDFIRST_WORDS[0] <= len(t.split()) <= _STANDFIRST_WORDS[1] for t in texts):
+                    return ()
+                if any(_links_most_of(li, 0.3) for li in items):
+                    return ()
+                after = sibling.getnext()
+                has_text = False
+                while after is not None:
+                    if isinstance(after.tag, str) and any(
+                            len(p.text_content().split()) >= 20 for p in after.iter("p")):
+                        has_text = True
+                        break
+                    after = after.getnext()
+                if not has_text:
+                    return ()
+                parent = sibling.getparent()
+                if parent is not None:
+                    if sibling.tail and sibling.tail.strip():
+                        prev = sibling.getprevious()
+                        if prev is not None:
+                            prev.tail = (prev.tail or "") + sibling.tail
+                    parent.remove(sibling)
+                return tuple(texts)
+            if len(sibling.text_content().split()) > 20:
+                return ()  # text before any list: no standfirst
+            sibling = sibling.getnext()
+        return ()
+    return ()
 
 
 _RELATED_LABEL = re.compile(
