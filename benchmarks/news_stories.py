@@ -16,7 +16,7 @@ Metrics, for a clustering of a set of documents (pairs = a source article and it
 - ``docs merged``: share of documents whose story holds a document outside their own pair;
 - ``unrelated pairs merged``: share of pairs of documents from different articles that share a story;
 - ``docs merged with another event``: share of documents whose story holds a document outside both their pair
-  and their reviewed same-event group (``SAME_EVENT`` below: eight pairs of WMT21 articles that report one event);
+  and their reviewed same-event group (``SAME_EVENT`` below: nine pairs of WMT21 articles that report one event);
 - ``docs/s``: documents clustered per second, embedding included (one process, one BLAS thread).
 
 The same documents are also put through the whole article pipeline, as ``marketwire news add`` would (one text file

@@ -467,7 +467,7 @@ def _news_filters(f: Any) -> Any:
         click.option("--lang", default=None, help="ISO 639-1 language code."),
         click.option("--country", default=None, help="ISO 3166 alpha-2 code of a linked country."),
         click.option("--listing", default=None, help="A listing, security or issuer id the article is linked to."),
-        click.option("--entity", default=None, help="A link key (person:Q7747) or words of an entity's name."),
+        click.option("--entity", default=None, help="A link key (person:vladimir-putin) or words of an entity's name."),
         click.option("--source", default=None, help="The outlet."),
         click.option("--topic", default=None, help="A topic code (see docs/news.md)."),
         click.option("--since", default=None, metavar="T", help="Published at or after T (ISO date or time)."),

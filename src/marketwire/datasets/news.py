@@ -114,7 +114,7 @@ NEWS_ARTICLES = Dataset(
         "headline": "the summary's headline: the title, else the compressed first sentence",
         "summary_method": "extractive, or plugin:NAME when a summary plug-in is switched on",
         "topics": "JSON list of {topic, score, evidence} from the topic taxonomy, best first",
-        "entity_keys": "kind:id of every linked entity (country:RU, person:Q7747, issuer:..., listing:...), for filters",
+        "entity_keys": "kind:id of every linked entity (country:RU, person:vladimir-putin, issuer:..., listing:...), for filters",
         "story_id": "MWT + base32 hash of the first article of the story this article reports (across outlets and "
                     "languages); a duplicate shares its original's story",
         "story_score": "similarity to the story's closest earlier article when it joined one; null for a story's first",

@@ -493,7 +493,7 @@ class ArticleStore:
 
         ``q`` is words (or "quoted phrases"), each of which must occur in the title or body, case and accents
         ignored. ``country`` is an ISO alpha-2 code; ``listing`` a listing, security or issuer id of the master;
-        ``entity`` a link key such as ``person:Q7747`` or words of an entity's name; ``unique`` leaves out
+        ``entity`` a link key such as ``person:vladimir-putin`` or words of an entity's name; ``unique`` leaves out
         duplicates; ``as_of`` answers with what the wire knew at that time.
         """
         if not self.lake.exists(NEWS_ARTICLES):
