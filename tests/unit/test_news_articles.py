@@ -79,6 +79,9 @@ _TEXT = "<p>" + " ".join(["Le texte de l'article continue ici avec des mots."] *
     # links (a menu, related stories) are not a summary
     ("<h1>Titre du jour</h1><ul><li><a href='/a'>Un lien vers un autre article</a></li><li><a href='/b'>Un autre "
      f"lien vers un article</a></li></ul>{_TEXT}", ()),
+    # a list that a sentence of the text announces is the text's, even right after the headline
+    ("<h1>Titre du jour</h1><p>Voici les trois mesures annoncées par le gouvernement :</p><ul><li>Une première "
+     "mesure pour les ménages.</li><li>Une deuxième mesure pour les entreprises.</li></ul>" + _TEXT, ()),
     # one item is not a list of bullets; nor is a list with no text after it
     (f"<h1>Titre du jour</h1><ul><li>Un seul point de synthèse ici.</li></ul>{_TEXT}", ()),
     ("<h1>Titre du jour</h1><ul><li>Premier point de la synthèse.</li><li>Second point de la synthèse.</li></ul>",

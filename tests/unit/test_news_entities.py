@@ -192,6 +192,8 @@ FALSE_FRIEND_ROWS = MASTER_ROWS + [
      "isin": "DE0005190003", "listing_id": "MWLBMW", "ticker": "BMW", "mic": "XETR"},
     {"issuer_id": "MWIORANGE", "issuer_name": "Orange S.A.", "security_id": "MWSORA", "type": "equity",
      "isin": "FR0000133308", "listing_id": "MWLORA", "ticker": "ORA", "mic": "XPAR"},
+    {"issuer_id": "MWIVW", "issuer_name": "Volkswagen AG", "security_id": "MWSVW", "type": "equity",
+     "isin": "DE0007664039", "listing_id": "MWLVOW3", "ticker": "VOW3", "mic": "XETR"},
 ]
 
 
@@ -221,6 +223,19 @@ def test_one_word_names_that_are_companies_still_link(ann_ff):
     # a legal form, or a ticker in parentheses, vouches for a one-word name
     assert _issuers(ann_ff, "Orange S.A. reported higher revenue in Spain.", "en") == ["MWIORANGE"]
     assert _issuers(ann_ff, "OMS (OMSE) shares doubled on their first day.", "en") == ["MWIOMS"]
+    # a curated two-letter alias
+    assert _issuers(ann_ff, "VW kündigt neue Modelle an.", "de") == ["MWIVW"]
+    # only a real legal form vouches ("The", "A New" and an initial are not legal forms)
+    assert _issuers(ann_ff, "Design The Future: A New Look at Phones.", "en") == []
+    assert _issuers(ann_ff, "Orange S.A. et Orange ont publié.", "fr")[:1] == ["MWIORANGE"]
     # a legal form on the next line is not this name's
     assert [e["text"] for e in ann_ff.annotate(None, "Elle vient de Siemens.\nAG de la société le 3 mai.", "fr")
             if e["link"] and e["link"]["kind"] == "issuer"] == ["Siemens"]
+
+
+def test_without_a_model_a_common_word_links_only_to_an_index_member() -> None:
+    idx = CompanyIndex.from_rows(FALSE_FRIEND_ROWS)
+    ann = EntityAnnotator(idx)
+    # Spanish: no model reads the text. "Orange" (not an index member) stays unlinked; Apple (one) links.
+    ents = ann.annotate(None, "Orange y Apple presentaron resultados el martes en Madrid.", "es")
+    assert {e["link"]["id"] for e in ents if e["link"] and e["link"]["kind"] == "issuer"} == {"MWIAPPLE"}

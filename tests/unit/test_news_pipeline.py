@@ -238,3 +238,62 @@ def test_batches_share_what_is_stored_and_another_writer_is_seen(tmp_path: Path,
     (copy3,) = st.add([str(files["copy3"])])
     assert copy3.duplicate_of == orig.article_id and len(reads) == 3
     assert {a["story_id"] for a in st.list()} == {orig.story_id}
+
+
+def test_a_revision_replaces_its_earlier_text_and_keeps_its_story(tmp_path: Path) -> None:
+    """A long-lived store answers like a fresh one after a revision: a copy of the new text is a duplicate of the
+    revised article (not of nothing), and the revised article keeps the story id it was given."""
+    body = read_seed().body
+    seed, page = tmp_path / "seed.txt", tmp_path / "syndicated.txt"
+    seed.write_text(f"Poutine et Pezeshkian\n{body}", encoding="utf-8")
+    page.write_text(f"Moscou et Téhéran\n{body}\n(Avec AFP)", encoding="utf-8")
+    mw = marketwire.open(tmp_path / "home")
+    st = mw.articles()
+    (a,) = st.add([str(seed)])
+    (b,) = st.add([str(page)])
+    assert b.duplicate_of == a.article_id and b.story_id == a.story_id
+    other = ("Der Münchner Technologiekonzern Siemens hat im dritten Quartal deutlich mehr verdient als erwartet und "
+             "hebt seine Prognose für das Gesamtjahr an. Der Gewinn nach Steuern stieg um 12 Prozent auf 2,1 Milliarden "
+             "Euro. Vorstandschef Roland Busch sagte in München, die Nachfrage nach Automatisierungstechnik aus China "
+             "habe sich stabilisiert. Die Aktie legte im frühen Handel in Frankfurt um 4 Prozent zu. Analysten hatten "
+             "mit einem Umsatz von 19,5 Milliarden Euro gerechnet; Siemens meldete 19,8 Milliarden Euro.")
+    page.write_text(f"Siemens hebt Prognose an\n{other}", encoding="utf-8")  # the page now holds another text
+    (rev,) = st.add([str(page)])
+    assert rev.status == "revised" and rev.duplicate_of is None and rev.story_id == a.story_id
+    copy = tmp_path / "copy.txt"
+    copy.write_text(f"Siemens: Prognose erhöht\n{other}\n(dpa)", encoding="utf-8")
+    (c,) = st.add([str(copy)])
+    assert c.duplicate_of == b.article_id  # the long-lived store indexed the revised text
+    fresh = mw.articles()
+    assert fresh.show(c.article_id)["duplicate_of"] == b.article_id
+    assert st.show(b.article_id)["revision"] == 2
+
+
+def test_a_writer_that_commits_during_a_batch_is_seen_by_the_next(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from marketwire.news.articles import ArticleStore
+
+    files = []
+    for i in range(3):
+        f = tmp_path / f"n{i}.txt"
+        f.write_text(f"Note {i}\nLa note numéro {i} parle de la Banque de France et du taux {i}0 %.", encoding="utf-8")
+        files.append(str(f))
+    mw = marketwire.open(tmp_path / "home")
+    st = mw.articles()
+    st.add([files[0]])
+    reads = []
+    real_stored, real_enrich = ArticleStore._stored, ArticleStore._enrich
+    monkeypatch.setattr(ArticleStore, "_stored", lambda self: reads.append(1) or real_stored(self))
+    other = mw.articles()
+
+    def enrich_while_another_writes(self: ArticleStore, rows: list) -> None:
+        if self is st and not reads:
+            other.add([files[1]])  # commits between this store's read and its append
+        real_enrich(self, rows)
+
+    monkeypatch.setattr(ArticleStore, "_enrich", enrich_while_another_writes)
+    st.add([files[2]])
+    reads.clear()
+    st.add([files[0]])  # unchanged, but the state must be read again: the other writer's article is not in it
+    assert reads == [1]
+    assert {a["title"] for a in st.list()} == {"Note 0", "Note 1", "Note 2"}

@@ -308,6 +308,7 @@ class ArticleStore:
         raw_pages: list[dict[str, Any]] = []
         out: list[Added] = []
         batch_ids: set[str] = set()
+        kept_story: dict[str, str] = {}  # a revised article stays in the story it was given
         # earliest first, so that within one batch an original is stored before the copies that follow it
         pages = list(pages)
         order = sorted(range(len(pages)), key=lambda i: (_parse_time(pages[i].published) or now, pages[i].address))
@@ -331,7 +332,8 @@ class ArticleStore:
                                  prev["story_id"] if prev else None))
                 continue
             t = tick()
-            when = rec["published"] or now
+            first_seen = prev["first_seen"] if prev else now
+            when = rec["published"] or first_seen
             original = by_hash.get(rec["content_hash"])
             score = 1.0 if original else None
             if original is None and rec["body"]:
@@ -342,11 +344,18 @@ class ArticleStore:
             if original == aid:
                 original, score = None, None
             rec.update(duplicate_of=original, duplicate_score=score,
-                       revision=(prev["revision"] + 1) if prev else 1,
-                       first_seen=prev["first_seen"] if prev else now)
+                       revision=(prev["revision"] + 1) if prev else 1, first_seen=first_seen)
+            # the state follows the latest text, as a fresh read of the table would: a revision replaces the hash and
+            # the near-duplicate entry of the text it revises
+            if prev is not None and by_hash.get(prev["content_hash"]) == aid:
+                del by_hash[prev["content_hash"]]
             by_hash.setdefault(rec["content_hash"], aid)
-            if rec["body"] and aid not in index:
+            if rec["body"]:
                 index.add(aid, text, when)
+            else:
+                index.remove(aid)
+            if prev is not None and prev.get("story_id"):
+                kept_story[aid] = prev["story_id"]
             self.timings["duplicates"] += tick() - t
             rows.append(rec)
             batch_ids.add(aid)
@@ -358,7 +367,7 @@ class ArticleStore:
             out.append(Added(aid, page.address, "revised" if prev else "new", original, rec["language"]))
         if rows:
             self._enrich(rows)
-            self._stories(rows, list(by_id.values()), now, state.encoder)
+            self._stories(rows, list(by_id.values()), now, state.encoder, kept_story)
             story = {r["article_id"]: r["story_id"] for r in rows}
             for a in out:
                 if a.article_id in story and a.status != "unchanged":
@@ -373,7 +382,12 @@ class ArticleStore:
                     [{**p, **prov, "source": "fetch"} for p in raw_pages], schema=NEWS_PAGES.schema))
             for r in rows:
                 state.remember(r)
-            state.version = self.lake.version(NEWS_ARTICLES)
+            version = self.lake.version(NEWS_ARTICLES)
+            # our own append is one commit: anything more is another writer's, which a fresh read must pick up
+            expected = 0 if state.version is None else state.version + 1
+            state.version = version
+            if version != expected:
+                self._state = None
             self.timings["store"] += tick() - t
         return [out[slot[i]] for i in range(len(pages))]  # in the order given
 
@@ -438,7 +452,7 @@ class ArticleStore:
         self.timings["topics"] += tick() - t
 
     def _stories(self, rows: list[dict[str, Any]], stored: list[dict[str, Any]], now: datetime,
-                 encoder: Any = None) -> None:
+                 encoder: Any = None, kept: dict[str, str] | None = None) -> None:
         """Stage 7: the story each article reports. Stored articles near the new ones in time are replayed into a
         story index in publication order, so an article joins the story its closest earlier match belongs to."""
         from marketwire.news.stories import StoryDoc, StoryIndex
@@ -465,7 +479,10 @@ class ArticleStore:
             a = index.add(doc)
             if not is_new:
                 continue
-            if r["duplicate_of"]:  # a copy belongs to its original's story and adds nothing new
+            if kept and r["article_id"] in kept:  # a revision keeps its story id, with its new score
+                r["story_id"] = kept[r["article_id"]]
+                r["story_score"], r["novelty"] = (a.score if a.matched else None), a.novelty
+            elif r["duplicate_of"]:  # a copy belongs to its original's story and adds nothing new
                 r["story_id"] = story_of.get(r["duplicate_of"]) or a.story_id
                 r["story_score"], r["novelty"] = r["duplicate_score"], 0.0
             else:

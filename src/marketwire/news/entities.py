@@ -159,7 +159,7 @@ class EntityAnnotator:
                 continue
             (demonyms if m.entry.kind == "demonym" else gaz).append(s)
         if self.master is not None:
-            gaz.extend(self.master.find(text, words, model))
+            gaz.extend(self.master.find(text, words, model, model_ran=doc is not None))
         else:
             for a, b, code in isin_spans(text):
                 gaz.append(Span(a, b, "MISC", "company", _link("isin", code, code, 0.9, "isin_checksum", code),

@@ -481,6 +481,23 @@ _STANDFIRST_ITEMS = (2, 5)
 _STANDFIRST_WORDS = (3, 40)
 
 
+_BYLINE_HINT = re.compile(r"by|author|date|time|meta|credit|source|dateline|posted|publish", re.IGNORECASE)
+
+
+def _byline_like(elem: etree._Element) -> bool:
+    """A byline, a date or an empty box: short, not a sentence that announces what follows, and not a paragraph of
+    text unless marked up as a byline or date."""
+    text = " ".join(elem.text_content().split())
+    if len(text.split()) > 20 or text.endswith(":"):
+        return False
+    if elem.tag == "time" or elem.find(".//time") is not None:
+        return True
+    marks = " ".join(filter(None, (elem.get("class"), elem.get("itemprop"), elem.get("id"), elem.get("rel"))))
+    if _BYLINE_HINT.search(marks):
+        return True
+    return elem.tag != "p" and elem.find(".//p") is None and len(text.split()) <= 12
+
+
 def _take_standfirst(tree: HtmlElement) -> tuple[str, ...]:
     """Remove and return the publisher's summary bullets: a list of 2-5 short items (3-40 words, few links) that
     follows the page's ``<h1>`` as a sibling, with nothing but a byline or a date between them, and that is itself
@@ -518,8 +535,8 @@ def _take_standfirst(tree: HtmlElement) -> tuple[str, ...]:
                             prev.tail = (prev.tail or "") + sibling.tail
                     parent.remove(sibling)
                 return tuple(texts)
-            if len(sibling.text_content().split()) > 20:
-                return ()  # text before any list: no standfirst
+            if not _byline_like(sibling):
+                return ()  # text before the list: the list is the text's, not a standfirst
             sibling = sibling.getnext()
         return ()
     return ()

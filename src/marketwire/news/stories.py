@@ -24,7 +24,8 @@ whose closest article is at least that similar too (average linkage: a chain of 
 pull two different events into one story), or a story one of whose articles it matches at ``strong`` or more (a
 translation or close rewrite of that article: without this, the German original of a French report that joined a
 story of two other outlets could fall below the story's average and split from its own translation). Otherwise it
-opens a new story; among several candidate stories the highest average wins. Nothing is ever re-clustered, so an
+opens a new story. Among several candidate stories one holding a close match comes first, then the highest
+average. Nothing is ever re-clustered, so an
 article's story id never changes once given.
 
 * ``story_id`` is ``MWT`` + 16 base32 characters of the SHA-256 of the story's first article id: deterministic.
@@ -387,7 +388,8 @@ class StoryIndex:
         return out
 
     def _idf(self, token: str) -> float:
-        """In [0, 1]: 1 for an anchor no indexed article has, falling to 0 for one every article has."""
+        """In [0, 1]: 1 for an anchor no indexed article has, falling towards 0 as more of them have it (never
+        quite 0: the IDF_BACKGROUND articles never hold it)."""
         n = len(self._entries) + IDF_BACKGROUND
         return math.log((n + 2) / (self._df.get(token, 0) + 1)) / math.log(n + 2)
 
@@ -414,20 +416,23 @@ class StoryIndex:
         weights = {t: (1.0 + math.log(c)) * self._idf(t) for t, c in counts.items()}
         sims, valid = self._similarities(published, weights, vector)
 
-        best: tuple[float, float, str, int] | None = None  # (mean, top, story, row of the closest article)
+        # (close match, mean, top, story, row of the closest article): a story holding a close match to the new
+        # article (its original, say) comes before any other, then the highest average
+        best: tuple[bool, float, float, str, int] | None = None
         hit_rows = np.flatnonzero(valid & (sims >= self.threshold))
         for sid in sorted({self._row_story(int(r)) for r in hit_rows}):
             rows = np.fromiter(self._story_rows[sid], dtype=np.int64)
             rows = rows[valid[rows]]
             member = sims[rows]
             mean, top = float(member.mean()), float(member.max())
-            if (mean >= self.threshold or top >= self.strong) and (best is None or (mean, top) > best[:2]):
+            close = top >= self.strong
+            if (mean >= self.threshold or close) and (best is None or (close, mean, top) > best[:3]):
                 closest = min(rows[member == top], key=lambda r: self._row_doc(int(r)))
-                best = (mean, top, sid, int(closest))
+                best = (close, mean, top, sid, int(closest))
         if best is None:
             sid, score, matched = self._new_story(doc.id), 0.0, None
         else:
-            _, score, sid, row = best
+            _, _, score, sid, row = best
             matched = self._row_doc(row)
             self._stories[sid].append(doc.id)
         self._insert(doc.id, sid, published, weights, vector)

@@ -172,9 +172,10 @@ class CompanyIndex:
                 self.longest = max(self.longest, len(k))
 
     def _add_aliases(self) -> None:
-        """The curated short names, each put ahead of every other issuer under its key (weight 1.05 > 1.0)."""
+        """The curated short names, each put ahead of every other issuer under its key (weight 1.05 > 1.0). Only
+        issuers that carry the target name itself count (not one whose name merely starts with its acronym)."""
         for row in G._rows("company_aliases.csv"):
-            target = self.names.get(company_key(row["name"]))
+            target = [(iid, w) for iid, w in self.names.get(company_key(row["name"]), []) if w >= 1.0]
             key = company_key(row["alias"])
             if not target or not key:
                 continue  # the master does not hold that company (a small or partial master)
@@ -205,18 +206,21 @@ class CompanyIndex:
         return idx
 
     # -- matching ----------------------------------------------------------------------------------
-    def find(self, text: str, words: list[re.Match[str]], model: list["Span"]) -> list["Span"]:
+    def find(self, text: str, words: list[re.Match[str]], model: list["Span"], *, model_ran: bool = True
+             ) -> list["Span"]:
+        """Company mentions of ``text``. ``model`` holds the NER model's spans; ``model_ran`` is False where no model
+        read the text (a language without one), and then a common word links only to an index member or an alias."""
         from marketwire.news.entities import Span, _link
 
         out: list[Span] = []
-        out.extend(self._names(text, words, model, Span, _link))
+        out.extend(self._names(text, words, model, model_ran, Span, _link))
         out.extend(self._tickers(text, Span, _link))
         for m in PAT_ISIN.finditer(text):
             out.append(self._isin(m, Span, _link))
         return [s for s in out if s is not None]
 
-    def _names(self, text: str, words: list[re.Match[str]], model: list["Span"], Span: Any, link: Any
-               ) -> Iterable["Span"]:
+    def _names(self, text: str, words: list[re.Match[str]], model: list["Span"], model_ran: bool, Span: Any,
+               link: Any) -> Iterable["Span"]:
         keep = [(i, G.fold(w.group())) for i, w in enumerate(words) if norm_name(w.group()) or w.group().isdigit()]
         j = 0
         while j < len(keep):
@@ -232,8 +236,9 @@ class CompanyIndex:
                 first = ws[0].group()
                 if not (first[:1].isupper() or first[:1].isdigit()):
                     continue
-                if n == 1 and (first.casefold() in self._blocked or len(first) < 3):
-                    continue
+                if n == 1 and (first.casefold() in self._blocked or len(first) < 3) and \
+                        (part[0][1],) not in self.aliases:
+                    continue  # a stop word, a country or a two-letter word, unless a curated alias ("VW", "GE")
                 hit = (n, ws, cands)
                 break
             if hit is None:
@@ -245,8 +250,7 @@ class CompanyIndex:
             # a legal form right after the name belongs to it ("Apple Inc.", "Siemens AG")
             k = words.index(ws[-1]) + 1
             suffix = False
-            while k < len(words) and not norm_name(words[k].group()) and _suffix_gap_ok(text[end:words[k].start()], suffix) \
-                    and words[k].group()[:1].isupper():
+            while k < len(words) and _legal_word(text, words[k]) and _suffix_gap_ok(text[end:words[k].start()], suffix):
                 end, suffix, k = words[k].end(), True, k + 1
             if suffix and end < len(text) and text[end] == ".":
                 end += 1
@@ -265,9 +269,12 @@ class CompanyIndex:
                     if common >= COMMON_ZIPF and iss.score < INDEX_MEMBER and \
                             (first.isupper() or common >= VERY_COMMON_ZIPF):
                         continue  # "FBI", "TVA", "CSU"; "Sport", "Groupe"
-                if not vouched and common >= COMMON_ZIPF and not first.isupper() and not any(
-                        m.type in ("ORG", "PRODUCT") and (m.start, m.end) == (start, end) for m in model):
-                    continue  # "Orange", "Total", "Apple": only where the model calls the word itself a company
+                if not vouched and common >= COMMON_ZIPF and not first.isupper():
+                    if model_ran and not any(
+                            m.type in ("ORG", "PRODUCT") and (m.start, m.end) == (start, end) for m in model):
+                        continue  # "Orange", "Total", "Apple": only where the model calls the word itself a company
+                    if not model_ran and key not in self.aliases and iss.score < INDEX_MEMBER:
+                        continue  # no model to ask: only the best-known companies
             initial = start == 0 or text[max(0, start - 2):start].strip() in (".", "!", "?", "") and \
                 (start < 2 or text[start - 2] in ".!?\n")
             if not single:
@@ -278,6 +285,8 @@ class CompanyIndex:
                 conf = 0.7
             else:
                 conf = 0.6
+            if single and key in self.aliases:
+                conf = max(conf, 0.8)  # a curated short name of a well-known company
             if suffix:
                 conf += 0.1
             if len(cands) > 1 and self.issuers[cands[1][0]].score >= iss.score * 0.8 and cands[1][1] >= weight:
@@ -337,6 +346,27 @@ class CompanyIndex:
                     ("isin", code))
 
 
+#: legal forms that may follow a company's name ("Siemens AG", "Apple Inc.", "BP p.l.c." is read letter by letter)
+LEGAL_FORMS = frozenset({
+    "ag", "sa", "se", "nv", "bv", "spa", "sas", "sarl", "sca", "gmbh", "kgaa", "ab", "asa", "oyj", "as", "a/s",
+    "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "plc", "llc", "lp", "llp",
+})
+
+
+def _legal_word(text: str, word: re.Match[str]) -> bool:
+    """A legal form (``AG``, ``Inc``), or one capital letter of a dotted one (``S`` of ``S.A.``)."""
+    w = word.group()
+    if len(w) == 1:  # one letter of S.A., N.V.: dotted and next to another dotted capital (not "M. Zuckerberg")
+        p = word.start()
+        return w.isupper() and (_DOTTED_NEXT.match(text, p) is not None or _DOTTED_PREV.search(text[max(0, p - 3):p])
+                                is not None)
+    return w[:1].isupper() and G.fold(w) in LEGAL_FORMS
+
+
+_DOTTED_NEXT = re.compile(r"[A-Z]\. ?[A-Z]\.")
+_DOTTED_PREV = re.compile(r"[A-Z]\. ?$")
+
+
 def _suffix_gap_ok(gap: str, inside: bool) -> bool:
     """What may stand between a name and its legal form ("Apple Inc", "Apple, Inc", "Danone S.A."): a space or a
     comma and a space, on the same line; inside the legal form also a full stop ("S.A")."""
@@ -384,8 +414,16 @@ def _saved_path(lake: "Lake", stamp: Any) -> Path | None:
     if "://" in lake.root and not lake.root.startswith("file://"):
         return None
     root = Path(lake.root.removeprefix("file://"))
-    digest = hashlib.sha256(repr((SAVED_FORMAT, stamp)).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(repr((SAVED_FORMAT, stamp, _aliases_digest())).encode()).hexdigest()[:16]
     return root.parent / "cache" / "news" / f"companies-{digest}.pickle"
+
+
+def _aliases_digest() -> str:
+    """The aliases table's content: a saved index built with another table is rebuilt."""
+    from importlib import resources
+
+    data = resources.files(G.__package__).joinpath("company_aliases.csv").read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def _load_saved(lake: "Lake", stamp: Any) -> "CompanyIndex | None":
