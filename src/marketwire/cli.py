@@ -553,22 +553,54 @@ def news_feeds_list(ctx: click.Context, fmt: str) -> None:
 
 
 @news.command("poll")
-@click.option("--once", is_flag=True, help="One cycle over the feeds that are due, then exit (the only mode so far).")
-@click.option("--limit", default=None, type=int, help="At most this many feeds.")
+@click.option("--once", is_flag=True, help="One cycle over the feeds that are due, then exit. Without it the poller "
+                                          "runs until interrupted, sleeping until the next feed falls due.")
+@click.option("--cycles", default=None, type=click.IntRange(min=1),
+              help="Without --once: stop after this many cycles.")
+@click.option("--max-sleep", default=900.0, show_default=True, type=click.FloatRange(min=1.0),
+              help="Without --once: the longest wait between cycles, in seconds.")
+@click.option("--limit", default=None, type=int, help="At most this many feeds per cycle.")
 @click.option("--articles/--no-articles", default=True, show_default=True,
               help="Also fetch the page of every new item and put it through the article pipeline.")
+@click.option("--allow", "allow", multiple=True, metavar="NET|HOST[:PORT]",
+              help="Let the fetcher reach this private network or host name (an intranet feed server, say): "
+                   "10.0.0.0/8, feeds.intranet, 127.0.0.1:8080. Repeatable. Without it only public addresses.")
 @FORMAT
 @click.pass_context
-def news_poll(ctx: click.Context, once: bool, limit: int | None, articles: bool, fmt: str) -> None:
+def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: float, limit: int | None,
+              articles: bool, allow: tuple[str, ...], fmt: str) -> None:
     """Poll the feeds that are due: conditional GET, parse, store new items; then fetch, extract, link and
-    summarise their articles. A status per feed and per article."""
-    from marketwire.output import render, to_json
+    summarise their articles. A status per feed and per article. With --once one cycle; otherwise one report per
+    cycle (a JSON line each with --format json) until interrupted (Ctrl-C, SIGTERM) or --cycles."""
+    import signal
+    import threading
 
-    rep = _run(ctx, lambda mw: mw.poll_feeds(limit, articles=articles))
-    if fmt == "json":
-        click.echo(to_json(rep))
-    else:
-        render([rep], fmt)
+    from marketwire.news.ssrf import Policy
+    from marketwire.output import render, to_json, to_json_line
+
+    try:
+        policy = Policy(allow=list(allow)) if allow else None
+    except MarketwireError as e:
+        raise click.BadParameter(e.message, param_hint="--allow") from e
+
+    def show(rep: dict) -> None:
+        if fmt == "json":
+            click.echo(to_json(rep) if once else to_json_line(rep))
+        else:
+            render([rep], fmt)
+
+    if once:
+        show(_run(ctx, lambda mw: mw.poll_feeds(limit, articles=articles, ssrf_policy=policy)))
+        return
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        _run(ctx, lambda mw: mw.poll_forever(limit, articles=articles, ssrf_policy=policy, cycles=cycles, stop=stop,
+                                             on_cycle=show, max_sleep=max_sleep))
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command()

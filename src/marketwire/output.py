@@ -22,6 +22,11 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, default=_default, ensure_ascii=False, indent=2)
 
 
+def to_json_line(obj: Any) -> str:
+    """One JSON object on one line (JSON Lines), for streams such as a poller's reports."""
+    return json.dumps(obj, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return ""

@@ -419,3 +419,57 @@ def test_opml_feeds_poll(tmp_path: Path, server: _FeedServer) -> None:
     assert len(ids) == 3
     report = _poll(reg, server, datetime(2026, 1, 5, tzinfo=UTC))
     assert report.statuses == {"ok": 3} and report.new_items == 55 + 15 + 1
+
+
+def test_cli_poll_runs_cycles_until_told_to_stop(tmp_path: Path, server: _FeedServer) -> None:
+    """``news poll`` without --once keeps polling (here for two cycles, one JSON line each); --allow opens the test
+    server's port, and without it the guard refuses loopback in every cycle."""
+    from click.testing import CliRunner
+
+    from marketwire.cli import main
+
+    home = str(tmp_path / "home")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--home", home, "news", "feeds", "add", server.url("guardian.rss")]).exit_code == 0
+    refused = runner.invoke(main, ["--home", home, "news", "poll", "--cycles", "1", "--no-articles",
+                                   "--format", "json"])
+    assert refused.exit_code == 0, refused.output
+    (line,) = refused.output.strip().splitlines()
+    assert json.loads(line)["statuses"] == {"refused_ssrf": 1} and json.loads(line)["cycle"] == 1
+    # the refused feed backs off; a fresh home polls it at once
+    home = str(tmp_path / "home2")
+    assert runner.invoke(main, ["--home", home, "news", "feeds", "add", server.url("guardian.rss")]).exit_code == 0
+    t0 = time.monotonic()
+    res = runner.invoke(main, ["--home", home, "news", "poll", "--cycles", "2", "--max-sleep", "1", "--no-articles",
+                               "--allow", f"127.0.0.1:{server.server_address[1]}", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    first, second = (json.loads(x) for x in res.output.strip().splitlines())
+    assert (first["cycle"], second["cycle"]) == (1, 2)
+    assert first["statuses"] == {"ok": 1} and first["new_items"] == 55
+    assert second["polled"] == 0  # not due again for 15 minutes: the second cycle finds nothing to do
+    assert time.monotonic() - t0 < 30
+    bad = runner.invoke(main, ["--home", home, "news", "poll", "--once", "--allow", "not a network/99"])
+    assert bad.exit_code == 2 and "--allow" in bad.output
+
+
+def test_poll_forever_survives_a_failed_cycle_and_stops_on_request(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import marketwire
+    from marketwire.errors import SourceError
+
+    mw = marketwire.open(tmp_path / "home")
+    calls = []
+
+    def poll(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise SourceError("feeds table unreadable", file="feeds")
+        return {"polled": 0}
+
+    monkeypatch.setattr(type(mw), "poll_feeds", lambda self, *a, **k: poll(*a, **k))
+    seen: list[dict[str, Any]] = []
+    assert mw.poll_forever(cycles=2, on_cycle=seen.append, max_sleep=1.0) == 2
+    assert seen[0]["code"] and "unreadable" in seen[0]["error"] and seen[1] == {**seen[1], "polled": 0, "cycle": 2}
+    stop = threading.Event()
+    stop.set()
+    assert mw.poll_forever(stop=stop) == 0  # told to stop before it began

@@ -258,6 +258,14 @@ class FeedRegistry:
         due = [f for f in self.feeds() if f.next_poll is None or f.next_poll <= now]
         return sorted(due, key=lambda f: (f.next_poll or never, f.feed_id))
 
+    def next_due(self) -> datetime | None:
+        """When the next active feed falls due (now or earlier for one that is already due); None without feeds."""
+        feeds = self.feeds()
+        if not feeds:
+            return None
+        never = datetime.min.replace(tzinfo=UTC)
+        return min(f.next_poll or never for f in feeds)
+
     # -- polling -----------------------------------------------------------------------------------------------
 
     async def poll_once(self, fetcher: Fetcher, now: datetime | None = None, limit: int | None = None) -> PollReport:

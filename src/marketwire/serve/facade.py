@@ -9,7 +9,7 @@ from typing import Any
 
 from marketwire.config import resolve_home
 from marketwire.datasets import reference as R
-from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFound
+from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, MarketwireError, NotFound
 from marketwire.identity.index import MasterIndex
 from marketwire.identity.parse import parse, problem
 from marketwire.pipeline import IngestReport, Pipeline, Progress
@@ -146,6 +146,37 @@ class Marketwire(PricesMixin):
                 return rep
 
         return asyncio.run(cycle())  # type: ignore[no-any-return]
+
+    def poll_forever(self, limit: int | None = None, *, articles: bool = True, fetch_policy: Any = None,
+                     ssrf_policy: Any = None, cycles: int | None = None, stop: Any = None,
+                     on_cycle: Any = None, max_sleep: float = 900.0) -> int:
+        """Polling cycles (:meth:`poll_feeds`) until ``stop`` (a ``threading.Event``) is set or ``cycles`` have run,
+        sleeping between cycles until the next feed falls due (at least 1 s, at most ``max_sleep``). A cycle that
+        fails is reported to ``on_cycle`` as ``{"error": ...}`` and the next one runs: a poller does not die of one
+        bad cycle. ``on_cycle(report)`` is called after each cycle. Returns the number of cycles run."""
+        import threading
+
+        stop = stop or threading.Event()
+        done = 0
+        while not stop.is_set():
+            started = datetime.now(timezone.utc)
+            try:
+                rep: dict[str, Any] = self.poll_feeds(limit, articles=articles, fetch_policy=fetch_policy,
+                                                      ssrf_policy=ssrf_policy)
+            except MarketwireError as e:  # a lake or input problem in one cycle: reported, and the loop goes on
+                rep = {"error": e.message, "code": e.code}
+            except OSError as e:  # a full disk, a file gone: the same
+                rep = {"error": f"{type(e).__name__}: {e}", "code": "os_error"}
+            rep["cycle"], rep["started"] = done + 1, started.isoformat()
+            done += 1
+            if on_cycle is not None:
+                on_cycle(rep)
+            if cycles is not None and done >= cycles:
+                break
+            nxt = self.feeds().next_due() if self.lake.exists("feeds") else None
+            wait = max_sleep if nxt is None else (nxt - datetime.now(timezone.utc)).total_seconds()
+            stop.wait(min(max(wait, 1.0), max_sleep))
+        return done
 
     def sources(self) -> list[dict[str, Any]]:
         from marketwire.sources import list_sources
