@@ -131,9 +131,10 @@ class Marketwire(PricesMixin):
         return out
 
     def poll_feeds(self, limit: int | None = None, *, articles: bool = True, fetch_policy: Any = None,
-                   ssrf_policy: Any = None) -> dict[str, Any]:
+                   ssrf_policy: Any = None, store: Any = None) -> dict[str, Any]:
         """One polling cycle over the due feeds, then (``articles``) the pages of their new items through the
-        article pipeline. The default SSRF policy admits public addresses only."""
+        article pipeline (``store``: an ``ArticleStore`` to reuse, with its models and what it knows of the
+        stored articles). The default SSRF policy admits public addresses only."""
         import asyncio
 
         from marketwire.news.fetch import Fetcher
@@ -142,7 +143,7 @@ class Marketwire(PricesMixin):
             async with Fetcher(fetch_policy, ssrf_policy) as fetcher:
                 rep = (await self.feeds().poll_once(fetcher, limit=limit)).to_dict()
                 if articles:
-                    rep["articles"] = await self.articles().fetch_items(fetcher)
+                    rep["articles"] = await (store or self.articles()).fetch_items(fetcher)
                 return rep
 
         return asyncio.run(cycle())  # type: ignore[no-any-return]
@@ -157,12 +158,13 @@ class Marketwire(PricesMixin):
         import threading
 
         stop = stop or threading.Event()
+        store = self.articles() if articles else None  # one store for every cycle: models and state kept
         done = 0
         while not stop.is_set():
             started = datetime.now(timezone.utc)
             try:
                 rep: dict[str, Any] = self.poll_feeds(limit, articles=articles, fetch_policy=fetch_policy,
-                                                      ssrf_policy=ssrf_policy)
+                                                      ssrf_policy=ssrf_policy, store=store)
             except MarketwireError as e:  # a lake or input problem in one cycle: reported, and the loop goes on
                 rep = {"error": e.message, "code": e.code}
             except OSError as e:  # a full disk, a file gone: the same
