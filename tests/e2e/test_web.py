@@ -489,6 +489,9 @@ def test_seed_article_page_in_headless_chromium(browser_site: tuple[str, str, Pa
     # the stages integrated last: bullets and linked entities
     bullets = by_testid(doc, "bullet")
     assert 2 <= len(bullets) <= 3, f"{len(bullets)} bullets"
+    # the publisher's own bullets are shown apart, and are not in the body
+    assert [text(li) for li in by_testid(doc, "standfirst")[0].xpath(".//li")] == seed.bullets
+    assert seed.bullets[0] not in body_text
     links = [(a.get("data-entity-kind"), a.get("href"), text(a)) for a in by_testid(doc, "entity")]
     assert ("country", "/news?country=RU") in {(k, h) for k, h, _ in links}, links
     assert any(k == "person" and "Poutine" in t and h.startswith("/news?entity=") for k, h, t in links), links

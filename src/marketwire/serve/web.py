@@ -152,7 +152,7 @@ def _wire_item(a: dict[str, Any]) -> dict[str, Any]:
 def _article_view(a: dict[str, Any]) -> dict[str, Any]:
     return {**_wire_item(a), "paragraphs": _paragraphs(a.get("body")), "groups": _entity_groups(a.get("entities")),
             "topics": _topics(a.get("topics")), "url": a.get("url"), "revision": a.get("revision"),
-            "language_name": _language_name(a.get("language"))}
+            "language_name": _language_name(a.get("language")), "standfirst": _bullets(a.get("standfirst"))}
 
 
 def _title(a: dict[str, Any]) -> str:
