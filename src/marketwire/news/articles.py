@@ -29,7 +29,7 @@ import re
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -161,6 +161,7 @@ class ArticleStore:
         self._companies = companies
         self._ann: Any = None
         self._state: _IngestState | None = None
+        self._search: Any = None
         self.timings: dict[str, float] = defaultdict(float)
 
     # -- stages that need models, built once per store ------------------------------------------------
@@ -493,14 +494,35 @@ class ArticleStore:
         self.timings["story"] += time.perf_counter() - t
 
     # -- reads ------------------------------------------------------------------------------------------
+    def search_index(self) -> Any:
+        """The SQLite serving index of the current wire (``news/search.py``), kept in step with the lake."""
+        if self._search is None:
+            from marketwire.news.search import ArticleIndex
+
+            self._search = ArticleIndex(self.lake)
+        return self._search
+
+    def _indexed(self, question: Callable[[Any], Any]) -> Any:
+        """``question(index)``, or None when the serving index cannot be used here (a read-only home, a locked or
+        damaged file): the caller then answers from the lake, only slower."""
+        import sqlite3
+
+        try:
+            return question(self.search_index())
+        except (sqlite3.Error, OSError):
+            return None
+
     def show(self, article_id: str, as_of: datetime | None = None) -> dict[str, Any]:
         if not self.lake.exists(NEWS_ARTICLES):
             raise NotFound(f"no article {article_id}", param="id", value=article_id)
-        rows = self.lake.read(NEWS_ARTICLES, where="article_id = ?", params=[article_id.strip().upper()],
-                              as_of=as_of).to_pylist()
-        if not rows:
+        aid = article_id.strip().upper()
+        docs = self._indexed(lambda ix: ix.by_ids([aid])) if as_of is None else None
+        if docs is None:
+            docs = [export_row(r) for r in self.lake.read(NEWS_ARTICLES, where="article_id = ?", params=[aid],
+                                                          as_of=as_of).to_pylist()]
+        if not docs:
             raise NotFound(f"no article {article_id}", param="id", value=article_id)
-        return _export(rows[0])
+        return docs[0]
 
     def list(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
              listing: str | None = None, entity: str | None = None, source: str | None = None,
@@ -516,13 +538,21 @@ class ArticleStore:
         """
         if not self.lake.exists(NEWS_ARTICLES):
             return []
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InvalidInput("`limit` and `offset` must not be negative", param="limit")
+        if as_of is None:  # the current wire: the serving index
+            found = self._indexed(lambda ix: ix.articles(
+                q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
+                story=story, since=since, until=until, unique=unique, limit=limit, offset=offset))
+            if found is not None:
+                return found  # type: ignore[no-any-return]
         conds, params = self._filters(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
                                       topic=topic, story=story, since=since, until=until, unique=unique)
         rows = self.lake.read(NEWS_ARTICLES, where=" AND ".join(conds) or None, params=params, as_of=as_of).to_pylist()
         terms = _terms(q) if q else []
         rows.sort(key=lambda r: (_rank(r, terms), r["published"] or r["first_seen"]), reverse=True)
         rows = rows[offset:]
-        return [_export(r) for r in (rows[:limit] if limit else rows)]
+        return [export_row(r) for r in (rows[:limit] if limit else rows)]
 
     def _filters(self, *, q: str | None, lang: str | None, country: str | None, listing: str | None,
                  entity: str | None, source: str | None, topic: str | None, story: str | None,
@@ -576,6 +606,14 @@ class ArticleStore:
                 as_of: datetime | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
         """Stories (articles grouped across outlets and languages), newest first: the first report's headline and
         bullets, every article of the story, its languages, sources, countries and linked entities."""
+        if not self.lake.exists(NEWS_ARTICLES):
+            return []
+        if as_of is None:
+            ids = self._indexed(lambda ix: ix.story_ids(
+                q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
+                story=None, since=since, until=until, unique=False, limit=limit))
+            if ids is not None:
+                return self._story_rows(ids, None)
         arts = self.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
                          since=since, until=until, as_of=as_of)
         wanted: dict[str, None] = {}
@@ -594,36 +632,42 @@ class ArticleStore:
     def _story_rows(self, ids: list[str], as_of: datetime | None) -> list[dict[str, Any]]:
         if not ids or not self.lake.exists(NEWS_ARTICLES):
             return []
-        rows = self.lake.read(NEWS_ARTICLES, where=f"story_id IN ({', '.join('?' for _ in ids)})", params=ids,
-                              as_of=as_of).to_pylist()
+        docs = self._indexed(lambda ix: ix.by_story(ids)) if as_of is None else None
+        if docs is None:
+            docs = [export_row(r) for r in self.lake.read(
+                NEWS_ARTICLES, where=f"story_id IN ({', '.join('?' for _ in ids)})", params=ids,
+                as_of=as_of).to_pylist()]
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in rows:
-            groups[r["story_id"]].append(r)
+        for d in docs:
+            groups[d["story_id"]].append(d)
+
+        def when(d: dict[str, Any]) -> str:
+            return str(d["published"] or d["first_seen"])  # ISO 8601 in UTC: sorts as time does
+
         out = []
         for sid in ids:
-            arts = sorted(groups.get(sid, []), key=lambda r: (r["published"] or r["first_seen"], r["article_id"]))
+            arts = sorted(groups.get(sid, []), key=lambda d: (when(d), d["id"]))
             if not arts:
                 continue
             first = arts[0]
             links: dict[str, dict[str, Any]] = {}
-            for r in arts:
-                for e in json.loads(r["entities"] or "[]"):
+            for d in arts:
+                for e in d["entities"]:
                     if e.get("link"):
                         key = f"{e['link']['kind']}:{e['link']['id']}"
                         ent = links.setdefault(key, {"kind": e["link"]["kind"], "id": e["link"]["id"],
                                                      "name": e["link"].get("name") or e["text"], "articles": 0})
                         ent["articles"] += 1
-            times = [r["published"] or r["first_seen"] for r in arts]
+            times = [when(d) for d in arts]
             out.append({
-                "story_id": sid, "headline": first["headline"] or first["title"], "bullets": list(first["bullets"] or []),
-                "first_article": first["article_id"], "first_published": min(times).isoformat(),
-                "last_published": max(times).isoformat(), "articles": len(arts),
-                "originals": sum(r["duplicate_of"] is None for r in arts),
-                "languages": sorted({r["language"] for r in arts if r["language"]}),
-                "sources": sorted({r["source"] for r in arts if r["source"]}),
+                "story_id": sid, "headline": first["headline"] or first["title"], "bullets": list(first["bullets"]),
+                "first_article": first["id"], "first_published": min(times), "last_published": max(times),
+                "articles": len(arts), "originals": sum(d["duplicate_of"] is None for d in arts),
+                "languages": sorted({d["language"] for d in arts if d["language"]}),
+                "sources": sorted({d["source"] for d in arts if d["source"]}),
                 "countries": sorted(k.split(":", 1)[1] for k in links if k.startswith("country:")),
                 "entities": sorted(links.values(), key=lambda e: (-e["articles"], e["kind"], e["id"])),
-                "article_ids": [r["article_id"] for r in arts],
+                "article_ids": [d["id"] for d in arts],
             })
         out.sort(key=lambda s: s["last_published"], reverse=True)
         return out
@@ -648,7 +692,8 @@ def _rank(r: dict[str, Any], terms: list[str]) -> float:
     return sum(3.0 * title.count(t) + body.count(t) * 100.0 / (words + 100.0) for t in terms)
 
 
-def _export(r: dict[str, Any]) -> dict[str, Any]:
+def export_row(r: dict[str, Any]) -> dict[str, Any]:
+    """A stored article (a row of ``news_articles``) as ``news show`` prints it (:data:`EXPORT_FIELDS`)."""
     return {"id": r["article_id"], "url": r["url"], "source": r["source"], "title": r["title"], "body": r["body"],
             "language": r["language"], "published": r["published"].isoformat() if r["published"] else None,
             "headline": r.get("headline") or r["title"], "bullets": list(r["bullets"] or []),

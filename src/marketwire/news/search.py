@@ -1,0 +1,284 @@
+"""The wire's serving index: the latest version of every article in SQLite, with an FTS5 full-text index.
+
+The lake's ``news_articles`` Delta table stays the record (every version, bitemporal); this index is derived from
+it and can be deleted at any time. It lives beside the lake (``<home>/cache/news/articles.sqlite``) and answers the
+questions the CLI, REST and web pages ask of the current wire (``news list``, ``news show``, ``news stories``) in
+milliseconds instead of a scan of the table (``benchmarks/news_search.py``). Point-in-time questions (``as_of``)
+are answered from the lake.
+
+- **Kept in step.** Before each question the index compares the table's Delta version with the one it last read;
+  if the table moved, it reads the records ingested since (``ingested_at`` at or after the last one it holds, latest
+  version per article) and replaces those articles. Any process may do this (SQLite WAL, a busy timeout), so a
+  poller writing and a server reading share one index.
+- **Text search** is FTS5 with the ``unicode61 remove_diacritics 2`` tokenizer (case and accents ignored, ``Téhéran``
+  = ``teheran``). Every word of ``q`` must occur as a word or the start of one (``banque`` finds ``banques``);
+  "quoted phrases" must occur as written. Ranking is bm25 with the title weighted 3 to 1, then the newest first.
+- **Filters** are indexed columns (language, lower-cased source, story, publication time) and a table of tags
+  (``country:RU``, ``person:...``, ``issuer:...``, ``topic:markets``).
+
+A lake on remote storage gets an index in a temporary folder for the life of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import tempfile
+import threading
+import unicodedata
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from marketwire.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from marketwire.store import Lake
+
+#: bump when the index's tables change (an index of another format is rebuilt)
+FORMAT = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS a (
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, t TEXT NOT NULL, language TEXT, source TEXT,
+    story_id TEXT, duplicate_of TEXT, entity_text TEXT, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS a_t ON a (t);
+CREATE INDEX IF NOT EXISTS a_lang_t ON a (language, t);
+CREATE INDEX IF NOT EXISTS a_source_t ON a (source, t);
+CREATE INDEX IF NOT EXISTS a_story ON a (story_id);
+CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tag, rid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_rid ON tags (rid);
+CREATE VIRTUAL TABLE IF NOT EXISTS f USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
+"""
+
+_paths_lock = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: ``Téhéran`` -> ``teheran``."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)).strip()
+
+
+def terms(q: str) -> list[str]:
+    """The words and "quoted phrases" of a query, folded."""
+    phrases = re.findall(r'"([^"]+)"', q)
+    rest = re.sub(r'"[^"]*"', " ", q)
+    out = [fold(p) for p in phrases] + [fold(w) for w in rest.split()]
+    return [t for t in (" ".join(x.split()) for x in out) if re.search(r"\w", t)]
+
+
+def fts_query(q: str) -> str | None:
+    """``q`` as an FTS5 query: every word a prefix, every phrase exact, all of them required; None if empty."""
+    phrases = re.findall(r'"([^"]+)"', q)
+    rest = re.sub(r'"[^"]*"', " ", q).split()
+    parts = []
+    for p in phrases:
+        words = re.findall(r"\w+", fold(p))
+        if words:
+            parts.append('"' + " ".join(words) + '"')
+    for w in rest:
+        for token in re.findall(r"\w+", fold(w)):  # "S-400" -> s, 400 (as the tokenizer splits it)
+            parts.append(f'"{token}"*')
+    return " AND ".join(parts) if parts else None
+
+
+def _iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+    return ts.isoformat()
+
+
+class ArticleIndex:
+    """The SQLite serving index of one lake's articles; see the module docstring."""
+
+    def __init__(self, lake: "Lake", path: Path | None = None) -> None:
+        self.lake = lake
+        if path is None:
+            root = lake.root.removeprefix("file://")
+            if "://" in root:
+                path = Path(tempfile.mkdtemp(prefix="marketwire-news-")) / "articles.sqlite"
+            else:
+                path = Path(root).parent / "cache" / "news" / "articles.sqlite"
+        self.path = path
+        with _paths_lock:
+            self._lock = _locks.setdefault(str(path), threading.Lock())
+
+    # -- connection and sync ---------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.executescript(_SCHEMA)
+        fmt = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if fmt is None or int(fmt[0]) != FORMAT:
+            with con:
+                for table in ("a", "tags", "f"):
+                    con.execute(f"DELETE FROM {table}")
+                con.execute("DELETE FROM meta")
+                con.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+        return con
+
+    def connect(self) -> sqlite3.Connection:
+        """A connection to an index that holds everything the lake's table holds now."""
+        from marketwire.datasets.news import NEWS_ARTICLES
+
+        con = self._connect()
+        version = self.lake.version(NEWS_ARTICLES)
+        seen = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        if version is not None and (seen is None or int(seen[0]) != version):
+            with self._lock:
+                seen = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+                if seen is None or int(seen[0]) != version:
+                    self._sync(con, version)
+        return con
+
+    def _sync(self, con: sqlite3.Connection, version: int) -> None:
+        from marketwire.datasets.news import NEWS_ARTICLES
+        from marketwire.news.articles import export_row
+
+        with con:
+            con.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes; then look again
+            seen = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if seen is not None and int(seen[0]) == version:
+                return
+            last = con.execute("SELECT value FROM meta WHERE key = 'ingested_at'").fetchone()
+            where, params = (None, []) if last is None else ("ingested_at >= ?", [datetime.fromisoformat(last[0])])
+            rows = self.lake.read(NEWS_ARTICLES, where=where, params=params).to_pylist()
+            newest = last[0] if last else None
+            for r in rows:
+                self._put(con, r, export_row(r))
+                ing = _iso(r["ingested_at"])
+                if ing and (newest is None or ing > newest):
+                    newest = ing
+            if newest:
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('ingested_at', ?)", (newest,))
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(version),))
+
+    @staticmethod
+    def _put(con: sqlite3.Connection, r: dict[str, Any], doc: dict[str, Any]) -> None:
+        old = con.execute("SELECT rowid FROM a WHERE id = ?", (r["article_id"],)).fetchone()
+        if old:
+            con.execute("DELETE FROM f WHERE rowid = ?", old)
+            con.execute("DELETE FROM tags WHERE rid = ?", old)
+            con.execute("DELETE FROM a WHERE rowid = ?", old)
+        ents = doc["entities"]
+        entity_text = " | ".join(fold(e.get("text") or "") for e in ents if isinstance(e, dict))
+        cur = con.execute(
+            "INSERT INTO a (id, t, language, source, story_id, duplicate_of, entity_text, doc) VALUES (?,?,?,?,?,?,?,?)",
+            (r["article_id"], _iso(r["published"] or r["first_seen"]), r["language"],
+             (r["source"] or "").strip().lower(), r["story_id"], r["duplicate_of"], entity_text,
+             json.dumps(doc, ensure_ascii=False)))
+        rid = cur.lastrowid
+        tags = set(r.get("entity_keys") or [])
+        tags |= {f"topic:{t['topic']}" for t in doc["topics"] if isinstance(t, dict) and t.get("topic")}
+        con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", [(t, rid) for t in tags])
+        con.execute("INSERT INTO f (rowid, title, body) VALUES (?, ?, ?)", (rid, r["title"] or "", r["body"] or ""))
+
+    # -- questions ---------------------------------------------------------------------------------------
+    def _where(self, *, q: str | None, lang: str | None, country: str | None, listing: str | None,
+               entity: str | None, source: str | None, topic: str | None, story: str | None,
+               since: datetime | None, until: datetime | None, unique: bool) -> tuple[str, list[Any], bool]:
+        conds: list[str] = []
+        params: list[Any] = []
+        text = False
+        if q is not None and q.strip():
+            match = fts_query(q)
+            if match is None:
+                raise InvalidInput(f"`q`: {q!r} holds no word to search for", param="q", value=q)
+            conds.append("f MATCH ?")
+            params.append(match)
+            text = True
+        if lang:
+            conds.append("a.language = ?")
+            params.append(lang.strip().lower())
+        tag_filters = []
+        if country:
+            tag_filters.append([f"country:{country.strip().upper()}"])
+        if listing:
+            ident = listing.strip()
+            tag_filters.append([f"listing:{ident}", f"security:{ident}", f"issuer:{ident}"])
+        if entity:
+            if re.fullmatch(r"[a-z_]+:\S+", entity.strip()):
+                tag_filters.append([entity.strip()])
+            else:
+                conds.append("a.entity_text LIKE ?")
+                params.append(f"%{fold(entity)}%")
+        if topic:
+            tag_filters.append([f"topic:{topic.strip().lower()}"])
+        for options in tag_filters:
+            conds.append(f"a.rowid IN (SELECT rid FROM tags WHERE tag IN ({', '.join('?' for _ in options)}))")
+            params += options
+        if source:
+            conds.append("a.source = ?")
+            params.append(source.strip().lower())
+        if story:
+            conds.append("a.story_id = ?")
+            params.append(story.strip().upper())
+        if since:
+            conds.append("a.t >= ?")
+            params.append(_iso(since))
+        if until:
+            conds.append("a.t < ?")
+            params.append(_iso(until))
+        if unique:
+            conds.append("a.duplicate_of IS NULL")
+        return (" WHERE " + " AND ".join(conds)) if conds else "", params, text
+
+    def articles(self, *, limit: int | None = None, offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
+        """Articles matching every filter, best text match first with ``q``, else newest first."""
+        where, params, text = self._where(**filters)
+        src = "f JOIN a ON a.rowid = f.rowid" if text else "a"
+        order = "bm25(f, 3.0, 1.0), a.t DESC, a.id DESC" if text else "a.t DESC, a.id DESC"
+        sql = f"SELECT a.doc FROM {src}{where} ORDER BY {order} LIMIT ? OFFSET ?"
+        con = self.connect()
+        try:
+            rows = con.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
+        except sqlite3.OperationalError as e:
+            if text:
+                raise InvalidInput(f"`q`: {filters.get('q')!r} is not a query the index can run ({e})",
+                                   param="q", value=filters.get("q")) from e
+            raise
+        finally:
+            con.close()
+        return [json.loads(d) for (d,) in rows]
+
+    def story_ids(self, *, limit: int | None = None, **filters: Any) -> list[str]:
+        """The stories with an article matching every filter, the most recently reported first."""
+        where, params, text = self._where(**filters)
+        src = "f JOIN a ON a.rowid = f.rowid" if text else "a"
+        extra = " AND" if where else " WHERE"
+        sql = (f"SELECT a.story_id, max(a.t) AS last FROM {src}{where}{extra} a.story_id IS NOT NULL "
+               f"GROUP BY a.story_id ORDER BY last DESC, a.story_id DESC LIMIT ?")
+        con = self.connect()
+        try:
+            return [s for (s, _) in con.execute(sql, [*params, -1 if limit is None else limit]).fetchall()]
+        finally:
+            con.close()
+
+    def by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        return self._docs("id", ids)
+
+    def by_story(self, story_ids: list[str]) -> list[dict[str, Any]]:
+        return self._docs("story_id", story_ids)
+
+    def _docs(self, column: str, values: list[str]) -> list[dict[str, Any]]:
+        if not values:
+            return []
+        con = self.connect()
+        try:
+            out = []
+            for i in range(0, len(values), 500):
+                part = values[i:i + 500]
+                out += con.execute(f"SELECT doc FROM a WHERE {column} IN ({', '.join('?' for _ in part)})",
+                                   part).fetchall()
+        finally:
+            con.close()
+        return [json.loads(d) for (d,) in out]
+
+
+__all__ = ["ArticleIndex", "FORMAT", "fold", "fts_query", "terms"]
