@@ -593,14 +593,18 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
         show(_run(ctx, lambda mw: mw.poll_feeds(limit, articles=articles, ssrf_policy=policy)))
         return
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    main_thread = threading.current_thread() is threading.main_thread()
+    # the handler only starts a thread: Event.set() takes a lock the interrupted wait may hold
+    previous = signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop.set).start()) \
+        if main_thread else None
     try:
         _run(ctx, lambda mw: mw.poll_forever(limit, articles=articles, ssrf_policy=policy, cycles=cycles, stop=stop,
                                              on_cycle=show, max_sleep=max_sleep))
     except KeyboardInterrupt:
         stop.set()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @main.command()

@@ -473,3 +473,23 @@ def test_poll_forever_survives_a_failed_cycle_and_stops_on_request(tmp_path: Pat
     stop = threading.Event()
     stop.set()
     assert mw.poll_forever(stop=stop) == 0  # told to stop before it began
+
+
+def test_the_poller_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "marketwire.cli", "--home", str(tmp_path / "home"), "news", "poll",
+                             "--no-articles", "--max-sleep", "120", "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(proc.stdout.readline())  # one cycle done (no feeds): now it sleeps up to 120 s
+        assert first["cycle"] == 1 and "error" not in first
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - t0 < 20
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -103,9 +103,71 @@ def test_point_in_time_questions_come_from_the_lake(wire, tmp_path: Path) -> Non
 
 
 def test_fts_query_quotes_every_word() -> None:
-    assert fts_query('banque "Wall Street" S-400') == '"wall street" AND "banque"* AND "s"* AND "400"*'
-    assert fts_query('AND OR NOT near(') == '"and"* AND "or"* AND "not"* AND "near"*'  # operators are words here
-    assert fts_query(' "" ') is None
+    assert fts_query('banque "Wall Street" S-400') == '"wall street" AND "banque"* AND "s-400"*'
+    assert fts_query("AND OR NOT near(") == '"and"* AND "or"* AND "not"* AND "near("*'  # operators are words here
+    assert fts_query('l"oréal') == '"l""oreal"*'  # a stray quote is a character, doubled inside the string
+    assert fts_query(' "" - ') is None
+
+
+def test_questions_are_answered_by_the_index(wire, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the lake's own query path broken, the current wire still answers: the index does the work."""
+    import sqlite3
+
+    from marketwire.news.articles import ArticleStore
+
+    mw, ids = wire
+    st = mw.articles()
+    assert len(st.list()) == 4  # builds the index
+    con = sqlite3.connect(st.search_index().path)
+    assert con.execute("SELECT count(*) FROM a").fetchone() == (4,)
+    assert con.execute("SELECT count(*) FROM f WHERE f MATCH 'pezeshkian'").fetchone() == (1,)
+    con.close()
+
+    def broken(*a: object, **k: object) -> None:
+        raise AssertionError("the lake path was used")
+
+    monkeypatch.setattr(ArticleStore, "_filters", broken)
+    assert [a["id"] for a in st.list(q="teheran")] == [ids["teheran"]]
+    assert st.show(ids["bce"])["id"] == ids["bce"]
+
+
+def test_a_revision_replaces_the_indexed_text(wire, tmp_path: Path) -> None:
+    mw, ids = wire
+    assert _ids(mw, q="francfort") == [ids["bce"]]
+    f = tmp_path / "bce.txt"  # the same address, an edited text
+    f.write_text("La BCE relève ses taux\nLa Banque centrale européenne a relevé ses taux à Bruxelles.\n",
+                 encoding="utf-8")
+    (rev,) = mw.articles().add([str(f)], source="Desk", published=ARTICLES["bce"][2])
+    assert rev.status == "revised" and rev.article_id == ids["bce"]
+    assert _ids(mw, q="francfort") == [] and _ids(mw, q="bruxelles") == [ids["bce"]]
+    assert mw.articles().show(ids["bce"])["title"] == "La BCE relève ses taux"
+
+
+def test_a_commit_stamped_earlier_than_what_the_index_holds_is_still_read(wire) -> None:
+    """Index by commits, not by timestamps: a writer whose batch began before another's but committed after it."""
+    import pyarrow as pa
+
+    from marketwire.datasets.news import NEWS_ARTICLES
+
+    mw, ids = wire
+    assert len(mw.articles().list()) == 4  # the index is in step
+    row = mw.lake.read(NEWS_ARTICLES, where="article_id = ?", params=[ids["wall"]]).to_pylist()[0]
+    old = datetime(2001, 1, 1, tzinfo=timezone.utc)
+    row.update(article_id="MWALATECOMMIT0000000", url="late", canonical_url="late", title="Nikkei en hausse",
+               knowledge_time=old, ingested_at=old, ingest_id="late")
+    mw.lake.append(NEWS_ARTICLES, pa.Table.from_pylist([row], schema=NEWS_ARTICLES.schema))
+    assert _ids(mw, q="nikkei") == ["MWALATECOMMIT0000000"]
+    assert len(mw.articles().list()) == 5
+
+
+def test_text_in_other_scripts(tmp_path: Path) -> None:
+    mw = marketwire.open(tmp_path / "home")
+    f = tmp_path / "el.txt"
+    f.write_text("Ελλάδα: νέα μέτρα\nΗ κυβέρνηση της Ελλάδας ανακοίνωσε νέα οικονομικά μέτρα στην Αθήνα.\n",
+                 encoding="utf-8")
+    (a,) = mw.articles().add([str(f)])
+    assert _ids(mw, q="Ελλάδα") == [a.article_id] and _ids(mw, q="ελλαδα") == [a.article_id]
+    assert _ids(mw, q="Αθήνα") == [a.article_id]
 
 
 def test_without_a_usable_index_the_lake_answers(tmp_path: Path) -> None:

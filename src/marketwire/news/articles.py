@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import time
 import unicodedata
@@ -43,6 +44,8 @@ from marketwire.news.dedup import NearDupIndex, canonical_url, content_hash
 from marketwire.news.extract import extract
 from marketwire.news.lang import detect
 from marketwire.store import Lake
+
+log = logging.getLogger(__name__)
 
 #: the fields of an article as `news show` and `news export` print it
 EXPORT_FIELDS = ("id", "url", "source", "title", "body", "language", "published", "headline", "bullets", "entities",
@@ -509,7 +512,9 @@ class ArticleStore:
 
         try:
             return question(self.search_index())
-        except (sqlite3.Error, OSError):
+        except (sqlite3.Error, OSError) as e:
+            log.warning("news serving index %s unusable (%s: %s); answering from the lake",
+                        getattr(self._search, "path", "?"), type(e).__name__, e)
             return None
 
     def show(self, article_id: str, as_of: datetime | None = None) -> dict[str, Any]:

@@ -6,13 +6,16 @@ questions the CLI, REST and web pages ask of the current wire (``news list``, ``
 milliseconds instead of a scan of the table (``benchmarks/news_search.py``). Point-in-time questions (``as_of``)
 are answered from the lake.
 
-- **Kept in step.** Before each question the index compares the table's Delta version with the one it last read;
-  if the table moved, it reads the records ingested since (``ingested_at`` at or after the last one it holds, latest
-  version per article) and replaces those articles. Any process may do this (SQLite WAL, a busy timeout), so a
-  poller writing and a server reading share one index.
-- **Text search** is FTS5 with the ``unicode61 remove_diacritics 2`` tokenizer (case and accents ignored, ``Téhéran``
-  = ``teheran``). Every word of ``q`` must occur as a word or the start of one (``banque`` finds ``banques``);
-  "quoted phrases" must occur as written. Ranking is bm25 with the title weighted 3 to 1, then the newest first.
+- **Kept in step, by Delta commits.** Before each question the index compares the table's Delta version with the
+  one it last read. If the table moved, it lists the table's data files, reads the article ids in the files it has
+  not seen, and replaces those articles with their latest version. Commits are seen whatever their timestamps (two
+  writers whose batches overlap, a clock set back); if files it had seen are gone (the table was compacted), it
+  rebuilds. Any process may do this (SQLite WAL, a busy timeout), so a poller writing and a server reading share one
+  index.
+- **Text search** is FTS5 over the title and body folded the same way as the query (lower case, accents and other
+  combining marks removed: ``Téhéran`` = ``teheran``, ``Ελλάδα`` = ``ελλαδα``). Every word of ``q`` must occur as a
+  word or the start of one (``banque`` finds ``banques``); "quoted phrases" must occur as written. Ranking is bm25
+  with the title weighted 3 to 1, then the newest first. A query with no letter or digit in it is refused.
 - **Filters** are indexed columns (language, lower-cased source, story, publication time) and a table of tags
   (``country:RU``, ``person:...``, ``issuer:...``, ``topic:markets``).
 
@@ -22,6 +25,7 @@ A lake on remote storage gets an index in a temporary folder for the life of the
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import tempfile
@@ -32,12 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from marketwire.errors import InvalidInput
+from marketwire.news.articles import EXPORT_FIELDS
 
 if TYPE_CHECKING:
     from marketwire.store import Lake
 
-#: bump when the index's tables change (an index of another format is rebuilt)
-FORMAT = 1
+#: bump when the index's tables change (an index of another format is rebuilt); the exported fields count too, as
+#: the index holds each article as ``news show`` prints it
+FORMAT = "2:" + ",".join(EXPORT_FIELDS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -50,16 +56,27 @@ CREATE INDEX IF NOT EXISTS a_source_t ON a (source, t);
 CREATE INDEX IF NOT EXISTS a_story ON a (story_id);
 CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tag, rid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_rid ON tags (rid);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS f USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
 """
 
+log = logging.getLogger(__name__)
+
 _paths_lock = threading.Lock()
 _locks: dict[str, threading.Lock] = {}
+_remote_paths: dict[str, Path] = {}  # lake root -> its index, for lakes on remote storage (one per process)
+
+
+# combining diacritical marks (Latin, Greek, Cyrillic accents and the like), removed after NFKD decomposition
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
 def fold(text: str) -> str:
-    """Lower case without accents: ``Téhéran`` -> ``teheran``."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)).strip()
+    """Lower case without accents: ``Téhéran`` -> ``teheran``, ``Ελλάδα`` -> ``ελλαδα``. The text and the query are
+    folded by this one function, so they always agree."""
+    if text.isascii():
+        return text.lower().strip()
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower())).strip()
 
 
 def terms(q: str) -> list[str]:
@@ -71,17 +88,18 @@ def terms(q: str) -> list[str]:
 
 
 def fts_query(q: str) -> str | None:
-    """``q`` as an FTS5 query: every word a prefix, every phrase exact, all of them required; None if empty."""
+    """``q`` as an FTS5 query: every word a prefix, every phrase exact, all of them required; None if there is no
+    letter or digit to search for. Each part is an FTS5 string (quotes doubled), so the index's own tokenizer splits
+    it as it split the text (``S-400`` is the phrase ``s 400``) and nothing in ``q`` is read as an operator."""
     phrases = re.findall(r'"([^"]+)"', q)
     rest = re.sub(r'"[^"]*"', " ", q).split()
     parts = []
     for p in phrases:
-        words = re.findall(r"\w+", fold(p))
-        if words:
-            parts.append('"' + " ".join(words) + '"')
+        if re.search(r"\w", fold(p)):
+            parts.append('"' + fold(p).replace('"', '""') + '"')
     for w in rest:
-        for token in re.findall(r"\w+", fold(w)):  # "S-400" -> s, 400 (as the tokenizer splits it)
-            parts.append(f'"{token}"*')
+        if re.search(r"\w", fold(w)):
+            parts.append('"' + fold(w).replace('"', '""') + '"*')
     return " AND ".join(parts) if parts else None
 
 
@@ -100,7 +118,10 @@ class ArticleIndex:
         if path is None:
             root = lake.root.removeprefix("file://")
             if "://" in root:
-                path = Path(tempfile.mkdtemp(prefix="marketwire-news-")) / "articles.sqlite"
+                with _paths_lock:
+                    if lake.root not in _remote_paths:
+                        _remote_paths[lake.root] = Path(tempfile.mkdtemp(prefix="marketwire-news-")) / "articles.sqlite"
+                    path = _remote_paths[lake.root]
             else:
                 path = Path(root).parent / "cache" / "news" / "articles.sqlite"
         self.path = path
@@ -115,13 +136,17 @@ class ArticleIndex:
         con.execute("PRAGMA synchronous=NORMAL")
         con.executescript(_SCHEMA)
         fmt = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-        if fmt is None or int(fmt[0]) != FORMAT:
+        if fmt is None or fmt[0] != FORMAT:
             with con:
-                for table in ("a", "tags", "f"):
-                    con.execute(f"DELETE FROM {table}")
-                con.execute("DELETE FROM meta")
-                con.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+                self._clear(con)
+                con.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
         return con
+
+    @staticmethod
+    def _clear(con: sqlite3.Connection) -> None:
+        for table in ("a", "tags", "f", "files"):
+            con.execute(f"DELETE FROM {table}")
+        con.execute("DELETE FROM meta WHERE key != 'format'")
 
     def connect(self) -> sqlite3.Connection:
         """A connection to an index that holds everything the lake's table holds now."""
@@ -143,33 +168,49 @@ class ArticleIndex:
 
         with con:
             con.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes; then look again
-            seen = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-            if seen is not None and int(seen[0]) == version:
+            seen_version = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if seen_version is not None and int(seen_version[0]) == version:
                 return
-            last = con.execute("SELECT value FROM meta WHERE key = 'ingested_at'").fetchone()
-            where, params = (None, []) if last is None else ("ingested_at >= ?", [datetime.fromisoformat(last[0])])
-            rows = self.lake.read(NEWS_ARTICLES, where=where, params=params).to_pylist()
-            newest = last[0] if last else None
-            empty = con.execute("SELECT 1 FROM a LIMIT 1").fetchone() is None
-            if empty:
-                self._put_many(con, rows, export_row)  # a first build: in bulk
-            for r in rows:
-                if not empty:
-                    self._put(con, r, export_row(r))
-                ing = _iso(r["ingested_at"])
-                if ing and (newest is None or ing > newest):
-                    newest = ing
-            if newest:
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('ingested_at', ?)", (newest,))
+            current = {str(p) for p in self.lake.files(NEWS_ARTICLES).column("path").to_pylist()}
+            seen = {p for (p,) in con.execute("SELECT path FROM files")}
+            if seen - current:  # files gone: the table was compacted or rewritten; start again
+                self._clear(con)
+                seen = set()
+            if not seen:
+                rows = self.lake.read(NEWS_ARTICLES).to_pylist()
+                self._put_many(con, rows, export_row)
+            else:
+                for i in range(0, len(ids := self._ids_in(current - seen)), 1000):
+                    part = ids[i:i + 1000]
+                    rows = self.lake.read(NEWS_ARTICLES, where=f"article_id IN ({', '.join('?' for _ in part)})",
+                                          params=part).to_pylist()
+                    for r in rows:
+                        self._put(con, r, export_row(r))
+            con.executemany("INSERT OR IGNORE INTO files VALUES (?)", [(p,) for p in current - seen])
             con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(version),))
+
+    def _ids_in(self, paths: set[str]) -> list[str]:
+        """The article ids held in some data files of the table."""
+        from marketwire.datasets.news import NEWS_ARTICLES
+
+        dataset = self.lake.dataset(NEWS_ARTICLES)
+        ids: set[str] = set()
+        if dataset is None or not paths:
+            return []
+        for frag in dataset.get_fragments():
+            if any(frag.path == p or frag.path.endswith("/" + p) for p in paths):
+                ids.update(frag.to_table(columns=["article_id"]).column("article_id").to_pylist())
+        return sorted(ids)
 
     @staticmethod
     def _row(r: dict[str, Any], doc: dict[str, Any]) -> tuple[tuple[Any, ...], set[str]]:
-        entity_text = " | ".join(fold(e.get("text") or "") for e in doc["entities"] if isinstance(e, dict))
+        names = [e.get("text") or "" for e in doc["entities"] if isinstance(e, dict)]
+        names += [(e.get("link") or {}).get("name") or "" for e in doc["entities"] if isinstance(e, dict)]
+        entity_text = " | ".join(fold(n) for n in names if n)
         tags = set(r.get("entity_keys") or [])
         tags |= {f"topic:{t['topic']}" for t in doc["topics"] if isinstance(t, dict) and t.get("topic")}
         return ((r["article_id"], _iso(r["published"] or r["first_seen"]), r["language"],
-                 (r["source"] or "").strip().lower(), r["story_id"], r["duplicate_of"], entity_text,
+                 (r["source"] or "").lower(), r["story_id"], r["duplicate_of"], entity_text,
                  json.dumps(doc, ensure_ascii=False)), tags)
 
     def _put_many(self, con: sqlite3.Connection, rows: list[dict[str, Any]], export: Any) -> None:
@@ -179,7 +220,7 @@ class ArticleIndex:
             values, tags = self._row(r, export(r))
             a_rows.append((rid, *values))
             tag_rows += [(t, rid) for t in tags]
-            text_rows.append((rid, r["title"] or "", r["body"] or ""))
+            text_rows.append((rid, fold(r["title"] or ""), fold(r["body"] or "")))
         con.executemany("INSERT INTO a (rowid, id, t, language, source, story_id, duplicate_of, entity_text, doc) "
                         "VALUES (?,?,?,?,?,?,?,?,?)", a_rows)
         con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
@@ -198,7 +239,8 @@ class ArticleIndex:
             values)
         rid = cur.lastrowid
         con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", [(t, rid) for t in tags])
-        con.execute("INSERT INTO f (rowid, title, body) VALUES (?, ?, ?)", (rid, r["title"] or "", r["body"] or ""))
+        con.execute("INSERT INTO f (rowid, title, body) VALUES (?, ?, ?)",
+                    (rid, fold(r["title"] or ""), fold(r["body"] or "")))
 
     # -- questions ---------------------------------------------------------------------------------------
     def _where(self, *, q: str | None, lang: str | None, country: str | None, listing: str | None,
@@ -258,9 +300,9 @@ class ArticleIndex:
         sql = f"SELECT a.doc FROM {src}{where} ORDER BY {order} LIMIT ? OFFSET ?"
         con = self.connect()
         try:
-            rows = con.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
+            rows = con.execute(sql, [*params, -1 if not limit else limit, offset]).fetchall()
         except sqlite3.OperationalError as e:
-            if text:
+            if text and str(e).startswith("fts5"):
                 raise InvalidInput(f"`q`: {filters.get('q')!r} is not a query the index can run ({e})",
                                    param="q", value=filters.get("q")) from e
             raise
@@ -277,7 +319,7 @@ class ArticleIndex:
                f"GROUP BY a.story_id ORDER BY last DESC, a.story_id DESC LIMIT ?")
         con = self.connect()
         try:
-            return [s for (s, _) in con.execute(sql, [*params, -1 if limit is None else limit]).fetchall()]
+            return [s for (s, _) in con.execute(sql, [*params, -1 if not limit else limit]).fetchall()]
         finally:
             con.close()
 

@@ -153,30 +153,37 @@ class Marketwire(PricesMixin):
                      on_cycle: Any = None, max_sleep: float = 900.0) -> int:
         """Polling cycles (:meth:`poll_feeds`) until ``stop`` (a ``threading.Event``) is set or ``cycles`` have run,
         sleeping between cycles until the next feed falls due (at least 1 s, at most ``max_sleep``). A cycle that
-        fails is reported to ``on_cycle`` as ``{"error": ...}`` and the next one runs: a poller does not die of one
-        bad cycle. ``on_cycle(report)`` is called after each cycle. Returns the number of cycles run."""
+        fails, whatever the error, is reported to ``on_cycle`` as ``{"error", "code"}`` and logged, and the poller
+        waits 2, 4, 8 ... seconds (at most ``max_sleep``) before the next: it does not die of a bad cycle, nor spin
+        on one. ``on_cycle(report)`` is called after each cycle. Returns the number of cycles run."""
+        import logging
         import threading
 
+        log = logging.getLogger("marketwire.news.poller")
         stop = stop or threading.Event()
         store = self.articles() if articles else None  # one store for every cycle: models and state kept
-        done = 0
+        done = failures = 0
         while not stop.is_set():
             started = datetime.now(timezone.utc)
             try:
                 rep: dict[str, Any] = self.poll_feeds(limit, articles=articles, fetch_policy=fetch_policy,
                                                       ssrf_policy=ssrf_policy, store=store)
-            except MarketwireError as e:  # a lake or input problem in one cycle: reported, and the loop goes on
-                rep = {"error": e.message, "code": e.code}
-            except OSError as e:  # a full disk, a file gone: the same
-                rep = {"error": f"{type(e).__name__}: {e}", "code": "os_error"}
+                nxt = self.feeds().next_due() if self.lake.exists("feeds") else None
+                wait = max_sleep if nxt is None else (nxt - datetime.now(timezone.utc)).total_seconds()
+                failures = 0
+            except Exception as e:  # noqa: BLE001 - a poller reports a bad cycle and carries on
+                failures += 1
+                code = e.code if isinstance(e, MarketwireError) else type(e).__name__
+                message = e.message if isinstance(e, MarketwireError) else str(e)
+                rep = {"error": message, "code": code}
+                log.exception("polling cycle %d failed", done + 1)
+                wait = 2.0 ** failures
             rep["cycle"], rep["started"] = done + 1, started.isoformat()
             done += 1
             if on_cycle is not None:
                 on_cycle(rep)
             if cycles is not None and done >= cycles:
                 break
-            nxt = self.feeds().next_due() if self.lake.exists("feeds") else None
-            wait = max_sleep if nxt is None else (nxt - datetime.now(timezone.utc)).total_seconds()
             stop.wait(min(max(wait, 1.0), max_sleep))
         return done
 
