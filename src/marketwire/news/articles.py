@@ -545,14 +545,13 @@ class ArticleStore:
             return []
         if offset < 0 or (limit is not None and limit < 0):
             raise InvalidInput("`limit` and `offset` must not be negative", param="limit")
+        filters = dict(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
+                       story=story, since=since, until=until, unique=unique)
         if as_of is None:  # the current wire: the serving index
-            found = self._indexed(lambda ix: ix.articles(
-                q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
-                story=story, since=since, until=until, unique=unique, limit=limit, offset=offset))
+            found = self._indexed(lambda ix: ix.articles(**filters, limit=limit, offset=offset))
             if found is not None:
                 return found  # type: ignore[no-any-return]
-        conds, params = self._filters(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
-                                      topic=topic, story=story, since=since, until=until, unique=unique)
+        conds, params = self._filters(**filters)
         rows = self.lake.read(NEWS_ARTICLES, where=" AND ".join(conds) or None, params=params, as_of=as_of).to_pylist()
         terms = _terms(q) if q else []
         rows.sort(key=lambda r: (_rank(r, terms), r["published"] or r["first_seen"]), reverse=True)
@@ -585,7 +584,7 @@ class ArticleStore:
                 params.append(entity.strip())
             else:
                 conds.append("strip_accents(lower(entities)) LIKE ?")
-                params.append(f'%"text": "%{_fold(entity)}%')
+                params.append(f'%"text": "%{fold(entity)}%')
         if source:
             conds.append("lower(source) = ?")
             params.append(source.strip().lower())
@@ -613,14 +612,13 @@ class ArticleStore:
         bullets, every article of the story, its languages, sources, countries and linked entities."""
         if not self.lake.exists(NEWS_ARTICLES):
             return []
+        filters = dict(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
+                       since=since, until=until)
         if as_of is None:
-            ids = self._indexed(lambda ix: ix.story_ids(
-                q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
-                story=None, since=since, until=until, unique=False, limit=limit))
+            ids = self._indexed(lambda ix: ix.story_ids(**filters, story=None, unique=False, limit=limit))
             if ids is not None:
                 return self._story_rows(ids, None)
-        arts = self.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
-                         since=since, until=until, as_of=as_of)
+        arts = self.list(**filters, as_of=as_of)
         wanted: dict[str, None] = {}
         for a in arts:
             if a["story_id"]:
@@ -678,21 +676,29 @@ class ArticleStore:
         return out
 
 
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)).strip()
+# combining diacritical marks (Latin, Greek, Cyrillic accents and the like), removed after NFKD decomposition
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: ``Téhéran`` -> ``teheran``, ``Ελλάδα`` -> ``ελλαδα``. Queries and texts are folded
+    by this one function on both search paths (the serving index and the lake), so they always agree."""
+    if text.isascii():
+        return text.lower().strip()
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower())).strip()
 
 
 def _terms(q: str) -> list[str]:
     phrases = re.findall(r'"([^"]+)"', q)
     rest = re.sub(r'"[^"]*"', " ", q)
-    terms = [_fold(p) for p in phrases] + [_fold(w) for w in rest.split()]
+    terms = [fold(p) for p in phrases] + [fold(w) for w in rest.split()]
     return [t.replace("%", "").replace("_", " ").strip() for t in terms if t.strip("%_ ")]
 
 
 def _rank(r: dict[str, Any], terms: list[str]) -> float:
     if not terms:
         return 0.0
-    title, body = _fold(r["title"] or ""), _fold(r["body"] or "")
+    title, body = fold(r["title"] or ""), fold(r["body"] or "")
     words = max(len(body.split()), 1)
     return sum(3.0 * title.count(t) + body.count(t) * 100.0 / (words + 100.0) for t in terms)
 
@@ -710,4 +716,4 @@ def export_row(r: dict[str, Any]) -> dict[str, Any]:
             "extract_status": r["extract_status"], "fetch_status": r.get("fetch_status"), "feed_id": r.get("feed_id")}
 
 
-__all__ = ["ArticleStore", "Added", "Page", "EXPORT_FIELDS", "STAGES", "article_id_of"]
+__all__ = ["ArticleStore", "Added", "Page", "EXPORT_FIELDS", "STAGES", "article_id_of", "export_row", "fold"]

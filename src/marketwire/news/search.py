@@ -30,13 +30,12 @@ import re
 import sqlite3
 import tempfile
 import threading
-import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from marketwire.errors import InvalidInput
-from marketwire.news.articles import EXPORT_FIELDS
+from marketwire.news.articles import EXPORT_FIELDS, fold
 
 if TYPE_CHECKING:
     from marketwire.store import Lake
@@ -65,26 +64,6 @@ log = logging.getLogger(__name__)
 _paths_lock = threading.Lock()
 _locks: dict[str, threading.Lock] = {}
 _remote_paths: dict[str, Path] = {}  # lake root -> its index, for lakes on remote storage (one per process)
-
-
-# combining diacritical marks (Latin, Greek, Cyrillic accents and the like), removed after NFKD decomposition
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: ``Téhéran`` -> ``teheran``, ``Ελλάδα`` -> ``ελλαδα``. The text and the query are
-    folded by this one function, so they always agree."""
-    if text.isascii():
-        return text.lower().strip()
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower())).strip()
-
-
-def terms(q: str) -> list[str]:
-    """The words and "quoted phrases" of a query, folded."""
-    phrases = re.findall(r'"([^"]+)"', q)
-    rest = re.sub(r'"[^"]*"', " ", q)
-    out = [fold(p) for p in phrases] + [fold(w) for w in rest.split()]
-    return [t for t in (" ".join(x.split()) for x in out) if re.search(r"\w", t)]
 
 
 def fts_query(q: str) -> str | None:
@@ -344,4 +323,4 @@ class ArticleIndex:
         return [json.loads(d) for (d,) in out]
 
 
-__all__ = ["ArticleIndex", "FORMAT", "fold", "fts_query", "terms"]
+__all__ = ["ArticleIndex", "FORMAT", "fold", "fts_query"]
