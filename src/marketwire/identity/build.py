@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 
 from marketwire.identity.ids import Registry
-from marketwire.identity.lineage import US_MICS, Lineage, build_lineages
+from marketwire.identity.lineage import Lineage, build_lineages
+from marketwire.refdata import US_MICS
 from marketwire.sources.classify import issuer_name, norm_name, same_entity_name
 from marketwire.verify.rules import RULES
 

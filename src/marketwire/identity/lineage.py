@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from marketwire.refdata import US_MICS  # the one definition; still importable from here
 from marketwire.sources.classify import norm_name, same_entity_name
 
 ID_FIELDS = ("isin", "cusip", "figi", "composite_figi", "shareclass_figi", "cik", "lei")
-US_MICS = ("XNAS", "XNYS", "XASE", "ARCX", "BATS", "IEXG", "OTCM")
 
 
 @dataclass(eq=False)  # identity, not field equality: lineages are compared and removed by identity

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from marketwire.refdata import US_MICS
 from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, blank, read_csv, snapshot_date, stable_hash
 
-US_MICS = {"XNAS", "XNYS", "XASE", "ARCX", "BATS", "IEXG", "OTCM"}
 #: Yahoo exchange codes for rows without a MIC
 YAHOO_EXCHANGE_MIC = {"NAS": "XNAS", "NMS": "XNAS", "NGM": "XNAS", "NCM": "XNAS", "NYQ": "XNYS",
                       "ASE": "XASE", "PCX": "ARCX", "BTS": "BATS", "PNK": "OTCM"}

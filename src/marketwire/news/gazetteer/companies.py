@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from marketwire.news import gazetteer as G
+from marketwire.refdata import DEFAULT_MICS
 from marketwire.sources.classify import norm_name
 
 if TYPE_CHECKING:
@@ -55,7 +56,6 @@ EXCHANGES = {"NASDAQ": "XNAS", "NASDAQGS": "XNAS", "NASDAQGM": "XNAS", "NYSE": "
 RIC = {"O": "XNAS", "OQ": "XNAS", "N": "XNYS", "PA": "XPAR", "DE": "XETR", "L": "XLON", "AS": "XAMS",
        "MI": "XMIL", "MC": "XMAD", "S": "XSWX", "SW": "XSWX", "T": "XTKS", "HK": "XHKG", "TO": "XTSE",
        "BR": "XBRU", "VI": "XWBO", "ST": "XSTO", "CO": "XCSE", "HE": "XHEL", "OL": "XOSL", "AX": "XASX"}
-US_MICS = ("XNAS", "XNYS", "XASE", "ARCX", "BATS", "IEXG")
 
 _EX = "|".join(sorted((re.escape(k) for k in EXCHANGES), key=len, reverse=True))
 PAT_EXCHANGE = re.compile(rf"\((?:{_EX})\s*:\s*([A-Z][A-Z0-9]{{0,5}}(?:[.\-][A-Z])?)\)", re.I)
@@ -311,7 +311,7 @@ class CompanyIndex:
                 elif pat is PAT_RIC:
                     mics = (RIC[m.group(2)],)
                 else:
-                    mics = US_MICS
+                    mics = DEFAULT_MICS
                 hit = self.listing(ticker, mics)
                 if hit is None:
                     continue
@@ -324,7 +324,7 @@ class CompanyIndex:
         """The listing of ``ticker`` on the first of ``mics`` that has one (None in ``mics``: any US venue)."""
         rows = self.tickers.get(ticker.upper(), [])
         for mic in mics:
-            want = US_MICS if mic is None else (mic,)
+            want = DEFAULT_MICS if mic is None else (mic,)
             for w in want:
                 for rmic, lid, iid in rows:
                     if rmic == w:
