@@ -421,44 +421,54 @@ def news() -> None:
 @news.command("add")
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--source", default=None, help="The publisher or outlet (default: the file's folder name).")
-@click.option("--published", default=None, metavar="T", help="Publication time, when the page does not state it.")
+@click.option("--published", default=None, metavar="T",
+              help="Publication time, when the page does not state it (YYYY-MM-DD or an ISO 8601 time).")
 @FORMAT
 @click.pass_context
 def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, published: str | None,
              fmt: str) -> None:
-    """Add articles from HTML pages or text files (first line the title, the rest the body); prints their ids."""
+    """Add articles from HTML pages or text files (first line the title, the rest the body); prints their ids.
+
+    A file that gives no article (empty, not text, nothing left after extraction) is quarantined: it is named on
+    stderr with the rule, and listed by `marketwire quarantine --dataset news_articles`."""
     from marketwire.output import render
 
     ctx.obj["fmt"] = fmt
-    added = _run(ctx, lambda mw: mw.articles().add(list(targets), source=source, published=published))
-    rows = [a.__dict__ for a in added]
+    added = _run(ctx, lambda mw: mw.news.add(list(targets), source=source, published=published))
+    rows = [a.to_dict() for a in added]
     if fmt == "table":
         for a in rows:
-            click.echo(a["article_id"])
+            if a["article_id"]:
+                click.echo(a["article_id"])
     else:
         render(rows, fmt, ["article_id", "url", "status", "language", "duplicate_of"])
+    for a in added:
+        if a.status == "quarantined":
+            click.echo(f"quarantined [{a.rule}]: {a.url}: {a.reason}", err=True)
 
 
 @news.command("show")
 @click.argument("id")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="The version the wire knew at T.")
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 @click.pass_context
-def news_show(ctx: click.Context, id: str, fmt: str) -> None:
+def news_show(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
     """One article: id, url, source, title, body, language, published, bullets, entities, story_id, duplicate_of."""
     from marketwire.output import to_json
 
-    click.echo(to_json(_run(ctx, lambda mw: mw.articles().show(id))))
+    click.echo(to_json(_run(ctx, lambda mw: mw.news.show(id, as_of=as_of).to_dict())))
 
 
 @news.command("export")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="Every article as the wire knew it at T.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.pass_context
-def news_export(ctx: click.Context, fmt: str) -> None:
+def news_export(ctx: click.Context, as_of: str | None, fmt: str) -> None:
     """Every article, one JSON object a line."""
     import json as _json
 
-    for a in _run(ctx, lambda mw: mw.articles().list()):
-        click.echo(_json.dumps(a, ensure_ascii=False))
+    for a in _run(ctx, lambda mw: list(mw.news.export(as_of=as_of))):
+        click.echo(_json.dumps(a.to_dict(), ensure_ascii=False))
 
 
 def _news_filters(f: Any) -> Any:
@@ -466,12 +476,16 @@ def _news_filters(f: Any) -> Any:
         click.option("--q", "q", default=None, help='Words (or "quoted phrases") that must all occur, accents ignored.'),
         click.option("--lang", default=None, help="ISO 639-1 language code."),
         click.option("--country", default=None, help="ISO 3166 alpha-2 code of a linked country."),
-        click.option("--listing", default=None, help="A listing, security or issuer id the article is linked to."),
+        click.option("--listing", default=None,
+                     help="Any id of an instrument (listing, security or issuer id, ticker, ISIN ...): articles linked "
+                          "to its issuer, its security or any of its listings."),
         click.option("--entity", default=None, help="A link key (person:vladimir-putin) or words of an entity's name."),
         click.option("--source", default=None, help="The outlet."),
         click.option("--topic", default=None, help="A topic code (see docs/news.md)."),
-        click.option("--since", default=None, metavar="T", help="Published at or after T (ISO date or time)."),
-        click.option("--until", default=None, metavar="T", help="Published before T."),
+        click.option("--since", default=None, metavar="T",
+                     help="Published at or after T (YYYY-MM-DD: from the start of that day, UTC; or an ISO time)."),
+        click.option("--until", default=None, metavar="T",
+                     help="Published at or before T (YYYY-MM-DD: the whole day included; or an ISO time)."),
         click.option("--as-of", "as_of", default=None, metavar="T", help="What the wire knew at T."),
         click.option("--limit", default=None, type=int),
     ]):
@@ -480,12 +494,8 @@ def _news_filters(f: Any) -> Any:
 
 
 def _news_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
-    from marketwire.serve.facade import parse_time
-
-    out = dict(kw)
-    for k in ("since", "until", "as_of"):
-        out[k] = parse_time(kw.get(k), k)
-    return out
+    """The filters as the news service takes them (it parses the times and resolves --listing)."""
+    return dict(kw)
 
 
 @news.command("list")
@@ -498,7 +508,7 @@ def news_list(ctx: click.Context, fmt: str, **kw: Any) -> None:
     source, topic and time."""
     from marketwire.output import render
 
-    render(_run(ctx, lambda mw: mw.articles().list(**_news_kwargs(kw))), fmt,
+    render(_run(ctx, lambda mw: [a.to_dict() for a in mw.news.list(**_news_kwargs(kw))]), fmt,
            None if fmt == "json" else ["id", "published", "language", "source", "headline", "story_id", "duplicate_of"])
 
 
@@ -510,19 +520,20 @@ def news_stories(ctx: click.Context, fmt: str, **kw: Any) -> None:
     """Stories: articles about one event grouped across outlets and languages, newest first."""
     from marketwire.output import render
 
-    render(_run(ctx, lambda mw: mw.articles().stories(**_news_kwargs(kw))), fmt,
+    render(_run(ctx, lambda mw: [s.to_dict() for s in mw.news.stories(**_news_kwargs(kw))]), fmt,
            None if fmt == "json" else ["story_id", "last_published", "articles", "languages", "countries", "headline"])
 
 
 @news.command("story")
 @click.argument("id")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="The story as the wire knew it at T.")
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 @click.pass_context
-def news_story(ctx: click.Context, id: str, fmt: str) -> None:
+def news_story(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
     """One story: its articles, languages, sources and linked entities."""
     from marketwire.output import to_json
 
-    click.echo(to_json(_run(ctx, lambda mw: mw.articles().story(id))))
+    click.echo(to_json(_run(ctx, lambda mw: mw.news.story(id, as_of=as_of).to_dict())))
 
 
 @news.group("feeds")
@@ -539,7 +550,7 @@ def news_feeds_add(ctx: click.Context, targets: tuple[str, ...], fmt: str) -> No
     from marketwire.output import render
 
     ctx.obj["fmt"] = fmt
-    render(_run(ctx, lambda mw: mw.add_feeds(list(targets))), fmt, ["feed_id", "from"])
+    render(_run(ctx, lambda mw: [f.to_dict() for f in mw.news.feeds_add(list(targets))]), fmt, ["feed_id", "from"])
 
 
 @news_feeds.command("list")
@@ -549,7 +560,7 @@ def news_feeds_list(ctx: click.Context, fmt: str) -> None:
     """Registered feeds."""
     from marketwire.output import render
 
-    render(_run(ctx, lambda mw: [f.__dict__ for f in mw.feeds().feeds()]), fmt)
+    render(_run(ctx, lambda mw: [f.__dict__ for f in mw.news.feeds()]), fmt)
 
 
 @news.command("poll")
@@ -575,13 +586,7 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
     import signal
     import threading
 
-    from marketwire.news.ssrf import Policy
     from marketwire.output import render, to_json, to_json_line
-
-    try:
-        policy = Policy(allow=list(allow)) if allow else None
-    except MarketwireError as e:
-        raise click.BadParameter(e.message, param_hint="--allow") from e
 
     def show(rep: dict) -> None:
         if fmt == "json":
@@ -590,7 +595,7 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
             render([rep], fmt)
 
     if once:
-        show(_run(ctx, lambda mw: mw.poll_feeds(limit, articles=articles, ssrf_policy=policy)))
+        show(_run(ctx, lambda mw: mw.news.poll_once(limit, articles=articles, allow=allow)))
         return
     stop = threading.Event()
     main_thread = threading.current_thread() is threading.main_thread()
@@ -598,8 +603,8 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
     previous = signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop.set).start()) \
         if main_thread else None
     try:
-        _run(ctx, lambda mw: mw.poll_forever(limit, articles=articles, ssrf_policy=policy, cycles=cycles, stop=stop,
-                                             on_cycle=show, max_sleep=max_sleep))
+        _run(ctx, lambda mw: mw.news.poll_forever(limit, articles=articles, allow=allow, cycles=cycles, stop=stop,
+                                                  on_cycle=show, max_sleep=max_sleep))
     except KeyboardInterrupt:
         stop.set()
     finally:

@@ -1,8 +1,8 @@
 """The news pages: the wire and the article page, in-process and then in a real headless Chromium.
 
 The in-process tests drive the app with TestClient, against a stored lake (real ``news add``) and against a stand-in
-store whose articles carry every part the page renders (bullets, linked entities of each kind, topics, a duplicate
-link), so each part is checked whatever stage of the pipeline fills it. The browser test starts ``marketwire serve``
+news service whose articles carry every part the page renders (bullets, linked entities of each kind, topics, a
+duplicate link), so each part is checked whatever stage of the pipeline fills it. The browser test starts ``marketwire serve``
 on a free loopback port, adds the seed article's publisher page with the CLI and reads the page Chromium rendered.
 """
 
@@ -32,6 +32,7 @@ with warnings.catch_warnings():
 
 import marketwire
 from marketwire.errors import NotFound
+from marketwire.news.records import Article
 from marketwire.serve.api import create_app
 from marketwire.serve.web import PER_PAGE, flag
 
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 
 
-# -- a stand-in store with every part of an article -----------------------------------------------------
+# -- a stand-in news service with every part of an article ----------------------------------------------
 
 ORIGINAL_ID = "MWAORIGINAL0000001"
 ARTICLE_ID = "MWAARTICLE00000001"
@@ -73,46 +74,34 @@ ORIGINAL: dict[str, Any] = {**ARTICLE, "id": ORIGINAL_ID, "title": "L'original d
                             "published": "2024-10-11T12:00:00+00:00"}
 
 
-class CurrentStore:
-    """The store as the pages call it: every filter, plus offset paging. Records each call."""
+class StandInNews:
+    """``mw.news`` as the pages call it (``list`` with every filter and offset paging, ``show``), answering with the
+    service's own :class:`Article` records. Records each call."""
 
     def __init__(self, articles: list[dict[str, Any]]) -> None:
         self.articles = {a["id"]: a for a in articles}
         self.calls: list[dict[str, Any]] = []
 
-    def show(self, article_id: str) -> dict[str, Any]:
+    def show(self, article_id: str, as_of: Any = None) -> Article:
         if article_id not in self.articles:
             raise NotFound(f"no article {article_id}", param="id", value=article_id)
-        return self.articles[article_id]
+        return Article.from_dict(self.articles[article_id])
 
     def _rows(self) -> list[dict[str, Any]]:
         return sorted(self.articles.values(), key=lambda a: a["published"] or "", reverse=True)
 
     def list(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
              listing: str | None = None, entity: str | None = None, source: str | None = None,
-             topic: str | None = None, story: str | None = None, limit: int | None = None,
-             offset: int = 0) -> list[dict[str, Any]]:
+             topic: str | None = None, story: str | None = None, since: str | None = None, until: str | None = None,
+             limit: int | None = None, offset: int = 0) -> list[Article]:
         self.calls.append({k: v for k, v in locals().items() if k != "self" and v is not None})
         rows = self._rows()[offset:]
-        return rows[:limit] if limit else rows
-
-
-class OlderStore(CurrentStore):
-    """A store that only filters on text and language, without offset."""
-
-    def list(self, *, q: str | None = None, lang: str | None = None,  # type: ignore[override]
-             limit: int | None = None) -> list[dict[str, Any]]:
-        self.calls.append({k: v for k, v in locals().items() if k != "self" and v is not None})
-        rows = self._rows()
-        return rows[:limit] if limit else rows
+        return [Article.from_dict(r) for r in (rows[:limit] if limit else rows)]
 
 
 class Facade:
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def articles(self) -> Any:
-        return self.store
+    def __init__(self, news: StandInNews) -> None:
+        self.news = news
 
 
 @pytest.fixture(scope="module")
@@ -121,13 +110,13 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture()
-def stand_in(app: Any) -> Iterator[tuple[TestClient, CurrentStore]]:
+def stand_in(app: Any) -> Iterator[tuple[TestClient, StandInNews]]:
     real = app.state.marketwire
-    store = CurrentStore([ARTICLE, ORIGINAL])
-    app.state.marketwire = Facade(store)
+    news = StandInNews([ARTICLE, ORIGINAL])
+    app.state.marketwire = Facade(news)
     try:
         with TestClient(app, raise_server_exceptions=True) as c:
-            yield c, store
+            yield c, news
     finally:
         app.state.marketwire = real
 
@@ -149,7 +138,7 @@ def text(el: Any) -> str:
 
 # -- the article page -----------------------------------------------------------------------------------
 
-def test_article_page_renders_every_part(stand_in: tuple[TestClient, CurrentStore]) -> None:
+def test_article_page_renders_every_part(stand_in: tuple[TestClient, StandInNews]) -> None:
     client, _ = stand_in
     doc = page_of(client.get(f"/news/{ARTICLE_ID}"))
     assert doc.xpath("/html/@lang") == ["fr"]
@@ -174,7 +163,7 @@ def test_article_page_renders_every_part(stand_in: tuple[TestClient, CurrentStor
     assert not doc.xpath("//script")
 
 
-def test_article_entities_grouped_and_linked_to_the_filtered_wire(stand_in: tuple[TestClient, CurrentStore]) -> None:
+def test_article_entities_grouped_and_linked_to_the_filtered_wire(stand_in: tuple[TestClient, StandInNews]) -> None:
     client, _ = stand_in
     doc = page_of(client.get(f"/news/{ARTICLE_ID}"))
     [section] = by_testid(doc, "entities")
@@ -208,7 +197,7 @@ def test_flags_from_iso_codes() -> None:
     assert flag("") == flag("RUS") == flag("R1") == flag(None) == ""
 
 
-def test_missing_parts_render_gracefully(stand_in: tuple[TestClient, CurrentStore]) -> None:
+def test_missing_parts_render_gracefully(stand_in: tuple[TestClient, StandInNews]) -> None:
     client, store = stand_in
     bare = {"id": "MWABARE00000000001", "title": None, "body": None, "language": None, "published": None,
             "first_seen": None, "bullets": [], "entities": [], "story_id": None, "duplicate_of": None}
@@ -227,7 +216,7 @@ def test_missing_parts_render_gracefully(stand_in: tuple[TestClient, CurrentStor
     assert [text(s) for s in by_testid(doc, "entity-unlinked")] == ["Kazan"]
 
 
-def test_everything_is_escaped(stand_in: tuple[TestClient, CurrentStore]) -> None:
+def test_everything_is_escaped(stand_in: tuple[TestClient, StandInNews]) -> None:
     client, store = stand_in
     evil = '<script>alert("x")</script>'
     store.articles["MWAEVIL00000000001"] = {
@@ -268,7 +257,7 @@ def test_pages_are_not_in_the_api_schema_and_the_stylesheet_is_served(app: Any) 
 
 # -- the wire -------------------------------------------------------------------------------------------
 
-def test_wire_lists_newest_first_with_lineage(stand_in: tuple[TestClient, CurrentStore]) -> None:
+def test_wire_lists_newest_first_with_lineage(stand_in: tuple[TestClient, StandInNews]) -> None:
     client, _ = stand_in
     doc = page_of(client.get("/news"))
     items = by_testid(doc, "wire-item")
@@ -286,36 +275,24 @@ def test_wire_lists_newest_first_with_lineage(stand_in: tuple[TestClient, Curren
     assert doc.xpath("/html/@lang") == ["en"]
 
 
-def test_wire_passes_the_filters_the_store_takes(stand_in: tuple[TestClient, CurrentStore]) -> None:
-    client, store = stand_in
+def test_wire_passes_every_filter_to_the_news_service(stand_in: tuple[TestClient, StandInNews]) -> None:
+    client, news = stand_in
     page_of(client.get("/news", params={"country": "RU", "topic": "defence", "entity": "person:Q7747",
                                         "listing": "MWL1", "source": "Wire Agency", "story": "MWS1", "lang": "fr",
-                                        "q": " alliance ", "bogus": "1", "page": "2"}))
-    assert store.calls[-1] == {"q": "alliance", "lang": "fr", "country": "RU", "listing": "MWL1",
-                               "entity": "person:Q7747", "topic": "defence", "source": "Wire Agency",
-                               "story": "MWS1", "offset": PER_PAGE, "limit": PER_PAGE + 1}
-    doc = page_of(client.get("/news", params={"country": "RU", "lang": "fr"}))
-    assert not by_testid(doc, "unapplied")
+                                        "q": " alliance ", "since": "2024-10-01", "until": " 2024-10-11 ",
+                                        "bogus": "1", "page": "2"}))
+    assert news.calls[-1] == {"q": "alliance", "lang": "fr", "country": "RU", "listing": "MWL1",
+                              "entity": "person:Q7747", "topic": "defence", "source": "Wire Agency",
+                              "story": "MWS1", "since": "2024-10-01", "until": "2024-10-11",
+                              "offset": PER_PAGE, "limit": PER_PAGE + 1}
+    doc = page_of(client.get("/news", params={"country": "RU", "lang": "fr", "until": "2024-10-11"}))
     chips = {c.get("data-filter"): c for c in by_testid(doc, "active-filters")[0].xpath("./li")}
-    assert set(chips) == {"country", "lang"}
-    assert chips["country"].xpath("./a/@href") == ["/news?lang=fr"]
+    assert set(chips) == {"country", "lang", "until"}
+    assert chips["country"].xpath("./a/@href") == ["/news?lang=fr&until=2024-10-11"]
+    assert doc.xpath("//input[@name='until']/@value") == ["2024-10-11"]
 
 
-def test_wire_names_the_filters_an_older_store_cannot_apply(app: Any) -> None:
-    real = app.state.marketwire
-    store = OlderStore([ARTICLE, ORIGINAL])
-    app.state.marketwire = Facade(store)
-    try:
-        with TestClient(app) as client:
-            doc = page_of(client.get("/news", params={"country": "RU", "lang": "fr", "page": "2"}))
-    finally:
-        app.state.marketwire = real
-    assert store.calls == [{"lang": "fr", "limit": 2 * PER_PAGE + 1}]
-    assert "country" in text(by_testid(doc, "unapplied")[0])
-    assert by_testid(doc, "wire-item") == []  # page 2 of two articles
-
-
-def test_wire_pages(stand_in: tuple[TestClient, CurrentStore]) -> None:
+def test_wire_pages(stand_in: tuple[TestClient, StandInNews]) -> None:
     client, store = stand_in
     for n in range(PER_PAGE + 5):
         store.articles[f"MWAPAGE{n:011d}"] = {**ORIGINAL, "id": f"MWAPAGE{n:011d}", "title": f"Item {n}",
@@ -352,7 +329,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     ids = {}
     for name, when in (("bce", "2024-03-07T13:00:00Z"), ("copie", "2024-03-07T14:00:00Z"),
                        ("auto", "2024-03-05T09:00:00Z")):
-        (added,) = mw.articles().add([str(root / f"{name}.txt")], source="wire", published=when)
+        (added,) = mw.news.add([str(root / f"{name}.txt")], source="wire", published=when)
         ids[name] = added.article_id
     with TestClient(create_app(root / "home")) as c:
         yield c, ids
@@ -383,6 +360,36 @@ def test_stored_wire_and_its_filters(stored: tuple[TestClient, dict[str, str]]) 
     assert wire(q="Autohersteller") == [ids["auto"]]
     assert wire(q="aucun article ne contient ceci") == []
     assert "No articles match" in text(by_testid(page_of(client.get("/news", params={"lang": "pt"})), "empty")[0])
+
+
+def test_stored_wire_honours_since_and_until(stored: tuple[TestClient, dict[str, str]]) -> None:
+    """A date for ``until`` includes its whole day and one for ``since`` starts at its midnight (UTC); an instant
+    bound is included. The articles are of 2024-03-05 09:00 (auto) and 2024-03-07 13:00 and 14:00 (bce, copie)."""
+    client, ids = stored
+
+    def wire(**params: str) -> list[str]:
+        return [i.get("data-id") for i in by_testid(page_of(client.get("/news", params=params)), "wire-item")]
+
+    assert wire(until="2024-03-05") == [ids["auto"]]
+    assert wire(until="2024-03-04") == []
+    assert wire(since="2024-03-07") == [ids["copie"], ids["bce"]]
+    assert wire(since="2024-03-08") == []
+    assert wire(since="2024-03-07T13:00:00Z", until="2024-03-07T13:00:00Z") == [ids["bce"]]
+    assert wire(since="2024-03-07T13:00:01Z") == [ids["copie"]]
+    assert wire(until="2024-03-07T13:59:59Z") == [ids["bce"], ids["auto"]]
+
+
+def test_stored_wire_refuses_bad_times_and_unknown_listings(stored: tuple[TestClient, dict[str, str]]) -> None:
+    client, _ = stored
+    for param, bad in (("since", "hier"), ("until", "2024-02-30"), ("until", "2024-03-07Tgarbage")):
+        [err] = by_testid(page_of(client.get("/news", params={param: bad}), 400), "error")
+        assert err.get("data-code") == "invalid_input" and f"`{param}`" in text(err), text(err)
+    [err] = by_testid(page_of(client.get("/news", params={"since": "2024-03-08", "until": "2024-03-07"}), 400),
+                      "error")
+    assert "`since`" in text(err)
+    for unknown in ("NOSUCHTICKER", "MWL0000000000"):
+        [err] = by_testid(page_of(client.get("/news", params={"listing": unknown}), 404), "error")
+        assert err.get("data-code") == "not_found" and "`listing`" in text(err), text(err)
 
 
 # -- a real browser -------------------------------------------------------------------------------------

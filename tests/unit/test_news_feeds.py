@@ -448,8 +448,9 @@ def test_cli_poll_runs_cycles_until_told_to_stop(tmp_path: Path, server: _FeedSe
     assert first["statuses"] == {"ok": 1} and first["new_items"] == 55
     assert second["polled"] == 0  # not due again for 15 minutes: the second cycle finds nothing to do
     assert time.monotonic() - t0 < 30
+    # the service builds the SSRF policy: a bad entry is an invalid input naming `allow` (exit 4), before any poll
     bad = runner.invoke(main, ["--home", home, "news", "poll", "--once", "--allow", "not a network/99"])
-    assert bad.exit_code == 2 and "--allow" in bad.output
+    assert bad.exit_code == 4 and "`allow`: 'not a network/99'" in bad.output and "statuses" not in bad.output
 
 
 def test_poll_forever_survives_a_failed_cycle_and_stops_on_request(tmp_path: Path,
@@ -466,13 +467,15 @@ def test_poll_forever_survives_a_failed_cycle_and_stops_on_request(tmp_path: Pat
             raise SourceError("feeds table unreadable", file="feeds")
         return {"polled": 0}
 
-    monkeypatch.setattr(type(mw), "poll_feeds", lambda self, *a, **k: poll(*a, **k))
+    monkeypatch.setattr(type(mw.news), "poll_once", lambda self, *a, **k: poll(*a, **k))
     seen: list[dict[str, Any]] = []
-    assert mw.poll_forever(cycles=2, on_cycle=seen.append, max_sleep=1.0) == 2
+    t0 = time.monotonic()
+    assert mw.news.poll_forever(cycles=2, on_cycle=seen.append, max_sleep=1.0) == 2
+    assert 0.9 < time.monotonic() - t0 < 10  # after the failed cycle it waited (2 s backoff capped by max_sleep)
     assert seen[0]["code"] and "unreadable" in seen[0]["error"] and seen[1] == {**seen[1], "polled": 0, "cycle": 2}
     stop = threading.Event()
     stop.set()
-    assert mw.poll_forever(stop=stop) == 0  # told to stop before it began
+    assert mw.news.poll_forever(stop=stop) == 0  # told to stop before it began
 
 
 def test_the_poller_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -67,7 +67,14 @@ def test_filters_paging_and_order(wire) -> None:
     assert _ids(mw, entity="person:vladimir-putin") == [ids["teheran"]]
     assert _ids(mw, entity="pezeshkian") == [ids["teheran"]]     # words of a linked name
     assert _ids(mw, source="DESK", since=datetime(2024, 7, 1, tzinfo=timezone.utc)) == [ids["teheran"], ids["wall"]]
-    assert _ids(mw, until=datetime(2024, 5, 15, 7, tzinfo=timezone.utc)) == [ids["bce"]]
+    # both bounds are included (siemens is published at 07:00 exactly), on the index and on the lake (as_of)
+    later = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    for as_of in (None, later):
+        assert _ids(mw, until=datetime(2024, 5, 15, 6, 59, 59, tzinfo=timezone.utc), as_of=as_of) == [ids["bce"]]
+        assert _ids(mw, until=datetime(2024, 5, 15, 7, tzinfo=timezone.utc), as_of=as_of) == \
+            [ids["siemens"], ids["bce"]]
+        assert _ids(mw, since=datetime(2024, 5, 15, 7, tzinfo=timezone.utc), as_of=as_of)[-1] == ids["siemens"]
+        assert ids["siemens"] not in _ids(mw, since=datetime(2024, 5, 15, 7, 0, 1, tzinfo=timezone.utc), as_of=as_of)
     assert _ids(mw, topic="earnings") == [ids["siemens"]]
     stories = mw.articles().stories(country="RU")
     assert [s["article_ids"] for s in stories] == [[ids["teheran"]]]

@@ -23,34 +23,37 @@ the same id. :attr:`ArticleStore.timings` accumulates the seconds spent per stag
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import json
 import logging
 import re
+import sqlite3
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from marketwire.datasets.news import FEED_ITEMS, NEWS_ARTICLES, NEWS_PAGES
+from marketwire.datasets.news import FEED_ITEMS, FEEDS, NEWS_ARTICLES, NEWS_PAGES
+from marketwire.datasets.reference import QUARANTINE
+from marketwire.engine.core import Engine, Job
 from marketwire.errors import InvalidInput, NotFound, SourceError
 from marketwire.news.dedup import NearDupIndex, canonical_url, content_hash
-from marketwire.news.extract import extract
+from marketwire.news.extract import MAX_INPUT_BYTES, extract
 from marketwire.news.lang import detect
+from marketwire.news.records import EXPORT_FIELDS, Added, export_row, fold, terms
+from marketwire.news.search import ArticleIndex
+from marketwire.sources.base import Refusal
 from marketwire.store import Lake
+from marketwire.timeparse import parse_instant
 
 log = logging.getLogger(__name__)
-
-#: the fields of an article as `news show` and `news export` print it
-EXPORT_FIELDS = ("id", "url", "source", "title", "body", "language", "published", "headline", "bullets", "entities",
-                 "topics", "story_id", "story_score", "novelty", "duplicate_of", "duplicate_score", "standfirst",
-                 "revision", "first_seen", "extract_status", "fetch_status", "feed_id")
 
 #: the pipeline's stages, in order, as :attr:`ArticleStore.timings` names them
 STAGES = ("fetch", "read", "language", "duplicates", "entities", "summary", "topics", "story", "store")
@@ -64,14 +67,14 @@ def article_id_of(address: str) -> str:
     return "MWA" + base64.b32encode(digest).decode("ascii")[:16]
 
 
-@dataclass
-class Added:
-    article_id: str
-    url: str
-    status: str  # "new", "revised", "unchanged"
-    duplicate_of: str | None
-    language: str | None
-    story_id: str | None = None
+#: the dataset the pipeline's refusals are quarantined under
+DATASET = NEWS_ARTICLES.name
+#: how much of a refused page's text its quarantine record keeps
+RAW_PREFIX_CHARS = 2048
+#: extraction (and fetch) outcomes that leave a page without an article, and the rule that refuses it
+REFUSAL_RULES = {"no_text": "news.no_text", "not_html": "news.unparseable", "not_text": "news.unparseable",
+                 "failed": "news.unparseable", "too_large": "news.too_large"}
+FETCH_RULES = {"refused_ssrf": "news.ssrf_refused", "too_large": "news.too_large"}
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Page:
     fallback_title: str | None = None  # a feed item's own title and text, used when the page gives no article
     fallback_body: str | None = None
     fetched_at: datetime | None = None
+    fetch_error: str | None = None
 
     @property
     def is_url(self) -> bool:
@@ -100,13 +104,23 @@ class Page:
 
 
 def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
+    """A publication time (:mod:`marketwire.timeparse`: a date is the start of its day); None if it is not one."""
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_instant(value, "published")
+    except InvalidInput:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _looks_binary(data: bytes) -> bool:
+    """Bytes that are not text: a NUL, or mostly control characters or undecodable bytes, in the first 8 kB."""
+    head = data[:8192]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    text = head.decode("utf-8", errors="replace")
+    bad = sum(1 for c in text if c == "\ufffd" or (ord(c) < 32 and c not in "\t\n\r\f"))
+    return bad > 0.1 * len(text)
 
 
 def _html_text(fragment: str | None) -> str:
@@ -159,8 +173,15 @@ class _IngestState:
 
 
 class ArticleStore:
-    def __init__(self, lake: Lake, *, companies: Any = None) -> None:
+    """The article pipeline over one lake. ``engine`` writes the pipeline's refusals to the quarantine (default: an
+    engine of its own over the same lake); ``companies`` replaces the company index read from the master;
+    ``index_path`` is the serving index's file (default: ``cache/news/articles.sqlite`` beside the lake)."""
+
+    def __init__(self, lake: Lake, *, companies: Any = None, engine: Engine | None = None,
+                 index_path: Path | None = None) -> None:
         self.lake = lake
+        self.engine = engine if engine is not None else Engine(lake)
+        self.index_path = index_path
         self._companies = companies
         self._ann: Any = None
         self._state: _IngestState | None = None
@@ -199,8 +220,16 @@ class ArticleStore:
         return state
 
     # -- inputs ----------------------------------------------------------------------------------------
-    def add(self, targets: list[str], *, source: str | None = None, published: str | None = None) -> list[Added]:
-        """Local HTML pages or text files. (URLs are fetched by the poller; here a URL is an error, not a fetch.)"""
+    def add(self, targets: list[str], *, source: str | None = None, published: str | datetime | None = None
+            ) -> list[Added]:
+        """Local HTML pages or text files. (URLs are fetched by the poller; here a URL is an error, not a fetch.)
+
+        ``published`` (a date or an instant, :mod:`marketwire.timeparse`) is the publication time of pages that do
+        not state one; text that is not a time is :class:`InvalidInput` naming ``published``. A file that gives no
+        article (empty, not text, nothing left after extraction, too large) is quarantined, not stored: its
+        :class:`Added` has status ``quarantined`` and the rule."""
+        when = parse_instant(published, "published")
+        stamp = when.isoformat() if when is not None else None
         pages = []
         for t in targets:
             if "://" in t:
@@ -214,24 +243,26 @@ class ArticleStore:
             is_html = path.suffix.lower() in (".html", ".htm") or \
                 data[:512].lstrip().lower().startswith((b"<!doctype", b"<html"))
             pages.append(Page(address=str(path.resolve()), data=data, is_html=is_html,
-                              source=source or path.parent.name or "files", published=published))
-        return self.ingest(pages)
+                              source=source or path.parent.name or "files", published=stamp))
+        return self.ingest(pages, source="news-files")
 
     async def fetch_items(self, fetcher: Any, *, limit: int | None = None, batch: int = 200,
                           feed_ids: Sequence[str] | None = None) -> dict[str, Any]:
         """Fetch the article page of every feed item not yet read, and put each through the pipeline.
 
         A page that fails (HTTP error, timeout, refused by the SSRF guard, too large, not an article) still makes
-        an article: the item's own title and summary are its text and ``fetch_status`` / ``extract_status`` say
-        what happened; the raw response, when one arrived, is kept in ``news_pages``.
+        an article when the item has text of its own: the item's title and summary are its text and
+        ``fetch_status`` / ``extract_status`` say what happened; the raw response, when one arrived, is kept in
+        ``news_pages``. An item left with no text at all is quarantined with the rule that says why (and is not
+        fetched again).
         """
         from marketwire.news.fetch import FetchRequest
 
         todo = self.pending_items(feed_ids=feed_ids)
         if limit is not None:
             todo = todo[:limit]
-        report: dict[str, Any] = {"items": len(todo), "articles": 0, "duplicates": 0, "statuses": defaultdict(int),
-                                  "seconds": 0.0}
+        report: dict[str, Any] = {"items": len(todo), "articles": 0, "duplicates": 0, "quarantined": 0,
+                                  "statuses": defaultdict(int), "seconds": 0.0}
         before = dict(self.timings)  # a long-lived store (the poller's) reports this call's seconds only
         t0 = time.perf_counter()
         for i in range(0, len(todo), batch):
@@ -248,9 +279,10 @@ class ArticleStore:
                     http_status=res.http_status, final_url=res.final_url, content_type=res.headers.content_type,
                     fallback_title=it.get("title"), fallback_body=_html_text(it.get("content_html") or it.get("summary")),
                     published=it["published"].isoformat() if it.get("published") else None,
-                    fetched_at=datetime.now(timezone.utc)))
-            added = self.ingest(pages)
-            report["articles"] += sum(a.status != "unchanged" for a in added)
+                    fetched_at=datetime.now(timezone.utc), fetch_error=res.error))
+            added = self.ingest(pages, source="news-poll")
+            report["articles"] += sum(a.status in ("new", "revised") for a in added)
+            report["quarantined"] += sum(a.status == "quarantined" for a in added)
             report["duplicates"] += sum(a.duplicate_of is not None for a in added)
         report["seconds"] = round(time.perf_counter() - t0, 3)
         report["statuses"] = dict(report["statuses"])
@@ -270,11 +302,12 @@ class ArticleStore:
         done = set()
         if self.lake.exists(NEWS_ARTICLES):
             done = set(self.lake.read(NEWS_ARTICLES, columns=["article_id"]).column("article_id").to_pylist())
+        refused = self._refused_addresses()
         feeds = self._feed_meta()
         out, seen = [], set()
         for it in sorted(items, key=lambda r: (r["first_seen"], r["feed_id"], r["item_key"])):
             link = it["link"].strip()
-            if not link.lower().startswith(("http://", "https://")):
+            if not link.lower().startswith(("http://", "https://")) or link in refused:
                 continue
             aid = article_id_of(canonical_url(link))
             if aid in done or aid in seen:
@@ -285,27 +318,37 @@ class ArticleStore:
                         "feed_language": meta.get("language")})
         return out
 
+    def _refused_addresses(self) -> set[str]:
+        """The pages the pipeline quarantined (an item whose page gave no article is read once, like any other)."""
+        if not self.lake.exists(QUARANTINE):
+            return set()
+        t = self.lake.read(QUARANTINE, where="dataset = ? AND file IS NOT NULL", params=[DATASET], columns=["file"])
+        return set(t.column("file").to_pylist())
+
     def _feed_meta(self) -> dict[str, dict[str, Any]]:
-        from urllib.parse import urlsplit
-
-        from marketwire.datasets.news import FEEDS
-
         if not self.lake.exists(FEEDS):
             return {}
         rows = self.lake.read(FEEDS, columns=["feed_id", "url", "title", "language"]).to_pylist()
         return {r["feed_id"]: {**r, "host": urlsplit(r["url"]).hostname} for r in rows}
 
     # -- the pipeline ------------------------------------------------------------------------------------
-    def ingest(self, pages: Iterable[Page]) -> list[Added]:
-        """Put pages through every stage and store the new and revised articles."""
+    def ingest(self, pages: Iterable[Page], *, source: str = "news", job: Job | None = None) -> list[Added]:
+        """Put pages through every stage and store the new and revised articles; quarantine the pages that give
+        no article, and the stated times that are not times, through the engine's quarantine (``job``: a delivery
+        of the caller's to add them to; default a delivery of ``source`` of this call, flushed before returning)."""
+        own = job is None
+        job = job if job is not None else self.engine.job(source)
         try:
-            return self._ingest(pages)
+            added = self._ingest(pages, job)
         except BaseException:
             self._state = None  # a batch that failed half way: read the table again next time
             raise
+        if own:
+            job.flush_quarantine()
+        return added
 
-    def _ingest(self, pages: Iterable[Page]) -> list[Added]:
-        now = datetime.now(timezone.utc)
+    def _ingest(self, pages: Iterable[Page], job: Job) -> list[Added]:
+        now = job.now
         tick = time.perf_counter
         state = self._ingest_state()
         by_id, by_hash, index = state.by_id, state.by_hash, state.index
@@ -324,6 +367,13 @@ class ArticleStore:
             t = tick()
             rec = self._read(page)
             self.timings["read"] += tick() - t
+            refusal = rec.pop("_refusal")
+            if refusal is not None:
+                job.refuse([refusal])
+                if not refusal.kept:
+                    out.append(Added(None, page.address, "quarantined", None, None, rule=refusal.rule,
+                                     reason=refusal.message))
+                    continue
             t = tick()
             text = f"{rec['title'] or ''}\n\n{rec['body'] or ''}"
             guess = detect(text, declared=rec.pop("_declared"), feed_declared=page.feed_language,
@@ -378,8 +428,7 @@ class ArticleStore:
                 if a.article_id in story and a.status != "unchanged":
                     a.story_id = story[a.article_id]
             t = tick()
-            prov = {"knowledge_time": now, "ingested_at": now,
-                    "ingest_id": "news-" + now.strftime("%Y%m%d%H%M%S%f")}
+            prov = {"knowledge_time": job.knowledge_time, "ingested_at": now, "ingest_id": job.ingest_id}
             self.lake.append(NEWS_ARTICLES, pa.Table.from_pylist([{**r, **prov} for r in rows],
                                                                  schema=NEWS_ARTICLES.schema))
             if raw_pages:
@@ -407,30 +456,77 @@ class ArticleStore:
         title: str | None
         if page.data is None:
             title, body, raw_published, status = None, "", None, "no_page"
-            reason = f"page not fetched: {page.fetch_status}"
+            reason = f"page not fetched: {page.fetch_status}" + (f" ({page.fetch_error})" if page.fetch_error else "")
+        elif len(data) > MAX_INPUT_BYTES:
+            title, body, raw_published, status = None, "", None, "too_large"
+            reason = f"input is {len(data):,} bytes, over the {MAX_INPUT_BYTES:,} cap; not parsed"
         elif is_html:
             ex = extract(data, url=page.final_url or (page.address if page.is_url else Path(page.address).as_uri()))
             title, body, declared, standfirst = ex.title, ex.body, ex.language, list(ex.standfirst)
             raw_published, status, reason = ex.published, ex.status, ex.reason
+        elif _looks_binary(data):
+            title, body, raw_published, status = None, "", None, "not_text"
+            reason = "not text: binary or undecodable bytes"
         else:
             text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
             first, _, rest = text.partition("\n")
             title, body = first.strip() or None, rest.strip()
             raw_published, status = None, "ok" if rest.strip() else "no_text"
-        if not body and (page.fallback_body or page.fallback_title):  # the feed item's own text, marked as such
+            reason = None if rest.strip() else ("the file is empty" if not text.strip() else
+                                                "a title line and no text after it")
+        fallback = not body and bool(page.fallback_body)
+        if fallback:  # the feed item's own text, marked as such
             title = title or page.fallback_title
             body = page.fallback_body or ""
-            status = "feed_text" if body else status
+            status = "feed_text"
         given = page.published or raw_published
+        published = _parse_time(given)
         canonical = canonical_url(page.address if page.is_url else Path(page.address).as_uri())
-        return {
+        refusal = None
+        if not body:
+            refusal = self._refusal(page, status, reason, title)
+        elif given and published is None:
+            refusal = Refusal("news.bad_published", f"`published`: {given!r} is not a date or an instant; the article "
+                              "is stored without a publication time", page.address, None,
+                              self._raw(page, status, reason, title), field="published", value=given, dataset=DATASET,
+                              kept=True)
+        return {"_refusal": refusal,
             "article_id": article_id_of(canonical if page.is_url else page.address), "url": page.address,
             "canonical_url": canonical, "source": page.source or "files", "title": title, "body": body,
-            "_declared": declared, "published": _parse_time(given), "published_raw": given,
+            "_declared": declared, "published": published, "published_raw": given,
             "content_hash": content_hash(title, body), "story_id": None, "bullets": [], "entities": "[]",
             "extract_status": status, "extract_reason": reason, "feed_id": page.feed_id, "item_key": page.item_key,
             "fetch_status": page.fetch_status, "http_status": page.http_status, "standfirst": standfirst,
         }
+
+    @staticmethod
+    def _raw(page: Page, status: str, reason: str | None, title: str | None) -> dict[str, Any]:
+        """What a quarantine record keeps of a page: where it came from, what happened, and the start of its text."""
+        data = page.data or b""
+        return {"address": page.address, "final_url": page.final_url, "feed_id": page.feed_id,
+                "item_key": page.item_key, "fetch_status": page.fetch_status, "http_status": page.http_status,
+                "content_type": page.content_type, "extract_status": status, "reason": reason, "title": title,
+                "item_title": page.fallback_title, "bytes": len(data) if page.data is not None else None,
+                "text": data[:RAW_PREFIX_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREFIX_CHARS]}
+
+    def _refusal(self, page: Page, status: str, reason: str | None, title: str | None) -> Refusal:
+        """The quarantine record of a page that gave no article, with the rule that says why."""
+        raw = self._raw(page, status, reason, title)
+        if page.data is None:
+            rule = FETCH_RULES.get(page.fetch_status or "", "news.fetch_failed")
+            return Refusal(rule, f"{reason}; the feed item has no text of its own", page.address, None, raw,
+                           field="url", value=page.address, dataset=DATASET)
+        if status == "not_html" and not page.data.strip():
+            status, reason = "no_text", "the page is empty"
+        rule = REFUSAL_RULES.get(status, "news.no_text")
+        if rule == "news.too_large":
+            return Refusal(rule, reason or "too large", page.address, None, raw, field="page",
+                           value=str(len(page.data)), dataset=DATASET)
+        if rule == "news.unparseable":
+            return Refusal(rule, reason or f"not readable ({status})", page.address, None, raw, field="page",
+                           value=page.data[:64].decode("utf-8", errors="replace"), dataset=DATASET)
+        return Refusal(rule, reason or "no article text", page.address, None, raw, field="body", value="",
+                       dataset=DATASET)
 
     def _enrich(self, rows: list[dict[str, Any]]) -> None:
         """Stages 4-6: entities, summary and topics of the new and revised articles."""
@@ -500,16 +596,12 @@ class ArticleStore:
     def search_index(self) -> Any:
         """The SQLite serving index of the current wire (``news/search.py``), kept in step with the lake."""
         if self._search is None:
-            from marketwire.news.search import ArticleIndex
-
-            self._search = ArticleIndex(self.lake)
+            self._search = ArticleIndex(self.lake, self.index_path)
         return self._search
 
     def _indexed(self, question: Callable[[Any], Any]) -> Any:
         """``question(index)``, or None when the serving index cannot be used here (a read-only home, a locked or
         damaged file): the caller then answers from the lake, only slower."""
-        import sqlite3
-
         try:
             return question(self.search_index())
         except (sqlite3.Error, OSError) as e:
@@ -530,40 +622,44 @@ class ArticleStore:
         return docs[0]
 
     def list(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
-             listing: str | None = None, entity: str | None = None, source: str | None = None,
-             topic: str | None = None, story: str | None = None, since: datetime | None = None,
-             until: datetime | None = None, unique: bool = False, as_of: datetime | None = None,
-             limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+             listing: str | None = None, links: Sequence[str] | None = None, entity: str | None = None,
+             source: str | None = None, topic: str | None = None, story: str | None = None,
+             since: datetime | None = None, until: datetime | None = None, unique: bool = False,
+             as_of: datetime | None = None, limit: int | None = None, offset: int = 0) -> builtins.list[dict[str, Any]]:
         """Articles matching every filter given, newest first (best text match first when ``q`` is given).
 
         ``q`` is words (or "quoted phrases"), each of which must occur in the title or body, case and accents
-        ignored. ``country`` is an ISO alpha-2 code; ``listing`` a listing, security or issuer id of the master;
-        ``entity`` a link key such as ``person:vladimir-putin`` or words of an entity's name; ``unique`` leaves out
-        duplicates; ``as_of`` answers with what the wire knew at that time.
+        ignored. ``country`` is an ISO alpha-2 code; ``listing`` a listing, security or issuer id of the master,
+        matched as given (:meth:`NewsService.list <marketwire.news.service.NewsService.list>` resolves any
+        identifier); ``links`` link keys (``issuer:MWI...``) of which the article must carry one; ``entity`` a link
+        key such as ``person:vladimir-putin`` or words of an entity's name; ``since`` and ``until`` bound the
+        publication time (both included); ``unique`` leaves out duplicates; ``as_of`` answers with what the wire
+        knew at that time.
         """
         if not self.lake.exists(NEWS_ARTICLES):
             return []
         if offset < 0 or (limit is not None and limit < 0):
             raise InvalidInput("`limit` and `offset` must not be negative", param="limit")
-        filters = dict(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
-                       story=story, since=since, until=until, unique=unique)
+        filters: dict[str, Any] = dict(q=q, lang=lang, country=country, listing=listing, links=links, entity=entity,
+                                       source=source, topic=topic, story=story, since=since, until=until, unique=unique)
         if as_of is None:  # the current wire: the serving index
             found = self._indexed(lambda ix: ix.articles(**filters, limit=limit, offset=offset))
             if found is not None:
                 return found  # type: ignore[no-any-return]
         conds, params = self._filters(**filters)
         rows = self.lake.read(NEWS_ARTICLES, where=" AND ".join(conds) or None, params=params, as_of=as_of).to_pylist()
-        terms = _terms(q) if q else []
-        rows.sort(key=lambda r: (_rank(r, terms), r["published"] or r["first_seen"]), reverse=True)
+        words = terms(q) if q else []
+        rows.sort(key=lambda r: (_rank(r, words), r["published"] or r["first_seen"]), reverse=True)
         rows = rows[offset:]
         return [export_row(r) for r in (rows[:limit] if limit else rows)]
 
     def _filters(self, *, q: str | None, lang: str | None, country: str | None, listing: str | None,
-                 entity: str | None, source: str | None, topic: str | None, story: str | None,
-                 since: datetime | None, until: datetime | None, unique: bool) -> tuple[list[str], list[Any]]:
-        conds: list[str] = []
-        params: list[Any] = []
-        for term in _terms(q) if q else []:
+                 links: Sequence[str] | None, entity: str | None, source: str | None, topic: str | None,
+                 story: str | None, since: datetime | None, until: datetime | None, unique: bool
+                 ) -> tuple[builtins.list[str], builtins.list[Any]]:
+        conds: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        for term in terms(q) if q else []:
             conds.append("(strip_accents(lower(coalesce(title, ''))) LIKE ? OR "
                          "strip_accents(lower(coalesce(body, ''))) LIKE ?)")
             params += [f"%{term}%", f"%{term}%"]
@@ -578,6 +674,9 @@ class ArticleStore:
             conds.append("(list_contains(entity_keys, ?) OR list_contains(entity_keys, ?) OR "
                          "list_contains(entity_keys, ?))")
             params += [f"listing:{ident}", f"security:{ident}", f"issuer:{ident}"]
+        if links is not None:
+            conds.append("len(list_intersect(entity_keys, ?)) > 0")
+            params.append(list(links))
         if entity:
             if re.fullmatch(r"[a-z_]+:\S+", entity.strip()):
                 conds.append("list_contains(entity_keys, ?)")
@@ -598,22 +697,23 @@ class ArticleStore:
             conds.append("coalesce(published, first_seen) >= ?")
             params.append(since)
         if until:
-            conds.append("coalesce(published, first_seen) < ?")
+            conds.append("coalesce(published, first_seen) <= ?")
             params.append(until)
         if unique:
             conds.append("duplicate_of IS NULL")
         return conds, params
 
     def stories(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
-                listing: str | None = None, entity: str | None = None, source: str | None = None,
-                topic: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                as_of: datetime | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
+                listing: str | None = None, links: Sequence[str] | None = None, entity: str | None = None,
+                source: str | None = None, topic: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, as_of: datetime | None = None, limit: int | None = 50
+                ) -> builtins.list[dict[str, Any]]:
         """Stories (articles grouped across outlets and languages), newest first: the first report's headline and
         bullets, every article of the story, its languages, sources, countries and linked entities."""
         if not self.lake.exists(NEWS_ARTICLES):
             return []
-        filters = dict(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source, topic=topic,
-                       since=since, until=until)
+        filters: dict[str, Any] = dict(q=q, lang=lang, country=country, listing=listing, links=links, entity=entity,
+                                       source=source, topic=topic, since=since, until=until)
         if as_of is None:
             ids = self._indexed(lambda ix: ix.story_ids(**filters, story=None, unique=False, limit=limit))
             if ids is not None:
@@ -632,7 +732,7 @@ class ArticleStore:
             raise NotFound(f"no story {story_id}", param="id", value=story_id)
         return rows[0]
 
-    def _story_rows(self, ids: list[str], as_of: datetime | None) -> list[dict[str, Any]]:
+    def _story_rows(self, ids: builtins.list[str], as_of: datetime | None) -> builtins.list[dict[str, Any]]:
         if not ids or not self.lake.exists(NEWS_ARTICLES):
             return []
         docs = self._indexed(lambda ix: ix.by_story(ids)) if as_of is None else None
@@ -640,7 +740,7 @@ class ArticleStore:
             docs = [export_row(r) for r in self.lake.read(
                 NEWS_ARTICLES, where=f"story_id IN ({', '.join('?' for _ in ids)})", params=ids,
                 as_of=as_of).to_pylist()]
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[str, builtins.list[dict[str, Any]]] = defaultdict(list)
         for d in docs:
             groups[d["story_id"]].append(d)
 
@@ -676,44 +776,12 @@ class ArticleStore:
         return out
 
 
-# combining diacritical marks (Latin, Greek, Cyrillic accents and the like), removed after NFKD decomposition
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: ``Téhéran`` -> ``teheran``, ``Ελλάδα`` -> ``ελλαδα``. Queries and texts are folded
-    by this one function on both search paths (the serving index and the lake), so they always agree."""
-    if text.isascii():
-        return text.lower().strip()
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower())).strip()
-
-
-def _terms(q: str) -> list[str]:
-    phrases = re.findall(r'"([^"]+)"', q)
-    rest = re.sub(r'"[^"]*"', " ", q)
-    terms = [fold(p) for p in phrases] + [fold(w) for w in rest.split()]
-    return [t.replace("%", "").replace("_", " ").strip() for t in terms if t.strip("%_ ")]
-
-
-def _rank(r: dict[str, Any], terms: list[str]) -> float:
-    if not terms:
+def _rank(r: dict[str, Any], words: list[str]) -> float:
+    if not words:
         return 0.0
     title, body = fold(r["title"] or ""), fold(r["body"] or "")
-    words = max(len(body.split()), 1)
-    return sum(3.0 * title.count(t) + body.count(t) * 100.0 / (words + 100.0) for t in terms)
-
-
-def export_row(r: dict[str, Any]) -> dict[str, Any]:
-    """A stored article (a row of ``news_articles``) as ``news show`` prints it (:data:`EXPORT_FIELDS`)."""
-    return {"id": r["article_id"], "url": r["url"], "source": r["source"], "title": r["title"], "body": r["body"],
-            "language": r["language"], "published": r["published"].isoformat() if r["published"] else None,
-            "headline": r.get("headline") or r["title"], "bullets": list(r["bullets"] or []),
-            "entities": json.loads(r["entities"] or "[]"), "topics": json.loads(r.get("topics") or "[]"),
-            "story_id": r["story_id"], "story_score": r.get("story_score"), "novelty": r.get("novelty"),
-            "duplicate_of": r["duplicate_of"], "duplicate_score": r.get("duplicate_score"),
-            "standfirst": list(r.get("standfirst") or []), "revision": r["revision"],
-            "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
-            "extract_status": r["extract_status"], "fetch_status": r.get("fetch_status"), "feed_id": r.get("feed_id")}
+    n = max(len(body.split()), 1)
+    return sum(3.0 * title.count(t) + body.count(t) * 100.0 / (n + 100.0) for t in words)
 
 
 __all__ = ["ArticleStore", "Added", "Page", "EXPORT_FIELDS", "STAGES", "article_id_of", "export_row", "fold"]

@@ -28,12 +28,13 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from marketwire.news import gazetteer as G
 from marketwire.news.gazetteer.companies import CompanyIndex, isin_spans
+from marketwire.news.spans import Span
+from marketwire.news.spans import link as _link
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -80,27 +81,6 @@ def not_for_ner(nlp: "Language") -> list[str]:
     listens = "tok2vec" in nlp.pipe_names and "ner" in (
         getattr(nlp.get_pipe("tok2vec"), "listening_components", None) or [])
     return [p for p in nlp.pipe_names if p != "ner" and not (p == "tok2vec" and listens)]
-
-
-@dataclass
-class Span:
-    start: int
-    end: int
-    type: str
-    source: str                      # model | product | gazetteer | company | demonym
-    link: dict[str, Any] | None = None
-    key: tuple[str, ...] | None = None  # what groups mentions into one entity
-
-    def overlaps(self, o: "Span") -> bool:
-        return self.start < o.end and o.start < self.end
-
-    def contains(self, o: "Span") -> bool:
-        return self.start <= o.start and o.end <= self.end and (self.end - self.start) > (o.end - o.start)
-
-
-def _link(kind: str, id: str, name: str, confidence: float, method: str, evidence: str) -> dict[str, Any]:
-    return {"kind": kind, "id": id, "name": name, "confidence": round(confidence, 2), "method": method,
-            "evidence": [evidence]}
 
 
 def model_spans(doc: "Doc") -> list[Span]:

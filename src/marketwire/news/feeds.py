@@ -42,7 +42,7 @@ import pyarrow as pa
 from marketwire.datasets.base import Dataset
 from marketwire.datasets.news import FEED_ITEMS, FEED_STATE, FEEDS
 from marketwire.errors import InvalidInput
-from marketwire.news.fetch import Fetcher, FetchRequest, FetchResult
+from marketwire.news.fetch import Fetcher, FetchRequest, FetchResult, retry_after_seconds
 from marketwire.news.parse import ParsedEntry, ParsedFeed, parse_feed
 from marketwire.store.lake import Lake
 
@@ -474,6 +474,4 @@ def _feed_update(feed: Feed, parsed: ParsedFeed, wall: datetime) -> dict[str, An
 
 
 def _retry_after(result: FetchResult) -> float | None:
-    from marketwire.news.fetch import retry_after_seconds
-
     return retry_after_seconds(result.headers.retry_after)

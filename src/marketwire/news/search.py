@@ -30,12 +30,14 @@ import re
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from marketwire.datasets.news import NEWS_ARTICLES
 from marketwire.errors import InvalidInput
-from marketwire.news.articles import EXPORT_FIELDS, fold
+from marketwire.news.records import EXPORT_FIELDS, export_row, fold
 
 if TYPE_CHECKING:
     from marketwire.store import Lake
@@ -129,8 +131,6 @@ class ArticleIndex:
 
     def connect(self) -> sqlite3.Connection:
         """A connection to an index that holds everything the lake's table holds now."""
-        from marketwire.datasets.news import NEWS_ARTICLES
-
         con = self._connect()
         version = self.lake.version(NEWS_ARTICLES)
         seen = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
@@ -142,9 +142,6 @@ class ArticleIndex:
         return con
 
     def _sync(self, con: sqlite3.Connection, version: int) -> None:
-        from marketwire.datasets.news import NEWS_ARTICLES
-        from marketwire.news.articles import export_row
-
         with con:
             con.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes; then look again
             seen_version = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
@@ -170,8 +167,6 @@ class ArticleIndex:
 
     def _ids_in(self, paths: set[str]) -> list[str]:
         """The article ids held in some data files of the table."""
-        from marketwire.datasets.news import NEWS_ARTICLES
-
         dataset = self.lake.dataset(NEWS_ARTICLES)
         ids: set[str] = set()
         if dataset is None or not paths:
@@ -224,7 +219,8 @@ class ArticleIndex:
     # -- questions ---------------------------------------------------------------------------------------
     def _where(self, *, q: str | None, lang: str | None, country: str | None, listing: str | None,
                entity: str | None, source: str | None, topic: str | None, story: str | None,
-               since: datetime | None, until: datetime | None, unique: bool) -> tuple[str, list[Any], bool]:
+               since: datetime | None, until: datetime | None, unique: bool,
+               links: Sequence[str] | None = None) -> tuple[str, list[Any], bool]:
         conds: list[str] = []
         params: list[Any] = []
         text = False
@@ -244,6 +240,11 @@ class ArticleIndex:
         if listing:
             ident = listing.strip()
             tag_filters.append([f"listing:{ident}", f"security:{ident}", f"issuer:{ident}"])
+        if links is not None:
+            if links:
+                tag_filters.append(list(links))
+            else:
+                conds.append("0")  # no key: nothing can match
         if entity:
             if re.fullmatch(r"[a-z_]+:\S+", entity.strip()):
                 tag_filters.append([entity.strip()])
@@ -265,7 +266,7 @@ class ArticleIndex:
             conds.append("a.t >= ?")
             params.append(_iso(since))
         if until:
-            conds.append("a.t < ?")
+            conds.append("a.t <= ?")
             params.append(_iso(until))
         if unique:
             conds.append("a.duplicate_of IS NULL")

@@ -376,7 +376,8 @@ def _parse_allowed(entry: str) -> _Allowed:
         except ValueError:
             host, address = _parse_host(text)
     except ValueError as exc:
-        raise InvalidInput(f"bad allow-list entry {entry!r}: {exc}", param="allow") from exc
+        raise InvalidInput(f"`allow`: {entry!r} is not a network or a host name ({exc})", param="allow",
+                           value=entry) from exc
     if address is not None:
         return _Allowed(ipaddress.ip_network(address), None, port)
     return _Allowed(None, host, port)

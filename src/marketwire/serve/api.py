@@ -433,38 +433,36 @@ def create_app(home: str | Path) -> FastAPI:
         df = mw(request).fx(base, quote, parse_as_of(start, "start"), parse_as_of(end, "end"))
         return _many(df.to_dicts())
 
-    def news_filters(q: str | None, lang: str | None, country: str | None, listing: str | None,
-                     topic: str | None, since: str | None, until: str | None, as_of: str | None) -> dict[str, Any]:
-        from marketwire.serve.facade import parse_time
-
-        return {"q": q, "lang": lang, "country": country, "listing": listing, "topic": topic,
-                "since": parse_time(since, "since"), "until": parse_time(until, "until"),
-                "as_of": parse_time(as_of, "as_of")}
+    news_listing_doc = ("Any id of an instrument (listing, security or issuer id, ticker, ISIN ...): articles linked "
+                        "to its issuer, its security or any of its listings. An id that names nothing is a 404.")
+    news_since_doc = "Published at or after: `YYYY-MM-DD` (from the start of that day, UTC) or an ISO 8601 time."
+    news_until_doc = "Published at or before: `YYYY-MM-DD` (the whole day included) or an ISO 8601 time."
 
     @app.get("/v1/news", tags=["news"], summary="Articles, newest first (best text match first with `q`)",
              response_description="Articles matching every filter given.",
-             responses={200: {"model": RowList}, **_errors(400)})
+             responses={200: {"model": RowList}, **_errors(400, 404, 409)})
     def news_list(request: Request,
                   q: str | None = Query(None, description='Words (or "quoted phrases") that must all occur in the '
                                                           "title or body; case and accents ignored."),
                   lang: str | None = Query(None, description="ISO 639-1 language code.", examples=["fr"]),
                   country: str | None = Query(None, description="ISO 3166 alpha-2 code of a linked country.",
                                               examples=["RU"]),
-                  listing: str | None = Query(None, description="A listing, security or issuer id linked."),
+                  listing: str | None = Query(None, description=news_listing_doc),
                   entity: str | None = Query(None, description="A link key (person:vladimir-putin, country:RU) or "
                                                               "words of a linked name."),
                   source: str | None = Query(None, description="The outlet."),
                   topic: str | None = Query(None, description="A topic code.", examples=["defence"]),
                   story: str | None = Query(None, description="A story id."),
-                  since: str | None = Query(None, description="Published at or after (ISO date or time)."),
-                  until: str | None = Query(None, description="Published before (ISO date or time)."),
+                  since: str | None = Query(None, description=news_since_doc),
+                  until: str | None = Query(None, description=news_until_doc),
                   unique: bool = Query(False, description="Leave out duplicates of earlier articles."),
                   as_of: str | None = Query(None, description="Answer with what the wire knew at this time."),
                   limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles."),
                   offset: int = Query(0, ge=0, description="Articles to skip (paging).")) -> JSONResponse:
-        kw = news_filters(q, lang, country, listing, topic, since, until, as_of)
-        return _many(mw(request).articles().list(**kw, entity=entity, source=source, story=story, unique=unique,
-                                                 limit=limit, offset=offset))
+        arts = mw(request).news.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
+                                     topic=topic, story=story, since=since, until=until, as_of=as_of, unique=unique,
+                                     limit=limit, offset=offset)
+        return _many([a.to_dict() for a in arts])
 
     @app.get("/v1/news/{id}", tags=["news"], summary="One article",
              response_description="The article: text, language, time, headline, bullets, linked entities, topics, "
@@ -472,35 +470,37 @@ def create_app(home: str | Path) -> FastAPI:
              responses={200: {"model": RowItem}, **_errors(400, 404)})
     def news_show(request: Request, id: str,
                   as_of: str | None = Query(None, description="The version the wire knew at this time.")) -> JSONResponse:
-        from marketwire.serve.facade import parse_time
-
-        return _one(mw(request).articles().show(id, as_of=parse_time(as_of, "as_of")))
+        return _one(mw(request).news.show(id, as_of=as_of).to_dict())
 
     @app.get("/v1/stories", tags=["news"], summary="Stories: articles about one event across outlets and languages",
              response_description="Stories, newest first, with their articles, languages, sources and entities.",
-             responses={200: {"model": RowList}, **_errors(400)})
+             responses={200: {"model": RowList}, **_errors(400, 404, 409)})
     def stories_list(request: Request,
                      q: str | None = Query(None, description="Words that must all occur in an article of the story."),
                      lang: str | None = Query(None, description="A language of one of its articles."),
                      country: str | None = Query(None, description="ISO alpha-2 code of a linked country."),
-                     listing: str | None = Query(None, description="A listing, security or issuer id linked."),
+                     listing: str | None = Query(None, description=news_listing_doc),
                      entity: str | None = Query(None, description="A link key (person:vladimir-putin) or words of "
                                                                   "a name linked in one of its articles."),
                      source: str | None = Query(None, description="An outlet of one of its articles."),
                      topic: str | None = Query(None, description="A topic code."),
-                     since: str | None = Query(None, description="Published at or after."),
-                     until: str | None = Query(None, description="Published before."),
+                     since: str | None = Query(None, description=news_since_doc),
+                     until: str | None = Query(None, description=news_until_doc),
                      as_of: str | None = Query(None, description="What the wire knew at this time."),
                      limit: int = Query(50, ge=1, le=1000, description="Maximum number of stories.")
                      ) -> JSONResponse:
-        kw = news_filters(q, lang, country, listing, topic, since, until, as_of)
-        return _many(mw(request).articles().stories(**kw, entity=entity, source=source, limit=limit))
+        found = mw(request).news.stories(q=q, lang=lang, country=country, listing=listing, entity=entity,
+                                         source=source, topic=topic, since=since, until=until, as_of=as_of,
+                                         limit=limit)
+        return _many([s.to_dict() for s in found])
 
     @app.get("/v1/stories/{id}", tags=["news"], summary="One story",
              response_description="The story's articles, languages, sources and linked entities.",
-             responses={200: {"model": RowItem}, **_errors(404)})
-    def story_show(request: Request, id: str) -> JSONResponse:
-        return _one(mw(request).articles().story(id))
+             responses={200: {"model": RowItem}, **_errors(400, 404)})
+    def story_show(request: Request, id: str,
+                   as_of: str | None = Query(None, description="The story as the wire knew it at this time.")
+                   ) -> JSONResponse:
+        return _one(mw(request).news.story(id, as_of=as_of).to_dict())
 
     from marketwire.serve.web import install_web
 

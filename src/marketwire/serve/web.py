@@ -1,19 +1,18 @@
 """The news pages: the wire (``/news``) and one article (``/news/{id}``), rendered on the server.
 
-The pages are a thin shell over the same facade call the REST API makes (``articles().list`` / ``show``); they
-hold no query logic. Templates live in ``serve/templates`` (Jinja2, autoescaped), the one stylesheet in
+The pages are a thin shell over the news service the REST API calls too (``mw.news.list`` / ``mw.news.show``);
+they hold no query logic. Templates live in ``serve/templates`` (Jinja2, autoescaped), the one stylesheet in
 ``serve/static``. No JavaScript and nothing from outside the server: the Content-Security-Policy says so.
 
-The wire passes each filter of the query string (``country``, ``listing``, ``entity``, ``topic``, ``source`` ...)
-to ``ArticleStore.list`` only when its signature takes it, and names the filters it could not apply on the page,
-so the page works against any version of the store and never shows unfiltered results as filtered.
+The wire passes every filter of the query string (``q``, ``lang``, ``country``, ``listing``, ``entity``, ``topic``,
+``source``, ``story``, ``since``, ``until``) to the service as it is; the service parses the times and resolves the
+listing, and what it refuses (a time that is not a time, an id that names nothing) is the error page with the
+status the REST API would answer (400, 404, 409).
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -32,9 +31,9 @@ STATIC = HERE / "static"
 
 #: articles on one page of the wire
 PER_PAGE = 25
-#: the filters of the wire's query string, in the order the page shows them; each goes to ``ArticleStore.list``
-#: under the same name when the store takes it
-FILTERS = ("q", "lang", "country", "listing", "entity", "topic", "source", "story")
+#: the filters of the wire's query string, in the order the page shows them; each goes to ``mw.news.list`` under
+#: the same name
+FILTERS = ("q", "lang", "country", "listing", "entity", "topic", "source", "story", "since", "until")
 #: link kinds shown as companies and listings on the article page
 COMPANY_KINDS = ("issuer", "company", "security", "listing", "organization", "org")
 #: no scripts, no frames, nothing fetched from anywhere but this server
@@ -60,24 +59,24 @@ def wire_page(request: Request) -> HTMLResponse:
         return _error_page(400, "invalid_input", f"`page`: {raw_page} is not a page number (1, 2, 3 ...)")
     page = int(raw_page)
     try:
-        store = _facade(request).articles()
-        rows, unapplied = _list_page(store.list, filters, page)
+        rows = [_record(a) for a in _facade(request).news.list(**filters, offset=(page - 1) * PER_PAGE,
+                                                                   limit=PER_PAGE + 1)]
     except MarketwireError as e:
         return _error_page(int(e.http_status), e.code, e.message)
-    more = len(rows) > PER_PAGE
+    more = len(rows) > PER_PAGE  # one more than a page was asked for: there is a next page
     items = [_wire_item(r) for r in rows[:PER_PAGE]]
-    chips = [{"name": k, "value": v, "applied": k not in unapplied,
-              "remove": _wire_url({n: w for n, w in filters.items() if n != k})} for k, v in filters.items()]
-    return _render("wire.html", 200, items=items, filters=filters, chips=chips, unapplied=unapplied, page=page,
+    chips = [{"name": k, "value": v, "remove": _wire_url({n: w for n, w in filters.items() if n != k})}
+             for k, v in filters.items()]
+    return _render("wire.html", 200, items=items, filters=filters, chips=chips, page=page,
                    prev_url=_wire_url(filters, page - 1) if page > 1 else None,
                    next_url=_wire_url(filters, page + 1) if more else None, html_lang="en",
                    page_title="Wire" + (f" · {', '.join(f'{k}: {v}' for k, v in filters.items())}" if filters else ""))
 
 
 def article_page(request: Request, id: str) -> HTMLResponse:
+    news = _facade(request).news
     try:
-        store = _facade(request).articles()
-        art = store.show(id)
+        art = _record(news.show(id))
     except NotFound:
         return _error_page(404, "not_found", f"There is no article {id} on this wire.")
     except MarketwireError as e:
@@ -85,7 +84,7 @@ def article_page(request: Request, id: str) -> HTMLResponse:
     original = None
     if art.get("duplicate_of"):
         try:
-            original = store.show(art["duplicate_of"])
+            original = _record(news.show(art["duplicate_of"]))
         except MarketwireError:
             original = None
     view = _article_view(art)
@@ -95,40 +94,6 @@ def article_page(request: Request, id: str) -> HTMLResponse:
 
 
 # -- the wire: filters and pages -------------------------------------------------------------------------
-
-def _list_page(list_fn: Callable[..., list[dict[str, Any]]], filters: dict[str, str],
-               page: int) -> tuple[list[dict[str, Any]], list[str]]:
-    """One page of articles (plus one more, to know there is a next page) and the filters the store cannot apply."""
-    accepted = _accepted(list_fn)
-    kwargs: dict[str, Any] = {}
-    unapplied: list[str] = []
-    for name, value in filters.items():
-        if accepted is None or name in accepted:
-            kwargs[name] = value
-        else:
-            unapplied.append(name)
-    skip = (page - 1) * PER_PAGE
-    if accepted is None or "offset" in accepted:
-        rows = list_fn(**kwargs, offset=skip, limit=PER_PAGE + 1)
-    else:
-        rows = list_fn(**kwargs, limit=skip + PER_PAGE + 1)[skip:]
-    return list(rows), unapplied
-
-
-def _accepted(fn: Callable[..., Any]) -> set[str] | None:
-    """The keyword arguments ``fn`` takes; None when it takes any (``**kwargs``)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return set()
-    names = set()
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_KEYWORD:
-            return None
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-            names.add(p.name)
-    return names
-
 
 def _wire_url(filters: dict[str, str], page: int = 1) -> str:
     query = [(k, v) for k, v in filters.items() if v]
@@ -141,7 +106,12 @@ def filter_url(name: str, value: str) -> str:
     return _wire_url({name: value})
 
 
-# -- shaping the store's dicts for the templates ---------------------------------------------------------
+# -- shaping the service's records for the templates ----------------------------------------------------
+
+def _record(a: Any) -> dict[str, Any]:
+    """An article record of the service as the plain dict the helpers below read."""
+    return a.to_dict() if hasattr(a, "to_dict") else dict(a)
+
 
 def _wire_item(a: dict[str, Any]) -> dict[str, Any]:
     return {"id": a.get("id"), "title": _title(a), "bullets": _bullets(a.get("bullets")),
@@ -282,7 +252,7 @@ def _render(template: str, http_status: int, **context: Any) -> HTMLResponse:
 
 
 def _error_page(status: int, code: str, message: str) -> HTMLResponse:
-    titles = {400: "Bad request", 404: "Not found"}
+    titles = {400: "Bad request", 404: "Not found", 409: "Ambiguous"}
     return _render("error.html", status, status=status, code=code, message=message, html_lang="en",
                    page_title=titles.get(status, "Error"))
 

@@ -122,6 +122,24 @@ _R = [
     Rule("price.source_disagreement", "flag", "price_disagreements",
          "Two sources disagree on a listing's close for a date by more than 0.5% (levels in the same basis, "
          "daily returns across bases); recorded in price_disagreements."),
+    # news
+    Rule("news.no_text", "reject", "news_articles",
+         "A page or text file with no article text: empty, or nothing left after extraction (a login form, an "
+         "index page, a title line alone), and no text of its own in the feed item."),
+    Rule("news.unparseable", "reject", "news_articles",
+         "A page that cannot be read as HTML or text (binary or undecodable bytes, markup the parser rejects, an "
+         "extractor failure)."),
+    Rule("news.too_large", "reject", "news_articles",
+         "A page over the size cap (20 MB for extraction; the fetcher's own cap for a download), not parsed."),
+    Rule("news.ssrf_refused", "reject", "news_articles",
+         "A feed item's link the SSRF guard refused (a private, loopback or otherwise non-public address not on "
+         "the --allow list); nothing was fetched and the item has no text of its own."),
+    Rule("news.fetch_failed", "reject", "news_articles",
+         "A feed item's page that could not be fetched (HTTP error, timeout, connection error, robots.txt) and "
+         "that has no text of its own in the feed."),
+    Rule("news.bad_published", "reject", "news_articles",
+         "A publication time stated by a page or an item that is not a date or an instant; the article is stored "
+         "without it and the value is quarantined."),
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _R}

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from marketwire.news import gazetteer as G
+from marketwire.news.spans import Span, link
 from marketwire.refdata import DEFAULT_MICS
 from marketwire.sources.classify import norm_name
 
 if TYPE_CHECKING:
-    from marketwire.news.entities import Span
     from marketwire.store import Lake
 
 #: share-line and venue noise at the end of a directory name
@@ -206,21 +206,18 @@ class CompanyIndex:
         return idx
 
     # -- matching ----------------------------------------------------------------------------------
-    def find(self, text: str, words: list[re.Match[str]], model: list["Span"], *, model_ran: bool = True
-             ) -> list["Span"]:
+    def find(self, text: str, words: list[re.Match[str]], model: list[Span], *, model_ran: bool = True
+             ) -> list[Span]:
         """Company mentions of ``text``. ``model`` holds the NER model's spans; ``model_ran`` is False where no model
         read the text (a language without one), and then a common word links only to an index member or an alias."""
-        from marketwire.news.entities import Span, _link
-
-        out: list[Span] = []
-        out.extend(self._names(text, words, model, model_ran, Span, _link))
-        out.extend(self._tickers(text, Span, _link))
+        out: list[Span | None] = []
+        out.extend(self._names(text, words, model, model_ran))
+        out.extend(self._tickers(text))
         for m in PAT_ISIN.finditer(text):
-            out.append(self._isin(m, Span, _link))
+            out.append(self._isin(m))
         return [s for s in out if s is not None]
 
-    def _names(self, text: str, words: list[re.Match[str]], model: list["Span"], model_ran: bool, Span: Any,
-               link: Any) -> Iterable["Span"]:
+    def _names(self, text: str, words: list[re.Match[str]], model: list[Span], model_ran: bool) -> Iterable[Span]:
         keep = [(i, G.fold(w.group())) for i, w in enumerate(words) if norm_name(w.group()) or w.group().isdigit()]
         j = 0
         while j < len(keep):
@@ -300,7 +297,7 @@ class CompanyIndex:
                 lk["evidence"].append(m.group(1))
             yield Span(start, end, "ORG", "company", lk, ("issuer", iid))
 
-    def _tickers(self, text: str, Span: Any, link: Any) -> Iterable["Span"]:
+    def _tickers(self, text: str) -> Iterable[Span]:
         for pat, conf, method in ((PAT_EXCHANGE, 0.95, "exchange_ticker"), (PAT_RIC, 0.9, "ric"),
                                   (PAT_CASHTAG, 0.8, "cashtag")):
             for m in pat.finditer(text):
@@ -331,7 +328,7 @@ class CompanyIndex:
                         return lid, iid
         return None
 
-    def _isin(self, m: re.Match[str], Span: Any, link: Any) -> "Span | None":
+    def _isin(self, m: re.Match[str]) -> Span | None:
         from stdnum import isin as stdisin
 
         code = m.group()
