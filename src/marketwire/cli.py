@@ -34,7 +34,7 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
     import marketwire
 
     try:
-        return fn(marketwire.open(ctx.obj["home"]))
+        return fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler")))
     except MarketwireError as e:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
             from marketwire.output import to_json
@@ -61,12 +61,16 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", envvar="MARKETWIRE_HOME", default=None, metavar="DIR",
               help="The lake folder (else $MARKETWIRE_HOME, else a per-user folder).")
+@click.option("--scheduler", envvar="MARKETWIRE_SCHEDULER", default=None, metavar="tcp://HOST:PORT",
+              help="Run the partitioned work of bulk jobs (reading and parsing files, exports) on this Dask "
+                   "scheduler's workers (else $MARKETWIRE_SCHEDULER, else threads in this process).")
 @click.version_option(package_name="marketwire")
 @click.pass_context
-def main(ctx: click.Context, home: str | None) -> None:
+def main(ctx: click.Context, home: str | None, scheduler: str | None) -> None:
     """marketwire: point-in-time, verified market data on your own machine."""
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
+    ctx.obj["scheduler"] = scheduler
 
 
 @main.command()
@@ -85,11 +89,13 @@ def main(ctx: click.Context, home: str | None) -> None:
 @click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
               help="Price files: map a bar field (symbol, date, open, high, low, close, volume, adj_close, dividend, "
                    "split, capital_gain) to a header of the file; repeatable; with or without --preset.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Read and parse the files on this Dask scheduler's workers (overrides the global option).")
 @FORMAT
 @click.pass_context
 def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str | None, no_rebuild: bool,
            preset: str | None, symbol: str | None, basis: str | None, mic: str | None, currency: str | None,
-           columns: tuple[str, ...], fmt: str) -> None:
+           columns: tuple[str, ...], scheduler: str | None, fmt: str) -> None:
     """Load files or folders through SOURCE (no PATH: the source's public URL).
 
     Prints accepted / flagged / quarantined counts. Re-running on the same files adds nothing.
@@ -109,7 +115,8 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
         def progress(name: str, k: int, n: int) -> None:
             bar.update(task, total=n, completed=k, description=f"{source}: {name}")
 
-        report = _run(ctx, lambda mw: mw.ingest(source, list(paths), as_of, progress, not no_rebuild, **options))
+        report = _run(ctx, lambda mw: mw.ingest(source, list(paths), as_of, progress, not no_rebuild,
+                                                scheduler=scheduler, **options))
     d = report.to_dict()
     if fmt == "json":
         from marketwire.output import to_json
@@ -120,11 +127,8 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
                f"quarantined {d['quarantined']}, unchanged {d['unchanged']}"
                + (f", superseded {d['retracted']}" if d["retracted"] else "")
                + (f"; master flags {d['master_flags']}" if d["master_flags"] else ""))
-    from marketwire.verify.rules import RULES
-
-    for rule, n in sorted(d["by_rule"].items()):
-        sev = RULES[rule].severity if rule in RULES else "reject"
-        click.echo(f"  {'quarantined' if sev == 'reject' else 'flagged'} by {rule}: {n}")
+    for o in report.outcomes():
+        click.echo(f"  {o['outcome']} by {o['rule']}: {o['count']}")
     if d.get("disagreements"):
         click.echo(f"  disagreements with other sources recorded: {d['disagreements']}")
 
@@ -401,6 +405,46 @@ def sources(ctx: click.Context, fmt: str) -> None:
     from marketwire.output import render
 
     render(_run(ctx, lambda mw: mw.sources()), fmt, ["name", "dataset", "url", "description", "error"])
+
+
+@main.command()
+@FORMAT
+@click.pass_context
+def plugins(ctx: click.Context, fmt: str) -> None:
+    """Installed plugins (entry point group marketwire.plugins): what each added, or why it failed to load."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.plugins()), fmt, ["name", "target", "added", "error"])
+
+
+@main.command("datasets")
+@FORMAT
+@click.pass_context
+def datasets_cmd(ctx: click.Context, fmt: str) -> None:
+    """Every declared dataset: key, write mode, partitioning, description."""
+    from marketwire.output import render
+
+    render(_run(ctx, lambda mw: mw.datasets()), fmt)
+
+
+@main.command("dataset")
+@click.argument("name")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="What was known then (date or ISO time).")
+@click.option("--where", "where", multiple=True, metavar="COLUMN=VALUE", help="Equality filter; repeatable.")
+@click.option("--limit", default=None, type=click.IntRange(min=1))
+@FORMAT
+@click.pass_context
+def dataset_cmd(ctx: click.Context, name: str, as_of: str | None, where: tuple[str, ...], limit: int | None,
+                fmt: str) -> None:
+    """The records of any dataset (a plugin's too), latest version per key, as known at --as-of."""
+    from marketwire.output import render
+
+    bad = [w for w in where if "=" not in w]
+    if bad:
+        raise click.UsageError(f"--where {bad[0]!r}: write COLUMN=VALUE")
+    filters = dict(w.split("=", 1) for w in where)
+    ctx.obj["fmt"] = fmt
+    render(_run(ctx, lambda mw: mw.dataset(name, as_of=as_of, where=filters, limit=limit)), fmt)
 
 
 @main.command()

@@ -153,7 +153,8 @@ def test_bad_as_of_names_the_parameter(client: TestClient) -> None:
     err = error_of(client.get("/v1/resolve", params={"id": "AAPL", "as_of": "2024-02-30"}), 400,
                    "invalid_input")
     assert err["param"] == "as_of"
-    assert err["message"] == "`as_of`: 2024-02-30 is not a date"
+    assert err["message"].startswith("`as_of`: '2024-02-30' is not a date")
+    assert err["value"] == "2024-02-30" and "day is out of range" in err["message"]
 
 
 def test_framework_validation_is_our_400(client: TestClient) -> None:

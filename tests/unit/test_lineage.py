@@ -115,13 +115,16 @@ def test_an_id_merged_by_later_evidence_still_resolves(tmp_path):
 
 def test_two_existing_ids_merged_the_loser_answers_with_the_survivor(tmp_path):
     nd, fd, mic = _apple_files(tmp_path)
+    wrong = tmp_path / "mic-wrong.csv"  # an edition of the MIC list that places XNAS in Canada
+    wrong.write_text('"MIC","OPERATING MIC","ISO COUNTRY CODE (ISO 3166)"\n"XNAS","XNAS","CA"\n')
     m = marketwire.open(tmp_path / "h")
+    m.ingest("mic", [wrong])  # an ingested list wins over the shipped one
     m.ingest("financedatabase", [fd], as_of="2026-08-16")
-    m.ingest("nasdaqtrader", [nd])  # venues unknown yet: AAPL@XNAS cannot be placed in the US, stays apart
+    m.ingest("nasdaqtrader", [nd])  # AAPL@XNAS is not placed in the US: it stays apart from the US ISIN
     a = m.resolve("AAPL@XNAS", "2026-09-01")[0]["security_id"]
     b = m.resolve("US0378331005", "2026-09-01")[0]["security_id"]
     assert a != b
-    m.ingest("mic", [mic])  # now XNAS is known to be in the US: the two are one security
+    m.ingest("mic", [mic])  # the corrected list: XNAS is in the US, the two are one security
     merged = m.resolve("AAPL@XNAS", "2026-09-01")[0]
     assert merged["security_id"] == m.resolve("US0378331005", "2026-09-01")[0]["security_id"] in (a, b)
     loser = a if merged["security_id"] == b else b

@@ -15,12 +15,33 @@ COMMON_FIELDS: tuple[pa.Field, ...] = (
 )
 
 
+#: How the ingest engine writes a delivery (``Dataset.write_mode``):
+WRITE_MODES = {
+    "append": "every record is appended (a log; nothing is compared)",
+    "insert": "a record whose key is live already is unchanged; only new keys are appended",
+    "versioned": "a record is appended when its key is new or its content (``compare`` columns) differs from the "
+                 "latest version of the key: a correction is a new version, an identical re-delivery adds nothing",
+    "snapshot": "insert, and live records of the same scope (``scope``: the series, the snapshot date, the file) "
+                "that the new reading no longer holds are retracted: a re-read file replaces its earlier reading",
+    "derived": "the delivery is the whole new state: changed records are appended, records whose key is gone "
+               "are retracted (derived tables such as the securities master)",
+}
+#: Provenance columns never compared as content
+PROVENANCE = ("knowledge_time", "ingested_at", "source", "ingest_id")
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A canonical dataset.
 
     ``key`` identifies one fact; several records with the same key are versions of that fact told apart by
     ``knowledge_time``. ``valid_time`` names the columns giving when the fact was true in the world.
+
+    The ingest engine obeys the declaration: ``write_mode`` (:data:`WRITE_MODES`), ``compare`` (the content
+    columns of ``versioned``; default every column but provenance, ``file`` and ``line``), ``scope`` (of
+    ``snapshot``; a ``file`` column in a scope is compared by file name), ``knowledge_from`` (a date column that
+    gives each record its knowledge time, e.g. a snapshot date; default the delivery's time) and
+    ``partition_by`` (partitions written, and pruned when a delivery is compared with what is stored).
     """
 
     name: str
@@ -33,6 +54,28 @@ class Dataset:
     column_docs: dict[str, str] = field(default_factory=dict)
     #: Parquet encodings per column (e.g. DELTA_BINARY_PACKED for sorted integers); dictionary otherwise
     encodings: dict[str, str] = field(default_factory=dict)
+    compare: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    knowledge_from: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.write_mode not in WRITE_MODES:
+            raise ValueError(f"dataset {self.name}: write_mode {self.write_mode!r} is not one of "
+                             f"{', '.join(WRITE_MODES)}")
+        names = {f.name for f in self.fields} | {f.name for f in COMMON_FIELDS}
+        for attr in ("key", "compare", "scope", "partition_by"):
+            unknown = [c for c in getattr(self, attr) if c not in names]
+            if unknown:
+                raise ValueError(f"dataset {self.name}: {attr} names unknown column {unknown[0]!r}")
+        if self.write_mode == "snapshot" and not self.scope:
+            raise ValueError(f"dataset {self.name}: write_mode snapshot needs a scope")
+
+    @property
+    def content(self) -> list[str]:
+        """The columns that tell two versions of a key apart."""
+        if self.compare:
+            return list(self.compare)
+        return [c for c in self.columns if c not in ("file", "line", "knowledge_time", "ingested_at", "ingest_id")]
 
     @property
     def schema(self) -> pa.Schema:

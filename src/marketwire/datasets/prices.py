@@ -46,6 +46,7 @@ BARS_DAILY = Dataset(
     ),
     key=("listing_id", "date", "source"),
     valid_time=("date",),
+    write_mode="versioned",
     partition_by=("bucket",),
     encodings={c: _DELTA for c in ("date", "open", "high", "low", "close", "volume", "line")},
     column_docs={
@@ -66,6 +67,8 @@ CORPORATE_ACTIONS = Dataset(
         f("currency", S), f("basis", S), f("file", S), f("line", I64), f("flags", S),
     ),
     key=("listing_id", "ex_date", "type", "source"),
+    write_mode="versioned",
+    compare=("listing_id", "ex_date", "type", "value", "source", "flags"),
     valid_time=("ex_date",),
     column_docs={
         "type": "split (value = new shares per old share; a reverse split has value < 1), dividend, capital_gain",
@@ -80,6 +83,8 @@ FX_RATES = Dataset(
             f("file", S), f("line", I64)),
     key=("base", "quote", "date"),
     valid_time=("date",),
+    write_mode="versioned",
+    compare=("base", "quote", "date", "rate"),
     encodings={"date": _DELTA},
 )
 
@@ -92,6 +97,7 @@ PRICE_LISTINGS = Dataset(
         f("currency", S), f("calendar", S), f("provisional", pa.bool_(), False), f("name", S), f("flags", S),
     ),
     key=("listing_id", "symbol"),
+    write_mode="insert",
 )
 
 PRICE_DISAGREEMENTS = Dataset(

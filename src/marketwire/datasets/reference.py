@@ -36,6 +36,9 @@ REF_OBSERVATIONS = Dataset(
     ),
     key=("feed", "snapshot_date", "record_hash"),
     valid_time=("snapshot_date",),
+    write_mode="snapshot",
+    scope=("feed", "snapshot_date", "file"),
+    knowledge_from="snapshot_date",
     column_docs={
         "feed": "the directory the record came from (a snapshot series, e.g. nasdaqtrader:nasdaqlisted)",
         "complete": "true when the feed is a complete directory, so absence in a later snapshot means delisted",
@@ -53,6 +56,9 @@ INDEX_OBSERVATIONS = Dataset(
     ),
     key=("index", "snapshot_date", "record_hash"),
     valid_time=("snapshot_date",),
+    write_mode="snapshot",
+    scope=("index", "snapshot_date", "file"),
+    knowledge_from="snapshot_date",
 )
 
 QUARANTINE = Dataset(
@@ -63,6 +69,7 @@ QUARANTINE = Dataset(
         f("file", S), f("line", pa.int64()), f("raw", S), f("record_hash", S, False),
     ),
     key=("source", "dataset", "record_hash", "rule"),
+    write_mode="insert",
 )
 
 ISSUERS = Dataset(
@@ -74,6 +81,7 @@ ISSUERS = Dataset(
         f("retracted", pa.bool_()),
     ),
     key=("issuer_id",),
+    write_mode="derived",
     valid_time=("valid_from", "valid_to"),
 )
 
@@ -87,6 +95,7 @@ SECURITIES = Dataset(
         f("retracted", pa.bool_()),
     ),
     key=("security_id",),
+    write_mode="derived",
     valid_time=("valid_from", "valid_to"),
 )
 
@@ -100,6 +109,7 @@ LISTINGS = Dataset(
         f("retracted", pa.bool_()),
     ),
     key=("listing_id",),
+    write_mode="derived",
     valid_time=("valid_from", "valid_to"),
     column_docs={"valid_to": "first snapshot date at which the listing was known to be gone (exclusive)"},
 )
@@ -113,6 +123,7 @@ IDENTIFIERS = Dataset(
         f("retracted", pa.bool_()),
     ),
     key=("entity_id", "scheme", "value", "valid_from"),
+    write_mode="derived",
     valid_time=("valid_from", "valid_to"),
 )
 
@@ -125,6 +136,7 @@ INDEX_MEMBERSHIP = Dataset(
         f("retracted", pa.bool_()),
     ),
     key=("index", "ticker", "valid_from"),
+    write_mode="derived",
     valid_time=("valid_from", "valid_to"),
 )
 
@@ -137,6 +149,7 @@ REF_FLAGS = Dataset(
         f("retracted", pa.bool_()),
     ),
     key=("entity_id", "rule", "value"),
+    write_mode="derived",
 )
 
 EXCHANGES = Dataset(
@@ -148,6 +161,7 @@ EXCHANGES = Dataset(
         f("record_hash", S, False),
     ),
     key=("mic",),
+    write_mode="versioned",
 )
 
 CURRENCIES = Dataset(
@@ -158,6 +172,7 @@ CURRENCIES = Dataset(
         f("countries", FLAGS), f("record_hash", S, False),
     ),
     key=("code",),
+    write_mode="versioned",
 )
 
 COUNTRIES = Dataset(
@@ -168,6 +183,7 @@ COUNTRIES = Dataset(
         f("record_hash", S, False),
     ),
     key=("alpha2",),
+    write_mode="versioned",
 )
 
 ID_REGISTRY = Dataset(

@@ -1,38 +1,39 @@
-"""Ingest of price deliveries: parse -> resolve listings -> verify -> ticks -> append what is new -> reconcile.
+"""The stage of daily bars and FX rates in the ingest engine: resolve listings -> verify -> ticks -> write -> reconcile.
 
-Everything is columnar (Polars): a delivery of the 100 shared series (749k rows) is verified and written in
-about a second. Re-ingesting an unchanged file appends nothing; a corrected bar is appended as a new version
-(later ``knowledge_time``), so ``as_of`` reads still see what was known before.
+The engine reads and parses the files (on its executor) and hands the batches here; this stage maps each symbol to
+a listing through the identity service, runs the bar and corporate-action rules (:mod:`marketwire.prices.verify`),
+encodes prices as integer ticks and passes the result to the engine's write stage (``versioned``: re-ingesting an
+unchanged file appends nothing; a corrected bar is a new version with a later ``knowledge_time``, so ``as_of``
+reads still see what was known before) and its quarantine. Everything is columnar (Polars): a delivery of the
+100 shared series (749k rows) is verified and written in about a second.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import polars as pl
 import pyarrow as pa
 
 from marketwire.datasets import prices as P
-from marketwire.datasets import reference as R
+from marketwire.engine.core import IngestReport, Job
+from marketwire.engine.quarantine import raw_text
 from marketwire.errors import InvalidInput
-from marketwire.identity.ids import mint
-from marketwire.pipeline import IngestReport
 from marketwire.prices import calendars
 from marketwire.prices.read import bucket_filter
 from marketwire.prices.verify import Verified, verify
-from marketwire.sources import get_source
 from marketwire.sources.base import FrameBatch, Refusal
-from marketwire.sources.prices import SymbolHint, actions_of, hint_for
-from marketwire.store import Lake
+from marketwire.sources.prices import COUNTRY_SUFFIX, SymbolHint, actions_of, hint_for
 
-#: (hint, as_of) -> the master's listing for it: {"listing_id", "mic", "currency", "ticker", "name"} or None
-Resolver = Callable[[SymbolHint, date], dict[str, Any] | None]
+if TYPE_CHECKING:
+    from marketwire.identity.service import IdentityService
+
 MAX_EXP = 12
 BAR_COLS = ("open", "high", "low", "close")
 
@@ -60,91 +61,81 @@ class PriceReport(IngestReport):
         return now
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+def frame_batch(table: Any, *, source: str, basis: str = "raw", mic: str | None = None,
+                currency: str | None = None) -> FrameBatch:
+    """Bars from a DataFrame/Arrow table with symbol, date, open, high, low, close, volume (and optional
+    dividend, split) as the batch a price file would give: the same verification and storage as files."""
+    if basis not in ("raw", "split_adjusted", "adjusted"):
+        raise InvalidInput(f"`basis`: {basis!r} is not raw, split_adjusted or adjusted", param="basis")
+    df = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table) if isinstance(table, pa.Table) \
+        else pl.from_pandas(table)
+    assert isinstance(df, pl.DataFrame)
+    missing = [c for c in ("symbol", "date", "close") if c not in df.columns]
+    if missing:
+        raise InvalidInput(f"`table`: missing column {missing[0]!r}", param="table")
+    cols = []
+    for c in ("open", "high", "low", "close", "volume", "adj_close", "dividend", "split", "capital_gain"):
+        cols.append(pl.col(c).cast(pl.Float64) if c in df.columns else pl.lit(None, pl.Float64).alias(c))
+    name = f"frame:{source}"
+    if "line" in df.columns:
+        line = pl.col("line").cast(pl.Int64)
+    else:
+        line = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line")
+    frame = df.select(pl.col("symbol").cast(pl.Utf8), pl.col("date").cast(pl.Date), *cols, line,
+                      pl.lit(name).alias("file"))
+    frame = frame.with_columns(pl.col("date").cast(pl.Utf8).alias("date_raw"))
+    meta = {"preset": None, "basis": basis, "has_adj_close": False, "mic": mic, "currency": currency,
+            "symbol": None, "interval": "1d"}
+    return FrameBatch("bars_daily", frame, None, [], meta)
 
 
-class PriceIngest:
-    def __init__(self, lake: Lake, resolver: Resolver) -> None:
-        from concurrent.futures import Future
+class FxStage:
+    """FX reference rates: the rows as parsed, versioned by (base, quote, date)."""
 
-        self.lake = lake
-        self.resolver = resolver
-        self._pool = _writers()
-        self._pending: list[Future[Any]] = []
+    report_type = PriceReport
 
-    # -- entry points -------------------------------------------------------------------------------
-    def ingest(self, source: str, paths: Sequence[str], *, as_of: datetime | None = None, **options: Any
-               ) -> PriceReport:
-        src = get_source(source)
-        query = src.query(paths, None, **{k: v for k, v in options.items() if v is not None})
-        from concurrent.futures import ThreadPoolExecutor
+    def run(self, job: Job, batches: list[Any]) -> None:
+        report = job.report
+        fx = pl.concat([b.frame for b in batches]).with_columns(pl.lit(job.source).alias("source"))
+        if isinstance(report, PriceReport):
+            report.rows += fx.height
+        w = job.commit(P.FX_RATES, fx)
+        report.accepted += w.accepted
+        report.unchanged += w.unchanged
+        job.refuse([r for b in batches for r in b.refusals])
 
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=8) as pool:  # parsing releases the GIL
-            batches = [b for b in pool.map(lambda raw: src.transform(query, raw), src.extract(query))
-                       if isinstance(b, FrameBatch)]
-        parse_s = time.perf_counter() - t0
-        if not batches:
-            raise InvalidInput(f"`paths`: no price files found in {', '.join(paths)}", param="paths")
-        if src.dataset == "fx_rates":
-            rep = self._ingest_fx(source, batches, as_of)
-        else:
-            rep = self._ingest_bars(source, batches, as_of)
-        rep.timings = {"parse": round(parse_s, 4), **rep.timings}
-        return rep
 
-    def ingest_frame(self, table: Any, *, source: str, basis: str = "raw", mic: str | None = None,
-                     currency: str | None = None, as_of: datetime | None = None) -> PriceReport:
-        """Bars from a DataFrame/Arrow table with symbol, date, open, high, low, close, volume
-        (and optional dividend, split): the same verification and storage as files."""
-        if basis not in ("raw", "split_adjusted", "adjusted"):
-            raise InvalidInput(f"`basis`: {basis!r} is not raw, split_adjusted or adjusted", param="basis")
-        df = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table) if isinstance(table, pa.Table) \
-            else pl.from_pandas(table)
-        assert isinstance(df, pl.DataFrame)
-        missing = [c for c in ("symbol", "date", "close") if c not in df.columns]
-        if missing:
-            raise InvalidInput(f"`table`: missing column {missing[0]!r}", param="table")
-        cols = []
-        for c in ("open", "high", "low", "close", "volume", "adj_close", "dividend", "split", "capital_gain"):
-            cols.append(pl.col(c).cast(pl.Float64) if c in df.columns else pl.lit(None, pl.Float64).alias(c))
-        name = f"frame:{source}"
-        if "line" in df.columns:
-            line = pl.col("line").cast(pl.Int64)
-        else:
-            line = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line")
-        frame = df.select(pl.col("symbol").cast(pl.Utf8), pl.col("date").cast(pl.Date), *cols, line,
-                          pl.lit(name).alias("file"))
-        frame = frame.with_columns(pl.col("date").cast(pl.Utf8).alias("date_raw"))
-        meta = {"preset": None, "basis": basis, "has_adj_close": False, "mic": mic, "currency": currency,
-                "symbol": None, "interval": "1d"}
-        return self._ingest_bars(source, [FrameBatch("bars_daily", frame, None, [], meta)], as_of)
+class BarsStage:
+    """Daily bars (and the corporate actions found in the same files)."""
 
-    # -- bars ---------------------------------------------------------------------------------------
-    def _ingest_bars(self, source: str, batches: list[FrameBatch], as_of: datetime | None) -> PriceReport:
-        now = _utc_now()
-        kt = as_of or now
-        ingest_id = uuid.uuid4().hex[:16]
-        report = PriceReport(source, ingest_id, files=len(batches))
+    report_type = PriceReport
+
+    def __init__(self, identity: IdentityService) -> None:
+        self.identity = identity
+
+    def run(self, job: Job, batches: list[Any]) -> None:
+        if not all(isinstance(b, FrameBatch) for b in batches):
+            raise TypeError(f"source {job.source!r} delivers records for bars_daily; it needs columnar batches")
+        report = job.report if isinstance(job.report, PriceReport) else _upgrade(job)
         t = time.perf_counter()
-        had_bars = self.lake.exists(P.BARS_DAILY)
+        lake = job.lake
+        had_bars = lake.exists(P.BARS_DAILY)
         frames, refusals = [], []
         for b in batches:
-            src_name = f"{source}:{b.meta['preset']}" if b.meta.get("preset") and source == "prices-csv" else source
+            src_name = f"{job.source}:{b.meta['preset']}" if b.meta.get("preset") and job.source == "prices-csv" \
+                else job.source
             meta = b.meta
             frames.append(b.frame.lazy().with_columns(
                 pl.lit(meta["basis"]).alias("basis"), pl.lit(src_name).alias("source"),
                 pl.lit(meta.get("mic")).cast(pl.Utf8).alias("_mic_opt"),
                 pl.lit(meta.get("currency")).cast(pl.Utf8).alias("_ccy_opt"),
                 pl.lit(meta.get("preset") == "yfinance").alias("_cg_in_div")))
-            for r in b.refusals:
-                refusals.append((r, src_name))
+            refusals += [_with_source(r, src_name) for r in b.refusals]
         bars = pl.concat(frames, how="vertical_relaxed").collect()
         _check_daily(bars)
-        report.rows = bars.height + len(refusals)
+        report.rows += bars.height + len(refusals)
         t = report.lap("read", t)
-        listings = self._listings(bars, now, ingest_id, report)
+        listings = self._listings(job, bars, report)
         if bars.get_column("_mic_opt").null_count() == bars.height:  # the common case: a symbol names its listing
             lk = listings.unique("symbol")
             bars = bars.with_columns([pl.col("symbol").replace_strict(lk.get_column("symbol"), lk.get_column(c),
@@ -156,7 +147,7 @@ class PriceIngest:
         bars = bars.with_columns(pl.coalesce("_ccy_opt", "currency").alias("currency")).drop("_ccy_opt")
         act = actions_of(bars, keep=("listing_id", "source", "basis", "currency", "_cg_in_div"))
         ids = bars.get_column("listing_id").unique().to_list()
-        ledger = self._ledger(ids)
+        ledger = _ledger(lake, ids)
         # what the rules no longer need: the action columns (now ledger rows), empty vendor columns, dates as text
         # (kept only where they failed to parse, for the quarantine message)
         unused = ["dividend", "split", "capital_gain", "_cg_in_div"]
@@ -168,56 +159,47 @@ class PriceIngest:
         buckets = {lid: P.bucket_of(lid) for lid in ids if lid}
         v, good = _verify_and_encode(bars, act, ledger, buckets)
         t = report.lap("verify", t)
-        fresh, unchanged = self._new_rows(good, report.new_listings)
+        written = job.commit(P.BARS_DAILY, good, write=False)
+        fresh = written.appended
         t = report.lap("compare", t)
-        report.unchanged = unchanged
-        prov = {"knowledge_time": kt, "ingested_at": now, "ingest_id": ingest_id}
+        report.unchanged += written.unchanged
         # the bars are written (in Rust, without the GIL) while the ledger and the quarantine are handled
-        writing = self._pool.submit(self.lake.append, P.BARS_DAILY, _with_prov(fresh, prov, P.BARS_DAILY)) \
-            if fresh.height else None
-        report.accepted = fresh.height
-        report.flagged = fresh.filter(pl.col("flags").is_not_null()).height
-        report.listings = len(ids)
-        # actions (the ledger)
+        if fresh.height:
+            job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, fresh.to_arrow()))
+        report.accepted += fresh.height
+        report.flagged += fresh.filter(pl.col("flags").is_not_null()).height
+        report.listings += len(ids)
         acts = v.actions.select("listing_id", "ex_date", "type", "value", "currency", "basis", "file", "line", "flags",
                                 "source")
-        acts_new = self._new_actions(acts)
-        if acts_new.height:
-            self.lake.append(P.CORPORATE_ACTIONS, _with_prov(acts_new, prov, P.CORPORATE_ACTIONS))
-        report.actions = acts_new.height
-        # quarantine: refused rows, refused actions, unparseable values
-        q = _quarantine_rows(v.rejected, v.rejected_actions, refusals)
-        report.quarantined = self._quarantine(q, prov)
-        for code, n in q.group_by("rule").len().iter_rows():
-            report.by_rule[code] = n
+        acts_new = job.commit(P.CORPORATE_ACTIONS, acts).appended
+        report.actions += acts_new.height
+        job.refuse(_quarantine_rows(v.rejected, v.rejected_actions, refusals))
         for flags in (fresh.get_column("flags"), acts_new.get_column("flags")):
             for code, n in flags.drop_nulls().str.split(",").explode().value_counts().iter_rows():
-                report.by_rule[code] = report.by_rule.get(code, 0) + n
-        if writing is not None:
-            writing.result()
-        self._flush()
+                report.count(code, n)
+        for fut in job.pending:
+            fut.result()
+        job.pending.clear()
         t = report.lap("write", t)
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
-        report.disagreements = self._reconcile(fresh, prov, report.new_listings) if had_bars or several else 0
+        report.disagreements += _reconcile(job, fresh, report.new_listings) if had_bars or several else 0
         report.lap("reconcile", t)
-        return report
 
-    def _listings(self, bars: pl.DataFrame, now: datetime, ingest_id: str, report: PriceReport) -> pl.DataFrame:
+    def _listings(self, job: Job, bars: pl.DataFrame, report: PriceReport) -> pl.DataFrame:
         """Each (symbol, venue option) of the delivery -> listing id, calendar, currency, unit scale."""
         keys = bars.group_by("symbol", "_mic_opt").agg(pl.col("date").max().alias("_last"),
                                                       pl.col("file").first().alias("_file"))
-        known = self._known_symbols()
-        has_master = self.lake.exists(R.LISTINGS)
+        known = _known_symbols(job)
         out, new_rows = [], []
-        minted: list[tuple[str, str]] = []
         todo = []
         for sym, mic_opt, last, _file in keys.iter_rows():
             hint = hint_for(f"{sym}@{mic_opt}" if mic_opt and "@" not in sym else sym)
             if mic_opt and hint.mic is None:
                 hint = SymbolHint(hint.symbol, hint.ticker, mic=mic_opt, currency=hint.currency)
-            found = None if hint.symbol in known or not has_master else self.resolver(hint, last or date.today())
+            found = None if hint.symbol in known else self.identity.map_symbol(hint, last or date.today())
             todo.append((sym, mic_opt, hint, found))
-        registered = self._registered([_provisional_key(h) for _, _, h, f in todo if h.symbol not in known and not f])
+        provisional = self.identity.provisional_ids(
+            [_provisional_key(h) for _, _, h, f in todo if h.symbol not in known and not f], job.provenance("prices"))
         for sym, mic_opt, hint, found in todo:
             prior = known.get(hint.symbol)
             if prior is not None:
@@ -228,16 +210,13 @@ class PriceIngest:
                        "mic": found.get("mic"), "country": hint.country, "currency": found.get("currency")
                        or hint.currency, "provisional": False, "name": found.get("name")}
             else:
-                key = _provisional_key(hint)
-                lid = registered.get(key)
-                if lid is None:
-                    lid = mint("listing", key, set())
-                    minted.append((key, lid))
+                lid, minted = provisional[_provisional_key(hint)]
+                if minted:
                     report.new_listings.add(lid)
                 row = {"listing_id": lid, "ticker": hint.ticker, "mic": hint.mic, "country": hint.country,
                        "currency": hint.currency, "provisional": True, "name": None, "flags": "listing.provisional"}
                 report.provisional += 1
-                report.by_rule["listing.provisional"] = report.by_rule.get("listing.provisional", 0) + 1
+                report.count("listing.provisional")
             row["calendar"] = calendars.calendar_name(row["mic"]) or calendars.calendar_name(
                 hint.mic) or _country_calendar(hint.country)
             row["unit_scale"] = hint.unit_scale
@@ -246,200 +225,118 @@ class PriceIngest:
                                                     "provisional", "name")}})
             known[hint.symbol] = {k: row[k] for k in ("listing_id", "calendar", "currency", "unit_scale")}
             out.append({"symbol": sym, "_mic_opt": mic_opt, **known[hint.symbol]})
-        prov = {"knowledge_time": now, "ingested_at": now, "source": "prices", "ingest_id": ingest_id}
-        # written in the background while the delivery is verified (the ingest waits for them before it returns)
         if new_rows:
-            t = pa.Table.from_pylist([{**r, **prov} for r in new_rows], schema=P.PRICE_LISTINGS.schema)
-            self._pending.append(self._pool.submit(self.lake.append, P.PRICE_LISTINGS, t))
-        if minted:
-            self._pending.append(self._pool.submit(self.lake.append, R.ID_REGISTRY, pa.Table.from_pylist(
-                [{"kind": "listing", "key": k, "id": i, **prov} for k, i in minted], schema=R.ID_REGISTRY.schema)))
+            job.commit(P.PRICE_LISTINGS, new_rows, source="prices")
         return pl.DataFrame(out, schema={"symbol": pl.Utf8, "_mic_opt": pl.Utf8, "listing_id": pl.Utf8,
                                          "calendar": pl.Utf8, "currency": pl.Utf8, "unit_scale": pl.Int8})
 
-    def _known_symbols(self) -> dict[str, dict[str, Any]]:
-        if not self.lake.exists(P.PRICE_LISTINGS):
-            return {}
-        t = self.lake.read(P.PRICE_LISTINGS, columns=["symbol", "listing_id", "calendar", "currency", "mic"])
-        out = {}
-        for r in t.to_pylist():
-            out[r["symbol"]] = {"listing_id": r["listing_id"], "calendar": r["calendar"], "currency": r["currency"],
-                                "unit_scale": hint_for(r["symbol"]).unit_scale}
-        return out
 
-    def _registered(self, keys: list[str]) -> dict[str, str]:
-        """Ids the registry already gave to these provisional keys (one query for the whole delivery)."""
-        if not keys or not self.lake.exists(R.ID_REGISTRY):
-            return {}
-        t = self.lake.read(R.ID_REGISTRY, where="kind = 'listing' AND key IN (SELECT unnest(?))", params=[keys],
-                           columns=["key", "id"])
-        return dict(zip(t.column("key").to_pylist(), t.column("id").to_pylist()))
+def _upgrade(job: Job) -> PriceReport:
+    """A price delivery reports rows, listings, actions and timings besides the engine's counts."""
+    base = job.report
+    rep = PriceReport(**{k: getattr(base, k) for k in base.__dataclass_fields__})
+    job.report = rep
+    return rep
 
-    def _ledger(self, ids: list[str]) -> pl.DataFrame | None:
-        if not ids or not self.lake.exists(P.CORPORATE_ACTIONS):
-            return None
-        t = self.lake.read(P.CORPORATE_ACTIONS, where="listing_id IN (SELECT unnest(?))", params=[ids],
-                           columns=["listing_id", "source", "ex_date", "type", "value"])
-        df = pl.from_arrow(t)
-        assert isinstance(df, pl.DataFrame)
-        return df
 
-    def _new_rows(self, good: pl.DataFrame, new_listings: set[str]) -> tuple[pl.DataFrame, int]:
-        """Rows whose content differs from the latest stored version of the same key (or that are new).
-        Listings first seen in this delivery have nothing stored to compare with."""
-        cols = list(P.BARS_DAILY.columns)
-        content = [c for c in cols if c not in ("knowledge_time", "ingested_at", "ingest_id", "file", "line")]
-        good = good.select([c for c in cols if c in good.columns and c not in ("knowledge_time", "ingested_at",
-                                                                               "ingest_id")])
-        if not self.lake.exists(P.BARS_DAILY):
-            return good, 0
-        brand_new = good.filter(pl.col("listing_id").is_in(list(new_listings)))
-        good = good.filter(~pl.col("listing_id").is_in(list(new_listings)))
-        if not good.height:
-            return brand_new, 0
-        pairs = good.select("listing_id", "source").unique()
-        cur_t = self.lake.read(P.BARS_DAILY, columns=content,
-                               where="listing_id IN (SELECT unnest(?)) AND source IN (SELECT unnest(?))",
-                               params=[pairs.get_column("listing_id").to_list(),
-                                       pairs.get_column("source").unique().to_list()],
-                               partitions=bucket_filter(good.get_column("bucket").unique().to_list()))
-        if cur_t.num_rows == 0:
-            return pl.concat([brand_new, good]), 0
-        cur = pl.from_arrow(cur_t)
-        assert isinstance(cur, pl.DataFrame)
-        cur = cur.cast({c: good.schema[c] for c in content if c in good.schema})
-        fresh = good.join(cur, on=content, how="anti", nulls_equal=True, maintain_order="left")
-        return pl.concat([brand_new, fresh]), good.height - fresh.height
+def _with_source(r: Refusal, source: str) -> Refusal:
+    r.source = r.source or source
+    return r
 
-    def _new_actions(self, acts: pl.DataFrame) -> pl.DataFrame:
-        content = ["listing_id", "ex_date", "type", "value", "source", "flags"]
-        if not acts.height or not self.lake.exists(P.CORPORATE_ACTIONS):
-            return acts
-        ids = acts.get_column("listing_id").unique().to_list()
-        cur = pl.from_arrow(self.lake.read(P.CORPORATE_ACTIONS, columns=content,
-                                           where="listing_id IN (SELECT unnest(?))", params=[ids]))
-        assert isinstance(cur, pl.DataFrame)
-        if not cur.height:
-            return acts
-        return acts.join(cur.cast({c: acts.schema[c] for c in content}), on=content, how="anti", nulls_equal=True)
 
-    def _quarantine(self, q: pl.DataFrame, prov: dict[str, Any]) -> int:
-        if not q.height:
-            return 0
-        if self.lake.exists(R.QUARANTINE):
-            srcs = q.get_column("source").unique().to_list()
-            cur = pl.from_arrow(self.lake.read(R.QUARANTINE, columns=["source", "dataset", "record_hash", "rule"],
-                                               where="source IN (SELECT unnest(?))", params=[srcs]))
-            assert isinstance(cur, pl.DataFrame)
-            if cur.height:
-                q = q.join(cur, on=["source", "dataset", "record_hash", "rule"], how="anti")
-        if q.height:  # in the background like the other writes; the ingest waits for all of them
-            self._pending.append(self._pool.submit(self.lake.append, R.QUARANTINE, _with_prov(q, prov, R.QUARANTINE)))
-        return q.height
+def _known_symbols(job: Job) -> dict[str, dict[str, Any]]:
+    if not job.lake.exists(P.PRICE_LISTINGS):
+        return {}
+    t = job.lake.read(P.PRICE_LISTINGS, columns=["symbol", "listing_id", "calendar", "currency", "mic"])
+    out = {}
+    for r in t.to_pylist():
+        out[r["symbol"]] = {"listing_id": r["listing_id"], "calendar": r["calendar"], "currency": r["currency"],
+                            "unit_scale": hint_for(r["symbol"]).unit_scale}
+    return out
 
-    def _reconcile(self, fresh: pl.DataFrame, prov: dict[str, Any], new_listings: set[str]) -> int:
-        """Closes of the same listing and date from two sources: levels when the bases agree, daily returns when
-        they differ. Disagreements beyond 0.5% are recorded (both values, both sources).
 
-        A listing first seen in this delivery has bars from another source only if this delivery brought two."""
-        if not fresh.height:
-            return 0
-        per = fresh.group_by("listing_id").agg(pl.col("source").n_unique().alias("n"))
-        known = per.filter(~pl.col("listing_id").is_in(list(new_listings)) | (pl.col("n") > 1))
-        if not known.height or not self.lake.exists(P.BARS_DAILY):
-            return 0
-        ids = self._multi_source(known.get_column("listing_id").to_list())
-        if not ids:
-            return 0
-        t = self.lake.read(P.BARS_DAILY, columns=["listing_id", "date", "source", "close", "price_exp", "basis"],
-                           where="listing_id IN (SELECT unnest(?))", params=[ids],
-                           partitions=bucket_filter(P.bucket_of(i) for i in ids))
-        allb = pl.from_arrow(t)
-        assert isinstance(allb, pl.DataFrame)
-        if allb.get_column("source").n_unique() < 2:
-            return 0
-        allb = allb.with_columns((pl.col("close") / (10.0 ** pl.col("price_exp").cast(pl.Float64))).alias("px"))
-        allb = allb.sort("listing_id", "source", "date").with_columns(
-            (pl.col("px") / pl.col("px").shift(1).over("listing_id", "source") - 1).alias("ret"))
-        new_srcs = fresh.select("listing_id", "source").unique()
-        a = allb.join(new_srcs, on=["listing_id", "source"], how="semi")
-        pairs = a.join(allb, on=["listing_id", "date"], suffix="_b").filter(pl.col("source") != pl.col("source_b"))
-        same = pl.col("basis") == pl.col("basis_b")
-        pairs = pairs.with_columns(
-            pl.when(same).then(pl.lit("levels")).otherwise(pl.lit("returns")).alias("compared"),
-            pl.when(same).then(pl.col("px")).otherwise(pl.col("ret")).alias("value_a"),
-            pl.when(same).then(pl.col("px_b")).otherwise(pl.col("ret_b")).alias("value_b"))
-        pairs = pairs.with_columns(
-            pl.when(pl.col("compared") == "levels").then((pl.col("value_a") / pl.col("value_b") - 1).abs())
-            .otherwise((pl.col("value_a") - pl.col("value_b")).abs()).alias("rel_diff"))
-        bad = pairs.filter(pl.col("rel_diff") > 0.005)
-        ledger = self._ledger(ids)
-        if ledger is not None and ledger.height and bad.height:
-            # across bases, returns differ on ex dates by construction (one series carries the action's jump)
-            ex = ledger.select("listing_id", pl.col("ex_date").alias("date")).unique()
-            on_ex = bad.filter(pl.col("compared") == "returns").join(ex, on=["listing_id", "date"], how="semi")
-            bad = bad.join(on_ex.select("listing_id", "date"), on=["listing_id", "date"], how="anti")
-        if not bad.height:
-            return 0
-        swap = pl.col("source") > pl.col("source_b")  # one record per pair, sources in name order
+def _ledger(lake: Any, ids: list[str]) -> pl.DataFrame | None:
+    if not ids or not lake.exists(P.CORPORATE_ACTIONS):
+        return None
+    t = lake.read(P.CORPORATE_ACTIONS, where="listing_id IN (SELECT unnest(?))", params=[ids],
+                  columns=["listing_id", "source", "ex_date", "type", "value"])
+    df = pl.from_arrow(t)
+    assert isinstance(df, pl.DataFrame)
+    return df
 
-        def pick(a: str, b: str) -> pl.Expr:
-            return pl.when(swap).then(pl.col(b)).otherwise(pl.col(a))
 
-        out = bad.select("listing_id", "date", pl.lit("close").alias("field"),
-                         pick("source", "source_b").alias("source_a"), pick("value_a", "value_b").alias("value_a"),
-                         pick("basis", "basis_b").alias("basis_a"), pick("source_b", "source").alias("source_b"),
-                         pick("value_b", "value_a").alias("value_b"), pick("basis_b", "basis").alias("basis_b"),
-                         "compared").unique(["listing_id", "date", "source_a", "source_b"])
-        out = out.with_columns(
-            pl.when(pl.col("compared") == "levels").then((pl.col("value_a") / pl.col("value_b") - 1).abs())
-            .otherwise((pl.col("value_a") - pl.col("value_b")).abs()).alias("rel_diff")).sort("listing_id", "date")
-        rows = _with_prov(out.with_columns(pl.lit("marketwire.reconcile").alias("source")), prov,
-                          P.PRICE_DISAGREEMENTS)
-        self.lake.append(P.PRICE_DISAGREEMENTS, rows)
-        return out.height
+def _reconcile(job: Job, fresh: pl.DataFrame, new_listings: set[str]) -> int:
+    """Closes of the same listing and date from two sources: levels when the bases agree, daily returns when
+    they differ. Disagreements beyond 0.5% are recorded (both values, both sources).
 
-    def _multi_source(self, ids: list[str]) -> list[str]:
-        """The listings among ``ids`` that more than one source delivered (a scan of two dictionary columns)."""
-        import duckdb
+    A listing first seen in this delivery has bars from another source only if this delivery brought two."""
+    if not fresh.height:
+        return 0
+    per = fresh.group_by("listing_id").agg(pl.col("source").n_unique().alias("n"))
+    known = per.filter(~pl.col("listing_id").is_in(list(new_listings)) | (pl.col("n") > 1))
+    if not known.height or not job.lake.exists(P.BARS_DAILY):
+        return 0
+    ids = _multi_source(job.lake, known.get_column("listing_id").to_list())
+    if not ids:
+        return 0
+    t = job.lake.read(P.BARS_DAILY, columns=["listing_id", "date", "source", "close", "price_exp", "basis"],
+                       where="listing_id IN (SELECT unnest(?))", params=[ids],
+                       partitions=bucket_filter(P.bucket_of(i) for i in ids))
+    allb = pl.from_arrow(t)
+    assert isinstance(allb, pl.DataFrame)
+    if allb.get_column("source").n_unique() < 2:
+        return 0
+    allb = allb.with_columns((pl.col("close") / (10.0 ** pl.col("price_exp").cast(pl.Float64))).alias("px"))
+    allb = allb.sort("listing_id", "source", "date").with_columns(
+        (pl.col("px") / pl.col("px").shift(1).over("listing_id", "source") - 1).alias("ret"))
+    new_srcs = fresh.select("listing_id", "source").unique()
+    a = allb.join(new_srcs, on=["listing_id", "source"], how="semi")
+    pairs = a.join(allb, on=["listing_id", "date"], suffix="_b").filter(pl.col("source") != pl.col("source_b"))
+    same = pl.col("basis") == pl.col("basis_b")
+    pairs = pairs.with_columns(
+        pl.when(same).then(pl.lit("levels")).otherwise(pl.lit("returns")).alias("compared"),
+        pl.when(same).then(pl.col("px")).otherwise(pl.col("ret")).alias("value_a"),
+        pl.when(same).then(pl.col("px_b")).otherwise(pl.col("ret_b")).alias("value_b"))
+    pairs = pairs.with_columns(
+        pl.when(pl.col("compared") == "levels").then((pl.col("value_a") / pl.col("value_b") - 1).abs())
+        .otherwise((pl.col("value_a") - pl.col("value_b")).abs()).alias("rel_diff"))
+    bad = pairs.filter(pl.col("rel_diff") > 0.005)
+    ledger = _ledger(job.lake, ids)
+    if ledger is not None and ledger.height and bad.height:
+        # across bases, returns differ on ex dates by construction (one series carries the action's jump)
+        ex = ledger.select("listing_id", pl.col("ex_date").alias("date")).unique()
+        on_ex = bad.filter(pl.col("compared") == "returns").join(ex, on=["listing_id", "date"], how="semi")
+        bad = bad.join(on_ex.select("listing_id", "date"), on=["listing_id", "date"], how="anti")
+    if not bad.height:
+        return 0
+    swap = pl.col("source") > pl.col("source_b")  # one record per pair, sources in name order
 
-        src = self.lake.dataset(P.BARS_DAILY, bucket_filter(P.bucket_of(i) for i in ids))
-        con = duckdb.connect()
-        try:
-            con.register("b", src)
-            rows = con.execute("SELECT listing_id FROM b WHERE listing_id IN (SELECT unnest(?)) GROUP BY listing_id "
-                               "HAVING count(DISTINCT source) > 1", [ids]).fetchall()
-        finally:
-            con.close()
-        return [r[0] for r in rows]
+    def pick(a: str, b: str) -> pl.Expr:
+        return pl.when(swap).then(pl.col(b)).otherwise(pl.col(a))
 
-    # -- FX -----------------------------------------------------------------------------------------
-    def _ingest_fx(self, source: str, batches: list[FrameBatch], as_of: datetime | None) -> PriceReport:
-        now = _utc_now()
-        ingest_id = uuid.uuid4().hex[:16]
-        report = PriceReport(source, ingest_id, files=len(batches))
-        fx = pl.concat([b.frame for b in batches]).with_columns(pl.lit(source).alias("source"))
-        report.rows = fx.height
-        prov = {"knowledge_time": as_of or now, "ingested_at": now, "ingest_id": ingest_id}
-        if self.lake.exists(P.FX_RATES):
-            cur = pl.from_arrow(self.lake.read(P.FX_RATES, columns=["base", "quote", "date", "rate"]))
-            assert isinstance(cur, pl.DataFrame)
-            before = fx.height
-            fx = fx.join(cur, on=["base", "quote", "date", "rate"], how="anti")
-            report.unchanged = before - fx.height
-        if fx.height:
-            self.lake.append(P.FX_RATES, _with_prov(fx, prov, P.FX_RATES))
-        report.accepted = fx.height
-        q = _quarantine_rows(None, None, [(r, source) for b in batches for r in b.refusals])
-        report.quarantined = self._quarantine(q, prov)
-        self._flush()
-        return report
+    out = bad.select("listing_id", "date", pl.lit("close").alias("field"),
+                     pick("source", "source_b").alias("source_a"), pick("value_a", "value_b").alias("value_a"),
+                     pick("basis", "basis_b").alias("basis_a"), pick("source_b", "source").alias("source_b"),
+                     pick("value_b", "value_a").alias("value_b"), pick("basis_b", "basis").alias("basis_b"),
+                     "compared").unique(["listing_id", "date", "source_a", "source_b"])
+    out = out.with_columns(
+        pl.when(pl.col("compared") == "levels").then((pl.col("value_a") / pl.col("value_b") - 1).abs())
+        .otherwise((pl.col("value_a") - pl.col("value_b")).abs()).alias("rel_diff")).sort("listing_id", "date")
+    job.commit(P.PRICE_DISAGREEMENTS, out, source="marketwire.reconcile", mode="append")
+    return out.height
 
-    def _flush(self) -> None:
-        """Wait for the background writes of this delivery; a failed write raises here."""
-        pending, self._pending = self._pending, []
-        for f in pending:
-            f.result()
+
+def _multi_source(lake: Any, ids: list[str]) -> list[str]:
+    """The listings among ``ids`` that more than one source delivered (a scan of two dictionary columns)."""
+    src = lake.dataset(P.BARS_DAILY, bucket_filter(P.bucket_of(i) for i in ids))
+    con = duckdb.connect()
+    try:
+        con.register("b", src)
+        rows = con.execute("SELECT listing_id FROM b WHERE listing_id IN (SELECT unnest(?)) GROUP BY listing_id "
+                           "HAVING count(DISTINCT source) > 1", [ids]).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
 
 
 _WRITERS: Any = None
@@ -449,8 +346,6 @@ def _writers() -> Any:
     """One small pool of writer threads per process, shared by every ingest."""
     global _WRITERS
     if _WRITERS is None:
-        from concurrent.futures import ThreadPoolExecutor
-
         _WRITERS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="mw-write")
     return _WRITERS
 
@@ -507,8 +402,6 @@ def _check_daily(bars: pl.DataFrame) -> None:
 
 
 def _country_calendar(country: str | None) -> str | None:
-    from marketwire.sources.prices import COUNTRY_SUFFIX
-
     for c, cal, _ in COUNTRY_SUFFIX.values():
         if c == country:
             return cal
@@ -547,13 +440,8 @@ def _ticks(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns([(pl.col(c) * scale).round(0).cast(pl.Int64).alias(c) for c in BAR_COLS]).drop("_exact")
 
 
-def _with_prov(df: pl.DataFrame, prov: dict[str, Any], ds: Any) -> pa.Table:
-    t = df.with_columns([pl.lit(v).alias(k) for k, v in prov.items() if k not in df.columns])
-    return ds.conform(t.select([c for c in ds.columns if c in t.columns]).to_arrow())
-
-
 def _quarantine_rows(rejected: pl.DataFrame | None, rejected_actions: pl.DataFrame | None,
-                     refusals: list[tuple[Refusal, str]]) -> pl.DataFrame:
+                     refusals: list[Refusal]) -> pl.DataFrame:
     parts = []
     raw_cols = ["symbol", "date", "open", "high", "low", "close", "volume", "dividend", "split"]
     if rejected is not None and rejected.height:
@@ -569,12 +457,9 @@ def _quarantine_rows(rejected: pl.DataFrame | None, rejected_actions: pl.DataFra
             pl.struct("symbol", "ex_date", "type", "value").struct.json_encode().alias("raw"),
             "message", "file", "line", "source"))
     if refusals:
-        import json
-
         parts.append(pl.DataFrame([{"dataset": r.dataset, "rule": r.rule, "field": r.field, "value": r.value,
-                                    "raw": r.raw if isinstance(r.raw, str) else json.dumps(r.raw, default=str),
-                                    "message": r.message, "file": r.file, "line": r.line, "source": s}
-                                   for r, s in refusals],
+                                    "raw": raw_text(r.raw), "message": r.message, "file": r.file, "line": r.line,
+                                    "source": r.source} for r in refusals],
                                   schema={"dataset": pl.Utf8, "rule": pl.Utf8, "field": pl.Utf8, "value": pl.Utf8,
                                           "raw": pl.Utf8,
                                           "message": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "source": pl.Utf8}))

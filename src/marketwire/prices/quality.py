@@ -8,18 +8,28 @@ between the first and last bar that have a bar. Each part is reported next to th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
 
 from marketwire.datasets import prices as P
 from marketwire.datasets import reference as R
+from marketwire.prices import calendars
+from marketwire.prices.read import BarsCache
+from marketwire.store import Lake
 
 
-def report(mw: Any, listing_id: str) -> dict[str, Any]:
-    from marketwire.prices import calendars
+class Series(Protocol):
+    """What the report reads: the lake, the bars cache and the disagreements of a listing (the prices service)."""
 
+    lake: Lake
+    bars_cache: BarsCache
+
+    def disagreements(self, id: str) -> list[dict[str, Any]]: ...
+
+
+def report(mw: Series, listing_id: str) -> dict[str, Any]:
     cache = mw.bars_cache
     out: dict[str, Any] = {"listing_id": listing_id, "sources": []}
     syms = pl.from_arrow(mw.lake.read(P.PRICE_LISTINGS, where="listing_id = ?", params=[listing_id])) \

@@ -16,8 +16,15 @@ master is built: :mod:`marketwire.identity.reference`.
 
 from __future__ import annotations
 
-from marketwire.refdata.countries import COUNTRY_ALIASES, Country, countries, country_code, country_codes
-from marketwire.refdata.currencies import Currency, currencies, currency_countries
+from marketwire.refdata.countries import (
+    COUNTRY_ALIASES,
+    Country,
+    countries,
+    country_code,
+    country_codes,
+    currency_countries,
+)
+from marketwire.refdata.currencies import Currency, currencies
 from marketwire.refdata.mics import Mic, mic_countries, mics
 from marketwire.refdata.venues import DEFAULT_MICS, US_MIC_PREFERENCE, US_MIC_RANK, US_MICS
 

@@ -15,6 +15,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
+from marketwire.refdata.currencies import currencies
+
 #: Everyday English names that ISO 3166 spells otherwise (data sources use these)
 COUNTRY_ALIASES: Final = MappingProxyType({
     "UNITED STATES": "US", "USA": "US", "UNITED KINGDOM": "GB", "UK": "GB", "SOUTH KOREA": "KR",
@@ -99,8 +101,6 @@ def _resolve(name: str) -> str | None:
 @lru_cache(maxsize=1)
 def country_codes() -> Mapping[str, str]:
     """Upper-case country name -> ISO 3166-1 alpha-2 (see the module docstring for the spellings)."""
-    from marketwire.refdata.currencies import currencies
-
     out = dict(_iso_names())
     for alias, code in COUNTRY_ALIASES.items():
         out.setdefault(alias, code)
@@ -120,3 +120,13 @@ def country_code(name: str | None) -> str | None:
     if len(n) == 2 and n.isalpha():
         return n
     return country_codes().get(n) or _resolve(n)
+
+
+@lru_cache(maxsize=1)
+def currency_countries() -> Mapping[str, frozenset[str]]:
+    """ISO 4217 code -> alpha-2 codes of the countries (and ``EU``) that use it; entries of no country (funds,
+    metals, the IMF) are left out."""
+    out = {}
+    for code, cur in currencies().items():
+        out[code] = frozenset(c for c in (country_code(n) for n in cur.countries) if c)
+    return MappingProxyType(out)

@@ -37,15 +37,3 @@ def edition() -> str:
     import iso4217
 
     return str(iso4217.__published__)
-
-
-@lru_cache(maxsize=1)
-def currency_countries() -> Mapping[str, frozenset[str]]:
-    """ISO 4217 code -> alpha-2 codes of the countries (and ``EU``) that use it; entries of no country (funds,
-    metals, the IMF) are left out."""
-    from marketwire.refdata.countries import country_code
-
-    out = {}
-    for code, cur in currencies().items():
-        out[code] = frozenset(c for c in (country_code(n) for n in cur.countries) if c)
-    return MappingProxyType(out)

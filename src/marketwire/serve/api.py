@@ -9,7 +9,6 @@ the status the error names (see docs/errors.md).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, time
@@ -25,10 +24,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from marketwire.errors import InvalidInput, MarketwireError
+from marketwire.errors import MarketwireError
 
 API_VERSION = "1.0.0"
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 TAGS: list[dict[str, str]] = [
     {"name": "meta", "description": "Service health and lake state."},
@@ -225,19 +223,6 @@ def error_response(status: int, code: str, message: str, headers: Mapping[str, s
     return JSONResponse({"error": plain(body)}, status_code=status, headers=dict(headers or {}))
 
 
-def parse_as_of(value: str | None, param: str = "as_of") -> date | None:
-    """``YYYY-MM-DD`` -> date; anything else is an ``invalid_input`` naming the parameter."""
-    if value is None or value == "":
-        return None
-    try:
-        if not _ISO_DATE.match(value):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"`{param}`: {value} is not a date", param=param, value=value,
-                           expected="YYYY-MM-DD") from None
-
-
 # -- error handlers --------------------------------------------------------------------------------------
 
 async def _on_marketwire_error(request: Request, exc: Exception) -> JSONResponse:
@@ -293,7 +278,7 @@ def create_app(home: str | Path) -> FastAPI:
                     "Every response is `{\"data\": ...}`; every error is `{\"error\": {\"code\", \"message\"}}`.",
         openapi_tags=TAGS,
     )
-    app.state.marketwire = Marketwire(home)
+    app.state.marketwire = Marketwire(home, background=True)
     app.add_exception_handler(MarketwireError, _on_marketwire_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -319,7 +304,7 @@ def create_app(home: str | Path) -> FastAPI:
                 id: str = Query(..., min_length=1, description="Ticker, ISIN, CUSIP, FIGI or marketwire id.",
                                 examples=["AAPL"]),
                 as_of: str | None = as_of_q) -> JSONResponse:
-        return _many(mw(request).resolve(id, as_of=parse_as_of(as_of)))
+        return _many(mw(request).resolve(id, as_of=as_of))
 
     @app.get("/v1/search", tags=["identity"], summary="Search instruments by name or symbol",
              response_description="Best matches first.",
@@ -329,25 +314,25 @@ def create_app(home: str | Path) -> FastAPI:
                               examples=["apple"]),
                limit: int = Query(20, ge=1, le=500, description="Maximum number of results."),
                as_of: str | None = as_of_q) -> JSONResponse:
-        return _many(mw(request).search(q, limit=limit, as_of=parse_as_of(as_of)))
+        return _many(mw(request).search(q, limit=limit, as_of=as_of))
 
     @app.get("/v1/securities/{security_id}", tags=["reference"], summary="One security",
              response_description="The security with its identifiers, listings and quality flags.",
              responses={200: {"model": MatchItem}, **_errors(400, 404)})
     def security(request: Request, security_id: str, as_of: str | None = as_of_q) -> JSONResponse:
-        return _one(mw(request).security(security_id, as_of=parse_as_of(as_of)))
+        return _one(mw(request).security(security_id, as_of=as_of))
 
     @app.get("/v1/listings/{listing_id}", tags=["reference"], summary="One listing",
              response_description="The listing (ticker on a venue, with validity dates) and its security.",
              responses={200: {"model": MatchItem}, **_errors(400, 404)})
     def listing(request: Request, listing_id: str, as_of: str | None = as_of_q) -> JSONResponse:
-        return _one(mw(request).listing(listing_id, as_of=parse_as_of(as_of)))
+        return _one(mw(request).listing(listing_id, as_of=as_of))
 
     @app.get("/v1/indexes/{index}/members", tags=["indexes"], summary="Index constituents",
              response_description="Members of the index on `as_of` (default: today).",
              responses={200: {"model": MemberList}, **_errors(400, 404)})
     def members(request: Request, index: str, as_of: str | None = as_of_q) -> JSONResponse:
-        return _many(mw(request).members(index, as_of=parse_as_of(as_of)))
+        return _many(mw(request).members(index, as_of=as_of))
 
     @app.get("/v1/quarantine", tags=["quality"], summary="Quarantined rows",
              response_description="Rows refused at ingest, with source, file, line and rule.",
@@ -355,9 +340,11 @@ def create_app(home: str | Path) -> FastAPI:
     def quarantine(request: Request,
                    source: str | None = Query(None, description="Only rows from this source."),
                    rule: str | None = Query(None, description="Only rows refused by this rule code."),
+                   dataset: str | None = Query(None, description="Only rows of this dataset (e.g. bars_daily, "
+                                                                 "news_articles)."),
                    limit: int | None = Query(None, ge=1, description="Maximum number of rows.")
                    ) -> JSONResponse:
-        return _many(mw(request).quarantine(source=source, rule=rule, limit=limit))
+        return _many(mw(request).quarantine(source=source, rule=rule, limit=limit, dataset=dataset))
 
     adjust_q = Query("none", pattern="^(none|splits|total_return)$",
                      description="`none` (as stored), `splits`, or `total_return` (splits and dividends).")
@@ -384,7 +371,7 @@ def create_app(home: str | Path) -> FastAPI:
                                    description="JSON only: `records` (a list of bar objects) or `columns` (one "
                                                "array per column; smaller, and faster to load into a DataFrame)."),
                ) -> Response:
-        t = mw(request).prices(id, start=parse_as_of(start, "start"), end=parse_as_of(end, "end"), adjust=adjust,
+        t = mw(request).prices(id, start=start, end=end, adjust=adjust,
                                as_of=as_of, currency=currency, flags=flags, source=source, output="arrow",
                                convention=convention)
         return table_response(t, format, orient)
@@ -401,7 +388,7 @@ def create_app(home: str | Path) -> FastAPI:
 
         with tempfile.NamedTemporaryFile(suffix="." + format) as fh:
             mw(request).export_prices([i for i in (ids or "").split(",") if i] or None, fh.name, format, adjust,
-                                      parse_as_of(start, "start"), parse_as_of(end, "end"))
+                                      start, end)
             body = Path(fh.name).read_bytes()
         media = "application/vnd.apache.parquet" if format == "parquet" else "application/vnd.apache.arrow.file"
         return Response(body, media_type=media,
@@ -430,7 +417,7 @@ def create_app(home: str | Path) -> FastAPI:
              responses={200: {"model": RowList}, **_errors(400, 404)})
     def fx(request: Request, base: str, quote: str, start: str | None = Query(None),
            end: str | None = Query(None)) -> JSONResponse:
-        df = mw(request).fx(base, quote, parse_as_of(start, "start"), parse_as_of(end, "end"))
+        df = mw(request).fx(base, quote, start, end)
         return _many(df.to_dicts())
 
     news_listing_doc = ("Any id of an instrument (listing, security or issuer id, ticker, ISIN ...): articles linked "

@@ -26,6 +26,17 @@ BUILTIN: dict[str, str] = {
 }
 
 
+#: sources registered at run time (plugins): name -> class or "module:attribute"
+_REGISTERED: dict[str, str | type[Source]] = {}
+
+
+def register(name: str, target: str | type[Source]) -> None:
+    """Add a source (a plugin's); a built-in name cannot be taken over."""
+    if name in BUILTIN:
+        raise ValueError(f"source {name!r} is built in")
+    _REGISTERED[name] = target
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     name: str
@@ -36,8 +47,8 @@ class SourceInfo:
     error: str | None
 
 
-def _targets() -> dict[str, str]:
-    targets = dict(BUILTIN)
+def _targets() -> dict[str, str | type[Source]]:
+    targets: dict[str, str | type[Source]] = {**BUILTIN, **_REGISTERED}
     try:
         from importlib.metadata import entry_points
 
@@ -48,7 +59,9 @@ def _targets() -> dict[str, str]:
     return targets
 
 
-def _load(target: str) -> type[Source]:
+def _load(target: str | type[Source]) -> type[Source]:
+    if not isinstance(target, str):
+        return target
     mod, _, attr = target.partition(":")
     return getattr(importlib.import_module(mod), attr)  # type: ignore[no-any-return]
 
@@ -66,10 +79,14 @@ def list_sources() -> list[SourceInfo]:
     for name, target in sorted(_targets().items()):
         try:
             cls = _load(target)
-            out.append(SourceInfo(name, target, cls.dataset, cls.url, cls.description, None))
+            out.append(SourceInfo(name, _name(target), cls.dataset, cls.url, cls.description, None))
         except Exception as e:  # noqa: BLE001 - reported, not raised
-            out.append(SourceInfo(name, target, None, None, None, f"{type(e).__name__}: {e}"))
+            out.append(SourceInfo(name, _name(target), None, None, None, f"{type(e).__name__}: {e}"))
     return out
 
 
-__all__ = ["Batch", "Query", "RawFile", "Refusal", "Source", "SourceInfo", "get_source", "list_sources"]
+def _name(target: str | type[Source]) -> str:
+    return target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
+
+
+__all__ = ["register", "Batch", "Query", "RawFile", "Refusal", "Source", "SourceInfo", "get_source", "list_sources"]

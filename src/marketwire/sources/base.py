@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from marketwire.errors import ParseError, SourceError
+from marketwire.errors import InvalidInput, ParseError, SourceError
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,10 @@ class Refusal:
     field: str | None = None
     value: str | None = None
     dataset: str = "ref_observations"
+    #: the record itself is stored (without the refused value); only the value is quarantined
+    kept: bool = False
+    #: the source that delivered the record (default: the source of the delivery)
+    source: str | None = None
 
     def record_hash(self) -> str:
         return stable_hash([Path(self.file).name if self.file else None, self.line, self.raw, self.rule,
@@ -73,26 +77,48 @@ class Source:
     description: ClassVar[str]
     #: every public file the source reads when no path is given (default: ``url``)
     urls: ClassVar[tuple[str, ...]] = ()
+    #: the options the source takes (``--preset``, ``--symbol`` ...); any other is refused
+    options: ClassVar[tuple[str, ...]] = ()
 
     def query(self, paths: Sequence[str], as_of: date | None = None, **options: Any) -> Query:
-        return Query(tuple(str(p) for p in paths), as_of, dict(options))
+        unknown = [k for k, v in options.items() if v is not None and k not in self.options]
+        if unknown:
+            raise InvalidInput(f"`{unknown[0]}`: not an option of source {self.name!r}"
+                               + (f" (it takes {', '.join(self.options)})" if self.options else ""),
+                               param=unknown[0])
+        return Query(tuple(str(p) for p in paths), as_of, {k: v for k, v in options.items() if v is not None})
 
-    def extract(self, query: Query) -> Iterator[RawFile]:
+    def locations(self, query: Query) -> list[str]:
+        """Every payload the query names, in order: the files (folders expanded), else the public URLs. Each is
+        read by :meth:`read`, possibly on another machine (a bulk job's worker)."""
         if not query.paths:
-            for u in self.urls or (self.url,):
-                yield fetch_url(u)
-            return
+            return list(self.urls or (self.url,))
+        out: list[str] = []
         for p in query.paths:
             path = Path(p)
             if path.is_dir():
-                files = sorted(x for x in path.rglob("*") if x.is_file() and not x.name.startswith("."))
+                out += [str(x) for x in sorted(path.rglob("*")) if x.is_file() and not x.name.startswith(".")]
             else:
-                files = [path]
-            for fp in files:
-                try:
-                    yield RawFile(str(fp), fp.read_bytes())
-                except OSError as e:
-                    raise SourceError(f"{fp}: cannot read ({e.strerror})", file=str(fp)) from e
+                out.append(str(path))
+        return out
+
+    def read(self, location: str) -> RawFile:
+        """One payload's bytes: a file, or a URL (only when the query named no path)."""
+        if "://" in location and not location.startswith("file://"):
+            return fetch_url(location)
+        path = Path(location.removeprefix("file://"))
+        try:
+            return RawFile(str(path), path.read_bytes())
+        except OSError as e:
+            raise SourceError(f"{path}: cannot read ({e.strerror})", file=str(path)) from e
+
+    def payloads(self, location: str) -> Iterator[RawFile]:
+        """The payloads of one location (one, unless it is an archive the source opens)."""
+        yield self.read(location)
+
+    def extract(self, query: Query) -> Iterator[RawFile]:
+        for loc in self.locations(query):
+            yield from self.payloads(loc)
 
     def transform(self, query: Query, raw: RawFile) -> Batch | FrameBatch:
         raise NotImplementedError

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,6 +281,7 @@ def _missing(col: str) -> pl.Expr:
 
 class PricesCsv(Source):
     name = "prices-csv"
+    options = ("preset", "symbol", "basis", "mic", "currency", "columns")
     dataset = "bars_daily"
     url = "file://"
     description = "Daily bars (and their dividend and split columns) from CSV or Parquet files, by preset or mapping"
@@ -292,10 +294,8 @@ class PricesCsv(Source):
             raise InvalidInput("`paths`: prices-csv reads files; name at least one file or folder", param="paths")
         return super().query(paths, as_of, **options)
 
-    def extract(self, query: Query) -> Iterator[RawFile]:
-        for raw in super().extract(query):
-            if raw.name.lower().endswith((".csv", ".txt", ".parquet", ".csv.gz")):
-                yield raw
+    def locations(self, query: Query) -> list[str]:
+        return [p for p in super().locations(query) if p.lower().endswith((".csv", ".txt", ".parquet", ".csv.gz"))]
 
     def transform(self, query: Query, raw: RawFile) -> FrameBatch:
         if raw.name.lower().endswith(".gz"):
@@ -442,16 +442,19 @@ class Stooq(PricesCsv):
         if not paths and not options.get("symbol"):
             raise InvalidInput("`symbol`: stooq downloads one symbol; pass --symbol (e.g. IBM.US)", param="symbol")
         options.setdefault("preset", "stooq")
-        return Query(tuple(str(p) for p in paths), as_of, dict(options))
+        return Source.query(self, paths, as_of, **options)
 
-    def extract(self, query: Query) -> Iterator[RawFile]:
+    def locations(self, query: Query) -> list[str]:
         if query.paths:
-            yield from super().extract(query)
-            return
-        base = os.environ.get("MARKETWIRE_STOOQ_URL", self.url)
-        sym = str(query.options["symbol"]).lower()
-        raw = fetch_url(base.format(symbol=sym))
-        yield RawFile(f"{sym}.csv", raw.data)
+            return super().locations(query)
+        return [f"stooq:{str(query.options['symbol']).lower()}"]
+
+    def read(self, location: str) -> RawFile:
+        if not location.startswith("stooq:"):
+            return super().read(location)
+        sym = location.removeprefix("stooq:")
+        raw = fetch_url(os.environ.get("MARKETWIRE_STOOQ_URL", self.url).format(symbol=sym))
+        return RawFile(f"{sym}.csv", raw.data)
 
 
 class EcbFx(Source):
@@ -462,17 +465,15 @@ class EcbFx(Source):
     url = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
     description = "ECB euro reference rates, daily since 1999 (units of currency per EUR)"
 
-    def extract(self, query: Query) -> Iterator[RawFile]:
-        for raw in super().extract(query):
-            if raw.name.lower().endswith(".zip") or raw.data[:2] == b"PK":
-                import zipfile
-
-                with zipfile.ZipFile(io.BytesIO(raw.data)) as z:
-                    for n in z.namelist():
-                        if n.lower().endswith(".csv"):
-                            yield RawFile(f"{raw.name}!{n}", z.read(n))
-            else:
-                yield raw
+    def payloads(self, location: str) -> Iterator[RawFile]:
+        raw = self.read(location)
+        if raw.name.lower().endswith(".zip") or raw.data[:2] == b"PK":
+            with zipfile.ZipFile(io.BytesIO(raw.data)) as z:
+                for n in z.namelist():
+                    if n.lower().endswith(".csv"):
+                        yield RawFile(f"{raw.name}!{n}", z.read(n))
+        else:
+            yield raw
 
     def transform(self, query: Query, raw: RawFile) -> FrameBatch:
         table = _read_table(raw)

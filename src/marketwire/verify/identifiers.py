@@ -56,5 +56,5 @@ def verify_identifiers(rec: dict[str, Any], source: str) -> list[Refusal]:
         out.append(Refusal(code, f"{field} {value!r} fails the {scheme.upper()} {code.split('.')[1].replace('_', ' ')}",
                            rec.get("file"), rec.get("line"),
                            {k: v for k, v in rec.items() if k not in ("file", "line", "aliases")},
-                           field=field, value=value))
+                           field=field, value=value, kept=True))
     return out

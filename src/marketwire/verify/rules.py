@@ -143,6 +143,21 @@ _R = [
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _R}
+SEVERITIES = ("reject", "flag")
+
+
+def register(r: Rule) -> None:
+    """Add a rule to the catalogue (a plugin's). A code already declared differently is an error."""
+    if r.severity not in SEVERITIES:
+        raise ValueError(f"rule {r.code}: severity {r.severity!r} is not reject or flag")
+    if r.code in RULES and RULES[r.code] != r:
+        raise ValueError(f"rule {r.code} is already declared")
+    RULES[r.code] = r
+
+
+def severity(code: str) -> str:
+    """``reject`` or ``flag``; a code nobody declared counts as a refusal."""
+    return RULES[code].severity if code in RULES else "reject"
 
 
 def rule(code: str) -> Rule:

@@ -1,0 +1,456 @@
+"""The identity service: the one place that says what an identifier names.
+
+``resolve`` (any scheme, point in time), ``describe`` (a security or a listing with its identifiers), ``search``
+(names and tickers), ``members`` (index constituents), ``map_symbol`` (a dated symbol observation such as a price
+file's ticker, a news mention or a stream's symbol -> a listing of the master, with the same rules everywhere) and
+``listing_for`` (what a user typed -> the listing holding a vertical's data). Successors of merged ids are followed
+everywhere. The master is rebuilt by a post-commit hook of the ingest engine when observations change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from marketwire.datasets import prices as P
+from marketwire.datasets import reference as R
+from marketwire.engine.core import Engine, Job, Progress
+from marketwire.engine.write import Provenance, commit
+from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFound
+from marketwire.identity.ids import mint
+from marketwire.identity.index import MasterIndex
+from marketwire.identity.master import MASTER_INPUTS, rebuild_master
+from marketwire.identity.parse import parse, problem
+from marketwire.identity.reference import known_mics
+from marketwire.refdata import DEFAULT_MICS
+from marketwire.sources.classify import norm_name
+from marketwire.sources.prices import SymbolHint, hint_for
+from marketwire.store import Lake
+from marketwire.timeparse import parse_day, utc_now
+
+Match = dict[str, Any]
+
+
+class IdentityService:
+    """Identity over one lake (``cache``: the folder of its lookup caches; ``background``: rebuild them in the
+    background after a lake change, readers keeping the previous state meanwhile, as a server wants)."""
+
+    def __init__(self, lake: Lake, cache: Path, *, background: bool = False) -> None:
+        self.lake = lake
+        self.index = MasterIndex(lake, cache, background=True) if background else MasterIndex(lake, cache)
+        self._rebuilt: list[Callable[[], Any]] = []
+        self._symbols: tuple[int | None, dict[str, list[str]]] | None = None
+        self._merged: tuple[int | None, dict[str, list[str]]] | None = None
+        self._merge_maps: dict[str, tuple[int | None, dict[str, str]]] = {}
+        self._mics: tuple[Any, set[str]] | None = None
+
+    # -- wiring into the engine ----------------------------------------------------------------------------------
+    def attach(self, engine: Engine) -> None:
+        """Register what identity contributes to ingest: the tables its verifiers use (known MICs) and the
+        master rebuild after observations changed."""
+        engine.provide_tables(self._tables)
+        engine.on_commit(MASTER_INPUTS, "identity.master", self._after_commit)
+
+    def _tables(self, dataset: str) -> dict[str, Any]:
+        if dataset != "ref_observations":
+            return {}
+        stamp = self.lake.version(R.EXCHANGES)
+        if self._mics is None or self._mics[0] != stamp:
+            self._mics = (stamp, known_mics(self.lake))
+        return {"mics": self._mics[1]}
+
+    def _after_commit(self, job: Job) -> None:
+        if job.changed(MASTER_INPUTS) or job.report.retracted or not self.lake.exists(R.LISTINGS):
+            job.report.master_flags = self.rebuild(job.progress)
+        else:
+            self.index.invalidate()
+
+    def on_rebuilt(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn()`` after every master rebuild (a vertical adopting listings the master now knows)."""
+        self._rebuilt.append(fn)
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Derive the master from every observation; returns the number of flag records added or retracted."""
+        try:
+            n = rebuild_master(self.lake, progress)
+        finally:
+            self.index.invalidate()
+        self.warm(progress)
+        for fn in self._rebuilt:
+            fn()
+        return n
+
+    def warm(self, progress: Progress | None = None) -> None:
+        """Build the lookup caches now, not on the first query after a change."""
+        if progress:
+            progress("master: lookup cache", 7, 8)
+        self.index.connection()
+
+    def invalidate(self) -> None:
+        self.index.invalidate()
+
+    # -- resolve --------------------------------------------------------------------------------------------------
+    def resolve(self, id: str, as_of: date | str | None = None) -> list[Match]:
+        """What ``id`` named on ``as_of`` (default today). One match, or :class:`Ambiguous` with candidates."""
+        when = parse_day(as_of, "as_of") or date.today()
+        p = parse(id)
+        if p.schemes == ("own",):
+            return [self._own(p.value, when)]
+        hot = self.index.hot()
+        rows = hot.lookup(p.value, when, p.schemes)
+        if not rows and p.checked:
+            rule = problem(p)
+            if rule:
+                raise InvalidIdentifier(f"`id`: {id} is not a valid {p.checked.upper()} ({rule})", param="id",
+                                        rule=rule, value=id)
+        suspect = [r for r in rows if r["scheme"] in ("isin", "cusip") and
+                   set(r["flags"] or ()) & {"isin.country_mismatch", "isin.multiple_issuers", "cusip.multiple_issuers"}]
+        if suspect and len(suspect) < len(rows):
+            # the clean holder of an ISIN or CUSIP wins over records that carry it by mistake (they stay flagged)
+            rows = [r for r in rows if r not in suspect]
+        if not rows and p.schemes and "ticker" in p.schemes and p.value.isdigit():
+            rows = hot.lookup(p.value.lstrip("0") or "0", when, ("cik",))
+        if not rows:
+            known = hot.exists_any(p.value)
+            raise NotFound(f"{id!r} names nothing known on {when.isoformat()}"
+                           + (" (it is known at other dates; try another as_of)" if known else self._empty_hint()),
+                           param="id", value=id, as_of=when.isoformat())
+        matches = self._matches(rows, when)
+        if len(matches) > 1 and p.bare_ticker:
+            home = [m for m in matches if m.get("mic") in DEFAULT_MICS]
+            if len(home) == 1:
+                matches = home
+        if len(matches) > 1:
+            raise Ambiguous(f"{id!r} names {len(matches)} instruments on {when.isoformat()}; "
+                            "qualify it (ticker@MIC, ISIN) or pick a candidate", param="id",
+                            candidates=matches)
+        return matches
+
+    def _empty_hint(self) -> str:
+        return "" if self.lake.exists(R.LISTINGS) else \
+            " (the securities master is empty: load reference data with `marketwire ingest`)"
+
+    def _own(self, ident: str, when: date) -> Match:
+        kind = {"L": "listing", "S": "security", "I": "issuer"}[ident[2]]
+        current = self.successor(kind, ident)
+        ms = self._matches([{"entity_kind": kind, "entity_id": current, "scheme": "own"}], when)
+        if not ms:
+            raise NotFound(f"no {kind} {ident}", param="id", value=ident)
+        if current != ident:
+            ms[0]["merged_from"] = ident
+        return ms[0]
+
+    def successor(self, kind: str, ident: str) -> str:
+        """The id that now stands for ``ident`` (itself, unless later evidence merged it into another)."""
+        merged = self._merges(kind)
+        seen = {ident}
+        while ident in merged and merged[ident] not in seen:
+            ident = merged[ident]
+            seen.add(ident)
+        return ident
+
+    def _merges(self, kind: str) -> dict[str, str]:
+        """Old id -> the id it was merged into (``merged:<kind>`` rows of the id registry), per registry version."""
+        stamp = self.lake.version(R.ID_REGISTRY.name)
+        hit = self._merge_maps.get(kind)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        rows = self.lake.read(R.ID_REGISTRY, where="kind = ?", params=[f"merged:{kind}"],
+                              columns=["key", "id"]).to_pylist() if stamp is not None else []
+        out = {r["key"]: r["id"] for r in rows}
+        self._merge_maps[kind] = (stamp, out)
+        return out
+
+    def merged_into(self, listing_id: str) -> list[str]:
+        """Listing ids registered as merged into ``listing_id``."""
+        stamp = self.lake.version(R.ID_REGISTRY.name)
+        if self._merged is None or self._merged[0] != stamp:
+            by: dict[str, list[str]] = {}
+            for old, new in self._merges("listing").items():
+                by.setdefault(new, []).append(old)
+            self._merged = (stamp, by)
+        return list(self._merged[1].get(listing_id, []))
+
+    def merge(self, pairs: Sequence[tuple[str, str]], kind: str = "listing", source: str = "identity.merge") -> int:
+        """Record that each ``old`` id now stands for ``new`` (``merged:<kind>`` in the id registry): the new id's
+        data answers for the old one, and the old id keeps resolving."""
+        if not pairs:
+            return 0
+        now = utc_now()
+        commit(self.lake, R.ID_REGISTRY, [{"kind": f"merged:{kind}", "key": old, "id": new} for old, new in pairs],
+               Provenance(now, now, source, f"{source}-{now:%Y%m%d%H%M%S}"), mode="append")
+        self.index.invalidate()
+        return len(pairs)
+
+    def _matches(self, rows: list[dict[str, Any]], when: date) -> list[Match]:
+        out: dict[tuple[str | None, str | None], Match] = {}
+        hot = self.index.hot()
+        for r in rows:
+            kind, ident = r["entity_kind"], r["entity_id"]
+            if kind == "listing":
+                lst = hot.one("listings", ident)
+                if lst is None:
+                    continue
+                m = self._describe(lst["security_id"], lst, when)
+            elif kind == "security":
+                m = self._describe(ident, None, when)
+            else:
+                for sid in hot.securities_of(ident):
+                    d = self._describe(sid, None, when)
+                    if d:
+                        d["matched_by"] = r["scheme"]
+                        out[(d["security_id"], None)] = d
+                continue
+            if m:
+                m["matched_by"] = r["scheme"]
+                out[(m["security_id"], m["listing_id"])] = m
+        # a security-level match makes its listing-level matches redundant
+        secs_only = {s for s, l in out if l is None}
+        return [m for (s, l), m in out.items() if l is None or s not in secs_only]
+
+    def _describe(self, security_id: str, listing: dict[str, Any] | None, when: date) -> Match | None:
+        hot = self.index.hot()
+        sec = hot.one("securities", security_id)
+        if sec is None:
+            return None
+        iss = hot.one("issuers", sec["issuer_id"]) or {}
+        cols = ("listing_id", "ticker", "mic", "currency", "status", "valid_from", "valid_to")
+        lst_rows = [{c: r[c] for c in cols} for r in hot.listings_of(security_id)]
+        entity_ids = [security_id, sec["issuer_id"]] + ([listing["listing_id"]] if listing else [])
+        ids = hot.ids_of(entity_ids, when)
+        identifiers: dict[str, str] = {}
+        for r in ids:
+            if r["scheme"] in ("name", "symbol"):
+                continue
+            identifiers.setdefault(r["scheme"], r["value"])
+        names = [r["value"] for r in ids if r["scheme"] == "name"]
+        live = [lr for lr in lst_rows if (lr["valid_from"] is None or lr["valid_from"] <= when)
+                and (lr["valid_to"] is None or lr["valid_to"] > when)]
+        for lr in live:
+            tick = [r["value"] for r in hot.ids_of([lr["listing_id"]], when) if r["scheme"] == "ticker"]
+            if tick:
+                lr["ticker"] = tick[0]
+            lr["status"] = "active"  # live on the as-of date
+        flag_ids = entity_ids + ([lr["listing_id"] for lr in lst_rows] if listing is None else [])
+        status = listing["status"] if listing else sec["status"]
+        if listing and listing["valid_to"] is not None and listing["valid_to"] <= when:
+            status = "delisted"
+        elif listing:
+            status = "active" if listing["valid_to"] is None or listing["valid_to"] > when else listing["status"]
+        return {
+            "issuer_id": sec["issuer_id"], "security_id": security_id,
+            "listing_id": listing["listing_id"] if listing else None,
+            "name": names[0] if names and listing else (sec["name"] or iss.get("name")),
+            "issuer_name": iss.get("name"), "type": sec["type"], "status": status,
+            "ticker": identifiers.get("ticker"), "mic": listing["mic"] if listing else None,
+            "currency": listing["currency"] if listing else None, "country": iss.get("country"),
+            "identifiers": identifiers, "listings": live, "flags": hot.flags_of(flag_ids),
+            "valid_from": listing["valid_from"] if listing else sec["valid_from"],
+            "valid_to": listing["valid_to"] if listing else sec["valid_to"],
+        }
+
+    def security(self, security_id: str, as_of: date | str | None = None) -> Match:
+        d = self._describe(self.successor("security", security_id), None, parse_day(as_of, "as_of") or date.today())
+        if d is None:
+            raise NotFound(f"no security {security_id}", param="security_id", value=security_id)
+        return d
+
+    def listing(self, listing_id: str, as_of: date | str | None = None) -> Match:
+        lst = self.index.hot().one("listings", self.successor("listing", listing_id))
+        d = self._describe(lst["security_id"], lst, parse_day(as_of, "as_of") or date.today()) if lst else None
+        if d is None:
+            raise NotFound(f"no listing {listing_id}", param="listing_id", value=listing_id)
+        return d
+
+    # -- search and sets ------------------------------------------------------------------------------------------
+    def search(self, text: str, limit: int = 20, as_of: date | str | None = None) -> list[dict[str, Any]]:
+        """Fuzzy search over names (every name a listing had) and exact tickers."""
+        from rapidfuzz import fuzz
+
+        q = (text or "").strip()
+        if not q:
+            raise InvalidInput("`q`: empty search text", param="q")
+        when = parse_day(as_of, "as_of")
+        toks = [t for t in q.upper().split() if t]
+        cond = " AND ".join(["key LIKE ?"] * len(toks))
+        rows = self.index.rows(
+            f"SELECT entity_id, value, scheme FROM ids WHERE (scheme = 'name' AND {cond}) "
+            "OR (scheme IN ('ticker', 'symbol') AND key = ?) LIMIT 2000",
+            [f"%{t}%" for t in toks] + [q.upper()])
+        if len(rows) < limit:
+            rows += self.index.rows(
+                "SELECT entity_id, value, scheme FROM ids WHERE scheme = 'name' "
+                "AND jaro_winkler_similarity(key, ?) >= 0.88 LIMIT 500", [q.upper()])
+        best: dict[str, tuple[float, str]] = {}
+        for r in rows:
+            sc = 100.0 if r["scheme"] != "name" else float(fuzz.WRatio(q.lower(), r["value"].lower()))
+            if sc > best.get(r["entity_id"], (-1.0, ""))[0]:
+                best[r["entity_id"]] = (sc, r["value"])
+        if not best:
+            return []
+        cands = self.index.rows(
+            "SELECT l.listing_id, l.security_id, l.ticker, l.mic, l.name, l.status, l.currency, l.valid_from, "
+            "l.valid_to, (SELECT count(*) FROM listings x WHERE x.security_id = l.security_id) AS n_listings, "
+            "coalesce(e.country = s.country, false) AS home_venue "
+            "FROM listings l JOIN securities s USING (security_id) LEFT JOIN exchanges e ON e.mic = l.mic "
+            "WHERE l.listing_id IN (SELECT unnest(?))", [list(best)])
+        qn = norm_name(q)
+
+        def rank(c: dict[str, Any]) -> tuple[float, int, int, int, bool, date, int, str]:
+            sc, matched = best[c["listing_id"]]
+            sc = max(sc, float(fuzz.ratio(qn, norm_name(matched))))
+            best[c["listing_id"]] = (sc, matched)
+            live = (c["valid_to"] is None) if when is None else \
+                ((c["valid_from"] is None or c["valid_from"] <= when) and (c["valid_to"] is None or c["valid_to"] > when))
+            # best name first; then live, widely listed securities; within one, its home venue, oldest listing
+            return (-sc, 0 if live else 1, -c["n_listings"], 0 if c["home_venue"] else 1, c["mic"] is None,
+                    c["valid_from"] or date.min, len(c["ticker"] or ""), c["ticker"] or "")
+
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for c in sorted(cands, key=rank):
+            if when and not ((c["valid_from"] is None or c["valid_from"] <= when) and
+                             (c["valid_to"] is None or c["valid_to"] > when)):
+                continue
+            if c["security_id"] in seen:  # one hit per security: its best listing
+                continue
+            seen.add(c["security_id"])
+            c.pop("home_venue", None)
+            out.append({"score": round(best[c["listing_id"]][0], 1), **c})
+            if len(out) >= limit:
+                break
+        return out
+
+    def members(self, index: str, as_of: date | str | None = None) -> list[dict[str, Any]]:
+        when = parse_day(as_of, "as_of") or date.today()
+        rows = self.index.rows(
+            'SELECT "index", ticker, listing_id, name, valid_from, valid_to FROM membership WHERE "index" = ? '
+            "AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) ORDER BY ticker",
+            [index.upper(), when, when])
+        if not rows and not self.index.rows('SELECT 1 FROM membership WHERE "index" = ? LIMIT 1', [index.upper()]):
+            raise NotFound(f"no index {index!r} is loaded", param="index", value=index)
+        return rows
+
+    def flags(self, rule: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT entity_kind, entity_id, rule, field, value, message FROM flags"
+        return self.index.rows(sql + (" WHERE rule = ?" if rule else "") + " ORDER BY rule, entity_id",
+                               [rule] if rule else [])
+
+    def flag_counts(self) -> dict[str, int]:
+        rows = self.index.rows("SELECT rule, count(*) AS n FROM flags GROUP BY rule ORDER BY rule")
+        return {r["rule"]: r["n"] for r in rows}
+
+    def counts(self) -> dict[str, int]:
+        return {name: self.index.rows(f"SELECT count(*) AS n FROM {name}")[0]["n"]
+                for name in ("issuers", "securities", "listings", "ids", "membership")}
+
+    # -- symbols observed by the verticals ------------------------------------------------------------------------
+    def map_symbol(self, hint: SymbolHint, when: date) -> Match | None:
+        """The master's listing for a dated symbol observation (a price file's ticker, a stream's symbol), or
+        ``None`` when the master has none (the caller then keeps a provisional listing)."""
+        if not self.lake.exists(R.LISTINGS):
+            return None
+        text = f"{hint.ticker}@{hint.mic}" if hint.mic else hint.ticker
+        try:
+            found = self.resolve(text, when)
+        except Ambiguous as e:
+            cands = [c for c in e.fields.get("candidates", []) if c.get("listing_id")]
+            if hint.country == "US":
+                cands = [c for c in cands if c.get("mic") in DEFAULT_MICS]
+            if len(cands) != 1:
+                return None
+            found = cands
+        except NotFound:
+            return None
+        m = found[0]
+        return m if m.get("listing_id") else None
+
+    def observed_symbols(self) -> dict[str, list[str]]:
+        """Every symbol the verticals observed (as written, ticker@MIC and bare ticker) -> the listings it named."""
+        stamp = self.lake.version(P.PRICE_LISTINGS.name)
+        if self._symbols is not None and self._symbols[0] == stamp:
+            return self._symbols[1]
+        out: dict[str, list[str]] = {}
+        if stamp is not None:
+            for r in self.lake.read(P.PRICE_LISTINGS, columns=["symbol", "ticker", "mic", "listing_id"]).to_pylist():
+                for k in {r["symbol"], f"{r['ticker']}@{r['mic']}" if r["mic"] else None, r["ticker"]}:
+                    if k and r["listing_id"] not in out.setdefault(k, []):
+                        out[k].append(r["listing_id"])
+        self._symbols = (stamp, out)
+        return out
+
+    def provisional_ids(self, keys: Sequence[str], prov: Provenance) -> dict[str, tuple[str, bool]]:
+        """A permanent listing id for each provisional key (a symbol the master does not know, e.g.
+        ``prices:AAPL@US``): the one the id registry holds, else a new one, registered now. Returns
+        key -> (id, whether it was minted now)."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        have: dict[str, str] = {}
+        if self.lake.exists(R.ID_REGISTRY):
+            t = self.lake.read(R.ID_REGISTRY, where="kind = 'listing' AND key IN (SELECT unnest(?))", params=[wanted],
+                               columns=["key", "id"])
+            have = dict(zip(t.column("key").to_pylist(), t.column("id").to_pylist()))
+        out = {k: (have[k], False) for k in wanted if k in have}
+        new = [(k, mint("listing", k, set())) for k in wanted if k not in have]
+        if new:
+            commit(self.lake, R.ID_REGISTRY, [{"kind": "listing", "key": k, "id": i} for k, i in new], prov,
+                   mode="append")
+        out.update({k: (i, True) for k, i in new})
+        return out
+
+    def provisional_symbols(self) -> list[dict[str, Any]]:
+        """Provisional listings the verticals made for symbols the master did not know, not yet merged."""
+        if not self.lake.exists(P.PRICE_LISTINGS):
+            return []
+        prov = self.lake.read(P.PRICE_LISTINGS, where="provisional", columns=["listing_id", "symbol"]).to_pylist()
+        done = set(self._merges("listing"))
+        return [r for r in prov if r["listing_id"] not in done]
+
+    def listing_for(self, id: str, has_data: Callable[[str], bool]) -> str:
+        """The listing ``id`` names, for a vertical whose data is keyed by listing: our listing id, a symbol as a
+        source wrote it, or anything :meth:`resolve` knows (a security or issuer answers with its one listing that
+        ``has_data``). A listing that provisional listings were merged into answers with the one holding data."""
+        lid = self._listing_for(id, has_data)
+        if has_data(lid):
+            return lid
+        for alias in self.merged_into(lid):
+            if has_data(alias):
+                return alias
+        return lid
+
+    def _listing_for(self, id: str, has_data: Callable[[str], bool]) -> str:
+        text = (id or "").strip().upper()
+        if not text:
+            raise InvalidInput("`id`: empty identifier", param="id")
+        if text.startswith("MWL") and len(text) == 13:
+            return text
+        syms = self.observed_symbols()
+        if text in syms and len(syms[text]) == 1:
+            return syms[text][0]
+        master_err: Exception | None = None
+        if self.lake.exists(R.LISTINGS):
+            try:
+                m = self.resolve(text)[0]
+                if m.get("listing_id"):
+                    return str(m["listing_id"])
+                with_data = [lst["listing_id"] for lst in m.get("listings", []) if has_data(lst["listing_id"])]
+                if len(with_data) == 1:
+                    return str(with_data[0])
+            except (NotFound, Ambiguous) as e:
+                master_err = e
+        h = hint_for(text)
+        for k in (h.symbol, f"{h.ticker}@{h.mic}" if h.mic else h.ticker):
+            if k in syms and len(syms[k]) == 1:
+                return syms[k][0]
+        if text in syms:
+            raise Ambiguous(f"{id!r} names {len(syms[text])} listings with data; use a listing id", param="id",
+                            candidates=[{"listing_id": x} for x in syms[text]])
+        if master_err is not None:
+            raise master_err
+        raise NotFound(f"{id!r} names no listing with data" + self._empty_hint(), param="id", value=id)
+
+
+__all__ = ["IdentityService", "Match"]
