@@ -6,10 +6,11 @@ DATA ?= ../shared/data
 MARKETWIRE_HOME ?= $(CURDIR)/.marketwire
 PORT ?= 8000
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml tests/plugin/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[serve,test]"
+	$(BIN)/pip install -q -e tests/plugin  # the test plugin (entry point marketwire.plugins): tests/e2e/test_plugin.py
 	touch $@
 
 install: $(BIN)/.installed

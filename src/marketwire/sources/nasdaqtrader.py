@@ -12,6 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
+from marketwire.errors import ParseError
 from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, blank, read_csv, snapshot_date, stable_hash
 from marketwire.sources.classify import infer_type, issuer_name
 from marketwire.sources.symbols import from_cqs, from_nasdaq_integrated, variants
@@ -45,8 +46,6 @@ class NasdaqTrader(Source):
         elif "Symbol" in header:
             kind = "nasdaqlisted"
         else:
-            from marketwire.errors import ParseError
-
             raise ParseError(
                 f"{raw.name}: line 1: missing column 'Symbol' or 'ACT Symbol' (not a Nasdaq Trader directory)",
                 file=raw.name, line=1, column="Symbol",
