@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from marketwire.verify.rules import RULES
+from marketwire.verify.rules import BUILTIN_RULES
 
 HEADER = """# Verification rules
 
@@ -19,7 +19,7 @@ the record is stored with the rule code attached (`marketwire flags`). Generated
 
 
 def render() -> str:
-    return HEADER + "".join(f"| `{r.code}` | {r.severity} | {r.dataset} | {r.description} |\n" for r in RULES.values())
+    return HEADER + "".join(f"| `{r.code}` | {r.severity} | {r.dataset} | {r.description} |\n" for r in BUILTIN_RULES)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from marketwire.errors import Ambiguous, MarketwireError
+from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")
@@ -19,8 +19,6 @@ EXIT_ERROR, EXIT_AMBIGUOUS, EXIT_NOT_FOUND, EXIT_INVALID = 1, 2, 3, 4
 
 
 def _exit_code(e: MarketwireError) -> int:
-    from marketwire.errors import InvalidInput, NotFound
-
     if isinstance(e, Ambiguous):
         return EXIT_AMBIGUOUS
     if isinstance(e, NotFound):
@@ -667,8 +665,6 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
         from marketwire.serve.api import create_app
     except ImportError as e:  # pragma: no cover - depends on the install
-        from marketwire.errors import MissingExtra
-
         raise click.ClickException(MissingExtra("serve", e.name or "fastapi").message) from e
     import marketwire
 

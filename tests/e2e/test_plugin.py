@@ -167,14 +167,6 @@ def test_a_refusal_seen_again_is_not_quarantined_twice(loaded):
     assert len(run_json(home, "quarantine", "--dataset", "weather_obs")) == 3
 
 
-VERSIONED_SOURCE_BUG = ("engine/write.py commit(): the versioned write mode compares the delivery's content columns, "
-                        "which by default (Dataset.content) include `source`, before _stamp() fills `source` in; "
-                        "records that carry no source column compare null with the stored source, so every "
-                        "re-delivery is appended again (also exchanges, currencies, countries: "
-                        "`marketwire ingest mic FILE` twice accepts every MIC twice)")
-
-
-@pytest.mark.xfail(strict=True, reason=VERSIONED_SOURCE_BUG)
 def test_reingesting_the_same_file_adds_nothing(loaded):
     files, home, _ = loaded
     r = run(home, "ingest", "weather-csv", str(files / "weather.csv"))
@@ -183,7 +175,6 @@ def test_reingesting_the_same_file_adds_nothing(loaded):
     assert stored(home) == 4
 
 
-@pytest.mark.xfail(strict=True, reason=VERSIONED_SOURCE_BUG)
 def test_a_correction_appends_only_what_changed(loaded):
     files, home, _ = loaded
     r = run(home, "ingest", "weather-csv", str(files / "weather_fix.csv"), "--as-of", "2024-03-02")

@@ -80,8 +80,10 @@ def test_kaggle_ibm_full_history(prices_dir, tmp_path):
 
 
 def test_yfinance_fixtures(prices_dir):
-    from marketwire.prices.evaluate import evaluate, table
+    from conftest import benchmark_module
 
+    rules = benchmark_module("price_rules")
+    evaluate, table = rules.evaluate, rules.table
     rows = evaluate(prices_dir / "yfinance_repair_fixtures")
     by = {r["file"]: r for r in rows}
     for f in ("AET-L-1d-100x-error.csv", "SSW-JO-1d-100x-error.csv", "ASAI-L-1h-bad-unit.csv"):
@@ -89,7 +91,7 @@ def test_yfinance_fixtures(prices_dir):
     clean = [r for r in rows if r["kind"] == "clean"]
     assert len(clean) == 7 and all(r["quarantined"] == 0 and not r["error"] for r in clean)
     doc = (Path(__file__).resolve().parents[2] / "docs" / "prices.md").read_text()
-    assert table(rows) in doc, "docs/prices.md is stale: python -m marketwire.prices.evaluate FOLDER"
+    assert table(rows) in doc, "docs/prices.md is stale: python benchmarks/price_rules.py FOLDER"
 
 
 def test_ecb_rates_cross_through_eur(prices_dir, tmp_path):

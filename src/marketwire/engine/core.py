@@ -151,11 +151,14 @@ class RecordStage:
             for rec in b.records:
                 dropped = False
                 for finding in (x for fn in checks for x in fn(rec, ctx)):
+                    if isinstance(finding, str) and severity(finding) == "reject":
+                        # a reject rule reported as a bare code: the record goes to quarantine whole
+                        finding = Refusal(finding, f"refused by {finding}", rec.get("file"), rec.get("line"),
+                                          {k: v for k, v in rec.items() if k not in ("file", "line")},
+                                          dataset=ds.name)
                     if isinstance(finding, str):
                         if "flags" in ds.columns:
                             rec["flags"] = sorted(set(rec.get("flags") or []) | {finding})
-                        if severity(finding) == "reject":
-                            dropped = True
                     else:
                         refusals.append(finding)
                         dropped = dropped or not finding.kept

@@ -128,6 +128,8 @@ def commit(lake: Lake, ds: Dataset, records: Any, prov: Provenance, *, mode: str
     background)."""
     mode = mode or ds.write_mode
     df = frame_of(ds, records)
+    # the delivery's source is part of what a record says (compared with the stored versions' source)
+    df = df.with_columns(pl.coalesce(pl.col("source"), pl.lit(prov.source)).alias("source"))
     if mode == "derived":
         out, unchanged, retracted = _derived(lake, ds, df)
     elif not lake.exists(ds) or mode == "append":

@@ -142,6 +142,8 @@ _R = [
          "without it and the value is quarantined."),
 ]
 
+#: the rules marketwire itself declares (docs/rules.md); plugins add theirs to RULES
+BUILTIN_RULES: tuple[Rule, ...] = tuple(_R)
 RULES: dict[str, Rule] = {r.code: r for r in _R}
 SEVERITIES = ("reject", "flag")
 

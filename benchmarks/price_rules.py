@@ -5,7 +5,7 @@ changed are the known errors. A pair is *caught* when a rule fires, on the bad f
 or the session next to it (a jump is between two bars), and does not fire there on the repaired file. Files
 named ``*-no-bad-divs.csv`` are clean: nothing in them may be quarantined.
 
-``python -m marketwire.prices.evaluate FOLDER`` prints the table in ``docs/prices.md``.
+``python benchmarks/price_rules.py FOLDER`` prints the table in ``docs/prices.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+import marketwire
 
 KINDS = (("no-bad-divs", "clean"), ("100x-error", "x100 unit error"), ("bad-unit", "x100 unit error"),
          ("bad-stock-split", "bad split"),
@@ -45,8 +47,6 @@ class Findings:
 
 def findings(path: Path, preset: str = "yfinance") -> Findings:
     """Ingest one file into a scratch lake and collect what the rules said, by date."""
-    import marketwire
-
     out = Findings(path.name)
     with tempfile.TemporaryDirectory(prefix="mw-eval-") as home:
         mw = marketwire.open(home)
