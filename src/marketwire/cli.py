@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound
+from marketwire.output import render, to_json, to_json_line
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")
@@ -35,8 +36,6 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
         return fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler")))
     except MarketwireError as e:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
-            from marketwire.output import to_json
-
             click.echo(to_json(e.fields.get("candidates", [])))
         click.echo(f"error [{e.code}]: {e.message}", err=True)
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") != "json":
@@ -117,8 +116,6 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
                                                 scheduler=scheduler, **options))
     d = report.to_dict()
     if fmt == "json":
-        from marketwire.output import to_json
-
         click.echo(to_json(d))
         return
     click.echo(f"{source}: {d['files']} file(s): accepted {d['accepted']}, flagged {d['flagged']}, "
@@ -161,8 +158,6 @@ def resolve(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
 
     Exit 0 for one match, 2 when ambiguous (candidates printed), 3 not found, 4 invalid identifier.
     """
-    from marketwire.output import render
-
     ctx.obj["fmt"] = fmt
     render(_run(ctx, lambda mw: mw.resolve(id, as_of)), fmt, None if fmt == "json" else _MATCH_COLS)
 
@@ -175,8 +170,6 @@ def resolve(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
 @click.pass_context
 def search(ctx: click.Context, text: str, limit: int, as_of: str | None, fmt: str) -> None:
     """Search by name (any name a listing ever had) or exact ticker."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.search(text, limit, as_of)), fmt)
 
 
@@ -187,8 +180,6 @@ def search(ctx: click.Context, text: str, limit: int, as_of: str | None, fmt: st
 @click.pass_context
 def security(ctx: click.Context, security_id: str, as_of: str | None, fmt: str) -> None:
     """One security with its identifiers and listings."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.security(security_id, as_of)), fmt)
 
 
@@ -199,8 +190,6 @@ def security(ctx: click.Context, security_id: str, as_of: str | None, fmt: str) 
 @click.pass_context
 def listing(ctx: click.Context, listing_id: str, as_of: str | None, fmt: str) -> None:
     """One listing with its security's identifiers."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.listing(listing_id, as_of)), fmt)
 
 
@@ -211,8 +200,6 @@ def listing(ctx: click.Context, listing_id: str, as_of: str | None, fmt: str) ->
 @click.pass_context
 def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None:
     """Constituents of INDEX on a date, for example SP500."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.members(index, as_of)), fmt,
            ["ticker", "listing_id", "name", "valid_from", "valid_to"])
 
@@ -227,8 +214,6 @@ def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None
 def quarantine(ctx: click.Context, source: str | None, rule: str | None, dataset: str | None, limit: int | None,
                fmt: str) -> None:
     """Refused records with source, rule, field, raw value, file and line."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.quarantine(source, rule, limit, dataset)), fmt,
            ["source", "dataset", "rule", "field", "value", "message", "file", "line", "raw"])
 
@@ -278,8 +263,6 @@ def _write_frame(df: Any, fmt: str, output: str | None) -> None:
         else:
             click.echo(text, nl=False)
     elif fmt == "json":
-        from marketwire.output import to_json
-
         text = to_json(df.to_dicts())
         if output:
             with open(output, "w") as fh:
@@ -287,8 +270,6 @@ def _write_frame(df: Any, fmt: str, output: str | None) -> None:
         else:
             click.echo(text)
     else:
-        from marketwire.output import render
-
         rows = df.to_dicts()
         if len(rows) > 40:
             render(rows[:20] + [{c: "..." for c in df.columns}] + rows[-20:], "table",
@@ -304,8 +285,6 @@ def _write_frame(df: Any, fmt: str, output: str | None) -> None:
 @click.pass_context
 def actions(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
     """The corporate-action ledger of one listing: splits, dividends, capital gains, with source and flags."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.actions(id, as_of)), fmt,
            ["ex_date", "type", "value", "currency", "basis", "flags", "source", "file", "line"])
 
@@ -316,8 +295,6 @@ def actions(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
 @click.pass_context
 def quality(ctx: click.Context, id: str, fmt: str) -> None:
     """Quality report and score of one listing's daily series (per source)."""
-    from marketwire.output import render, to_json
-
     rep = _run(ctx, lambda mw: mw.quality(id))
     if fmt == "json":
         click.echo(to_json(rep))
@@ -333,8 +310,6 @@ def quality(ctx: click.Context, id: str, fmt: str) -> None:
 @click.pass_context
 def disagreements_cmd(ctx: click.Context, id: str, fmt: str) -> None:
     """Dates where two sources disagree on one listing's close."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.disagreements(id)), fmt,
            ["date", "field", "source_a", "value_a", "basis_a", "source_b", "value_b", "basis_b", "compared",
             "rel_diff"])
@@ -376,8 +351,6 @@ def export_cmd(ctx: click.Context, ids: tuple[str, ...], output: str, fmt: str, 
 @click.pass_context
 def flags(ctx: click.Context, rule: str | None, summary: bool, fmt: str) -> None:
     """Records stored but flagged by a consistency rule."""
-    from marketwire.output import render
-
     if summary:
         counts = _run(ctx, lambda mw: mw.flag_counts())
         render([{"rule": k, "count": v} for k, v in counts.items()], fmt)
@@ -390,8 +363,6 @@ def flags(ctx: click.Context, rule: str | None, summary: bool, fmt: str) -> None
 @click.pass_context
 def rules(ctx: click.Context, fmt: str) -> None:
     """Every verification rule: code, severity, dataset, description."""
-    from marketwire.output import render
-
     render([r.__dict__ for r in _run(ctx, lambda mw: mw.rules())], fmt)
 
 
@@ -400,8 +371,6 @@ def rules(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def sources(ctx: click.Context, fmt: str) -> None:
     """Registered sources, with the error of any that fails to load."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.sources()), fmt, ["name", "dataset", "url", "description", "error"])
 
 
@@ -410,8 +379,6 @@ def sources(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def plugins(ctx: click.Context, fmt: str) -> None:
     """Installed plugins (entry point group marketwire.plugins): what each added, or why it failed to load."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.plugins()), fmt, ["name", "target", "added", "error"])
 
 
@@ -420,8 +387,6 @@ def plugins(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def datasets_cmd(ctx: click.Context, fmt: str) -> None:
     """Every declared dataset: key, write mode, partitioning, description."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.datasets()), fmt)
 
 
@@ -435,8 +400,6 @@ def datasets_cmd(ctx: click.Context, fmt: str) -> None:
 def dataset_cmd(ctx: click.Context, name: str, as_of: str | None, where: tuple[str, ...], limit: int | None,
                 fmt: str) -> None:
     """The records of any dataset (a plugin's too), latest version per key, as known at --as-of."""
-    from marketwire.output import render
-
     bad = [w for w in where if "=" not in w]
     if bad:
         raise click.UsageError(f"--where {bad[0]!r}: write COLUMN=VALUE")
@@ -450,8 +413,6 @@ def dataset_cmd(ctx: click.Context, name: str, as_of: str | None, where: tuple[s
 @click.pass_context
 def health(ctx: click.Context, fmt: str) -> None:
     """Counts of what the lake holds."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: mw.health()), fmt)
 
 
@@ -473,8 +434,6 @@ def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, p
 
     A file that gives no article (empty, not text, nothing left after extraction) is quarantined: it is named on
     stderr with the rule, and listed by `marketwire quarantine --dataset news_articles`."""
-    from marketwire.output import render
-
     ctx.obj["fmt"] = fmt
     added = _run(ctx, lambda mw: mw.news.add(list(targets), source=source, published=published))
     rows = [a.to_dict() for a in added]
@@ -496,8 +455,6 @@ def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, p
 @click.pass_context
 def news_show(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
     """One article: id, url, source, title, body, language, published, bullets, entities, story_id, duplicate_of."""
-    from marketwire.output import to_json
-
     click.echo(to_json(_run(ctx, lambda mw: mw.news.show(id, as_of=as_of).to_dict())))
 
 
@@ -548,8 +505,6 @@ def _news_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
 def news_list(ctx: click.Context, fmt: str, **kw: Any) -> None:
     """Articles, newest first (best match first with --q), filtered by text, language, country, listing, entity,
     source, topic and time."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: [a.to_dict() for a in mw.news.list(**_news_kwargs(kw))]), fmt,
            None if fmt == "json" else ["id", "published", "language", "source", "headline", "story_id", "duplicate_of"])
 
@@ -560,8 +515,6 @@ def news_list(ctx: click.Context, fmt: str, **kw: Any) -> None:
 @click.pass_context
 def news_stories(ctx: click.Context, fmt: str, **kw: Any) -> None:
     """Stories: articles about one event grouped across outlets and languages, newest first."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: [s.to_dict() for s in mw.news.stories(**_news_kwargs(kw))]), fmt,
            None if fmt == "json" else ["story_id", "last_published", "articles", "languages", "countries", "headline"])
 
@@ -573,8 +526,6 @@ def news_stories(ctx: click.Context, fmt: str, **kw: Any) -> None:
 @click.pass_context
 def news_story(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
     """One story: its articles, languages, sources and linked entities."""
-    from marketwire.output import to_json
-
     click.echo(to_json(_run(ctx, lambda mw: mw.news.story(id, as_of=as_of).to_dict())))
 
 
@@ -589,8 +540,6 @@ def news_feeds() -> None:
 @click.pass_context
 def news_feeds_add(ctx: click.Context, targets: tuple[str, ...], fmt: str) -> None:
     """Add feeds: URLs, or OPML files (every xmlUrl outline). Adding a feed twice changes nothing."""
-    from marketwire.output import render
-
     ctx.obj["fmt"] = fmt
     render(_run(ctx, lambda mw: [f.to_dict() for f in mw.news.feeds_add(list(targets))]), fmt, ["feed_id", "from"])
 
@@ -600,8 +549,6 @@ def news_feeds_add(ctx: click.Context, targets: tuple[str, ...], fmt: str) -> No
 @click.pass_context
 def news_feeds_list(ctx: click.Context, fmt: str) -> None:
     """Registered feeds."""
-    from marketwire.output import render
-
     render(_run(ctx, lambda mw: [f.__dict__ for f in mw.news.feeds()]), fmt)
 
 
@@ -627,8 +574,6 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
     cycle (a JSON line each with --format json) until interrupted (Ctrl-C, SIGTERM) or --cycles."""
     import signal
     import threading
-
-    from marketwire.output import render, to_json, to_json_line
 
     def show(rep: dict) -> None:
         if fmt == "json":

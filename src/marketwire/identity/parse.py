@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from marketwire.errors import InvalidInput
 from marketwire.verify.identifiers import check
 
 OWN = re.compile(r"^MW[ISL][0-9A-Z]{10}$")
@@ -22,8 +23,6 @@ class Parsed:
 
 
 def parse(text: str) -> Parsed:
-    from marketwire.errors import InvalidInput
-
     s = (text or "").strip()
     if not s:
         raise InvalidInput("`id`: empty identifier", param="id")

@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from marketwire.datasets import prices as P
 from marketwire.datasets import reference as R
 from marketwire.engine.core import Engine, Job, Progress
@@ -346,6 +348,15 @@ class IdentityService:
         return {name: self.index.rows(f"SELECT count(*) AS n FROM {name}")[0]["n"]
                 for name in ("issuers", "securities", "listings", "ids", "membership")}
 
+    # -- what the verticals index -------------------------------------------------------------------------------
+    def master_version(self) -> tuple[tuple[str, int | None], ...]:
+        """The state of the master tables (Delta versions): what a derived index of the master is valid for."""
+        return master_version(self.lake)
+
+    def company_rows(self) -> list[dict[str, Any]]:
+        """Every security of the master with its issuer and current listings, for a linker of company mentions."""
+        return company_rows(self.lake)
+
     # -- symbols observed by the verticals ------------------------------------------------------------------------
     def map_symbol(self, hint: SymbolHint, when: date) -> Match | None:
         """The master's listing for a dated symbol observation (a price file's ticker, a stream's symbol), or
@@ -453,4 +464,31 @@ class IdentityService:
         raise NotFound(f"{id!r} names no listing with data" + self._empty_hint(), param="id", value=id)
 
 
-__all__ = ["IdentityService", "Match"]
+def master_version(lake: Lake) -> tuple[tuple[str, int | None], ...]:
+    tables = [R.ISSUERS, R.SECURITIES, R.LISTINGS, R.INDEX_MEMBERSHIP]
+    return tuple(sorted(lake.versions([t.name for t in tables]).items(), key=str))
+
+
+def company_rows(lake: Lake) -> list[dict[str, Any]]:
+    """Issuer, security and current listing of every security (with whether the listing is in an index now)."""
+    con = duckdb.connect()
+    try:
+        for name, ds, cols in (("iss", R.ISSUERS, ["issuer_id", "name", "country"]),
+                               ("sec", R.SECURITIES, ["security_id", "issuer_id", "name", "type", "isin"]),
+                               ("lst", R.LISTINGS, ["listing_id", "security_id", "ticker", "mic", "name", "valid_to"]),
+                               ("mem", R.INDEX_MEMBERSHIP, ["listing_id", "valid_to"])):
+            con.register(name, lake.read(ds, columns=cols))
+        res = con.execute(
+            "SELECT i.issuer_id, i.name AS issuer_name, s.security_id, s.name AS security_name, s.type, s.isin, "
+            "l.listing_id, l.ticker, l.mic, l.name AS listing_name, "
+            "l.listing_id IN (SELECT listing_id FROM mem WHERE valid_to IS NULL AND listing_id IS NOT NULL) "
+            "AS index_member "
+            "FROM iss i JOIN sec s USING (issuer_id) LEFT JOIN lst l ON l.security_id = s.security_id "
+            "AND l.valid_to IS NULL")
+        cols = [d[0] for d in res.description]
+        return [dict(zip(cols, r)) for r in res.fetchall()]
+    finally:
+        con.close()
+
+
+__all__ = ["IdentityService", "Match", "company_rows", "master_version"]

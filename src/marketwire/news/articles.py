@@ -44,6 +44,7 @@ from marketwire.datasets.news import FEED_ITEMS, FEEDS, NEWS_ARTICLES, NEWS_PAGE
 from marketwire.datasets.reference import QUARANTINE
 from marketwire.engine.core import Engine, Job
 from marketwire.errors import InvalidInput, NotFound, SourceError
+from marketwire.identity.service import company_rows, master_version
 from marketwire.news.dedup import NearDupIndex, canonical_url, content_hash
 from marketwire.news.extract import MAX_INPUT_BYTES, extract
 from marketwire.news.lang import detect
@@ -193,7 +194,8 @@ class ArticleStore:
         if self._ann is None:
             from marketwire.news.entities import CompanyIndex, EntityAnnotator
 
-            companies = self._companies if self._companies is not None else CompanyIndex.from_lake(self.lake)
+            companies = self._companies if self._companies is not None else CompanyIndex.from_lake(
+                self.lake, lambda: company_rows(self.lake), master_version(self.lake))
             self._ann = EntityAnnotator(companies)
         return self._ann
 
@@ -202,7 +204,7 @@ class ArticleStore:
             return []
         return self.lake.read(NEWS_ARTICLES, columns=list(_STATE_COLUMNS)).to_pylist()
 
-    def _ingest_state(self) -> "_IngestState":
+    def _ingest_state(self) -> _IngestState:
         """What the duplicate and story stages know of the stored articles, read once and then kept up to date by
         :meth:`ingest` itself; read again only when another writer has changed the table since."""
         version = self.lake.version(NEWS_ARTICLES)

@@ -28,8 +28,9 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from marketwire.news import gazetteer as G
 from marketwire.news.gazetteer.companies import CompanyIndex, isin_spans
@@ -56,7 +57,7 @@ _lock = threading.Lock()
 _nlp: dict[str, Any] = {}
 
 
-def pipeline(lang: str | None) -> "Language | None":
+def pipeline(lang: str | None) -> Language | None:
     """The spaCy pipeline of ``lang``, loaded once per process and shared by every stage that needs one (the entity
     stage runs its ``ner``, the summary its tagger); None where we have none. The parser, lemmatizer and sentence
     recogniser are never loaded: no stage uses them."""
@@ -76,14 +77,14 @@ def pipeline(lang: str | None) -> "Language | None":
         return _nlp[lang]  # type: ignore[no-any-return]
 
 
-def not_for_ner(nlp: "Language") -> list[str]:
+def not_for_ner(nlp: Language) -> list[str]:
     """The components of ``nlp`` that named-entity recognition does not need (to pass as ``disable=``)."""
     listens = "tok2vec" in nlp.pipe_names and "ner" in (
         getattr(nlp.get_pipe("tok2vec"), "listening_components", None) or [])
     return [p for p in nlp.pipe_names if p != "ner" and not (p == "tok2vec" and listens)]
 
 
-def model_spans(doc: "Doc") -> list[Span]:
+def model_spans(doc: Doc) -> list[Span]:
     out = []
     for e in doc.ents:
         t = LABELS.get(e.label_)
@@ -121,7 +122,7 @@ class EntityAnnotator:
         return out
 
     # -- the layers --------------------------------------------------------------------------------
-    def spans(self, text: str, lang: str | None, doc: "Doc | None") -> list[Span]:
+    def spans(self, text: str, lang: str | None, doc: Doc | None) -> list[Span]:
         """Every entity mention, resolved: model, rulers, gazetteers and companies."""
         model = [s for s in (model_spans(doc) if doc is not None else [])
                  if G.fold(text[s.start:s.end].strip()) not in self._stop and "\n" not in text[s.start:s.end]]
@@ -181,7 +182,7 @@ class EntityAnnotator:
                 chosen.append(d)
         return sorted(chosen, key=lambda s: s.start)
 
-    def entities(self, text: str, lang: str | None, doc: "Doc | None") -> list[dict[str, Any]]:
+    def entities(self, text: str, lang: str | None, doc: Doc | None) -> list[dict[str, Any]]:
         return group(text, self.spans(text, lang, doc))
 
 
@@ -273,7 +274,7 @@ def group(text: str, spans: list[Span]) -> list[dict[str, Any]]:
             key = long_names.get(ws[-1], (s.type,) + ws) if (s.type == "PER" and len(ws) == 1) else (s.type,) + ws
         groups.setdefault(key, []).append(s)
     out = []
-    for key, ss in groups.items():
+    for ss in groups.values():
         typed = [s for s in ss if s.source != "demonym"] or ss
         best_type = min((s.type for s in typed), key=lambda t: _TYPE_RANK.get(t, 9))
         forms = [text[s.start:s.end] for s in typed if s.type == best_type]

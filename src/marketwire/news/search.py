@@ -94,7 +94,7 @@ def _iso(ts: datetime | None) -> str | None:
 class ArticleIndex:
     """The SQLite serving index of one lake's articles; see the module docstring."""
 
-    def __init__(self, lake: "Lake", path: Path | None = None) -> None:
+    def __init__(self, lake: Lake, path: Path | None = None) -> None:
         self.lake = lake
         if path is None:
             root = lake.root.removeprefix("file://")

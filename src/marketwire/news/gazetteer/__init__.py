@@ -21,10 +21,10 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Iterator
 
 #: the words of a text, as the matcher sees them
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -144,7 +144,7 @@ def de_forms(base: str) -> list[str]:
     return [base] + [base + s for s in ("e", "en", "er", "es", "em")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def demonyms() -> dict[str, dict[str, list[str]]]:
     """``{iso2: {lang: [forms]}}``, inflected."""
     out: dict[str, dict[str, list[str]]] = {}
@@ -157,7 +157,7 @@ def demonyms() -> dict[str, dict[str, list[str]]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def country_names(lang: str) -> dict[str, str]:
     """CLDR names of countries in ``lang``: ``{iso2: name}``."""
     import babel
@@ -169,22 +169,22 @@ def country_names(lang: str) -> dict[str, str]:
     return {k: v for k, v in terr.items() if len(k) == 2 and k.isalpha() and k not in _NOT_COUNTRIES}
 
 
-@lru_cache(maxsize=None)
+@cache
 def people() -> list[dict[str, str]]:
     return [r for r in _rows("people.csv") if r.get("id")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def products() -> list[tuple[re.Pattern[str], str]]:
     return [(re.compile(r["pattern"]), r["type"]) for r in _rows("products.csv")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def stopwords() -> frozenset[str]:
     return frozenset(fold(r["text"]) for r in _rows("stopwords.csv"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def for_language(lang: str | None) -> Gazetteer:
     """The gazetteer an article in ``lang`` is matched against (``None``: every language we carry)."""
     g = Gazetteer()

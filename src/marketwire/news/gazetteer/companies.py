@@ -26,10 +26,11 @@ import os
 import pickle
 import re
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from marketwire.news import gazetteer as G
 from marketwire.news.spans import Span, link
@@ -119,7 +120,7 @@ class CompanyIndex:
 
     # -- building ----------------------------------------------------------------------------------
     @classmethod
-    def from_rows(cls, rows: Iterable[dict[str, Any]]) -> "CompanyIndex":
+    def from_rows(cls, rows: Iterable[dict[str, Any]]) -> CompanyIndex:
         """One row per listing (or per issuer): ``issuer_id`` and ``issuer_name`` are required; optional are
         ``security_id``, ``security_name``, ``type``, ``isin``, ``listing_id``, ``ticker``, ``mic``,
         ``listing_name``, ``index_member`` (bool) and ``aliases`` (a list of other names)."""
@@ -153,7 +154,7 @@ class CompanyIndex:
             for n in named.get(iid, ()):
                 idx._add_name(n, iid)
         idx._add_aliases()
-        for k, lst in idx.names.items():
+        for lst in idx.names.values():
             lst.sort(key=lambda x: (-x[1], -idx.issuers[x[0]].score, x[0]))
         idx._blocked = _blocked_words()
         return idx
@@ -187,19 +188,17 @@ class CompanyIndex:
             self.longest = max(self.longest, len(key))
 
     @classmethod
-    def from_lake(cls, lake: "Lake") -> "CompanyIndex":
-        """The index of the lake's current master, rebuilt only when the master tables changed."""
-        from marketwire.datasets import reference as R
-
-        tables = [R.ISSUERS, R.SECURITIES, R.LISTINGS, R.INDEX_MEMBERSHIP]
-        stamp = (lake.root, tuple(sorted(lake.versions([t.name for t in tables]).items(), key=str)))
+    def from_lake(cls, lake: Lake, rows: Callable[[], list[dict[str, Any]]], version: Any) -> CompanyIndex:
+        """The index of the lake's current master, rebuilt only when the master changed: ``rows`` gives the
+        identity service's company rows, ``version`` the master's state they are of."""
+        stamp = (lake.root, version)
         with _cache_lock:
             hit = _cache.get(lake.root)
             if hit and hit[0] == stamp:
                 return hit[1]
         idx = _load_saved(lake, stamp)
         if idx is None:
-            idx = cls.from_rows(_master_rows(lake))
+            idx = cls.from_rows(rows())
             _save(lake, stamp, idx)
         with _cache_lock:
             _cache[lake.root] = (stamp, idx)
@@ -406,7 +405,7 @@ _cache: dict[str, tuple[Any, CompanyIndex]] = {}
 SAVED_FORMAT = 2
 
 
-def _saved_path(lake: "Lake", stamp: Any) -> Path | None:
+def _saved_path(lake: Lake, stamp: Any) -> Path | None:
     """Beside the lake (``<home>/cache/news``) for a local lake; None for remote storage."""
     if "://" in lake.root and not lake.root.startswith("file://"):
         return None
@@ -423,7 +422,7 @@ def _aliases_digest() -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _load_saved(lake: "Lake", stamp: Any) -> "CompanyIndex | None":
+def _load_saved(lake: Lake, stamp: Any) -> CompanyIndex | None:
     """The index saved by an earlier process for this exact master version (building it takes seconds)."""
     p = _saved_path(lake, stamp)
     if p is None or not p.is_file():
@@ -436,7 +435,7 @@ def _load_saved(lake: "Lake", stamp: Any) -> "CompanyIndex | None":
         return None
 
 
-def _save(lake: "Lake", stamp: Any, idx: "CompanyIndex") -> None:
+def _save(lake: Lake, stamp: Any, idx: CompanyIndex) -> None:
     p = _saved_path(lake, stamp)
     if p is None:
         return
@@ -450,28 +449,3 @@ def _save(lake: "Lake", stamp: Any, idx: "CompanyIndex") -> None:
         os.replace(tmp, p)
     except OSError:  # a read-only home still works, only slower
         pass
-
-
-def _master_rows(lake: "Lake") -> list[dict[str, Any]]:
-    import duckdb
-
-    from marketwire.datasets import reference as R
-
-    con = duckdb.connect()
-    try:
-        for name, ds, cols in (("iss", R.ISSUERS, ["issuer_id", "name", "country"]),
-                               ("sec", R.SECURITIES, ["security_id", "issuer_id", "name", "type", "isin"]),
-                               ("lst", R.LISTINGS, ["listing_id", "security_id", "ticker", "mic", "name", "valid_to"]),
-                               ("mem", R.INDEX_MEMBERSHIP, ["listing_id", "valid_to"])):
-            con.register(name, lake.read(ds, columns=cols))
-        res = con.execute(
-            "SELECT i.issuer_id, i.name AS issuer_name, s.security_id, s.name AS security_name, s.type, s.isin, "
-            "l.listing_id, l.ticker, l.mic, l.name AS listing_name, "
-            "l.listing_id IN (SELECT listing_id FROM mem WHERE valid_to IS NULL AND listing_id IS NOT NULL) "
-            "AS index_member "
-            "FROM iss i JOIN sec s USING (issuer_id) LEFT JOIN lst l ON l.security_id = s.security_id "
-            "AND l.valid_to IS NULL")
-        cols = [d[0] for d in res.description]
-        return [dict(zip(cols, r)) for r in res.fetchall()]
-    finally:
-        con.close()
