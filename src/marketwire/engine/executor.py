@@ -1,14 +1,19 @@
 """Executors: where the partitioned work of a bulk job runs.
 
-Bulk jobs are split into independent tasks (one file to read and parse, one listing to export, one page to
-extract); the driver commits their results, in task order, as the single writer of the lake. The same code runs on
+Bulk jobs are split into independent tasks (one file to read and parse, one chunk of listings to export, one page
+to extract); the driver commits their results, in task order, as the single writer of the lake. The same code runs
+on
 
 - :class:`ThreadExecutor` (the default): threads in this process; parsing (Polars, pyarrow, lxml) releases the GIL;
-- :class:`DaskExecutor`: the workers of a Dask distributed cluster, given as ``--scheduler tcp://HOST:PORT`` or
-  ``MARKETWIRE_SCHEDULER``. The workers need marketwire installed (with the same plugins) and must be able to read
-  the input paths (a shared folder, or object storage URIs).
+- :class:`DaskExecutor`: the workers of a Dask distributed cluster, given as ``--scheduler tcp://HOST:PORT``,
+  ``MARKETWIRE_SCHEDULER`` or a ``distributed.Client``. The workers need marketwire installed with the same plugins
+  (each worker process loads them before its first task) and must see the input files at the paths the driver
+  names (a shared folder mounted at the same path); see docs/scale-out.md.
 
+Results come back in task order whichever task finishes first; a result is released on the cluster once the
+driver has it, and an early exit (an error, a caller that stops iterating) cancels the tasks not yet gathered.
 A task function must be a module-level function (it is pickled for Dask); its arguments and result must pickle.
+Lazy Polars frames in a result are collected on the worker (:func:`portable`).
 """
 
 from __future__ import annotations
@@ -117,7 +122,12 @@ class DaskExecutor:
 
 
 def _portable_call(fn: Callable[..., R], *args: Any) -> R:
-    """``fn(*args)`` on a worker, its result made cheap to send back: see :func:`portable`."""
+    """``fn(*args)`` on a worker, in a process set up as :func:`marketwire.open` sets up the driver (the installed
+    plugins loaded, once per process: their sources, datasets and rules exist there too), its result made cheap to
+    send back (:func:`portable`)."""
+    from marketwire.engine.plugins import load_plugins
+
+    load_plugins()
     return portable(fn(*args))
 
 

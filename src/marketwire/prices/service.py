@@ -305,8 +305,8 @@ class PricesService:
             writer: Any = pq.ParquetWriter(str(tmp), SCHEMA, compression="zstd") if fmt == "parquet" \
                 else ipc.new_file(str(tmp), SCHEMA)
             try:
-                with lent(self) as (root, cache):
-                    tasks = [(root, cache, stamp, part, adjust, d0, d1, self.lake.storage_options) for part in parts]
+                with lent(self) as ref:
+                    tasks = [(ref, stamp, part, adjust, d0, d1) for part in parts]
                     for t in ex.map(export_chunk, tasks):
                         if t.num_rows:
                             writer.write_table(t) if fmt == "parquet" else writer.write(t)
