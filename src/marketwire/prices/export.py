@@ -20,7 +20,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from marketwire.engine import Engine, load_plugins
 from marketwire.errors import Conflict
+from marketwire.identity.service import IdentityService
+from marketwire.store import Lake
 
 #: the columns of an export file
 SCHEMA = pa.schema([("listing_id", pa.string()), ("date", pa.date32()), ("open", pa.float64()), ("high", pa.float64()),
@@ -109,10 +112,6 @@ def _service(ref: LakeRef) -> Any:
 def _open(ref: LakeRef) -> Any:
     """The prices service over a lake, composed as :func:`marketwire.open` composes it (plugins loaded, identity
     attached to the engine), without the rest of the platform."""
-    from marketwire.engine import Engine, load_plugins
-    from marketwire.identity.service import IdentityService
-    from marketwire.store import Lake
-
     load_plugins()
     lake = Lake(ref.lake_root, ref.storage_options)
     engine = Engine(lake)

@@ -18,8 +18,10 @@ import pyarrow as pa
 
 from marketwire.datasets import prices as P
 from marketwire.engine.core import Engine
+from marketwire.engine.executor import executor
 from marketwire.errors import InvalidInput, NotFound
 from marketwire.identity.service import IdentityService
+from marketwire.prices.export import SCHEMA, chunks, export_chunk, lent
 from marketwire.prices.ingest import BarsStage, FxStage, PriceReport, frame_batch
 from marketwire.prices.quality import report as quality_report
 from marketwire.prices.read import CONVENTIONS, BarsCache, adjustment_factors, series_as_of
@@ -283,9 +285,6 @@ class PricesService:
         way (see :mod:`marketwire.prices.export`)."""
         import pyarrow.ipc as ipc
         import pyarrow.parquet as pq
-
-        from marketwire.engine.executor import executor
-        from marketwire.prices.export import SCHEMA, chunks, export_chunk, lent
 
         if fmt not in ("parquet", "arrow"):
             raise InvalidInput(f"`format`: {fmt!r} is not parquet or arrow", param="format")
