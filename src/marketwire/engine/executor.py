@@ -47,7 +47,8 @@ class ThreadExecutor:
     name = "threads"
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or min(8, (os.cpu_count() or 2) + 2)
+        # reading and parsing wait on the disk and release the GIL (Polars, pyarrow): more threads than cores
+        self.workers = workers or max(8, (os.cpu_count() or 2) * 2)
 
     def map(self, fn: Callable[..., R], tasks: Sequence[tuple[Any, ...]]) -> Iterator[R]:
         if len(tasks) <= 1:

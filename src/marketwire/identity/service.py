@@ -392,10 +392,12 @@ class IdentityService:
         self._symbols = (stamp, out)
         return out
 
-    def provisional_ids(self, keys: Sequence[str], prov: Provenance) -> dict[str, tuple[str, bool]]:
+    def provisional_ids(self, keys: Sequence[str], prov: Provenance,
+                        write: Callable[[Any, Any], Any] | None = None) -> dict[str, tuple[str, bool]]:
         """A permanent listing id for each provisional key (a symbol the master does not know, e.g.
         ``prices:AAPL@US``): the one the id registry holds, else a new one, registered now. Returns
-        key -> (id, whether it was minted now)."""
+        key -> (id, whether it was minted now). ``write(dataset, arrow_table)``: how the new registrations are
+        appended (e.g. in the background of an ingest that waits for its writes); default: now."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}
@@ -407,8 +409,10 @@ class IdentityService:
         out = {k: (have[k], False) for k in wanted if k in have}
         new = [(k, mint("listing", k, set())) for k in wanted if k not in have]
         if new:
-            commit(self.lake, R.ID_REGISTRY, [{"kind": "listing", "key": k, "id": i} for k, i in new], prov,
-                   mode="append")
+            w = commit(self.lake, R.ID_REGISTRY, [{"kind": "listing", "key": k, "id": i} for k, i in new], prov,
+                       mode="append", write=write is None)
+            if write is not None:
+                write(R.ID_REGISTRY, w.appended.to_arrow())
         out.update({k: (i, True) for k, i in new})
         return out
 

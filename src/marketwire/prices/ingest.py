@@ -199,7 +199,8 @@ class BarsStage:
             found = None if hint.symbol in known else self.identity.map_symbol(hint, last or date.today())
             todo.append((sym, mic_opt, hint, found))
         provisional = self.identity.provisional_ids(
-            [_provisional_key(h) for _, _, h, f in todo if h.symbol not in known and not f], job.provenance("prices"))
+            [_provisional_key(h) for _, _, h, f in todo if h.symbol not in known and not f], job.provenance("prices"),
+            write=lambda ds, t: job.pending.append(_writers().submit(job.lake.append, ds, t)))
         for sym, mic_opt, hint, found in todo:
             prior = known.get(hint.symbol)
             if prior is not None:
@@ -225,8 +226,10 @@ class BarsStage:
                                                     "provisional", "name")}})
             known[hint.symbol] = {k: row[k] for k in ("listing_id", "calendar", "currency", "unit_scale")}
             out.append({"symbol": sym, "_mic_opt": mic_opt, **known[hint.symbol]})
-        if new_rows:
-            job.commit(P.PRICE_LISTINGS, new_rows, source="prices")
+        if new_rows:  # written in the background while the delivery is verified (the job waits for it)
+            w = job.commit(P.PRICE_LISTINGS, new_rows, source="prices", write=False)
+            if w.appended.height:
+                job.pending.append(_writers().submit(job.lake.append, P.PRICE_LISTINGS, w.appended.to_arrow()))
         return pl.DataFrame(out, schema={"symbol": pl.Utf8, "_mic_opt": pl.Utf8, "listing_id": pl.Utf8,
                                          "calendar": pl.Utf8, "currency": pl.Utf8, "unit_scale": pl.Int8})
 

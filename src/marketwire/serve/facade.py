@@ -46,6 +46,12 @@ class Marketwire:
 
     def __init__(self, home: str | Path | None = None, *, background: bool = False, scheduler: Any = None) -> None:
         self.home = resolve_home(home)
+        # the engines every operation needs, loaded once when the lake is opened (deltalake's writer imports
+        # pandas on its first write, holding the interpreter lock for 0.2 s in the middle of an ingest)
+        import deltalake  # noqa: F401
+        import duckdb  # noqa: F401
+        import pandas  # noqa: F401
+
         load_plugins()
         self.lake = Lake(self.home / "lake")
         self.engine = Engine(self.lake, scheduler)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
 
 from marketwire.errors import UnknownSource
 from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source
@@ -49,14 +51,18 @@ class SourceInfo:
 
 def _targets() -> dict[str, str | type[Source]]:
     targets: dict[str, str | type[Source]] = {**BUILTIN, **_REGISTERED}
-    try:
-        from importlib.metadata import entry_points
-
-        for ep in entry_points(group="marketwire.sources"):
-            targets.setdefault(ep.name, ep.value)
-    except Exception:  # pragma: no cover - broken metadata must not hide the built-ins
-        pass
+    for name, value in _entry_points():
+        targets.setdefault(name, value)
     return targets
+
+
+@lru_cache(maxsize=1)
+def _entry_points() -> tuple[tuple[str, str], ...]:
+    """Sources of installed packages (group ``marketwire.sources``), read once per process."""
+    try:
+        return tuple((ep.name, ep.value) for ep in entry_points(group="marketwire.sources"))
+    except Exception:  # pragma: no cover - broken metadata must not hide the built-ins
+        return ()
 
 
 def _load(target: str | type[Source]) -> type[Source]:
