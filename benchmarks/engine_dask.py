@@ -31,7 +31,8 @@ Usage (from the repository root; progress on stderr):
     .venv/bin/python benchmarks/engine_dask.py                          # every case, about 10 minutes
     .venv/bin/python benchmarks/engine_dask.py --cases series --listings 500
 
-Markdown to stdout and ``benchmarks/out/engine_dask.md``; raw results in ``benchmarks/out/engine_dask.json``.
+Markdown to stdout (the table of benchmarks/README.md); raw results, the per-step seconds included, in
+``benchmarks/out/engine_dask.json``.
 ``tests/integration/test_dask.py`` imports this module for the plans and the comparison.
 """
 
@@ -224,6 +225,8 @@ def run_plan(home: Path, plan: list[Step], scheduler: Any = None) -> dict[str, A
         steps.append({"step": s.label(), "s": round(time.perf_counter() - t, 3),
                       **{k: rep.get(k) for k in ("files", "accepted", "quarantined", "flagged", "unchanged",
                                                  "retracted", "master_flags") if k in rep}})
+        if (rep.get("timings") or {}).get("parse") is not None:  # price reports: the executor's part
+            steps[-1]["parse_s"] = rep["timings"]["parse"]
     return {"seconds": time.perf_counter() - t0, "steps": steps}
 
 
@@ -384,6 +387,23 @@ def report(R: dict[str, Any]) -> str:
         markdown(["case", "input", "rows", "threads s", "cluster s", "cluster - threads s", "lakes identical"],
                  rows, "lrrrrrl"),
     ]
+    for name in ("series", "synthetic", "reference"):
+        c = R["cases"].get(name)
+        if not c or "error" in c:
+            continue
+        steps = []
+        for a_, b_ in zip(c["threads"]["steps"], c["dask"]["steps"]):
+            runs_on = "driver" if a_["step"] == "rebuild" else "workers: read, parse; driver: the rest"
+            if "parse_s" in a_ and "parse_s" in b_:
+                runs_on += f" (read and parse: {fmt_s(a_['parse_s'])} s on threads, {fmt_s(b_['parse_s'])} s on the cluster)"
+            steps.append([a_["step"], f"{a_['files']:,}" if a_.get("files") is not None else "—",
+                          f"{a_['accepted']:,}" if a_.get("accepted") is not None else "—",
+                          fmt_s(a_["s"]), fmt_s(b_["s"]), f"{b_['s'] - a_['s']:+,.1f}", runs_on])
+        load = c.get("loadavg_before"), c.get("loadavg_after")
+        parts += ["", f"Steps of `{name}` (seconds; 1-minute load average before/after the case: "
+                  f"{load[0][0]:.1f}/{load[1][0]:.1f}):" if all(load) else f"Steps of `{name}` (seconds):", "",
+                  markdown(["step", "files", "accepted", "threads s", "cluster s", "difference", "where"], steps,
+                           "lrrrrrl")]
     return "\n".join(parts) + "\n"
 
 
@@ -397,7 +417,11 @@ def main() -> None:
     ap.add_argument("--tmp", type=Path, default=Path("/var/tmp"))
     ap.add_argument("--keep", action="store_true", help="keep the work folder and the lakes")
     ap.add_argument("--out", type=Path, default=OUT / "engine_dask.json")
+    ap.add_argument("--report", type=Path, default=None, help="print the table of an earlier run's JSON and exit")
     args = ap.parse_args()
+    if args.report:
+        print(report(json.loads(args.report.read_text())))
+        return
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     data = data_root()
 
@@ -449,9 +473,8 @@ def main() -> None:
     text = report(R)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(R, indent=1, default=str))
-    args.out.with_suffix(".md").write_text(text)
     print(text)
-    log(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    log(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
