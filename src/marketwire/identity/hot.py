@@ -53,33 +53,53 @@ PATHS: dict[str, tuple[str, str, bool, bool]] = {
 }
 
 
-def _hash(values: pl.Series) -> np.ndarray:
-    """FNV-1a (64 bit) of the first ``_WIDTH`` UTF-8 bytes of each value, vectorised over the Arrow buffers."""
+def _hash(values: pl.Series, upper: bool = False) -> np.ndarray:
+    """FNV-1a (64 bit) of the first ``_WIDTH`` UTF-8 bytes of each value (upper-cased first if ``upper``),
+    vectorised over the Arrow buffers a chunk at a time (so an upper-cased copy is never whole in memory)."""
     out = np.empty(len(values), dtype=np.uint64)
     for start in range(0, len(values), _CHUNK):
-        out[start: start + _CHUNK] = _hash_chunk(values.slice(start, _CHUNK))
+        out[start: start + _CHUNK] = _hash_chunk(values.slice(start, _CHUNK), upper)
     return out
 
 
-def _hash_chunk(values: pl.Series) -> np.ndarray:
+_ASCII_UPPER = np.arange(256, dtype=np.uint8)
+_ASCII_UPPER[ord("a"): ord("z") + 1] -= 32
+
+
+def _hash_chunk(values: pl.Series, upper: bool = False) -> np.ndarray:
+    """FNV-1a over one chunk, a byte position at a time over the values still that long (longest first, so
+    each step is a prefix of the rows): the work follows the bytes hashed, not rows times the longest value.
+
+    ``upper``: of the upper-cased values; a chunk of plain ASCII is upper-cased byte by byte, any other through
+    Polars (Unicode rules, like ``str.upper`` on a query)."""
     import pyarrow as pa
 
     arr = values.to_arrow()
     arr = (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).cast(pa.large_string())
     arr = arr.fill_null("")
+    n = len(arr)
+    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    if not n:
+        return h
     _, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
-    if data.size == 0:
-        data = np.zeros(1, np.uint8)
-    starts, lengths = offsets[:-1], np.minimum(offsets[1:] - offsets[:-1], _WIDTH)
-    h = np.full(len(arr), _FNV_OFFSET, dtype=np.uint64)
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    if upper and data.size:
+        if int(data.max()) >= 0x80:
+            return _hash_chunk(values.str.to_uppercase())
+        data = _ASCII_UPPER[data]
+    lengths = np.minimum(offsets[1:] - offsets[:-1], _WIDTH).astype(np.uint8)
+    order = np.argsort(lengths, kind="stable")[::-1]  # longest first
+    longer_than = n - np.searchsorted(lengths[order[::-1]], np.arange(_WIDTH), side="right")
+    starts = offsets[:-1][order]
+    hashed = h[order]
     prime = np.uint64(_FNV_PRIME)
     with np.errstate(over="ignore"):
-        for j in range(int(lengths.max()) if len(arr) else 0):
-            live = lengths > j
-            byte = data[np.minimum(starts + j, data.size - 1)].astype(np.uint64)
-            h = np.where(live, (h ^ byte) * prime, h)
+        for j in range(int(lengths.max())):
+            part = hashed[: int(longer_than[j])]
+            np.bitwise_xor(part, data[starts[: len(part)] + j], out=part, casting="unsafe")
+            np.multiply(part, prime, out=part)
+    h[order] = hashed
     return h
 
 
@@ -98,11 +118,16 @@ class _Sorted:
 
     @staticmethod
     def build(col: pl.Series, upper: bool, keep: pl.Series | None) -> tuple[np.ndarray, np.ndarray]:
-        h = _hash(col.str.to_uppercase() if upper else col)
-        order = np.argsort(h, kind="stable").astype(np.int64)
-        if keep is not None:
-            order = order[keep.to_numpy()[order]]
-        return order, h[order]
+        """The row order by hash (int32 while the frame allows: half the memory) and the sorted hashes; only
+        the rows in ``keep`` are hashed and kept (ties stay in row order, as in a stable sort of all rows)."""
+        rows = np.flatnonzero(keep.to_numpy()) if keep is not None else None
+        h = _hash(col.filter(keep) if keep is not None else col, upper)
+        by_hash = np.argsort(h, kind="stable")
+        hashes = h[by_hash]
+        del h
+        order = rows[by_hash] if rows is not None else by_hash
+        del by_hash, rows
+        return (order.astype(np.int32) if len(col) < 2**31 - 1 else order), hashes
 
     def positions(self, value: str) -> list[int]:
         q = np.uint64(_hash_one(value))
@@ -131,13 +156,17 @@ def build_files(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     try:
         for name, (sql, _) in FRAMES.items():
             con.execute(f"COPY ({sql}) TO '{tmp / name}.parquet' (FORMAT parquet, COMPRESSION zstd)")
+        # one lookup path at a time, each reading only its column: the build holds one column and two arrays
         for path, (frame, column, upper, names_out) in PATHS.items():
             df = pl.read_parquet(tmp / f"{frame}.parquet", columns=[column] + (["scheme"] if names_out else []))
             keep = (df["scheme"] != "name") if names_out else None
-            order, hashes = _Sorted.build(df[column], upper, keep)
+            col = df[column]
+            del df
+            order, hashes = _Sorted.build(col, upper, keep)
+            del col, keep
             np.save(tmp / f"{path}.order.npy", order)
             np.save(tmp / f"{path}.hash.npy", hashes)
-            del df, order, hashes
+            del order, hashes
         (tmp / "done").touch()
         try:
             os.replace(tmp, folder)

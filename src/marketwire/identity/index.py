@@ -5,15 +5,28 @@ the master tables). It is built under a temporary name and renamed into place, t
 number of processes (a server and CLI commands) share it, and a process that sees a newer lake state builds or
 picks up the newer file. Freshness is checked at most once per ``check_every`` seconds. Deleting the cache folder
 is always safe.
+
+Two ways to follow the lake:
+
+- **synchronous** (``background=False``, the CLI and the SDK): the first query after a change rebuilds, so a
+  process reads its own writes (``invalidate()``, then the next ``connection()`` or ``hot()`` sees them).
+- **background** (``background=True``, a long-lived server): once a state is being served, a change is rebuilt by
+  one background thread (the DuckDB file, the hot-index files and the loaded :class:`HotIndex`), and the new
+  state is swapped in whole when it is ready. Queries meanwhile answer from the previous state and never wait for
+  the rebuild. A failed rebuild is logged and retried with backoff; the previous state keeps serving. Only the
+  very first state of a process is built on the caller's thread (there is nothing else to serve).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +40,43 @@ TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITI
           "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP, "exchanges": R.EXCHANGES}
 _SCHEMA_VERSION = "7"
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """One lake state as served: read by queries as a whole, replaced as a whole."""
+
+    stamp: str
+    con: duckdb.DuckDBPyConnection
+    hot: HotIndex | None = None  # loaded on first use (synchronous mode) or before the swap (background)
+
 
 class MasterIndex:
-    def __init__(self, lake: Lake, folder: Path, check_every: float = 1.0) -> None:
+    """The DuckDB cache and the hot index of the lake's current master (see the module docstring).
+
+    ``retry_after`` and ``retry_max`` bound the backoff after a failed background rebuild (doubling from the
+    first to the second, in seconds); ``settle``: how long the lake must stand still before a background
+    rebuild starts (see :class:`BackgroundRefresh`)."""
+
+    def __init__(self, lake: Lake, folder: Path, check_every: float = 1.0, background: bool = False, *,
+                 retry_after: float = 5.0, retry_max: float = 300.0, settle: float = 1.0) -> None:
         self.lake = lake
         self.folder = folder
         self.check_every = check_every
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._stamp: str | None = None
+        self.background = background
+        self._serving: _Serving | None = None
         self._checked = 0.0
-        self._hot: Any = None
-        self._hot_stamp: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # builds on a caller's thread (first state; every state when synchronous)
+        self._swap = threading.Lock()  # a state replaced whole: by a background rebuild, or with its hot index
         self._local = threading.local()
+        # in the background everything a query needs is built aside, then swapped in whole
+        self._refresh = BackgroundRefresh("master index", self._current_stamp, self._served_stamp,
+                                          lambda stamp: self._prepare(stamp, load_hot=True, background=True), self._install,
+                                          self._cleanup, retry_after, retry_max, settle)
+
+    def _served_stamp(self) -> str | None:
+        return self._serving.stamp if self._serving is not None else None
 
     def _current_stamp(self) -> str:
         v = self.lake.versions([ds.name for ds in TABLES.values()])
@@ -50,47 +87,125 @@ class MasterIndex:
         """Check the lake again on the next query (this process just wrote to it)."""
         self._checked = float("-inf")
 
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for this thread over an up-to-date cache."""
+    # -- the served state -------------------------------------------------------------------------
+    def _state_now(self) -> _Serving:
+        """The state to answer from: checks the lake (at most once per ``check_every``) and, when it moved,
+        rebuilds here (synchronous mode, or nothing served yet) or asks the background thread to."""
+        s = self._serving
         now = time.monotonic()
-        if self._con is None or now - self._checked >= self.check_every:
-            stamp = self._current_stamp()
-            with self._lock:
-                if self._con is None or stamp != self._stamp:
-                    self._open(stamp)
-                self._checked = now
+        if s is not None and now - self._checked < self.check_every:
+            return s
+        stamp = self._current_stamp()
+        s = self._serving
+        if s is not None and (stamp == s.stamp or self.background):
+            self._checked = now
+            if stamp != s.stamp:
+                self._request(stamp)
+            return s
+        with self._lock:
+            s = self._serving
+            if s is None or stamp != s.stamp:
+                s = self._prepare(stamp, load_hot=False)
+                with self._swap:
+                    self._serving = s
+                self._cleanup(stamp)
+            self._checked = now
+        return s
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for this thread over an up-to-date cache (in background mode: the state being served)."""
+        return self._cursor(self._state_now())
+
+    def _cursor(self, s: _Serving) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cur", None)
-        if cur is None or getattr(self._local, "stamp", None) != self._stamp:
-            assert self._con is not None
-            cur = self._con.cursor()
-            self._local.cur, self._local.stamp = cur, self._stamp
+        if cur is None or getattr(self._local, "stamp", None) != s.stamp:
+            # the previous connection is not closed: other threads may be mid-query on cursors of it; it is
+            # released when the last of them lets go
+            cur = s.con.cursor()
+            self._local.cur, self._local.stamp = cur, s.stamp
         return cur
 
-    def _open(self, stamp: str) -> None:
+    def hot(self) -> HotIndex:
+        """The in-memory point-lookup index of the served lake state (built on first use per state)."""
+        s = self._state_now()
+        if s.hot is not None:
+            return s.hot
+        with self._lock:
+            s = self._serving  # another thread may have loaded it, or a background rebuild swapped one in
+            assert s is not None
+            if s.hot is not None:
+                return s.hot
+            hot = self._load_hot(s.stamp, s.con)
+            with self._swap:
+                if self._serving is not None and self._serving.stamp == s.stamp:
+                    self._serving = replace(self._serving, hot=hot)
+        return hot
+
+    # -- building ---------------------------------------------------------------------------------
+    def _prepare(self, stamp: str, *, load_hot: bool, background: bool = False) -> _Serving:
+        """Open the cache of ``stamp``, building its DuckDB file if missing (and load its hot index).
+
+        A ``background`` build leaves one core to the request threads (DuckDB gets one thread fewer). The
+        thread is not niced: on a busy machine a niced builder was starved (a 19-minute rebuild at 10M) and
+        requests had longer stalls, likely from the builder being preempted while holding the interpreter
+        lock (see benchmarks/README.md, ``resolve_rebuild.py``)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"master-{stamp}.duckdb"
+        path = self._path(stamp)
         if not path.exists():
             tmp = self.folder / f".master-{stamp}.{os.getpid()}.{threading.get_ident()}.tmp"
-            con = duckdb.connect(str(tmp))
+            con = duckdb.connect(str(tmp), config=_build_config(background))
             try:
                 self._build(con)
+            except BaseException:
+                con.close()
+                for p in (tmp, tmp.with_name(tmp.name + ".wal")):
+                    p.unlink(missing_ok=True)
+                raise
+            con.close()
+            os.replace(tmp, path)
+        con = duckdb.connect(str(path), read_only=True)
+        con.execute(f"SET memory_limit = '{_memory_limit()}'")
+        return _Serving(stamp, con, self._load_hot(stamp, con, background) if load_hot else None)
+
+    def _path(self, stamp: str) -> Path:
+        return self.folder / f"master-{stamp}.duckdb"
+
+    def _load_hot(self, stamp: str, serving: duckdb.DuckDBPyConnection, background: bool = False) -> HotIndex:
+        """The hot index of ``stamp``, its files built first if missing.
+
+        The files are written by a private DuckDB instance that attaches the cache file and is closed right
+        after: its memory is bounded and given back, where the serving connection would keep every block of
+        the tables in its buffer pool. (When another process has already deleted the file, the serving
+        connection, which still holds it open, is the only way left.)"""
+        folder = self.folder / f"hot-{stamp}"
+        if not (folder / "done").exists() and not self._path(stamp).exists():
+            build_files(serving.cursor(), folder)
+        elif not (folder / "done").exists():
+            con = duckdb.connect(config=_build_config(background))
+            try:
+                con.execute(f"SET temp_directory = '{self.folder / '.spill'}'")
+                con.execute("SET enable_progress_bar = false")
+                con.execute(f"ATTACH '{self._path(stamp)}' AS master (READ_ONLY)")
+                con.execute("USE master")
+                build_files(con, folder)
             finally:
                 con.close()
-            os.replace(tmp, path)
-        # the previous connection is not closed here: other threads may be mid-query on cursors of it; it is
-        # released when the last of them lets go
-        self._con, self._stamp = duckdb.connect(str(path), read_only=True), stamp
+        return HotIndex(folder)
+
+    def _cleanup(self, stamp: str) -> None:
+        keep = (self.folder / f"master-{stamp}.duckdb", self.folder / f"hot-{stamp}")
         for p in list(self.folder.glob("master-*.duckdb")) + list(self.folder.glob("hot-*")):
-            if p not in (path, self.folder / f"hot-{stamp}"):
+            if p not in keep:
                 try:  # another process may still read it; on POSIX an open file survives its unlink
                     shutil.rmtree(p) if p.is_dir() else p.unlink()
                 except OSError:
                     pass
 
     def _build(self, con: duckdb.DuckDBPyConnection) -> None:
-        # bounded memory: DuckDB spills to the cache folder rather than holding ten million rows in RAM
-        con.execute(f"SET memory_limit = '{_memory_limit()}'")
+        # bounded memory (the connection's memory_limit): DuckDB spills to the cache folder rather than holding
+        # ten million rows in RAM
         con.execute(f"SET temp_directory = '{self.folder / '.spill'}'")
+        con.execute("SET enable_progress_bar = false")  # not on a server's stdout; the CLI shows its own
         for name, ds in TABLES.items():
             src = self.lake.dataset(ds)
             if src is None:
@@ -107,6 +222,35 @@ class MasterIndex:
             # no ART indexes: point lookups go through the hot index; DuckDB answers scans (search, members)
         con.execute("CHECKPOINT")
 
+    # -- background refresh -----------------------------------------------------------------------
+    def _install(self, new: _Serving) -> _Serving | None:
+        with self._swap:
+            old, self._serving = self._serving, new
+        return old
+
+    def _request(self, stamp: str) -> None:
+        self._refresh.request(stamp)
+
+    def refreshing(self) -> bool:
+        """Whether a background rebuild is running now."""
+        return self._refresh.running()
+
+    def state(self) -> dict[str, Any]:
+        """For health reporting: the served lake state, whether a newer one is being built, the last failure."""
+        s = self._serving
+        return {"background": self.background, "stamp": s.stamp if s else None,
+                "hot_loaded": bool(s and s.hot is not None), **self._refresh.state()}
+
+    def wait_fresh(self, timeout: float = 60.0) -> bool:
+        """Block until the served state is the lake's current one (rebuilding or asking for it as needed);
+        False after ``timeout`` seconds. A failed background rebuild is retried here once its backoff ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.invalidate()
+            if self._state_now().stamp == self._current_stamp():
+                return True
+            if self.background and not self._refresh.wait_round(deadline):
+                return False
 
     # -- queries ----------------------------------------------------------------------------------
     def rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -115,16 +259,127 @@ class MasterIndex:
         cols = [d[0] for d in res.description]
         return [dict(zip(cols, r)) for r in res.fetchall()]
 
-    def hot(self) -> HotIndex:
-        """The in-memory point-lookup index of the current lake state (built on first use per state)."""
-        con = self.connection()
-        if self._hot is None or self._hot_stamp != self._stamp:
-            with self._lock:
-                if self._hot is None or self._hot_stamp != self._stamp:
-                    folder = self.folder / f"hot-{self._stamp}"
-                    build_files(con, folder)
-                    self._hot, self._hot_stamp = HotIndex(folder), self._stamp
-        return self._hot  # type: ignore[no-any-return]
+
+class BackgroundRefresh:
+    """Brings a served state up to the lake's in one background thread, one rebuild at a time.
+
+    ``request(stamp)`` starts the thread unless one runs (it looks at the lake again when it ends, so a state
+    that moved during a rebuild is built next) or a failure's backoff is not over. ``build(stamp)`` returns the
+    new state, ``install(state)`` swaps it in (with this object's bookkeeping, so :meth:`state` never lags the
+    served state) and returns the old one, which is let go outside any lock (freeing gigabytes takes a while),
+    then ``after(stamp)`` runs (e.g. deletes the old files). An exception from ``build`` is
+    logged, counted and retried after ``retry_after`` seconds, doubling up to ``retry_max``, while the old state
+    keeps serving. A writer commits its tables one after another, so a rebuild starts once the lake has stood
+    still for ``settle`` seconds: a half-written change is not built only to be built again. Shared by the
+    master index and the bars cache."""
+
+    def __init__(self, what: str, lake_stamp: Callable[[], str], served_stamp: Callable[[], str | None],
+                 build: Callable[[str], Any], install: Callable[[Any], Any],
+                 after: Callable[[str], None] | None = None, retry_after: float = 5.0,
+                 retry_max: float = 300.0, settle: float = 1.0) -> None:
+        self.what = what
+        self.lake_stamp, self.served_stamp = lake_stamp, served_stamp
+        self.build, self.install, self.after = build, install, after
+        self.retry_after, self.retry_max, self.settle = retry_after, retry_max, settle
+        self._cv = threading.Condition()  # never held while building
+        self._worker: threading.Thread | None = None
+        self._wanted: str | None = None  # the newest lake state seen that is not served yet
+        self._failures = 0
+        self._retry_at = 0.0
+        self._last_error: str | None = None
+        self._last_seconds: float | None = None
+        self._rebuilds = 0
+
+    def request(self, stamp: str) -> None:
+        with self._cv:
+            self._wanted = stamp
+            if self._worker is not None or time.monotonic() < self._retry_at:
+                return
+            self._worker = threading.Thread(target=self._run, name=f"marketwire refresh: {self.what}", daemon=True)
+            self._worker.start()
+
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cv:
+                    target, served = self._wanted, self.served_stamp()
+                    if target is None or target == served:
+                        return
+                t0 = time.monotonic()
+                target = self._settled(target)
+                if target == served:
+                    continue
+                try:
+                    new = self.build(target)
+                except Exception as e:
+                    with self._cv:
+                        self._failures += 1
+                        delay = min(self.retry_max, self.retry_after * 2 ** (self._failures - 1))
+                        self._retry_at = time.monotonic() + delay
+                        self._last_error = f"{type(e).__name__}: {e}"
+                    log.exception("%s: rebuild of lake state %s failed (attempt %d); still serving %s, retrying "
+                                  "in %.0f s at the earliest", self.what, target, self._failures, served, delay)
+                    return
+                with self._cv:
+                    old = self.install(new)
+                    self._failures, self._retry_at, self._last_error = 0, 0.0, None
+                    self._last_seconds = time.monotonic() - t0
+                    self._rebuilds += 1
+                    self._cv.notify_all()
+                del new, old  # the old state goes now, or when its last reader lets go
+                log.info("%s: lake state %s served after a %.1f s background rebuild", self.what, target,
+                         self._last_seconds)
+                if self.after is not None:
+                    self.after(target)
+                latest = self.lake_stamp()  # the lake may have moved on while this one was built
+                with self._cv:
+                    if latest != target:
+                        self._wanted = latest
+        finally:
+            with self._cv:
+                self._worker = None
+                self._cv.notify_all()
+
+    def _settled(self, target: str) -> str:
+        """The lake's state once it has not moved for ``settle`` seconds (waiting ten rounds at most)."""
+        for _ in range(10 if self.settle > 0 else 0):
+            time.sleep(self.settle)
+            now = self.lake_stamp()
+            if now == target:
+                break
+            target = now
+        with self._cv:
+            self._wanted = target
+        return target
+
+    def wait_round(self, deadline: float) -> bool:
+        """Ask for the lake's state and wait a little for progress; False once ``deadline`` has passed."""
+        self.request(self.lake_stamp())
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        with self._cv:
+            self._cv.wait(min(left, 0.05))
+        return True
+
+    def state(self) -> dict[str, Any]:
+        with self._cv:
+            served = self.served_stamp()
+            return {"refreshing": self._worker is not None,
+                    "pending": self._wanted if self._wanted not in (None, served) else None,
+                    "rebuilds": self._rebuilds, "last_rebuild_seconds": self._last_seconds,
+                    "failures": self._failures, "last_error": self._last_error,
+                    "retry_in_seconds": max(0.0, self._retry_at - time.monotonic()) if self._failures else None}
+
+
+def _build_config(background: bool) -> dict[str, Any]:
+    config: dict[str, Any] = {"memory_limit": _memory_limit()}
+    if background:
+        config["threads"] = max(1, (os.cpu_count() or 2) - 1)
+    return config
 
 
 def _memory_limit() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,21 +56,38 @@ class BarsCache:
     """Per bucket of listings, the latest bars (Arrow IPC, memory-mapped) and an index (listing, source) -> rows.
 
     A bucket is rebuilt only when its set of Delta files changed, so an ingest of a few listings rebuilds a few
-    buckets, and at most one bucket is in memory while it is built (DuckDB, bounded memory, spills to disk)."""
+    buckets, and at most one bucket is in memory while it is built (DuckDB, bounded memory, spills to disk).
 
-    def __init__(self, lake: Lake, folder: Path, check_every: float = 1.0) -> None:
+    Readers see one state (:class:`BarsCache.View`) at a time, replaced whole. By default the first read after a
+    change refreshes it (a process reads its own writes). With ``background=True`` (a long-lived server), once a
+    state is served a change is refreshed by one background thread while readers keep the old tables, and a
+    failed refresh is logged and retried with backoff (see :class:`marketwire.identity.index.BackgroundRefresh`).
+    """
+
+    @dataclass(frozen=True)
+    class View:
+        stamp: str | None = None
+        buckets: dict[int, str] = field(default_factory=dict)  # bucket -> stamp of its files
+        tables: dict[int, tuple[pa.Table, pl.DataFrame]] = field(default_factory=dict)
+        offsets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+        primary: dict[str, str] = field(default_factory=dict)
+        actions: dict[str, pl.DataFrame] = field(default_factory=dict)
+        actions_version: int | None = -1
+
+    def __init__(self, lake: Lake, folder: Path, check_every: float = 1.0, background: bool = False, *,
+                 retry_after: float = 5.0, retry_max: float = 300.0, settle: float = 1.0) -> None:
+        from marketwire.identity.index import BackgroundRefresh
+
         self.lake = lake
         self.folder = folder / "bars"
         self.check_every = check_every
-        self._lock = threading.RLock()
-        self._stamp: str | None = None
+        self.background = background
+        self._lock = threading.RLock()  # refreshes on a caller's thread
+        self._view = BarsCache.View()
         self._checked = 0.0
-        self._buckets: dict[int, str] = {}  # bucket -> stamp of its files
-        self._tables: dict[int, tuple[pa.Table, pl.DataFrame]] = {}
-        self._offsets: dict[tuple[str, str], dict[str, Any]] = {}
-        self._primary: dict[str, str] = {}
-        self._actions: dict[str, pl.DataFrame] = {}
-        self._actions_version: int | None = -1
+        self._refresh = BackgroundRefresh("bars cache", self._current_stamp, lambda: self._view.stamp,
+                                          lambda stamp: self._refreshed(self._view, stamp), self._install,
+                                          None, retry_after, retry_max, settle)
 
     def _current_stamp(self) -> str:
         v = self.lake.versions([P.BARS_DAILY.name, P.CORPORATE_ACTIONS.name])
@@ -77,20 +95,58 @@ class BarsCache:
 
     def invalidate(self) -> None:
         with self._lock:
-            self._checked = 0.0
+            self._checked = float("-inf")
 
     def ensure(self) -> None:
-        now = time.monotonic()
-        if self._stamp is not None and now - self._checked < self.check_every:
-            return
+        self._current()
+
+    def _current(self) -> BarsCache.View:
+        """The state to read: checked against the lake at most once per ``check_every``; refreshed here when it
+        moved (synchronous mode, or nothing served yet), or by the background thread."""
+        view = self._view
+        if view.stamp is not None and time.monotonic() - self._checked < self.check_every:
+            return view
+        if self.background and view.stamp is not None:
+            stamp = self._current_stamp()
+            self._checked = time.monotonic()
+            if stamp != view.stamp:
+                self._refresh.request(stamp)
+            return view
         with self._lock:
             stamp = self._current_stamp()
             self._checked = time.monotonic()
-            if stamp == self._stamp:
-                return
-            self._refresh_bars()
-            self._refresh_actions()
-            self._stamp = stamp
+            if stamp != self._view.stamp:
+                self._view = self._refreshed(self._view, stamp)
+            return self._view
+
+    def _install(self, view: BarsCache.View) -> BarsCache.View:
+        old, self._view = self._view, view
+        return old
+
+    def refreshing(self) -> bool:
+        """Whether a background refresh is running now."""
+        return self._refresh.running()
+
+    def state(self) -> dict[str, Any]:
+        """For health reporting: the served stamp, whether a refresh runs, the last failure."""
+        return {"background": self.background, "stamp": self._view.stamp, **self._refresh.state()}
+
+    def wait_fresh(self, timeout: float = 60.0) -> bool:
+        """Block until the served state is the lake's current one; False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.invalidate()
+            if self._current().stamp == self._current_stamp():
+                return True
+            if self.background and not self._refresh.wait_round(deadline):
+                return False
+
+    def _refreshed(self, old: BarsCache.View, stamp: str) -> BarsCache.View:
+        """A new state from ``old``: the changed buckets rebuilt and opened, the others shared."""
+        buckets, tables = self._refresh_bars(old)
+        index = self._index(tables) if tables is not old.tables else (old.offsets, old.primary)
+        actions, actions_version = self._refresh_actions(old)
+        return BarsCache.View(stamp, buckets, tables, *index, actions, actions_version)
 
     # -- bars -----------------------------------------------------------------------------------------
     def _file_stamps(self) -> dict[int, str]:
@@ -106,23 +162,25 @@ class BarsCache:
             by.setdefault(int(b), []).append(path)
         return {b: hashlib.blake2b("\n".join(sorted(ps)).encode(), digest_size=8).hexdigest() for b, ps in by.items()}
 
-    def _refresh_bars(self) -> None:
+    def _refresh_bars(self, old: BarsCache.View) -> tuple[dict[int, str], dict[int, tuple[pa.Table, pl.DataFrame]]]:
         stamps = self._file_stamps()
-        changed = [b for b, st in stamps.items() if self._buckets.get(b) != st]
-        gone = [b for b in self._buckets if b not in stamps]
+        changed = [b for b, st in stamps.items() if old.buckets.get(b) != st]
+        gone = [b for b in old.buckets if b not in stamps]
+        if not changed and not gone:
+            return dict(stamps), old.tables
+        tables = dict(old.tables)
         for b in changed:
             path = self.folder / f"b{b:02d}-{stamps[b]}-v{CACHE_FORMAT}"
             if not (path / "done").exists():
                 self._build(b, path)
-            self._open(b, path)
-            for old in self.folder.glob(f"b{b:02d}-*"):
-                if old != path:
-                    shutil.rmtree(old, ignore_errors=True)
+            tables[b] = self._open(b, path)
+            # the old files may still be mapped by readers of the old state: on POSIX a mapping outlives the unlink
+            for stale in self.folder.glob(f"b{b:02d}-*"):
+                if stale != path:
+                    shutil.rmtree(stale, ignore_errors=True)
         for b in gone:
-            self._tables.pop(b, None)
-        self._buckets = dict(stamps)
-        if changed or gone:
-            self._index()
+            tables.pop(b, None)
+        return dict(stamps), tables
 
     def _build(self, bucket: int, path: Path) -> None:
         """The bucket's latest bars, sorted by (listing, source, date), as an Arrow IPC file of the per-row
@@ -161,18 +219,20 @@ class BarsCache:
         shutil.rmtree(path, ignore_errors=True)
         tmp.rename(path)
 
-    def _open(self, bucket: int, path: Path) -> None:
+    def _open(self, bucket: int, path: Path) -> tuple[pa.Table, pl.DataFrame]:
         import pyarrow.parquet as pq
 
         table = ipc.open_file(pa.memory_map(str(path / "bars.arrow"), "r")).read_all()
         index = pl.from_arrow(pq.read_table(path / "series-index.parquet"))
         assert isinstance(index, pl.DataFrame)
-        self._tables[bucket] = (table, index.with_columns(
-            (pl.col("n").cum_sum() - pl.col("n")).alias("start"), pl.lit(bucket).alias("bucket")))
+        return table, index.with_columns((pl.col("n").cum_sum() - pl.col("n")).alias("start"),
+                                         pl.lit(bucket).alias("bucket"))
 
-    def _index(self) -> None:
+    @staticmethod
+    def _index(tables: dict[int, tuple[pa.Table, pl.DataFrame]]
+               ) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, str]]:
         """(listing, source) -> its series: bucket, first row, rows and constants; each listing's primary source."""
-        frames = [ix for _, ix in self._tables.values() if ix.height]
+        frames = [ix for _, ix in tables.values() if ix.height]
         offsets: dict[tuple[str, str], dict[str, Any]] = {}
         cands: dict[str, list[tuple[int, int, str]]] = {}
         for ix in frames:
@@ -180,45 +240,39 @@ class BarsCache:
                 offsets[(r["listing_id"], r["source"])] = r
                 cands.setdefault(r["listing_id"], []).append((-int(r["n"]), BASIS_RANK.get(r["basis"], 9),
                                                              r["source"]))
-        self._offsets = offsets
-        self._primary = {lst: sorted(c)[0][2] for lst, c in cands.items()}
+        return offsets, {lst: sorted(c)[0][2] for lst, c in cands.items()}
 
     # -- actions --------------------------------------------------------------------------------------
-    def _refresh_actions(self) -> None:
+    def _refresh_actions(self, old: BarsCache.View) -> tuple[dict[str, pl.DataFrame], int | None]:
         v = self.lake.version(P.CORPORATE_ACTIONS.name)
-        if v == self._actions_version:
-            return
+        if v == old.actions_version:
+            return old.actions, v
         acts = pl.from_arrow(self.lake.read(P.CORPORATE_ACTIONS)) if v is not None else pl.DataFrame()
         assert isinstance(acts, pl.DataFrame)
-        self._actions = {k[0]: df for k, df in acts.partition_by("listing_id", as_dict=True).items()} \
-            if acts.height else {}
-        self._actions_version = v
+        actions = {k[0]: df for k, df in acts.partition_by("listing_id", as_dict=True).items()} if acts.height else {}
+        return actions, v
 
     # -- reads ----------------------------------------------------------------------------------------
     def listings(self) -> list[str]:
-        self.ensure()
-        return sorted(self._primary)
+        return sorted(self._current().primary)
 
     def sources_of(self, listing_id: str) -> list[str]:
-        self.ensure()
-        return sorted(s for (lst, s) in self._offsets if lst == listing_id)
+        return sorted(s for (lst, s) in self._current().offsets if lst == listing_id)
 
     def primary(self, listing_id: str) -> str | None:
-        self.ensure()
-        return self._primary.get(listing_id)
+        return self._current().primary.get(listing_id)
 
     def series(self, listing_id: str, source: str | None = None) -> tuple[pa.Table, dict[str, Any]] | None:
         """The bars of one series (zero-copy slice) and what is constant along it (source, basis, currency...)."""
-        self.ensure()
-        src = source or self._primary.get(listing_id)
-        info = self._offsets.get((listing_id, src)) if src else None
+        view = self._current()
+        src = source or view.primary.get(listing_id)
+        info = view.offsets.get((listing_id, src)) if src else None
         if info is None:
             return None
-        return self._tables[info["bucket"]][0].slice(info["start"], info["n"]), info
+        return view.tables[info["bucket"]][0].slice(info["start"], info["n"]), info
 
     def actions(self, listing_id: str) -> pl.DataFrame:
-        self.ensure()
-        found = self._actions.get(listing_id)
+        found = self._current().actions.get(listing_id)
         if found is not None:
             return found
         empty = pl.from_arrow(P.CORPORATE_ACTIONS.schema.empty_table())
