@@ -472,9 +472,21 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     text = report(R)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(R, indent=1, default=str))
+    args.out.write_text(json.dumps(_no_paths(R), indent=1, default=str))
     print(text)
     log(f"wrote {args.out}")
+
+
+
+def _no_paths(value: Any) -> Any:
+    """The result without this machine's folders: a path is kept as its last name."""
+    if isinstance(value, dict):
+        return {k: _no_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_paths(v) for v in value]
+    if isinstance(value, str | Path) and str(value).startswith("/"):
+        return Path(value).name
+    return value
 
 
 if __name__ == "__main__":
