@@ -36,6 +36,29 @@ def prices_dir() -> Path:
     return p
 
 
+#: set by .ci/run: a skipped test fails the run (CI must not be green because it could not test)
+NO_SKIP = os.environ.get("MARKETWIRE_NO_SKIP") == "1"
+_skipped: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append((report.nodeid, reason))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if NO_SKIP and _skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if NO_SKIP and _skipped:
+        terminalreporter.section("MARKETWIRE_NO_SKIP: skipped tests fail this run", sep="=", red=True)
+        for nodeid, reason in _skipped:
+            terminalreporter.write_line(f"{nodeid}: {reason}")
+
+
 def benchmark_module(name: str) -> Any:
     """A script of ``benchmarks/`` as a module, so a test scores with exactly the code the benchmark reports."""
     import importlib.util
