@@ -345,3 +345,60 @@ def test_window_and_cap_bound_memory() -> None:
     assert len(capped) == 3 and "a1" not in capped and "a4" in capped
     capped.add("a4", texts[0], t0 + timedelta(days=9))  # re-adding an id replaces its text
     assert capped.query(texts[0])[0][0] == "a4" and len(capped) == 3
+
+
+# ------------------------------------------------------------------------------- the verification thresholds, both sides
+
+def _words(i: int) -> list[str]:
+    return _orangesum()[i]["article"].split()
+
+
+def _two_reports(lead_words: int, body_words: int) -> tuple[str, str, float, float]:
+    """Two different real reports that open with the same agency lead (``lead_words`` words of article 0) and go on
+    with different bodies (``body_words`` words of articles 1 and 2): the LSH lead sketch makes them candidates of
+    each other, so only the verification thresholds decide. Returns the texts and their exact Jaccard and
+    containment over word 5-shingles."""
+    from marketwire.news.dedup import shingles
+
+    lead = " ".join(_words(0)[:lead_words])
+    a = lead + "\n\n" + " ".join(_words(1)[:body_words])
+    b = lead + "\n\n" + " ".join(_words(2)[:body_words])
+    sa, sb = set(shingles(a)), set(shingles(b))
+    inter = len(sa & sb)
+    return a, b, inter / len(sa | sb), inter / min(len(sa), len(sb))
+
+
+def test_reports_sharing_only_a_lead_stay_apart_below_the_jaccard_threshold() -> None:
+    """Jaccard about 0.17 (a shared 50-word lead, different 110-word bodies): below 0.25 and containment below
+    0.35, so not duplicates. A Jaccard threshold of 0.10 (or 0.05) would link them."""
+    a, b, jaccard, containment = _two_reports(50, 110)
+    assert 0.12 < jaccard < 0.25 and containment < 0.35, (jaccard, containment)
+    index = NearDupIndex(window=None)
+    index.add("a", a, datetime(2020, 7, 1))
+    assert index.matches(b) == []
+    # the same pair with a lead twice as long crosses the containment threshold and is linked: the test above is
+    # decided by the thresholds, not by the pair failing to become an LSH candidate
+    a2, b2, _, containment2 = _two_reports(100, 110)
+    assert containment2 >= 0.35
+    index.add("a2", a2, datetime(2020, 7, 1))
+    assert [m.article_id for m in index.matches(b2)] == ["a2"]
+
+
+def test_short_items_link_by_jaccard_alone_between_the_thresholds() -> None:
+    """Headline-sized items (under MIN_SHINGLES shingles) are linked by Jaccard only: one word changed in the middle
+    of a 14-word item leaves Jaccard 1/3, above 0.25 (linked) and below 0.60 (a stricter threshold would miss it).
+    A 14-word item sharing only its first six words with another (Jaccard 1/9) is not linked."""
+    from marketwire.news.dedup import MIN_SHINGLES, shingles
+
+    words = _words(3)[:14]
+    item = " ".join(words)
+    reworded = " ".join(words[:6] + ["nouvelle"] + words[7:])
+    other = " ".join(words[:6] + _words(4)[:8])
+    assert len(set(shingles(item))) < MIN_SHINGLES
+    sa, sb, so = set(shingles(item)), set(shingles(reworded)), set(shingles(other))
+    assert abs(len(sa & sb) / len(sa | sb) - 1 / 3) < 1e-9
+    assert len(sa & so) / len(sa | so) < 0.15
+    index = NearDupIndex(window=None)
+    index.add("item", item, datetime(2020, 7, 1))
+    assert [m.article_id for m in index.matches(reworded)] == ["item"]
+    assert index.matches(other) == []
