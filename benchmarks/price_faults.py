@@ -109,8 +109,18 @@ if str(SRC) not in sys.path and (SRC / "marketwire").is_dir():
 DATASET = Path("prices") / "huge_stock_market_dataset"
 KINDS = ("spike", "unit_jump", "unrecorded_split", "ohlc_violation", "non_positive_price", "negative_volume",
          "weekend_date", "duplicate", "stale_run")
+#: the field model: faults as data goes wrong in practice, drawn over every size and not from the rules' own tables
+#: (``--model field``); each fault also gets a size or variant bin, and recall is reported per bin (a curve)
+FIELD_KINDS = ("spike_any", "unit_error", "split_any", "stale_any", "shifted_dates", "swapped_columns")
+MODELS = {"rule-shaped": KINDS, "field": FIELD_KINDS}
 QUARANTINE_ONLY = {"weekend_date", "duplicate"}
-RUN_KINDS = {"unit_jump", "stale_run"}
+RUN_KINDS = {"unit_jump", "stale_run", "unit_error", "stale_any", "shifted_dates", "swapped_columns"}
+SPIKE_BINS = ((0.02, "2-5%"), (0.05, "5-10%"), (0.10, "10-20%"), (0.20, "20-40%"), (0.40, "40-90%"))
+#: split ratios (new shares per old share): common forward ones, uncommon ones (stock dividends of 10%, 7:4, 9:8,
+#: 7:2, 11:5) and reverse splits
+SPLITS_FIELD = {"forward, common ratio": (2.0, 3.0, 1.5, 1.25, 10.0),
+                "forward, uncommon ratio": (1.1, 1.125, 1.75, 3.5, 2.2),
+                "reverse": (0.5, 0.125, 0.1, 1 / 3, 2 / 3)}
 EDGE = 70  # no fault within this many rows of either end of a file
 SPLIT_RATIOS = (2.0, 3.0, 4.0, 5.0, 10.0, 1.5, 0.5, 0.1)
 O, H, L, C, V = range(5)
@@ -237,6 +247,7 @@ class Fault:
     before: list[dict[str, Any]]  # rows p-1 .. end+1 just before this injection
     after: list[dict[str, Any]] = field(default_factory=list)  # the same rows as written
     vol63: float = float("nan")
+    bin: str = ""  # the size or variant class of the field model's curve
     caught: bool = False
     hit_targets: int = 0
     rules: list[str] = field(default_factory=list)  # rules on the target rows in the faulty run
@@ -377,11 +388,99 @@ class Injector:
         self.add("stale_run", s, p, p + n - 1, {"rows": n}, s.dates[p:p + n], (p - 1, p + n), before)
 
 
-def inject(series: list[Series], per_kind: int, seed: int, gap: int) -> list[Fault]:
-    inj = Injector(series, random.Random(seed), gap)
+class FieldInjector(Injector):
+    """Faults as they occur in vendor data, with sizes drawn over their whole range (not from the rules' design)."""
+
+    def binned(self, label: str) -> None:
+        self.faults[-1].bin = label
+
+    def spike_any(self) -> None:
+        s, p = self.place(0, 1)
+        m = math.exp(self.rng.uniform(math.log(0.02), math.log(0.90)))
+        f = 1 + m if self.rng.random() < 0.5 else 1 - m
+        before = s.rows(p - 1, p + 1)
+        s.vals[p, :4] *= f
+        s.dirty.add(p)
+        self.add("spike_any", s, p, p, {"factor": round(f, 4), "size": round(m, 4)}, [s.dates[p]], (p - 1, p + 1),
+                 before)
+        self.binned(next(label for lo, label in reversed(SPIKE_BINS) if m >= lo))
+
+    def unit_error(self) -> None:
+        n = self.rng.randint(1, 40)
+        s, p = self.place(0, n)
+        scale = self.rng.choice((10.0, 100.0, 1000.0))
+        f = scale if self.rng.random() < 0.5 else 1 / scale
+        u = self.rng.random()
+        cols, variant = ([O, H, L, C], "all prices") if u < 0.6 else ([C], "close only") if u < 0.8 else (
+            [self.rng.choice((O, H, L))], "one of open/high/low")
+        before = s.rows(p - 1, p + n)
+        for j in cols:
+            s.vals[p:p + n, j] *= f
+        s.dirty.update(range(p, p + n))
+        self.add("unit_error", s, p, p + n - 1, {"factor": f, "rows": n, "variant": variant}, s.dates[p:p + n],
+                 (p - 1, p + n), before)
+        self.binned(f"{scale:g}x, {variant}")
+
+    def split_any(self) -> None:
+        s, p = self.place(1, 1)
+        label = self.rng.choice(list(SPLITS_FIELD))
+        ratio = self.rng.choice(SPLITS_FIELD[label])
+        before = s.rows(p - 2, p + 1)
+        s.vals[p:, :4] /= ratio
+        s.vals[p:, V] = np.rint(s.vals[p:, V] * ratio)
+        s.dirty.update(range(p, len(s)))
+        self.add("split_any", s, p, p, {"ratio": round(ratio, 4)}, [s.dates[p - 1], s.dates[p]], (p - 2, p + 1),
+                 before)
+        self.faults[-1].after = s.rows(p - 2, p + 1)
+        self.binned(label)
+
+    def stale_any(self) -> None:
+        n = self.rng.randint(1, 20)
+        s, p = self.place(0, n)
+        zero = self.rng.random() < 0.5
+        before = s.rows(p - 1, p + n)
+        s.vals[p:p + n, :4] = s.vals[p - 1, C]
+        if zero:
+            s.vals[p:p + n, V] = 0.0
+        s.dirty.update(range(p, p + n))
+        self.add("stale_any", s, p, p + n - 1, {"rows": n, "volume": "0" if zero else "as delivered"},
+                 s.dates[p:p + n], (p - 1, p + n), before)
+        length = "1" if n == 1 else "2" if n == 2 else "3-5" if n <= 5 else "6-10" if n <= 10 else "11-20"
+        self.binned(f"{length} sessions, volume {'0' if zero else 'kept'}")
+
+    def shifted_dates(self) -> None:
+        """A run of rows whose values belong one session earlier (a feed that lags a day)."""
+        n = self.rng.randint(1, 20)
+        s, p = self.place(1, n)
+        before = s.rows(p - 1, p + n)
+        s.vals[p:p + n] = s.vals[p - 1:p + n - 1].copy()
+        s.dirty.update(range(p, p + n))
+        self.add("shifted_dates", s, p, p + n - 1, {"rows": n}, s.dates[p:p + n], (p - 1, p + n), before)
+        self.binned("1 session" if n == 1 else "2-5 sessions" if n <= 5 else "6-20 sessions")
+
+    def swapped_columns(self) -> None:
+        variant = self.rng.choice(("open<->close", "high<->low", "close<->volume"))
+        n = 1 if variant == "close<->volume" else self.rng.randint(1, 10)
+        ok = (lambda s, p: bool(s.vals[p, V] > 0)) if variant == "close<->volume" else (lambda s, p: True)
+        s, p = self.place(0, n, ok)
+        a, b = {"open<->close": (O, C), "high<->low": (H, L), "close<->volume": (C, V)}[variant]
+        before = s.rows(p - 1, p + n)
+        s.vals[p:p + n, [a, b]] = s.vals[p:p + n, [b, a]]
+        if variant == "close<->volume":
+            s.vals[p, V] = round(s.vals[p, V])
+        s.dirty.update(range(p, p + n))
+        self.add("swapped_columns", s, p, p + n - 1, {"variant": variant, "rows": n}, s.dates[p:p + n],
+                 (p - 1, p + n), before)
+        self.binned(variant)
+
+
+def inject(series: list[Series], per_kind: int, seed: int, gap: int, model: str = "rule-shaped") -> list[Fault]:
+    kinds = MODELS[model]
+    inj = (FieldInjector if model == "field" else Injector)(series, random.Random(seed), gap)
+    first = "split_any" if model == "field" else "unrecorded_split"
     for _ in range(per_kind):  # splits first: they rescale the rest of their file
-        inj.inject("unrecorded_split")
-    rest = [k for k in KINDS if k != "unrecorded_split" for _ in range(per_kind)]
+        inj.inject(first)
+    rest = [k for k in kinds if k != first for _ in range(per_kind)]
     inj.rng.shuffle(rest)
     for k in rest:
         inj.inject(k)
@@ -496,7 +595,8 @@ def markdown(header: list[str], rows: list[list[Any]]) -> str:
 def report(args: argparse.Namespace, faults: list[Fault], fp: dict[str, Any], base: Findings, bad: Findings,
            meta: dict[str, Any]) -> str:
     rows: list[list[Any]] = []
-    for k in KINDS:
+    kinds = MODELS[args.model]
+    for k in kinds:
         fs = [f for f in faults if f.kind == k]
         caught = sum(f.caught for f in fs)
         rules = Counter(r for f in fs for r in f.rules)
@@ -513,7 +613,7 @@ def report(args: argparse.Namespace, faults: list[Fault], fp: dict[str, Any], ba
     b, fa = fp["baseline"], fp["faulty"]
     dirty = ("uncommitted under src/: " + " ".join(x.split()[-1] for x in meta["git_dirty_src"])
              if meta["git_dirty_src"] else "clean src/" if meta["git"] else "state of src/ unknown")
-    out = [f"## seed {args.seed}: {meta['files']} files, {b['rows']:,} rows, {args.per_kind} faults per kind, "
+    out = [f"## seed {args.seed}, {args.model} faults: {meta['files']} files, {b['rows']:,} rows, {args.per_kind} faults per kind, "
            f"gap {args.gap} rows",
            "",
            markdown(["kind", "injected", "caught", "recall", "rules on the target rows (faults)",
@@ -536,7 +636,16 @@ def report(args: argparse.Namespace, faults: list[Fault], fp: dict[str, Any], ba
            "",
            f"Runtime {meta['seconds']:.1f} s (ingest: baseline {base.seconds:.1f} s, faulty {bad.seconds:.1f} s). "
            f"marketwire from {meta['marketwire']}; repository commit {meta['git_commit']}, {dirty}; {meta['utc']}."]
-    missed_kinds = [k for k in KINDS if any(f.kind == k and not f.caught for f in faults)]
+    if args.model == "field":
+        curve = []
+        for k in kinds:
+            for label in sorted({f.bin for f in faults if f.kind == k}, key=lambda b: _bin_order(k, b)):
+                fs = [f for f in faults if f.kind == k and f.bin == label]
+                c = sum(f.caught for f in fs)
+                curve.append([k, label, len(fs), c, pct(c / len(fs), 0)])
+        out[2:2] = ["Recall by kind and size (the curve):", "",
+                    markdown(["kind", "size or variant", "injected", "caught", "recall"], curve), ""]
+    missed_kinds = [k for k in kinds if any(f.kind == k and not f.caught for f in faults)]
     if missed_kinds and args.examples:
         out += ["", f"### Missed faults (up to {args.examples} per kind)", "",
                 "vol63: 1.25 x mean |log return| (each capped at 10%) over the 63 clean returns around the fault; "
@@ -552,6 +661,17 @@ def report(args: argparse.Namespace, faults: list[Fault], fp: dict[str, Any], ba
                 out += ["    - before: " + ctx_line(r) for r in f.before if after.get((r["date"], False)) != r]
                 out += ["    - " + ctx_line(r) for r in f.context]
     return "\n".join(out) + "\n"
+
+
+def _bin_order(kind: str, label: str) -> tuple[Any, ...]:
+    if kind == "spike_any":
+        return (next(i for i, (_, lab) in enumerate(SPIKE_BINS) if lab == label),)
+    if kind == "stale_any":
+        head = label.split()[0]
+        return (["1", "2", "3-5", "6-10", "11-20"].index(head), label)
+    if kind == "unit_error":
+        return (float(label.split("x")[0]), label)
+    return (label,)
 
 
 def ctx_line(r: dict[str, Any]) -> str:
@@ -596,6 +716,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-kind", type=int, default=40, help="faults of each kind (default 40)")
+    ap.add_argument("--model", choices=sorted(MODELS), default="rule-shaped",
+                    help="rule-shaped: the nine kinds the rules were designed for; field: faults as data goes wrong "
+                         "in practice, every size (spikes 2-90%%, unit errors 10x-1000x and partial, any split ratio, "
+                         "stale runs of any length, lagged dates, swapped columns), recall per size")
     ap.add_argument("--data", type=Path, default=_default_data(),
                     help="data folder holding prices/huge_stock_market_dataset ($MARKETWIRE_DATA, else the nearest "
                          "shared/data above this script)")
@@ -614,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         symbols = [s.symbol for s in series]
         log("baseline ingest")
         base = run_marketwire(root, work / "home-baseline", symbols)
-        faults = inject(series, args.per_kind, args.seed, args.gap)
+        faults = inject(series, args.per_kind, args.seed, args.gap, args.model)
         touched = {f.file for f in faults}
         for s in series:
             if s.rel in touched:
@@ -631,13 +755,14 @@ def main(argv: list[str] | None = None) -> int:
         text = report(args, faults, fp, base, bad, meta)
         print(text, end="")
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"price_faults-seed{args.seed}.md").write_text(text)
+        stem = f"price_faults-seed{args.seed}" + ("-field" if args.model == "field" else "")
+        (args.out / f"{stem}.md").write_text(text)
         payload = {"args": {k: str(v) for k, v in vars(args).items()}, "meta": meta, "false_positives": fp,
                    "by_rule": {"baseline": base.by_rule, "faulty": bad.by_rule},
                    "faults": [{**asdict(f), "day": f.day.isoformat(), "targets": [d.isoformat() for d in f.targets],
                                "near": [d.isoformat() for d in f.near]} for f in faults]}
-        (args.out / f"price_faults-seed{args.seed}.json").write_text(json.dumps(payload, indent=1, default=str))
-        log(f"done in {time.perf_counter() - t0:.1f} s; {args.out}/price_faults-seed{args.seed}.{{md,json}}")
+        (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=1, default=str))
+        log(f"done in {time.perf_counter() - t0:.1f} s; {args.out}/{stem}.{{md,json}}")
     finally:
         if args.keep:
             log(f"kept {work}")

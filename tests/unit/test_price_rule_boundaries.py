@@ -81,3 +81,15 @@ def test_unit_jump_in_the_middle_flags_only_the_run(mw, tmp_path):
     f = flags_by_row(mw, "MID.US", days)
     unit = {i for i, v in f.items() if "bar.unit_jump" in v}
     assert set(range(200, 230)) <= unit <= set(range(200, 231)), sorted(unit)
+
+
+@pytest.mark.parametrize("factor", [1000.0, 0.001, 100.0])
+def test_unit_errors_of_100x_and_1000x_are_flagged_run_and_steps(mw, tmp_path, factor):
+    rows = walk(300, seed=13)
+    for i in range(120, 135):
+        scale(rows[i], factor)
+    days = [date.fromisoformat(r["Date"]) for r in rows]
+    mw.ingest("prices-csv", [write(tmp_path / "thou.us.txt", rows)], preset="kaggle")
+    f = flags_by_row(mw, "THOU.US", days)
+    unit = {i for i, v in f.items() if "bar.unit_jump" in v}
+    assert set(range(120, 135)) <= unit <= set(range(120, 136)), sorted(unit)

@@ -19,7 +19,9 @@ from marketwire.prices import calendars
 #: price ratios (old / new) that corporate actions produce; their reciprocals are reverse splits
 SPLIT_RATIOS = (1.25, 4 / 3, 1.5, 5 / 3, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0,
                 30.0, 40.0, 50.0)
-LN100 = math.log(100.0)
+#: unit steps: a move by 100x or 1000x (or their inverse) in one session is a change of unit (pounds and pence,
+#: dollars and mills, a missing or extra thousands separator); 10x is left to the split rule, as 10:1 splits exist
+UNIT_STEPS = (2, 3)  # powers of ten
 OHLC = ("open", "high", "low", "close")
 EPS = 1e-6
 #: the integer id of a series within one delivery (rows of a series are contiguous and in date order)
@@ -162,9 +164,12 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     )
     r, rn, sigma = pl.col("_r"), pl.col("_rn"), pl.col("_sigma")
 
-    # unit errors: jumps by 100x (or 1/100) start a segment at another scale; the series' usual level wins
-    unit_step = ((r.abs() - LN100).abs() < 0.35).fill_null(False)
-    lf = lf.with_columns(pl.when(unit_step).then(r.sign()).otherwise(0).cum_sum().over(S).alias("_lvl"))
+    # unit errors: jumps by 100x or 1000x (or their inverse) start a segment at another scale, counted in powers of
+    # ten so that a 1000x step and a later 100x step back do not cancel; the series' usual level wins
+    decades = r / math.log(10.0)
+    unit_step = pl.any_horizontal([((decades.abs() - k).abs() < 0.35 / math.log(10.0)) for k in UNIT_STEPS]
+                                  ).fill_null(False)
+    lf = lf.with_columns(pl.when(unit_step).then(decades.round(0)).otherwise(0).cum_sum().over(S).alias("_lvl"))
     lf = lf.with_columns((pl.col("_lvl") != pl.col("_lvl").mode().first().over(S)).alias("_unit_seg"))
     hi_lo = pl.max_horizontal([pl.col(c) for c in OHLC]) / pl.min_horizontal([pl.col(c) for c in OHLC])
     unit = pl.col("_unit_seg") | unit_step | (hi_lo > 30).fill_null(False)

@@ -88,7 +88,8 @@ _R = [
          "A one-day move far beyond the series' own volatility (6 robust sigmas, at least 8%) that reverts the "
          "next day."),
     Rule("bar.unit_jump", "flag", "bars_daily",
-         "Prices 100 times (or a hundredth of) their neighbours, or within the bar: a unit error (GBX vs GBP)."),
+         "Prices 100 or 1000 times (or a hundredth or thousandth of) their neighbours, or within the bar: a unit "
+         "error (GBX vs GBP, a lost thousands separator)."),
     Rule("bar.unrecorded_split", "flag", "bars_daily",
          "A lasting jump by a split-like ratio (2:1, 3:2, 1:10...; close to close or in the overnight gap) beyond 8 "
          "robust sigmas, with no split in the ledger on that date (or in a series the vendor says is already "
