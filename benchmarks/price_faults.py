@@ -613,7 +613,8 @@ def report(args: argparse.Namespace, faults: list[Fault], fp: dict[str, Any], ba
     b, fa = fp["baseline"], fp["faulty"]
     dirty = ("uncommitted under src/: " + " ".join(x.split()[-1] for x in meta["git_dirty_src"])
              if meta["git_dirty_src"] else "clean src/" if meta["git"] else "state of src/ unknown")
-    out = [f"## seed {args.seed}, {args.model} faults: {meta['files']} files, {b['rows']:,} rows, {args.per_kind} faults per kind, "
+    out = [f"## seed {args.seed}, {args.model} faults: {meta['files']} files, {b['rows']:,} rows, "
+           f"{args.per_kind} faults per kind, "
            f"gap {args.gap} rows",
            "",
            markdown(["kind", "injected", "caught", "recall", "rules on the target rows (faults)",
