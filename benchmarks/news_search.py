@@ -194,12 +194,19 @@ def main(argv: list[str] | None = None) -> int:
                  f"question in {index_s:.1f} s; the SQLite FTS5 peer built in {fts_s:.1f} s. The same listing "
                  f"point in time (`as_of`, answered from the Delta table): {lake_ms:,.0f} ms for "
                  f"{len(rows_lake)} articles.", "",
-                 "| question | marketwire ms (p50) | hits | SQLite FTS5 ms (p50) | hits |", "|---|---:|---:|---:|---:|"]
+                 "Results are compared, not only counted: *same* is the share of marketwire's hits the peer also "
+                 "returns for the question, and *order* says whether the two lists are the same ids in the same "
+                 "order.", "",
+                 "| question | marketwire ms (p50) | hits | SQLite FTS5 ms (p50) | hits | same | order |",
+                 "|---|---:|---:|---:|---:|---:|---|"]
         for name, ours, peer in cases:
             ms, got = timed(ours)
             pms, pgot = timed(peer)
-            n = 1 if isinstance(got, dict) else len(got)
-            lines.append(f"| {name} | {ms:,.1f} | {n} | {pms:,.1f} | {len(pgot)} |")
+            mine = [got["id"]] if isinstance(got, dict) else [a["id"] for a in got]
+            theirs = [json.loads(r[0])["article_id"] for r in pgot]
+            same = len(set(mine) & set(theirs)) / len(mine) if mine else 1.0
+            lines.append(f"| {name} | {ms:,.1f} | {len(mine)} | {pms:,.1f} | {len(theirs)} | {same:.0%} | "
+                         f"{'same' if mine == theirs else 'differs'} |")
             print(lines[-1], flush=True)
         fts.close()
     text = "\n".join(lines) + "\n"
