@@ -621,13 +621,12 @@ def serve(ctx: click.Context, host: str, port: int, require_keys: bool, insecure
         from marketwire.serve.api import create_app
     except ImportError as e:  # pragma: no cover - depends on the install
         raise click.ClickException(MissingExtra("serve", e.name or "fastapi").message) from e
-    from marketwire.config import resolve_home
     from marketwire.serve.access import serve_policy
     from marketwire.serve.keys import parse_rate
 
     try:
         rate = None if rate_limit.strip() in ("0", "none") else parse_rate(rate_limit, "rate-limit")
-        policy, notes = serve_policy(resolve_home(ctx.obj["home"]), host, require_keys=require_keys,
+        policy, notes = serve_policy(ctx.obj["home"], host, require_keys=require_keys,
                                      insecure=insecure, allowed_hosts=allowed_hosts, rate_limit=rate)
     except MarketwireError as e:
         click.echo(f"error [{e.code}]: {e.message}", err=True)
@@ -661,11 +660,10 @@ def keys() -> None:
 def keys_create(ctx: click.Context, scopes: tuple[str, ...], datasets: tuple[str, ...], expires: str | None,
                 name: str | None, rate_limit: str | None, fmt: str) -> None:
     """Create a key and print it once: only its hash is kept."""
-    from marketwire.config import resolve_home
     from marketwire.serve.keys import KeyStore
 
     try:
-        token, key = KeyStore(resolve_home(ctx.obj["home"])).create(scopes=scopes, datasets=datasets,
+        token, key = KeyStore(ctx.obj["home"]).create(scopes=scopes, datasets=datasets,
                                                                     expires=expires, name=name,
                                                                     rate_limit=rate_limit)
     except MarketwireError as e:
@@ -675,6 +673,7 @@ def keys_create(ctx: click.Context, scopes: tuple[str, ...], datasets: tuple[str
     if fmt == "json":
         click.echo(to_json(out))
         return
+    out.update(scopes=",".join(key.scopes), datasets=",".join(key.datasets))
     render([out], fmt, ["id", "key", "scopes", "datasets", "expires", "rate_limit", "name"])
     if fmt == "table":
         click.echo("Store the key now: it is not shown again.", err=True)
@@ -685,11 +684,12 @@ def keys_create(ctx: click.Context, scopes: tuple[str, ...], datasets: tuple[str
 @click.pass_context
 def keys_list(ctx: click.Context, fmt: str) -> None:
     """Every key: id, name, scopes, datasets, created, expires, status (never the secret)."""
-    from marketwire.config import resolve_home
     from marketwire.serve.keys import KeyStore
 
-    store = KeyStore(resolve_home(ctx.obj["home"]))
+    store = KeyStore(ctx.obj["home"])
     rows = [k.to_dict() for k in store.list()] if store.exists() else []
+    if fmt != "json":
+        rows = [{**r, "scopes": ",".join(r["scopes"]), "datasets": ",".join(r["datasets"])} for r in rows]
     render(rows, fmt, None if fmt == "json" else ["id", "name", "scopes", "datasets", "status", "created", "expires",
                                                   "rate_limit"])
 
@@ -700,11 +700,10 @@ def keys_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str, fmt: str) -> None:
     """Revoke key ID: every server refuses it from its next request on."""
-    from marketwire.config import resolve_home
     from marketwire.serve.keys import KeyStore
 
     try:
-        key = KeyStore(resolve_home(ctx.obj["home"])).revoke(key_id)
+        key = KeyStore(ctx.obj["home"]).revoke(key_id)
     except MarketwireError as e:
         click.echo(f"error [{e.code}]: {e.message}", err=True)
         sys.exit(_exit_code(e))
@@ -724,11 +723,10 @@ def keys_revoke(ctx: click.Context, key_id: str, fmt: str) -> None:
 def usage(ctx: click.Context, key_id: str | None, since: str | None, until: str | None, by_day: bool,
           fmt: str) -> None:
     """REST usage per key and dataset: requests, errors, rows and bytes answered (dataset - : none, e.g. health)."""
-    from marketwire.config import resolve_home
     from marketwire.serve.keys import KeyStore
 
     try:
-        rows = KeyStore(resolve_home(ctx.obj["home"])).usage(key_id, since, until, by_day)
+        rows = KeyStore(ctx.obj["home"]).usage(key_id, since, until, by_day)
     except MarketwireError as e:
         click.echo(f"error [{e.code}]: {e.message}", err=True)
         sys.exit(_exit_code(e))

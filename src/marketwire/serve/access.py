@@ -178,7 +178,7 @@ def default_hosts(host: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def serve_policy(home: str | Path, host: str, *, require_keys: bool = False, insecure: bool = False,
+def serve_policy(home: str | Path | None, host: str, *, require_keys: bool = False, insecure: bool = False,
                  allowed_hosts: Iterable[str] = (), rate_limit: RateLimit | None = DEFAULT_RATE
                  ) -> tuple[AccessPolicy, list[str]]:
     """The policy ``marketwire serve`` runs with, and what to tell the operator. A non-loopback ``host`` requires

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from marketwire.config import resolve_home
 from marketwire.errors import InvalidInput, MarketwireError, NotFound
 from marketwire.timeparse import parse_day, parse_instant, utc_now
 
@@ -226,8 +227,8 @@ def known_datasets() -> list[str]:
 class KeyStore:
     """The keys and usage of one home. Thread-safe; one connection per store."""
 
-    def __init__(self, home: str | Path) -> None:
-        self.path = Path(home).expanduser() / "access" / "keys.sqlite"
+    def __init__(self, home: str | Path | None) -> None:
+        self.path = resolve_home(home) / "access" / "keys.sqlite"
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
 
