@@ -118,7 +118,7 @@ POLICY: dict[str, dict[str, Access]] = {
     "/v1/stories/{id}": {"GET": NEWS},
     "/news": {"GET": Access("read", ("news_articles",))},
     "/news/{id}": {"GET": Access("read", ("news_articles",))},
-    "/static": {"GET": Access("read"), "HEAD": Access("read")},
+    "/static": {"GET": Access("read")},
     "/openapi.json": {"GET": SCHEMA},
     "/docs": {"GET": SCHEMA},
     "/docs/oauth2-redirect": {"GET": SCHEMA},
@@ -272,7 +272,7 @@ class Meter:
 
     def count(self, key_id: str, datasets: Iterable[str], status: int, rows: int, size: int) -> None:
         now = datetime.now(timezone.utc)
-        day, stamp = now.date().isoformat(), now.isoformat()
+        day, stamp = now.date().isoformat(), now.isoformat(timespec="seconds")
         with self._lock:
             for ds in tuple(datasets) or (NO_DATASET,):
                 c = self._counts.setdefault((key_id, ds, day), [0, 0, 0, 0])
@@ -315,7 +315,8 @@ class AccessMiddleware:
                               "for (start it with --allowed-host NAME to add one)", param="Host")
             return
         template = route_of(self.routes, scope)
-        access = UNROUTED if template is None else POLICY.get(template, {}).get(method, UNMAPPED)
+        access = UNROUTED if template is None else \
+            POLICY.get(template, {}).get("GET" if method == "HEAD" else method, UNMAPPED)
         # -- who is asking
         auth = headers.get("authorization")
         if auth is not None:

@@ -273,7 +273,8 @@ class KeyStore:
             raise InvalidInput("`name`: at most 200 printable characters", param="name")
         kid = base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()[:10]
         token = f"{PREFIX}{kid}_{secrets.token_urlsafe(32)}"
-        key = Key(kid, name, sc, ds, now.isoformat(), until.isoformat() if until else None, None, rate)
+        key = Key(kid, name, sc, ds, now.isoformat(timespec="seconds"),
+                  until.isoformat(timespec="seconds") if until else None, None, rate)
         with self._lock:
             self._db().execute(
                 "INSERT INTO keys (id, hash, name, scopes, datasets, created, expires, revoked, rate_limit) "
@@ -284,7 +285,7 @@ class KeyStore:
     def list(self) -> list[Key]:
         with self._lock:
             rows = self._db().execute("SELECT id, name, scopes, datasets, created, expires, revoked, rate_limit "
-                                      "FROM keys ORDER BY created, id").fetchall()
+                                      "FROM keys ORDER BY rowid").fetchall()
         return [self._key(r) for r in rows]
 
     def get(self, key_id: str) -> Key:
@@ -301,7 +302,7 @@ class KeyStore:
             return key
         with self._lock:
             self._db().execute("UPDATE keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                               (utc_now().isoformat(), key_id))
+                               (utc_now().isoformat(timespec="seconds"), key_id))
         return self.get(key_id)
 
     def active(self) -> int:
