@@ -53,6 +53,8 @@ DEFAULT_RATE = RateLimit(600, 60)
 POLICY_NAME = "key"
 #: how often buffered usage counts are written to the key store (and always at shutdown)
 FLUSH_SECONDS = 1.0
+#: how many (method, path) -> route answers the middleware remembers
+ROUTE_CACHE = 10_000
 #: the largest request body a write route reads
 MAX_BODY = 8 * 1024 * 1024
 
@@ -303,6 +305,7 @@ class AccessMiddleware:
         self.policy = policy
         self.meter = meter
         self.limiter = limiter
+        self._routes: dict[tuple[str, str], str | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -314,7 +317,7 @@ class AccessMiddleware:
             await _send_error(send, 400, "invalid_host", "the Host header names a host this server does not answer "
                               "for (start it with --allowed-host NAME to add one)", param="Host")
             return
-        template = route_of(self.routes, scope)
+        template = self._route(scope)
         access = UNROUTED if template is None else \
             POLICY.get(template, {}).get("GET" if method == "HEAD" else method, UNMAPPED)
         # -- who is asking
@@ -379,6 +382,18 @@ class AccessMiddleware:
             receive = _capped(receive, access.max_body)
         await self._answer(scope, receive, send, who, needed, access, extra)
 
+    def _route(self, scope: Scope) -> str | None:
+        """:func:`route_of`, remembered per method and path (at most :data:`ROUTE_CACHE` of them)."""
+        key = (scope["method"], scope.get("path", ""))
+        try:
+            return self._routes[key]
+        except KeyError:
+            pass
+        if len(self._routes) >= ROUTE_CACHE:
+            self._routes.clear()
+        found = self._routes[key] = route_of(self.routes, scope)
+        return found
+
     async def _answer(self, scope: Scope, receive: Receive, send: Send, who: Principal, needed: tuple[str, ...],
                       access: Access, extra: list[tuple[bytes, bytes]]) -> None:
         redact = access.paths and not who.sees_paths
@@ -409,8 +424,9 @@ class AccessMiddleware:
                     message = {"type": "http.response.body", "body": body}
                     chunk = body
                 state["size"] += len(chunk)
-                state["lines"] += chunk.count(b"\n")
-                state["tail"] = (state["tail"] + chunk)[-4096:]
+                if state["type"].startswith(b"text/csv"):
+                    state["lines"] += chunk.count(b"\n")
+                state["tail"] = (state["tail"] + chunk[-4096:])[-4096:]
                 await send(message)
             else:
                 await send(message)
