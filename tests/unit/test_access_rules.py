@@ -10,10 +10,27 @@ from pathlib import Path
 import pytest
 
 from marketwire.errors import InvalidInput
-from marketwire.serve.access import (DEFAULT_RATE, KeysRequired, Limiter, _host_allowed, default_hosts, is_loopback,
-                                     redact, scrub, serve_policy)
-from marketwire.serve.keys import (GROUPS, KeyRefused, KeyStore, RateLimit, normalise_datasets, normalise_scopes,
-                                   parse_expiry, parse_rate)
+from marketwire.serve.access import (
+    DEFAULT_RATE,
+    KeysRequired,
+    Limiter,
+    _host_allowed,
+    default_hosts,
+    is_loopback,
+    redact,
+    scrub,
+    serve_policy,
+)
+from marketwire.serve.keys import (
+    GROUPS,
+    KeyRefused,
+    KeyStore,
+    RateLimit,
+    normalise_datasets,
+    normalise_scopes,
+    parse_expiry,
+    parse_rate,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -154,8 +171,12 @@ def test_serve_modes(tmp_path: Path) -> None:
     policy, notes = serve_policy(tmp_path, "0.0.0.0", insecure=True, allowed_hosts=["data.example"])
     assert not policy.require_keys and "data.example" in (policy.allowed_hosts or ())
     assert "--insecure" in notes[0] and "/docs" in notes[0] and "/v1/prices" in notes[0] and "paths" in notes[0]
+    assert notes[1].startswith("answering only for Host localhost, 127.0.0.1, ::1, ") and "data.example" in notes[1]
     KeyStore(tmp_path).create(known=KNOWN)
     policy, notes = serve_policy(tmp_path, "0.0.0.0", allowed_hosts=["*"])
     assert policy.require_keys and policy.allowed_hosts is None and notes == []
+    policy, notes = serve_policy(tmp_path, "10.1.2.3")
+    assert policy.require_keys and policy.allowed_hosts == ("localhost", "127.0.0.1", "::1", "10.1.2.3")
+    assert len(notes) == 1 and "--allowed-host" in notes[0]
     policy, _ = serve_policy(tmp_path, "0.0.0.0", insecure=True, require_keys=True)
     assert policy.require_keys

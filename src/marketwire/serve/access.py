@@ -39,8 +39,7 @@ from urllib.parse import parse_qs
 from starlette.routing import Match, Mount
 
 from marketwire.errors import MarketwireError
-from marketwire.serve.keys import (ALL, LOCAL, NO_DATASET, GROUPS, Key, KeyRefused, KeyStore, NotEntitled,
-                                   RateLimit)
+from marketwire.serve.keys import ALL, GROUPS, LOCAL, NO_DATASET, Key, KeyRefused, KeyStore, NotEntitled, RateLimit
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -203,6 +202,9 @@ def serve_policy(home: str | Path | None, host: str, *, require_keys: bool = Fal
                           rate_limit=rate_limit)
     if insecure and not loopback and not required:
         notes.append(insecure_notice(host))
+    if not loopback and policy.allowed_hosts is not None:
+        notes.append(f"answering only for Host {', '.join(policy.allowed_hosts)}: add the names and addresses "
+                     "clients use with --allowed-host (repeatable)")
     return policy, notes
 
 

@@ -18,6 +18,7 @@ The file is opened in WAL mode, so several server processes and the CLI share it
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import hmac
 import os
@@ -337,7 +338,7 @@ class KeyStore:
                    row[7])
 
     # -- usage ------------------------------------------------------------------------------------------------------
-    def add_usage(self, counts: dict[tuple[str, str, str], list[int]], last: dict[tuple[str, str, str], str]
+    def add_usage(self, counts: dict[tuple[str, str, str], builtins.list[int]], last: dict[tuple[str, str, str], str]
                   ) -> None:
         """Add ``{(key_id, dataset, day): [requests, errors, rows, bytes]}`` to the stored counts."""
         if not counts:
@@ -359,7 +360,7 @@ class KeyStore:
                 raise
 
     def usage(self, key_id: str | None = None, since: str | None = None, until: str | None = None,
-              by_day: bool = False) -> list[dict[str, Any]]:
+              by_day: bool = False) -> builtins.list[dict[str, Any]]:
         """Counts per key and dataset (and day with ``by_day``), days from ``since`` to ``until`` included."""
         start, end = parse_day(since, "since"), parse_day(until, "until")
         if not self.exists():
