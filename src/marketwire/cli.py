@@ -602,18 +602,135 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--require-keys", is_flag=True, help="Require an API key on loopback too (always required on any "
+              "other address).")
+@click.option("--insecure", is_flag=True, help="On a non-loopback address, serve without keys (prints what that "
+              "exposes).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests whose Host header is NAME (default: loopback names and --host); "
+                   "repeatable; * for any.")
+@click.option("--rate-limit", "rate_limit", default="600/60", show_default=True, metavar="N/SECONDS",
+              help="Requests per key per window (a key's own limit wins); 0 for none.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve REST /v1 (OpenAPI at /docs) over the lake."""
+def serve(ctx: click.Context, host: str, port: int, require_keys: bool, insecure: bool,
+          allowed_hosts: tuple[str, ...], rate_limit: str) -> None:
+    """Serve REST /v1 (OpenAPI at /docs) over the lake. See docs/security.md for keys and the serve modes."""
     try:
         import uvicorn
 
         from marketwire.serve.api import create_app
     except ImportError as e:  # pragma: no cover - depends on the install
         raise click.ClickException(MissingExtra("serve", e.name or "fastapi").message) from e
+    from marketwire.serve.access import serve_policy
+    from marketwire.serve.keys import parse_rate
+
+    try:
+        rate = None if rate_limit.strip() in ("0", "none") else parse_rate(rate_limit, "rate-limit")
+        policy, notes = serve_policy(ctx.obj["home"], host, require_keys=require_keys,
+                                     insecure=insecure, allowed_hosts=allowed_hosts, rate_limit=rate)
+    except MarketwireError as e:
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        sys.exit(_exit_code(e))
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
     import marketwire
 
-    uvicorn.run(create_app(marketwire.open(ctx.obj["home"]).home), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(marketwire.open(ctx.obj["home"]).home, policy), host=host, port=port, log_level="info")
+
+
+@main.group()
+def keys() -> None:
+    """API keys of the REST server: create (shown once), list, revoke. See docs/security.md."""
+
+
+@keys.command("create")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
+              help="read, ingest or admin (admin includes the others and sees local file paths); repeatable or "
+                   "comma-separated; default read.")
+@click.option("--datasets", "datasets", multiple=True, metavar="NAMES",
+              help="Datasets the key may see: names (bars_daily,news_articles), groups (reference, prices, news) "
+                   "or * (default: all); repeatable or comma-separated.")
+@click.option("--expires", default=None, metavar="WHEN",
+              help="30d, 12h, 90m, 2w from now; a date (valid through that day, UTC); an ISO time; default never.")
+@click.option("--name", default=None, help="A label for the key (who or what uses it).")
+@click.option("--rate-limit", "rate_limit", default=None, metavar="N/SECONDS",
+              help="This key's own rate limit (default: the server's).")
+@FORMAT
+@click.pass_context
+def keys_create(ctx: click.Context, scopes: tuple[str, ...], datasets: tuple[str, ...], expires: str | None,
+                name: str | None, rate_limit: str | None, fmt: str) -> None:
+    """Create a key and print it once: only its hash is kept."""
+    from marketwire.serve.keys import KeyStore
+
+    try:
+        token, key = KeyStore(ctx.obj["home"]).create(scopes=scopes, datasets=datasets,
+                                                                    expires=expires, name=name,
+                                                                    rate_limit=rate_limit)
+    except MarketwireError as e:
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        sys.exit(_exit_code(e))
+    out = {"key": token, **key.to_dict()}
+    if fmt == "json":
+        click.echo(to_json(out))
+        return
+    out.update(scopes=",".join(key.scopes), datasets=",".join(key.datasets))
+    render([out], fmt, ["id", "key", "scopes", "datasets", "expires", "rate_limit", "name"])
+    if fmt == "table":
+        click.echo("Store the key now: it is not shown again.", err=True)
+
+
+@keys.command("list")
+@FORMAT
+@click.pass_context
+def keys_list(ctx: click.Context, fmt: str) -> None:
+    """Every key: id, name, scopes, datasets, created, expires, status (never the secret)."""
+    from marketwire.serve.keys import KeyStore
+
+    store = KeyStore(ctx.obj["home"])
+    rows = [k.to_dict() for k in store.list()] if store.exists() else []
+    if fmt != "json":
+        rows = [{**r, "scopes": ",".join(r["scopes"]), "datasets": ",".join(r["datasets"])} for r in rows]
+    render(rows, fmt, None if fmt == "json" else ["id", "name", "scopes", "datasets", "status", "created", "expires",
+                                                  "rate_limit"])
+
+
+@keys.command("revoke")
+@click.argument("key_id", metavar="ID")
+@FORMAT
+@click.pass_context
+def keys_revoke(ctx: click.Context, key_id: str, fmt: str) -> None:
+    """Revoke key ID: every server refuses it from its next request on."""
+    from marketwire.serve.keys import KeyStore
+
+    try:
+        key = KeyStore(ctx.obj["home"]).revoke(key_id)
+    except MarketwireError as e:
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        sys.exit(_exit_code(e))
+    if fmt == "json":
+        click.echo(to_json(key.to_dict()))
+    else:
+        click.echo(f"revoked {key.id} at {key.revoked}")
+
+
+@main.command()
+@click.option("--key", "key_id", default=None, metavar="ID", help="One key only (local: requests without a key).")
+@click.option("--since", default=None, metavar="DATE", help="From this UTC day.")
+@click.option("--until", default=None, metavar="DATE", help="Through this UTC day.")
+@click.option("--by-day", is_flag=True, help="One row per day.")
+@FORMAT
+@click.pass_context
+def usage(ctx: click.Context, key_id: str | None, since: str | None, until: str | None, by_day: bool,
+          fmt: str) -> None:
+    """REST usage per key and dataset: requests, errors, rows and bytes answered (dataset - : none, e.g. health)."""
+    from marketwire.serve.keys import KeyStore
+
+    try:
+        rows = KeyStore(ctx.obj["home"]).usage(key_id, since, until, by_day)
+    except MarketwireError as e:
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        sys.exit(_exit_code(e))
+    render(rows, fmt)
 
 
 def run() -> None:  # pragma: no cover - the console script

@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from marketwire.errors import MarketwireError
+from marketwire.serve.access import AccessPolicy, install_access
+from marketwire.serve.keys import KeyStore
+from marketwire.serve.writes import NewArticle, add_article, document_writes
 
 API_VERSION = "1.0.0"
 
@@ -267,8 +270,9 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 # -- the app ---------------------------------------------------------------------------------------------
 
-def create_app(home: str | Path) -> FastAPI:
-    """One app over the lake at ``home``, sharing a single :class:`Marketwire` across requests."""
+def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
+    """One app over the lake at ``home``, sharing a single :class:`Marketwire` across requests. ``access``: who may
+    ask what (docs/security.md); default: keys checked when sent, not required, any Host."""
     from marketwire.serve.facade import Marketwire
 
     app = FastAPI(
@@ -489,10 +493,20 @@ def create_app(home: str | Path) -> FastAPI:
                    ) -> JSONResponse:
         return _one(mw(request).news.story(id, as_of=as_of).to_dict())
 
+    @app.post("/v1/news", tags=["news"], status_code=201, summary="Add one article (needs the `ingest` scope)",
+              response_description="The article id and what adding it did: `new`, `revised` (201) or `unchanged` "
+                                   "(200).",
+              responses={201: {"model": RowItem}, **_errors(400),
+                         413: {"model": ErrorEnvelope, "description": "The body is over 8 MB."}})
+    def news_add(request: Request, body: NewArticle) -> JSONResponse:
+        return add_article(mw(request), body)
+
     from marketwire.serve.web import install_web
 
     install_web(app)
     _drop_422_from_schema(app)
+    document_writes(app)
+    install_access(app, KeyStore(app.state.marketwire.home), access or AccessPolicy())
     return app
 
 
