@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound
+from marketwire.errors import OutsideCoverage
 from marketwire.output import render, to_json, to_json_line
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -33,7 +34,7 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
     import marketwire
 
     try:
-        return fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler")))
+        return _noting(lambda: fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler"))))
     except MarketwireError as e:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
             click.echo(to_json(e.fields.get("candidates", [])))
@@ -53,6 +54,22 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
         click.echo(f"error [internal]: {type(e).__name__}: {e} (set MARKETWIRE_DEBUG=1 for the traceback)",
                    err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _noting(call: Callable[[], Any]) -> Any:
+    """Run ``call``; an answer outside what the lake covers (``OutsideCoverage``) is said on stderr as a note."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OutsideCoverage)
+        try:
+            return call()
+        finally:
+            for w in caught:
+                if isinstance(w.message, OutsideCoverage):
+                    click.echo(f"note: {w.message.message}", err=True)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

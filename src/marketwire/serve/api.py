@@ -213,8 +213,9 @@ def _one(data: Any) -> JSONResponse:
 
 
 def _many(rows: list[Any]) -> JSONResponse:
+    meta = getattr(rows, "meta", None)  # why an answer is empty (errors.Rows): the coverage of the lake
     rows = list(rows)
-    return JSONResponse({"data": plain(rows), "count": len(rows)})
+    return JSONResponse({"data": plain(rows), "count": len(rows), **({"meta": plain(meta)} if meta else {})})
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
