@@ -222,6 +222,29 @@ def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None
 
 
 @main.command()
+@click.argument("id")
+@FORMAT
+@click.pass_context
+def merges(ctx: click.Context, id: str, fmt: str) -> None:
+    """Join decisions about a listing: provisional listings joined into it (or refused), with the evidence."""
+    rows = _run(ctx, lambda mw: mw.merges(id))
+    if fmt == "json":
+        click.echo(to_json(rows))
+    else:
+        render([{**r, "evidence": None} for r in rows], fmt,
+               ["old_id", "new_id", "action", "direction", "reason", "decided_at"])
+
+
+@main.command()
+@click.argument("listing_id")
+@click.pass_context
+def unmerge(ctx: click.Context, listing_id: str) -> None:
+    """Reverse the join of LISTING_ID into another listing (it is not joined to that listing again)."""
+    r = _run(ctx, lambda mw: mw.unmerge(listing_id))
+    click.echo(f"{r['old_id']} no longer stands for {r['new_id']}")
+
+
+@main.command()
 @click.option("--source", default=None)
 @click.option("--rule", default=None)
 @click.option("--dataset", default=None, help="e.g. bars_daily, corporate_actions, ref_observations")

@@ -420,7 +420,7 @@ class IdentityService:
         cands = home or live
         raise Ambiguous(f"security {security_id} has {len(cands)} live listings on {when.isoformat()} and no single "
                         "primary one; name the listing (ticker@MIC or a listing id)", param="listing_id",
-                        candidates=[{k: r.get(k) for k in ("listing_id", "ticker", "mic", "currency")}
+                        candidates=[{k: r.get(k) for k in ("listing_id", "ticker", "mic", "currency", "name")}
                                     | {"security_id": security_id} for r in cands])
 
     def provisional(self, listing_id: str) -> Match | None:
