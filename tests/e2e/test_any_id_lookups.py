@@ -137,3 +137,19 @@ def test_rest_members_meta_names_the_coverage(home: Path, tmp_path: Path) -> Non
         assert "2012-06-01 is outside it" in body["meta"]["note"]
         body = client.get("/v1/indexes/SP500/members", params={"as_of": "2013-01-02"}).json()
         assert [m["ticker"] for m in body["data"]] == ["AAPL"] and "meta" not in body
+
+
+def test_news_outside_the_wires_range_says_so(home: Path, tmp_path: Path) -> None:
+    f = tmp_path / "sanofi2.txt"
+    f.write_text("Sanofi lance un essai\nSanofi a lancé un essai clinique de phase trois pour un vaccin, a indiqué "
+                 "le laboratoire mardi dans un communiqué.\n", encoding="utf-8")
+    assert run(home, "news", "add", str(f), "--source", "Desk", "--published", "2026-08-21").exit_code == 0
+    r = run(home, "news", "list", "--since", "2027-01-01", "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    assert "note: the news wire holds articles published from 2026-08-2" in r.stderr
+    assert "nothing from 2027-01-01T00:00:00+00:00 to ..." in r.stderr
+    r = run(home, "news", "list", "--since", "2026-08-21", "--until", "2026-08-21", "--q", "nomatchword")
+    assert "note" not in r.stderr  # inside the range: an empty answer of the filters, not of the coverage
+    mw = marketwire.open(home)
+    with pytest.warns(OutsideCoverage, match="news wire holds articles"):
+        assert mw.news.list(until="2001-01-01") == []

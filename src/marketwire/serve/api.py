@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from marketwire.errors import MarketwireError
+from marketwire.errors import Rows
 
 API_VERSION = "1.0.0"
 
@@ -450,7 +451,7 @@ def create_app(home: str | Path) -> FastAPI:
         arts = mw(request).news.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
                                      topic=topic, story=story, since=since, until=until, as_of=as_of, unique=unique,
                                      limit=limit, offset=offset)
-        return _many([a.to_dict() for a in arts])
+        return _many(Rows([a.to_dict() for a in arts], getattr(arts, "meta", None)))
 
     @app.get("/v1/news/{id}", tags=["news"], summary="One article",
              response_description="The article: text, language, time, headline, bullets, linked entities, topics, "
