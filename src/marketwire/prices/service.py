@@ -258,10 +258,17 @@ class PricesService:
             meta["stored_as"] = info["listing_id"]  # a provisional listing merged into ``lid``
         if out.num_rows == 0 and tbl.num_rows:
             first, last = tbl.column("date")[0].as_py(), tbl.column("date")[-1].as_py()
+            srcs = [src]
+            if not source and kt is None:  # what every series of the listing covers
+                spans = [(f[0].column("date")[0].as_py(), f[0].column("date")[-1].as_py(), x) for m in members
+                         for x in self.bars_cache.sources_of(m) for f in [self.bars_cache.series(m, x)]
+                         if f is not None and f[0].num_rows]
+                first, last = min(a for a, _, _ in spans), max(b for _, b, _ in spans)
+                srcs = sorted({x for _, _, x in spans})
             asked = f"{d0.isoformat() if d0 else '...'} to {d1.isoformat() if d1 else '...'}"
             meta.update({k: str(v) for k, v in outside_coverage(
-                f"{id} has bars from {first.isoformat()} to {last.isoformat()} ({src}); none from {asked}",
-                listing=lid, source=src, **{"from": first, "to": last}).items()})
+                f"{id} has bars from {first.isoformat()} to {last.isoformat()} ({', '.join(srcs)}); none from "
+                f"{asked}", listing=lid, source=", ".join(srcs), **{"from": first, "to": last}).items()})
         if output == "arrow":
             return out.replace_schema_metadata({k: str(v) for k, v in meta.items()})
         if output == "polars":
@@ -329,7 +336,8 @@ class PricesService:
                     flagged = max(hi - lo, 0) - flagged + (sum(
                         1 for x in own.get_column("ex_date").to_list() if (not d0 or x >= d0) and (not d1 or x <= d1))
                         if own is not None else 0)
-                    rank = (-(max(hi - lo, 0)), BASIS_RANK.get(info["basis"], 9), flagged, -t.num_rows, k)
+                    inside = max(hi - lo, 0)
+                    rank = (-inside, BASIS_RANK.get(info["basis"], 9) if inside else 0, flagged, -t.num_rows, k)
                 else:
                     rank = (-t.num_rows, BASIS_RANK.get(info["basis"], 9), k)
                 cands.append((rank, (t, {**info, "listing_id": m})))
