@@ -196,7 +196,7 @@ def search(ctx: click.Context, text: str, limit: int, as_of: str | None, fmt: st
 @FORMAT
 @click.pass_context
 def security(ctx: click.Context, security_id: str, as_of: str | None, fmt: str) -> None:
-    """One security with its identifiers and listings."""
+    """One security with its identifiers and listings: a security id or anything `resolve` takes (ISIN, ticker ...)."""
     render(_run(ctx, lambda mw: mw.security(security_id, as_of)), fmt)
 
 
@@ -206,7 +206,8 @@ def security(ctx: click.Context, security_id: str, as_of: str | None, fmt: str) 
 @FORMAT
 @click.pass_context
 def listing(ctx: click.Context, listing_id: str, as_of: str | None, fmt: str) -> None:
-    """One listing with its security's identifiers."""
+    """One listing with its security's identifiers: a listing id (a provisional one too) or anything `resolve`
+    takes; a security's identifier gives its primary listing (the one on its home venue)."""
     render(_run(ctx, lambda mw: mw.listing(listing_id, as_of)), fmt)
 
 

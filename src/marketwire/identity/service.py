@@ -232,6 +232,11 @@ class IdentityService:
         new = self._merges("listing").get(ident)
         if new is None:
             raise NotFound(f"listing {ident} is not merged into another listing", param="id", value=old)
+        by = self.lake.read(R.ID_REGISTRY, where="kind = 'merged:listing' AND key = ? AND id = ?",
+                            params=[ident, new], columns=["source"]).column("source").to_pylist()
+        if by and all(b == "marketwire.build" for b in by):
+            raise InvalidInput(f"`id`: {ident} was merged into {new} by the master build (shared identifiers), not "
+                               "by a join of price listings; it cannot be reversed here", param="id", value=old)
         now = utc_now()
         prov = Provenance(now, now, source, f"{source}-{now:%Y%m%d%H%M%S}")
         commit(self.lake, R.ID_REGISTRY, [{"kind": "unmerged:listing", "key": ident, "id": new}], prov,

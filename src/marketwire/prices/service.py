@@ -157,14 +157,14 @@ class PricesService:
                 t, info = found
                 own = acts.filter(pl.col("source") == src) if acts.height else acts
                 exd = set(own.get_column("ex_date").to_list()) if own.height else set()
-                scale = 10.0 ** -(info.get("unit_scale") or 0)
+                scale = 10.0 ** (info.get("unit_scale") or 0)  # quotes in hundredths (GBX) to units
                 out.append(Series(src, t.column("date").to_numpy().astype("datetime64[D]"),
                                   t.column("close").to_numpy() * scale, info["basis"] or "raw", exd))
         return out
 
     def family(self, id: str) -> tuple[str, list[str]]:
         """The listing ``id`` names (the id that now stands for it) and every listing id whose data answers for
-        it: itself and the provisional listings merged into it, those holding bars first in that order."""
+        it: itself first, then the provisional listings merged into it (and those merged into them)."""
         lid = self.listing(id)
         canon = self.identity.successor("listing", lid)
         members, todo = [canon], [canon]
