@@ -122,6 +122,8 @@ def test_a_reversed_join_stays_reversed(lake: Path, tmp_path: Path, prices_dir: 
     [prov] = json.loads(run(lake, "listing", "AAPL", "--format", "json").stdout)["merged_ids"]
     r = run(lake, "unmerge", prov)
     assert r.exit_code == 0 and prov in r.stdout
+    r = run(lake, "unmerge", prov)
+    assert r.exit_code == 3 and "is not merged into another listing" in r.stderr
     r = run(lake, "prices", "AAPL", "--source", "prices-csv:quandl-wiki")
     assert r.exit_code == 3 and "sources: prices-csv:kaggle" in r.stderr
     m = json.loads(run(lake, "listing", prov, "--format", "json").stdout)
