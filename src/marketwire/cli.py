@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound
+from marketwire.errors import OutsideCoverage
 from marketwire.output import render, to_json, to_json_line
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -33,7 +34,7 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
     import marketwire
 
     try:
-        return fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler")))
+        return _noting(lambda: fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler"))))
     except MarketwireError as e:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
             click.echo(to_json(e.fields.get("candidates", [])))
@@ -53,6 +54,22 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
         click.echo(f"error [internal]: {type(e).__name__}: {e} (set MARKETWIRE_DEBUG=1 for the traceback)",
                    err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _noting(call: Callable[[], Any]) -> Any:
+    """Run ``call``; an answer outside what the lake covers (``OutsideCoverage``) is said on stderr as a note."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OutsideCoverage)
+        try:
+            return call()
+        finally:
+            for w in caught:
+                if isinstance(w.message, OutsideCoverage):
+                    click.echo(f"note: {w.message.message}", err=True)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,7 +196,7 @@ def search(ctx: click.Context, text: str, limit: int, as_of: str | None, fmt: st
 @FORMAT
 @click.pass_context
 def security(ctx: click.Context, security_id: str, as_of: str | None, fmt: str) -> None:
-    """One security with its identifiers and listings."""
+    """One security with its identifiers and listings: a security id or anything `resolve` takes (ISIN, ticker ...)."""
     render(_run(ctx, lambda mw: mw.security(security_id, as_of)), fmt)
 
 
@@ -189,7 +206,8 @@ def security(ctx: click.Context, security_id: str, as_of: str | None, fmt: str) 
 @FORMAT
 @click.pass_context
 def listing(ctx: click.Context, listing_id: str, as_of: str | None, fmt: str) -> None:
-    """One listing with its security's identifiers."""
+    """One listing with its security's identifiers: a listing id (a provisional one too) or anything `resolve`
+    takes; a security's identifier gives its primary listing (the one on its home venue)."""
     render(_run(ctx, lambda mw: mw.listing(listing_id, as_of)), fmt)
 
 
@@ -202,6 +220,29 @@ def members(ctx: click.Context, index: str, as_of: str | None, fmt: str) -> None
     """Constituents of INDEX on a date, for example SP500."""
     render(_run(ctx, lambda mw: mw.members(index, as_of)), fmt,
            ["ticker", "listing_id", "name", "valid_from", "valid_to"])
+
+
+@main.command()
+@click.argument("id")
+@FORMAT
+@click.pass_context
+def merges(ctx: click.Context, id: str, fmt: str) -> None:
+    """Join decisions about a listing: provisional listings joined into it (or refused), with the evidence."""
+    rows = _run(ctx, lambda mw: mw.merges(id))
+    if fmt == "json":
+        click.echo(to_json(rows))
+    else:
+        render([{**r, "evidence": None} for r in rows], fmt,
+               ["old_id", "new_id", "action", "direction", "reason", "decided_at"])
+
+
+@main.command()
+@click.argument("listing_id")
+@click.pass_context
+def unmerge(ctx: click.Context, listing_id: str) -> None:
+    """Reverse the join of LISTING_ID into another listing (it is not joined to that listing again)."""
+    r = _run(ctx, lambda mw: mw.unmerge(listing_id))
+    click.echo(f"{r['old_id']} no longer stands for {r['new_id']}")
 
 
 @main.command()

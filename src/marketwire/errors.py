@@ -95,3 +95,41 @@ class MissingExtra(MarketwireError):
             f'pip install "marketwire[{extra}]"',
             extra=extra,
         )
+
+
+class MarketwireWarning(UserWarning):
+    """Base of the warnings marketwire gives (``warnings.simplefilter("error", MarketwireWarning)`` makes them
+    errors)."""
+
+
+class OutsideCoverage(MarketwireWarning):
+    """An empty answer because the question lies outside what the lake covers (a date before an index's first
+    snapshot, a range outside a listing's bars, a time outside the news wire); ``coverage`` names what it covers
+    (``from``, ``to``, and what: ``index``, ``listing``, ``source``)."""
+
+    def __init__(self, message: str, **coverage: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.coverage = {k: v for k, v in coverage.items() if v is not None}
+
+
+class Rows(list):  # type: ignore[type-arg]
+    """A list answer that can say why it is empty: ``meta`` holds a ``note`` and the coverage (REST puts it in
+    the response's ``meta``; the CLI prints the note on stderr; the SDK also gives an :class:`OutsideCoverage`
+    warning)."""
+
+    meta: dict[str, Any]
+
+    def __init__(self, items: Any = (), meta: dict[str, Any] | None = None) -> None:
+        super().__init__(items)
+        self.meta = dict(meta or {})
+
+
+def outside_coverage(message: str, stacklevel: int = 3, **coverage: Any) -> dict[str, Any]:
+    """Warn that an answer is empty because it lies outside the lake's coverage; returns the ``meta`` to attach
+    (``note`` and ``coverage_*`` fields)."""
+    import warnings
+
+    w = OutsideCoverage(message, **coverage)
+    warnings.warn(w, stacklevel=stacklevel)
+    return {"note": message, **{f"coverage_{k}": v for k, v in w.coverage.items()}}

@@ -203,7 +203,8 @@ def test_news_list_filters_and_stories(tmp_path):
     r = run(h, "news", "list", "--lang", "fr", "--since", "2024-08-01", "--until", "2024-08-09", "--format", "json")
     assert {a["id"] for a in json.loads(r.output)} == {fr_id, other_id}
     r = run(h, "news", "list", "--until", "2024-08-01", "--format", "json")
-    assert json.loads(r.output) == []
+    assert json.loads(r.stdout) == []
+    assert "note: the news wire holds articles published from 2024-08-08T08:00:00+00:00" in r.stderr
     r = run(h, "news", "list", "--since", "hier", "--format", "json")
     assert r.exit_code != 0 and "since" in r.output + (r.stderr or "")
     r = run(h, "news", "stories", "--format", "json")

@@ -193,8 +193,18 @@ ID_REGISTRY = Dataset(
     key=("kind", "key"),
 )
 
+LISTING_MERGES = Dataset(
+    name="listing_merges",
+    description="Decisions to join one listing id into another (a provisional listing of a price source into a "
+                "listing of the master), with the evidence weighed: joined, refused, or a join reversed.",
+    fields=(f("old_id", S, False), f("new_id", S, False), f("action", S, False), f("direction", S),
+            f("reason", S), f("evidence", S)),
+    key=("old_id", "new_id", "action"),
+    write_mode="insert",
+)
+
 REFERENCE_DATASETS: tuple[Dataset, ...] = (
     REF_OBSERVATIONS, INDEX_OBSERVATIONS, QUARANTINE, ISSUERS, SECURITIES, LISTINGS, IDENTIFIERS,
-    INDEX_MEMBERSHIP, REF_FLAGS, EXCHANGES, CURRENCIES, COUNTRIES, ID_REGISTRY,
+    INDEX_MEMBERSHIP, REF_FLAGS, EXCHANGES, CURRENCIES, COUNTRIES, ID_REGISTRY, LISTING_MERGES,
 )
 MASTER_DATASETS = (ISSUERS, SECURITIES, LISTINGS, IDENTIFIERS, INDEX_MEMBERSHIP, REF_FLAGS)

@@ -9,6 +9,7 @@ everywhere. The master is rebuilt by a post-commit hook of the ingest engine whe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -20,13 +21,13 @@ from marketwire.datasets import prices as P
 from marketwire.datasets import reference as R
 from marketwire.engine.core import Engine, Job, Progress
 from marketwire.engine.write import Provenance, commit
-from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFound
+from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFound, Rows, outside_coverage
 from marketwire.identity.ids import mint
 from marketwire.identity.index import MasterIndex
 from marketwire.identity.master import MASTER_INPUTS, rebuild_master
 from marketwire.identity.parse import parse, problem
 from marketwire.identity.reference import known_mics
-from marketwire.refdata import DEFAULT_MICS
+from marketwire.refdata import DEFAULT_MICS, US_MICS
 from marketwire.sources.classify import norm_name
 from marketwire.sources.prices import SymbolHint, hint_for
 from marketwire.store import Lake
@@ -138,6 +139,10 @@ class IdentityService:
         kind = {"L": "listing", "S": "security", "I": "issuer"}[ident[2]]
         current = self.successor(kind, ident)
         ms = self._matches([{"entity_kind": kind, "entity_id": current, "scheme": "own"}], when)
+        if not ms and kind == "listing":
+            prov = self.provisional(current)
+            if prov is not None:
+                return prov
         if not ms:
             raise NotFound(f"no {kind} {ident}", param="id", value=ident)
         if current != ident:
@@ -159,11 +164,26 @@ class IdentityService:
         hit = self._merge_maps.get(kind)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        rows = self.lake.read(R.ID_REGISTRY, where="kind = ?", params=[f"merged:{kind}"],
-                              columns=["key", "id"]).to_pylist() if stamp is not None else []
-        out = {r["key"]: r["id"] for r in rows}
+        rows = self.lake.read(R.ID_REGISTRY, where="kind IN (?, ?)", params=[f"merged:{kind}", f"unmerged:{kind}"],
+                              columns=["kind", "key", "id", "knowledge_time"]).to_pylist() if stamp is not None else []
+        out: dict[str, str] = {}
+        # a reversal (``unmerged:<kind>``, key = the old id, id = the id it had been merged into) ends that merge
+        for r in sorted(rows, key=lambda r: (r["knowledge_time"], r["kind"].startswith("un"))):
+            if r["kind"].startswith("un"):
+                if out.get(r["key"]) == r["id"]:
+                    del out[r["key"]]
+            else:
+                out[r["key"]] = r["id"]
         self._merge_maps[kind] = (stamp, out)
         return out
+
+    def reversed_merges(self, kind: str = "listing") -> set[tuple[str, str]]:
+        """(old, new) pairs whose merge was reversed: never merged again by the automatic joins."""
+        if not self.lake.exists(R.ID_REGISTRY):
+            return set()
+        rows = self.lake.read(R.ID_REGISTRY, where="kind = ?", params=[f"unmerged:{kind}"],
+                              columns=["key", "id"]).to_pylist()
+        return {(r["key"], r["id"]) for r in rows}
 
     def merged_into(self, listing_id: str) -> list[str]:
         """Listing ids registered as merged into ``listing_id``."""
@@ -175,16 +195,70 @@ class IdentityService:
             self._merged = (stamp, by)
         return list(self._merged[1].get(listing_id, []))
 
-    def merge(self, pairs: Sequence[tuple[str, str]], kind: str = "listing", source: str = "identity.merge") -> int:
+    def merge(self, pairs: Sequence[tuple[str, str]], kind: str = "listing", source: str = "identity.merge",
+              evidence: Sequence[dict[str, Any]] | None = None) -> int:
         """Record that each ``old`` id now stands for ``new`` (``merged:<kind>`` in the id registry): the new id's
-        data answers for the old one, and the old id keeps resolving."""
+        data answers for the old one, and the old id keeps resolving. ``evidence`` (one dict per pair:
+        ``direction``, ``reason`` and what was weighed) is kept in ``listing_merges``; :meth:`unmerge` reverses."""
         if not pairs:
             return 0
         now = utc_now()
+        prov = Provenance(now, now, source, f"{source}-{now:%Y%m%d%H%M%S}")
         commit(self.lake, R.ID_REGISTRY, [{"kind": f"merged:{kind}", "key": old, "id": new} for old, new in pairs],
-               Provenance(now, now, source, f"{source}-{now:%Y%m%d%H%M%S}"), mode="append")
+               prov, mode="append")
+        if kind == "listing":
+            ev = list(evidence or [{} for _ in pairs])
+            self.record_decisions([(old, new, "joined", e) for (old, new), e in zip(pairs, ev)], source, prov)
         self.index.invalidate()
         return len(pairs)
+
+    def record_decisions(self, rows: Sequence[tuple[str, str, str, dict[str, Any]]], source: str,
+                         prov: Provenance | None = None) -> int:
+        """Keep join decisions (old id, new id, ``joined`` / ``refused`` / ``reversed``, evidence) in
+        ``listing_merges``; one record per decision (the same decision again adds nothing)."""
+        if not rows:
+            return 0
+        now = utc_now()
+        prov = prov or Provenance(now, now, source, f"{source}-{now:%Y%m%d%H%M%S}")
+        recs = [{"old_id": old, "new_id": new, "action": action, "direction": ev.get("direction"),
+                 "reason": ev.get("reason"), "evidence": json.dumps(ev, default=str, sort_keys=True)}
+                for old, new, action, ev in rows]
+        return commit(self.lake, R.LISTING_MERGES, recs, prov).appended.height
+
+    def unmerge(self, old: str, source: str = "identity.unmerge") -> dict[str, Any]:
+        """Reverse the merge of listing ``old``: it answers for itself again, and is never joined to that
+        listing automatically again. Returns the reversed pair."""
+        ident = (old or "").strip().upper()
+        new = self._merges("listing").get(ident)
+        if new is None:
+            raise NotFound(f"listing {ident} is not merged into another listing", param="id", value=old)
+        by = self.lake.read(R.ID_REGISTRY, where="kind = 'merged:listing' AND key = ? AND id = ?",
+                            params=[ident, new], columns=["source"]).column("source").to_pylist()
+        if by and all(b == "marketwire.build" for b in by):
+            raise InvalidInput(f"`id`: {ident} was merged into {new} by the master build (shared identifiers), not "
+                               "by a join of price listings; it cannot be reversed here", param="id", value=old)
+        now = utc_now()
+        prov = Provenance(now, now, source, f"{source}-{now:%Y%m%d%H%M%S}")
+        commit(self.lake, R.ID_REGISTRY, [{"kind": "unmerged:listing", "key": ident, "id": new}], prov,
+               mode="append")
+        self.record_decisions([(ident, new, "reversed", {"reason": "reversed on request"})], source, prov)
+        self._merged = None
+        self.index.invalidate()
+        return {"old_id": ident, "new_id": new, "action": "reversed"}
+
+    def merges(self, id: str) -> list[dict[str, Any]]:
+        """The join decisions about a listing (as the joined id or the one joined into), oldest first, each with
+        its evidence."""
+        if not self.lake.exists(R.LISTING_MERGES):
+            return []
+        rows = self.lake.read(R.LISTING_MERGES, where="old_id = ? OR new_id = ?", params=[id, id]).to_pylist()
+        out = []
+        for r in sorted(rows, key=lambda r: r["knowledge_time"]):
+            ev = json.loads(r["evidence"]) if r["evidence"] else {}
+            out.append({"old_id": r["old_id"], "new_id": r["new_id"], "action": r["action"],
+                        "direction": r["direction"], "reason": r["reason"], "evidence": ev,
+                        "decided_at": r["knowledge_time"], "source": r["source"]})
+        return out
 
     def _matches(self, rows: list[dict[str, Any]], when: date) -> list[Match]:
         out: dict[tuple[str | None, str | None], Match] = {}
@@ -254,17 +328,123 @@ class IdentityService:
         }
 
     def security(self, security_id: str, as_of: date | str | None = None) -> Match:
-        d = self._describe(self.successor("security", security_id), None, parse_day(as_of, "as_of") or date.today())
+        """One security with its identifiers and listings. ``security_id`` is our security id or anything
+        :meth:`resolve` takes (ticker, ticker@MIC, Yahoo symbol, ISIN, CUSIP, FIGI, CIK, a listing or issuer id):
+        the security it names, or :class:`Ambiguous` listing the candidates when it names several."""
+        when = parse_day(as_of, "as_of") or date.today()
+        text = (security_id or "").strip().upper()
+        if not text:
+            raise InvalidInput("`security_id`: empty identifier", param="security_id")
+        if text.startswith("MWS") and parse(text).schemes == ("own",):
+            d = self._describe(self.successor("security", text), None, when)
+            if d is None:
+                raise NotFound(f"no security {security_id}", param="security_id", value=security_id)
+            if self.successor("security", text) != text:
+                d["merged_from"] = text
+            return d
+        matches = self._resolve_for(security_id, when, "security_id")
+        if len(matches) == 1 and matches[0].get("provisional"):
+            raise NotFound(f"{security_id} is a provisional listing (symbol {matches[0].get('ticker')} of a price "
+                           "source the master does not know): it belongs to no security yet; `listing` "
+                           "describes it", param="security_id", value=security_id)
+        sids = list(dict.fromkeys(m["security_id"] for m in matches if m.get("security_id")))
+        if len(sids) > 1:
+            raise Ambiguous(f"{security_id!r} names {len(sids)} securities on {when.isoformat()}; qualify it or "
+                            "pick a candidate", param="security_id", candidates=matches)
+        d = self._describe(sids[0], None, when) if sids else None
         if d is None:
             raise NotFound(f"no security {security_id}", param="security_id", value=security_id)
+        d["matched_by"] = matches[0].get("matched_by")
         return d
 
     def listing(self, listing_id: str, as_of: date | str | None = None) -> Match:
-        lst = self.index.hot().one("listings", self.successor("listing", listing_id))
-        d = self._describe(lst["security_id"], lst, parse_day(as_of, "as_of") or date.today()) if lst else None
-        if d is None:
-            raise NotFound(f"no listing {listing_id}", param="listing_id", value=listing_id)
+        """One listing with its security's identifiers. ``listing_id`` is our listing id (a provisional one of a
+        price source too) or anything :meth:`resolve` takes; an identifier of a security (ISIN, security id)
+        answers with its primary listing: the one live listing on a venue of the security's home country (a US
+        security: its listing on the primary US venue); :class:`Ambiguous` with the candidates when there is no
+        single one."""
+        when = parse_day(as_of, "as_of") or date.today()
+        text = (listing_id or "").strip().upper()
+        if not text:
+            raise InvalidInput("`listing_id`: empty identifier", param="listing_id")
+        if text.startswith("MWL") and parse(text).schemes == ("own",):
+            current = self.successor("listing", text)
+            lst = self.index.hot().one("listings", current)
+            d = self._describe(lst["security_id"], lst, when) if lst else None
+            if d is None:
+                d = self.provisional(current)
+            if d is None:
+                raise NotFound(f"no listing {listing_id}", param="listing_id", value=listing_id)
+            if current != text:
+                d["merged_from"] = text
+            return self._with_merged(d)
+        matches = self._resolve_for(listing_id, when, "listing_id")
+        if len(matches) > 1:
+            raise Ambiguous(f"{listing_id!r} names {len(matches)} instruments on {when.isoformat()}",
+                            param="listing_id", candidates=matches)
+        m = matches[0]
+        if m.get("listing_id"):
+            return self._with_merged(m)
+        lid = self.primary_listing(m["security_id"], when)
+        lst = self.index.hot().one("listings", lid)
+        d = self._describe(lst["security_id"], lst, when)
+        assert d is not None
+        d["matched_by"] = m.get("matched_by")
+        return self._with_merged(d)
+
+    def _resolve_for(self, id: str, when: date, param: str) -> list[Match]:
+        try:
+            return self.resolve(id, when)
+        except (NotFound, InvalidInput, Ambiguous) as e:
+            raise type(e)(e.message, **{**e.fields, "param": param}) from None
+
+    def _with_merged(self, d: Match) -> Match:
+        if d.get("listing_id"):
+            merged = self.merged_into(d["listing_id"])
+            if merged:
+                d["merged_ids"] = sorted(merged)
         return d
+
+    def primary_listing(self, security_id: str, when: date) -> str:
+        """The primary listing of a security on ``when``: its one live listing on a venue of its home country
+        (several there: the one on a primary US venue), else its only live listing; :class:`Ambiguous` with the
+        candidates otherwise."""
+        hot = self.index.hot()
+        sec = hot.one("securities", security_id) or {}
+        live = [r for r in hot.listings_of(security_id) if (r["valid_from"] is None or r["valid_from"] <= when)
+                and (r["valid_to"] is None or r["valid_to"] > when)]
+        if len(live) == 1:
+            return str(live[0]["listing_id"])
+        country = {r["mic"]: r["country"] for r in self.index.rows(
+            "SELECT mic, country FROM exchanges WHERE mic IN (SELECT unnest(?))", [[r["mic"] for r in live]])}
+        home = [r for r in live if sec.get("country") and country.get(r["mic"]) == sec.get("country")]
+        if len(home) > 1:
+            home = [r for r in home if r["mic"] in DEFAULT_MICS] or home
+        if len(home) == 1:
+            return str(home[0]["listing_id"])
+        cands = home or live
+        raise Ambiguous(f"security {security_id} has {len(cands)} live listings on {when.isoformat()} and no single "
+                        "primary one; name the listing (ticker@MIC or a listing id)", param="listing_id",
+                        candidates=[{k: r.get(k) for k in ("listing_id", "ticker", "mic", "currency", "name")}
+                                    | {"security_id": security_id} for r in cands])
+
+    def provisional(self, listing_id: str) -> Match | None:
+        """A provisional listing a price source created for a symbol the master does not know, described from
+        what the source said (``None`` if ``listing_id`` is not one)."""
+        if not self.lake.exists(P.PRICE_LISTINGS):
+            return None
+        rows = self.lake.read(P.PRICE_LISTINGS, where="listing_id = ?", params=[listing_id]).to_pylist()
+        if not rows:
+            return None
+        r = rows[0]
+        return {"issuer_id": None, "security_id": None, "listing_id": listing_id, "name": r.get("name"),
+                "issuer_name": None, "type": None, "status": "provisional", "provisional": True,
+                "ticker": r.get("ticker"), "mic": r.get("mic"), "currency": r.get("currency"),
+                "country": r.get("country"), "identifiers": {"symbol": ", ".join(sorted({x["symbol"] for x in rows}))},
+                "listings": [], "flags": ["listing.provisional"], "valid_from": None, "valid_to": None,
+                "source": r.get("source"), "matched_by": "own",
+                "note": "created by a price source for a symbol the securities master does not know; it joins a "
+                        "master listing when the evidence agrees (see `merges`)"}
 
     # -- search and sets ------------------------------------------------------------------------------------------
     def search(self, text: str, limit: int = 20, as_of: date | str | None = None) -> list[dict[str, Any]]:
@@ -331,9 +511,19 @@ class IdentityService:
             'SELECT "index", ticker, listing_id, name, valid_from, valid_to FROM membership WHERE "index" = ? '
             "AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) ORDER BY ticker",
             [index.upper(), when, when])
-        if not rows and not self.index.rows('SELECT 1 FROM membership WHERE "index" = ? LIMIT 1', [index.upper()]):
+        if rows:
+            return rows
+        span = self.index.rows('SELECT min(valid_from) AS first, max(valid_to) AS last, count(*) - count(valid_to) '
+                               'AS open FROM membership WHERE "index" = ?', [index.upper()])[0]
+        if span["first"] is None:
             raise NotFound(f"no index {index!r} is loaded", param="index", value=index)
-        return rows
+        first, last = span["first"], None if span["open"] else span["last"]
+        covered = f"from {first.isoformat()}" + (f" to {last.isoformat()}" if last else "")
+        if when < first or (last is not None and when >= last):
+            meta = outside_coverage(f"{index.upper()} membership is known {covered}; {when.isoformat()} is outside "
+                                    "it, so no members are listed", index=index.upper(), **{"from": first, "to": last})
+            return Rows(rows, meta)
+        return Rows(rows, {"note": f"{index.upper()} had no members on {when.isoformat()} (known {covered})"})
 
     def flags(self, rule: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT entity_kind, entity_id, rule, field, value, message FROM flags"
@@ -378,6 +568,52 @@ class IdentityService:
         m = found[0]
         return m if m.get("listing_id") else None
 
+    def first_holder(self, hint: SymbolHint, after: date) -> dict[str, Any] | None:
+        """For a symbol observed up to ``after``, a date the master knows nothing of it: the listing the symbol
+        names at the master's first knowledge of it after that date, with what a backward join weighs.
+
+        ``None`` when the master knew the symbol on or before ``after`` (then :meth:`map_symbol` decides) or never
+        after it. Otherwise a dict: ``listing_id``, ``ticker_from`` (when the ticker starts to name it),
+        ``venue_from`` (the master's first snapshot of the venue), ``names`` (every name of the listing),
+        ``currency``, ``mic``, ``earlier_holders`` (listings that held the ticker before, recycled) and ``match``
+        (the described listing at ``ticker_from``)."""
+        if not self.lake.exists(R.LISTINGS):
+            return None
+        if hint.mic:
+            venue, args = "l.mic = ?", [hint.mic]
+        elif hint.country in (None, "US"):
+            venue, args = "l.mic IN (SELECT unnest(?))", [sorted(US_MICS)]
+        else:
+            return None
+        rows = self.index.rows(
+            "SELECT i.entity_id AS listing_id, i.valid_from, i.valid_to, l.mic, l.currency, l.valid_from AS "
+            "listing_from FROM ids i JOIN listings l ON l.listing_id = i.entity_id WHERE i.key = ? AND "
+            f"i.scheme = 'ticker' AND i.entity_kind = 'listing' AND {venue} ORDER BY i.valid_from",
+            [hint.ticker.upper(), *args])
+        if not rows or any(r["valid_from"] is None or r["valid_from"] <= after for r in rows):
+            return None
+        start = rows[0]["valid_from"]
+        try:
+            found = self.resolve(f"{hint.ticker}@{hint.mic}" if hint.mic else hint.ticker, start)
+        except Ambiguous as e:
+            found = [c for c in e.fields.get("candidates", []) if c.get("mic") in DEFAULT_MICS]
+        except NotFound:
+            return None
+        found = [m for m in found if m.get("listing_id") and m["listing_id"] in {r["listing_id"] for r in rows}]
+        if len(found) != 1:
+            return None
+        m = found[0]
+        lid = m["listing_id"]
+        mine = [r for r in rows if r["listing_id"] == lid]
+        venue_from = self.index.rows("SELECT min(valid_from) AS d FROM listings WHERE mic = ?", [m["mic"]])[0]["d"]
+        names = [r["value"] for r in self.index.rows(
+            "SELECT value FROM ids WHERE entity_id = ? AND scheme = 'name' ORDER BY valid_from", [lid])]
+        return {"listing_id": lid, "ticker_from": mine[0]["valid_from"], "venue_from": venue_from,
+                "names": names or [m.get("name")], "currency": m.get("currency"), "mic": m.get("mic"),
+                "earlier_holders": sorted({r["listing_id"] for r in rows if r["listing_id"] != lid
+                                           and r["valid_from"] < mine[0]["valid_from"]}),
+                "match": m}
+
     def observed_symbols(self) -> dict[str, list[str]]:
         """Every symbol the verticals observed (as written, ticker@MIC and bare ticker) -> the listings it named."""
         stamp = self.lake.version(P.PRICE_LISTINGS.name)
@@ -420,7 +656,8 @@ class IdentityService:
         """Provisional listings the verticals made for symbols the master did not know, not yet merged."""
         if not self.lake.exists(P.PRICE_LISTINGS):
             return []
-        prov = self.lake.read(P.PRICE_LISTINGS, where="provisional", columns=["listing_id", "symbol"]).to_pylist()
+        prov = self.lake.read(P.PRICE_LISTINGS, where="provisional",
+                              columns=["listing_id", "symbol", "name", "currency"]).to_pylist()
         done = set(self._merges("listing"))
         return [r for r in prov if r["listing_id"] not in done]
 

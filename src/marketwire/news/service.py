@@ -36,8 +36,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from marketwire.datasets.news import FEEDS
+from marketwire.datasets.news import NEWS_ARTICLES
 from marketwire.engine.core import Engine
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, NotFound
+from marketwire.errors import Rows, outside_coverage
 from marketwire.news.articles import ArticleStore
 from marketwire.news.feeds import Feed, FeedRegistry
 from marketwire.news.fetch import Fetcher, FetchPolicy
@@ -130,7 +132,27 @@ class NewsService:
         if offset < 0:
             raise InvalidInput(f"`offset`: {offset} is negative", param="offset", value=str(offset))
         rows = self.store.list(**kw, story=story, unique=unique, limit=limit, offset=offset)
+        if not rows and (kw["since"] or kw["until"]):
+            return self._outside_wire(kw["since"], kw["until"], kw["as_of"])
         return [Article.from_dict(r) for r in rows]
+
+    def _outside_wire(self, since: datetime | None, until: datetime | None, as_of: datetime | None
+                      ) -> builtins.list[Article]:
+        """An empty answer whose time bounds lie outside the wire's publication times says so (a note with the
+        wire's first and last publication time; :class:`~marketwire.errors.OutsideCoverage` in the SDK)."""
+        if not self.lake.exists(NEWS_ARTICLES):
+            return Rows([], {"note": "the news wire is empty: add articles with `marketwire news add`"})
+        t = self.lake.read(NEWS_ARTICLES, columns=["published"], as_of=as_of)
+        seen = [p for p in t.column("published").to_pylist() if p is not None]
+        if not seen:
+            return Rows([])
+        first, last = min(seen), max(seen)
+        if (since is not None and since > last) or (until is not None and until < first):
+            return Rows([], outside_coverage(
+                f"the news wire holds articles published from {first.isoformat()} to {last.isoformat()}; "
+                f"nothing from {since.isoformat() if since else '...'} to {until.isoformat() if until else '...'}",
+                what="news", **{"from": first, "to": last}))
+        return Rows([])
 
     def stories(self, *, q: str | None = None, lang: str | None = None, country: str | None = None,
                 listing: str | None = None, entity: str | None = None, source: str | None = None,

@@ -17,14 +17,17 @@ import polars as pl
 import pyarrow as pa
 
 from marketwire.datasets import prices as P
+from marketwire.datasets import reference as R
 from marketwire.engine.core import Engine
 from marketwire.engine.executor import executor
-from marketwire.errors import InvalidInput, NotFound
+from marketwire.errors import InvalidInput, NotFound, outside_coverage
 from marketwire.identity.service import IdentityService
 from marketwire.prices.export import SCHEMA, chunks, export_chunk, lent
 from marketwire.prices.ingest import BarsStage, FxStage, PriceReport, frame_batch
 from marketwire.prices.quality import report as quality_report
-from marketwire.prices.read import CONVENTIONS, BarsCache, adjustment_factors, series_as_of
+from marketwire.prices.joins import Series, decide
+from marketwire.prices.read import BASIS_RANK, CONVENTIONS, BarsCache, adjustment_factors, series_as_of
+from marketwire.sources.classify import same_entity_name
 from marketwire.sources.prices import hint_for
 from marketwire.store import Lake
 from marketwire.timeparse import parse_day, parse_instant
@@ -60,8 +63,7 @@ class PricesService:
         self.bars_cache = BarsCache(lake, cache, background=True) if background else BarsCache(lake, cache)
         engine.stage("bars_daily", BarsStage(identity))
         engine.stage("fx_rates", FxStage())
-        engine.on_commit(("bars_daily", "corporate_actions", "price_listings"), "prices.cache",
-                         lambda job: self.bars_cache.invalidate())
+        engine.on_commit(("bars_daily", "corporate_actions", "price_listings"), "prices.cache", self._after_commit)
         identity.on_rebuilt(self.adopt_provisional)
 
     def __call__(self, id: str, **kwargs: Any) -> Any:
@@ -94,16 +96,84 @@ class PricesService:
         return job.report  # type: ignore[return-value]
 
     def adopt_provisional(self) -> int:
-        """Provisional price listings whose symbol the master now resolves are merged into the master listing:
-        the master's ids reach the bars, and the provisional id still answers. Returns how many were merged."""
-        pairs = []
+        """Provisional price listings that are a listing of the master are merged into it: the master's ids reach
+        the bars, and the provisional id still answers. Forward: the symbol names a master listing on the series'
+        last date. Backward: the series ends before the master first knows the symbol, and the evidence of
+        :mod:`marketwire.prices.joins` agrees (the listing held the ticker from the master's first snapshot, no
+        recycled ticker, names and currency agree, prices continuous where both have data). Every decision is
+        recorded with its evidence (``mw.identity.merges(id)``); a reversed merge is not made again. Returns how
+        many were merged."""
+        pairs: list[tuple[str, str]] = []
+        evidence: list[dict[str, Any]] = []
+        refused: list[tuple[str, str, str, dict[str, Any]]] = []
+        undone = self.identity.reversed_merges()
         for r in self.identity.provisional_symbols():
-            found = self.bars_cache.series(r["listing_id"])
-            last = found[0].column("date")[-1].as_py() if found and found[0].num_rows else date.today()
-            m = self.identity.map_symbol(hint_for(r["symbol"]), last)
-            if m and m["listing_id"] != r["listing_id"]:
-                pairs.append((r["listing_id"], m["listing_id"]))
-        return self.identity.merge(pairs, "listing", source="prices.adopt")
+            lid = r["listing_id"]
+            mine = self._series_of([lid])
+            last = max((x.last for x in mine if x.last), default=date.today())
+            hint = hint_for(r["symbol"])
+            m = self.identity.map_symbol(hint, last)
+            if m and m["listing_id"] != lid:
+                if (lid, m["listing_id"]) not in undone:
+                    pairs.append((lid, m["listing_id"]))
+                    evidence.append({"direction": "forward", "series_last": last, "symbol": r["symbol"],
+                                     "reason": f"{r['symbol']} names this listing on the series' last date"})
+                continue
+            if m or not mine:
+                continue
+            holder = self.identity.first_holder(hint, last)
+            if holder is None or holder["listing_id"] == lid or (lid, holder["listing_id"]) in undone:
+                continue
+            fam = [holder["listing_id"], *self.identity.merged_into(holder["listing_id"])]
+            ev = decide(mine, self._series_of([x for x in fam if x != lid]), holder, r.get("name"),
+                        r.get("currency"), same_entity_name)
+            ev["symbol"] = r["symbol"]
+            if ev.pop("join"):
+                pairs.append((lid, holder["listing_id"]))
+                evidence.append(ev)
+            else:
+                refused.append((lid, holder["listing_id"], "refused", ev))
+        self.identity.record_decisions(refused, "prices.adopt")
+        n = self.identity.merge(pairs, "listing", source="prices.adopt", evidence=evidence)
+        if n:
+            self.bars_cache.invalidate()
+        return n
+
+    def _after_commit(self, job: Any) -> None:
+        """After a price delivery: provisional listings it made may be listings the master knows (backward)."""
+        self.bars_cache.invalidate()
+        if self.lake.exists(R.LISTINGS) and self.identity.provisional_symbols():
+            self.adopt_provisional()
+
+    def _series_of(self, ids: Sequence[str]) -> list[Series]:
+        """Every source's closes of the listings ``ids`` (for the join evidence)."""
+        out = []
+        for lid in ids:
+            acts = self.bars_cache.actions(lid)
+            for src in self.bars_cache.sources_of(lid):
+                found = self.bars_cache.series(lid, src)
+                if found is None or not found[0].num_rows:
+                    continue
+                t, info = found
+                own = acts.filter(pl.col("source") == src) if acts.height else acts
+                exd = set(own.get_column("ex_date").to_list()) if own.height else set()
+                scale = 10.0 ** (info.get("unit_scale") or 0)  # quotes in hundredths (GBX) to units
+                out.append(Series(src, t.column("date").to_numpy().astype("datetime64[D]"),
+                                  t.column("close").to_numpy() * scale, info["basis"] or "raw", exd))
+        return out
+
+    def family(self, id: str) -> tuple[str, list[str]]:
+        """The listing ``id`` names (the id that now stands for it) and every listing id whose data answers for
+        it: itself first, then the provisional listings merged into it (and those merged into them)."""
+        lid = self.listing(id)
+        canon = self.identity.successor("listing", lid)
+        members, todo = [canon], [canon]
+        while todo:
+            for old in sorted(self.identity.merged_into(todo.pop())):
+                if old not in members:
+                    members.append(old)
+                    todo.append(old)
+        return canon, members
 
     # -- which listing --------------------------------------------------------------------------------------------
     def listing(self, id: str) -> str:
@@ -135,19 +205,17 @@ class PricesService:
             raise InvalidInput(f"`output`: {output!r} is not one of {', '.join(OUTPUTS)}", param="output")
         d0, d1 = parse_day(start, "start"), parse_day(end, "end")
         kt = parse_instant(as_of, "as_of")
-        lid = self.listing(id)
-        if kt is None:
-            found = self.bars_cache.series(lid, source)
-            acts = self.bars_cache.actions(lid)
-        else:
-            found, acts = series_as_of(self.lake, lid, kt, source)
+        canon, members = self.family(id)
+        found, acts = self._pick_series(members, source, kt, d0, d1)
         if found is None:
-            if source and self.bars_cache.sources_of(lid):
-                raise NotFound(f"no prices from source {source!r} for {id}; sources: "
-                               f"{', '.join(self.bars_cache.sources_of(lid))}", param="source", value=source)
+            have = sorted({s for m in members for s in self.bars_cache.sources_of(m)})
+            if source and have:
+                raise NotFound(f"no prices from source {source!r} for {id}; sources: {', '.join(have)}",
+                               param="source", value=source)
             raise NotFound(f"no prices for {id}" + (f" known at {kt.isoformat()}" if kt else ""), param="id",
                            value=id)
         tbl, info = found
+        lid = canon
         src, basis, ccy, unit = info["source"], info["basis"] or "raw", info["currency"], info["unit_scale"] or 0
         dates = tbl.column("date").to_numpy()
         close = tbl.column("close").to_numpy()
@@ -186,6 +254,21 @@ class PricesService:
         meta = {"listing_id": lid, "source": src or "", "basis": basis, "adjust": adjust, "convention": convention,
                 "currency": out_ccy or "", "unit_scale": str(unit if out_ccy == ccy else 0),
                 "as_of": kt.isoformat() if kt else ""}
+        if info.get("listing_id") and info["listing_id"] != lid:
+            meta["stored_as"] = info["listing_id"]  # a provisional listing merged into ``lid``
+        if out.num_rows == 0 and tbl.num_rows:
+            first, last = tbl.column("date")[0].as_py(), tbl.column("date")[-1].as_py()
+            srcs = [src]
+            if not source and kt is None:  # what every series of the listing covers
+                spans = [(f[0].column("date")[0].as_py(), f[0].column("date")[-1].as_py(), x) for m in members
+                         for x in self.bars_cache.sources_of(m) for f in [self.bars_cache.series(m, x)]
+                         if f is not None and f[0].num_rows]
+                first, last = min(a for a, _, _ in spans), max(b for _, b, _ in spans)
+                srcs = sorted({x for _, _, x in spans})
+            asked = f"{d0.isoformat() if d0 else '...'} to {d1.isoformat() if d1 else '...'}"
+            meta.update({k: str(v) for k, v in outside_coverage(
+                f"{id} has bars from {first.isoformat()} to {last.isoformat()} ({', '.join(srcs)}); none from "
+                f"{asked}", listing=lid, source=", ".join(srcs), **{"from": first, "to": last}).items()})
         if output == "arrow":
             return out.replace_schema_metadata({k: str(v) for k, v in meta.items()})
         if output == "polars":
@@ -221,15 +304,62 @@ class PricesService:
         rate = per_eur(dst) / per_eur(src_ccy.upper())
         return rate.cast(pl.Float64).to_numpy()
 
+    def _pick_series(self, members: list[str], source: str | None, kt: datetime | None, d0: date | None,
+                     d1: date | None) -> tuple[tuple[pa.Table, dict[str, Any]] | None, pl.DataFrame]:
+        """The series to answer with among the sources of a listing and the provisional listings merged into it:
+        ``source`` if given; else the one with the most bars between ``d0`` and ``d1`` (all bars without a range),
+        then the least adjusted basis, then the longest. Returns it and the action ledger of all of them."""
+        cands: list[tuple[tuple[Any, ...], tuple[pa.Table, dict[str, Any]]]] = []
+        ledgers = []
+        for k, m in enumerate(members):
+            if kt is None:
+                srcs = [source] if source else self.bars_cache.sources_of(m)
+                founds = [self.bars_cache.series(m, x) for x in srcs]
+                ledgers.append(self.bars_cache.actions(m))
+            else:
+                one, acts = series_as_of(self.lake, m, kt, source)
+                founds = [one]
+                if acts.height:
+                    ledgers.append(acts)
+            for f in founds:
+                if f is None or not f[0].num_rows:
+                    continue
+                t, info = f
+                dd = t.column("date").to_numpy().astype("datetime64[D]")
+                lo = int(np.searchsorted(dd, np.datetime64(d0, "D"), "left")) if d0 else 0
+                hi = int(np.searchsorted(dd, np.datetime64(d1, "D"), "right")) if d1 else len(dd)
+                if d0 or d1:  # the series covering the range best; then the one whose bars and actions in the
+                    # range no rule flagged (a split its own prices do not show, say)
+                    own = ledgers[-1].filter((pl.col("source") == info["source"]) & pl.col("flags").is_not_null()
+                                             ) if kt is None and ledgers and ledgers[-1].height else None
+                    flagged = t.column("flags").slice(lo, max(hi - lo, 0)).null_count
+                    flagged = max(hi - lo, 0) - flagged + (sum(
+                        1 for x in own.get_column("ex_date").to_list() if (not d0 or x >= d0) and (not d1 or x <= d1))
+                        if own is not None else 0)
+                    inside = max(hi - lo, 0)
+                    rank = (-inside, BASIS_RANK.get(info["basis"], 9) if inside else 0, flagged, -t.num_rows, k)
+                else:
+                    rank = (-t.num_rows, BASIS_RANK.get(info["basis"], 9), k)
+                cands.append((rank, (t, {**info, "listing_id": m})))
+        ledgers = [x for x in ledgers if x.height]
+        acts = pl.concat(ledgers, how="diagonal_relaxed") if len(ledgers) > 1 else (ledgers[0] if ledgers else
+                                                                                      self.bars_cache.actions(""))
+        if not cands:
+            return None, acts
+        return min(cands, key=lambda c: c[0])[1], acts
+
     def actions(self, id: str, as_of: str | date | datetime | None = None) -> list[dict[str, Any]]:
-        lid = self.listing(id)
+        """The corporate-action ledger of a listing (and of the provisional listings merged into it)."""
+        _, members = self.family(id)
         kt = parse_instant(as_of, "as_of")
         df: Any
         if kt is None:
-            df = self.bars_cache.actions(lid)
+            parts = [x for x in (self.bars_cache.actions(m) for m in members) if x.height]
+            df = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
         else:
-            df = pl.from_arrow(self.lake.read(P.CORPORATE_ACTIONS, as_of=kt, where="listing_id = ?", params=[lid])) \
-                if self.lake.exists(P.CORPORATE_ACTIONS) else pl.DataFrame()
+            df = pl.from_arrow(self.lake.read(P.CORPORATE_ACTIONS, as_of=kt, where="listing_id IN (SELECT unnest(?))",
+                                              params=[members])) if self.lake.exists(P.CORPORATE_ACTIONS) \
+                else pl.DataFrame()
         assert isinstance(df, pl.DataFrame)
         if not df.height:
             return []
@@ -270,8 +400,23 @@ class PricesService:
 
     # -- quality ------------------------------------------------------------------------------------
     def quality(self, id: str) -> dict[str, Any]:
-        """Quality report and score of a listing's series (current knowledge)."""
-        return quality_report(self, self.listing(id))
+        """Quality report and score of a listing's series (current knowledge), the series of provisional listings
+        merged into it included (each source row names the listing id its bars are stored under)."""
+        canon, members = self.family(id)
+        reps = [r for r in (quality_report(self, m) for m in members) if r["sources"]] or \
+            [quality_report(self, members[0])]
+        out = dict(reps[0])
+        out["listing_id"] = canon
+        out["sources"] = [{"listing_id": r["listing_id"], **x} for r in reps for x in r["sources"]]
+        out["symbols"] = sorted({s for r in reps for s in r["symbols"]})
+        out["actions"] = sum(r["actions"] for r in reps)
+        out["disagreements"] = len(self.disagreements(canon))
+        if len(reps) > 1:
+            found, _ = self._pick_series(members, None, None, None, None)
+            prim = (found[1]["listing_id"], found[1]["source"]) if found else None
+            out["primary_source"] = prim[1] if prim else None
+            out["score"] = next((x["score"] for x in out["sources"] if (x["listing_id"], x["source"]) == prim), None)
+        return out
 
     def export(self, ids: Sequence[str] | None, path: str | Path, fmt: str = "parquet",
                adjust: str = "none", start: str | date | None = None, end: str | date | None = None, *,
@@ -320,9 +465,12 @@ class PricesService:
                 "executor": ex.name}
 
     def disagreements(self, id: str) -> list[dict[str, Any]]:
-        lid = self.listing(id)
+        """Dates where two sources disagree on the listing's close (provisional listings merged into it
+        included)."""
+        _, members = self.family(id)
         if not self.lake.exists(P.PRICE_DISAGREEMENTS):
             return []
-        return sorted(self.lake.read(P.PRICE_DISAGREEMENTS, where="listing_id = ?", params=[lid]).to_pylist(),
+        return sorted(self.lake.read(P.PRICE_DISAGREEMENTS, where="listing_id IN (SELECT unnest(?))",
+                                     params=[members]).to_pylist(),
                       key=lambda r: (r["date"], r["source_a"], r["source_b"]))
 

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from marketwire.errors import MarketwireError
+from marketwire.errors import MarketwireError, Rows
 from marketwire.serve.access import AccessPolicy, install_access
 from marketwire.serve.keys import KeyStore
 from marketwire.serve.writes import NewArticle, add_article, document_writes
@@ -216,8 +216,9 @@ def _one(data: Any) -> JSONResponse:
 
 
 def _many(rows: list[Any]) -> JSONResponse:
+    meta = getattr(rows, "meta", None)  # why an answer is empty (errors.Rows): the coverage of the lake
     rows = list(rows)
-    return JSONResponse({"data": plain(rows), "count": len(rows)})
+    return JSONResponse({"data": plain(rows), "count": len(rows), **({"meta": plain(meta)} if meta else {})})
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
@@ -453,7 +454,7 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
         arts = mw(request).news.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
                                      topic=topic, story=story, since=since, until=until, as_of=as_of, unique=unique,
                                      limit=limit, offset=offset)
-        return _many([a.to_dict() for a in arts])
+        return _many(Rows([a.to_dict() for a in arts], getattr(arts, "meta", None)))
 
     @app.get("/v1/news/{id}", tags=["news"], summary="One article",
              response_description="The article: text, language, time, headline, bullets, linked entities, topics, "

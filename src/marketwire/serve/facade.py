@@ -160,6 +160,22 @@ class Marketwire:
     def members(self, index: str, as_of: date | str | None = None) -> list[dict[str, Any]]:
         return self.identity.members(index, as_of)
 
+    def merges(self, id: str) -> list[dict[str, Any]]:
+        """Join decisions about the listing ``id`` names (joined, refused, reversed), each with its evidence."""
+        ident = (id or "").strip().upper()
+        ids = {ident} if ident.startswith("MWL") else set()
+        try:
+            ids.add(self.identity.listing(id)["listing_id"])
+        except NotFound:
+            if not ids:
+                raise
+        rows = {(r["old_id"], r["new_id"], r["action"]): r for i in sorted(ids) for r in self.identity.merges(i)}
+        return sorted(rows.values(), key=lambda r: r["decided_at"])
+
+    def unmerge(self, listing_id: str) -> dict[str, Any]:
+        """Reverse the join of a listing into another: it answers for itself again, and is not joined again."""
+        return self.identity.unmerge(listing_id)
+
     def successor(self, kind: str, ident: str) -> str:
         return self.identity.successor(kind, ident)
 
