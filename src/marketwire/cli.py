@@ -38,6 +38,8 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
             click.echo(to_json(e.fields.get("candidates", [])))
         click.echo(f"error [{e.code}]: {e.message}", err=True)
+        if isinstance(e, NotFound):
+            _hint_if_empty(ctx)
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") != "json":
             for c in e.fields.get("candidates", []):
                 click.echo(f"  candidate: {c.get('ticker')}@{c.get('mic')} {c.get('name')} "
@@ -55,9 +57,19 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
         sys.exit(EXIT_ERROR)
 
 
+def _hint_if_empty(ctx: click.Context) -> None:
+    """After a "not found": say so when the lake is simply empty, and how to fill it."""
+    from marketwire.config import empty_hint, is_empty, resolve_home
+
+    home = resolve_home(ctx.obj.get("home"))
+    if is_empty(home):
+        click.echo(f"hint: {empty_hint(home)}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", envvar="MARKETWIRE_HOME", default=None, metavar="DIR",
-              help="The lake folder (else $MARKETWIRE_HOME, else a per-user folder).")
+              help="The lake folder (else $MARKETWIRE_HOME, else the nearest ./.marketwire folder here or above, "
+                   "which `make run` builds, else a per-user folder).")
 @click.option("--scheduler", envvar="MARKETWIRE_SCHEDULER", default=None, metavar="tcp://HOST:PORT",
               help="Run the partitioned work of bulk jobs (reading and parsing files, exports) on this Dask "
                    "scheduler's workers (else $MARKETWIRE_SCHEDULER, else threads in this process).")
