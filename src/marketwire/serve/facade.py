@@ -188,8 +188,9 @@ class Marketwire:
         return self.prices.fx(base, quote, start, end)
 
     def export_prices(self, ids: Sequence[str] | None, path: str | Path, fmt: str = "parquet", adjust: str = "none",
-                      start: str | date | None = None, end: str | date | None = None) -> dict[str, Any]:
-        return self.prices.export(ids, path, fmt, adjust, start, end)
+                      start: str | date | None = None, end: str | date | None = None,
+                      progress: Progress | None = None) -> dict[str, Any]:
+        return self.prices.export(ids, path, fmt, adjust, start, end, progress=progress)
 
     def bars_size(self) -> dict[str, Any]:
         return self.prices.size()
