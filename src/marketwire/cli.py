@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound
-from marketwire.output import render, to_json, to_json_line
+from marketwire.config import empty_hint, is_empty, resolve_home
+from marketwire.output import is_terminal, price_header, render, to_json, to_json_line
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")
@@ -59,8 +60,6 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
 
 def _hint_if_empty(ctx: click.Context) -> None:
     """After a "not found": say so when the lake is simply empty, and how to fill it."""
-    from marketwire.config import empty_hint, is_empty, resolve_home
-
     home = resolve_home(ctx.obj.get("home"))
     if is_empty(home):
         click.echo(f"hint: {empty_hint(home)}", err=True)
@@ -261,8 +260,6 @@ def prices(ctx: click.Context, id: str, start: str | None, end: str | None, adju
     (Kaggle files are stored adjusted: --adjust none returns adjusted prices); --provenance adds them as columns."""
     import polars as pl
 
-    from marketwire.output import is_terminal, price_header
-
     t = _run(ctx, lambda mw: mw.prices(id, start=start, end=end, adjust=adjust, as_of=as_of, currency=currency,
                                        flags=with_flags, source=source, factors=factors, convention=convention,
                                        output="arrow"))
@@ -298,8 +295,6 @@ def _write_frame(df: Any, fmt: str, output: str | None) -> None:
         else:
             click.echo(text)
     else:
-        from marketwire.output import is_terminal
-
         rows = df.to_dicts()
         if len(rows) > 40 and is_terminal():  # piped: every row (plain columns)
             render(rows[:20] + [{c: "..." for c in df.columns}] + rows[-20:], "table",

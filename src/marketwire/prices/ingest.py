@@ -30,6 +30,7 @@ from marketwire.prices.read import bucket_filter
 from marketwire.prices.verify import Verified, verify
 from marketwire.sources.base import FrameBatch, Refusal
 from marketwire.sources.prices import COUNTRY_SUFFIX, SymbolHint, actions_of, hint_for
+from marketwire.timeparse import parse_day
 
 if TYPE_CHECKING:
     from marketwire.identity.service import IdentityService
@@ -101,8 +102,6 @@ def _date_column(df: pl.DataFrame) -> pl.Expr | pl.Series:
     """The frame's ``date`` column as days: dates as they are, datetimes as their UTC day, text (or Python
     objects) through :func:`marketwire.timeparse.parse_day` (``2024-01-31``, an ISO instant, ``datetime.date``);
     anything else is refused naming the column."""
-    from marketwire.timeparse import parse_day
-
     dtype = df.schema["date"]
     if dtype == pl.Date:
         return pl.col("date")
