@@ -99,3 +99,17 @@ def test_docs_pages_load_only_local_assets(client: TestClient, page: str) -> Non
         got = client.get(a)
         assert got.status_code == 200 and len(got.content) > 100, a
     assert "/openapi.json" in r.text and client.get("/openapi.json").json()["info"]["title"] == "marketwire"
+
+
+def test_query_string_security_schemes_count_as_declared() -> None:
+    from fastapi import FastAPI, Security
+    from fastapi.security import APIKeyQuery
+
+    app = FastAPI(dependencies=[Security(APIKeyQuery(name="api_key", auto_error=False))])
+
+    @app.get("/v1/x")
+    def x(a: int = 1) -> dict[str, int]:
+        return {"a": a}
+
+    [route] = [r for r in app.routes if isinstance(r, APIRoute)]
+    assert route_query_names(route) == {"a", "api_key"}

@@ -21,7 +21,8 @@ def check_known(given: Iterable[str], allowed: Iterable[str], where: str) -> Non
 
 
 def route_query_names(route: object) -> set[str]:
-    """The query parameter names a FastAPI route declares, its dependencies' included (by their aliases)."""
+    """The query parameter names a FastAPI route declares, its dependencies' included (by their aliases), and the
+    names of query-string security schemes among them (``APIKeyQuery(name="api_key")``)."""
     names: set[str] = set()
     todo = [getattr(route, "dependant", None)]
     while todo:
@@ -29,5 +30,8 @@ def route_query_names(route: object) -> set[str]:
         if dependant is None:
             continue
         names.update(p.alias for p in dependant.query_params)
+        scheme = getattr(dependant.call, "model", None)  # a security scheme that reads the query string
+        if str(getattr(scheme, "in_", "")).rsplit(".", 1)[-1] == "query" and getattr(scheme, "name", None):
+            names.add(scheme.name)
         todo.extend(dependant.dependencies)
     return names
