@@ -194,7 +194,8 @@ def updated(text: str, blocks: list[Block]) -> str:
         body: list[str] = []
         for s in b.steps:
             body += ["$ " + s.command.split("\n")[0], *s.command.split("\n")[1:]]
-            body += [ln.rstrip() for ln in s.actual]
+            same = normalise(s.shown) == normalise(s.actual)  # only what must vary differs: keep it as shown
+            body += s.shown if same else [ln.rstrip() for ln in s.actual]
         lines[b.start:b.end] = body
     return "\n".join(lines)
 
@@ -231,7 +232,7 @@ def main() -> int:
         new = updated(text, blocks)
         if new != text:
             README.write_text(new, encoding="utf-8")
-            print(f"README.md: outputs of {sum(len(b.steps) for b in blocks)} command(s) rewritten")
+            print(f"README.md: outputs of {len(differences(blocks))} command(s) rewritten")
         else:
             print("README.md: every output already as shown")
         return 0
