@@ -45,11 +45,12 @@ def main() -> None:
     ap.add_argument("--home", type=Path, default=Path(".marketwire"), help="a lake built by `make run`")
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--id", default="AAPL")
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="the marketwire source tree to measure")
     args = ap.parse_args()
     if not (args.home / "lake").is_dir():
         raise SystemExit(f"no lake at {args.home}: build one with `make run` (or tools/load_reference.sh)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETWIRE_")}
-    env["PYTHONPATH"] = str(ROOT / "src")
+    env["PYTHONPATH"] = str(args.src)
     py = sys.executable
     cli = [py, "-c", "from marketwire.cli import run; run()"]
     rows = [
