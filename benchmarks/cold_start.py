@@ -11,14 +11,16 @@ Rows:
 - ``marketwire resolve AAPL``: one lookup on the lake, from a fresh process (the lookup caches of the lake state
   already built, as after `make run`; the files in the operating system's page cache after the warm-up run).
 The target of issue 11: ``marketwire resolve AAPL`` <= 0.4 s. Each row runs ``--runs`` times after one warm-up
-run; the table gives the median, the fastest and the slowest, and the load average of the machine before the run
-(other work on the machine inflates every row alike).
+run; the table gives the median, the fastest and the slowest wall time, the first (warm-up) run, the median CPU
+time (user + system: other work on the machine inflates it far less than the wall time), and the load average of
+the machine before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,16 +30,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, list[float]]:
-    """Wall seconds of ``cmd``: the first run (warm-up), then ``runs`` runs."""
-    out = []
+def timed(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, list[float], list[float]]:
+    """Wall seconds of ``cmd``: the first run (warm-up), then ``runs`` runs; and the CPU seconds (user + system)
+    of those runs, which other work on the machine inflates far less than the wall time."""
+    wall, cpu = [], []
     for _ in range(runs + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        out.append(time.perf_counter() - t)
+        wall.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if r.returncode:
             raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
-    return out[0], out[1:]
+    return wall[0], wall[1:], cpu[1:]
 
 
 def main() -> None:
@@ -51,6 +57,7 @@ def main() -> None:
         raise SystemExit(f"no lake at {args.home}: build one with `make run` (or tools/load_reference.sh)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETWIRE_")}
     env["PYTHONPATH"] = str(args.src)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: the warm-up run leaves the bytecode of the tree
     py = sys.executable
     cli = [py, "-c", "from marketwire.cli import run; run()"]
     rows = [
@@ -61,13 +68,14 @@ def main() -> None:
     ]
     load = os.getloadavg()[0]
     print(f"cold start, {args.runs} runs each after one warm-up; load average before: {load:.2f} "
-          f"({os.cpu_count()} cores); PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')}")
+          f"({os.cpu_count()} cores); source tree {args.src}")
     print()
-    print("| command | median s | min s | max s | first s |")
-    print("|---|---:|---:|---:|---:|")
+    print("| command | median s | min s | max s | first s | CPU s (median) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, cmd in rows:
-        first, runs = timed(cmd, env, args.runs)
-        print(f"| `{name}` | {statistics.median(runs):.3f} | {min(runs):.3f} | {max(runs):.3f} | {first:.3f} |")
+        first, runs, cpu = timed(cmd, env, args.runs)
+        print(f"| `{name}` | {statistics.median(runs):.3f} | {min(runs):.3f} | {max(runs):.3f} | {first:.3f} | "
+              f"{statistics.median(cpu):.3f} |")
     print()
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

@@ -132,8 +132,10 @@ def sandbox(tmp: Path, data: Path, lake: Path | None) -> Path:
         # as `make run` does it: from the repository root, the data as ../shared/data, the lake in ./.marketwire
         env.update(MW=str(Path(sys.prefix) / "bin" / "marketwire"), MARKETWIRE_HOME=".marketwire",
                    MARKETWIRE_DATA="../shared/data")
-        subprocess.run(["bash", str(ROOT / "tools" / "load_reference.sh")], cwd=repo, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        r = subprocess.run(["bash", str(ROOT / "tools" / "load_reference.sh")], cwd=repo, env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode:
+            raise RuntimeError(f"tools/load_reference.sh failed ({r.returncode}):\n{r.stdout[-3000:]}")
     return repo
 
 
@@ -146,7 +148,7 @@ def environment(repo: Path) -> dict[str, str]:
     return env
 
 
-def run(blocks: list[Block], repo: Path, timeout: float = 900) -> None:
+def run(blocks: list[Block], repo: Path, timeout: float = 1800) -> None:
     """Run every console block in one shell (filling ``Step.actual``), then every python block."""
     steps = [s for b in blocks if b.lang == "console" for s in b.steps]
     script = ["exec 2>&1", f"cd {shlex_quote(str(repo))}"]
