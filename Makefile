@@ -17,6 +17,8 @@ install: $(BIN)/.installed
 
 run: $(BIN)/.installed
 	MW=$(BIN)/marketwire MARKETWIRE_HOME=$(MARKETWIRE_HOME) MARKETWIRE_DATA=$(DATA) bash tools/load_reference.sh
+	@echo "The CLI is $(CURDIR)/$(BIN)/marketwire: put it on PATH with  export PATH=\"$(CURDIR)/$(BIN):\$$PATH\""
+	@echo "Run from this folder (or below), it reads the lake served here: $(MARKETWIRE_HOME)"
 	$(BIN)/marketwire --home $(MARKETWIRE_HOME) serve --port $(PORT)
 
 test: $(BIN)/.installed

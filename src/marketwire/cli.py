@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound
+from marketwire.config import empty_hint, is_empty, resolve_home
 from marketwire.errors import OutsideCoverage
-from marketwire.output import render, to_json, to_json_line
+from marketwire.output import is_terminal, price_header, render, to_json, to_json_line
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")
@@ -39,6 +40,8 @@ def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
             click.echo(to_json(e.fields.get("candidates", [])))
         click.echo(f"error [{e.code}]: {e.message}", err=True)
+        if isinstance(e, NotFound):
+            _hint_if_empty(ctx)
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") != "json":
             for c in e.fields.get("candidates", []):
                 click.echo(f"  candidate: {c.get('ticker')}@{c.get('mic')} {c.get('name')} "
@@ -72,9 +75,17 @@ def _noting(call: Callable[[], Any]) -> Any:
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
+def _hint_if_empty(ctx: click.Context) -> None:
+    """After a "not found": say so when the lake is simply empty, and how to fill it."""
+    home = resolve_home(ctx.obj.get("home"))
+    if is_empty(home):
+        click.echo(f"hint: {empty_hint(home)}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", envvar="MARKETWIRE_HOME", default=None, metavar="DIR",
-              help="The lake folder (else $MARKETWIRE_HOME, else a per-user folder).")
+              help="The lake folder (else $MARKETWIRE_HOME, else the nearest ./.marketwire folder here or above, "
+                   "which `make run` builds, else a per-user folder).")
 @click.option("--scheduler", envvar="MARKETWIRE_SCHEDULER", default=None, metavar="tcp://HOST:PORT",
               help="Run the partitioned work of bulk jobs (reading and parsing files, exports) on this Dask "
                    "scheduler's workers (else $MARKETWIRE_SCHEDULER, else threads in this process).")
@@ -277,15 +288,29 @@ PRICE_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv"
 @click.option("--factors", is_flag=True, help="Add the price and volume adjustment factors.")
 @click.option("--source", default=None, help="A source other than the listing's primary one.")
 @click.option("--output", "-o", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--provenance", is_flag=True, help="Add the source and basis columns (the series' source and the "
+              "basis it is stored on). On a terminal a header line on stderr says the same.")
 @PRICE_FORMAT
 @click.pass_context
 def prices(ctx: click.Context, id: str, start: str | None, end: str | None, adjust: str, convention: str,
            as_of: str | None, currency: str | None, with_flags: bool, factors: bool, source: str | None,
-           output: str | None, fmt: str) -> None:
-    """Daily bars of one listing (ticker, ticker@MIC, SAN.PA, ISIN, MW id...), adjusted on read."""
-    df = _run(ctx, lambda mw: mw.prices(id, start=start, end=end, adjust=adjust, as_of=as_of, currency=currency,
-                                        flags=with_flags, source=source, factors=factors, convention=convention,
-                                        output="polars"))
+           output: str | None, provenance: bool, fmt: str) -> None:
+    """Daily bars of one listing (ticker, ticker@MIC, SAN.PA, ISIN, MW id...), adjusted on read.
+
+    On a terminal, a header line on stderr names the listing, the source and the basis the bars are stored on
+    (Kaggle files are stored adjusted: --adjust none returns adjusted prices); --provenance adds them as columns."""
+    import polars as pl
+
+    t = _run(ctx, lambda mw: mw.prices(id, start=start, end=end, adjust=adjust, as_of=as_of, currency=currency,
+                                       flags=with_flags, source=source, factors=factors, convention=convention,
+                                       output="arrow"))
+    meta = {k.decode(): v.decode() for k, v in (t.schema.metadata or {}).items()}
+    df = pl.from_arrow(t.replace_schema_metadata(None))
+    if provenance:
+        df = df.with_columns(pl.lit(meta.get("source") or None, pl.Utf8).alias("source"),
+                             pl.lit(meta.get("basis") or "raw").alias("basis"))
+    if is_terminal(sys.stderr):
+        click.echo(price_header(id, meta), err=True)
     _write_frame(df, fmt, output)
 
 
@@ -312,7 +337,7 @@ def _write_frame(df: Any, fmt: str, output: str | None) -> None:
             click.echo(text)
     else:
         rows = df.to_dicts()
-        if len(rows) > 40:
+        if len(rows) > 40 and is_terminal():  # piped: every row (plain columns)
             render(rows[:20] + [{c: "..." for c in df.columns}] + rows[-20:], "table",
                    title=f"{len(rows)} rows (use --format csv for all)")
         else:
@@ -381,7 +406,15 @@ def fx(ctx: click.Context, base: str, quote: str, start: str | None, end: str | 
 def export_cmd(ctx: click.Context, ids: tuple[str, ...], output: str, fmt: str, adjust: str, start: str | None,
                end: str | None) -> None:
     """Bulk bars of many listings (default: all with prices) into one Parquet or Arrow IPC file."""
-    rep = _run(ctx, lambda mw: mw.export_prices(list(ids) or None, output, fmt, adjust, start, end))
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:  # on a terminal only
+        task = bar.add_task("export", total=None)
+
+        def progress(name: str, k: int, n: int) -> None:
+            bar.update(task, total=n, completed=k, description=f"{name}: {k}/{n} listings")
+
+        rep = _run(ctx, lambda mw: mw.export_prices(list(ids) or None, output, fmt, adjust, start, end, progress))
     click.echo(f"wrote {rep['rows']} bars of {rep['listings']} listing(s) to {rep['path']} ({rep['format']})")
 
 

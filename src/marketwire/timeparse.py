@@ -14,6 +14,9 @@
   ==============================  ==============================================================
 
   Where a day is asked for (the identity ``as_of``, a bar's ``start`` / ``end``), an instant stands for its UTC day.
+- The SDK takes the natural Python and pandas values as well: ``datetime.date``, ``datetime.datetime`` (naive is
+  UTC), ``pandas.Timestamp`` (a ``datetime``), ``numpy.datetime64`` and ``pandas.NaT`` / ``numpy.datetime64("NaT")``
+  (no value, like ``None``). Any other type (a number, a list ...) is refused naming the parameter and the type.
 - Parsing is strict: ``2024-01-31Tgarbage``, ``20240131``, ``2024-1-31``, ``notadate`` and empty text are refused
   with :class:`~marketwire.errors.InvalidInput` naming the parameter. A bad time is never dropped.
 """
@@ -43,6 +46,30 @@ def _bad(value: object, param: str, why: str = "") -> InvalidInput:
                         param=param, value=str(value), expected=EXPECTED)
 
 
+def _native(value: object, param: str) -> object:
+    """``numpy.datetime64`` and pandas' ``NaT`` as ``datetime`` / ``None``; other types than text and dates refused."""
+    if isinstance(value, (str, date)):  # datetime and pandas.Timestamp are dates too
+        return None if _is_nat(value) else value
+    kind = type(value)
+    if kind.__name__ == "datetime64" and kind.__module__ == "numpy":
+        if _is_nat(value):
+            return None
+        day = str(value.dtype) in ("datetime64[D]", "datetime64[W]", "datetime64[M]", "datetime64[Y]")  # type: ignore[attr-defined]
+        got = value.astype("datetime64[D]" if day else "datetime64[us]").item()  # type: ignore[attr-defined]
+        if not isinstance(got, date):  # beyond what datetime holds
+            raise _bad(value, param, "out of range")
+        return got  # a day stays a day: as `until` it is the end of that day
+    if kind.__name__ in ("NaTType",):
+        return None
+    raise InvalidInput(f"`{param}`: {value!r} is a {kind.__name__}, not a date or an instant (use {EXPECTED}, a "
+                       f"datetime.date, a datetime, a pandas.Timestamp or a numpy.datetime64)",
+                       param=param, value=str(value), expected=EXPECTED)
+
+
+def _is_nat(value: object) -> bool:
+    return type(value).__name__ == "NaTType" or (type(value).__name__ == "datetime64" and value != value)
+
+
 def _text(value: object, param: str) -> str:
     s = str(value).strip()
     if not s or "\x00" in s or len(s) > 40:
@@ -53,6 +80,9 @@ def _text(value: object, param: str) -> str:
 def parse_day(value: str | date | datetime | None, param: str = "as_of") -> date | None:
     """A calendar day: ``YYYY-MM-DD`` (an instant stands for its UTC day). ``None`` and ``""`` are ``None``."""
     if value is None or (isinstance(value, str) and value == ""):
+        return None
+    value = _native(value, param)  # type: ignore[assignment]
+    if value is None:
         return None
     if isinstance(value, datetime):
         return (value if value.tzinfo is None else value.astimezone(timezone.utc)).date()
@@ -72,6 +102,9 @@ def parse_instant(value: str | date | datetime | None, param: str = "as_of", bou
     """An aware UTC instant. A date stands for the start or the end of its day: ``bound``, else the parameter's
     own bound (:data:`BOUNDS`), else the end. ``None`` and ``""`` are ``None``."""
     if value is None or (isinstance(value, str) and value == ""):
+        return None
+    value = _native(value, param)  # type: ignore[assignment]
+    if value is None:
         return None
     side = bound or BOUNDS.get(param, "end")
     if isinstance(value, datetime):

@@ -30,6 +30,7 @@ from marketwire.prices.read import bucket_filter
 from marketwire.prices.verify import Verified, verify
 from marketwire.sources.base import FrameBatch, Refusal
 from marketwire.sources.prices import COUNTRY_SUFFIX, SymbolHint, actions_of, hint_for
+from marketwire.timeparse import parse_day
 
 if TYPE_CHECKING:
     from marketwire.identity.service import IdentityService
@@ -81,12 +82,45 @@ def frame_batch(table: Any, *, source: str, basis: str = "raw", mic: str | None 
         line = pl.col("line").cast(pl.Int64)
     else:
         line = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line")
-    frame = df.select(pl.col("symbol").cast(pl.Utf8), pl.col("date").cast(pl.Date), *cols, line,
-                      pl.lit(name).alias("file"))
+    df = df.with_columns(_date_column(df))
+    try:
+        frame = df.select(pl.col("symbol").cast(pl.Utf8), pl.col("date"), *cols, line, pl.lit(name).alias("file"))
+    except pl.exceptions.PolarsError:  # a price column that is not numbers: name it, never the raw library error
+        for c in ("open", "high", "low", "close", "volume", "adj_close", "dividend", "split", "capital_gain", "line"):
+            if c in df.columns and df.select(pl.col(c).cast(pl.Float64, strict=False).is_null().sum()).item() \
+                    != df.select(pl.col(c).is_null().sum()).item():
+                raise InvalidInput(f"`table`: column {c!r} holds values that are not numbers ({df.schema[c]})",
+                                   param="table", value=c) from None
+        raise
     frame = frame.with_columns(pl.col("date").cast(pl.Utf8).alias("date_raw"))
     meta = {"preset": None, "basis": basis, "has_adj_close": False, "mic": mic, "currency": currency,
             "symbol": None, "interval": "1d"}
     return FrameBatch("bars_daily", frame, None, [], meta)
+
+
+def _date_column(df: pl.DataFrame) -> pl.Expr | pl.Series:
+    """The frame's ``date`` column as days: dates as they are, datetimes as their UTC day, text (or Python
+    objects) through :func:`marketwire.timeparse.parse_day` (``2024-01-31``, an ISO instant, ``datetime.date``);
+    anything else is refused naming the column."""
+    dtype = df.schema["date"]
+    if dtype == pl.Date:
+        return pl.col("date")
+    if isinstance(dtype, pl.Datetime):
+        col = pl.col("date").dt.convert_time_zone("UTC") if dtype.time_zone else pl.col("date")
+        return col.dt.date().alias("date")
+    if dtype in (pl.Utf8, pl.Categorical, pl.Object):
+        values = df.get_column("date").to_list()
+        days: dict[Any, Any] = {}
+        for i, v in enumerate(values):
+            if v not in days:
+                try:
+                    days[v] = parse_day(v, "date")
+                except InvalidInput as e:
+                    raise InvalidInput(f"`table`: row {i + 1}, column 'date': {e.message}", param="table",
+                                       value=str(v)) from None
+        return pl.Series("date", [days[v] for v in values], dtype=pl.Date)
+    raise InvalidInput(f"`table`: column 'date' holds {dtype} values, not dates (use dates, datetimes or "
+                       f"YYYY-MM-DD text)", param="table", value=str(dtype))
 
 
 class FxStage:

@@ -420,14 +420,15 @@ class PricesService:
 
     def export(self, ids: Sequence[str] | None, path: str | Path, fmt: str = "parquet",
                adjust: str = "none", start: str | date | None = None, end: str | date | None = None, *,
-               scheduler: Any = None, chunk: int | None = None) -> dict:
+               scheduler: Any = None, chunk: int | None = None, progress: Any = None) -> dict:
         """Bulk output: the bars of many listings (default: every listing with prices) into one Parquet or
         Arrow IPC file, with a ``listing_id`` column, listings in order.
 
         The listings are read in chunks (``chunk`` listings each; default from their number) as tasks on the
         executor: threads, or the workers of a Dask cluster with ``scheduler`` or the engine's scheduler (the
         workers open the lake by its path). The driver writes the chunks in order: the file is the same either
-        way (see :mod:`marketwire.prices.export`)."""
+        way (see :mod:`marketwire.prices.export`). ``progress(name, done, total)`` is called after each chunk with
+        the listings written so far."""
         import pyarrow.ipc as ipc
         import pyarrow.parquet as pq
 
@@ -451,10 +452,14 @@ class PricesService:
             try:
                 with lent(self) as ref:
                     tasks = [(ref, stamp, part, adjust, d0, d1) for part in parts]
-                    for t in ex.map(export_chunk, tasks):
+                    done = 0
+                    for part, t in zip(parts, ex.map(export_chunk, tasks)):
                         if t.num_rows:
                             writer.write_table(t) if fmt == "parquet" else writer.write(t)
                         rows += t.num_rows
+                        done += len(part)
+                        if progress is not None:
+                            progress("export", done, len(lids))
             finally:
                 writer.close()
             tmp.replace(path)  # the file appears whole, or not at all

@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from marketwire.errors import MarketwireError, Rows
 from marketwire.serve.access import AccessPolicy, install_access
 from marketwire.serve.keys import KeyStore
+from marketwire.serve.params import check_known, route_query_names
 from marketwire.serve.writes import NewArticle, add_article, document_writes
 
 API_VERSION = "1.0.0"
@@ -269,6 +270,15 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal server error; the server log has the details")
 
 
+def _known_query_params(request: Request) -> None:
+    """Every REST route refuses query parameters it does not declare (a 400 naming them), so a misspelt filter is
+    never silently ignored. The names come from the route's own declaration."""
+    route = request.scope.get("route")
+    if route is None or not request.url.path.startswith("/v1"):
+        return  # the web pages check their own filters (serve/web.py)
+    check_known(request.query_params.keys(), route_query_names(route), f"{request.method} {route.path}")
+
+
 # -- the app ---------------------------------------------------------------------------------------------
 
 def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
@@ -282,7 +292,10 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
         description="Point-in-time, verified, traceable market reference data. "
                     "Every response is `{\"data\": ...}`; every error is `{\"error\": {\"code\", \"message\"}}`.",
         openapi_tags=TAGS,
+        docs_url=None, redoc_url=None,  # served from the app's own assets: install_docs below
+        dependencies=[Depends(_known_query_params)],
     )
+    install_docs(app)
     app.state.marketwire = Marketwire(home, background=True)
     app.add_exception_handler(MarketwireError, _on_marketwire_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -509,6 +522,35 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
     document_writes(app)
     install_access(app, KeyStore(app.state.marketwire.home), access or AccessPolicy())
     return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served by the app itself, so both work on
+    a machine without internet (the assets ship in the ``fastapi-offline`` package of the ``[serve]`` extra)."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = "/docs-assets"
+    app.mount(assets, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> Response:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API",
+                                   oauth2_redirect_url="/docs/oauth2-redirect",
+                                   swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{assets}/swagger-ui.css",
+                                   swagger_favicon_url=f"{assets}/favicon.png")
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def swagger_ui_redirect() -> Response:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> Response:
+        return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API",
+                              redoc_js_url=f"{assets}/redoc.standalone.js", redoc_favicon_url=f"{assets}/favicon.png",
+                              with_google_fonts=False)
 
 
 def table_response(t: Any, fmt: str, orient: str = "records") -> Response:

@@ -20,9 +20,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-import pyarrow.compute as pc
-
 from marketwire.config import resolve_home
 from marketwire.datasets import all_datasets
 from marketwire.datasets import get as get_dataset
@@ -30,7 +27,6 @@ from marketwire.engine import Engine, IngestReport, Progress, load_plugins
 from marketwire.engine.quarantine import read_quarantine
 from marketwire.errors import InvalidInput, NotFound
 from marketwire.identity.service import IdentityService, Match
-from marketwire.prices.service import PricesService
 from marketwire.sources import list_sources
 from marketwire.store import Lake
 from marketwire.timeparse import parse_instant, utc_now
@@ -46,19 +42,34 @@ class Marketwire:
 
     def __init__(self, home: str | Path | None = None, *, background: bool = False, scheduler: Any = None) -> None:
         self.home = resolve_home(home)
-        # the engines every operation needs, loaded once when the lake is opened (deltalake's writer imports
-        # pandas on its first write, holding the interpreter lock for 0.2 s in the middle of an ingest)
-        import deltalake  # noqa: F401
-        import duckdb  # noqa: F401
-        import pandas  # noqa: F401
-
         load_plugins()
         self.lake = Lake(self.home / "lake")
         self.engine = Engine(self.lake, scheduler)
         self.identity = IdentityService(self.lake, self.home / "cache", background=background)
         self.identity.attach(self.engine)
-        self.prices = PricesService(self.lake, self.engine, self.identity, self.home / "cache", background=background)
+        self._background = background
+        self._prices: Any = None  # opened on first use: a lookup never loads the prices vertical
         self._news: Any = None
+
+    @property
+    def prices(self) -> Any:
+        """The prices service (:class:`~marketwire.prices.service.PricesService`), opened on first use; it
+        registers its ingest stages and hooks with the engine then (every ingest and rebuild opens it first)."""
+        if self._prices is None:
+            from marketwire.prices.service import PricesService
+
+            self._prices = PricesService(self.lake, self.engine, self.identity, self.home / "cache",
+                                         background=self._background)
+        return self._prices
+
+    def _for_writing(self) -> None:
+        """Before a write: the prices stages and hooks registered, and the engines a write needs loaded now
+        (deltalake's writer imports pandas on its first write, holding the interpreter lock for 0.2 s in the
+        middle of an ingest)."""
+        import deltalake  # noqa: F401
+        import pandas  # noqa: F401
+
+        _ = self.prices
 
     @property
     def news(self) -> Any:
@@ -79,6 +90,7 @@ class Marketwire:
         now); ``rebuild=False`` defers the post-commit work (deriving the master) to :meth:`rebuild`;
         ``options`` are the source's own (``preset``, ``symbol``, ``basis``, ``mic``, ``currency``, ``columns``
         for price files)."""
+        self._for_writing()
         try:
             return self.engine.ingest(source, [str(p) for p in paths], as_of=as_of, progress=progress, hooks=rebuild,
                                       scheduler=scheduler, **options)
@@ -88,6 +100,7 @@ class Marketwire:
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Derive the master from every observation; returns the number of new flag records."""
+        self._for_writing()
         return self.identity.rebuild(progress)
 
     def sources(self) -> list[dict[str, Any]]:
@@ -118,6 +131,9 @@ class Marketwire:
             params.append(str(value))
         if not self.lake.exists(ds):
             raise NotFound(f"nothing is stored in {name} yet", param="dataset", value=name)
+        import polars as pl
+        import pyarrow.compute as pc
+
         t = self.lake.read(ds, as_of=parse_instant(as_of, "as_of"), where=" AND ".join(conds) or None, params=params)
         if "retracted" in t.column_names:
             t = t.filter(pc.invert(pc.fill_null(t.column("retracted"), False)))
@@ -186,6 +202,7 @@ class Marketwire:
         return self.identity.flag_counts()
 
     def ingest_bars(self, table: Any, **kwargs: Any) -> Any:
+        self._for_writing()
         return self.prices.ingest_bars(table, **kwargs)
 
     def price_listing(self, id: str) -> str:
@@ -204,8 +221,9 @@ class Marketwire:
         return self.prices.fx(base, quote, start, end)
 
     def export_prices(self, ids: Sequence[str] | None, path: str | Path, fmt: str = "parquet", adjust: str = "none",
-                      start: str | date | None = None, end: str | date | None = None) -> dict[str, Any]:
-        return self.prices.export(ids, path, fmt, adjust, start, end)
+                      start: str | date | None = None, end: str | date | None = None,
+                      progress: Progress | None = None) -> dict[str, Any]:
+        return self.prices.export(ids, path, fmt, adjust, start, end, progress=progress)
 
     def bars_size(self) -> dict[str, Any]:
         return self.prices.size()

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from marketwire.errors import MarketwireError, NotFound
+from marketwire.serve.params import check_known
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -53,6 +54,10 @@ def install_web(app: FastAPI) -> None:
 
 def wire_page(request: Request) -> HTMLResponse:
     params = request.query_params
+    try:  # the same rule as REST: a filter the page does not take is refused, never ignored
+        check_known(params.keys(), (*FILTERS, "page"), "the wire page /news")
+    except MarketwireError as e:
+        return _error_page(int(e.http_status), e.code, e.message)
     filters = {k: v.strip() for k in FILTERS if (v := params.get(k)) and v.strip()}
     raw_page = params.get("page") or "1"
     if not raw_page.isdigit() or int(raw_page) < 1:
@@ -74,6 +79,10 @@ def wire_page(request: Request) -> HTMLResponse:
 
 
 def article_page(request: Request, id: str) -> HTMLResponse:
+    try:
+        check_known(request.query_params.keys(), (), "the article page /news/{id}")
+    except MarketwireError as e:
+        return _error_page(int(e.http_status), e.code, e.message)
     news = _facade(request).news
     try:
         art = _record(news.show(id))
