@@ -97,6 +97,7 @@ def sample_urls(lake: dict[str, Any]) -> dict[tuple[str, str], str]:
         ("GET", "/docs"): "/docs",
         ("GET", "/docs/oauth2-redirect"): "/docs/oauth2-redirect",
         ("GET", "/redoc"): "/redoc",
+        ("GET", "/docs-assets"): "/docs-assets/swagger-ui.css",
     }
 
 
@@ -167,14 +168,14 @@ def test_every_route_refuses_every_bad_key(client: TestClient, lake: dict[str, A
             cases += 1
         else:
             assert template in ("/v1/health", "/static", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-                                "/redoc"), f"{template} serves no dataset: map it in POLICY"
+                                "/redoc", "/docs-assets"), f"{template} serves no dataset: map it in POLICY"
             assert call(client, method, url, bearer(unentitled)).status_code == 200
         if access.dataset_param:  # without naming a dataset, a key with some datasets only is refused
             err = refused(call(client, method, url.split("?")[0], bearer(unentitled)), 403, "not_entitled", secrets,
                           root)
             assert err["param"] == "dataset"
             cases += 1
-    meta = 6  # health, static, the schema and the three documentation pages serve no dataset
+    meta = 7  # health, static, the schema, the three documentation pages and their assets serve no dataset
     assert cases == 7 * len(sample_urls(lake)) + (len(sample_urls(lake)) - meta) + 1
     # and the good key passes everywhere, seeing no local path (it is not an admin key)
     statuses = {}

@@ -124,6 +124,7 @@ POLICY: dict[str, dict[str, Access]] = {
     "/docs": {"GET": SCHEMA},
     "/docs/oauth2-redirect": {"GET": SCHEMA},
     "/redoc": {"GET": SCHEMA},
+    "/docs-assets": {"GET": SCHEMA},  # the Swagger UI and ReDoc scripts and styles /docs and /redoc load
 }
 #: a route missing from the table
 UNMAPPED = Access("admin")
