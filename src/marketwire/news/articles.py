@@ -44,7 +44,7 @@ from marketwire.datasets.news import FEED_ITEMS, FEEDS, NEWS_ARTICLES, NEWS_PAGE
 from marketwire.datasets.reference import QUARANTINE
 from marketwire.engine.core import Engine, Job
 from marketwire.errors import InvalidInput, NotFound, SourceError
-from marketwire.identity.service import company_rows, master_version
+from marketwire.identity.service import company_rows, company_version
 from marketwire.news.dedup import NearDupIndex, canonical_url, content_hash
 from marketwire.news.extract import MAX_INPUT_BYTES, extract
 from marketwire.news.lang import detect
@@ -195,7 +195,7 @@ class ArticleStore:
             from marketwire.news.entities import CompanyIndex, EntityAnnotator
 
             companies = self._companies if self._companies is not None else CompanyIndex.from_lake(
-                self.lake, lambda: company_rows(self.lake), master_version(self.lake))
+                self.lake, lambda: company_rows(self.lake), company_version(self.lake))
             self._ann = EntityAnnotator(companies)
         return self._ann
 
