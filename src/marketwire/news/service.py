@@ -96,16 +96,19 @@ class NewsService:
         return self.home / "cache" / "news" / "articles.sqlite"
 
     # -- articles in ----------------------------------------------------------------------------------------------
-    def add(self, targets: Sequence[str | Path], source: str | None = None, published: Time = None) -> list[Added]:
-        """Local HTML pages or text files through the pipeline. ``source``: the outlet (default: each file's
-        folder name); ``published``: the publication time of pages that state none (a date is its start).
+    def add(self, targets: Sequence[str | Path], source: str | None = None, published: Time = None,
+            progress: Callable[[int, int], None] | None = None) -> list[Added]:
+        """Local HTML pages or text files, or folders of them (read recursively), through the pipeline. ``source``:
+        the outlet (default: each file's folder name); ``published``: the publication time of pages that state none
+        (a date is its start); ``progress(done, total)``: called as batches of files are stored.
 
-        One :class:`Added` per target, in order; a target that gives no article has status ``quarantined`` and is
-        in the quarantine (``marketwire quarantine --dataset news_articles``)."""
+        One :class:`Added` per file, in the order given (a folder's files in name order); a file that gives no
+        article has status ``quarantined`` and is in the quarantine (``marketwire quarantine --dataset
+        news_articles``); a file of a folder that is no page or text file has status ``skipped`` and the reason."""
         when = parse_instant(published, "published")
         if not targets:
             raise InvalidInput("`targets`: no file given", param="targets")
-        return self.store.add([str(t) for t in targets], source=source, published=when)
+        return self.store.add([str(t) for t in targets], source=source, published=when, progress=progress)
 
     # -- articles out ---------------------------------------------------------------------------------------------
     def show(self, id: str, as_of: Time = None) -> Article:
