@@ -641,7 +641,7 @@ class ArticleStore:
                  encoder: Any = None, kept: dict[str, str] | None = None) -> None:
         """Stage 7: the story each article reports. Stored articles near the new ones in time are replayed into a
         story index in publication order, so an article joins the story its closest earlier match belongs to."""
-        from marketwire.news.stories import StoryDoc, StoryIndex
+        from marketwire.news.stories import StoryDoc, StoryIndex, story_id
 
         t = time.perf_counter()
 
@@ -654,6 +654,14 @@ class ArticleStore:
         context = [r for r in stored if r["article_id"] not in new_ids and r["story_id"]
                    and (r["published"] is None or lo <= when(r) <= hi)]
         story_of = {r["article_id"]: r["story_id"] for r in context}
+        if not context and len(rows) == 1 and not (kept and rows[0]["article_id"] in kept):
+            # nothing to compare with: the article opens its story (what the index would say), and the sentence
+            # encoder, the slowest model to load, is not needed
+            r = rows[0]
+            r["story_id"] = story_id(r["article_id"])
+            r["story_score"], r["novelty"] = (r["duplicate_score"], 0.0) if r["duplicate_of"] else (None, 1.0)
+            self.timings["story"] += time.perf_counter() - t
+            return
         index = StoryIndex(window=STORY_WINDOW) if encoder is None else StoryIndex(window=STORY_WINDOW, encoder=encoder)
         # by time; at equal times stored articles first (by id), then the new ones in the order they were read
         docs = [(r, False) for r in sorted(context, key=lambda r: r["article_id"])] + [(r, True) for r in rows]

@@ -33,18 +33,20 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from marketwire.datasets.news import FEEDS
 from marketwire.engine.core import Engine
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, NotFound
 from marketwire.news.articles import ArticleStore
-from marketwire.news.feeds import Feed, FeedRegistry
-from marketwire.news.fetch import Fetcher, FetchPolicy
 from marketwire.news.records import Added, Article, FeedAdded, Story
-from marketwire.news.ssrf import Policy
 from marketwire.store import Lake
 from marketwire.timeparse import parse_instant, utc_now
+
+if TYPE_CHECKING:  # the feeds, fetching and SSRF modules load only when feeds are used (news add needs none)
+    from marketwire.news.feeds import Feed, FeedRegistry
+    from marketwire.news.fetch import FetchPolicy
+    from marketwire.news.ssrf import Policy
 
 log = logging.getLogger("marketwire.news.poller")
 
@@ -80,6 +82,8 @@ class NewsService:
 
     def registry(self) -> FeedRegistry:
         """The feeds registry over the lake."""
+        from marketwire.news.feeds import FeedRegistry
+
         return FeedRegistry(self.lake)
 
     @property
@@ -234,6 +238,8 @@ class NewsService:
     def ssrf_policy(allow: Iterable[str] = ()) -> Policy:
         """The fetcher's SSRF policy: public addresses, plus the networks and hosts of ``allow`` (``10.0.0.0/8``,
         ``feeds.intranet``, ``127.0.0.1:8080``). A bad entry is :class:`InvalidInput` naming ``allow``."""
+        from marketwire.news.ssrf import Policy
+
         return Policy(allow=list(allow))
 
     def poll_once(self, limit: int | None = None, articles: bool = True, allow: Iterable[str] = (), *,
@@ -247,6 +253,8 @@ class NewsService:
         store = self.store if articles else None
 
         async def cycle() -> dict[str, Any]:
+            from marketwire.news.fetch import Fetcher
+
             async with Fetcher(fetch_policy, policy) as fetcher:
                 rep = (await self.registry().poll_once(fetcher, limit=limit)).to_dict()
                 if store is not None:
