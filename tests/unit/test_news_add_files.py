@@ -62,6 +62,10 @@ def test_a_text_file_keeps_its_paragraphs_to_the_stored_body(tmp_path: Path):
     rec = store._read(Page(address=str(tmp_path / "a.txt"), is_html=False,
                            data="Titre\nPremier paragraphe.\nDeuxième paragraphe.\n".encode()))
     assert rec["title"] == "Titre" and rec["body"] == "Premier paragraphe.\n\nDeuxième paragraphe."
+    # and the article page shows them as two paragraphs
+    from marketwire.serve.web import _paragraphs as page_paragraphs
+
+    assert page_paragraphs(rec["body"]) == ["Premier paragraphe.", "Deuxième paragraphe."]
 
 
 def test_news_help_describes_every_subcommand():
