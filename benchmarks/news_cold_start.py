@@ -44,7 +44,8 @@ def run_once(src: str, home: str, path: Path, published: str | None) -> float:
     return dt
 
 
-def scenario(name: str, src: str, runs: int, home: str | None, published: str | None, tmp: Path) -> tuple[str, list[float]]:
+def scenario(name: str, src: str, runs: int, home: str | None, published: str | None, tmp: Path
+             ) -> tuple[str, list[float]]:
     times = []
     for i in range(runs):
         f = tmp / f"{name.replace(' ', '_').replace(',', '')}-{i}-{time.time_ns()}.txt"

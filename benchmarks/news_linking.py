@@ -153,8 +153,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     lines = ["| set | stories | company mentions | linked to the right issuer | wrong issuer | missed | links made | "
              "spurious links |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['stories']} | {r['mentions']} | {r['right']} ({r['recall']:.1%}) | {r['wrong']} | "
-                     f"{r['missed']} | {r['links']} | {r['spurious']} ({r['spurious_share']:.1%}) |")
+        lines.append(f"| {name} | {r['stories']} | {r['mentions']} | {r['right']} ({r['recall']:.1%}) | "
+                     f"{r['wrong']} | {r['missed']} | {r['links']} | {r['spurious']} ({r['spurious_share']:.1%}) |")
     return "\n".join(lines)
 
 

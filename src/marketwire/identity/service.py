@@ -494,7 +494,8 @@ def company_rows(lake: Lake) -> list[dict[str, Any]]:
         res = con.execute(
             "WITH caps AS (SELECT ticker, mic, arg_max(market_cap, snapshot_date) AS market_cap FROM cap "
             "GROUP BY ticker, mic) "
-            "SELECT i.issuer_id, i.name AS issuer_name, i.country AS issuer_country, s.security_id, s.name AS security_name, s.type, s.isin, "
+            "SELECT i.issuer_id, i.name AS issuer_name, i.country AS issuer_country, s.security_id, "
+            "s.name AS security_name, s.type, s.isin, "
             "l.listing_id, l.ticker, l.mic, l.name AS listing_name, "
             "l.listing_id IN (SELECT listing_id FROM mem WHERE valid_to IS NULL AND listing_id IS NOT NULL) "
             "AS index_member, c.market_cap "

@@ -43,7 +43,8 @@ _NAMES = rf"{_NAME}(?:\s*(?:,|et|and|und|&)\s*{_NAME}){{0,3}}"
 _LINE = re.compile(
     rf"""^\s*[(\[]?\s*(?:
         (?i:par|by|von|texte?\s*:|auteur\s*:|author\s*:|autor(?:in)?\s*:|reporting\s+by|writing\s+by)\s+{_NAMES}
-            (?:\s*(?:[,|/–—-]|\(|(?i:avec|with|mit|pour|for|für|in|à|en))\s*(?:{AGENCIES}|{_STAMP}[^.!?]{{0,60}}|{_WHEN}|{_NAME})\)?){{0,3}}
+            (?:\s*(?:[,|/–—-]|\(|(?i:avec|with|mit|pour|for|für|in|à|en))\s*
+               (?:{AGENCIES}|{_STAMP}[^.!?]{{0,60}}|{_WHEN}|{_NAME})\)?){{0,3}}
       | (?:[^,|–—]{{0,60}}[,|–—-]\s*)?{_STAMP}\s*:?\s*(?:[^\d\n]{{0,20}}?)(?:{_WHEN})[^.!?]{{0,60}}
       | (?:{_WHEN})(?:\s*[,|–—-]\s*[^\W\d][\w -]{{0,25}})?
       | (?i:source|sources|quelle|quellen|cr[ée]dits?(?:\s+photo)?|photo|photos|foto|fotos|bild|image|copyright|©|\(c\))

@@ -214,8 +214,8 @@ class CompanyIndex:
     def from_rows(cls, rows: Iterable[dict[str, Any]]) -> CompanyIndex:
         """One row per listing (or per issuer): ``issuer_id`` and ``issuer_name`` are required; optional are
         ``security_id``, ``security_name``, ``type``, ``isin``, ``listing_id``, ``ticker``, ``mic``,
-        ``listing_name``, ``issuer_country``, ``index_member`` (bool), ``market_cap`` (a class: Mega Cap, Large Cap ...) and ``aliases``
-        (a list of other names)."""
+        ``listing_name``, ``issuer_country``, ``index_member`` (bool), ``market_cap`` (a class: Mega Cap, Large
+        Cap ...) and ``aliases`` (a list of other names)."""
         idx = cls()
         named: dict[str, set[str]] = {}
         n_list: dict[str, int] = {}
