@@ -492,11 +492,24 @@ def health(ctx: click.Context, fmt: str) -> None:
 
 @main.group()
 def news() -> None:
-    """The news wire: feeds, polling."""
+    """The news wire: add articles, poll feeds, search articles and stories.
+
+    \b
+    add      put HTML pages, text files or folders of them through the pipeline
+    feeds    register feeds (URLs, OPML files) and list them
+    poll     poll the feeds that are due and read their new articles
+    list     search articles: text, language, country, listing, entity, source, topic, time
+    stories  the same filters, articles grouped by story
+    show     one article as JSON
+    story    one story as JSON
+    export   every article, one JSON object a line
+
+    Example: marketwire news add ./articles && marketwire news list --q "banque centrale" --lang fr
+    """
 
 
 @news.command("add")
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("targets", nargs=-1, required=True, metavar="PATH...")
 @click.option("--source", default=None, help="The publisher or outlet (default: the file's folder name).")
 @click.option("--published", default=None, metavar="T",
               help="Publication time, when the page does not state it (YYYY-MM-DD or an ISO 8601 time).")
@@ -504,13 +517,29 @@ def news() -> None:
 @click.pass_context
 def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, published: str | None,
              fmt: str) -> None:
-    """Add articles from HTML pages or text files (first line the title, the rest the body); prints their ids.
+    """Add articles from HTML pages, text files (first line the title, the rest the body) or folders of them;
+    prints the id of each article.
 
-    A file that gives no article (empty, not text, nothing left after extraction) is quarantined: it is named on
-    stderr with the rule, and listed by `marketwire quarantine --dataset news_articles`."""
+    A folder is read recursively: its .html, .htm, .xhtml, .txt, .text and .md files; any other file is named on
+    stderr as skipped. A file that gives no article (empty, not text, nothing left after extraction) is
+    quarantined: it is named on stderr with the rule, and listed by `marketwire quarantine --dataset
+    news_articles`. On a terminal a progress bar shows the files read.
+
+    \b
+    Example: marketwire news add story.txt page.html ./saved-pages --source "Le Monde"
+    """
+    from rich.progress import Progress
+
     ctx.obj["fmt"] = fmt
-    added = _run(ctx, lambda mw: mw.news.add(list(targets), source=source, published=published))
-    rows = [a.to_dict() for a in added]
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("news add", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, total=total, completed=done, description=f"news add: {done}/{total} files")
+
+        added = _run(ctx, lambda mw: mw.news.add(list(targets), source=source, published=published,
+                                                 progress=progress))
+    rows = [a.to_dict() for a in added if a.status != "skipped"]
     if fmt == "table":
         for a in rows:
             if a["article_id"]:
@@ -520,6 +549,8 @@ def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, p
     for a in added:
         if a.status == "quarantined":
             click.echo(f"quarantined [{a.rule}]: {a.url}: {a.reason}", err=True)
+        elif a.status == "skipped":
+            click.echo(f"skipped: {a.url}: {a.reason}", err=True)
 
 
 @news.command("show")
@@ -528,7 +559,12 @@ def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, p
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 @click.pass_context
 def news_show(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
-    """One article: id, url, source, title, body, language, published, bullets, entities, story_id, duplicate_of."""
+    """One article as JSON: id, url, source, title, body, language, published, bullets, entities, topics,
+    story_id, duplicate_of.
+
+    \b
+    Example: marketwire news show MWAOTORGKFH27IUGUQ3 --as-of 2025-06-01
+    """
     click.echo(to_json(_run(ctx, lambda mw: mw.news.show(id, as_of=as_of).to_dict())))
 
 
@@ -537,7 +573,11 @@ def news_show(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.pass_context
 def news_export(ctx: click.Context, as_of: str | None, fmt: str) -> None:
-    """Every article, one JSON object a line."""
+    """Every article, one JSON object a line (the fields of `news show`).
+
+    \b
+    Example: marketwire news export --as-of 2025-06-01 > wire.jsonl
+    """
     import json as _json
 
     for a in _run(ctx, lambda mw: list(mw.news.export(as_of=as_of))):
@@ -577,8 +617,12 @@ def _news_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
 @FORMAT
 @click.pass_context
 def news_list(ctx: click.Context, fmt: str, **kw: Any) -> None:
-    """Articles, newest first (best match first with --q), filtered by text, language, country, listing, entity,
-    source, topic and time."""
+    """Search articles, newest first (best match first with --q), filtered by text, language, country, listing,
+    entity, source, topic and time.
+
+    \b
+    Example: marketwire news list --q "taux directeur" --lang fr --since 2025-01-01 --listing SAN.PA
+    """
     render(_run(ctx, lambda mw: [a.to_dict() for a in mw.news.list(**_news_kwargs(kw))]), fmt,
            None if fmt == "json" else ["id", "published", "language", "source", "headline", "story_id", "duplicate_of"])
 
@@ -588,7 +632,12 @@ def news_list(ctx: click.Context, fmt: str, **kw: Any) -> None:
 @FORMAT
 @click.pass_context
 def news_stories(ctx: click.Context, fmt: str, **kw: Any) -> None:
-    """Stories: articles about one event grouped across outlets and languages, newest first."""
+    """Stories: articles about one event grouped across outlets and languages, newest first; the same filters
+    as `news list`.
+
+    \b
+    Example: marketwire news stories --country IR --since 2025-06-01
+    """
     render(_run(ctx, lambda mw: [s.to_dict() for s in mw.news.stories(**_news_kwargs(kw))]), fmt,
            None if fmt == "json" else ["story_id", "last_published", "articles", "languages", "countries", "headline"])
 
@@ -599,13 +648,22 @@ def news_stories(ctx: click.Context, fmt: str, **kw: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 @click.pass_context
 def news_story(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
-    """One story: its articles, languages, sources and linked entities."""
+    """One story as JSON: its first report's headline and bullets, its articles, languages, sources and linked
+    entities.
+
+    \b
+    Example: marketwire news story MWT5Q2K7ZP4M3XJ9A
+    """
     click.echo(to_json(_run(ctx, lambda mw: mw.news.story(id, as_of=as_of).to_dict())))
 
 
 @news.group("feeds")
 def news_feeds() -> None:
-    """The feeds registry."""
+    """The feeds registry: add feeds, list them with their polling state.
+
+    \b
+    Example: marketwire news feeds add https://www.lemonde.fr/rss/une.xml && marketwire news feeds list
+    """
 
 
 @news_feeds.command("add")
@@ -613,7 +671,11 @@ def news_feeds() -> None:
 @FORMAT
 @click.pass_context
 def news_feeds_add(ctx: click.Context, targets: tuple[str, ...], fmt: str) -> None:
-    """Add feeds: URLs, or OPML files (every xmlUrl outline). Adding a feed twice changes nothing."""
+    """Register feeds: URLs, or OPML files (every xmlUrl outline). Adding a feed twice changes nothing.
+
+    \b
+    Example: marketwire news feeds add https://www.lemonde.fr/rss/une.xml subscriptions.opml
+    """
     ctx.obj["fmt"] = fmt
     render(_run(ctx, lambda mw: [f.to_dict() for f in mw.news.feeds_add(list(targets))]), fmt, ["feed_id", "from"])
 
@@ -622,7 +684,11 @@ def news_feeds_add(ctx: click.Context, targets: tuple[str, ...], fmt: str) -> No
 @FORMAT
 @click.pass_context
 def news_feeds_list(ctx: click.Context, fmt: str) -> None:
-    """Registered feeds."""
+    """Registered feeds with their polling state (last status, failures, next poll).
+
+    \b
+    Example: marketwire news feeds list --format json
+    """
     render(_run(ctx, lambda mw: [f.__dict__ for f in mw.news.feeds()]), fmt)
 
 
@@ -645,7 +711,11 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
               articles: bool, allow: tuple[str, ...], fmt: str) -> None:
     """Poll the feeds that are due: conditional GET, parse, store new items; then fetch, extract, link and
     summarise their articles. A status per feed and per article. With --once one cycle; otherwise one report per
-    cycle (a JSON line each with --format json) until interrupted (Ctrl-C, SIGTERM) or --cycles."""
+    cycle (a JSON line each with --format json) until interrupted (Ctrl-C, SIGTERM) or --cycles.
+
+    \b
+    Example: marketwire news poll --once --limit 50
+    """
     import signal
     import threading
 

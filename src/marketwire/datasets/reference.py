@@ -32,7 +32,7 @@ REF_OBSERVATIONS = Dataset(
         f("composite_figi", S), f("shareclass_figi", S), f("cik", S), f("lei", S),
         f("sector", S), f("industry", S), f("aliases", FLAGS), f("delisted", pa.bool_()),
         f("complete", pa.bool_()), f("file", S), f("line", pa.int64()), f("flags", FLAGS),
-        f("retracted", pa.bool_()),
+        f("retracted", pa.bool_()), f("market_cap", S),
     ),
     key=("feed", "snapshot_date", "record_hash"),
     valid_time=("snapshot_date",),
@@ -43,6 +43,8 @@ REF_OBSERVATIONS = Dataset(
         "feed": "the directory the record came from (a snapshot series, e.g. nasdaqtrader:nasdaqlisted)",
         "complete": "true when the feed is a complete directory, so absence in a later snapshot means delisted",
         "aliases": "other spellings of the ticker (ACT, CQS, Nasdaq integrated, Yahoo)",
+        "market_cap": "the size class the source gives the company (FinanceDatabase: Mega, Large, Mid, Small, Micro, "
+                      "Nano Cap); the news linker reads it as notability",
     },
 )
 

@@ -710,26 +710,38 @@ def master_version(lake: Lake) -> tuple[tuple[str, int | None], ...]:
     return tuple(sorted(lake.versions([t.name for t in tables]).items(), key=str))
 
 
+def company_version(lake: Lake) -> tuple[tuple[str, int | None], ...]:
+    """The state :func:`company_rows` reads: the master tables and the observations its size classes come from."""
+    return master_version(lake) + ((R.REF_OBSERVATIONS.name, lake.version(R.REF_OBSERVATIONS.name)),)
+
+
 def company_rows(lake: Lake) -> list[dict[str, Any]]:
-    """Issuer, security and current listing of every security (with whether the listing is in an index now)."""
+    """Issuer, security and current listing of every security, with whether the listing is in an index now and the
+    size class a source last gave it (``market_cap``: FinanceDatabase's Mega/Large/Mid/Small/Micro/Nano Cap)."""
     con = duckdb.connect()
     try:
-        for name, ds, cols in (("iss", R.ISSUERS, ["issuer_id", "name", "country"]),
-                               ("sec", R.SECURITIES, ["security_id", "issuer_id", "name", "type", "isin"]),
-                               ("lst", R.LISTINGS, ["listing_id", "security_id", "ticker", "mic", "name", "valid_to"]),
-                               ("mem", R.INDEX_MEMBERSHIP, ["listing_id", "valid_to"])):
-            con.register(name, lake.read(ds, columns=cols))
+        for name, ds, cols, where in (
+                ("iss", R.ISSUERS, ["issuer_id", "name", "country"], None),
+                ("sec", R.SECURITIES, ["security_id", "issuer_id", "name", "type", "isin"], None),
+                ("lst", R.LISTINGS, ["listing_id", "security_id", "ticker", "mic", "name", "valid_to"], None),
+                ("mem", R.INDEX_MEMBERSHIP, ["listing_id", "valid_to"], None),
+                ("cap", R.REF_OBSERVATIONS, ["ticker", "mic", "market_cap", "snapshot_date"],
+                 "market_cap IS NOT NULL AND NOT coalesce(retracted, false)")):
+            con.register(name, lake.read(ds, columns=cols, where=where))
         res = con.execute(
-            "SELECT i.issuer_id, i.name AS issuer_name, s.security_id, s.name AS security_name, s.type, s.isin, "
+            "WITH caps AS (SELECT ticker, mic, arg_max(market_cap, snapshot_date) AS market_cap FROM cap "
+            "GROUP BY ticker, mic) "
+            "SELECT i.issuer_id, i.name AS issuer_name, i.country AS issuer_country, s.security_id, "
+            "s.name AS security_name, s.type, s.isin, "
             "l.listing_id, l.ticker, l.mic, l.name AS listing_name, "
             "l.listing_id IN (SELECT listing_id FROM mem WHERE valid_to IS NULL AND listing_id IS NOT NULL) "
-            "AS index_member "
+            "AS index_member, c.market_cap "
             "FROM iss i JOIN sec s USING (issuer_id) LEFT JOIN lst l ON l.security_id = s.security_id "
-            "AND l.valid_to IS NULL")
+            "AND l.valid_to IS NULL LEFT JOIN caps c ON c.ticker = l.ticker AND c.mic = l.mic")
         cols = [d[0] for d in res.description]
         return [dict(zip(cols, r)) for r in res.fetchall()]
     finally:
         con.close()
 
 
-__all__ = ["IdentityService", "Match", "company_rows", "master_version"]
+__all__ = ["IdentityService", "Match", "company_rows", "company_version", "master_version"]

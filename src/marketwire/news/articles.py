@@ -44,7 +44,7 @@ from marketwire.datasets.news import FEED_ITEMS, FEEDS, NEWS_ARTICLES, NEWS_PAGE
 from marketwire.datasets.reference import QUARANTINE
 from marketwire.engine.core import Engine, Job
 from marketwire.errors import InvalidInput, NotFound, SourceError
-from marketwire.identity.service import company_rows, master_version
+from marketwire.identity.service import company_rows, company_version
 from marketwire.news.dedup import NearDupIndex, canonical_url, content_hash
 from marketwire.news.extract import MAX_INPUT_BYTES, extract
 from marketwire.news.lang import detect
@@ -110,6 +110,79 @@ def _parse_time(value: str | None) -> datetime | None:
         return parse_instant(value, "published")
     except InvalidInput:
         return None
+
+
+#: file suffixes ``news add`` reads from a folder: HTML pages and text files (the first line the title)
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+READABLE = HTML_SUFFIXES + (".txt", ".text", ".md")
+#: files put through the pipeline together by ``news add`` (progress is reported after each batch)
+ADD_BATCH = 32
+
+
+def expand_targets(targets: Iterable[str]) -> tuple[list[Path], list[tuple[Path, Added]]]:
+    """Files to read and files passed over: a file is read as given (its bytes say whether it is a page); a folder
+    gives its files with a :data:`READABLE` suffix, recursively in name order, and names every other file as
+    skipped. A URL is :class:`InvalidInput`; a path that does not exist, :class:`SourceError`."""
+    files: list[Path] = []
+    skipped: list[tuple[Path, Added]] = []
+    seen: set[Path] = set()
+    for t in targets:
+        if "://" in t:
+            raise InvalidInput(f"`targets`: {t} is a URL; add it as a feed (marketwire news feeds add) or save "
+                               "the page and add the file", param="targets", value=t)
+        path = Path(t)
+        if not path.exists():
+            raise SourceError(f"{t}: cannot read (no such file or folder)", file=t)
+        if not path.is_dir():
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                files.append(path)
+            continue
+        found = 0
+        for p in sorted(path.rglob("*")):
+            rel = p.relative_to(path).parts
+            if any(part.startswith(".") for part in rel) or not p.is_file() or p.resolve() in seen:
+                continue
+            seen.add(p.resolve())
+            if p.suffix.lower() in READABLE:
+                files.append(p)
+                found += 1
+            else:
+                skipped.append((p, Added(None, str(p.resolve()), "skipped", None, None,
+                                         reason=f"not a page or text file ({p.suffix or 'no suffix'}); "
+                                                f"a folder gives only {', '.join(READABLE)}")))
+        if not found and not any(s[0].is_relative_to(path) for s in skipped):
+            raise InvalidInput(f"`targets`: {t} is a folder with no file in it", param="targets", value=t)
+    return files, skipped
+
+
+def _target_order(targets: Iterable[str]) -> Callable[[str], tuple[int, str]]:
+    """Results in the order of the targets given, a folder's files in name order."""
+    roots = [Path(t).resolve() for t in targets]
+
+    def key(p: str) -> tuple[int, str]:
+        rp = Path(p).resolve()
+        for i, r in enumerate(roots):
+            if rp == r or rp.is_relative_to(r):
+                return i, str(rp)
+        return len(roots), str(rp)
+    return key
+
+
+def _paragraphs(text: str) -> str:
+    """A text file's body with one blank line between paragraphs: where the file separates paragraphs by blank
+    lines, a block's lines are one paragraph (hard-wrapped text); where it has none, every line is a paragraph."""
+    text = text.strip()
+    if re.search(r"\n[ \t]*\n", text):
+        blocks = re.split(r"\n[ \t]*\n+", text)
+        return "\n\n".join(" ".join(b.split()) if not _listy(b) else b.strip() for b in blocks if b.strip())
+    return "\n\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+def _listy(block: str) -> bool:
+    """A block of bullet or numbered lines, kept line by line."""
+    lines = [ln for ln in block.split("\n") if ln.strip()]
+    return len(lines) > 1 and all(re.match(r"\s*(?:[-*•–]|\d+[.)])\s", ln) for ln in lines)
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -195,7 +268,7 @@ class ArticleStore:
             from marketwire.news.entities import CompanyIndex, EntityAnnotator
 
             companies = self._companies if self._companies is not None else CompanyIndex.from_lake(
-                self.lake, lambda: company_rows(self.lake), master_version(self.lake))
+                self.lake, lambda: company_rows(self.lake), company_version(self.lake))
             self._ann = EntityAnnotator(companies)
         return self._ann
 
@@ -222,31 +295,41 @@ class ArticleStore:
         return state
 
     # -- inputs ----------------------------------------------------------------------------------------
-    def add(self, targets: list[str], *, source: str | None = None, published: str | datetime | None = None
-            ) -> list[Added]:
-        """Local HTML pages or text files. (URLs are fetched by the poller; here a URL is an error, not a fetch.)
+    def add(self, targets: list[str], *, source: str | None = None, published: str | datetime | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list[Added]:
+        """Local HTML pages or text files, or folders of them. (URLs are fetched by the poller; here a URL is an
+        error, not a fetch.)
 
-        ``published`` (a date or an instant, :mod:`marketwire.timeparse`) is the publication time of pages that do
-        not state one; text that is not a time is :class:`InvalidInput` naming ``published``. A file that gives no
-        article (empty, not text, nothing left after extraction, too large) is quarantined, not stored: its
-        :class:`Added` has status ``quarantined`` and the rule."""
+        A folder is read recursively, in name order: the files it knows how to read (:data:`READABLE` suffixes);
+        every other file is named in the result with status ``skipped`` and the reason (hidden files and folders,
+        such as ``.git``, are passed over). ``published`` (a date or an instant, :mod:`marketwire.timeparse`) is the
+        publication time of pages that do not state one; text that is not a time is :class:`InvalidInput` naming
+        ``published``. A file that gives no article (empty, not text, nothing left after extraction, too large) is
+        quarantined, not stored: its :class:`Added` has status ``quarantined`` and the rule. ``progress(done,
+        total)`` is called after each batch of :data:`ADD_BATCH` files."""
         when = parse_instant(published, "published")
         stamp = when.isoformat() if when is not None else None
-        pages = []
-        for t in targets:
-            if "://" in t:
-                raise InvalidInput(f"`targets`: {t} is a URL; add it as a feed (marketwire news feeds add) or save "
-                                   "the page and add the file", param="targets", value=t)
-            path = Path(t)
-            try:
-                data = path.read_bytes()
-            except OSError as e:
-                raise SourceError(f"{t}: cannot read ({e.strerror})", file=t) from e
-            is_html = path.suffix.lower() in (".html", ".htm") or \
-                data[:512].lstrip().lower().startswith((b"<!doctype", b"<html"))
-            pages.append(Page(address=str(path.resolve()), data=data, is_html=is_html,
-                              source=source or path.parent.name or "files", published=stamp))
-        return self.ingest(pages, source="news-files")
+        files, skipped = expand_targets(targets)
+        out: dict[str, Added] = {str(p): a for p, a in skipped}
+        done = 0
+        for i in range(0, len(files), ADD_BATCH):
+            pages = []
+            for path in files[i:i + ADD_BATCH]:
+                try:
+                    data = path.read_bytes()
+                except OSError as e:
+                    raise SourceError(f"{path}: cannot read ({e.strerror})", file=str(path)) from e
+                is_html = path.suffix.lower() in HTML_SUFFIXES or \
+                    data[:512].lstrip().lower().startswith((b"<!doctype", b"<html"))
+                pages.append(Page(address=str(path.resolve()), data=data, is_html=is_html,
+                                  source=source or path.parent.name or "files", published=stamp))
+            for path, a in zip(files[i:i + ADD_BATCH], self.ingest(pages, source="news-files"), strict=True):
+                out[str(path)] = a
+            done += len(pages)
+            if progress is not None:
+                progress(done, len(files))
+        order = [str(p) for p in files] + [str(p) for p, _ in skipped]
+        return [out[k] for k in sorted(order, key=_target_order(targets))]
 
     async def fetch_items(self, fetcher: Any, *, limit: int | None = None, batch: int = 200,
                           feed_ids: Sequence[str] | None = None) -> dict[str, Any]:
@@ -472,7 +555,7 @@ class ArticleStore:
         else:
             text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
             first, _, rest = text.partition("\n")
-            title, body = first.strip() or None, rest.strip()
+            title, body = first.strip() or None, _paragraphs(rest)
             raw_published, status = None, "ok" if rest.strip() else "no_text"
             reason = None if rest.strip() else ("the file is empty" if not text.strip() else
                                                 "a title line and no text after it")
@@ -558,7 +641,7 @@ class ArticleStore:
                  encoder: Any = None, kept: dict[str, str] | None = None) -> None:
         """Stage 7: the story each article reports. Stored articles near the new ones in time are replayed into a
         story index in publication order, so an article joins the story its closest earlier match belongs to."""
-        from marketwire.news.stories import StoryDoc, StoryIndex
+        from marketwire.news.stories import StoryDoc, StoryIndex, story_id
 
         t = time.perf_counter()
 
@@ -571,6 +654,14 @@ class ArticleStore:
         context = [r for r in stored if r["article_id"] not in new_ids and r["story_id"]
                    and (r["published"] is None or lo <= when(r) <= hi)]
         story_of = {r["article_id"]: r["story_id"] for r in context}
+        if not context and len(rows) == 1 and not (kept and rows[0]["article_id"] in kept):
+            # nothing to compare with: the article opens its story (what the index would say), and the sentence
+            # encoder, the slowest model to load, is not needed
+            r = rows[0]
+            r["story_id"] = story_id(r["article_id"])
+            r["story_score"], r["novelty"] = (r["duplicate_score"], 0.0) if r["duplicate_of"] else (None, 1.0)
+            self.timings["story"] += time.perf_counter() - t
+            return
         index = StoryIndex(window=STORY_WINDOW) if encoder is None else StoryIndex(window=STORY_WINDOW, encoder=encoder)
         # by time; at equal times stored articles first (by id), then the new ones in the order they were read
         docs = [(r, False) for r in sorted(context, key=lambda r: r["article_id"])] + [(r, True) for r in rows]

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from marketwire.news import gazetteer as G
+from marketwire.news.bylines import credit_spans
 from marketwire.news.gazetteer.companies import CompanyIndex, isin_spans
 from marketwire.news.spans import Span
 from marketwire.news.spans import link as _link
@@ -126,6 +127,11 @@ class EntityAnnotator:
         """Every entity mention, resolved: model, rulers, gazetteers and companies."""
         model = [s for s in (model_spans(doc) if doc is not None else [])
                  if G.fold(text[s.start:s.end].strip()) not in self._stop and "\n" not in text[s.start:s.end]]
+        for s in model:
+            if s.type == "LOC" and _ACRONYM.fullmatch(text[s.start:s.end]):
+                # "AI", "IT", "EV": the models call short acronyms places; a country code or alias the gazetteers
+                # know ("USA", "UK") is matched as a place by them and replaces this span
+                s.type = "MISC"
         fixed: list[Span] = []
         for pat, typ in G.products():
             for m in pat.finditer(text):
@@ -140,11 +146,18 @@ class EntityAnnotator:
                 continue
             (demonyms if m.entry.kind == "demonym" else gaz).append(s)
         if self.master is not None:
-            gaz.extend(self.master.find(text, words, model, model_ran=doc is not None))
+            gaz.extend(self.master.find(text, words, model, model_ran=doc is not None, lang=lang))
         else:
             for a, b, code in isin_spans(text):
                 gaz.append(Span(a, b, "MISC", "company", _link("isin", code, code, 0.9, "isin_checksum", code),
                                 ("isin", code)))
+        # bylines, publication stamps and agency credits name who wrote the article, not what it reports
+        credits = _Occupancy(len(text))
+        for a, b in credit_spans(text):
+            credits.take(Span(a, b, "MISC", "credit"))
+        model = [s for s in model if credits.free(s)]
+        gaz = [s for s in gaz if credits.free(s)]
+        demonyms = [s for s in demonyms if credits.free(s)]
         # products first, then gazetteer names, then the model; ``occ`` marks the characters already taken
         occ = _Occupancy(len(text))
         chosen = []
@@ -212,6 +225,7 @@ def _lang(lang: str | None) -> str | None:
     return lg or None
 
 
+_ACRONYM = re.compile(r"[A-Z]{2,4}")
 _DETERMINER = re.compile(r"(?:l['’]\s*|la\s|le\s|les\s|the\s|der\s|die\s|das\s|den\s|dem\s)?", re.I)
 
 

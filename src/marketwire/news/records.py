@@ -118,8 +118,9 @@ class Story:
 @dataclass
 class Added:
     """What adding one page (a file, or a feed item's page) did. ``status``: ``new``, ``revised``, ``unchanged``,
-    or ``quarantined`` when the page gave no article (``article_id`` is then None; ``rule`` and ``reason`` say why
-    and the page is in the quarantine under dataset ``news_articles``)."""
+    ``quarantined`` when the page gave no article (``article_id`` is then None; ``rule`` and ``reason`` say why
+    and the page is in the quarantine under dataset ``news_articles``), or ``skipped`` for a file of a folder that
+    is no page or text file (``reason`` says so)."""
 
     article_id: str | None
     url: str

@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from marketwire.datasets.news import FEEDS
 from marketwire.datasets.news import NEWS_ARTICLES
@@ -41,12 +41,14 @@ from marketwire.engine.core import Engine
 from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, NotFound
 from marketwire.errors import Rows, outside_coverage
 from marketwire.news.articles import ArticleStore
-from marketwire.news.feeds import Feed, FeedRegistry
-from marketwire.news.fetch import Fetcher, FetchPolicy
 from marketwire.news.records import Added, Article, FeedAdded, Story
-from marketwire.news.ssrf import Policy
 from marketwire.store import Lake
 from marketwire.timeparse import parse_instant, utc_now
+
+if TYPE_CHECKING:  # the feeds, fetching and SSRF modules load only when feeds are used (news add needs none)
+    from marketwire.news.feeds import Feed, FeedRegistry
+    from marketwire.news.fetch import FetchPolicy
+    from marketwire.news.ssrf import Policy
 
 log = logging.getLogger("marketwire.news.poller")
 
@@ -82,6 +84,8 @@ class NewsService:
 
     def registry(self) -> FeedRegistry:
         """The feeds registry over the lake."""
+        from marketwire.news.feeds import FeedRegistry
+
         return FeedRegistry(self.lake)
 
     @property
@@ -98,16 +102,19 @@ class NewsService:
         return self.home / "cache" / "news" / "articles.sqlite"
 
     # -- articles in ----------------------------------------------------------------------------------------------
-    def add(self, targets: Sequence[str | Path], source: str | None = None, published: Time = None) -> list[Added]:
-        """Local HTML pages or text files through the pipeline. ``source``: the outlet (default: each file's
-        folder name); ``published``: the publication time of pages that state none (a date is its start).
+    def add(self, targets: Sequence[str | Path], source: str | None = None, published: Time = None,
+            progress: Callable[[int, int], None] | None = None) -> list[Added]:
+        """Local HTML pages or text files, or folders of them (read recursively), through the pipeline. ``source``:
+        the outlet (default: each file's folder name); ``published``: the publication time of pages that state none
+        (a date is its start); ``progress(done, total)``: called as batches of files are stored.
 
-        One :class:`Added` per target, in order; a target that gives no article has status ``quarantined`` and is
-        in the quarantine (``marketwire quarantine --dataset news_articles``)."""
+        One :class:`Added` per file, in the order given (a folder's files in name order); a file that gives no
+        article has status ``quarantined`` and is in the quarantine (``marketwire quarantine --dataset
+        news_articles``); a file of a folder that is no page or text file has status ``skipped`` and the reason."""
         when = parse_instant(published, "published")
         if not targets:
             raise InvalidInput("`targets`: no file given", param="targets")
-        return self.store.add([str(t) for t in targets], source=source, published=when)
+        return self.store.add([str(t) for t in targets], source=source, published=when, progress=progress)
 
     # -- articles out ---------------------------------------------------------------------------------------------
     def show(self, id: str, as_of: Time = None) -> Article:
@@ -253,6 +260,8 @@ class NewsService:
     def ssrf_policy(allow: Iterable[str] = ()) -> Policy:
         """The fetcher's SSRF policy: public addresses, plus the networks and hosts of ``allow`` (``10.0.0.0/8``,
         ``feeds.intranet``, ``127.0.0.1:8080``). A bad entry is :class:`InvalidInput` naming ``allow``."""
+        from marketwire.news.ssrf import Policy
+
         return Policy(allow=list(allow))
 
     def poll_once(self, limit: int | None = None, articles: bool = True, allow: Iterable[str] = (), *,
@@ -266,6 +275,8 @@ class NewsService:
         store = self.store if articles else None
 
         async def cycle() -> dict[str, Any]:
+            from marketwire.news.fetch import Fetcher
+
             async with Fetcher(fetch_policy, policy) as fetcher:
                 rep = (await self.registry().poll_once(fetcher, limit=limit)).to_dict()
                 if store is not None:

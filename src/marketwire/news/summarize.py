@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from marketwire.errors import InvalidInput
-from marketwire.news import plugins
+from marketwire.news import bylines, plugins
 
 #: the longest bullet, in words
 MAX_WORDS = 25
@@ -479,7 +479,7 @@ def _rank(sents: list[str], title: str) -> tuple[list[float], list[list[float]],
 
 
 def _extractive(title: str, body: str, lang: str | None, want: int, taken: list[str]) -> list[str]:
-    sents = sentences(body)
+    sents = sentences(bylines.strip(body))  # a byline, a dateline or a credit is never a bullet
     if not sents:
         return []
     scores, sim, title_sim = _rank(sents, title)
@@ -506,7 +506,7 @@ def headline_of(title: str | None, body: str, lang: str | None) -> str:
     """The title, trimmed; else the first sentence of the body, compressed (or cut after MAX_WORDS words)."""
     if title and title.strip():
         return _clean(title)
-    for s in sentences(body)[:3]:
+    for s in sentences(bylines.strip(body))[:3]:
         short = compress(s, lang)
         if short:
             return short

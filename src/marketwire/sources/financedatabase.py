@@ -102,6 +102,7 @@ class FinanceDatabase(Source):
             "shareclass_figi": blank(row.get("shareclass_figi")),
             "sector": blank(row.get("sector")) or blank(row.get("category_group")),
             "industry": blank(row.get("industry")) or blank(row.get("category")),
+            "market_cap": blank(row.get("market_cap")),
             "aliases": [symbol] if symbol != ticker else [], "delisted": delisted, "complete": False,
             "file": file, "line": line, "flags": [],
         }

@@ -122,7 +122,7 @@ def _case_ok(e: Entry, surface: str) -> bool:
 
 def _rows(name: str) -> list[dict[str, str]]:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines()))
+    return list(csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#")))  # "#": a comment
 
 
 def _split(cell: str | None) -> list[str]:

@@ -66,13 +66,24 @@ PAT_PAREN = re.compile(r"\s*\(([A-Z]{1,5}(?:\.[A-Z])?)\)")
 PAT_ISIN = re.compile(r"\b[A-Z]{2}[A-Z0-9]{9}[0-9]\b")
 
 
-#: a one-word name links only to an issuer at least this notable (see :attr:`Issuer.score`: an ISIN counts 10, an
-#: index membership 100, each listing 1), unless an alias names it
+#: a one-word name links only to an issuer at least this notable (see :func:`notability`), unless an alias names it
 MIN_NOTABLE = 4.0
-#: a word at least this frequent (Zipf scale: 4 = once per 100,000 words) in fr, en or de is a common word
+#: a word at least this frequent (Zipf scale: 4 = once per 100,000 words) in the article's language (in fr, en or de
+#: when it is unknown) is a common word
 COMMON_ZIPF = 4.0
-#: score of an index member
-INDEX_MEMBER = 100.0
+#: an issuer at least this notable is one of the best-known companies of its market: an index member, a large or
+#: mega capitalisation, or a company listed on many venues
+PROMINENT = 100.0
+INDEX_MEMBER = PROMINENT  # the name this threshold had when only index membership reached it
+#: points of a market-capitalisation class (FinanceDatabase: Mega > $200bn, Large $10-200bn, Mid $2-10bn ...)
+CAP_POINTS = {"mega cap": 100.0, "large cap": 100.0, "mid cap": 30.0, "small cap": 8.0, "micro cap": 2.0,
+              "nano cap": 0.0}
+#: a common word at the start of a sentence links on context words alone only below this frequency ("Total",
+#: "Orange" open sentences as common words; "Siemens", "Bayer" do not)
+INITIAL_CUE_ZIPF = 4.5
+#: a one-word name opening a sentence, at least this frequent as a word ("Sage advice ..."), links only where the
+#: sentence speaks of business or the model calls it an organisation
+INITIAL_PLAIN_ZIPF = 3.5
 
 
 #: a word at least this frequent is one of the few thousand commonest words ("Sport", "Groupe", "People"): as a
@@ -81,13 +92,90 @@ VERY_COMMON_ZIPF = 4.8
 
 
 @lru_cache(maxsize=65536)
-def zipf(word: str) -> float:
-    """How common ``word`` is in French, English or German, whichever is highest, on the Zipf scale (``wordfreq``,
-    whose frequency lists ship inside the package)."""
+def zipf(word: str, lang: str | None = None) -> float:
+    """How common ``word`` is in ``lang`` on the Zipf scale (``wordfreq``, whose frequency lists ship inside the
+    package); in French, English or German, whichever is highest, for any other or an unknown language."""
     from wordfreq import zipf_frequency
 
     w = word.casefold()
-    return max(zipf_frequency(w, lang) for lang in ("fr", "en", "de"))
+    langs = (lang,) if lang in ("fr", "en", "de") else ("fr", "en", "de")
+    return max(zipf_frequency(w, lg) for lg in langs)
+
+
+def notability(*, index_member: bool, market_cap: str | None, has_isin: bool, listings: int, venues: int) -> float:
+    """How well known an issuer is, from what the master knows of it in every market: index membership (100), its
+    market-capitalisation class where a source gives one (:data:`CAP_POINTS`), an ISIN (10), and the number of its
+    listings and of distinct venues (1 each, at most 20 each)."""
+    return ((100.0 if index_member else 0.0) + CAP_POINTS.get((market_cap or "").strip().lower(), 0.0)
+            + (10.0 if has_isin else 0.0) + min(listings, 20) + min(venues, 20))
+
+
+#: the markets whose companies an article in this language means first when a name is shared
+HOME_MARKETS = {"de": frozenset({"DE", "AT", "CH"}), "fr": frozenset({"FR", "BE", "CH", "LU"})}
+
+#: descriptive words at the end of a company's name that its short name leaves out (folded)
+_GENERIC = frozenset({"technologies", "technology", "group", "groupe", "gruppe", "holding", "holdings", "motor",
+                      "motors", "electronics", "industries", "international", "corporation", "company", "enterprises",
+                      "incorporated", "corp", "inc", "plc", "limited", "ltd", "co",
+                      # legal forms written out ("Merck Kommanditgesellschaft auf Aktien", "Hermes International
+                      # Societe en commandite par actions", "EssilorLuxottica Societe anonyme")
+                      "kommanditgesellschaft", "auf", "aktien", "aktiengesellschaft", "societe", "en", "commandite",
+                      "par", "actions", "anonyme", "europeenne"})
+
+#: words that say a capitalised name is a company where it stands (the sentence around it), folded; German compounds
+#: ending in one of :data:`_CUE_SUFFIXES` count too ("Siemens-Aktie", "Pharmakonzern")
+_CUES = frozenset("""
+shares share stock stocks investors analysts revenue revenues sales profit profits earnings quarter quarterly dividend
+guidance outlook forecast ceo chief executive company group firm maker carmaker automaker chipmaker drugmaker insurer
+lender bank retailer bid takeover acquisition merger deal contract orders factory plant jobs workers employees staff
+billion bn million market listed results margin buyback shareholders board subsidiary supplier customers production
+deliveries delivered shipments output conglomerate operator airline brewer miner producer manufacturer
+action actions titre titres bourse cac investisseurs analystes chiffre affaires benefice benefices resultat resultats
+trimestre semestre dividende previsions objectif objectifs pdg patron directeur groupe societe entreprise constructeur
+fabricant laboratoire assureur banque distributeur geant rachat fusion offre contrat commande commandes usine usines
+emplois salaries milliard milliards millions marge actionnaires filiale fournisseur clients ventes livraisons
+equipementier chimiste petrolier operateur compagnie brasseur minier industriel
+aktie aktien borse boerse dax anleger analysten umsatz gewinn ergebnis quartal dividende prognose chef vorstand konzern
+unternehmen hersteller autobauer versicherer handler ubernahme fusion auftrag auftrage werk werke stellen mitarbeiter
+beschaftigte milliarden millionen mrd mio marge aktionare tochter zulieferer kunden produktion absatz auslieferungen
+""".split())
+_CUE_SUFFIXES = ("konzern", "aktie", "aktien", "hersteller", "bauer", "versicherer", "chef", "umsatz", "gewinn",
+                 "geschaft", "sparte", "tochter", "werk", "werte", "titel")
+
+
+#: German compounds opening with one of these say business too ("Absatzziel", "Umsatzplus", "Gewinnwarnung")
+_CUE_PREFIXES = ("aktien", "umsatz", "gewinn", "absatz", "konzern", "quartal", "borsen", "dividend")
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    a = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    ends = [i for i in (text.find(c, end) for c in ".!?\n") if i != -1]
+    return a, (min(ends) if ends else len(text))
+
+
+_AND = re.compile(r"\s*(?:,|,?\s+(?:and|et|und|sowie|or|ou|oder|as well as|ainsi que))\s+|\s*,\s*", re.I)
+
+
+def _listed_with(text: str, x: tuple[int, int], y: tuple[int, int]) -> bool:
+    """Whether two names stand side by side in a list ("Volkswagen und Bayer", "ASML, Infineon and SAP")."""
+    a, b = (x, y) if x[0] < y[0] else (y, x)
+    return _AND.fullmatch(text[a[1]:b[0]]) is not None
+
+
+def business_cue(text: str, start: int, end: int) -> bool:
+    """Whether the sentence around ``text[start:end]`` holds a word that says a company is meant (shares, revenue,
+    Konzern, chiffre d'affaires ...)."""
+    a, b = _sentence(text, start, end)
+    return _has_cue(text[a:start] + " " + text[end:b])
+
+
+def _has_cue(text: str) -> bool:
+    for m in G.WORD.finditer(text):
+        w = G.fold(m.group())
+        if w in _CUES or (len(w) > 6 and w.rstrip("ns").rstrip("e").endswith(_CUE_SUFFIXES)) or \
+                (len(w) > 8 and any(w.startswith(c) for c in _CUE_PREFIXES)):
+            return True
+    return False
 
 
 def company_key(name: str | None) -> tuple[str, ...]:
@@ -104,6 +192,9 @@ class Issuer:
     score: float = 0.0
     listings: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (ticker, mic) -> listing_id
     isins: dict[str, str] = field(default_factory=dict)                       # isin -> security_id
+    market_cap: str | None = None  # the largest capitalisation class a source gives any of its listings
+    country: str | None = None     # ISO 3166 alpha-2 of the issuer, where the master knows it
+    index_member: bool = False
 
 
 class CompanyIndex:
@@ -123,10 +214,12 @@ class CompanyIndex:
     def from_rows(cls, rows: Iterable[dict[str, Any]]) -> CompanyIndex:
         """One row per listing (or per issuer): ``issuer_id`` and ``issuer_name`` are required; optional are
         ``security_id``, ``security_name``, ``type``, ``isin``, ``listing_id``, ``ticker``, ``mic``,
-        ``listing_name``, ``index_member`` (bool) and ``aliases`` (a list of other names)."""
+        ``listing_name``, ``issuer_country``, ``index_member`` (bool), ``market_cap`` (a class: Mega Cap, Large
+        Cap ...) and ``aliases`` (a list of other names)."""
         idx = cls()
         named: dict[str, set[str]] = {}
         n_list: dict[str, int] = {}
+        venues: dict[str, set[str]] = {}
         for r in rows:
             if r.get("type") not in _EQUITY:
                 continue
@@ -141,12 +234,20 @@ class CompanyIndex:
             if r.get("listing_id") and r.get("ticker"):
                 iss.listings[(r["ticker"].upper(), r.get("mic"))] = r["listing_id"]
                 n_list[iid] = n_list.get(iid, 0) + 1
+                if r.get("mic"):
+                    venues.setdefault(iid, set()).add(r["mic"])
             if r.get("isin") and r.get("security_id"):
                 iss.isins[r["isin"]] = r["security_id"]
             if r.get("index_member"):
-                iss.score = max(iss.score, 100.0)
+                iss.index_member = True
+            if r.get("issuer_country") and not iss.country:
+                iss.country = r["issuer_country"]
+            cap = r.get("market_cap")
+            if cap and CAP_POINTS.get(cap.strip().lower(), -1.0) > CAP_POINTS.get((iss.market_cap or "").lower(), -1.0):
+                iss.market_cap = cap.strip()
         for iid, iss in idx.issuers.items():
-            iss.score += (10.0 if iss.isins else 0.0) + min(n_list.get(iid, 0), 50)
+            iss.score = notability(index_member=iss.index_member, market_cap=iss.market_cap, has_isin=bool(iss.isins),
+                                   listings=n_list.get(iid, 0), venues=len(venues.get(iid, ())))
             for (t, mic), lid in iss.listings.items():
                 idx.tickers.setdefault(t, []).append((mic, lid, iid))
             for isin, sid in iss.isins.items():
@@ -155,20 +256,31 @@ class CompanyIndex:
                 idx._add_name(n, iid)
         idx._add_aliases()
         for lst in idx.names.values():
-            lst.sort(key=lambda x: (-x[1], -idx.issuers[x[0]].score, x[0]))
+            # a curated alias first; then the more notable issuer, an exact name counting a little more than a
+            # shortened one (the small "INFINEON" of one venue loses to Infineon Technologies AG)
+            lst.sort(key=lambda x: (-(x[1] > 1.0), -(idx.issuers[x[0]].score + 1.0) * x[1], x[0]))
         idx._blocked = _blocked_words()
         return idx
 
     def _add_name(self, name: str, iid: str) -> None:
-        variants = [(company_key(name), 1.0)]
+        key = company_key(name)
+        variants = [(key, 1.0)]
         words = name.split()
         if len(words) >= 2 and re.fullmatch(r"[A-Z][A-Z0-9&]{2,5}", words[0]):
             variants.append(((G.fold(words[0]),), 0.9))
+        short = key
+        while len(short) > 1 and short[-1] in _GENERIC:
+            short = short[:-1]
+        if short != key:  # "Infineon Technologies" -> "Infineon", "Toyota Motor" -> "Toyota"
+            variants.append((short, 0.95))
         for k, w in variants:
             if not k:
                 continue
             lst = self.names.setdefault(k, [])
-            if not any(x[0] == iid for x in lst):
+            have = next((x for x in lst if x[0] == iid), None)
+            if have is None or have[1] < w:  # one entry per issuer, with its strongest variant
+                if have is not None:
+                    lst.remove(have)
                 lst.append((iid, w))
                 self.longest = max(self.longest, len(k))
 
@@ -205,18 +317,46 @@ class CompanyIndex:
         return idx
 
     # -- matching ----------------------------------------------------------------------------------
-    def find(self, text: str, words: list[re.Match[str]], model: list[Span], *, model_ran: bool = True
-             ) -> list[Span]:
+    def find(self, text: str, words: list[re.Match[str]], model: list[Span], *, model_ran: bool = True,
+             lang: str | None = None) -> list[Span]:
         """Company mentions of ``text``. ``model`` holds the NER model's spans; ``model_ran`` is False where no model
-        read the text (a language without one), and then a common word links only to an index member or an alias."""
+        read the text (a language without one), and then a common word links only to a prominent issuer or an alias;
+        ``lang`` is the language whose word frequencies say which names are common words."""
         out: list[Span | None] = []
-        out.extend(self._names(text, words, model, model_ran))
+        out.extend(self._names(text, words, model, model_ran, lang))
         out.extend(self._tickers(text))
         for m in PAT_ISIN.finditer(text):
             out.append(self._isin(m))
         return [s for s in out if s is not None]
 
-    def _names(self, text: str, words: list[re.Match[str]], model: list[Span], model_ran: bool) -> Iterable[Span]:
+    def _names(self, text: str, words: list[re.Match[str]], model: list[Span], model_ran: bool,
+               lang: str | None = None) -> list[Span]:
+        found: list[Span] = []
+        # one-word names held back only for being common words: linked after all when the article names the same
+        # issuer plainly elsewhere ("Siemens AG ... Siemens")
+        held: list[tuple[int, int, str, str]] = []
+        for item in self._name_hits(text, words, model, model_ran, lang):
+            if isinstance(item, Span):
+                found.append(item)
+            else:
+                held.append(item)
+        linked = {sp.link["id"] for sp in found if sp.link and sp.link["confidence"] >= 0.7}
+        for start, end, iid, surface in held:
+            method = None
+            if iid in linked:
+                method = "name_again"
+            elif self.issuers[iid].score >= PROMINENT and any(
+                    sp.link and sp.link["confidence"] >= 0.7 and sp.link["id"] != iid and
+                    _listed_with(text, (start, end), (sp.start, sp.end)) for sp in found):
+                method = "name_among_companies"  # "Volkswagen und Bayer gewannen": listed with another company
+            if method:
+                found.append(Span(start, end, "ORG", "company",
+                                  link("issuer", iid, self.issuers[iid].name, 0.7, method, surface),
+                                  ("issuer", iid)))
+        return found
+
+    def _name_hits(self, text: str, words: list[re.Match[str]], model: list[Span], model_ran: bool,
+                   lang: str | None) -> Iterable[Span | tuple[int, int, str, str]]:
         keep = [(i, G.fold(w.group())) for i, w in enumerate(words) if norm_name(w.group()) or w.group().isdigit()]
         j = 0
         while j < len(keep):
@@ -250,34 +390,48 @@ class CompanyIndex:
                 end, suffix, k = words[k].end(), True, k + 1
             if suffix and end < len(text) and text[end] == ".":
                 end += 1
-            iid, weight = cands[0]
+            iid, weight = self._pick(cands, lang)
             iss = self.issuers[iid]
             surface = text[start:end]
             single = n == 1
             key = tuple(f for _, f in keep[j - n:j])
+            initial = start == 0 or text[max(0, start - 2):start].strip() in (".", "!", "?", "") and \
+                (start < 2 or text[start - 2] in ".!?\n")
+            prominent = iss.score >= PROMINENT
+            cue = False
             if single and not suffix:
                 ticker = PAT_PAREN.match(text, end)
                 vouched = ticker is not None and any(t == ticker.group(1) for t, _ in iss.listings)
-                common = zipf(first)
-                if not vouched and key not in self.aliases:
+                alias = key in self.aliases
+                common = zipf(first, lang)
+                if not vouched and not alias:
                     if iss.score < MIN_NOTABLE:
                         continue  # "OMS", "Design": a one-word name of a little-known issuer
-                    if common >= COMMON_ZIPF and iss.score < INDEX_MEMBER and \
-                            (first.isupper() or common >= VERY_COMMON_ZIPF):
+                    if common >= COMMON_ZIPF and not prominent and (first.isupper() or common >= VERY_COMMON_ZIPF):
                         continue  # "FBI", "TVA", "CSU"; "Sport", "Groupe"
+                if not vouched and any(m.type in ("PER", "LOC") and m.start <= start and end <= m.end and
+                                       (m.start, m.end) != (start, end) and
+                                       not _has_cue(text[m.start:start] + " " + text[end:m.end])
+                                       for m in model):
+                    continue  # part of a longer name of a person or a place ("Ferdinand Porsche", "Léonard de Vinci")
+                cue = business_cue(text, start, end)
                 if not vouched and common >= COMMON_ZIPF and not first.isupper():
-                    if model_ran and not any(
-                            m.type in ("ORG", "PRODUCT") and (m.start, m.end) == (start, end) for m in model):
-                        continue  # "Orange", "Total", "Apple": only where the model calls the word itself a company
-                    if not model_ran and key not in self.aliases and iss.score < INDEX_MEMBER:
+                    exact = [m.type for m in model if (m.start, m.end) == (start, end)]
+                    says_company = any(t in ("ORG", "PRODUCT") for t in exact)
+                    # a prominent company named where the sentence speaks of business, and the model does not call
+                    # the word a person or a place: "Siemens-Aktie", "der Versicherer Allianz", "Bayer hat den Umsatz"
+                    by_context = prominent and cue and not any(t in ("PER", "LOC") for t in exact) and \
+                        (not initial or common < INITIAL_CUE_ZIPF)
+                    if model_ran and not says_company and not by_context:
+                        yield (start, end, iid, surface)  # "Orange" the colour, "Total" the word; unless named again
+                        continue
+                    if not model_ran and not alias and not prominent:
                         continue  # no model to ask: only the best-known companies
-            initial = start == 0 or text[max(0, start - 2):start].strip() in (".", "!", "?", "") and \
-                (start < 2 or text[start - 2] in ".!?\n")
             if not single:
                 conf = 0.85
             elif first.isupper() and len(first) >= 3:
                 conf = 0.75
-            elif iss.score >= 100 or (iss.score >= 15 and not initial):
+            elif (prominent or iss.score >= 15) and (not initial or cue or zipf(first, lang) < INITIAL_PLAIN_ZIPF):
                 conf = 0.7
             else:
                 conf = 0.6
@@ -285,9 +439,12 @@ class CompanyIndex:
                 conf = max(conf, 0.8)  # a curated short name of a well-known company
             if suffix:
                 conf += 0.1
-            if len(cands) > 1 and self.issuers[cands[1][0]].score >= iss.score * 0.8 and cands[1][1] >= weight:
+            rival = next((c for c in cands if c[0] != iid), None)
+            if rival is not None and (iid, weight) == cands[0] and self.issuers[rival[0]].score >= iss.score * 0.8 \
+                    and rival[1] >= weight:  # two issuers as well known by the name (not settled by home market)
                 conf -= 0.1
-            conf *= weight
+            if weight < 0.95:  # a leading acronym ("LVMH" of a longer name) is weaker than the name itself
+                conf *= weight
             method = "name"
             lk = link("issuer", iid, iss.name, min(conf, 0.97), method, surface)
             m = PAT_PAREN.match(text, end)
@@ -295,6 +452,20 @@ class CompanyIndex:
                 lk["confidence"], lk["method"] = 0.98, "name+ticker"
                 lk["evidence"].append(m.group(1))
             yield Span(start, end, "ORG", "company", lk, ("issuer", iid))
+
+    def _pick(self, cands: list[tuple[str, float]], lang: str | None) -> tuple[str, float]:
+        """The issuer a name means: the first candidate, unless it is foreign to the article's language and a
+        prominent issuer of that language's home markets carries the name as well (``Merck`` in German is Merck
+        KGaA of Darmstadt, in English Merck & Co.)."""
+        top = cands[0]
+        home = HOME_MARKETS.get(lang or "")
+        if not home or self.issuers[top[0]].country in home or top[1] > 1.0:
+            return top
+        for c in cands[1:]:
+            iss = self.issuers[c[0]]
+            if iss.country in home and iss.score >= PROMINENT and c[1] >= min(top[1], 0.95):
+                return c
+        return top
 
     def _tickers(self, text: str) -> Iterable[Span]:
         for pat, conf, method in ((PAT_EXCHANGE, 0.95, "exchange_ticker"), (PAT_RIC, 0.9, "ric"),
@@ -402,7 +573,7 @@ _cache: dict[str, tuple[Any, CompanyIndex]] = {}
 
 
 #: bump when the saved index changes shape (a file of another format is rebuilt, never misread)
-SAVED_FORMAT = 2
+SAVED_FORMAT = 3
 
 
 def _saved_path(lake: Lake, stamp: Any) -> Path | None:

@@ -1,0 +1,96 @@
+"""Cold start of `marketwire news add` of one short text file: wall time of a fresh process, median of N runs.
+
+    python benchmarks/news_cold_start.py [--runs 5] [--home LAKE] [--before SRC]
+
+Each run is a new `marketwire news add FILE` process with a new short text file (so the whole pipeline runs):
+
+- ``empty lake``: a new home each run (no master, no articles: the tables are created);
+- ``master, quiet window`` (with ``--home``): the lake ``make run`` builds, the article published on a date with no
+  stored article within the story window (the sentence encoder is not needed);
+- ``master, busy window`` (with ``--home``): published now, next to articles added by the runs before it (the story
+  stage loads the sentence encoder).
+
+``--before SRC`` runs the empty-lake case with another source tree too (e.g. the main branch's ``src``), as the peer
+measured in the same run. The load average is printed: on a shared machine every figure moves with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TEXT = ("Siemens hebt Prognose an\n"
+        "München (dpa) - Siemens hat nach einem starken Quartal seine Prognose angehoben ({i}).\n"
+        "Die Aktie legte im DAX um drei Prozent zu, auch Volkswagen und Bayer gewannen.\n")
+
+
+def run_once(src: str, home: str, path: Path, published: str | None) -> float:
+    cmd = [sys.executable, "-m", "marketwire.cli", "--home", home, "news", "add", str(path)]
+    if published:
+        cmd += ["--published", published]
+    env = {**os.environ, "PYTHONPATH": src}
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0 or not r.stdout.strip().startswith("MWA"):
+        raise SystemExit(f"run failed ({r.returncode}): {r.stdout}\n{r.stderr}")
+    return dt
+
+
+def scenario(name: str, src: str, runs: int, home: str | None, published: str | None, tmp: Path
+             ) -> tuple[str, list[float]]:
+    times = []
+    for i in range(runs):
+        f = tmp / f"{name.replace(' ', '_').replace(',', '')}-{i}-{time.time_ns()}.txt"
+        f.write_text(TEXT.format(i=f"{name} {i} {time.time_ns()}"), encoding="utf-8")
+        h = home or str(tmp / f"home-{i}-{time.time_ns()}")
+        pub = published.replace("{i:02d}", f"{i + 1:02d}") if published else None
+        times.append(run_once(src, h, f, pub))
+        if home is None:
+            shutil.rmtree(h, ignore_errors=True)
+    return name, times
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--home", default=None, help="a lake with the reference master (make run)")
+    ap.add_argument("--before", default=None, help="another src tree to measure on the empty lake")
+    a = ap.parse_args(argv)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    load0 = os.getloadavg()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mw-coldstart-") as d:
+        tmp = Path(d)
+        if a.before:
+            rows.append(("before", *scenario("empty lake", a.before, a.runs, None, None, tmp)))
+        rows.append(("this tree", *scenario("empty lake", src, a.runs, None, None, tmp)))
+        if a.home:
+            # warm the master's company index once (built once per master version, then loaded from the cache)
+            run_once(src, a.home, _file(tmp, "warm"), "1990-01-01")
+            rows.append(("this tree", *scenario("master, quiet window", src, a.runs, a.home, "1991-{i:02d}-15", tmp)))
+            rows.append(("this tree", *scenario("master, busy window", src, a.runs, a.home, None, tmp)))
+    load1 = os.getloadavg()
+    print(f"load average (1 min) before / after: {load0[0]:.1f} / {load1[0]:.1f} on {os.cpu_count()} cores")
+    print("| code | case | runs | median (s) | min (s) | max (s) |")
+    print("|---|---|---:|---:|---:|---:|")
+    for code, name, ts in rows:
+        print(f"| {code} | {name} | {len(ts)} | {statistics.median(ts):.2f} | {min(ts):.2f} | {max(ts):.2f} |")
+    return 0
+
+
+def _file(tmp: Path, tag: str) -> Path:
+    f = tmp / f"{tag}-{time.time_ns()}.txt"
+    f.write_text(TEXT.format(i=f"{tag} {time.time_ns()}"), encoding="utf-8")
+    return f
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
