@@ -59,6 +59,36 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(f"{nodeid}: {reason}")
 
 
+@pytest.fixture(scope="session")
+def make_run_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lake ``make run`` builds (tools/load_reference.sh from a fresh-clone layout), built once per test session
+    and shared by the tests that need the whole reference load; ``$MARKETWIRE_README_LAKE`` names one already built.
+    Tests that change a lake copy it first."""
+    given = os.environ.get("MARKETWIRE_README_LAKE")
+    if given:
+        return Path(given)
+    data = shared_data()
+    if not (data / "securities_master").is_dir() or not (data / "prices").is_dir():
+        pytest.skip(f"shared data not found at {data} (set MARKETWIRE_DATA)")
+    tool = tool_module("readme")
+    repo = tool.sandbox(tmp_path_factory.mktemp("make-run"), data, None)
+    return repo / ".marketwire"
+
+
+def tool_module(name: str) -> Any:
+    """A script of ``tools/`` as a module."""
+    import importlib.util
+    import sys
+
+    path = ROOT / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_tool", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def benchmark_module(name: str) -> Any:
     """A script of ``benchmarks/`` as a module, so a test scores with exactly the code the benchmark reports."""
     import importlib.util

@@ -8,7 +8,6 @@ After a change of output, `python tools/readme.py --update` rewrites what the RE
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,9 @@ readme = _tool()
 
 
 @pytest.fixture(scope="session")
-def blocks(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
-    data = shared_data()
-    if not (data / "securities_master").is_dir() or not (data / "prices").is_dir():
-        pytest.skip(f"shared data not found at {data} (set MARKETWIRE_DATA)")
-    prebuilt = os.environ.get("MARKETWIRE_README_LAKE")
-    repo = readme.sandbox(tmp_path_factory.mktemp("readme"), data, Path(prebuilt) if prebuilt else None)
+def blocks(tmp_path_factory: pytest.TempPathFactory, make_run_lake: Path) -> list[Any]:
+    # a copy of the session's `make run` lake: the examples ingest into it
+    repo = readme.sandbox(tmp_path_factory.mktemp("readme"), shared_data(), make_run_lake)
     found = readme.parse(readme.README.read_text(encoding="utf-8"))
     readme.run(found, repo)
     return found
