@@ -11,7 +11,9 @@ from typing import Any
 import polars as pl
 
 from marketwire.datasets.reference import QUARANTINE
+from marketwire.errors import InvalidInput
 from marketwire.sources.base import Refusal
+from marketwire.store.lake import arrow_of
 
 COLUMNS = {"dataset": pl.Utf8, "rule": pl.Utf8, "field": pl.Utf8, "value": pl.Utf8, "raw": pl.Utf8,
            "message": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "source": pl.Utf8, "record_hash": pl.Utf8}
@@ -36,9 +38,27 @@ def empty() -> pl.DataFrame:
 
 
 
+#: the largest page a paged read returns, and the deepest offset it accepts (REST states both in its schema)
+MAX_PAGE = 1000
+MAX_OFFSET = 1_000_000
+_COLS = ["source", "dataset", "rule", "field", "value", "message", "file", "line", "raw", "knowledge_time",
+         "ingest_id"]
+
+
 def read_quarantine(lake: Any, *, source: str | None = None, rule: str | None = None, dataset: str | None = None,
-                    limit: int | None = None) -> list[dict[str, Any]]:
-    """Quarantined records, filtered, in (source, file, line, rule) order."""
+                    limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Quarantined records, filtered.
+
+    Without ``limit`` and ``offset``: every match, in (source, file, line, rule) order (the whole quarantine is
+    read and sorted). With either: one page, in the order the records were stored (oldest delivery first, each
+    delivery as it wrote them); the filter and the limit go into the scan, which stops once the page is full,
+    so a page costs the same on a 4M-row quarantine as on a small one. ``limit`` <= MAX_PAGE, ``offset`` <=
+    MAX_OFFSET."""
+    if limit is not None and not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"`limit`: {limit} is not between 1 and {MAX_PAGE}", param="limit", value=str(limit))
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"`offset`: {offset} is not between 0 and {MAX_OFFSET}; narrow the query with source, "
+                           "rule or dataset", param="offset", value=str(offset))
     if not lake.exists(QUARANTINE):
         return []
     conds, params = [], []
@@ -46,10 +66,61 @@ def read_quarantine(lake: Any, *, source: str | None = None, rule: str | None = 
         if val:
             conds.append(f"{col} = ?")
             params.append(val)
-    t = lake.read(QUARANTINE, where=" AND ".join(conds) or None, params=params,
-                  columns=["source", "dataset", "rule", "field", "value", "message", "file", "line", "raw",
-                           "knowledge_time", "ingest_id"])
-    rows = t.to_pylist()
-    rows.sort(key=lambda r: (r["source"], r["file"] or "", r["line"] or 0, r["rule"]))
-    return rows[:limit] if limit else rows
-__all__ = ["COLUMNS", "QUARANTINE", "empty", "raw_text", "read_quarantine", "refusals_frame"]
+    if limit is None and not offset:
+        t = lake.read(QUARANTINE, where=" AND ".join(conds) or None, params=params, columns=_COLS)
+        rows = t.to_pylist()
+        rows.sort(key=lambda r: (r["source"], r["file"] or "", r["line"] or 0, r["rule"]))
+        return rows
+    return _page(lake, conds, params, limit or MAX_PAGE, offset)
+
+
+_FILES: dict[str, tuple[int | None, list[str]]] = {}
+
+
+def _data_files(lake: Any) -> list[str] | None:
+    """The quarantine's Parquet files in the order they were added (cached per table version); None for a lake
+    that is not a local folder (read through the Delta dataset instead)."""
+    root = str(lake.root)
+    if "://" in root and not root.startswith("file://"):
+        return None
+    version = lake.version(QUARANTINE)
+    hit = _FILES.get(root)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    import os
+    from urllib.parse import unquote
+
+    adds = lake.files(QUARANTINE)
+    names = adds.column_names
+    paths = adds.column("path").to_pylist()
+    mtimes = adds.column("modification_time").to_pylist() if "modification_time" in names else [0] * len(paths)
+    base = root.removeprefix("file://") + "/" + QUARANTINE.name
+    ordered = [p for _, p in sorted(zip(mtimes, paths), key=lambda x: (x[0], x[1]))]
+    files = [p if os.path.isabs(p) else f"{base}/{unquote(p)}" for p in ordered]
+    _FILES[root] = (version, files)
+    return files
+
+
+def _page(lake: Any, conds: list[str], params: list[Any], limit: int, offset: int) -> list[dict[str, Any]]:
+    import duckdb
+
+    where = (" WHERE " + " AND ".join(conds)) if conds else ""
+    cols = ", ".join(f'"{c}"' for c in _COLS)
+    con = duckdb.connect()
+    try:
+        files = _data_files(lake)
+        if files is None:
+            con.register("q", lake.dataset(QUARANTINE))
+            src = "q"
+        elif not files:
+            return []
+        else:
+            src = "read_parquet(?, union_by_name = true)"
+            params = [files, *params]
+        t = arrow_of(con.execute(f"SELECT {cols} FROM {src}{where} LIMIT {int(limit)} OFFSET {int(offset)}", params))
+    finally:
+        con.close()
+    return t.to_pylist()
+
+
+__all__ = ["COLUMNS", "MAX_OFFSET", "MAX_PAGE", "QUARANTINE", "empty", "raw_text", "read_quarantine", "refusals_frame"]
