@@ -197,7 +197,8 @@ def _read_table(raw: RawFile, with_blank: bool = False) -> Any:
         _locate_problem(raw, e)
         raise  # pragma: no cover - _locate_problem always raises
     df = df.rename({c: c.strip() for c in df.columns})
-    _locate_problem(raw, None, raise_if_clean=False)  # rows with too few fields would read as nulls
+    if data.count(b",") != (df.height + 1) * (df.width - 1) or b'"' in data:
+        _locate_problem(raw, None, raise_if_clean=False)  # rows with too few fields would read as nulls
     if lines is not None:
         import numpy as np
 
@@ -289,6 +290,23 @@ def _locate_problem(raw: RawFile, err: Exception | None, raise_if_clean: bool = 
                          line=1)
 
 
+#: quote units that are not ISO 4217 codes but name a currency's minor unit (pence, cents, agorot)
+MINOR_UNITS = ("GBX", "GBP", "ZAC", "ILA")
+
+
+def _check_venue(mic: Any, currency: Any) -> None:
+    """``--mic`` must be an ISO 10383 MIC and ``--currency`` an ISO 4217 code (or a minor unit such as GBX)."""
+    from marketwire.refdata.currencies import currencies
+    from marketwire.refdata.mics import mics
+
+    if mic is not None and str(mic).strip().upper() not in mics():
+        raise InvalidInput(f"`mic`: {str(mic)[:40]!r} is not an ISO 10383 market identifier code (e.g. XNYS, XPAR)",
+                           param="mic", value=str(mic)[:40])
+    if currency is not None and str(currency).strip().upper() not in {*currencies(), *MINOR_UNITS}:
+        raise InvalidInput(f"`currency`: {str(currency)[:40]!r} is not an ISO 4217 currency code (e.g. USD, EUR, "
+                           "or GBX for pence)", param="currency", value=str(currency)[:40])
+
+
 def _missing(col: str) -> pl.Expr:
     return pl.col(col).is_null() | pl.col(col).str.strip_chars().is_in(_MISSING)
 
@@ -306,6 +324,7 @@ class PricesCsv(Source):
             raise InvalidInput(f"`preset`: unknown preset {preset!r}; known: {', '.join(PRESETS)}", param="preset")
         if not paths:
             raise InvalidInput("`paths`: prices-csv reads files; name at least one file or folder", param="paths")
+        _check_venue(options.get("mic"), options.get("currency"))
         return super().query(paths, as_of, **options)
 
     def locations(self, query: Query) -> list[str]:
