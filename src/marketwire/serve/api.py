@@ -38,7 +38,10 @@ TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 ID_PATTERN = r"^[^\x00-\x20\x7f]+$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 #: a date `YYYY-MM-DD`, or an ISO 8601 instant
-DATE_FORMAT: dict[str, Any] = {"format": "date"}
+#: what the schema states for a date parameter and for a time parameter (a date or an ISO 8601 instant)
+DATE_FORMAT: dict[str, Any] = {"anyOf": [{"type": "string", "format": "date", "maxLength": 10}, {"type": "null"}]}
+TIME_FORMAT: dict[str, Any] = {"anyOf": [{"type": "string", "format": "date", "maxLength": 10},
+                                         {"type": "string", "format": "date-time", "maxLength": 40}, {"type": "null"}]}
 TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$"
 
 TAGS: list[dict[str, str]] = [
@@ -185,6 +188,13 @@ class HealthItem(BaseModel):
     data: Health
 
 
+#: the binary table formats a price route answers with (``format=parquet`` / ``format=arrow``)
+TABLE_MEDIA: dict[str, Any] = {
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+    "application/vnd.apache.arrow.file": {"schema": {"type": "string", "format": "binary"}},
+}
+
+
 def _id_path() -> Any:
     return PathParam(..., max_length=MAX_ID, pattern=ID_PATTERN, description="An id (listing, security, ticker, "
                      "ISIN ... as the route says): printable, no spaces, at most 64 characters.")
@@ -310,7 +320,7 @@ def create_app(home: str | Path) -> FastAPI:
     def mw(request: Request) -> Any:
         return request.app.state.marketwire
 
-    as_of_q = Query(None, max_length=40, pattern=TIME_PATTERN, description="Point-in-time date `YYYY-MM-DD`; default: today.",
+    as_of_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="Point-in-time date `YYYY-MM-DD`; default: today.",
                     examples=["2015-01-10"])
 
     @app.get("/v1/health", tags=["meta"], summary="Service health",
@@ -376,14 +386,15 @@ def create_app(home: str | Path) -> FastAPI:
     convention_q = Query("prev_close", pattern="^(prev_close|ex_close)$",
                          description="Dividend factor: `prev_close` (CRSP, 1 - D / previous close) or `ex_close` "
                                      "(Quandl WIKI, ex close / (ex close + D)).")
-    kt_q = Query(None, max_length=40, pattern=TIME_PATTERN, description="What was known then: a date (end of that day, UTC) or an ISO timestamp.",
+    kt_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="What was known then: a date (end of that day, UTC) or an ISO timestamp.",
                  examples=["2024-01-31T12:00:00Z"])
 
     @app.get("/v1/prices/{id}", tags=["prices"], summary="Daily bars of one listing",
              response_description="The bars, oldest first, adjusted as asked; `meta` names listing, source and basis.",
              description="`format=json` (default) returns `{\"data\": [bars], \"count\", \"meta\"}`; `csv`, `arrow` "
                          "(IPC file) and `parquet` return the table itself with its metadata in headers.",
-             responses={200: {"model": PriceList}, **_errors(400, 404, 409)})
+             responses={200: {"model": PriceList, "content": {"text/csv": {}, **TABLE_MEDIA}},
+                        **_errors(400, 404, 409)})
     def prices(request: Request, id: str = _id_path(),
                start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT, description="First date `YYYY-MM-DD`."),
                end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT, description="Last date `YYYY-MM-DD`."),
@@ -403,7 +414,7 @@ def create_app(home: str | Path) -> FastAPI:
 
     @app.get("/v1/prices", tags=["prices"], summary="Bulk bars of many listings (Parquet or Arrow IPC)",
              response_description="One file with a `listing_id` column and the bars of every listing asked for.",
-             responses={200: {"content": {"application/vnd.apache.parquet": {}}}, **_errors(400, 404)})
+             responses={200: {"content": TABLE_MEDIA}, **_errors(400, 404)})
     def prices_bulk(request: Request,
                     ids: str | None = Query(None, max_length=10_000, pattern=TEXT_PATTERN, description="Comma-separated ids; default: every listing."),
                     adjust: str = adjust_q,
@@ -466,10 +477,10 @@ def create_app(home: str | Path) -> FastAPI:
                   source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="The outlet."),
                   topic: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A topic code.", examples=["defence"]),
                   story: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A story id."),
-                  since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description=news_since_doc),
-                  until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description=news_until_doc),
+                  since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_since_doc),
+                  until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_until_doc),
                   unique: bool = Query(False, description="Leave out duplicates of earlier articles."),
-                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description="Answer with what the wire knew at this time."),
+                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="Answer with what the wire knew at this time."),
                   limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles."),
                   offset: int = Query(0, ge=0, le=MAX_NEWS_OFFSET, description="Articles to skip (paging).")) -> JSONResponse:
         arts = mw(request).news.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
@@ -482,7 +493,7 @@ def create_app(home: str | Path) -> FastAPI:
                                   "story, duplicate link.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
     def news_show(request: Request, id: str = _id_path(),
-                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description="The version the wire knew at this time.")) -> JSONResponse:
+                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="The version the wire knew at this time.")) -> JSONResponse:
         return _one(mw(request).news.show(id, as_of=as_of).to_dict())
 
     @app.get("/v1/stories", tags=["news"], summary="Stories: articles about one event across outlets and languages",
@@ -497,9 +508,9 @@ def create_app(home: str | Path) -> FastAPI:
                                                                   "a name linked in one of its articles."),
                      source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="An outlet of one of its articles."),
                      topic: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A topic code."),
-                     since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description=news_since_doc),
-                     until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description=news_until_doc),
-                     as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description="What the wire knew at this time."),
+                     since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_since_doc),
+                     until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_until_doc),
+                     as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="What the wire knew at this time."),
                      limit: int = Query(50, ge=1, le=1000, description="Maximum number of stories.")
                      ) -> JSONResponse:
         found = mw(request).news.stories(q=q, lang=lang, country=country, listing=listing, entity=entity,
@@ -511,7 +522,7 @@ def create_app(home: str | Path) -> FastAPI:
              response_description="The story's articles, languages, sources and linked entities.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
     def story_show(request: Request, id: str = _id_path(),
-                   as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, description="The story as the wire knew it at this time.")
+                   as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="The story as the wire knew it at this time.")
                    ) -> JSONResponse:
         return _one(mw(request).news.story(id, as_of=as_of).to_dict())
 
