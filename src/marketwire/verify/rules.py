@@ -144,7 +144,8 @@ _R = [
          "A page that cannot be read as HTML or text (binary or undecodable bytes, markup the parser rejects, an "
          "extractor failure)."),
     Rule("news.too_large", "reject", "news_articles",
-         "A page over the size cap (20 MB for extraction; the fetcher's own cap for a download), not parsed."),
+         "A page over the size cap (20 MB for extraction; the fetcher's own cap for a download), not parsed; or an "
+         "article text (a text file's, or a page's extracted body) over 500,000 characters, not stored."),
     Rule("news.ssrf_refused", "reject", "news_articles",
          "A feed item's link the SSRF guard refused (a private, loopback or otherwise non-public address not on "
          "the --allow list); nothing was fetched and the item has no text of its own."),
