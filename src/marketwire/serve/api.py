@@ -35,7 +35,8 @@ MAX_ID = 64
 MAX_NEWS_OFFSET = 100_000
 #: printable text: no control characters (a NUL byte in a filter is refused, never passed to a query)
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-ID_PATTERN = r"^[^\x00-\x20\x7f]+$"
+#: an id: printable, no spaces; a colon only after a scheme the resolver knows (``isin:US0378331005``)
+ID_PATTERN = r"^(?:(?:isin|cusip|figi|lei|cik|ticker|ISIN|CUSIP|FIGI|LEI|CIK|TICKER):)?[^\x00-\x20\x7f:]+$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 #: a date `YYYY-MM-DD`, or an ISO 8601 instant
 #: what the schema states for a date parameter and for a time parameter (a date or an ISO 8601 instant)

@@ -153,7 +153,7 @@ def symbol_from_file(name: str, preset: str) -> tuple[str, str | None]:
     return stem.upper(), interval
 
 
-def detect_preset(header: list[str]) -> str:
+def detect_preset(header: list[str], name: str | None = None) -> str:
     h = set(header)
     if {"ticker", "ex-dividend", "split_ratio"} <= h:
         return "quandl-wiki"
@@ -165,8 +165,9 @@ def detect_preset(header: list[str]) -> str:
         return "kaggle"
     if {"Date", "Close"} <= h:
         return "stooq"
-    raise InvalidInput(f"cannot tell the file format from its header ({', '.join(header)}); name a --preset "
-                       f"({', '.join(PRESETS)}) or map the columns", param="preset")
+    shown = _clip(", ".join(header), 120).encode("unicode_escape").decode("ascii")
+    raise InvalidInput(f"{name + ': ' if name else ''}cannot tell the file format from its header ({shown}); name a "
+                       f"--preset ({', '.join(PRESETS)}) or map the columns", param="preset", file=name)
 
 
 def _read_table(raw: RawFile, with_blank: bool = False) -> Any:
@@ -342,7 +343,7 @@ class PricesCsv(Source):
             raise InvalidInput(f"`columns`: {unknown[0]!r} is not a bar field (symbol, date, {', '.join(_NUMERIC)})",
                                param="columns")
         if query.options.get("preset") or not columns:
-            preset = PRESETS[query.options.get("preset") or detect_preset(header)]
+            preset = PRESETS[query.options.get("preset") or detect_preset(header, raw.name)]
         else:  # a mapping without a preset: the generic format, raw prices unless --basis says otherwise
             preset = Preset("custom", {}, basis="raw", symbol_from="column" if "symbol" in columns else "file")
         mapping = dict(preset.columns)
