@@ -216,3 +216,57 @@ def test_quarantine_pages_are_bounded(mw, tmp_path):
     with pytest.raises(InvalidInput) as e:
         mw.quarantine(limit=10, offset=2**63)
     assert e.value.fields["param"] == "offset"
+
+
+# -- directories: a snapshot that would delist most of a venue ----------------------------------------------------
+
+def directory(tmp_path: Path, name: str, symbols: list[str]) -> str:
+    p = tmp_path / name
+    p.write_text("Symbol,Company Name\n" + "".join(f"{s},{s} Holdings Inc.\n" for s in symbols), encoding="utf-8")
+    return str(p)
+
+
+SYMBOLS = [f"T{chr(65 + k // 26)}{chr(65 + k % 26)}" for k in range(40)]
+
+
+def test_a_one_row_directory_is_held_instead_of_delisting_the_venue(mw, tmp_path):
+    from marketwire.errors import Conflict
+
+    mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-01-10.csv", SYMBOLS)])
+    before = len(mw.dataset("ref_observations"))
+    with pytest.raises(Conflict) as e:
+        mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-02-10.csv", SYMBOLS[:1])])
+    msg = e.value.message
+    assert "would delist 39 of the 40 listings on XNAS" in msg and "--allow-mass-delisting" in msg
+    assert "nasdaqlisted_2015-02-10.csv" in msg
+    assert len(mw.dataset("ref_observations")) == before  # nothing written
+    rep = mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-02-10.csv", SYMBOLS[:1])],
+                    allow_mass_delisting=True)
+    assert rep.accepted == 1
+
+
+def test_half_of_a_venue_may_go_without_confirmation(mw, tmp_path):
+    mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-01-10.csv", SYMBOLS)])
+    rep = mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-02-10.csv", SYMBOLS[:20])])  # 20 of 40
+    assert rep.accepted == 20  # applied: 20 of 40 is not more than half
+
+
+def test_one_more_than_half_is_held(mw, tmp_path):
+    from marketwire.errors import Conflict
+
+    mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-01-10.csv", SYMBOLS)])
+    with pytest.raises(Conflict):
+        mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-02-10.csv", SYMBOLS[:19])])  # 21 of 40
+
+
+def test_the_real_nasdaq_directory_cut_to_one_row_is_held(mw, tmp_path, securities_master):
+    from marketwire.errors import Conflict
+
+    full = securities_master / "nasdaq-listed-symbols_2015-01-10.csv"
+    mw.ingest("nasdaqtrader", [str(full)])
+    lines = full.read_text(encoding="utf-8").splitlines()
+    one = tmp_path / "nasdaq-listed-symbols_2015-03-10.csv"
+    one.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    with pytest.raises(Conflict) as e:
+        mw.ingest("nasdaqtrader", [str(one)])
+    assert e.value.fields["mic"] == "XNAS" and e.value.fields["delisted"] > 2000
