@@ -321,7 +321,8 @@ def create_app(home: str | Path) -> FastAPI:
     def mw(request: Request) -> Any:
         return request.app.state.marketwire
 
-    as_of_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="Point-in-time date `YYYY-MM-DD`; default: today.",
+    as_of_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT,
+                    description="Point-in-time date `YYYY-MM-DD`; default: today.",
                     examples=["2015-01-10"])
 
     @app.get("/v1/health", tags=["meta"], summary="Service health",
@@ -335,7 +336,8 @@ def create_app(home: str | Path) -> FastAPI:
              response_description="The instruments the identifier names (usually one).",
              responses={200: {"model": MatchList}, **_errors(400, 404, 409)})
     def resolve(request: Request,
-                id: str = Query(..., min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="Ticker, ISIN, CUSIP, FIGI or marketwire id.",
+                id: str = Query(..., min_length=1, max_length=MAX_ID, pattern=ID_PATTERN,
+                                description="Ticker, ISIN, CUSIP, FIGI or marketwire id.",
                                 examples=["AAPL"]),
                 as_of: str | None = as_of_q) -> JSONResponse:
         return _many(mw(request).resolve(id, as_of=as_of))
@@ -344,7 +346,8 @@ def create_app(home: str | Path) -> FastAPI:
              response_description="Best matches first.",
              responses={200: {"model": SearchHitList}, **_errors(400)})
     def search(request: Request,
-               q: str = Query(..., min_length=1, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="Free text: company name or symbol.",
+               q: str = Query(..., min_length=1, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                              description="Free text: company name or symbol.",
                               examples=["apple"]),
                limit: int = Query(20, ge=1, le=500, description="Maximum number of results."),
                as_of: str | None = as_of_q) -> JSONResponse:
@@ -372,9 +375,12 @@ def create_app(home: str | Path) -> FastAPI:
              response_description="Rows refused at ingest, with source, file, line and rule.",
              responses={200: {"model": QuarantineList}, **_errors(400)})
     def quarantine(request: Request,
-                   source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="Only rows from this source."),
-                   rule: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="Only rows refused by this rule code."),
-                   dataset: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="Only rows of this dataset (e.g. bars_daily, "
+                   source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                              description="Only rows from this source."),
+                   rule: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                            description="Only rows refused by this rule code."),
+                   dataset: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                               description="Only rows of this dataset (e.g. bars_daily, "
                                                                  "news_articles)."),
                    limit: int = Query(100, ge=1, le=MAX_PAGE, description="Rows per page (stored order: oldest "
                                                                             "delivery first)."),
@@ -387,7 +393,8 @@ def create_app(home: str | Path) -> FastAPI:
     convention_q = Query("prev_close", pattern="^(prev_close|ex_close)$",
                          description="Dividend factor: `prev_close` (CRSP, 1 - D / previous close) or `ex_close` "
                                      "(Quandl WIKI, ex close / (ex close + D)).")
-    kt_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="What was known then: a date (end of that day, UTC) or an ISO timestamp.",
+    kt_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT,
+                 description="What was known then: a date (end of that day, UTC) or an ISO timestamp.",
                  examples=["2024-01-31T12:00:00Z"])
 
     @app.get("/v1/prices/{id}", tags=["prices"], summary="Daily bars of one listing",
@@ -397,12 +404,16 @@ def create_app(home: str | Path) -> FastAPI:
              responses={200: {"model": PriceList, "content": {"text/csv": {}, **TABLE_MEDIA}},
                         **_errors(400, 404, 409)})
     def prices(request: Request, id: str = _id_path(),
-               start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT, description="First date `YYYY-MM-DD`."),
-               end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT, description="Last date `YYYY-MM-DD`."),
+               start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT,
+                                         description="First date `YYYY-MM-DD`."),
+               end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT,
+                                       description="Last date `YYYY-MM-DD`."),
                adjust: str = adjust_q, convention: str = convention_q, as_of: str | None = kt_q,
-               currency: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="Convert with the ECB rate of each date."),
+               currency: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                            description="Convert with the ECB rate of each date."),
                flags: bool = Query(False, description="Add the flags column (rule codes)."),
-               source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A source other than the primary one."),
+               source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                          description="A source other than the primary one."),
                format: str = Query("json", pattern="^(json|csv|arrow|parquet)$"),
                orient: str = Query("records", pattern="^(records|columns)$",
                                    description="JSON only: `records` (a list of bar objects) or `columns` (one "
@@ -417,7 +428,8 @@ def create_app(home: str | Path) -> FastAPI:
              response_description="One file with a `listing_id` column and the bars of every listing asked for.",
              responses={200: {"content": TABLE_MEDIA}, **_errors(400, 404)})
     def prices_bulk(request: Request,
-                    ids: str | None = Query(None, max_length=10_000, pattern=TEXT_PATTERN, description="Comma-separated ids; default: every listing."),
+                    ids: str | None = Query(None, max_length=10_000, pattern=TEXT_PATTERN,
+                                            description="Comma-separated ids; default: every listing."),
                     adjust: str = adjust_q,
                     start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT),
                     end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT),
@@ -453,8 +465,10 @@ def create_app(home: str | Path) -> FastAPI:
     @app.get("/v1/fx/{base}/{quote}", tags=["prices"], summary="Reference FX rate per date (ECB, crossed via EUR)",
              response_description="Units of `quote` per unit of `base` on each ECB publication date.",
              responses={200: {"model": RowList}, **_errors(400, 404)})
-    def fx(request: Request, base: str = _ccy_path(), quote: str = _ccy_path(), start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT),
-           end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT)) -> JSONResponse:
+    def fx(request: Request, base: str = _ccy_path(), quote: str = _ccy_path(),
+           start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT),
+           end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT)
+           ) -> JSONResponse:
         df = mw(request).fx(base, quote, start, end)
         return _many(df.to_dicts())
 
@@ -467,21 +481,30 @@ def create_app(home: str | Path) -> FastAPI:
              response_description="Articles matching every filter given.",
              responses={200: {"model": RowList}, **_errors(400, 404, 409)})
     def news_list(request: Request,
-                  q: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description='Words (or "quoted phrases") that must all occur in the '
+                  q: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                        description='Words (or "quoted phrases") that must all occur in the '
                                                           "title or body; case and accents ignored."),
-                  lang: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="ISO 639-1 language code.", examples=["fr"]),
-                  country: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="ISO 3166 alpha-2 code of a linked country.",
+                  lang: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                           description="ISO 639-1 language code.", examples=["fr"]),
+                  country: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                              description="ISO 3166 alpha-2 code of a linked country.",
                                               examples=["RU"]),
                   listing: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description=news_listing_doc),
-                  entity: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A link key (person:vladimir-putin, country:RU) or "
+                  entity: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                             description="A link key (person:vladimir-putin, country:RU) or "
                                                               "words of a linked name."),
                   source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="The outlet."),
-                  topic: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A topic code.", examples=["defence"]),
+                  topic: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                            description="A topic code.", examples=["defence"]),
                   story: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A story id."),
-                  since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_since_doc),
-                  until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_until_doc),
+                  since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT, description=news_since_doc),
+                  until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT, description=news_until_doc),
                   unique: bool = Query(False, description="Leave out duplicates of earlier articles."),
-                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="Answer with what the wire knew at this time."),
+                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT,
+                                            description="Answer with what the wire knew at this time."),
                   limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles."),
                   offset: int = Query(0, ge=0, le=MAX_NEWS_OFFSET, description="Articles to skip (paging).")) -> JSONResponse:
         arts = mw(request).news.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
@@ -494,24 +517,34 @@ def create_app(home: str | Path) -> FastAPI:
                                   "story, duplicate link.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
     def news_show(request: Request, id: str = _id_path(),
-                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="The version the wire knew at this time.")) -> JSONResponse:
+                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT,
+                                            description="The version the wire knew at this time.")) -> JSONResponse:
         return _one(mw(request).news.show(id, as_of=as_of).to_dict())
 
     @app.get("/v1/stories", tags=["news"], summary="Stories: articles about one event across outlets and languages",
              response_description="Stories, newest first, with their articles, languages, sources and entities.",
              responses={200: {"model": RowList}, **_errors(400, 404, 409)})
     def stories_list(request: Request,
-                     q: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="Words that must all occur in an article of the story."),
-                     lang: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A language of one of its articles."),
-                     country: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="ISO alpha-2 code of a linked country."),
+                     q: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                           description="Words that must all occur in an article of the story."),
+                     lang: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                              description="A language of one of its articles."),
+                     country: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                                 description="ISO alpha-2 code of a linked country."),
                      listing: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description=news_listing_doc),
-                     entity: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A link key (person:vladimir-putin) or words of "
+                     entity: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                                description="A link key (person:vladimir-putin) or words of "
                                                                   "a name linked in one of its articles."),
-                     source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="An outlet of one of its articles."),
+                     source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                                description="An outlet of one of its articles."),
                      topic: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A topic code."),
-                     since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_since_doc),
-                     until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description=news_until_doc),
-                     as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="What the wire knew at this time."),
+                     since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                               json_schema_extra=TIME_FORMAT, description=news_since_doc),
+                     until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                               json_schema_extra=TIME_FORMAT, description=news_until_doc),
+                     as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                               json_schema_extra=TIME_FORMAT, description="What the wire knew at this time."),
                      limit: int = Query(50, ge=1, le=1000, description="Maximum number of stories.")
                      ) -> JSONResponse:
         found = mw(request).news.stories(q=q, lang=lang, country=country, listing=listing, entity=entity,
@@ -523,7 +556,9 @@ def create_app(home: str | Path) -> FastAPI:
              response_description="The story's articles, languages, sources and linked entities.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
     def story_show(request: Request, id: str = _id_path(),
-                   as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT, description="The story as the wire knew it at this time.")
+                   as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                             json_schema_extra=TIME_FORMAT,
+                                             description="The story as the wire knew it at this time.")
                    ) -> JSONResponse:
         return _one(mw(request).news.story(id, as_of=as_of).to_dict())
 

@@ -58,11 +58,12 @@ def check_mass_delisting(lake: Any, batches: list[Any], allow: bool = False) -> 
 
 def _previous(lake: Any, feed: str, day: date) -> dict[str, set[str]]:
     """Ticker sets per venue in the latest snapshot of ``feed`` before ``day`` (empty when there is none)."""
-    dates = lake.read(REF_OBSERVATIONS, columns=["snapshot_date"], where="feed = ? AND snapshot_date < ? AND NOT coalesce(retracted, false)",
+    live = " AND NOT coalesce(retracted, false)"
+    dates = lake.read(REF_OBSERVATIONS, columns=["snapshot_date"], where="feed = ? AND snapshot_date < ?" + live,
                       params=[feed, day]).column("snapshot_date").to_pylist()
     if not dates:
         return {}
-    t = lake.read(REF_OBSERVATIONS, columns=["ticker", "mic"], where="feed = ? AND snapshot_date = ? AND NOT coalesce(retracted, false)",
+    t = lake.read(REF_OBSERVATIONS, columns=["ticker", "mic"], where="feed = ? AND snapshot_date = ?" + live,
                   params=[feed, max(dates)])
     out: dict[str, set[str]] = defaultdict(set)
     for ticker, mic in zip(t.column("ticker").to_pylist(), t.column("mic").to_pylist()):
