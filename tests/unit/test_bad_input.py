@@ -270,3 +270,18 @@ def test_the_real_nasdaq_directory_cut_to_one_row_is_held(mw, tmp_path, securiti
     with pytest.raises(Conflict) as e:
         mw.ingest("nasdaqtrader", [str(one)])
     assert e.value.fields["mic"] == "XNAS" and e.value.fields["delisted"] > 2000
+
+
+def test_quarantine_pages_span_deliveries_in_stored_order(mw, tmp_path):
+    first = kaggle(tmp_path, "one.us.txt", GOOD + [f"2017-02-{k + 1:02d},x{k},1,1,1,1,0" for k in range(3)])
+    second = kaggle(tmp_path, "two.us.txt", GOOD + ["2017-02-01,1,1,1,inf,1,0", "2017-02-02,1,1,1,-inf,1,0"])
+    mw.ingest("prices-csv", [first], preset="kaggle")
+    mw.ingest("prices-csv", [second], preset="kaggle")
+    pages = [mw.quarantine(limit=2, offset=k) for k in (0, 2, 4)]
+    got = [(q["file"].rsplit("/", 1)[-1], q["line"]) for p in pages for q in p]
+    assert sorted(got[:3]) == [("one.us.txt", 5), ("one.us.txt", 6), ("one.us.txt", 7)]  # the first delivery first
+    assert sorted(got[3:]) == [("two.us.txt", 5), ("two.us.txt", 6)]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    only = mw.quarantine(rule="bar.non_finite", limit=10)
+    assert sorted(q["line"] for q in only) == [5, 6]
+    assert mw.quarantine(rule="bar.no_such_rule", limit=10) == []

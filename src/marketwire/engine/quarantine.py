@@ -71,15 +71,17 @@ def read_quarantine(lake: Any, *, source: str | None = None, rule: str | None = 
         rows = t.to_pylist()
         rows.sort(key=lambda r: (r["source"], r["file"] or "", r["line"] or 0, r["rule"]))
         return rows
-    return _page(lake, conds, params, limit or MAX_PAGE, offset)
+    filters = {c: v for c, v in (("dataset", dataset), ("source", source), ("rule", rule)) if v}
+    return _page(lake, filters, limit or MAX_PAGE, offset)
 
 
-_FILES: dict[str, tuple[int | None, list[str]]] = {}
+_FILES: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
 
 
-def _data_files(lake: Any) -> list[str] | None:
-    """The quarantine's Parquet files in the order they were added (cached per table version); None for a lake
-    that is not a local folder (read through the Delta dataset instead)."""
+def _data_files(lake: Any) -> list[dict[str, Any]] | None:
+    """The quarantine's Parquet files in the order they were added, each with its row count and the min / max of
+    the filter columns (cached per table version); None for a lake that is not a local folder (read through the
+    Delta dataset instead)."""
     root = str(lake.root)
     if "://" in root and not root.startswith("file://"):
         return None
@@ -90,15 +92,36 @@ def _data_files(lake: Any) -> list[str] | None:
     import os
     from urllib.parse import unquote
 
-    adds = lake.files(QUARANTINE)
-    names = adds.column_names
-    paths = adds.column("path").to_pylist()
-    mtimes = adds.column("modification_time").to_pylist() if "modification_time" in names else [0] * len(paths)
+    adds = lake.files(QUARANTINE).to_pylist()
     base = root.removeprefix("file://") + "/" + QUARANTINE.name
-    ordered = [p for _, p in sorted(zip(mtimes, paths), key=lambda x: (x[0], x[1]))]
-    files = [p if os.path.isabs(p) else f"{base}/{unquote(p)}" for p in ordered]
+    adds.sort(key=lambda a: (a.get("modification_time") or 0, a["path"]))
+    files = [{"path": a["path"] if os.path.isabs(a["path"]) else f"{base}/{unquote(a['path'])}",
+              "rows": a.get("num_records"),
+              **{f"{m}.{c}": a.get(f"{m}.{c}") for m in ("min", "max") for c in ("dataset", "source", "rule")}}
+             for a in adds]
     _FILES[root] = (version, files)
     return files
+
+
+def _pick(files: list[dict[str, Any]], filters: dict[str, str], limit: int, offset: int
+          ) -> tuple[list[str], int]:
+    """The files a page can come from, and the offset within them: files whose min/max exclude a filter value are
+    skipped; without filters, whole files before the offset are skipped and none after the page is needed."""
+    keep = [f for f in files if all(f.get(f"min.{c}") is None or f.get(f"max.{c}") is None
+                                    or f[f"min.{c}"] <= v <= f[f"max.{c}"] for c, v in filters.items())]
+    if filters or any(f["rows"] is None for f in keep):
+        return [f["path"] for f in keep], offset
+    out: list[str] = []
+    seen = 0
+    for f in keep:
+        if not out and offset >= f["rows"]:
+            offset -= f["rows"]
+            continue
+        out.append(f["path"])
+        seen += f["rows"]
+        if seen >= offset + limit:
+            break
+    return out, offset
 
 
 _CON: Any = None
@@ -117,8 +140,9 @@ def _cursor() -> Any:
     return _CON.cursor()
 
 
-def _page(lake: Any, conds: list[str], params: list[Any], limit: int, offset: int) -> list[dict[str, Any]]:
-    where = (" WHERE " + " AND ".join(conds)) if conds else ""
+def _page(lake: Any, filters: dict[str, str], limit: int, offset: int) -> list[dict[str, Any]]:
+    where = (" WHERE " + " AND ".join(f'"{c}" = ?' for c in filters)) if filters else ""
+    params: list[Any] = list(filters.values())
     cols = ", ".join(f'"{c}"' for c in _COLS)
     cur = _cursor()
     try:
@@ -126,11 +150,12 @@ def _page(lake: Any, conds: list[str], params: list[Any], limit: int, offset: in
         if files is None:
             cur.register("q", lake.dataset(QUARANTINE))
             src = "q"
-        elif not files:
-            return []
         else:
+            paths, offset = _pick(files, filters, limit, offset)
+            if not paths:
+                return []
             src = "read_parquet(?, union_by_name = true)"
-            params = [files, *params]
+            params = [paths, *params]
         t = arrow_of(cur.execute(f"SELECT {cols} FROM {src}{where} LIMIT {int(limit)} OFFSET {int(offset)}", params))
     finally:
         cur.close()
