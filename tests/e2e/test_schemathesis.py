@@ -47,11 +47,12 @@ def _home() -> Path:
 
 
 #: Schema-valid requests that a rule across parameters refuses with 400, which a schema cannot state: `since`
-#: after `until` (news, stories), `start` after `end` (prices, fx), an id with a scheme prefix marketwire does not
-#: know or a wrong check digit (resolve). For these operations only, 400 also counts as an answer to valid data.
+#: after `until` (news, stories), `start` after `end` (prices, fx), an identifier whose format or check digit is
+#: wrong (`isin:0`; resolve and the routes that resolve an id: prices, actions, quality, disagreements). For these
+#: operations only, 400 also counts as an answer to valid data; every other check stays as it is.
 CONFIG = """
 [[operations]]
-include-path-regex = "^/v1/(news|stories|prices|fx|resolve)"
+include-path-regex = "^/v1/(news|stories|prices|fx|resolve|actions|quality|disagreements)"
 checks.positive_data_acceptance.expected-statuses = [200, 400, 404, 409]
 """
 
