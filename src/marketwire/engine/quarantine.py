@@ -52,10 +52,10 @@ def read_quarantine(lake: Any, *, source: str | None = None, rule: str | None = 
     Without ``limit`` and ``offset``: every match, in (source, file, line, rule) order (the whole quarantine is
     read and sorted). With either: one page, in the order the records were stored (oldest delivery first, each
     delivery as it wrote them); the filter and the limit go into the scan, which stops once the page is full,
-    so a page costs the same on a 4M-row quarantine as on a small one. ``limit`` <= MAX_PAGE, ``offset`` <=
-    MAX_OFFSET."""
-    if limit is not None and not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"`limit`: {limit} is not between 1 and {MAX_PAGE}", param="limit", value=str(limit))
+    so a page costs the same on a 4M-row quarantine as on a small one. ``offset`` <= MAX_OFFSET; REST also holds
+    ``limit`` to MAX_PAGE (the SDK and the CLI may ask for more)."""
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"`limit`: {limit} is below 1", param="limit", value=str(limit))
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput(f"`offset`: {offset} is not between 0 and {MAX_OFFSET}; narrow the query with source, "
                            "rule or dataset", param="offset", value=str(offset))
