@@ -285,3 +285,17 @@ def test_quarantine_pages_span_deliveries_in_stored_order(mw, tmp_path):
     only = mw.quarantine(rule="bar.non_finite", limit=10)
     assert sorted(q["line"] for q in only) == [5, 6]
     assert mw.quarantine(rule="bar.no_such_rule", limit=10) == []
+
+
+def test_turnover_of_a_whole_venue_by_a_directory_of_the_same_size_is_applied(mw, tmp_path):
+    mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2015-01-10.csv", SYMBOLS)])
+    others = [f"U{s[1:]}" for s in SYMBOLS]  # 40 delisted, 40 new: a venue that turned over, not a cut file
+    rep = mw.ingest("nasdaqtrader", [directory(tmp_path, "nasdaqlisted_2025-01-10.csv", others)])
+    assert rep.accepted == 40
+
+
+def test_the_real_2015_and_2026_nasdaq_directories_load_in_turn(mw, securities_master):
+    # 1,845 of the 2,967 XNAS listings of 2015 are gone in 2026 (62%), but the 2026 file lists 5,571
+    mw.ingest("nasdaqtrader", [str(securities_master / "nasdaq-listed-symbols_2015-01-10.csv")])
+    rep = mw.ingest("nasdaqtrader", [str(securities_master / "nasdaq-listed-symbols_2026-08-01.csv")])
+    assert rep.accepted > 5000
