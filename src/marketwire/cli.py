@@ -111,6 +111,8 @@ def main(ctx: click.Context, home: str | None, scheduler: str | None) -> None:
               help="Price files: override the preset's price basis.")
 @click.option("--mic", default=None, help="Price files: the venue (ISO 10383 MIC) of the file's listings.")
 @click.option("--currency", default=None, help="Price files: the currency of the prices.")
+@click.option("--allow-mass-delisting", "allow_mass_delisting", is_flag=True, default=None,
+              help="Directories: apply a snapshot that would delist more than half of a venue's listings.")
 @click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
               help="Price files: map a bar field (symbol, date, open, high, low, close, volume, adj_close, dividend, "
                    "split, capital_gain) to a header of the file; repeatable; with or without --preset.")
@@ -120,7 +122,8 @@ def main(ctx: click.Context, home: str | None, scheduler: str | None) -> None:
 @click.pass_context
 def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str | None, no_rebuild: bool,
            preset: str | None, symbol: str | None, basis: str | None, mic: str | None, currency: str | None,
-           columns: tuple[str, ...], scheduler: str | None, fmt: str) -> None:
+           columns: tuple[str, ...], scheduler: str | None, fmt: str, allow_mass_delisting: bool | None = None
+           ) -> None:
     """Load files or folders through SOURCE (no PATH: the source's public URL).
 
     Prints accepted / flagged / quarantined counts. Re-running on the same files adds nothing.
@@ -130,7 +133,8 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
         raise click.UsageError(f"--column {bad[0]!r}: write FIELD=HEADER, e.g. --column close=Px")
     mapping = dict(c.split("=", 1) for c in columns) or None
     options = {k: v for k, v in {"preset": preset, "symbol": symbol, "basis": basis, "mic": mic,
-                                 "currency": currency, "columns": mapping}.items() if v is not None}
+                                 "currency": currency, "columns": mapping,
+                                 "allow_mass_delisting": allow_mass_delisting or None}.items() if v is not None}
     from rich.progress import Progress
 
     ctx.obj["fmt"] = fmt

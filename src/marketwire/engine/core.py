@@ -41,6 +41,7 @@ from marketwire.store import Lake
 from marketwire.timeparse import parse_day, parse_instant, utc_now
 from marketwire.verify.registry import VerifyContext, verifiers_for
 from marketwire.verify.rules import severity
+from marketwire.verify.snapshots import check_mass_delisting
 
 Progress = Callable[[str, int, int], None]
 
@@ -262,6 +263,8 @@ class Engine:
         timings = getattr(job.report, "timings", None)
         if isinstance(timings, dict):
             timings["parse"] = round(time.perf_counter() - t0, 4)
+        # a complete directory that would delist most of a venue is held for confirmation, before any write
+        check_mass_delisting(self.lake, batches, allow=bool(options.get("allow_mass_delisting")))
         self.run(job, batches, hooks=hooks)
         return job.report
 

@@ -46,7 +46,7 @@ from marketwire.engine.core import Engine, Job
 from marketwire.errors import InvalidInput, NotFound, SourceError
 from marketwire.identity.service import company_rows, company_version
 from marketwire.news.dedup import NearDupIndex, canonical_url, content_hash
-from marketwire.news.extract import MAX_INPUT_BYTES, extract
+from marketwire.news.extract import MAX_BODY_CHARS, MAX_INPUT_BYTES, extract
 from marketwire.news.lang import detect
 from marketwire.news.records import EXPORT_FIELDS, Added, export_row, fold, terms
 from marketwire.news.search import ArticleIndex
@@ -559,6 +559,9 @@ class ArticleStore:
             raw_published, status = None, "ok" if rest.strip() else "no_text"
             reason = None if rest.strip() else ("the file is empty" if not text.strip() else
                                                 "a title line and no text after it")
+        if len(body) > MAX_BODY_CHARS:
+            reason = f"the article text is {len(body):,} characters, over the {MAX_BODY_CHARS:,} cap; not stored"
+            body, status = "", "too_large"
         fallback = not body and bool(page.fallback_body)
         if fallback:  # the feed item's own text, marked as such
             title = title or page.fallback_title

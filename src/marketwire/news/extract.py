@@ -55,10 +55,15 @@ from trafilatura.metadata import extract_metadata
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-__all__ = ["MAX_INPUT_BYTES", "Extracted", "Method", "Status", "extract"]
+__all__ = ["MAX_BODY_CHARS", "MAX_INPUT_BYTES", "Extracted", "Method", "Status", "extract"]
 
 MAX_INPUT_BYTES = 20_000_000
 """Inputs larger than this (bytes, or characters for ``str``) are not parsed."""
+
+MAX_BODY_CHARS = 500_000
+"""An article text (a text file's, or what extraction found in a page) longer than this is refused as
+``news.too_large``: about 80,000 words, far beyond any article, and the language steps (entities, summary,
+topics, stories, the search index) on a text of millions of words take minutes and gigabytes."""
 
 Status = Literal["ok", "no_text", "not_html", "too_large", "failed"]
 Method = Literal["trafilatura-precision", "trafilatura-balanced", "none"]

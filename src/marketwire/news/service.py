@@ -138,6 +138,9 @@ class NewsService:
             raise InvalidInput(f"`limit`: {limit} is negative", param="limit", value=str(limit))
         if offset < 0:
             raise InvalidInput(f"`offset`: {offset} is negative", param="offset", value=str(offset))
+        if offset > MAX_OFFSET:
+            raise InvalidInput(f"`offset`: {offset} is beyond {MAX_OFFSET}; narrow the query with filters",
+                               param="offset", value=str(offset)[:40])
         rows = self.store.list(**kw, story=story, unique=unique, limit=limit, offset=offset)
         if not rows and (kw["since"] or kw["until"]):
             return self._outside_wire(kw["since"], kw["until"], kw["as_of"])
@@ -184,6 +187,7 @@ class NewsService:
 
     # -- filters --------------------------------------------------------------------------------------------------
     def _filters(self, *, listing: str | None, since: Time, until: Time, as_of: Time, **rest: Any) -> dict[str, Any]:
+        _check_text(listing=listing, **rest)
         kw: dict[str, Any] = dict(rest)
         kw["since"] = parse_instant(since, "since")
         kw["until"] = parse_instant(until, "until")
@@ -329,3 +333,20 @@ def _kind_of(ident: str) -> str:
 
 
 __all__ = ["Identity", "NewsService", "OWN_ID"]
+
+
+#: bounds of a query (docs/bounds.md): a filter's length, the deepest offset
+MAX_FILTER = 200
+MAX_OFFSET = 100_000
+
+
+def _check_text(**filters: Any) -> None:
+    """A filter that is too long or holds a control character (a NUL byte) is refused, naming it, before any work."""
+    for name, value in filters.items():
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_FILTER:
+            raise InvalidInput(f"`{name}`: {len(value)} characters; at most {MAX_FILTER}", param=name)
+        bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+        if bad is not None:
+            raise InvalidInput(f"`{name}`: holds the control character U+{ord(bad):04X}", param=name)

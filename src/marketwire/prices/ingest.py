@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 
 from marketwire.datasets import prices as P
 from marketwire.engine.core import IngestReport, Job
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from marketwire.identity.service import IdentityService
 
 MAX_EXP = 12
+#: the largest integer tick a price is stored as (below 2**63)
+MAX_TICKS = 9.0e18
 BAR_COLS = ("open", "high", "low", "close")
 
 
@@ -169,7 +172,8 @@ class BarsStage:
         _check_daily(bars)
         report.rows += bars.height + len(refusals)
         t = report.lap("read", t)
-        listings = self._listings(job, bars, report)
+        deferred: list[tuple[Any, Any, str]] = []
+        listings = self._listings(job, bars, report, deferred)
         if bars.get_column("_mic_opt").null_count() == bars.height:  # the common case: a symbol names its listing
             lk = listings.unique("symbol")
             bars = bars.with_columns([pl.col("symbol").replace_strict(lk.get_column("symbol"), lk.get_column(c),
@@ -193,6 +197,21 @@ class BarsStage:
         buckets = {lid: P.bucket_of(lid) for lid in ids if lid}
         v, good = _verify_and_encode(bars, act, ledger, buckets)
         t = report.lap("verify", t)
+        # a listing (and its provisional id) is written only when something of its series is kept: a file whose
+        # every row is refused leaves nothing behind
+        kept = set(good.get_column("listing_id").unique().to_list()) | set(
+            v.actions.get_column("listing_id").unique().to_list())
+        for ds, table, col in deferred:
+            rows = table.filter(pa.compute.is_in(table.column(col), pa.array(sorted(kept), pa.string())))
+            if rows.num_rows:
+                job.pending.append(_writers().submit(lake.append, ds, rows))
+        refused_new = report.new_listings - kept
+        report.new_listings -= refused_new
+        report.provisional -= len(refused_new)
+        if refused_new:
+            report.count("listing.provisional", -len(refused_new))
+            if not report.by_rule.get("listing.provisional"):
+                report.by_rule.pop("listing.provisional", None)
         written = job.commit(P.BARS_DAILY, good, write=False)
         fresh = written.appended
         t = report.lap("compare", t)
@@ -219,7 +238,8 @@ class BarsStage:
         report.disagreements += _reconcile(job, fresh, report.new_listings) if had_bars or several else 0
         report.lap("reconcile", t)
 
-    def _listings(self, job: Job, bars: pl.DataFrame, report: PriceReport) -> pl.DataFrame:
+    def _listings(self, job: Job, bars: pl.DataFrame, report: PriceReport, deferred: list[tuple[Any, Any, str]]
+                  ) -> pl.DataFrame:
         """Each (symbol, venue option) of the delivery -> listing id, calendar, currency, unit scale."""
         keys = bars.group_by("symbol", "_mic_opt").agg(pl.col("date").max().alias("_last"),
                                                       pl.col("file").first().alias("_file"))
@@ -234,7 +254,7 @@ class BarsStage:
             todo.append((sym, mic_opt, hint, found))
         provisional = self.identity.provisional_ids(
             [_provisional_key(h) for _, _, h, f in todo if h.symbol not in known and not f], job.provenance("prices"),
-            write=lambda ds, t: job.pending.append(_writers().submit(job.lake.append, ds, t)))
+            write=lambda ds, t: deferred.append((ds, t, "id")))
         for sym, mic_opt, hint, found in todo:
             prior = known.get(hint.symbol)
             if prior is not None:
@@ -260,10 +280,10 @@ class BarsStage:
                                                     "provisional", "name")}})
             known[hint.symbol] = {k: row[k] for k in ("listing_id", "calendar", "currency", "unit_scale")}
             out.append({"symbol": sym, "_mic_opt": mic_opt, **known[hint.symbol]})
-        if new_rows:  # written in the background while the delivery is verified (the job waits for it)
+        if new_rows:  # written once the delivery is verified, for the listings something was kept of
             w = job.commit(P.PRICE_LISTINGS, new_rows, source="prices", write=False)
             if w.appended.height:
-                job.pending.append(_writers().submit(job.lake.append, P.PRICE_LISTINGS, w.appended.to_arrow()))
+                deferred.append((P.PRICE_LISTINGS, w.appended.to_arrow(), "listing_id"))
         return pl.DataFrame(out, schema={"symbol": pl.Utf8, "_mic_opt": pl.Utf8, "listing_id": pl.Utf8,
                                          "calendar": pl.Utf8, "currency": pl.Utf8, "unit_scale": pl.Int8})
 
@@ -474,14 +494,20 @@ def _ticks(df: pl.DataFrame) -> pl.DataFrame:
                 .agg(_exponent(BAR_COLS).max().alias("_exp_all")))
         df = df.join(redo, on=keys, how="left", maintain_order="left").with_columns(
             pl.coalesce("_exp_all", "price_exp").alias("price_exp")).drop("_exp_all")
+    # the exponent never makes a series' largest price overflow 64-bit ticks (digits beyond are float noise)
+    big = pl.max_horizontal([pl.col(c).abs() for c in BAR_COLS]).max().over(g).fill_null(1.0).clip(1.0, None)
+    cap = (MAX_TICKS / big).log10().floor().clip(0, MAX_EXP).cast(pl.Int8)
+    df = df.with_columns(pl.min_horizontal("price_exp", cap).alias("price_exp"))
     return df.with_columns([(pl.col(c) * scale).round(0).cast(pl.Int64).alias(c) for c in BAR_COLS]).drop("_exact")
 
 
 def _quarantine_rows(rejected: pl.DataFrame | None, rejected_actions: pl.DataFrame | None,
                      refusals: list[Refusal]) -> pl.DataFrame:
     parts = []
-    raw_cols = ["symbol", "date", "open", "high", "low", "close", "volume", "dividend", "split"]
+    raw_cols = ["symbol", "date", "open", "high", "low", "close", "adj_close", "volume", "dividend", "split"]
     if rejected is not None and rejected.height:
+        if "date_raw" in rejected.columns:  # a date that did not parse is quarantined as it was written
+            rejected = rejected.with_columns(pl.coalesce(pl.col("date").cast(pl.Utf8), pl.col("date_raw")).alias("date"))
         val = pl.coalesce([pl.when(pl.col("field") == c).then(pl.col(c).cast(pl.Utf8)) for c in raw_cols
                            if c in rejected.columns])
         parts.append(rejected.select(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
@@ -36,6 +37,17 @@ def prev(x: pl.Expr) -> pl.Expr:
 def nxt(x: pl.Expr) -> pl.Expr:
     """``x`` on the series' next row (null on its last row)."""
     return pl.when(pl.col(S) == pl.col(S).shift(-1)).then(x.shift(-1))
+
+
+#: the range a stored price can take: below MIN_PRICE a price is below the tick grid (``bar.sub_tick``), above
+#: MAX_PRICE (or a volume above MAX_VOLUME) it is out of range (``bar.out_of_range``); the integer ticks of a price
+#: up to MAX_PRICE fit in 64 bits at the exponent a price of MIN_PRICE needs
+MIN_PRICE = 1e-6
+MAX_PRICE = 1e9
+MAX_VOLUME = 1e15
+#: the first day a daily bar may carry; the last is tomorrow (UTC) at the time of the ingest
+FIRST_DAY = date(1800, 1, 1)
+PRICES = ("open", "high", "low", "close", "adj_close")
 
 
 #: a one-day move this many robust sigmas away (and reverting) is a spike
@@ -69,9 +81,27 @@ def _reject_rules(df: pl.DataFrame, names: list[str | None]) -> pl.DataFrame:
         if mask != (True,) * 5 + (False,) * 2:
             trading = pl.when(pl.col("calendar") == n).then(wd.is_in([k + 1 for k in range(7) if mask[k]])) \
                 .otherwise(trading)
+    px = [c for c in PRICES if c in df.columns]
+    nums = [*px, "volume"]
+
+    def first(cond: Callable[[str], pl.Expr], cols: list[str]) -> tuple[pl.Expr, pl.Expr]:
+        return (pl.any_horizontal([cond(c) for c in cols]).fill_null(False),
+                pl.coalesce([pl.when(cond(c)).then(pl.lit(c)) for c in cols]))
+
+    non_finite = first(lambda c: pl.col(c).is_infinite() | pl.col(c).is_nan(), nums)
+    too_big = first(lambda c: pl.col(c).abs() > (MAX_VOLUME if c == "volume" else MAX_PRICE), nums)
+    sub_tick = first(lambda c: (pl.col(c) > 0) & (pl.col(c) < MIN_PRICE), px)
+    two_digit = (pl.col("date").is_null() & pl.col("date_raw").str.contains(r"^\d{2}[-/.]\d{1,2}[-/.]\d{1,2}$")
+                 if "date_raw" in df.columns else pl.lit(False))
+    last_day = (datetime.now(timezone.utc) + timedelta(days=1)).date()
     checks: list[tuple[str, pl.Expr, pl.Expr]] = [
+        ("bar.two_digit_year", two_digit.fill_null(False), pl.lit("date")),
         ("bar.unparseable", pl.col("date").is_null(), pl.lit("date")),
+        ("bar.date_out_of_range", ~pl.col("date").is_between(FIRST_DAY, last_day).fill_null(True), pl.lit("date")),
+        ("bar.non_finite", *non_finite),
+        ("bar.out_of_range", *too_big),
         ("bar.missing_price", pl.col("close").is_null(), pl.lit("close")),
+        ("bar.sub_tick", *sub_tick),
         ("bar.non_positive_price", any_nonpos, pl.coalesce([pl.when(pl.col(c) <= 0).then(pl.lit(c)) for c in OHLC])),
         ("bar.negative_volume", (pl.col("volume") < 0).fill_null(False), pl.lit("volume")),
         ("bar.volume_not_integer", (pl.col("volume") != pl.col("volume").round(0)).fill_null(False), pl.lit("volume")),
@@ -87,8 +117,21 @@ def _reject_rules(df: pl.DataFrame, names: list[str | None]) -> pl.DataFrame:
     return df.with_columns(rule.alias("rule"), fld.alias("field"))
 
 
+def _field_value() -> pl.Expr:
+    return pl.coalesce([pl.when(pl.col("field") == c).then(pl.col(c).cast(pl.Utf8)) for c in (*PRICES, "volume")])
+
+
 _MESSAGES = {
+    "bar.two_digit_year": pl.format("date: {} has a two-digit year (1917 or 2017?); write the year with four digits",
+                                    pl.col("date_raw")),
     "bar.unparseable": pl.format("date: {} is not a date", pl.col("date_raw")),
+    "bar.date_out_of_range": pl.format("date: {} is outside {} .. tomorrow", pl.col("date"), pl.lit(str(FIRST_DAY))),
+    "bar.non_finite": pl.format("{}: {} is not a finite number", pl.col("field"), _field_value()),
+    "bar.out_of_range": pl.format("{}: {} is beyond the largest value stored ({:g} for prices, {:g} for volumes)"
+                                  .replace("{:g}", "{}"), pl.col("field"), _field_value(), pl.lit(f"{MAX_PRICE:g}"),
+                                  pl.lit(f"{MAX_VOLUME:g}")),
+    "bar.sub_tick": pl.format("{}: {} is below the smallest price stored ({})", pl.col("field"), _field_value(),
+                              pl.lit(f"{MIN_PRICE:g}")),
     "bar.missing_price": pl.lit("no close"),
     "bar.non_positive_price": pl.format("open {} high {} low {} close {}: a price at or below zero",
                                         *[pl.col(c) for c in OHLC]),
@@ -103,10 +146,12 @@ _MESSAGES = {
 
 
 def _with_messages(rejected: pl.DataFrame) -> pl.DataFrame:
+    absent = [c for c in (*PRICES, "volume", "date_raw") if c not in rejected.columns]
+    rejected = rejected.with_columns([pl.lit(None, pl.Utf8 if c == "date_raw" else pl.Float64).alias(c) for c in absent])
     msg = pl.lit(None, pl.Utf8)
     for code, m in _MESSAGES.items():
         msg = pl.when(pl.col("rule") == code).then(m).otherwise(msg)
-    return rejected.with_columns(msg.alias("message"))
+    return rejected.with_columns(msg.alias("message")).drop(absent)
 
 
 def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | None = None) -> Verified:
@@ -130,10 +175,14 @@ def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | Non
     ok = df.filter(pl.col("rule").is_null()).drop("rule", "field", "date_raw")
 
     # -- actions: refuse negative values; the ledger used by the rules is the stored one plus this delivery
+    wild = ~pl.col("value").is_finite() | (pl.col("value").abs() > MAX_PRICE)
     act = actions.with_columns(
-        pl.when(pl.col("value") < 0).then(pl.lit("action.non_positive")).alias("rule"),
-        pl.when(pl.col("value") < 0).then(pl.lit("value")).alias("field"),
-        pl.when(pl.col("value") < 0).then(pl.format("{} {} is below zero", pl.col("type"), pl.col("value")))
+        pl.when(wild).then(pl.lit("action.out_of_range")).when(pl.col("value") < 0)
+        .then(pl.lit("action.non_positive")).alias("rule"),
+        pl.when(wild | (pl.col("value") < 0)).then(pl.lit("value")).alias("field"),
+        pl.when(wild).then(pl.format("{} {} is not a finite number up to {}", pl.col("type"), pl.col("value"),
+                                     pl.lit(f"{MAX_PRICE:g}")))
+        .when(pl.col("value") < 0).then(pl.format("{} {} is below zero", pl.col("type"), pl.col("value")))
         .alias("message"))
     rejected_actions = act.filter(pl.col("rule").is_not_null())
     act = act.filter(pl.col("rule").is_null()).drop("rule", "field", "message")

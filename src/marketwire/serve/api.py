@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from marketwire.engine.quarantine import MAX_OFFSET, MAX_PAGE
 from marketwire.errors import MarketwireError, Rows
 from marketwire.serve.access import AccessPolicy, install_access
 from marketwire.serve.keys import KeyStore
@@ -31,6 +33,22 @@ from marketwire.serve.params import check_known, route_query_names
 from marketwire.serve.writes import NewArticle, add_article, document_writes
 
 API_VERSION = "1.0.0"
+
+#: bounds every request is held to (docs/bounds.md): free text and filters, ids, dates, paging
+MAX_TEXT = 200
+MAX_ID = 64
+MAX_NEWS_OFFSET = 100_000
+#: printable text: no control characters (a NUL byte in a filter is refused, never passed to a query)
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+#: an id: printable, no spaces; a colon only after a scheme the resolver knows (``isin:US0378331005``)
+ID_PATTERN = r"^(?:(?:isin|cusip|figi|lei|cik|ticker|ISIN|CUSIP|FIGI|LEI|CIK|TICKER):)?[^\x00-\x20\x7f:]+$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+#: a date `YYYY-MM-DD`, or an ISO 8601 instant
+#: what the schema states for a date parameter and for a time parameter (a date or an ISO 8601 instant)
+DATE_FORMAT: dict[str, Any] = {"anyOf": [{"type": "string", "format": "date", "maxLength": 10}, {"type": "null"}]}
+TIME_FORMAT: dict[str, Any] = {"anyOf": [{"type": "string", "format": "date", "maxLength": 10},
+                                         {"type": "string", "format": "date-time", "maxLength": 40}, {"type": "null"}]}
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$"
 
 TAGS: list[dict[str, str]] = [
     {"name": "meta", "description": "Service health and lake state."},
@@ -176,11 +194,27 @@ class HealthItem(BaseModel):
     data: Health
 
 
+#: the binary table formats a price route answers with (``format=parquet`` / ``format=arrow``)
+TABLE_MEDIA: dict[str, Any] = {
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+    "application/vnd.apache.arrow.file": {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+def _id_path() -> Any:
+    return PathParam(..., max_length=MAX_ID, pattern=ID_PATTERN, description="An id (listing, security, ticker, "
+                     "ISIN ... as the route says): printable, no spaces, at most 64 characters.")
+
+
+def _ccy_path() -> Any:
+    return PathParam(..., pattern="^[A-Za-z]{3}$", description="ISO 4217 currency code.")
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "Invalid parameter or identifier.", 404: "No such entity.",
             409: "The identifier names several instruments; `candidates` lists them.",
-            500: "Unexpected server error."}
-    return {s: {"model": ErrorEnvelope, "description": text[s]} for s in (*statuses, 500)}
+            500: "Unexpected server error.", 503: "The request ran past the server's time limit (`timeout`)."}
+    return {s: {"model": ErrorEnvelope, "description": text[s]} for s in (*statuses, 500, 503)}
 
 
 # -- serialisation ---------------------------------------------------------------------------------------
@@ -301,11 +335,13 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(RequestTimeout, seconds=request_timeout())
 
     def mw(request: Request) -> Any:
         return request.app.state.marketwire
 
-    as_of_q = Query(None, description="Point-in-time date `YYYY-MM-DD`; default: today.",
+    as_of_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT,
+                    description="Point-in-time date `YYYY-MM-DD`; default: today.",
                     examples=["2015-01-10"])
 
     @app.get("/v1/health", tags=["meta"], summary="Service health",
@@ -319,7 +355,8 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
              response_description="The instruments the identifier names (usually one).",
              responses={200: {"model": MatchList}, **_errors(400, 404, 409)})
     def resolve(request: Request,
-                id: str = Query(..., min_length=1, description="Ticker, ISIN, CUSIP, FIGI or marketwire id.",
+                id: str = Query(..., min_length=1, max_length=MAX_ID, pattern=ID_PATTERN,
+                                description="Ticker, ISIN, CUSIP, FIGI or marketwire id.",
                                 examples=["AAPL"]),
                 as_of: str | None = as_of_q) -> JSONResponse:
         return _many(mw(request).resolve(id, as_of=as_of))
@@ -328,7 +365,8 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
              response_description="Best matches first.",
              responses={200: {"model": SearchHitList}, **_errors(400)})
     def search(request: Request,
-               q: str = Query(..., min_length=1, description="Free text: company name or symbol.",
+               q: str = Query(..., min_length=1, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                              description="Free text: company name or symbol.",
                               examples=["apple"]),
                limit: int = Query(20, ge=1, le=500, description="Maximum number of results."),
                as_of: str | None = as_of_q) -> JSONResponse:
@@ -337,53 +375,64 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
     @app.get("/v1/securities/{security_id}", tags=["reference"], summary="One security",
              response_description="The security with its identifiers, listings and quality flags.",
              responses={200: {"model": MatchItem}, **_errors(400, 404)})
-    def security(request: Request, security_id: str, as_of: str | None = as_of_q) -> JSONResponse:
+    def security(request: Request, security_id: str = _id_path(), as_of: str | None = as_of_q) -> JSONResponse:
         return _one(mw(request).security(security_id, as_of=as_of))
 
     @app.get("/v1/listings/{listing_id}", tags=["reference"], summary="One listing",
              response_description="The listing (ticker on a venue, with validity dates) and its security.",
              responses={200: {"model": MatchItem}, **_errors(400, 404)})
-    def listing(request: Request, listing_id: str, as_of: str | None = as_of_q) -> JSONResponse:
+    def listing(request: Request, listing_id: str = _id_path(), as_of: str | None = as_of_q) -> JSONResponse:
         return _one(mw(request).listing(listing_id, as_of=as_of))
 
     @app.get("/v1/indexes/{index}/members", tags=["indexes"], summary="Index constituents",
              response_description="Members of the index on `as_of` (default: today).",
              responses={200: {"model": MemberList}, **_errors(400, 404)})
-    def members(request: Request, index: str, as_of: str | None = as_of_q) -> JSONResponse:
+    def members(request: Request, index: str = _id_path(), as_of: str | None = as_of_q) -> JSONResponse:
         return _many(mw(request).members(index, as_of=as_of))
 
     @app.get("/v1/quarantine", tags=["quality"], summary="Quarantined rows",
              response_description="Rows refused at ingest, with source, file, line and rule.",
              responses={200: {"model": QuarantineList}, **_errors(400)})
     def quarantine(request: Request,
-                   source: str | None = Query(None, description="Only rows from this source."),
-                   rule: str | None = Query(None, description="Only rows refused by this rule code."),
-                   dataset: str | None = Query(None, description="Only rows of this dataset (e.g. bars_daily, "
+                   source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                              description="Only rows from this source."),
+                   rule: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                            description="Only rows refused by this rule code."),
+                   dataset: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                               description="Only rows of this dataset (e.g. bars_daily, "
                                                                  "news_articles)."),
-                   limit: int | None = Query(None, ge=1, description="Maximum number of rows.")
+                   limit: int = Query(100, ge=1, le=MAX_PAGE, description="Rows per page (stored order: oldest "
+                                                                            "delivery first)."),
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Rows to skip (paging).")
                    ) -> JSONResponse:
-        return _many(mw(request).quarantine(source=source, rule=rule, limit=limit, dataset=dataset))
+        return _many(mw(request).quarantine(source=source, rule=rule, limit=limit, dataset=dataset, offset=offset))
 
     adjust_q = Query("none", pattern="^(none|splits|total_return)$",
                      description="`none` (as stored), `splits`, or `total_return` (splits and dividends).")
     convention_q = Query("prev_close", pattern="^(prev_close|ex_close)$",
                          description="Dividend factor: `prev_close` (CRSP, 1 - D / previous close) or `ex_close` "
                                      "(Quandl WIKI, ex close / (ex close + D)).")
-    kt_q = Query(None, description="What was known then: a date (end of that day, UTC) or an ISO timestamp.",
+    kt_q = Query(None, max_length=40, pattern=TIME_PATTERN, json_schema_extra=TIME_FORMAT,
+                 description="What was known then: a date (end of that day, UTC) or an ISO timestamp.",
                  examples=["2024-01-31T12:00:00Z"])
 
     @app.get("/v1/prices/{id}", tags=["prices"], summary="Daily bars of one listing",
              response_description="The bars, oldest first, adjusted as asked; `meta` names listing, source and basis.",
              description="`format=json` (default) returns `{\"data\": [bars], \"count\", \"meta\"}`; `csv`, `arrow` "
                          "(IPC file) and `parquet` return the table itself with its metadata in headers.",
-             responses={200: {"model": PriceList}, **_errors(400, 404, 409)})
-    def prices(request: Request, id: str,
-               start: str | None = Query(None, description="First date `YYYY-MM-DD`."),
-               end: str | None = Query(None, description="Last date `YYYY-MM-DD`."),
+             responses={200: {"model": PriceList, "content": {"text/csv": {}, **TABLE_MEDIA}},
+                        **_errors(400, 404, 409)})
+    def prices(request: Request, id: str = _id_path(),
+               start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT,
+                                         description="First date `YYYY-MM-DD`."),
+               end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT,
+                                       description="Last date `YYYY-MM-DD`."),
                adjust: str = adjust_q, convention: str = convention_q, as_of: str | None = kt_q,
-               currency: str | None = Query(None, description="Convert with the ECB rate of each date."),
+               currency: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                            description="Convert with the ECB rate of each date."),
                flags: bool = Query(False, description="Add the flags column (rule codes)."),
-               source: str | None = Query(None, description="A source other than the primary one."),
+               source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                          description="A source other than the primary one."),
                format: str = Query("json", pattern="^(json|csv|arrow|parquet)$"),
                orient: str = Query("records", pattern="^(records|columns)$",
                                    description="JSON only: `records` (a list of bar objects) or `columns` (one "
@@ -396,11 +445,13 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
 
     @app.get("/v1/prices", tags=["prices"], summary="Bulk bars of many listings (Parquet or Arrow IPC)",
              response_description="One file with a `listing_id` column and the bars of every listing asked for.",
-             responses={200: {"content": {"application/vnd.apache.parquet": {}}}, **_errors(400, 404)})
+             responses={200: {"content": TABLE_MEDIA}, **_errors(400, 404)})
     def prices_bulk(request: Request,
-                    ids: str | None = Query(None, description="Comma-separated ids; default: every listing."),
+                    ids: str | None = Query(None, max_length=10_000, pattern=TEXT_PATTERN,
+                                            description="Comma-separated ids; default: every listing."),
                     adjust: str = adjust_q,
-                    start: str | None = Query(None), end: str | None = Query(None),
+                    start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT),
+                    end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT),
                     format: str = Query("parquet", pattern="^(parquet|arrow)$")) -> Response:
         import tempfile
 
@@ -415,26 +466,28 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
     @app.get("/v1/actions/{id}", tags=["prices"], summary="Corporate-action ledger of one listing",
              response_description="Splits, dividends and capital gains by ex date, with source, file, line and flags.",
              responses={200: {"model": RowList}, **_errors(400, 404)})
-    def actions(request: Request, id: str, as_of: str | None = kt_q) -> JSONResponse:
+    def actions(request: Request, id: str = _id_path(), as_of: str | None = kt_q) -> JSONResponse:
         return _many(mw(request).actions(id, as_of=as_of))
 
     @app.get("/v1/quality/{id}", tags=["prices"], summary="Quality report and score of one listing's series",
              response_description="Per source: rows, coverage of the exchange's sessions, flags, quarantine, score.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
-    def quality(request: Request, id: str) -> JSONResponse:
+    def quality(request: Request, id: str = _id_path()) -> JSONResponse:
         return _one(mw(request).quality(id))
 
     @app.get("/v1/disagreements/{id}", tags=["prices"], summary="Where two sources disagree on a listing",
              response_description="Dates where two sources' closes differ by more than 0.5%, with both values.",
              responses={200: {"model": RowList}, **_errors(400, 404)})
-    def disagreements(request: Request, id: str) -> JSONResponse:
+    def disagreements(request: Request, id: str = _id_path()) -> JSONResponse:
         return _many(mw(request).disagreements(id))
 
     @app.get("/v1/fx/{base}/{quote}", tags=["prices"], summary="Reference FX rate per date (ECB, crossed via EUR)",
              response_description="Units of `quote` per unit of `base` on each ECB publication date.",
              responses={200: {"model": RowList}, **_errors(400, 404)})
-    def fx(request: Request, base: str, quote: str, start: str | None = Query(None),
-           end: str | None = Query(None)) -> JSONResponse:
+    def fx(request: Request, base: str = _ccy_path(), quote: str = _ccy_path(),
+           start: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT),
+           end: str | None = Query(None, max_length=10, pattern=DATE_PATTERN, json_schema_extra=DATE_FORMAT)
+           ) -> JSONResponse:
         df = mw(request).fx(base, quote, start, end)
         return _many(df.to_dicts())
 
@@ -447,23 +500,32 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
              response_description="Articles matching every filter given.",
              responses={200: {"model": RowList}, **_errors(400, 404, 409)})
     def news_list(request: Request,
-                  q: str | None = Query(None, description='Words (or "quoted phrases") that must all occur in the '
+                  q: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                        description='Words (or "quoted phrases") that must all occur in the '
                                                           "title or body; case and accents ignored."),
-                  lang: str | None = Query(None, description="ISO 639-1 language code.", examples=["fr"]),
-                  country: str | None = Query(None, description="ISO 3166 alpha-2 code of a linked country.",
+                  lang: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                           description="ISO 639-1 language code.", examples=["fr"]),
+                  country: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                              description="ISO 3166 alpha-2 code of a linked country.",
                                               examples=["RU"]),
-                  listing: str | None = Query(None, description=news_listing_doc),
-                  entity: str | None = Query(None, description="A link key (person:vladimir-putin, country:RU) or "
+                  listing: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description=news_listing_doc),
+                  entity: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                             description="A link key (person:vladimir-putin, country:RU) or "
                                                               "words of a linked name."),
-                  source: str | None = Query(None, description="The outlet."),
-                  topic: str | None = Query(None, description="A topic code.", examples=["defence"]),
-                  story: str | None = Query(None, description="A story id."),
-                  since: str | None = Query(None, description=news_since_doc),
-                  until: str | None = Query(None, description=news_until_doc),
+                  source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="The outlet."),
+                  topic: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                            description="A topic code.", examples=["defence"]),
+                  story: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A story id."),
+                  since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT, description=news_since_doc),
+                  until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT, description=news_until_doc),
                   unique: bool = Query(False, description="Leave out duplicates of earlier articles."),
-                  as_of: str | None = Query(None, description="Answer with what the wire knew at this time."),
+                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT,
+                                            description="Answer with what the wire knew at this time."),
                   limit: int = Query(50, ge=1, le=1000, description="Maximum number of articles."),
-                  offset: int = Query(0, ge=0, description="Articles to skip (paging).")) -> JSONResponse:
+                  offset: int = Query(0, ge=0, le=MAX_NEWS_OFFSET, description="Articles to skip (paging).")) -> JSONResponse:
         arts = mw(request).news.list(q=q, lang=lang, country=country, listing=listing, entity=entity, source=source,
                                      topic=topic, story=story, since=since, until=until, as_of=as_of, unique=unique,
                                      limit=limit, offset=offset)
@@ -473,25 +535,35 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
              response_description="The article: text, language, time, headline, bullets, linked entities, topics, "
                                   "story, duplicate link.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
-    def news_show(request: Request, id: str,
-                  as_of: str | None = Query(None, description="The version the wire knew at this time.")) -> JSONResponse:
+    def news_show(request: Request, id: str = _id_path(),
+                  as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                            json_schema_extra=TIME_FORMAT,
+                                            description="The version the wire knew at this time.")) -> JSONResponse:
         return _one(mw(request).news.show(id, as_of=as_of).to_dict())
 
     @app.get("/v1/stories", tags=["news"], summary="Stories: articles about one event across outlets and languages",
              response_description="Stories, newest first, with their articles, languages, sources and entities.",
              responses={200: {"model": RowList}, **_errors(400, 404, 409)})
     def stories_list(request: Request,
-                     q: str | None = Query(None, description="Words that must all occur in an article of the story."),
-                     lang: str | None = Query(None, description="A language of one of its articles."),
-                     country: str | None = Query(None, description="ISO alpha-2 code of a linked country."),
-                     listing: str | None = Query(None, description=news_listing_doc),
-                     entity: str | None = Query(None, description="A link key (person:vladimir-putin) or words of "
+                     q: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                           description="Words that must all occur in an article of the story."),
+                     lang: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                              description="A language of one of its articles."),
+                     country: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                                 description="ISO alpha-2 code of a linked country."),
+                     listing: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description=news_listing_doc),
+                     entity: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                                description="A link key (person:vladimir-putin) or words of "
                                                                   "a name linked in one of its articles."),
-                     source: str | None = Query(None, description="An outlet of one of its articles."),
-                     topic: str | None = Query(None, description="A topic code."),
-                     since: str | None = Query(None, description=news_since_doc),
-                     until: str | None = Query(None, description=news_until_doc),
-                     as_of: str | None = Query(None, description="What the wire knew at this time."),
+                     source: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN,
+                                                description="An outlet of one of its articles."),
+                     topic: str | None = Query(None, max_length=MAX_TEXT, pattern=TEXT_PATTERN, description="A topic code."),
+                     since: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                               json_schema_extra=TIME_FORMAT, description=news_since_doc),
+                     until: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                               json_schema_extra=TIME_FORMAT, description=news_until_doc),
+                     as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                               json_schema_extra=TIME_FORMAT, description="What the wire knew at this time."),
                      limit: int = Query(50, ge=1, le=1000, description="Maximum number of stories.")
                      ) -> JSONResponse:
         found = mw(request).news.stories(q=q, lang=lang, country=country, listing=listing, entity=entity,
@@ -502,8 +574,10 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
     @app.get("/v1/stories/{id}", tags=["news"], summary="One story",
              response_description="The story's articles, languages, sources and linked entities.",
              responses={200: {"model": RowItem}, **_errors(400, 404)})
-    def story_show(request: Request, id: str,
-                   as_of: str | None = Query(None, description="The story as the wire knew it at this time.")
+    def story_show(request: Request, id: str = _id_path(),
+                   as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                             json_schema_extra=TIME_FORMAT,
+                                             description="The story as the wire knew it at this time.")
                    ) -> JSONResponse:
         return _one(mw(request).news.story(id, as_of=as_of).to_dict())
 
@@ -551,6 +625,49 @@ def install_docs(app: FastAPI) -> None:
         return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API",
                               redoc_js_url=f"{assets}/redoc.standalone.js", redoc_favicon_url=f"{assets}/favicon.png",
                               with_google_fonts=False)
+
+
+def request_timeout() -> float:
+    """Seconds a request may run before it is answered 503 ``timeout`` ($MARKETWIRE_REQUEST_TIMEOUT, default 30)."""
+    import os
+
+    raw = os.environ.get("MARKETWIRE_REQUEST_TIMEOUT", "30")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise MarketwireError(f"MARKETWIRE_REQUEST_TIMEOUT: {raw!r} is not a number of seconds") from None
+    return value if math.isfinite(value) and value > 0 else 30.0
+
+
+class RequestTimeout:
+    """ASGI middleware: a request that has not started its answer after ``seconds`` gets 503 ``timeout`` (the error
+    envelope); the client is not kept waiting on a query that runs away."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app, self.seconds = app, seconds
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        import asyncio
+
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, tracked), self.seconds)
+        except TimeoutError:
+            if started:
+                raise
+            resp = error_response(503, "timeout", f"the request took longer than {self.seconds:g} s; narrow it "
+                                  "(a limit, filters, a date range)", headers={"Retry-After": "5"})
+            await resp(scope, receive, send)
 
 
 def table_response(t: Any, fmt: str, orient: str = "records") -> Response:

@@ -151,9 +151,10 @@ class Marketwire:
         return list(RULES.values())
 
     def quarantine(self, source: str | None = None, rule: str | None = None, limit: int | None = None,
-                   dataset: str | None = None) -> list[dict[str, Any]]:
-        """Refused records of every dataset: source, rule, field, raw value, message, file, line, raw record."""
-        return read_quarantine(self.lake, source=source, rule=rule, dataset=dataset, limit=limit)
+                   dataset: str | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Refused records of every dataset: source, rule, field, raw value, message, file, line, raw record.
+        With ``limit`` or ``offset``, one page in stored order (see :func:`read_quarantine`)."""
+        return read_quarantine(self.lake, source=source, rule=rule, dataset=dataset, limit=limit, offset=offset)
 
     def health(self) -> dict[str, Any]:
         counts: dict[str, Any] = dict(self.identity.counts())

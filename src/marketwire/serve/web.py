@@ -60,7 +60,7 @@ def wire_page(request: Request) -> HTMLResponse:
         return _error_page(int(e.http_status), e.code, e.message)
     filters = {k: v.strip() for k in FILTERS if (v := params.get(k)) and v.strip()}
     raw_page = params.get("page") or "1"
-    if not raw_page.isdigit() or int(raw_page) < 1:
+    if not raw_page.isdigit() or len(raw_page) > 6 or int(raw_page) < 1:
         return _error_page(400, "invalid_input", f"`page`: {raw_page} is not a page number (1, 2, 3 ...)")
     page = int(raw_page)
     try:

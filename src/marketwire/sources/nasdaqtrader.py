@@ -36,6 +36,8 @@ class NasdaqTrader(Source):
     url = "https://www.nasdaqtrader.com/dynamic/SymDir/nasdaqlisted.txt"
     urls = (url, "https://www.nasdaqtrader.com/dynamic/SymDir/otherlisted.txt")
     description = "Nasdaq Trader symbol directories (nasdaqlisted, otherlisted; ACT/CQS/Nasdaq symbols)"
+    #: ``allow_mass_delisting``: apply a snapshot that would delist most of a venue (marketwire.verify.snapshots)
+    options = ("allow_mass_delisting",)
 
     def transform(self, query: Query, raw: RawFile) -> Batch:
         text = raw.data.decode("utf-8-sig", errors="replace")

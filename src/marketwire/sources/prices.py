@@ -153,7 +153,7 @@ def symbol_from_file(name: str, preset: str) -> tuple[str, str | None]:
     return stem.upper(), interval
 
 
-def detect_preset(header: list[str]) -> str:
+def detect_preset(header: list[str], name: str | None = None) -> str:
     h = set(header)
     if {"ticker", "ex-dividend", "split_ratio"} <= h:
         return "quandl-wiki"
@@ -165,34 +165,48 @@ def detect_preset(header: list[str]) -> str:
         return "kaggle"
     if {"Date", "Close"} <= h:
         return "stooq"
-    raise InvalidInput(f"cannot tell the file format from its header ({', '.join(header)}); name a --preset "
-                       f"({', '.join(PRESETS)}) or map the columns", param="preset")
+    shown = _clip(", ".join(header), 120).encode("unicode_escape").decode("ascii")
+    raise InvalidInput(f"{name + ': ' if name else ''}cannot tell the file format from its header ({shown}); name a "
+                       f"--preset ({', '.join(PRESETS)}) or map the columns", param="preset", file=name)
 
 
-def _read_table(raw: RawFile) -> pl.DataFrame:
-    """Every column as text, with the file's line numbers; a file that cannot be parsed names line and column."""
+def _read_table(raw: RawFile, with_blank: bool = False) -> Any:
+    """Every column as text, with the file's line numbers; a file that cannot be parsed names line and column.
+    ``with_blank``: also the numbers of the blank lines inside the data (blank lines at the end of the file are
+    only its end)."""
     if raw.name.lower().endswith(".parquet"):
         df = pl.read_parquet(io.BytesIO(raw.data))
-        return df.with_columns(pl.all().cast(pl.Utf8)).with_row_index("line", offset=1).with_columns(
+        df = df.with_columns(pl.all().cast(pl.Utf8)).with_row_index("line", offset=1).with_columns(
             pl.col("line").cast(pl.Int64))
+        return (df, []) if with_blank else df
     data = raw.data
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    blank: list[int] = []
+    lines: list[int] | None = None
+    if b"\n\n" in data or b"\n\r\n" in data or data.startswith((b"\n", b"\r\n")):
+        # blank lines are dropped before parsing; each row keeps the number of the line it was on
+        split = data.split(b"\n")
+        kept = [k for k, ln in enumerate(split) if ln.strip()]
+        last = kept[-1] if kept else -1
+        blank = [k + 1 for k, ln in enumerate(split) if not ln.strip() and k < last]
+        lines = [k + 1 for k in kept][1:]
+        data = b"\n".join(split[k] for k in kept) + b"\n"
     try:
         df = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False, raise_if_empty=True)
     except Exception as e:  # noqa: BLE001 - re-raised below as a ParseError naming line and column
         _locate_problem(raw, e)
         raise  # pragma: no cover - _locate_problem always raises
     df = df.rename({c: c.strip() for c in df.columns})
-    _locate_problem(raw, None, raise_if_clean=False)  # rows with too few fields would read as nulls
-    # line numbers: the header is line 1; blank lines (which the reader skips) are counted
-    if b"\n\n" in data or b"\n\r\n" in data:
+    if data.count(b",") != (df.height + 1) * (df.width - 1) or b'"' in data:
+        _locate_problem(raw, None, raise_if_clean=False)  # rows with too few fields would read as nulls
+    if lines is not None:
         import numpy as np
 
-        lines = [k + 1 for k, ln in enumerate(data.split(b"\n")) if ln.strip()][1:]
-        nums = np.asarray(lines[: df.height], dtype=np.int64)
-        return df.with_columns(pl.Series("line", nums))
-    return df.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
+        df = df.with_columns(pl.Series("line", np.asarray(lines[: df.height], dtype=np.int64)))
+    else:
+        df = df.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
+    return (df, blank) if with_blank else df
 
 
 def _header(raw: RawFile) -> list[str]:
@@ -236,6 +250,8 @@ def _read_typed(raw: RawFile, chosen: dict[str, str]) -> pl.DataFrame | None:
         return None
     if not _same_width(raw, data, df.height):
         return None
+    if df.schema[chosen["date"]] == pl.Date and df.get_column(chosen["date"]).dt.year().min() < 1000:  # type: ignore[operator]
+        return None  # the reader takes 17-01-03 for the year 17: the text path names a two-digit year
     return df.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
 
 
@@ -275,6 +291,23 @@ def _locate_problem(raw: RawFile, err: Exception | None, raise_if_clean: bool = 
                          line=1)
 
 
+#: quote units that are not ISO 4217 codes but name a currency's minor unit (pence, cents, agorot)
+MINOR_UNITS = ("GBX", "GBP", "ZAC", "ILA")
+
+
+def _check_venue(mic: Any, currency: Any) -> None:
+    """``--mic`` must be an ISO 10383 MIC and ``--currency`` an ISO 4217 code (or a minor unit such as GBX)."""
+    from marketwire.refdata.currencies import currencies
+    from marketwire.refdata.mics import mics
+
+    if mic is not None and str(mic).strip().upper() not in mics():
+        raise InvalidInput(f"`mic`: {str(mic)[:40]!r} is not an ISO 10383 market identifier code (e.g. XNYS, XPAR)",
+                           param="mic", value=str(mic)[:40])
+    if currency is not None and str(currency).strip().upper() not in {*currencies(), *MINOR_UNITS}:
+        raise InvalidInput(f"`currency`: {str(currency)[:40]!r} is not an ISO 4217 currency code (e.g. USD, EUR, "
+                           "or GBX for pence)", param="currency", value=str(currency)[:40])
+
+
 def _missing(col: str) -> pl.Expr:
     return pl.col(col).is_null() | pl.col(col).str.strip_chars().is_in(_MISSING)
 
@@ -292,6 +325,7 @@ class PricesCsv(Source):
             raise InvalidInput(f"`preset`: unknown preset {preset!r}; known: {', '.join(PRESETS)}", param="preset")
         if not paths:
             raise InvalidInput("`paths`: prices-csv reads files; name at least one file or folder", param="paths")
+        _check_venue(options.get("mic"), options.get("currency"))
         return super().query(paths, as_of, **options)
 
     def locations(self, query: Query) -> list[str]:
@@ -309,7 +343,7 @@ class PricesCsv(Source):
             raise InvalidInput(f"`columns`: {unknown[0]!r} is not a bar field (symbol, date, {', '.join(_NUMERIC)})",
                                param="columns")
         if query.options.get("preset") or not columns:
-            preset = PRESETS[query.options.get("preset") or detect_preset(header)]
+            preset = PRESETS[query.options.get("preset") or detect_preset(header, raw.name)]
         else:  # a mapping without a preset: the generic format, raw prices unless --basis says otherwise
             preset = Preset("custom", {}, basis="raw", symbol_from="column" if "symbol" in columns else "file")
         mapping = dict(preset.columns)
@@ -341,12 +375,12 @@ class PricesCsv(Source):
         dcol = chosen["date"]
         # dates: ISO (a timestamp's first ten characters are the local session date) or YYYYMMDD
         date_raw = pl.col(dcol).str.strip_chars()
-        date = pl.coalesce(date_raw.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-                           date_raw.str.to_date("%Y%m%d", strict=False)).alias("date")
+        date = _parse_dates(date_raw).alias("date")
         table = _read_typed(raw, chosen)  # fast path: the reader parses the numbers
         if table is not None:
-            nums = [pl.col(chosen[c]).cast(pl.Float64).alias(c) if c in chosen else pl.lit(None, pl.Float64).alias(c)
-                    for c in _NUMERIC]
+            # NaN is a missing value here as on the text path (``_MISSING``)
+            nums = [pl.col(chosen[c]).cast(pl.Float64).fill_nan(None).alias(c) if c in chosen
+                    else pl.lit(None, pl.Float64).alias(c) for c in _NUMERIC]
             if table.schema[dcol] == pl.Date:  # every date parsed (else the reader would have failed)
                 date, date_raw = pl.col(dcol).alias("date"), pl.lit(None, pl.Utf8)
             lf = table.lazy().select(sym, date, *nums, "line", pl.lit(raw.name).alias("file"),
@@ -355,37 +389,95 @@ class PricesCsv(Source):
                 lf, meta["aggregated_from"] = _daily(lf), interval
             return FrameBatch(self.dataset, lf, None, [], meta)
         # text path: every value that is present but not a number is refused with its field named
-        table = _read_table(raw)
-        refusals: list[Refusal] = []
+        table, blank_lines = _read_table(raw, with_blank=True)
+        # the raw text keeps its own names (a column may be called what its canonical field is, e.g. zipline's)
+        table = table.rename({c: f"\x00{c}" for c in table.columns if c != "line"})
+        rawc = {canon: f"\x00{col}" for canon, col in chosen.items()}
+        sym = (pl.col(rawc["symbol"]).str.strip_chars().str.to_uppercase().str.replace_all("_", ".").alias("symbol")
+               if "symbol" in chosen and not symbol_opt else pl.lit(str(symbol_opt or file_symbol).upper()).alias("symbol"))
+        date_raw = pl.col(rawc["date"]).str.strip_chars()
+        date = _parse_dates(date_raw).alias("date")
+        refusals: list[Refusal] = [Refusal("row.blank", f"line {n}: a blank line inside the data (no record)", raw.name,
+                                           n, "", dataset=self.dataset) for n in blank_lines]
         casts = []
         for canon in _NUMERIC:
             if canon in chosen:
-                c = chosen[canon]
+                c = rawc[canon]
                 casts.append(pl.when(_missing(c)).then(None).otherwise(pl.col(c).str.strip_chars())
-                             .cast(pl.Float64, strict=False).alias(canon))
+                             .cast(pl.Float64, strict=False).fill_nan(None).alias(canon))
             else:
                 casts.append(pl.lit(None, pl.Float64).alias(canon))
         df = table.with_columns(sym, date, *casts, date_raw.alias("date_raw"))
         bad_parts = []
         for canon in _NUMERIC:
             if canon in chosen:
-                bad_parts.append(pl.when(pl.col(canon).is_null() & ~_missing(chosen[canon])).then(pl.lit(canon)))
+                bad_parts.append(pl.when(pl.col(canon).is_null() & ~_missing(rawc[canon])).then(pl.lit(canon)))
         bad_col = pl.concat_str(bad_parts, separator=",", ignore_nulls=True) if bad_parts else pl.lit("")
         df = df.with_columns(bad_col.alias("_bad"))
         bad = df.filter(pl.col("_bad").is_not_null() & (pl.col("_bad") != ""))
-        raw_names = [chosen[c] for c in ("symbol", "date", *_NUMERIC) if c in chosen]
-        for r in bad.iter_rows(named=True):
+        raw_names = [c for c in ("symbol", "date", *_NUMERIC) if c in chosen]
+        for r in bad.head(max_refusals() + 1).iter_rows(named=True):
             canon = r["_bad"].split(",")[0]
             fld = chosen[canon]
-            value = r[fld]
-            refusals.append(Refusal("bar.unparseable", f"{fld}: {value!r} is not a number", raw.name, r["line"],
-                                    {k: r[k] for k in raw_names}, field=fld, value=None if value is None else str(value),
-                                    dataset=self.dataset))
+            value = r[rawc[canon]]
+            refusals.append(Refusal("bar.unparseable", f"{fld}: {_clip(value)!r} is not a number", raw.name, r["line"],
+                                    {chosen[k]: _clip(r[rawc[k]]) for k in raw_names}, field=fld,
+                                    value=None if value is None else _clip(str(value)), dataset=self.dataset))
+        if bad.height > max_refusals():
+            return _refused_file(self.dataset, raw.name, df.height + len(blank_lines), bad.height, refusals, meta)
         df = df.filter(pl.col("_bad").is_null() | (pl.col("_bad") == ""))
         lf = df.lazy().select("symbol", "date", *_NUMERIC, "line", pl.lit(raw.name).alias("file"), "date_raw")
         if intraday:
             lf, meta["aggregated_from"] = _daily(lf), interval
         return FrameBatch(self.dataset, lf, None, refusals, meta)
+
+
+#: the ISO spelling of a day with a four-digit year (a two-digit year, ``17-01-03``, is not read as year 17)
+_ISO_PREFIX = r"^\d{4}-\d{2}-\d{2}"
+
+
+def _parse_dates(date_raw: pl.Expr) -> pl.Expr:
+    """ISO (a timestamp's first ten characters are the local session date) or YYYYMMDD; anything else is null (the
+    verifier names it: not a date, or a two-digit year)."""
+    return pl.coalesce(pl.when(date_raw.str.contains(_ISO_PREFIX))
+                       .then(date_raw.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)),
+                       pl.when(date_raw.str.contains(r"^\d{8}$")).then(date_raw.str.to_date("%Y%m%d", strict=False)))
+
+
+def max_refusals() -> int:
+    """After this many refused rows from one file the file is refused whole, with one summary record instead of a
+    quarantine row per line ($MARKETWIRE_MAX_REFUSALS_PER_FILE, default 10,000)."""
+    raw = os.environ.get("MARKETWIRE_MAX_REFUSALS_PER_FILE", "10000")
+    try:
+        n = int(raw)
+    except ValueError:
+        raise InvalidInput(f"MARKETWIRE_MAX_REFUSALS_PER_FILE: {raw!r} is not a whole number",
+                           param="MARKETWIRE_MAX_REFUSALS_PER_FILE") from None
+    if n < 1:
+        raise InvalidInput(f"MARKETWIRE_MAX_REFUSALS_PER_FILE: {n} is below 1", param="MARKETWIRE_MAX_REFUSALS_PER_FILE")
+    return n
+
+
+def _clip(value: Any, n: int = 200) -> Any:
+    """A raw value as the quarantine keeps it: at most ``n`` characters (a junk line can be megabytes long)."""
+    if isinstance(value, str) and len(value) > n:
+        return value[:n] + f"... ({len(value)} characters)"
+    return value
+
+
+def file_refusal(dataset: str, name: str, rows: int, refused: int, first: list[Refusal]) -> Refusal:
+    """The one record of a file refused whole because too many of its rows were refused."""
+    examples = "; ".join(f"line {r.line}: [{r.rule}] {r.message}" for r in first[:3])
+    return Refusal("file.too_many_refusals", f"{name}: {refused:,} of {rows:,} rows refused (more than "
+                   f"{max_refusals():,}); the file is refused whole, nothing of it is stored. First: {examples}",
+                   name, None, {"rows": rows, "refused": refused}, field="file", value=str(refused), dataset=dataset)
+
+
+def _refused_file(dataset: str, name: str, rows: int, refused: int, first: list[Refusal], meta: dict[str, Any]
+                  ) -> FrameBatch:
+    empty = pl.DataFrame(schema={"symbol": pl.Utf8, "date": pl.Date, **{c: pl.Float64 for c in _NUMERIC},
+                                 "line": pl.Int64, "file": pl.Utf8, "date_raw": pl.Utf8})
+    return FrameBatch(dataset, empty.lazy(), None, [file_refusal(dataset, name, rows, refused, first)], meta)
 
 
 def _daily(lf: pl.LazyFrame) -> pl.LazyFrame:

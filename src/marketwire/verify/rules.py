@@ -16,6 +16,10 @@ class Rule:
 _R = [
     # rows and files
     Rule("row.duplicate", "reject", "*", "The same row appears twice in one file; the second copy is quarantined."),
+    Rule("row.blank", "reject", "*", "A blank line between the rows of a file (blank lines at its end are not rows)."),
+    Rule("file.too_many_refusals", "reject", "*",
+         "A file with more refused rows than the cap ($MARKETWIRE_MAX_REFUSALS_PER_FILE, default 10,000): refused "
+         "whole, with one summary record (rows, refused, the first refusals) instead of a quarantine row per line."),
     Rule("record.malformed", "reject", "*", "A record that is not of the expected shape (e.g. not a JSON object)."),
     Rule("record.out_of_scope", "reject", "ref_observations",
          "A row that is not a security (currency pairs, crypto assets) offered to the securities master."),
@@ -69,7 +73,15 @@ _R = [
     Rule("country.format", "reject", "countries", "An alpha-2 code that is not two letters."),
     # daily bars: rows refused
     Rule("bar.unparseable", "reject", "bars_daily", "A date or price that is not a date or a number (the field is named)."),
-    Rule("bar.missing_price", "reject", "bars_daily", "A bar without a close."),
+    Rule("bar.two_digit_year", "reject", "bars_daily",
+         "A date written with a two-digit year (17-01-03): 1917 or 2017 cannot be told; never guessed."),
+    Rule("bar.date_out_of_range", "reject", "bars_daily", "A date before 1800-01-01 or after tomorrow (UTC)."),
+    Rule("bar.non_finite", "reject", "bars_daily", "A price or volume that is infinite (inf, -inf)."),
+    Rule("bar.out_of_range", "reject", "bars_daily",
+         "A price (open, high, low, close, adjusted close) above 1e9 or a volume above 1e15 (e.g. 1e308)."),
+    Rule("bar.sub_tick", "reject", "bars_daily",
+         "A positive price below 1e-6, the smallest price the lake stores (it would be stored as zero)."),
+    Rule("bar.missing_price", "reject", "bars_daily", "A bar without a close (empty, or NaN and the like)."),
     Rule("bar.non_positive_price", "reject", "bars_daily", "An open, high, low or close at or below zero."),
     Rule("bar.negative_volume", "reject", "bars_daily", "A volume below zero."),
     Rule("bar.volume_not_integer", "reject", "bars_daily", "A volume that is not a whole number of shares."),
@@ -100,6 +112,8 @@ _R = [
          "The vendor's adjusted close steps where the ledger has no action (a dividend or split the file omits)."),
     # corporate actions
     Rule("action.non_positive", "reject", "corporate_actions", "A dividend, capital gain or split ratio below zero."),
+    Rule("action.out_of_range", "reject", "corporate_actions",
+         "A dividend, capital gain or split ratio that is infinite or above 1e9."),
     Rule("split.mismatch", "flag", "corporate_actions",
          "A recorded split without the matching price jump in a raw series, or with a jump in a series the vendor "
          "says is already split-adjusted."),
@@ -131,7 +145,8 @@ _R = [
          "A page that cannot be read as HTML or text (binary or undecodable bytes, markup the parser rejects, an "
          "extractor failure)."),
     Rule("news.too_large", "reject", "news_articles",
-         "A page over the size cap (20 MB for extraction; the fetcher's own cap for a download), not parsed."),
+         "A page over the size cap (20 MB for extraction; the fetcher's own cap for a download), not parsed; or an "
+         "article text (a text file's, or a page's extracted body) over 500,000 characters, not stored."),
     Rule("news.ssrf_refused", "reject", "news_articles",
          "A feed item's link the SSRF guard refused (a private, loopback or otherwise non-public address not on "
          "the --allow list); nothing was fetched and the item has no text of its own."),
