@@ -10,6 +10,7 @@ reads still see what was known before) and its quarantine. Everything is columna
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,13 +27,15 @@ from marketwire.engine.core import IngestReport, Job
 from marketwire.engine.quarantine import raw_text
 from marketwire.errors import InvalidInput
 from marketwire.prices import calendars
-from marketwire.prices.read import bucket_filter
+from marketwire.prices.read import BarsCache, Built, bucket_filter
 from marketwire.prices.verify import Verified, verify
 from marketwire.sources.base import FrameBatch, Refusal
 from marketwire.sources.prices import COUNTRY_SUFFIX, SymbolHint, actions_of, hint_for
 
 if TYPE_CHECKING:
     from marketwire.identity.service import IdentityService
+
+log = logging.getLogger(__name__)
 
 MAX_EXP = 12
 BAR_COLS = ("open", "high", "low", "close")
@@ -110,8 +113,9 @@ class BarsStage:
 
     report_type = PriceReport
 
-    def __init__(self, identity: IdentityService) -> None:
+    def __init__(self, identity: IdentityService, cache: BarsCache | None = None) -> None:
         self.identity = identity
+        self.cache = cache  # the read cache whose blocks each delivery updates (built while the write runs)
 
     def run(self, job: Job, batches: list[Any]) -> None:
         if not all(isinstance(b, FrameBatch) for b in batches):
@@ -164,8 +168,11 @@ class BarsStage:
         t = report.lap("compare", t)
         report.unchanged += written.unchanged
         # the bars are written (in Rust, without the GIL) while the ledger and the quarantine are handled
+        built: list[Built] = []
         if fresh.height:
+            before = self.cache.before_write() if self.cache is not None else None
             job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, fresh.to_arrow()))
+            built = self._build_cache(fresh, before)
         report.accepted += fresh.height
         report.flagged += fresh.filter(pl.col("flags").is_not_null()).height
         report.listings += len(ids)
@@ -180,10 +187,26 @@ class BarsStage:
         for fut in job.pending:
             fut.result()
         job.pending.clear()
+        if built and self.cache is not None:
+            try:
+                self.cache.install(built, job.ingest_id)
+            except Exception:  # noqa: BLE001 - as in _build_cache
+                log.warning("bars cache: installing at ingest failed; the next read rebuilds it", exc_info=True)
         t = report.lap("write", t)
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
         report.disagreements += _reconcile(job, fresh, report.new_listings) if had_bars or several else 0
         report.lap("reconcile", t)
+
+    def _build_cache(self, fresh: pl.DataFrame, before: dict[int, str] | None) -> list[Built]:
+        """The read cache's blocks of the series the delivery touched; a failure leaves the cache to be rebuilt
+        from the lake on the next read (logged, the delivery is stored either way)."""
+        if self.cache is None or before is None:
+            return []
+        try:
+            return self.cache.build(fresh, before)
+        except Exception:  # noqa: BLE001 - a derived structure; the lake holds the delivery
+            log.warning("bars cache: building at ingest failed; the next read rebuilds it", exc_info=True)
+            return []
 
     def _listings(self, job: Job, bars: pl.DataFrame, report: PriceReport) -> pl.DataFrame:
         """Each (symbol, venue option) of the delivery -> listing id, calendar, currency, unit scale."""

@@ -1,12 +1,17 @@
 """Reading bars: the read cache (current knowledge) and the point-in-time path (``as_of``).
 
-The cache holds the latest version of every bar of every source as one Arrow IPC file sorted by (listing,
-source, date), memory-mapped, with an offset table: a full 50-year history is a zero-copy slice. It is rebuilt
-(by DuckDB, with bounded memory) when the lake's bars or actions change. ``as_of`` reads go to the Delta tables.
+The cache holds the latest version of every bar of every source, per bucket of listings, as one compressed block
+per series (:mod:`marketwire.prices.blocks`) in memory-mapped segment files, with an index (listing, source) ->
+block. A price ingest builds the blocks of the series it touched from the verified rows it writes (merged with the
+series' current blocks) while the Delta write runs; a bucket the cache cannot follow that way (another writer, a
+back-dated correction, a cache of another format) is rebuilt from the lake by DuckDB with bounded memory on the
+next read. ``as_of`` reads go to the Delta tables.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import threading
 import time
@@ -18,9 +23,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.ipc as ipc
 
 from marketwire.datasets import prices as P
+from marketwire.prices import blocks
 from marketwire.store import Lake
 from marketwire.store.lake import arrow_of
 
@@ -40,12 +45,32 @@ def _series_sql(where: str = "") -> str:
         FROM t {where}"""
 
 
-_SCHEMA = pa.schema([("date", pa.date32()), ("open", pa.float64()), ("high", pa.float64()), ("low", pa.float64()),
-                     ("close", pa.float64()), ("volume", pa.int64()), ("flags", pa.string())])
+_SCHEMA = blocks.BAR_SCHEMA
 
 
 #: bump when the cache files change shape (a cache of another format is rebuilt, never misread)
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
+#: a bucket's segments are rewritten into one when more than this share of their bytes is replaced blocks, or when
+#: there are more than MAX_SEGMENTS of them
+DEAD_SHARE = 0.5
+MAX_SEGMENTS = 32
+#: what a block build reads from the lake or from a delivery, besides the per-bar tick columns
+_SERIES_COLS = ("listing_id", "source", *blocks.TICK_COLS, "basis", "currency", "unit_scale", "knowledge_time")
+
+
+def _stamp_of(paths: Any) -> str:
+    """The name of a set of Delta files: a cache folder holds the latest bars of exactly this set."""
+    return hashlib.blake2b("\n".join(sorted(paths)).encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class Built:
+    """A bucket's new cache folder, built at ingest from the state named ``before`` (None: no files) and the
+    delivery's rows, not yet named: it is named after the Delta write, when the files it holds are known."""
+
+    bucket: int
+    before: str | None
+    tmp: Path
 
 
 def bucket_filter(buckets: Any) -> list[tuple[str, str, Any]]:
@@ -53,10 +78,12 @@ def bucket_filter(buckets: Any) -> list[tuple[str, str, Any]]:
 
 
 class BarsCache:
-    """Per bucket of listings, the latest bars (Arrow IPC, memory-mapped) and an index (listing, source) -> rows.
+    """Per bucket of listings, the latest bars (one compressed block per series, in memory-mapped segment files)
+    and an index (listing, source) -> block.
 
-    A bucket is rebuilt only when its set of Delta files changed, so an ingest of a few listings rebuilds a few
-    buckets, and at most one bucket is in memory while it is built (DuckDB, bounded memory, spills to disk).
+    A bucket's folder is named by its set of Delta files. A price ingest writes the folders of the buckets it
+    touched (:meth:`before_write`, :meth:`build`, :meth:`install`); any other change is rebuilt on the next read,
+    one bucket at a time (DuckDB, bounded memory, spills to disk).
 
     Readers see one state (:class:`BarsCache.View`) at a time, replaced whole. By default the first read after a
     change refreshes it (a process reads its own writes). With ``background=True`` (a long-lived server), once a
@@ -68,7 +95,7 @@ class BarsCache:
     class View:
         stamp: str | None = None
         buckets: dict[int, str] = field(default_factory=dict)  # bucket -> stamp of its files
-        tables: dict[int, tuple[pa.Table, pl.DataFrame]] = field(default_factory=dict)
+        tables: dict[int, tuple[dict[int, pa.Buffer], pl.DataFrame]] = field(default_factory=dict)
         offsets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
         primary: dict[str, str] = field(default_factory=dict)
         actions: dict[str, pl.DataFrame] = field(default_factory=dict)
@@ -149,20 +176,40 @@ class BarsCache:
         return BarsCache.View(stamp, buckets, tables, *index, actions, actions_version)
 
     # -- bars -----------------------------------------------------------------------------------------
-    def _file_stamps(self) -> dict[int, str]:
-        import hashlib
-
+    def _files(self, ingest_id: str | None = None) -> dict[int, tuple[list[str], set[str]]]:
+        """Per bucket: the paths of the current Delta files, and those that ``ingest_id`` alone wrote (by the
+        files' statistics)."""
         files = self.lake.files(P.BARS_DAILY)
         if not files.num_rows:
             return {}
         col = "partition.bucket" if "partition.bucket" in files.column_names else None
-        by: dict[int, list[str]] = {}
-        for path, b in zip(files.column("path").to_pylist(),
-                           files.column(col).to_pylist() if col else [0] * files.num_rows):
-            by.setdefault(int(b), []).append(path)
-        return {b: hashlib.blake2b("\n".join(sorted(ps)).encode(), digest_size=8).hexdigest() for b, ps in by.items()}
+        mine = [False] * files.num_rows
+        if ingest_id is not None and "min.ingest_id" in files.column_names:
+            mine = [a == ingest_id and b == ingest_id for a, b in zip(files.column("min.ingest_id").to_pylist(),
+                                                                      files.column("max.ingest_id").to_pylist())]
+        by: dict[int, tuple[list[str], set[str]]] = {}
+        for path, b, m in zip(files.column("path").to_pylist(),
+                              files.column(col).to_pylist() if col else [0] * files.num_rows, mine):
+            paths, own = by.setdefault(int(b), ([], set()))
+            paths.append(path)
+            if m:
+                own.add(path)
+        return by
 
-    def _refresh_bars(self, old: BarsCache.View) -> tuple[dict[int, str], dict[int, tuple[pa.Table, pl.DataFrame]]]:
+    def _file_stamps(self) -> dict[int, str]:
+        return {b: _stamp_of(ps) for b, (ps, _) in self._files().items()}
+
+    def _path(self, bucket: int, stamp: str) -> Path:
+        return self.folder / f"b{bucket:02d}-{stamp}-v{CACHE_FORMAT}"
+
+    def _drop_others(self, bucket: int, keep: Path) -> None:
+        # the old files may still be mapped by readers of the old state: on POSIX a mapping outlives the unlink
+        for stale in self.folder.glob(f"b{bucket:02d}-*"):
+            if stale != keep and not stale.name.endswith(".tmp"):
+                shutil.rmtree(stale, ignore_errors=True)
+
+    def _refresh_bars(self, old: BarsCache.View
+                      ) -> tuple[dict[int, str], dict[int, tuple[dict[int, pa.Buffer], pl.DataFrame]]]:
         stamps = self._file_stamps()
         changed = [b for b, st in stamps.items() if old.buckets.get(b) != st]
         gone = [b for b in old.buckets if b not in stamps]
@@ -170,21 +217,18 @@ class BarsCache:
             return dict(stamps), old.tables
         tables = dict(old.tables)
         for b in changed:
-            path = self.folder / f"b{b:02d}-{stamps[b]}-v{CACHE_FORMAT}"
+            path = self._path(b, stamps[b])
             if not (path / "done").exists():
                 self._build(b, path)
             tables[b] = self._open(b, path)
-            # the old files may still be mapped by readers of the old state: on POSIX a mapping outlives the unlink
-            for stale in self.folder.glob(f"b{b:02d}-*"):
-                if stale != path:
-                    shutil.rmtree(stale, ignore_errors=True)
+            self._drop_others(b, path)
         for b in gone:
             tables.pop(b, None)
         return dict(stamps), tables
 
     def _build(self, bucket: int, path: Path) -> None:
-        """The bucket's latest bars, sorted by (listing, source, date), as an Arrow IPC file of the per-row
-        columns, and an index with one row per series (its row count and what is constant along it)."""
+        """The bucket's latest bars from the lake, sorted by (listing, source, date), as series blocks in one
+        segment, read in batches (a series that straddles two batches is encoded whole with the next)."""
         import duckdb
         import pyarrow.parquet as pq
 
@@ -192,6 +236,7 @@ class BarsCache:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         con = duckdb.connect()
+        index: list[pa.Table] = []
         try:
             from marketwire.identity.index import _memory_limit
 
@@ -199,37 +244,157 @@ class BarsCache:
             con.execute(f"SET temp_directory='{tmp / 'spill'}'")
             src = self.lake.dataset(P.BARS_DAILY, bucket_filter([bucket]))
             sql, args = self.lake.latest_sql(P.BARS_DAILY, con, src)
-            con.execute(f"CREATE TEMP VIEW latest AS {sql}", args)
-            con.execute("CREATE TEMP TABLE b AS " + _series_sql().replace("FROM t", "FROM latest"))
-            index = arrow_of(con.execute(
-                "SELECT listing_id, source, count(*) AS n, any_value(basis) AS basis, "
-                "any_value(currency) AS currency, any_value(unit_scale) AS unit_scale, "
-                "max(knowledge_time) AS knowledge_time FROM b GROUP BY ALL ORDER BY listing_id, source"))
-            pq.write_table(index, tmp / "series-index.parquet")
-            reader = con.sql('SELECT "date", "open", high, low, "close", volume, flags FROM b '
-                             'ORDER BY listing_id, source, "date"').to_arrow_reader(1 << 17)
-            with ipc.new_file(str(tmp / "bars.arrow"), _SCHEMA) as w:
+            cols = ", ".join(f'"{c}"' for c in _SERIES_COLS)
+            reader = con.sql(f'SELECT {cols} FROM ({sql}) ORDER BY listing_id, source, "date"',
+                             params=args or None).to_arrow_reader(1 << 20)
+            carry: pl.DataFrame | None = None
+            off = 0
+            with open(tmp / "seg-00000.bin", "wb") as out:
                 for batch in reader:
-                    w.write_batch(pa.RecordBatch.from_arrays(
-                        [batch.column(i).cast(_SCHEMA.field(i).type) for i in range(len(_SCHEMA))], schema=_SCHEMA))
+                    df = pl.from_arrow(pa.Table.from_batches([batch]))
+                    assert isinstance(df, pl.DataFrame)
+                    df = df if carry is None else pl.concat([carry, df], how="vertical_relaxed")
+                    last = df.select("listing_id", "source").row(df.height - 1)
+                    tail = (pl.col("listing_id") == last[0]) & (pl.col("source") == last[1])
+                    carry, df = df.filter(tail), df.filter(~tail)
+                    off = self._write_blocks(df, out, 0, off, index)
+                if carry is not None:
+                    self._write_blocks(carry, out, 0, off, index)
         finally:
             con.close()
+        pq.write_table(pa.concat_tables(index) if index else blocks.INDEX_SCHEMA.empty_table(),
+                               tmp / "series-index.parquet")
         shutil.rmtree(tmp / "spill", ignore_errors=True)
         (tmp / "done").touch()
         shutil.rmtree(path, ignore_errors=True)
         tmp.rename(path)
 
-    def _open(self, bucket: int, path: Path) -> tuple[pa.Table, pl.DataFrame]:
+    @staticmethod
+    def _write_blocks(df: pl.DataFrame, out: Any, seg: int, off: int, index: list[pa.Table]) -> int:
+        if not df.height:
+            return off
+        data, ix = blocks.encode(df.select(_SERIES_COLS), seg, off)
+        out.write(b"".join(data))
+        index.append(ix)
+        return off + sum(len(b) for b in data)
+
+    def _open(self, bucket: int, path: Path) -> tuple[dict[int, pa.Buffer], pl.DataFrame]:
         import pyarrow.parquet as pq
 
-        table = ipc.open_file(pa.memory_map(str(path / "bars.arrow"), "r")).read_all()
         index = pl.from_arrow(pq.read_table(path / "series-index.parquet"))
         assert isinstance(index, pl.DataFrame)
-        return table, index.with_columns((pl.col("n").cum_sum() - pl.col("n")).alias("start"),
-                                         pl.lit(bucket).alias("bucket"))
+        segs = {int(s): pa.memory_map(str(path / f"seg-{int(s):05d}.bin"), "r").read_buffer()
+                for s in index.get_column("seg").unique().to_list()}
+        return segs, index.with_columns(pl.lit(bucket).alias("bucket"))
+
+    # -- built at ingest ------------------------------------------------------------------------------------------
+    def before_write(self) -> dict[int, str]:
+        """The stamps of the buckets as they are before a delivery's Delta write (call before it starts)."""
+        return self._file_stamps()
+
+    def build(self, rows: pl.DataFrame, before: dict[int, str]) -> list[Built]:
+        """The new folders of the buckets ``rows`` (the delivery's appended bars, with ``bucket``) touch: each is
+        the bucket's folder for the state ``before`` with the touched series re-encoded from their current block
+        and the new rows. A bucket whose folder for ``before`` does not exist, or whose new rows are known earlier
+        than a version already cached (a back-dated correction), is left to the rebuild on read."""
+        out = []
+        cols = [c for c in _SERIES_COLS if c in rows.columns]
+        for (b,), part in rows.select("bucket", *cols).partition_by("bucket", as_dict=True).items():
+            b = int(b)
+            stamp = before.get(b)
+            old = self._path(b, stamp) if stamp is not None else None
+            if old is not None and not (old / "done").exists():
+                continue
+            tmp = self.folder / f"b{b:02d}-ingest-{os.getpid()}-{threading.get_ident()}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            if self._merge(old, part.drop("bucket"), tmp):
+                out.append(Built(b, stamp, tmp))
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return out
+
+    def _merge(self, old: Path | None, rows: pl.DataFrame, tmp: Path) -> bool:
+        import pyarrow.parquet as pq
+
+        segs: dict[int, pa.Buffer] = {}
+        index = pl.from_arrow(blocks.INDEX_SCHEMA.empty_table())
+        if old is not None:
+            segs, index = self._open(0, old)
+            index = index.drop("bucket")
+        assert isinstance(index, pl.DataFrame)
+        keys = rows.select("listing_id", "source").unique()
+        hit = index.join(keys, on=["listing_id", "source"], how="semi")
+        series = [rows]
+        if hit.height:
+            newest = rows.group_by("listing_id", "source").agg(pl.col("knowledge_time").min().alias("_kt"))
+            late = hit.join(newest, on=["listing_id", "source"]).filter(pl.col("_kt") < pl.col("knowledge_time"))
+            if late.height:  # the cached version of some bar may stay the latest: only the lake can say
+                return False
+            for info in hit.iter_rows(named=True):
+                cur = blocks.decode_ticks(segs[info["seg"]].slice(info["off"], info["len"]), info)
+                series.append(cur.with_columns(pl.lit(info["listing_id"]).alias("listing_id"),
+                                               pl.lit(info["source"]).alias("source"),
+                                               pl.lit(info["basis"]).alias("basis"),
+                                               pl.lit(info["currency"]).alias("currency"),
+                                               pl.lit(info["unit_scale"], pl.Int8).alias("unit_scale"),
+                                               pl.lit(info["knowledge_time"]).alias("knowledge_time")))
+        # the delivery's rows come first: a bar it brings replaces the cached one of the same date
+        merged = pl.concat([f.select(_SERIES_COLS) for f in series], how="vertical_relaxed")
+        if hit.height:
+            merged = merged.unique(["listing_id", "source", "date"], keep="first", maintain_order=True)
+        merged = merged.sort("listing_id", "source", "date")
+        kept = index.join(keys, on=["listing_id", "source"], how="anti")
+        live = int(kept.get_column("len").sum() or 0)
+        sizes = {s: buf.size for s, buf in segs.items()}
+        dead = sum(sizes.values()) - live
+        compact = bool(sizes) and (dead > DEAD_SHARE * sum(sizes.values()) or len(sizes) >= MAX_SEGMENTS)
+        parts: list[pa.Table] = []
+        if compact:  # the live blocks copied into one segment, the replaced ones dropped
+            with open(tmp / "seg-00000.bin", "wb") as f:
+                off = 0
+                moved = []
+                for seg, o, n in kept.select("seg", "off", "len").iter_rows():
+                    f.write(segs[seg].slice(o, n).to_pybytes())
+                    moved.append(off)
+                    off += n
+            kept = kept.with_columns(pl.lit(0, pl.Int32).alias("seg"), pl.Series("off", moved, pl.Int64))
+            seg = 1
+        else:
+            for s in kept.get_column("seg").unique().to_list():
+                _link(old / f"seg-{s:05d}.bin", tmp / f"seg-{s:05d}.bin")  # type: ignore[operator]
+            seg = max(sizes) + 1 if sizes else 0
+        parts.append(kept.to_arrow().cast(blocks.INDEX_SCHEMA))
+        with open(tmp / f"seg-{seg:05d}.bin", "wb") as f:
+            self._write_blocks(merged, f, seg, 0, parts)
+        pq.write_table(pa.concat_tables(parts).sort_by([("listing_id", "ascending"), ("source", "ascending")]),
+                       tmp / "series-index.parquet")
+        return True
+
+    def install(self, built: list[Built], ingest_id: str) -> int:
+        """After the delivery's Delta write: each built folder gets the name of its bucket's files when they are
+        exactly the files of the state it was built from plus those this ingest wrote; else it is dropped (another
+        writer was there too) and the read path rebuilds the bucket. Returns how many folders were installed."""
+        if not built:
+            return 0
+        files = self._files(ingest_id)
+        done = 0
+        for one in built:
+            paths, mine = files.get(one.bucket, ([], set()))
+            rest = [p for p in paths if p not in mine]
+            if mine and (_stamp_of(rest) if rest else None) == one.before:
+                final = self._path(one.bucket, _stamp_of(paths))
+                (one.tmp / "done").touch()
+                shutil.rmtree(final, ignore_errors=True)
+                one.tmp.rename(final)
+                self._drop_others(one.bucket, final)
+                done += 1
+            else:
+                shutil.rmtree(one.tmp, ignore_errors=True)
+        return done
 
     @staticmethod
-    def _index(tables: dict[int, tuple[pa.Table, pl.DataFrame]]
+    def _index(tables: dict[int, tuple[dict[int, pa.Buffer], pl.DataFrame]]
                ) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, str]]:
         """(listing, source) -> its series: bucket, first row, rows and constants; each listing's primary source."""
         frames = [ix for _, ix in tables.values() if ix.height]
@@ -263,13 +428,14 @@ class BarsCache:
         return self._current().primary.get(listing_id)
 
     def series(self, listing_id: str, source: str | None = None) -> tuple[pa.Table, dict[str, Any]] | None:
-        """The bars of one series (zero-copy slice) and what is constant along it (source, basis, currency...)."""
+        """The bars of one series (its block decoded) and what is constant along it (source, basis, currency...)."""
         view = self._current()
         src = source or view.primary.get(listing_id)
         info = view.offsets.get((listing_id, src)) if src else None
         if info is None:
             return None
-        return view.tables[info["bucket"]][0].slice(info["start"], info["n"]), info
+        seg = view.tables[info["bucket"]][0][info["seg"]]
+        return blocks.decode(seg.slice(info["off"], info["len"]), info), info
 
     def actions(self, listing_id: str) -> pl.DataFrame:
         found = self._current().actions.get(listing_id)
@@ -278,6 +444,14 @@ class BarsCache:
         empty = pl.from_arrow(P.CORPORATE_ACTIONS.schema.empty_table())
         assert isinstance(empty, pl.DataFrame)
         return empty
+
+
+def _link(src: Path, dst: Path) -> None:
+    """A segment shared by two states of a bucket: a hard link (the bytes stay once on disk), else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | None = None

@@ -1,0 +1,233 @@
+"""Series blocks of the bars read cache: each series (one listing, one source, latest version of every bar) is one
+compressed block, decoded on read into the float bars the read path returns.
+
+A block holds the integer ticks the lake stores, so a decoded price is ``ticks / 10**price_exp``, the same float
+the lake gives (IEEE division is correctly rounded), and the same encoding serves the cache built at ingest from
+the verified rows and the one rebuilt from the lake.
+
+Layout of the uncompressed payload of a series of ``n`` bars, one section each, every section at the narrowest
+signed integer width (1, 2, 4 or 8 bytes) that holds its values, sections in order of decreasing width (so that
+each is aligned):
+
+- ``date``: days since the previous bar (0 for the first; the first date is ``d0`` in the index);
+- ``close``: ticks minus the previous close's (0 for the first; the first close is ``c0``);
+- ``open``, ``high``, ``low``: ticks minus the same bar's close;
+- ``volume``: as stored;
+- ``exp``: the price exponent per bar, only when it changes along the series (``e0 != e1``);
+- ``flags``: per bar 0 (no flag) or 1 + the position of its flag text in the series' ``fdict``;
+- one bitmap (``numpy.packbits``) per price or volume column that has nulls (``nulls``: open 1, high 2, low 4,
+  close 8, volume 16).
+
+The payload is compressed with LZ4, which decompresses at several GB/s: a read decodes its block every time.
+(zstd makes blocks about a fifth smaller and decompresses five times slower; byte-shuffling the sections gains
+LZ4 6% and costs a read more than the decompression.) What decoding needs is in the series index (one row per series).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+CODEC = pa.Codec("lz4")
+_INT = {1: np.dtype("<i1"), 2: np.dtype("<i2"), 4: np.dtype("<i4"), 8: np.dtype("<i8")}
+_POW10 = 10.0 ** np.arange(19)
+#: the price columns in the order of their null bits
+_NULL_BIT = {"open": 1, "high": 2, "low": 4, "close": 8, "volume": 16}
+#: the columns a block is built from (ticks, as the lake stores them)
+TICK_COLS = ("date", "open", "high", "low", "close", "volume", "price_exp", "flags")
+#: the per-series columns of the index, besides listing_id and source
+INDEX_SCHEMA = pa.schema([
+    ("listing_id", pa.string()), ("source", pa.string()), ("n", pa.int64()), ("basis", pa.string()),
+    ("currency", pa.string()), ("unit_scale", pa.int8()), ("knowledge_time", pa.timestamp("us", tz="UTC")),
+    ("seg", pa.int32()), ("off", pa.int64()), ("len", pa.int64()), ("raw", pa.int64()), ("d0", pa.int32()),
+    ("c0", pa.int64()), ("w", pa.string()), ("e0", pa.int8()), ("e1", pa.int8()), ("nulls", pa.int8()),
+    ("fdict", pa.string())])
+BAR_SCHEMA = pa.schema([("date", pa.date32()), ("open", pa.float64()), ("high", pa.float64()), ("low", pa.float64()),
+                        ("close", pa.float64()), ("volume", pa.int64()), ("flags", pa.string())])
+_SECTIONS = ("date", "close", "open", "high", "low", "volume")
+
+
+def _width(a: np.ndarray) -> int:
+    if not a.size:
+        return 1
+    lo, hi = int(a.min()), int(a.max())
+    for w in (1, 2, 4):
+        lim = 1 << (8 * w - 1)
+        if -lim <= lo and hi < lim:
+            return w
+    return 8
+
+
+def encode(frame: pl.DataFrame, seg: int, offset: int = 0) -> tuple[list[bytes], pa.Table]:
+    """The blocks of every series in ``frame`` (sorted by listing_id, source, date; one row per bar, latest
+    version only) and their index rows, the blocks laid out from ``offset`` of segment ``seg``.
+
+    ``frame`` has listing_id, source, :data:`TICK_COLS`, basis, currency, unit_scale and knowledge_time."""
+    n_all = frame.height
+    if not n_all:
+        return [], INDEX_SCHEMA.empty_table()
+    key = frame.select("listing_id", "source")
+    new = key.select(((pl.col("listing_id") != pl.col("listing_id").shift(1)) |
+                      (pl.col("source") != pl.col("source").shift(1))).fill_null(True)).to_series().to_numpy()
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], n_all)
+    date = frame.get_column("date").cast(pl.Int32).to_numpy()
+    nulls = {c: frame.get_column(c).is_null().to_numpy() for c in ("open", "high", "low", "close", "volume")}
+    close = frame.get_column("close").fill_null(0).to_numpy().astype(np.int64, copy=False)
+    rel = {c: frame.get_column(c).fill_null(0).to_numpy().astype(np.int64, copy=False)
+           for c in ("open", "high", "low")}
+    for c in rel:  # a null price is stored as the close (difference 0) and its bit set
+        rel[c] = np.where(nulls[c], 0, rel[c] - close)
+    vol = frame.get_column("volume").fill_null(0).to_numpy().astype(np.int64, copy=False)
+    exp = frame.get_column("price_exp").fill_null(0).to_numpy().astype(np.int8, copy=False)
+    flags = frame.get_column("flags")
+    has_flags = flags.null_count() < n_all
+    if has_flags:
+        names = flags.drop_nulls().unique().sort()
+        codes = flags.replace_strict(names, pl.int_range(1, names.len() + 1, eager=True), default=0,
+                                     return_dtype=pl.Int32).to_numpy()
+        name_list = names.to_list()
+    any_null = {c: bool(m.any()) for c, m in nulls.items()}
+    blocks: list[bytes] = []
+    rows: dict[str, list[Any]] = {f.name: [] for f in INDEX_SCHEMA}
+    first = frame.select("listing_id", "source", "basis", "currency", "unit_scale").gather(starts)
+    kt = frame.get_column("knowledge_time")
+    for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+        d = date[s:e]
+        c = close[s:e]
+        cols = {"date": np.diff(d, prepend=d[0]), "close": np.diff(c, prepend=c[0]), "open": rel["open"][s:e],
+                "high": rel["high"][s:e], "low": rel["low"][s:e], "volume": vol[s:e]}
+        widths = {name: _width(a) for name, a in cols.items()}
+        parts = [cols[name].astype(_INT[widths[name]], copy=False).tobytes()
+                 for name in sorted(_SECTIONS, key=lambda x: -widths[x])]
+        ex = exp[s:e]
+        e0, e1 = int(ex.min()), int(ex.max())
+        if e0 != e1:
+            parts.append(ex.tobytes())
+        fdict = None
+        if has_flags:
+            cs = codes[s:e]
+            used = np.unique(cs)
+            used = used[used > 0]
+            if used.size:
+                local = np.zeros(used.max() + 1, dtype=np.int32)
+                local[used] = np.arange(1, used.size + 1)
+                fw = 1 if used.size < 128 else 2
+                parts.append(local[cs].astype(_INT[fw]).tobytes())
+                fdict = "\n".join(name_list[i - 1] for i in used.tolist())
+        bits = 0
+        for cname, bit in _NULL_BIT.items():
+            if any_null[cname] and nulls[cname][s:e].any():
+                bits |= bit
+                parts.append(np.packbits(nulls[cname][s:e]).tobytes())
+        payload = b"".join(parts)
+        block = CODEC.compress(payload, asbytes=True)
+        blocks.append(block)
+        lid, src, basis, ccy, unit = first.row(k)
+        rows["listing_id"].append(lid)
+        rows["source"].append(src)
+        rows["n"].append(e - s)
+        rows["basis"].append(basis)
+        rows["currency"].append(ccy)
+        rows["unit_scale"].append(unit)
+        rows["knowledge_time"].append(kt[s:e].max())
+        rows["seg"].append(seg)
+        rows["off"].append(offset)
+        rows["len"].append(len(block))
+        rows["raw"].append(len(payload))
+        rows["d0"].append(int(d[0]))
+        rows["c0"].append(int(c[0]))
+        rows["w"].append("".join(str(widths[x]) for x in _SECTIONS))
+        rows["e0"].append(e0)
+        rows["e1"].append(e1)
+        rows["nulls"].append(bits)
+        rows["fdict"].append(fdict)
+        offset += len(block)
+    return blocks, pa.Table.from_pydict(rows, schema=INDEX_SCHEMA)
+
+
+def _unpack(buf: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """The sections of one block as numpy arrays (views of the decompressed payload)."""
+    n = int(info["n"])
+    raw = np.frombuffer(CODEC.decompress(buf, decompressed_size=int(info["raw"])), dtype=np.uint8)
+    widths = dict(zip(_SECTIONS, (int(x) for x in info["w"])))
+    out: dict[str, Any] = {}
+    pos = 0
+    for name in sorted(_SECTIONS, key=lambda x: -widths[x]):
+        w = widths[name]
+        out[name] = raw[pos:pos + n * w].view(_INT[w])
+        pos += n * w
+    if info["e0"] != info["e1"]:
+        out["exp"] = raw[pos:pos + n].view(np.int8)
+        pos += n
+    if info["fdict"] is not None:
+        nf = info["fdict"].count("\n") + 1
+        fw = 1 if nf < 128 else 2
+        out["flags"] = raw[pos:pos + n * fw].view(_INT[fw])
+        pos += n * fw
+    bits = int(info["nulls"])
+    nb = (n + 7) // 8
+    for cname, bit in _NULL_BIT.items():
+        if bits & bit:
+            out["null_" + cname] = np.unpackbits(raw[pos:pos + nb], count=n).astype(bool)
+            pos += nb
+    return out
+
+
+def _flags(sec: dict[str, Any], info: dict[str, Any], n: int) -> pa.Array:
+    if info["fdict"] is None:
+        return pa.nulls(n, pa.string())
+    codes = sec["flags"].astype(np.int32)
+    idx = pa.array(codes - 1, mask=codes == 0)
+    return pa.array(info["fdict"].split("\n"), pa.string()).take(idx)
+
+
+def _ticks(sec: dict[str, Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
+    close = np.cumsum(sec["close"], dtype=np.int64)
+    close += int(info["c0"])
+    out = {"close": close}
+    for c in ("open", "high", "low"):
+        out[c] = sec[c] + close
+    return out
+
+
+def decode(buf: Any, info: dict[str, Any]) -> pa.Table:
+    """One series as the bars the read path returns: date, open, high, low, close (float), volume, flags."""
+    n = int(info["n"])
+    sec = _unpack(buf, info)
+    days = np.cumsum(sec["date"], dtype=np.int32)
+    days += int(info["d0"])
+    ticks = _ticks(sec, info)
+    div: Any = _POW10[sec["exp"]] if "exp" in sec else _POW10[int(info["e0"])]
+    cols: list[pa.Array] = [pa.Array.from_buffers(pa.date32(), n, [None, pa.py_buffer(days)])]
+    for c in ("open", "high", "low", "close"):
+        v = ticks[c] / div
+        cols.append(pa.array(v, mask=sec["null_" + c]) if "null_" + c in sec else pa.array(v))
+    vol = sec["volume"].astype(np.int64)
+    cols.append(pa.array(vol, mask=sec["null_volume"]) if "null_volume" in sec else pa.array(vol))
+    cols.append(_flags(sec, info, n))
+    return pa.Table.from_arrays(cols, schema=BAR_SCHEMA)
+
+
+def decode_ticks(buf: Any, info: dict[str, Any]) -> pl.DataFrame:
+    """One series as the lake's integer columns (:data:`TICK_COLS`), to merge with newer bars."""
+    n = int(info["n"])
+    sec = _unpack(buf, info)
+    days = np.cumsum(sec["date"], dtype=np.int32) + int(info["d0"])
+    ticks = _ticks(sec, info)
+    exp = sec["exp"].copy() if "exp" in sec else np.full(n, int(info["e0"]), dtype=np.int8)
+    cols: dict[str, Any] = {"date": pl.Series("date", days).cast(pl.Date)}
+    for c in ("open", "high", "low", "close"):
+        cols[c] = pl.Series(c, np.where(sec["null_" + c], 0, ticks[c]) if "null_" + c in sec else ticks[c])
+        if "null_" + c in sec:
+            cols[c] = cols[c].scatter(np.flatnonzero(sec["null_" + c]), None)
+    vol = pl.Series("volume", sec["volume"].astype(np.int64))
+    if "null_volume" in sec:
+        vol = vol.scatter(np.flatnonzero(sec["null_volume"]), None)
+    cols["volume"] = vol
+    cols["price_exp"] = pl.Series("price_exp", exp)
+    cols["flags"] = pl.from_arrow(_flags(sec, info, n))
+    return pl.DataFrame(cols).cast({"flags": pl.Utf8})
