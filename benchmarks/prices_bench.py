@@ -140,12 +140,16 @@ def disk_usage(path: Path) -> dict[str, int]:
     if path.is_file():
         st = path.stat()
         return {"allocated": st.st_blocks * 512, "apparent": st.st_size, "files": 1}
+    seen: set[tuple[int, int]] = set()
     for root, _, names in os.walk(path):
         for name in names:
             try:
                 st = os.stat(os.path.join(root, name), follow_symlinks=False)
             except OSError:
                 continue
+            if (st.st_dev, st.st_ino) in seen:  # a hard link: its blocks are counted once, as du does
+                continue
+            seen.add((st.st_dev, st.st_ino))
             alloc += st.st_blocks * 512
             apparent += st.st_size
             files += 1
@@ -233,14 +237,28 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform(), "libs": {m: version_of(m) for m in libs},
             "git_commit": git("rev-parse", "--short", "HEAD"),
             "git_dirty_src": (git("status", "--porcelain", "--", "src") or "").splitlines(),
-            "utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_start": load_average()}
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (other work on the machine slows every system measured)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 def machine_markdown(m: dict[str, Any]) -> str:
     libs = ", ".join(f"{k} {v}" for k, v in m["libs"].items() if v)
     dirty = f" ({len(m['git_dirty_src'])} uncommitted files under src/)" if m["git_dirty_src"] else " (clean src/)"
+    load = ""
+    if m.get("load_start"):
+        load = f"\nLoad average (1/5/15 min) at the start {' / '.join(map(str, m['load_start']))}"
+        if m.get("load_end"):
+            load += f", at the end {' / '.join(map(str, m['load_end']))}"
+        load += f" on {m['cores']} cores."
     return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gib']} GiB RAM; {m['platform']}; "
-            f"Python {m['python']}.\nLibraries: {libs}.\nCommit {m['git_commit']}{dirty}, run {m['utc']}.")
+            f"Python {m['python']}.\nLibraries: {libs}.\nCommit {m['git_commit']}{dirty}, run {m['utc']}.{load}")
 
 
 def markdown(header: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
@@ -540,10 +558,67 @@ def phase_marketwire(work: Path, folder: Path) -> dict[str, Any]:
     log(f"marketwire: ingest {secs:.2f}s, accepted {report.get('accepted')}, quarantined {report.get('quarantined')}, "
         f"flagged {report.get('flagged')} -> {rows / secs:,.0f} rows/s")
     size = dict(mw.bars_size())
-    first_ms, df = timed_once(lambda: mw.prices("IBM"))
-    log(f"marketwire: first mw.prices('IBM') after the ingest {first_ms:.1f} ms")
+    first_ms, df, rebuilt = first_read(home, lambda: mw.prices("IBM"))
+    log(f"marketwire: first mw.prices('IBM') after the ingest {first_ms:.1f} ms ({rebuilt} cache folders built by it)")
     return {"ingest_s": secs, "rows": rows, "report": report, "bars_size": size, "first_read_ms": first_ms,
-            "check": series_check(df), "home_disk": {p.name: disk_usage(p) for p in sorted(home.iterdir())}}
+            "first_read_built": rebuilt, "check": series_check(df),
+            "home_disk": {p.name: disk_usage(p) for p in sorted(home.iterdir())}}
+
+
+def first_read(home: Path, read: Callable[[], Any]) -> tuple[float, Any, int]:
+    """(ms, result, cache folders the read had to build) of the first read after an ingest: 0 when the ingest
+    left the read cache complete."""
+    folder = home / "cache" / "bars"
+
+    def names() -> set[str]:
+        return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+    before = names()
+    ms, df = timed_once(read)
+    return ms, df, len(names() - before)
+
+
+def frame_of(df: Any) -> Any:
+    """A read's answer as pandas columns date (datetime64[ns]), open, high, low, close (float64), volume (int64)."""
+    import pandas as pd
+
+    if "date" not in df.columns:
+        df = df.reset_index()
+    df = df.rename(columns=str.lower)[PRICE_COLUMNS].copy()
+    df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
+    for c in ("open", "high", "low", "close"):
+        df[c] = df[c].astype("float64")
+    df["volume"] = df["volume"].astype("int64")
+    return df.reset_index(drop=True)
+
+
+def dump_series(work: Path, name: str, read: Callable[[str], Any], symbols: Sequence[str]) -> None:
+    """Every series as the system returns it, into ``work/series_<name>.parquet`` (compared after the run)."""
+    import pandas as pd
+
+    parts = []
+    for sym in symbols:
+        df = frame_of(read(sym))
+        df.insert(0, "symbol", sym)
+        parts.append(df)
+    pd.concat(parts, ignore_index=True).to_parquet(work / f"series_{name}.parquet")
+
+
+def compare_series(work: Path, a: str, b: str) -> dict[str, Any]:
+    """Row by row and cell by cell (exact equality) the series two systems returned, keyed by symbol and date."""
+    import pandas as pd
+
+    pa_, pb = work / f"series_{a}.parquet", work / f"series_{b}.parquet"
+    if not pa_.exists() or not pb.exists():
+        return {"error": "not dumped"}
+    A, B = pd.read_parquet(pa_), pd.read_parquet(pb)
+    m = A.merge(B, on=["symbol", "date"], how="outer", suffixes=("_a", "_b"), indicator=True)
+    both = m[m["_merge"] == "both"]
+    diffs = {c: int((both[f"{c}_a"] != both[f"{c}_b"]).sum()) for c in PRICE_COLUMNS[1:]}
+    only = {side: m[m["_merge"] == f"{side}_only"][["symbol", "date"]].astype(str).values.tolist()
+            for side in ("left", "right")}
+    return {"a": a, "b": b, "rows_a": len(A), "rows_b": len(B), "symbols": int(A["symbol"].nunique()),
+            "common": len(both), "only_a": only["left"], "only_b": only["right"], "cells_differ": diffs}
 
 
 def sdk_reads(mw: Any, symbols: Sequence[str], budget: float, label: str) -> dict[str, Any]:
@@ -560,15 +635,47 @@ def sdk_reads(mw: Any, symbols: Sequence[str], budget: float, label: str) -> dic
     return out
 
 
-def phase_marketwire_read(work: Path, reads: int, budget: float) -> dict[str, Any]:
-    """A fresh process on the ingested home: open, first read, then timed reads per output."""
+def phase_marketwire_read(work: Path, reads: int, budget: float, folder: Path) -> dict[str, Any]:
+    """A fresh process on the ingested home: open, first read, then timed reads per output; then every series
+    dumped for the comparison of result sets."""
     import marketwire
 
     t0 = time.perf_counter()
     mw = marketwire.open(work / "mw_home")
     open_ms = (time.perf_counter() - t0) * 1e3
     res = sdk_reads(mw, ["IBM"] * (reads + 1), budget, "marketwire SDK")
+    dump_series(work, "marketwire", mw.prices, [symbol_of(p) for p in series_files(folder)])
     return {"open_ms": open_ms, "outputs": res}
+
+
+def phase_pair(work: Path, reads: int, budget: float) -> dict[str, Any]:
+    """marketwire and ArcticDB in one process on the homes the phases before wrote, calls alternating (the order
+    swapped every round), so that both see the same load: the same first call and warm-up for each, then
+    ``reads`` timed full-history reads of IBM into pandas each."""
+    import arcticdb
+    import marketwire
+
+    mw = marketwire.open(work / "mw_home")
+    lib = arcticdb.Arctic(f"lmdb://{work / 'arctic_lmdb'}").get_library("prices")
+    fns: dict[str, Callable[[], Any]] = {"marketwire": lambda: mw.prices("IBM"), "arctic": lambda: lib.read("IBM").data}
+    out: dict[str, Any] = {}
+    for name, fn in fns.items():
+        cold, df = timed_once(fn)
+        fn()  # warm-up
+        out[name] = {"cold_ms": cold, "check": series_check(df)}
+    samples: dict[str, list[int]] = {k: [] for k in fns}
+    t_start = time.perf_counter()
+    for i in range(reads):
+        for name in (list(fns) if i % 2 == 0 else list(fns)[::-1]):
+            t = time.perf_counter_ns()
+            fns[name]()
+            samples[name].append(time.perf_counter_ns() - t)
+        if time.perf_counter() - t_start > budget:
+            break
+    for name, v in samples.items():
+        out[name].update(pct(v))
+        log(f"pair {name}: p50 {out[name]['p50']:.3f} ms, p99 {out[name]['p99']:.3f} ms (n={out[name]['n']})")
+    return out
 
 
 def phase_rest(work: Path, reads: int, budget: float) -> dict[str, Any]:
@@ -605,6 +712,7 @@ def phase_arctic(work: Path, folder: Path, reads: int, budget: float) -> dict[st
     cold_ms, df = timed_once(lambda: lib.read("IBM").data)
     lib.read("IBM")
     read = timed_calls(lambda s: lib.read(s).data, ["IBM"] * reads, budget, "arcticdb lib.read")
+    dump_series(work, "arctic", lambda s: lib.read(s).data, [symbol_of(p) for p in files])
     return {"rows": rows, "parse_s": parse_s, "write_s": write_s, "cold_ms": cold_ms, "check": series_check(df),
             "read": read, "disk": disk_usage(path)}
 
@@ -655,7 +763,7 @@ def ingest_rows(R: dict[str, Any]) -> list[list[str]]:
         rate = m["rows"] / m["ingest_s"]
         rep = m["report"]
         out.append(["marketwire", f"`mw.ingest(\"prices-csv\", [Stocks, ETFs], preset=\"kaggle\")`: parse + verify + "
-                    f"Delta write (accepted {fmt_int(rep.get('accepted'))}, quarantined "
+                    f"Delta write + read cache (accepted {fmt_int(rep.get('accepted'))}, quarantined "
                     f"{fmt_int(rep.get('quarantined'))}, flagged {fmt_int(rep.get('flagged'))})",
                     fmt_int(m["rows"]), f"{m['ingest_s']:.2f}", fmt_int(rate), ">= 500,000",
                     verdict(rate >= TARGET_INGEST_ROWS_S)])
@@ -698,8 +806,20 @@ def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float 
 
     m = R.get("marketwire", {})
     if "first_read_ms" in m:
-        out.append(["marketwire SDK, first read in the ingest process", "pandas", "1", fmt_ms(m["first_read_ms"]), "", "",
-                    "", "", "", check_matches(m.get("check"), want) if want else ""])
+        built = m.get("first_read_built")
+        note = "" if built is None else f" (cache folders it built: {built})"
+        out.append([f"marketwire SDK, first read in the ingest process{note}", "pandas", "1",
+                    fmt_ms(m["first_read_ms"]), "", "", "", "", "", check_matches(m.get("check"), want) if want else ""])
+    pair = R.get("pair", {})
+    if "marketwire" in pair and "arctic" in pair and "p50" in pair["marketwire"]:
+        pm, pa_ = pair["marketwire"], pair["arctic"]
+        ok = pm["p50"] <= pa_["p50"] and pm["p99"] <= pa_["p99"]
+        out.append(["same process, calls alternating: marketwire `mw.prices(sym)`", "pandas DataFrame", str(pm["n"]),
+                    fmt_ms(pm["cold_ms"]), fmt_ms(pm["p50"]), fmt_ms(pm["p95"]), fmt_ms(pm["p99"]),
+                    "p50 and p99 <= ArcticDB's", verdict(ok), check_matches(pm.get("check"), want) if want else ""])
+        out.append(["same process, calls alternating: ArcticDB `lib.read(sym).data`", "pandas DataFrame (date index)",
+                    str(pa_["n"]), fmt_ms(pa_["cold_ms"]), fmt_ms(pa_["p50"]), fmt_ms(pa_["p95"]), fmt_ms(pa_["p99"]),
+                    "", "", check_matches(pa_.get("check"), want) if want else ""])
     mr = R.get("marketwire_read", {})
     outs = mr.get("outputs", {})
     for output, returns in (("pandas", "pandas DataFrame"), ("arrow", "pyarrow Table"), ("polars", "polars DataFrame")):
@@ -725,9 +845,23 @@ def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float 
     return out
 
 
+def total_row(R: dict[str, Any]) -> list[list[str]]:
+    """marketwire's whole home at rest (every Delta table and every cache) per stored bar, against ArcticDB's."""
+    m, a = R.get("marketwire", {}), R.get("arctic", {})
+    if "home_disk" not in m or not m.get("bars_size", {}).get("rows"):
+        return []
+    rows = m["bars_size"]["rows"]
+    total = sum(d["allocated"] for d in m["home_disk"].values())
+    peer = a["disk"]["allocated"] / a["rows"] if "disk" in a else None
+    return [["marketwire", "**total at rest**: the whole home (lake: every Delta table with its log; cache: every "
+             "read cache), du", fmt_bytes(total), fmt_int(rows), f"**{total / rows:.2f}**",
+             f"<= ArcticDB ({peer:.2f})" if peer else "<= ArcticDB", verdict(None if peer is None else
+                                                                           total / rows <= peer)]]
+
+
 def size_rows(R: dict[str, Any]) -> list[list[str]]:
     """system | what is counted | bytes | rows | bytes/row | target | pass"""
-    out: list[list[str]] = []
+    out: list[list[str]] = total_row(R)
     m = R.get("marketwire", {})
     if "bars_size" in m:
         s = m["bars_size"]
@@ -752,7 +886,8 @@ def size_rows(R: dict[str, Any]) -> list[list[str]]:
 
 def home_rows(parts: dict[str, dict[str, int]], rows: int | None) -> list[list[str]]:
     """One size row per top-level folder of the marketwire home (``lake``: every Delta table; ``cache``: read caches)."""
-    what = {"lake": "home/lake, du: every Delta table with its log", "cache": "home/cache, du: read caches built on first read"}
+    what = {"lake": "home/lake, du: every Delta table with its log",
+            "cache": "home/cache, du: the read caches (built by the ingest)"}
     return [["marketwire", f"{what.get(name, 'home/' + name + ', du')} ({d['files']:,} files)", fmt_bytes(d["allocated"]),
              fmt_int(rows), f"{d['allocated'] / rows:.2f}" if rows else "—", "", ""] for name, d in parts.items()]
 
@@ -802,6 +937,7 @@ def report(R: dict[str, Any], want: dict[str, Any]) -> str:
         markdown(["system", "what is counted", "bytes", "rows", "bytes/row", "target", "pass"],
                  size_rows(R), "llrrrrl"),
         "",
+        *results_section(R.get("results")),
         "## Peak RSS per process",
         "",
         markdown(["process", "peak RSS"], rss_rows(R), "lr"),
@@ -815,12 +951,28 @@ def report(R: dict[str, Any], want: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def results_section(res: dict[str, Any] | None) -> list[str]:
+    """The result sets of two systems compared row by row and cell by cell."""
+    if not res or "error" in res:
+        return [] if not res else ["## 4. Result sets", "", f"not compared: {res['error']}", ""]
+    differ = sum(res["cells_differ"].values())
+    rows = [[f"{res['symbols']} series", fmt_int(res["rows_a"]), fmt_int(res["rows_b"]), fmt_int(res["common"]),
+             fmt_int(differ), str(len(res["only_a"])), str(len(res["only_b"]))]]
+    out = ["## 4. Result sets: every series as each system returns it (pandas), keyed by symbol and date", "",
+           markdown(["compared", f"rows {res['a']}", f"rows {res['b']}", "rows in both", "cells that differ "
+                     "(exact float equality)", f"rows only {res['a']}", f"rows only {res['b']}"], [*rows]), ""]
+    if res["only_a"] or res["only_b"]:
+        out += [f"Rows only {res['a']}: {res['only_a'][:20]}; rows only {res['b']}: {res['only_b'][:20]} "
+                "(marketwire quarantines what its rules reject; the peers store every parsed row).", ""]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reads", type=int, default=300, help="timed reads per reader (after one warm-up); default 300")
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a new temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    ap.add_argument("--phases", default="marketwire,marketwire_read,rest,arctic,parquet",
+    ap.add_argument("--phases", default="marketwire,marketwire_read,rest,arctic,parquet,pair",
                     help="phases to run, comma-separated")
     ap.add_argument("--max-seconds", type=float, default=300.0, help="time budget of each timed loop; default 300")
     ap.add_argument("--out", type=Path, default=OUT / "prices_bench.json")
@@ -837,7 +989,9 @@ def main() -> None:
         if args.phase == "marketwire":
             res = phase_marketwire(work, folder)
         elif args.phase == "marketwire_read":
-            res = phase_marketwire_read(work, args.reads, budget)
+            res = phase_marketwire_read(work, args.reads, budget, folder)
+        elif args.phase == "pair":
+            res = phase_pair(work, args.reads, budget)
         elif args.phase == "rest":
             res = phase_rest(work, args.reads, budget)
         elif args.phase == "arctic":
@@ -864,6 +1018,8 @@ def main() -> None:
     try:
         for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
             R[phase] = run_phase(Path(__file__).resolve(), phase, work, extra)
+        R["results"] = compare_series(work, "marketwire", "arctic")
+        R["machine"]["load_end"] = load_average()
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)

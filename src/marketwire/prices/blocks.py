@@ -65,37 +65,42 @@ def encode(frame: pl.DataFrame, seg: int, offset: int = 0) -> tuple[list[bytes],
     """The blocks of every series in ``frame`` (sorted by listing_id, source, date; one row per bar, latest
     version only) and their index rows, the blocks laid out from ``offset`` of segment ``seg``.
 
-    ``frame`` has listing_id, source, :data:`TICK_COLS`, basis, currency, unit_scale and knowledge_time."""
+    ``frame`` has listing_id, source, :data:`TICK_COLS`, basis, currency, unit_scale and knowledge_time. The
+    columns go to numpy once; the loop over series only slices them."""
     n_all = frame.height
     if not n_all:
         return [], INDEX_SCHEMA.empty_table()
-    key = frame.select("listing_id", "source")
-    new = key.select(((pl.col("listing_id") != pl.col("listing_id").shift(1)) |
-                      (pl.col("source") != pl.col("source").shift(1))).fill_null(True)).to_series().to_numpy()
-    starts = np.flatnonzero(new)
+    ids = frame.select(pl.struct("listing_id", "source").rle_id()).to_series().to_numpy()
+    starts = np.flatnonzero(np.diff(ids, prepend=-1))
     ends = np.append(starts[1:], n_all)
-    date = frame.get_column("date").cast(pl.Int32).to_numpy()
-    nulls = {c: frame.get_column(c).is_null().to_numpy() for c in ("open", "high", "low", "close", "volume")}
-    close = frame.get_column("close").fill_null(0).to_numpy().astype(np.int64, copy=False)
-    rel = {c: frame.get_column(c).fill_null(0).to_numpy().astype(np.int64, copy=False)
-           for c in ("open", "high", "low")}
-    for c in rel:  # a null price is stored as the close (difference 0) and its bit set
-        rel[c] = np.where(nulls[c], 0, rel[c] - close)
-    vol = frame.get_column("volume").fill_null(0).to_numpy().astype(np.int64, copy=False)
+
+    def ints(name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        col = frame.get_column(name)
+        if not col.null_count():
+            return col.to_numpy().astype(np.int64, copy=False), None
+        return col.fill_null(0).to_numpy().astype(np.int64, copy=False), col.is_null().to_numpy()
+
+    date = frame.get_column("date").to_numpy().astype("datetime64[D]").astype(np.int64)
+    close, close_null = ints("close")
+    rel: dict[str, np.ndarray] = {}
+    nulls: dict[str, np.ndarray | None] = {"close": close_null}
+    for c in ("open", "high", "low"):  # a null price is stored as the close (difference 0) and its bit set
+        v, nulls[c] = ints(c)
+        rel[c] = v - close if nulls[c] is None else np.where(nulls[c], 0, v - close)
+    vol, nulls["volume"] = ints("volume")
     exp = frame.get_column("price_exp").fill_null(0).to_numpy().astype(np.int8, copy=False)
     flags = frame.get_column("flags")
-    has_flags = flags.null_count() < n_all
-    if has_flags:
+    codes = None
+    if flags.null_count() < n_all:
         names = flags.drop_nulls().unique().sort()
         codes = flags.replace_strict(names, pl.int_range(1, names.len() + 1, eager=True), default=0,
                                      return_dtype=pl.Int32).to_numpy()
         name_list = names.to_list()
-    any_null = {c: bool(m.any()) for c, m in nulls.items()}
+    kt = frame.get_column("knowledge_time").cast(pl.Int64).to_numpy()
+    first = frame.select("listing_id", "source", "basis", "currency", "unit_scale").gather(starts).to_arrow()
     blocks: list[bytes] = []
-    rows: dict[str, list[Any]] = {f.name: [] for f in INDEX_SCHEMA}
-    first = frame.select("listing_id", "source", "basis", "currency", "unit_scale").gather(starts)
-    kt = frame.get_column("knowledge_time")
-    for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+    rows: dict[str, list[Any]] = {f: [] for f in ("len", "raw", "d0", "c0", "w", "e0", "e1", "nulls", "fdict")}
+    for s, e in zip(starts.tolist(), ends.tolist()):
         d = date[s:e]
         c = close[s:e]
         cols = {"date": np.diff(d, prepend=d[0]), "close": np.diff(c, prepend=c[0]), "open": rel["open"][s:e],
@@ -108,7 +113,7 @@ def encode(frame: pl.DataFrame, seg: int, offset: int = 0) -> tuple[list[bytes],
         if e0 != e1:
             parts.append(ex.tobytes())
         fdict = None
-        if has_flags:
+        if codes is not None:
             cs = codes[s:e]
             used = np.unique(cs)
             used = used[used > 0]
@@ -120,33 +125,25 @@ def encode(frame: pl.DataFrame, seg: int, offset: int = 0) -> tuple[list[bytes],
                 fdict = "\n".join(name_list[i - 1] for i in used.tolist())
         bits = 0
         for cname, bit in _NULL_BIT.items():
-            if any_null[cname] and nulls[cname][s:e].any():
+            m = nulls[cname]
+            if m is not None and m[s:e].any():
                 bits |= bit
-                parts.append(np.packbits(nulls[cname][s:e]).tobytes())
+                parts.append(np.packbits(m[s:e]).tobytes())
         payload = b"".join(parts)
         block = CODEC.compress(payload, asbytes=True)
         blocks.append(block)
-        lid, src, basis, ccy, unit = first.row(k)
-        rows["listing_id"].append(lid)
-        rows["source"].append(src)
-        rows["n"].append(e - s)
-        rows["basis"].append(basis)
-        rows["currency"].append(ccy)
-        rows["unit_scale"].append(unit)
-        rows["knowledge_time"].append(kt[s:e].max())
-        rows["seg"].append(seg)
-        rows["off"].append(offset)
-        rows["len"].append(len(block))
-        rows["raw"].append(len(payload))
-        rows["d0"].append(int(d[0]))
-        rows["c0"].append(int(c[0]))
-        rows["w"].append("".join(str(widths[x]) for x in _SECTIONS))
-        rows["e0"].append(e0)
-        rows["e1"].append(e1)
-        rows["nulls"].append(bits)
-        rows["fdict"].append(fdict)
-        offset += len(block)
-    return blocks, pa.Table.from_pydict(rows, schema=INDEX_SCHEMA)
+        for k, v in (("len", len(block)), ("raw", len(payload)), ("d0", int(d[0])), ("c0", int(c[0])),
+                     ("w", "".join(str(widths[x]) for x in _SECTIONS)), ("e0", e0), ("e1", e1), ("nulls", bits),
+                     ("fdict", fdict)):
+            rows[k].append(v)
+    lens = np.array(rows["len"], dtype=np.int64)
+    offs = offset + np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    table = {"listing_id": first.column("listing_id"), "source": first.column("source"),
+             "n": pa.array(ends - starts, pa.int64()), "basis": first.column("basis"),
+             "currency": first.column("currency"), "unit_scale": first.column("unit_scale"),
+             "knowledge_time": pa.array(np.maximum.reduceat(kt, starts)).cast(pa.timestamp("us", tz="UTC")),
+             "seg": pa.array(np.full(len(starts), seg, dtype=np.int32)), "off": pa.array(offs), **rows}
+    return blocks, pa.Table.from_pydict(table).cast(INDEX_SCHEMA)
 
 
 def _unpack(buf: Any, info: dict[str, Any]) -> dict[str, Any]:
@@ -178,11 +175,17 @@ def _unpack(buf: Any, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def _flags(sec: dict[str, Any], info: dict[str, Any], n: int) -> pa.Array:
+    """The flag texts as a string array built from its buffers (most bars have none)."""
     if info["fdict"] is None:
         return pa.nulls(n, pa.string())
-    codes = sec["flags"].astype(np.int32)
-    idx = pa.array(codes - 1, mask=codes == 0)
-    return pa.array(info["fdict"].split("\n"), pa.string()).take(idx)
+    codes = sec["flags"]
+    texts = [t.encode() for t in info["fdict"].split("\n")]
+    lens = np.array([0, *(len(t) for t in texts)], dtype=np.int32)[codes]
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lens, out=offsets[1:])
+    data = b"".join(texts[c - 1] for c in codes[codes > 0].tolist())
+    valid = np.packbits(codes > 0, bitorder="little")
+    return pa.Array.from_buffers(pa.string(), n, [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _ticks(sec: dict[str, Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -212,22 +215,18 @@ def decode(buf: Any, info: dict[str, Any]) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=BAR_SCHEMA)
 
 
-def decode_ticks(buf: Any, info: dict[str, Any]) -> pl.DataFrame:
+def decode_ticks(buf: Any, info: dict[str, Any]) -> pa.Table:
     """One series as the lake's integer columns (:data:`TICK_COLS`), to merge with newer bars."""
     n = int(info["n"])
     sec = _unpack(buf, info)
-    days = np.cumsum(sec["date"], dtype=np.int32) + int(info["d0"])
+    days = np.cumsum(sec["date"], dtype=np.int32) + np.int32(info["d0"])
     ticks = _ticks(sec, info)
     exp = sec["exp"].copy() if "exp" in sec else np.full(n, int(info["e0"]), dtype=np.int8)
-    cols: dict[str, Any] = {"date": pl.Series("date", days).cast(pl.Date)}
+    cols: list[pa.Array] = [pa.Array.from_buffers(pa.date32(), n, [None, pa.py_buffer(days)])]
     for c in ("open", "high", "low", "close"):
-        cols[c] = pl.Series(c, np.where(sec["null_" + c], 0, ticks[c]) if "null_" + c in sec else ticks[c])
-        if "null_" + c in sec:
-            cols[c] = cols[c].scatter(np.flatnonzero(sec["null_" + c]), None)
-    vol = pl.Series("volume", sec["volume"].astype(np.int64))
-    if "null_volume" in sec:
-        vol = vol.scatter(np.flatnonzero(sec["null_volume"]), None)
-    cols["volume"] = vol
-    cols["price_exp"] = pl.Series("price_exp", exp)
-    cols["flags"] = pl.from_arrow(_flags(sec, info, n))
-    return pl.DataFrame(cols).cast({"flags": pl.Utf8})
+        cols.append(pa.array(ticks[c], mask=sec["null_" + c]) if "null_" + c in sec else pa.array(ticks[c]))
+    vol = sec["volume"].astype(np.int64)
+    cols.append(pa.array(vol, mask=sec["null_volume"]) if "null_volume" in sec else pa.array(vol))
+    cols.append(pa.array(exp))
+    cols.append(_flags(sec, info, n))
+    return pa.Table.from_arrays(cols, names=list(TICK_COLS))

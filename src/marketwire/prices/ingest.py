@@ -173,6 +173,7 @@ class BarsStage:
             before = self.cache.before_write() if self.cache is not None else None
             job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, fresh.to_arrow()))
             built = self._build_cache(fresh, before)
+            t = report.lap("cache", t)  # while the bars are written
         report.accepted += fresh.height
         report.flagged += fresh.filter(pl.col("flags").is_not_null()).height
         report.listings += len(ids)
@@ -187,12 +188,13 @@ class BarsStage:
         for fut in job.pending:
             fut.result()
         job.pending.clear()
+        t = report.lap("write", t)
         if built and self.cache is not None:
             try:
                 self.cache.install(built, job.ingest_id)
             except Exception:  # noqa: BLE001 - as in _build_cache
                 log.warning("bars cache: installing at ingest failed; the next read rebuilds it", exc_info=True)
-        t = report.lap("write", t)
+            t = report.lap("cache", t)
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
         report.disagreements += _reconcile(job, fresh, report.new_listings) if had_bars or several else 0
         report.lap("reconcile", t)

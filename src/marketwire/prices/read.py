@@ -283,8 +283,7 @@ class BarsCache:
 
         index = pl.from_arrow(pq.read_table(path / "series-index.parquet"))
         assert isinstance(index, pl.DataFrame)
-        segs = {int(s): pa.memory_map(str(path / f"seg-{int(s):05d}.bin"), "r").read_buffer()
-                for s in index.get_column("seg").unique().to_list()}
+        segs = {int(s): _map(path, int(s)) for s in index.get_column("seg").unique().to_list()}
         return segs, index.with_columns(pl.lit(bucket).alias("bucket"))
 
     # -- built at ingest ------------------------------------------------------------------------------------------
@@ -296,80 +295,119 @@ class BarsCache:
         """The new folders of the buckets ``rows`` (the delivery's appended bars, with ``bucket``) touch: each is
         the bucket's folder for the state ``before`` with the touched series re-encoded from their current block
         and the new rows. A bucket whose folder for ``before`` does not exist, or whose new rows are known earlier
-        than a version already cached (a back-dated correction), is left to the rebuild on read."""
-        out = []
-        cols = [c for c in _SERIES_COLS if c in rows.columns]
-        for (b,), part in rows.select("bucket", *cols).partition_by("bucket", as_dict=True).items():
-            b = int(b)
+        than a version already cached (a back-dated correction), is left to the rebuild on read.
+
+        The delivery is sorted and encoded in one pass over all its buckets (a handful of columnar operations,
+        whatever the number of series), then each bucket's blocks go to a new segment of its folder."""
+        import pyarrow.parquet as pq
+
+        rows = rows.select("bucket", *_SERIES_COLS).sort("bucket", "listing_id", "source", "date")
+        bk = rows.get_column("bucket").to_numpy()
+        starts = np.flatnonzero(np.diff(rows.select(pl.struct("listing_id", "source").rle_id()).to_series()
+                                        .to_numpy(), prepend=-1))
+        keys = rows.select("listing_id", "source").to_arrow().take(pa.array(starts))
+        sbucket = bk[starts].tolist()
+        kt = rows.get_column("knowledge_time").cast(pl.Int64).to_numpy()
+        ktmin = np.minimum.reduceat(kt, starts).tolist()
+        olds: dict[int, tuple[Path | None, dict[int, pa.Buffer], pa.Table]] = {}
+        for b in sorted(set(sbucket)):
             stamp = before.get(b)
             old = self._path(b, stamp) if stamp is not None else None
             if old is not None and not (old / "done").exists():
                 continue
+            if old is None:
+                olds[b] = (None, {}, blocks.INDEX_SCHEMA.empty_table())
+            else:
+                ix = pq.read_table(old / "series-index.parquet")
+                olds[b] = (old, {int(x): _map(old, int(x)) for x in set(ix.column("seg").to_pylist())}, ix)
+        # the series the delivery touches that the cache holds: decoded, to be merged with the delivery's rows
+        where = {b: {k: i for i, k in enumerate(zip(ix.column("listing_id").to_pylist(),
+                                                    ix.column("source").to_pylist()))}
+                 for b, (_, _, ix) in olds.items()}
+        touched: dict[int, set[int]] = {b: set() for b in olds}
+        old_series: list[pa.Table] = []
+        for (lid, src), b, k in zip(zip(keys.column(0).to_pylist(), keys.column(1).to_pylist()), sbucket, ktmin):
+            if b not in olds or (lid, src) not in where[b]:
+                continue
+            _, segs, ix = olds[b]
+            info = ix.slice(where[b][(lid, src)], 1).to_pylist()[0]
+            if k < int(pa.scalar(info["knowledge_time"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).as_py()):
+                touched.pop(b, None)  # the cached version of some bar may stay the latest: only the lake can say
+                olds.pop(b)
+                continue
+            touched[b].add(where[b][(lid, src)])
+            t = blocks.decode_ticks(segs[info["seg"]].slice(info["off"], info["len"]), info)
+            n = t.num_rows
+            const = {"bucket": pa.repeat(pa.scalar(b, pa.int16()), n), "listing_id": pa.repeat(lid, n),
+                     "source": pa.repeat(src, n), "basis": pa.repeat(pa.scalar(info["basis"], pa.string()), n),
+                     "currency": pa.repeat(pa.scalar(info["currency"], pa.string()), n),
+                     "unit_scale": pa.repeat(pa.scalar(info["unit_scale"], pa.int8()), n),
+                     "knowledge_time": pa.repeat(pa.scalar(info["knowledge_time"],
+                                                           pa.timestamp("us", tz="UTC")), n)}
+            old_series.append(pa.table({c: const[c] if c in const else t.column(c) for c in ("bucket",
+                                                                                           *_SERIES_COLS)}))
+        rows = rows.filter(pl.col("bucket").is_in(list(olds))) if len(olds) < len(set(sbucket)) else rows
+        if not olds:
+            return []
+        if any(touched.values()):  # the delivery's rows first: a bar it brings replaces the cached one of that date
+            old_frame = pl.from_arrow(pa.concat_tables(old_series, promote_options="permissive"))
+            assert isinstance(old_frame, pl.DataFrame)
+            rows = pl.concat([rows, old_frame.filter(pl.col("bucket").is_in(list(olds)))],
+                             how="vertical_relaxed").unique(["listing_id", "source", "date"], keep="first",
+                                                            maintain_order=True).sort("bucket", "listing_id",
+                                                                                      "source", "date")
+        data, index = blocks.encode(rows.select(_SERIES_COLS), 0)
+        n = index.column("n").to_numpy()
+        ib = rows.get_column("bucket").to_numpy()[np.cumsum(n) - n]
+        edges = np.flatnonzero(np.diff(ib, prepend=-1, append=-1))
+        out = []
+        for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()):
+            b = int(ib[lo])
+            old, segs, ix = olds[b]
             tmp = self.folder / f"b{b:02d}-ingest-{os.getpid()}-{threading.get_ident()}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            if self._merge(old, part.drop("bucket"), tmp):
-                out.append(Built(b, stamp, tmp))
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
+            keep = np.ones(ix.num_rows, dtype=bool)
+            keep[list(touched.get(b, ()))] = False
+            self._write_bucket(tmp, old, segs, ix.filter(pa.array(keep)), data[lo:hi], index.slice(lo, hi - lo))
+            out.append(Built(b, before.get(b), tmp))
         return out
 
-    def _merge(self, old: Path | None, rows: pl.DataFrame, tmp: Path) -> bool:
+    @staticmethod
+    def _write_bucket(tmp: Path, old: Path | None, segs: dict[int, pa.Buffer], kept: pa.Table, new: list[bytes],
+                      new_index: pa.Table) -> None:
+        """A bucket's folder: the kept blocks (their segments linked, or copied into one when the segments hold
+        too many replaced blocks) and the new blocks in a new segment."""
         import pyarrow.parquet as pq
 
-        segs: dict[int, pa.Buffer] = {}
-        index = pl.from_arrow(blocks.INDEX_SCHEMA.empty_table())
-        if old is not None:
-            segs, index = self._open(0, old)
-            index = index.drop("bucket")
-        assert isinstance(index, pl.DataFrame)
-        keys = rows.select("listing_id", "source").unique()
-        hit = index.join(keys, on=["listing_id", "source"], how="semi")
-        series = [rows]
-        if hit.height:
-            newest = rows.group_by("listing_id", "source").agg(pl.col("knowledge_time").min().alias("_kt"))
-            late = hit.join(newest, on=["listing_id", "source"]).filter(pl.col("_kt") < pl.col("knowledge_time"))
-            if late.height:  # the cached version of some bar may stay the latest: only the lake can say
-                return False
-            for info in hit.iter_rows(named=True):
-                cur = blocks.decode_ticks(segs[info["seg"]].slice(info["off"], info["len"]), info)
-                series.append(cur.with_columns(pl.lit(info["listing_id"]).alias("listing_id"),
-                                               pl.lit(info["source"]).alias("source"),
-                                               pl.lit(info["basis"]).alias("basis"),
-                                               pl.lit(info["currency"]).alias("currency"),
-                                               pl.lit(info["unit_scale"], pl.Int8).alias("unit_scale"),
-                                               pl.lit(info["knowledge_time"]).alias("knowledge_time")))
-        # the delivery's rows come first: a bar it brings replaces the cached one of the same date
-        merged = pl.concat([f.select(_SERIES_COLS) for f in series], how="vertical_relaxed")
-        if hit.height:
-            merged = merged.unique(["listing_id", "source", "date"], keep="first", maintain_order=True)
-        merged = merged.sort("listing_id", "source", "date")
-        kept = index.join(keys, on=["listing_id", "source"], how="anti")
-        live = int(kept.get_column("len").sum() or 0)
-        sizes = {s: buf.size for s, buf in segs.items()}
-        dead = sum(sizes.values()) - live
-        compact = bool(sizes) and (dead > DEAD_SHARE * sum(sizes.values()) or len(sizes) >= MAX_SEGMENTS)
-        parts: list[pa.Table] = []
-        if compact:  # the live blocks copied into one segment, the replaced ones dropped
+        live = int(pa.compute.sum(kept.column("len")).as_py() or 0)
+        total = sum(buf.size for buf in segs.values())
+        if segs and (total - live > DEAD_SHARE * total or len(segs) >= MAX_SEGMENTS):
             with open(tmp / "seg-00000.bin", "wb") as f:
-                off = 0
-                moved = []
-                for seg, o, n in kept.select("seg", "off", "len").iter_rows():
+                moved, off = [], 0
+                for seg, o, n in zip(kept.column("seg").to_pylist(), kept.column("off").to_pylist(),
+                                     kept.column("len").to_pylist()):
                     f.write(segs[seg].slice(o, n).to_pybytes())
                     moved.append(off)
                     off += n
-            kept = kept.with_columns(pl.lit(0, pl.Int32).alias("seg"), pl.Series("off", moved, pl.Int64))
+            kept = kept.set_column(kept.schema.get_field_index("seg"), "seg",
+                                   pa.array(np.zeros(kept.num_rows, dtype=np.int32)))
+            kept = kept.set_column(kept.schema.get_field_index("off"), "off", pa.array(moved, pa.int64()))
             seg = 1
         else:
-            for s in kept.get_column("seg").unique().to_list():
+            for s in set(kept.column("seg").to_pylist()):
                 _link(old / f"seg-{s:05d}.bin", tmp / f"seg-{s:05d}.bin")  # type: ignore[operator]
-            seg = max(sizes) + 1 if sizes else 0
-        parts.append(kept.to_arrow().cast(blocks.INDEX_SCHEMA))
+            seg = max(segs) + 1 if segs else 0
+        lens = np.array([len(x) for x in new], dtype=np.int64)
+        offs = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        new_index = new_index.set_column(new_index.schema.get_field_index("seg"), "seg",
+                                         pa.array(np.full(len(new), seg, dtype=np.int32)))
+        new_index = new_index.set_column(new_index.schema.get_field_index("off"), "off", pa.array(offs))
         with open(tmp / f"seg-{seg:05d}.bin", "wb") as f:
-            self._write_blocks(merged, f, seg, 0, parts)
-        pq.write_table(pa.concat_tables(parts).sort_by([("listing_id", "ascending"), ("source", "ascending")]),
+            f.write(b"".join(new))
+        both = pa.concat_tables([kept.cast(blocks.INDEX_SCHEMA), new_index.cast(blocks.INDEX_SCHEMA)])
+        pq.write_table(both.sort_by([("listing_id", "ascending"), ("source", "ascending")]),
                        tmp / "series-index.parquet")
-        return True
 
     def install(self, built: list[Built], ingest_id: str) -> int:
         """After the delivery's Delta write: each built folder gets the name of its bucket's files when they are
@@ -441,9 +479,24 @@ class BarsCache:
         found = self._current().actions.get(listing_id)
         if found is not None:
             return found
+        return _no_actions()
+
+
+_NO_ACTIONS: list[pl.DataFrame] = []
+
+
+def _no_actions() -> pl.DataFrame:
+    """The empty ledger of a listing without actions (made once: a read of such a listing needs no frame built)."""
+    if not _NO_ACTIONS:
         empty = pl.from_arrow(P.CORPORATE_ACTIONS.schema.empty_table())
         assert isinstance(empty, pl.DataFrame)
-        return empty
+        _NO_ACTIONS.append(empty)
+    return _NO_ACTIONS[0]
+
+
+def _map(folder: Path, seg: int) -> pa.Buffer:
+    """A segment file memory-mapped (a zero-copy buffer of its bytes)."""
+    return pa.memory_map(str(folder / f"seg-{seg:05d}.bin"), "r").read_buffer()
 
 
 def _link(src: Path, dst: Path) -> None:
