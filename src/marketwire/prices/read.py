@@ -205,7 +205,7 @@ class BarsCache:
     def _drop_others(self, bucket: int, keep: Path) -> None:
         # the old files may still be mapped by readers of the old state: on POSIX a mapping outlives the unlink
         for stale in self.folder.glob(f"b{bucket:02d}-*"):
-            if stale != keep and not stale.name.endswith(".tmp"):
+            if stale != keep and not (stale.name.endswith(".tmp") and _building(stale.name)):
                 shutil.rmtree(stale, ignore_errors=True)
 
     def _refresh_bars(self, old: BarsCache.View
@@ -301,11 +301,16 @@ class BarsCache:
         whatever the number of series), then each bucket's blocks go to a new segment of its folder."""
         import pyarrow.parquet as pq
 
-        rows = rows.select("bucket", *_SERIES_COLS).sort("bucket", "listing_id", "source", "date")
+        # series made contiguous by integer codes of listing and source (no string comparisons); blocks need
+        # contiguity and date order, not the names' order (the index file is sorted when written)
+        rows = rows.select("bucket", *_SERIES_COLS).with_columns(
+            pl.col("listing_id").cast(pl.Categorical).to_physical().alias("_l"),
+            pl.col("source").cast(pl.Categorical).to_physical().alias("_s")).sort(
+            "bucket", "_l", "_s", "date").drop("_l", "_s")
         bk = rows.get_column("bucket").to_numpy()
         starts = np.flatnonzero(np.diff(rows.select(pl.struct("listing_id", "source").rle_id()).to_series()
                                         .to_numpy(), prepend=-1))
-        keys = rows.select("listing_id", "source").to_arrow().take(pa.array(starts))
+        keys = rows.select("listing_id", "source")[pl.Series(starts)].to_arrow()
         sbucket = bk[starts].tolist()
         kt = rows.get_column("knowledge_time").cast(pl.Int64).to_numpy()
         ktmin = np.minimum.reduceat(kt, starts).tolist()
@@ -354,8 +359,10 @@ class BarsCache:
             assert isinstance(old_frame, pl.DataFrame)
             rows = pl.concat([rows, old_frame.filter(pl.col("bucket").is_in(list(olds)))],
                              how="vertical_relaxed").unique(["listing_id", "source", "date"], keep="first",
-                                                            maintain_order=True).sort("bucket", "listing_id",
-                                                                                      "source", "date")
+                                                            maintain_order=True).with_columns(
+                pl.col("listing_id").cast(pl.Categorical).to_physical().alias("_l"),
+                pl.col("source").cast(pl.Categorical).to_physical().alias("_s")).sort(
+                "bucket", "_l", "_s", "date").drop("_l", "_s")
         data, index = blocks.encode(rows.select(_SERIES_COLS), 0)
         n = index.column("n").to_numpy()
         ib = rows.get_column("bucket").to_numpy()[np.cumsum(n) - n]
@@ -492,6 +499,21 @@ def _no_actions() -> pl.DataFrame:
         assert isinstance(empty, pl.DataFrame)
         _NO_ACTIONS.append(empty)
     return _NO_ACTIONS[0]
+
+
+def _building(name: str) -> bool:
+    """Whether the ingest that names a temporary folder (``bNN-ingest-PID-THREAD.tmp``) may still be building it:
+    its process runs (a folder left by a process that died is removed with the stale ones)."""
+    parts = name.split("-")
+    if len(parts) < 4 or parts[1] != "ingest" or not parts[2].isdigit():
+        return False  # a rebuild's temporary folder: removed with the stale ones, as before
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _map(folder: Path, seg: int) -> pa.Buffer:
