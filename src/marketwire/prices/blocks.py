@@ -61,18 +61,36 @@ def _width(a: np.ndarray) -> int:
     return 8
 
 
-def encode(frame: pl.DataFrame, seg: int, offset: int = 0) -> tuple[list[bytes], pa.Table]:
-    """The blocks of every series in ``frame`` (sorted by listing_id, source, date; one row per bar, latest
-    version only) and their index rows, the blocks laid out from ``offset`` of segment ``seg``.
+def spans(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """First and past-the-end rows of each series of ``frame`` when every series is one run of rows in date order
+    (as a delivery's verified rows are); None when not (the caller sorts)."""
+    if not frame.height:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ids = frame.select(pl.struct("listing_id", "source").rle_id()).to_series().to_numpy()
+    starts = np.flatnonzero(np.diff(ids, prepend=-1))
+    if frame.select(pl.struct("listing_id", "source").n_unique()).item() != len(starts):
+        return None
+    day = frame.get_column("date").to_numpy().astype("datetime64[D]").astype(np.int64)
+    if (np.diff(day)[ids[1:] == ids[:-1]] <= 0).any():
+        return None
+    return starts, np.append(starts[1:], frame.height)
+
+
+def encode(frame: pl.DataFrame, seg: int, offset: int = 0,
+           runs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[bytes], pa.Table]:
+    """The blocks of every series in ``frame`` (one row per bar, latest version only; each series one run of
+    rows in date order, e.g. sorted by listing_id, source, date) and their index rows, the blocks laid out from
+    ``offset`` of segment ``seg``, in the order of ``runs`` (:func:`spans`, possibly reordered) or of the frame.
 
     ``frame`` has listing_id, source, :data:`TICK_COLS`, basis, currency, unit_scale and knowledge_time. The
     columns go to numpy once; the loop over series only slices them."""
     n_all = frame.height
     if not n_all:
         return [], INDEX_SCHEMA.empty_table()
-    ids = frame.select(pl.struct("listing_id", "source").rle_id()).to_series().to_numpy()
-    starts = np.flatnonzero(np.diff(ids, prepend=-1))
-    ends = np.append(starts[1:], n_all)
+    found = runs or spans(frame)
+    if found is None:
+        raise ValueError("encode: a series is not one run of rows in date order")
+    starts, ends = found
 
     def ints(name: str) -> tuple[np.ndarray, np.ndarray | None]:
         col = frame.get_column(name)
@@ -141,9 +159,17 @@ def encode(frame: pl.DataFrame, seg: int, offset: int = 0) -> tuple[list[bytes],
     table = {"listing_id": first.column("listing_id"), "source": first.column("source"),
              "n": pa.array(ends - starts, pa.int64()), "basis": first.column("basis"),
              "currency": first.column("currency"), "unit_scale": first.column("unit_scale"),
-             "knowledge_time": pa.array(np.maximum.reduceat(kt, starts)).cast(pa.timestamp("us", tz="UTC")),
+             "knowledge_time": pa.array(run_max(kt, starts)).cast(pa.timestamp("us", tz="UTC")),
              "seg": pa.array(np.full(len(starts), seg, dtype=np.int32)), "off": pa.array(offs), **rows}
     return blocks, pa.Table.from_pydict(table).cast(INDEX_SCHEMA)
+
+
+def run_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per run (the runs partition ``values``, given by their starts in any order): its maximum."""
+    order = np.argsort(starts)
+    out = np.empty(len(starts), dtype=values.dtype)
+    out[order] = np.maximum.reduceat(values, starts[order])
+    return out
 
 
 def _unpack(buf: Any, info: dict[str, Any]) -> dict[str, Any]:

@@ -301,19 +301,19 @@ class BarsCache:
         whatever the number of series), then each bucket's blocks go to a new segment of its folder."""
         import pyarrow.parquet as pq
 
-        # series made contiguous by integer codes of listing and source (no string comparisons); blocks need
-        # contiguity and date order, not the names' order (the index file is sorted when written)
-        rows = rows.select("bucket", *_SERIES_COLS).with_columns(
-            pl.col("listing_id").cast(pl.Categorical).to_physical().alias("_l"),
-            pl.col("source").cast(pl.Categorical).to_physical().alias("_s")).sort(
-            "bucket", "_l", "_s", "date").drop("_l", "_s")
+        rows = rows.select("bucket", *_SERIES_COLS)
+        runs = blocks.spans(rows)
+        if runs is None:
+            rows = _sorted(rows)
+            runs = blocks.spans(rows)
+            assert runs is not None
         bk = rows.get_column("bucket").to_numpy()
-        starts = np.flatnonzero(np.diff(rows.select(pl.struct("listing_id", "source").rle_id()).to_series()
-                                        .to_numpy(), prepend=-1))
+        order = np.argsort(bk[runs[0]], kind="stable")  # the series bucket by bucket, none of the rows moved
+        starts, ends = runs[0][order], runs[1][order]
         keys = rows.select("listing_id", "source")[pl.Series(starts)].to_arrow()
         sbucket = bk[starts].tolist()
         kt = rows.get_column("knowledge_time").cast(pl.Int64).to_numpy()
-        ktmin = np.minimum.reduceat(kt, starts).tolist()
+        ktmin = (-blocks.run_max(-kt, starts)).tolist()
         olds: dict[int, tuple[Path | None, dict[int, pa.Buffer], pa.Table]] = {}
         for b in sorted(set(sbucket)):
             stamp = before.get(b)
@@ -357,15 +357,19 @@ class BarsCache:
         if any(touched.values()):  # the delivery's rows first: a bar it brings replaces the cached one of that date
             old_frame = pl.from_arrow(pa.concat_tables(old_series, promote_options="permissive"))
             assert isinstance(old_frame, pl.DataFrame)
-            rows = pl.concat([rows, old_frame.filter(pl.col("bucket").is_in(list(olds)))],
-                             how="vertical_relaxed").unique(["listing_id", "source", "date"], keep="first",
-                                                            maintain_order=True).with_columns(
-                pl.col("listing_id").cast(pl.Categorical).to_physical().alias("_l"),
-                pl.col("source").cast(pl.Categorical).to_physical().alias("_s")).sort(
-                "bucket", "_l", "_s", "date").drop("_l", "_s")
-        data, index = blocks.encode(rows.select(_SERIES_COLS), 0)
-        n = index.column("n").to_numpy()
-        ib = rows.get_column("bucket").to_numpy()[np.cumsum(n) - n]
+            rows = _sorted(pl.concat([rows, old_frame.filter(pl.col("bucket").is_in(list(olds)))],
+                                     how="vertical_relaxed").unique(["listing_id", "source", "date"], keep="first",
+                                                                    maintain_order=True))
+            runs = blocks.spans(rows)
+            assert runs is not None
+            starts, ends = runs
+        elif len(olds) < len(set(sbucket)):  # rows of buckets left to the rebuild were dropped
+            runs = blocks.spans(rows)
+            assert runs is not None
+            order = np.argsort(rows.get_column("bucket").to_numpy()[runs[0]], kind="stable")
+            starts, ends = runs[0][order], runs[1][order]
+        data, index = blocks.encode(rows.select(_SERIES_COLS), 0, runs=(starts, ends))
+        ib = rows.get_column("bucket").to_numpy()[starts]
         edges = np.flatnonzero(np.diff(ib, prepend=-1, append=-1))
         out = []
         for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()):
@@ -499,6 +503,14 @@ def _no_actions() -> pl.DataFrame:
         assert isinstance(empty, pl.DataFrame)
         _NO_ACTIONS.append(empty)
     return _NO_ACTIONS[0]
+
+
+def _sorted(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows by bucket, series and date; the series ordered by integer codes of listing and source (no string
+    comparisons): blocks need each series as one run in date order, not the names' order."""
+    return rows.with_columns(pl.col("listing_id").cast(pl.Categorical).to_physical().alias("_l"),
+                             pl.col("source").cast(pl.Categorical).to_physical().alias("_s")).sort(
+        "bucket", "_l", "_s", "date").drop("_l", "_s")
 
 
 def _building(name: str) -> bool:
