@@ -12,7 +12,8 @@ the page cache):
 
 1. Bulk ingest, rows/s.
    - marketwire: ``mw.ingest("prices-csv", [Stocks, ETFs], preset="kaggle")`` into a fresh home. The whole call is
-     timed: CSV parse, verification, quarantine, Delta writes. Rows = accepted + quarantined.
+     timed: CSV parse, verification, quarantine, Delta writes and the read cache (which the ingest builds). Rows =
+     accepted + quarantined. The first read after it is timed, with the number of cache folders it had to build.
    - ArcticDB: ``polars.read_csv`` of each file, converted to a pandas DataFrame indexed by date (the parse), then
      ``lib.write(symbol, df)`` per series into ``arcticdb.Arctic("lmdb://...")``. Reported with and without parse.
    - Parquet: ``polars.read_csv`` (the parse), then ``write_parquet(compression="zstd")``, one file per symbol.
@@ -28,12 +29,19 @@ the page cache):
      body is decoded into a pandas DataFrame on the client (json.loads + DataFrame; Arrow IPC -> to_pandas;
      pandas.read_csv; pyarrow.parquet -> to_pandas).
    - ArcticDB ``lib.read("IBM").data``; Parquet ``pd.read_parquet`` and ``pl.read_parquet``.
+   - ``pair``: marketwire ``mw.prices("IBM")`` and ArcticDB ``lib.read("IBM").data`` in one process, calls
+     alternating (order swapped each round), the same first call and warm-up for both: the same load for both on a
+     shared machine.
    Every reader's answer is checked once (row count, last date, sum of closes) against the CSV.
-3. Bytes per row at rest: marketwire ``mw.bars_size()`` (the bars_daily Parquet files), ArcticDB the LMDB folder
-   (allocated blocks, as ``du`` counts them), the Parquet folder (same). The whole marketwire home is shown too.
+3. Bytes per row at rest: marketwire's whole home (every Delta table with its log, every cache; hard links once),
+   with ``mw.bars_size()`` (the bars_daily Parquet files) and the lake and cache folders beside it; ArcticDB the
+   LMDB folder (allocated blocks, as ``du`` counts them), the Parquet folder (same).
+4. Result sets: every series as marketwire and ArcticDB return it (pandas), joined on symbol and date, cells
+   compared for exact equality; rows only one side has are listed.
 
 Targets printed next to the figures: ingest >= 500k rows/s; IBM read <= 5 ms p50 (SDK), <= 20 ms p50 (REST) and
-no slower than ArcticDB; <= 16 bytes/row at rest.
+no slower than ArcticDB (p50 and p99 in the ``pair`` phase); total bytes at rest <= ArcticDB's; the bars table
+<= 16 bytes/row. The load average at the start and end is printed with the machine.
 
 Usage (from the repository root):
 
