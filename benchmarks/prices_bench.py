@@ -38,6 +38,9 @@ the page cache):
    LMDB folder (allocated blocks, as ``du`` counts them), the Parquet folder (same).
 4. Result sets: every series as marketwire and ArcticDB return it (pandas), joined on symbol and date, cells
    compared for exact equality; rows only one side has are listed.
+5. ``cache_where``: in one process, twice each and alternating, the ingest into a fresh home followed by the
+   first read, with the read cache built by the ingest, and left to the first read (a DuckDB rebuild from the
+   lake): what building it at ingest costs and saves, counted whole.
 
 Targets printed next to the figures: ingest >= 500k rows/s; IBM read <= 5 ms p50 (SDK), <= 20 ms p50 (REST) and
 no slower than ArcticDB (p50 and p99 in the ``pair`` phase); total bytes at rest <= ArcticDB's; the bars table
@@ -664,6 +667,49 @@ def phase_marketwire_read(work: Path, reads: int, budget: float, folder: Path) -
     return {"open_ms": open_ms, "outputs": res}
 
 
+def phase_cache_where(work: Path, folder: Path, rounds: int = 2) -> dict[str, Any]:
+    """Where the read cache is built, in one process, the two ways alternating (order swapped each round): by the
+    ingest (the default), or left to the first read, which rebuilds it from the lake with DuckDB (the ingest's
+    bars stage replaced by one without the cache). Each way: ingest of the 100 files into a fresh home, then the
+    first read; wall and CPU seconds of both."""
+    import marketwire
+    from marketwire.prices.ingest import BarsStage
+
+    out: dict[str, list[dict[str, float]]] = {"at_ingest": [], "on_read": []}
+    for r in range(rounds):
+        for mode in (("at_ingest", "on_read") if r % 2 == 0 else ("on_read", "at_ingest")):
+            home = work / f"where_{mode}"
+            shutil.rmtree(home, ignore_errors=True)
+            mw = marketwire.open(home)
+            if mode == "on_read":
+                mw.prices.engine.stage("bars_daily", BarsStage(mw.identity))
+            t, c = time.perf_counter(), cpu_s()
+            mw.ingest("prices-csv", [folder / "Stocks", folder / "ETFs"], preset="kaggle")
+            ti, ci = time.perf_counter() - t, cpu_s() - c
+            ms, _, built = first_read(home, lambda: mw.prices("IBM"))
+            cr = cpu_s() - c - ci
+            out[mode].append({"ingest_s": ti, "ingest_cpu_s": ci, "first_read_s": ms / 1e3, "first_read_cpu_s": cr,
+                              "built": built})
+            log(f"cache {mode}: ingest {ti:.2f}s (CPU {ci:.2f}), first read {ms / 1e3:.2f}s (CPU {cr:.2f}), "
+                f"{built} folders built by it")
+            shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+def cache_where_section(res: dict[str, Any] | None) -> list[str]:
+    if not res or "at_ingest" not in res:
+        return []
+    rows = []
+    for mode, label in (("at_ingest", "built by the ingest"), ("on_read", "left to the first read (DuckDB rebuild)")):
+        for i, r in enumerate(res[mode]):
+            rows.append([label, str(i + 1), f"{r['ingest_s']:.2f} ({r['ingest_cpu_s']:.2f})",
+                         f"{r['first_read_s']:.2f} ({r['first_read_cpu_s']:.2f})", str(r["built"]),
+                         f"{r['ingest_s'] + r['first_read_s']:.2f} ({r['ingest_cpu_s'] + r['first_read_cpu_s']:.2f})"])
+    return ["## 5. Where the read cache is built (one process, the two ways alternating; seconds, CPU in brackets)", "",
+            markdown(["read cache", "round", "ingest", "first read", "cache folders the read built",
+                      "ingest + first read"], rows), ""]
+
+
 def phase_pair(work: Path, reads: int, budget: float) -> dict[str, Any]:
     """marketwire and ArcticDB in one process on the homes the phases before wrote, calls alternating (the order
     swapped every round), so that both see the same load: the same first call and warm-up for each, then
@@ -956,6 +1002,7 @@ def report(R: dict[str, Any], want: dict[str, Any]) -> str:
                  size_rows(R), "llrrrrl"),
         "",
         *results_section(R.get("results")),
+        *cache_where_section(R.get("cache_where")),
         "## Peak RSS per process",
         "",
         markdown(["process", "peak RSS"], rss_rows(R), "lr"),
@@ -990,7 +1037,7 @@ def main() -> None:
     ap.add_argument("--reads", type=int, default=300, help="timed reads per reader (after one warm-up); default 300")
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a new temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    ap.add_argument("--phases", default="marketwire,marketwire_read,rest,arctic,parquet,pair",
+    ap.add_argument("--phases", default="marketwire,marketwire_read,rest,arctic,parquet,pair,cache_where",
                     help="phases to run, comma-separated")
     ap.add_argument("--max-seconds", type=float, default=300.0, help="time budget of each timed loop; default 300")
     ap.add_argument("--out", type=Path, default=OUT / "prices_bench.json")
@@ -1010,6 +1057,8 @@ def main() -> None:
             res = phase_marketwire_read(work, args.reads, budget, folder)
         elif args.phase == "pair":
             res = phase_pair(work, args.reads, budget)
+        elif args.phase == "cache_where":
+            res = phase_cache_where(work, folder)
         elif args.phase == "rest":
             res = phase_rest(work, args.reads, budget)
         elif args.phase == "arctic":
