@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ class PriceReport(IngestReport):
     disagreements: int = 0
     #: listings this delivery created (no bars stored yet)
     new_listings: set[str] = field(default_factory=set)
-    #: seconds per stage (parse, resolve, verify, write, reconcile)
+    #: seconds per stage (parse, resolve, verify, compare, cache, write, reconcile)
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,7 +171,7 @@ class BarsStage:
         # the bars are written (in Rust, without the GIL) while the ledger and the quarantine are handled
         built: list[Built] = []
         if fresh.height:
-            before = self.cache.before_write() if self.cache is not None else None
+            before = self._cache_state()
             job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, fresh.to_arrow()))
             built = self._build_cache(fresh, before)
             t = report.lap("cache", t)  # while the bars are written
@@ -185,8 +186,13 @@ class BarsStage:
         for flags in (fresh.get_column("flags"), acts_new.get_column("flags")):
             for code, n in flags.drop_nulls().str.split(",").explode().value_counts().iter_rows():
                 report.count(code, n)
-        for fut in job.pending:
-            fut.result()
+        try:
+            for fut in job.pending:
+                fut.result()
+        except BaseException:
+            for one in built:  # a build for a write that failed is never named
+                shutil.rmtree(one.tmp, ignore_errors=True)
+            raise
         job.pending.clear()
         t = report.lap("write", t)
         if built and self.cache is not None:
@@ -198,6 +204,16 @@ class BarsStage:
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
         report.disagreements += _reconcile(job, fresh, report.new_listings) if had_bars or several else 0
         report.lap("reconcile", t)
+
+    def _cache_state(self) -> dict[int, str] | None:
+        """The read cache's view of the bars files before the delivery's write (None: no cache to build)."""
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.before_write()
+        except Exception:  # noqa: BLE001 - as in _build_cache
+            log.warning("bars cache: reading the bars files failed; the next read rebuilds the cache", exc_info=True)
+            return None
 
     def _build_cache(self, fresh: pl.DataFrame, before: dict[int, str] | None) -> list[Built]:
         """The read cache's blocks of the series the delivery touched; a failure leaves the cache to be rebuilt
