@@ -181,3 +181,41 @@ def test_a_build_is_installed_only_over_the_files_it_was_built_from(tmp_path) ->
     got = cache.series("MWL1")[0]  # type: ignore[index]
     assert got.column("close").to_pylist() == [100.0, 101.5, 102.0, 103.0]
     assert np.array_equal(got.column("date").to_numpy(), np.array(d, dtype="datetime64[D]"))
+
+
+def _series(lid: str, closes: dict[date, int], when: datetime) -> pa.Table:
+    t = _bars(closes, when)
+    return t.set_column(t.schema.get_field_index("listing_id"), "listing_id", pa.array([lid] * t.num_rows)) \
+        .set_column(0, "bucket", pa.array([P.bucket_of(lid)] * t.num_rows, pa.int16()))
+
+
+def test_replaced_blocks_are_compacted_and_the_kept_ones_copied_intact(tmp_path) -> None:
+    """Two series in one bucket; the long one is replaced twice: its dead blocks outweigh the live ones, the
+    bucket's segments are rewritten into one, and both series still read exactly."""
+    b = P.bucket_of("MWL1")
+    other = next(f"MWL{i}" for i in range(2, 500) if P.bucket_of(f"MWL{i}") == b)
+    lake = Lake(tmp_path / "lake")
+    cache = BarsCache(lake, tmp_path / "cache")
+    days = [date(2020, 1, 1) + timedelta(days=i) for i in range(400)]
+    short = _series(other, {d: 500 + i for i, d in enumerate(days[:5])}, T0)
+    ticks = {d: 10000 + 37 * i for i, d in enumerate(days)}
+    for k, t in enumerate([pa.concat_tables([short, _series("MWL1", ticks, T0)]),
+                           _series("MWL1", {d: v + 1 for d, v in ticks.items()}, T0 + timedelta(days=1)),
+                           _series("MWL1", {d: v + 2 for d, v in ticks.items()}, T0 + timedelta(days=2))]):
+        t = t.set_column(t.schema.get_field_index("ingest_id"), "ingest_id", pa.array([f"k{k}"] * t.num_rows))
+        built = cache.build(pl.from_arrow(t), cache.before_write())  # type: ignore[arg-type]
+        lake.append(P.BARS_DAILY, t)
+        assert cache.install(built, f"k{k}") == 1
+        folder = next(p for p in cache.folder.iterdir() if p.name.startswith(f"b{b:02d}-"))
+        segs = sorted(p.name for p in folder.glob("seg-*.bin"))
+        cache.invalidate()
+        assert cache.series("MWL1")[0].column("close").to_pylist() == \
+            [(v + k) / 100 for v in ticks.values()]  # type: ignore[index]
+        short_closes = cache.series(other)[0].column("close").to_pylist()  # type: ignore[index]
+        assert short_closes == [5.0, 5.01, 5.02, 5.03, 5.04]
+        # first state: one segment; then the long series' old block is more than half the bytes: compacted into
+        # seg-00000 (the short series' block copied) and the new block in seg-00001
+        assert segs == (["seg-00000.bin"] if k == 0 else ["seg-00000.bin", "seg-00001.bin"])
+        if k:  # seg-00000 holds the short series' block alone: the replaced long ones are gone
+            assert (folder / "seg-00000.bin").stat().st_size == cache.series(other)[1]["len"]  # type: ignore[index]
+    assert len(list(cache.folder.iterdir())) == len({p.name[:3] for p in cache.folder.iterdir()})
