@@ -391,7 +391,7 @@ class BarsCache:
         too many replaced blocks) and the new blocks in a new segment."""
         import pyarrow.parquet as pq
 
-        live = int(pa.compute.sum(kept.column("len")).as_py() or 0)
+        live = int(kept.column("len").to_numpy().sum())
         total = sum(buf.size for buf in segs.values())
         if segs and (total - live > DEAD_SHARE * total or len(segs) >= MAX_SEGMENTS):
             with open(tmp / "seg-00000.bin", "wb") as f:
