@@ -12,7 +12,8 @@ the page cache):
 
 1. Bulk ingest, rows/s.
    - marketwire: ``mw.ingest("prices-csv", [Stocks, ETFs], preset="kaggle")`` into a fresh home. The whole call is
-     timed: CSV parse, verification, quarantine, Delta writes. Rows = accepted + quarantined.
+     timed: CSV parse, verification, quarantine, Delta writes and the read cache (which the ingest builds). Rows =
+     accepted + quarantined. The first read after it is timed, with the number of cache folders it had to build.
    - ArcticDB: ``polars.read_csv`` of each file, converted to a pandas DataFrame indexed by date (the parse), then
      ``lib.write(symbol, df)`` per series into ``arcticdb.Arctic("lmdb://...")``. Reported with and without parse.
    - Parquet: ``polars.read_csv`` (the parse), then ``write_parquet(compression="zstd")``, one file per symbol.
@@ -28,12 +29,22 @@ the page cache):
      body is decoded into a pandas DataFrame on the client (json.loads + DataFrame; Arrow IPC -> to_pandas;
      pandas.read_csv; pyarrow.parquet -> to_pandas).
    - ArcticDB ``lib.read("IBM").data``; Parquet ``pd.read_parquet`` and ``pl.read_parquet``.
+   - ``pair``: marketwire ``mw.prices("IBM")`` and ArcticDB ``lib.read("IBM").data`` in one process, calls
+     alternating (order swapped each round), the same first call and warm-up for both: the same load for both on a
+     shared machine.
    Every reader's answer is checked once (row count, last date, sum of closes) against the CSV.
-3. Bytes per row at rest: marketwire ``mw.bars_size()`` (the bars_daily Parquet files), ArcticDB the LMDB folder
-   (allocated blocks, as ``du`` counts them), the Parquet folder (same). The whole marketwire home is shown too.
+3. Bytes per row at rest: marketwire's whole home (every Delta table with its log, every cache; hard links once),
+   with ``mw.bars_size()`` (the bars_daily Parquet files) and the lake and cache folders beside it; ArcticDB the
+   LMDB folder (allocated blocks, as ``du`` counts them), the Parquet folder (same).
+4. Result sets: every series as marketwire and ArcticDB return it (pandas), joined on symbol and date, cells
+   compared for exact equality; rows only one side has are listed.
+5. ``cache_where``: in one process, twice each and alternating, the ingest into a fresh home followed by the
+   first read, with the read cache built by the ingest, and left to the first read (a DuckDB rebuild from the
+   lake): what building it at ingest costs and saves, counted whole.
 
 Targets printed next to the figures: ingest >= 500k rows/s; IBM read <= 5 ms p50 (SDK), <= 20 ms p50 (REST) and
-no slower than ArcticDB; <= 16 bytes/row at rest.
+no slower than ArcticDB (p50 and p99 in the ``pair`` phase); total bytes at rest <= ArcticDB's; the bars table
+<= 16 bytes/row. The load average at the start and end is printed with the machine.
 
 Usage (from the repository root):
 
@@ -108,6 +119,13 @@ def data_root() -> Path:
                      f"(the one holding {DATASET}), or place it at <ancestor>/shared/data")
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system, every thread) this process has used: less sensitive than wall time to other
+    work on the machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
@@ -140,12 +158,16 @@ def disk_usage(path: Path) -> dict[str, int]:
     if path.is_file():
         st = path.stat()
         return {"allocated": st.st_blocks * 512, "apparent": st.st_size, "files": 1}
+    seen: set[tuple[int, int]] = set()
     for root, _, names in os.walk(path):
         for name in names:
             try:
                 st = os.stat(os.path.join(root, name), follow_symlinks=False)
             except OSError:
                 continue
+            if (st.st_dev, st.st_ino) in seen:  # a hard link: its blocks are counted once, as du does
+                continue
+            seen.add((st.st_dev, st.st_ino))
             alloc += st.st_blocks * 512
             apparent += st.st_size
             files += 1
@@ -233,14 +255,28 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform(), "libs": {m: version_of(m) for m in libs},
             "git_commit": git("rev-parse", "--short", "HEAD"),
             "git_dirty_src": (git("status", "--porcelain", "--", "src") or "").splitlines(),
-            "utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_start": load_average()}
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (other work on the machine slows every system measured)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 def machine_markdown(m: dict[str, Any]) -> str:
     libs = ", ".join(f"{k} {v}" for k, v in m["libs"].items() if v)
     dirty = f" ({len(m['git_dirty_src'])} uncommitted files under src/)" if m["git_dirty_src"] else " (clean src/)"
+    load = ""
+    if m.get("load_start"):
+        load = f"\nLoad average (1/5/15 min) at the start {' / '.join(map(str, m['load_start']))}"
+        if m.get("load_end"):
+            load += f", at the end {' / '.join(map(str, m['load_end']))}"
+        load += f" on {m['cores']} cores."
     return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gib']} GiB RAM; {m['platform']}; "
-            f"Python {m['python']}.\nLibraries: {libs}.\nCommit {m['git_commit']}{dirty}, run {m['utc']}.")
+            f"Python {m['python']}.\nLibraries: {libs}.\nCommit {m['git_commit']}{dirty}, run {m['utc']}.{load}")
 
 
 def markdown(header: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
@@ -532,18 +568,76 @@ def phase_marketwire(work: Path, folder: Path) -> dict[str, Any]:
     home = work / "mw_home"
     mw = marketwire.open(home)
     log(f"marketwire: ingest prices-csv (preset kaggle) of {folder / 'Stocks'} and {folder / 'ETFs'}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_s()
     rep = mw.ingest("prices-csv", [folder / "Stocks", folder / "ETFs"], preset="kaggle")
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, cpu_s() - c0
     report = report_dict(rep)
     rows = int(report.get("accepted") or 0) + int(report.get("quarantined") or 0)
     log(f"marketwire: ingest {secs:.2f}s, accepted {report.get('accepted')}, quarantined {report.get('quarantined')}, "
         f"flagged {report.get('flagged')} -> {rows / secs:,.0f} rows/s")
     size = dict(mw.bars_size())
-    first_ms, df = timed_once(lambda: mw.prices("IBM"))
-    log(f"marketwire: first mw.prices('IBM') after the ingest {first_ms:.1f} ms")
-    return {"ingest_s": secs, "rows": rows, "report": report, "bars_size": size, "first_read_ms": first_ms,
-            "check": series_check(df), "home_disk": {p.name: disk_usage(p) for p in sorted(home.iterdir())}}
+    first_ms, df, rebuilt = first_read(home, lambda: mw.prices("IBM"))
+    log(f"marketwire: first mw.prices('IBM') after the ingest {first_ms:.1f} ms ({rebuilt} cache folders built by it)")
+    return {"ingest_s": secs, "ingest_cpu_s": cpu, "rows": rows, "report": report, "bars_size": size,
+            "first_read_ms": first_ms,
+            "first_read_built": rebuilt, "check": series_check(df),
+            "home_disk": {p.name: disk_usage(p) for p in sorted(home.iterdir())}}
+
+
+def first_read(home: Path, read: Callable[[], Any]) -> tuple[float, Any, int]:
+    """(ms, result, cache folders the read had to build) of the first read after an ingest: 0 when the ingest
+    left the read cache complete."""
+    folder = home / "cache" / "bars"
+
+    def names() -> set[str]:
+        return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+    before = names()
+    ms, df = timed_once(read)
+    return ms, df, len(names() - before)
+
+
+def frame_of(df: Any) -> Any:
+    """A read's answer as pandas columns date (datetime64[ns]), open, high, low, close (float64), volume (int64)."""
+    import pandas as pd
+
+    if "date" not in df.columns:
+        df = df.reset_index()
+    df = df.rename(columns=str.lower)[PRICE_COLUMNS].copy()
+    df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
+    for c in ("open", "high", "low", "close"):
+        df[c] = df[c].astype("float64")
+    df["volume"] = df["volume"].astype("int64")
+    return df.reset_index(drop=True)
+
+
+def dump_series(work: Path, name: str, read: Callable[[str], Any], symbols: Sequence[str]) -> None:
+    """Every series as the system returns it, into ``work/series_<name>.parquet`` (compared after the run)."""
+    import pandas as pd
+
+    parts = []
+    for sym in symbols:
+        df = frame_of(read(sym))
+        df.insert(0, "symbol", sym)
+        parts.append(df)
+    pd.concat(parts, ignore_index=True).to_parquet(work / f"series_{name}.parquet")
+
+
+def compare_series(work: Path, a: str, b: str) -> dict[str, Any]:
+    """Row by row and cell by cell (exact equality) the series two systems returned, keyed by symbol and date."""
+    import pandas as pd
+
+    pa_, pb = work / f"series_{a}.parquet", work / f"series_{b}.parquet"
+    if not pa_.exists() or not pb.exists():
+        return {"error": "not dumped"}
+    A, B = pd.read_parquet(pa_), pd.read_parquet(pb)
+    m = A.merge(B, on=["symbol", "date"], how="outer", suffixes=("_a", "_b"), indicator=True)
+    both = m[m["_merge"] == "both"]
+    diffs = {c: int((both[f"{c}_a"] != both[f"{c}_b"]).sum()) for c in PRICE_COLUMNS[1:]}
+    only = {side: m[m["_merge"] == f"{side}_only"][["symbol", "date"]].astype(str).values.tolist()
+            for side in ("left", "right")}
+    return {"a": a, "b": b, "rows_a": len(A), "rows_b": len(B), "symbols": int(A["symbol"].nunique()),
+            "common": len(both), "only_a": only["left"], "only_b": only["right"], "cells_differ": diffs}
 
 
 def sdk_reads(mw: Any, symbols: Sequence[str], budget: float, label: str) -> dict[str, Any]:
@@ -560,15 +654,90 @@ def sdk_reads(mw: Any, symbols: Sequence[str], budget: float, label: str) -> dic
     return out
 
 
-def phase_marketwire_read(work: Path, reads: int, budget: float) -> dict[str, Any]:
-    """A fresh process on the ingested home: open, first read, then timed reads per output."""
+def phase_marketwire_read(work: Path, reads: int, budget: float, folder: Path) -> dict[str, Any]:
+    """A fresh process on the ingested home: open, first read, then timed reads per output; then every series
+    dumped for the comparison of result sets."""
     import marketwire
 
     t0 = time.perf_counter()
     mw = marketwire.open(work / "mw_home")
     open_ms = (time.perf_counter() - t0) * 1e3
     res = sdk_reads(mw, ["IBM"] * (reads + 1), budget, "marketwire SDK")
+    dump_series(work, "marketwire", mw.prices, [symbol_of(p) for p in series_files(folder)])
     return {"open_ms": open_ms, "outputs": res}
+
+
+def phase_cache_where(work: Path, folder: Path, rounds: int = 2) -> dict[str, Any]:
+    """Where the read cache is built, in one process, the two ways alternating (order swapped each round): by the
+    ingest (the default), or left to the first read, which rebuilds it from the lake with DuckDB (the ingest's
+    bars stage replaced by one without the cache). Each way: ingest of the 100 files into a fresh home, then the
+    first read; wall and CPU seconds of both."""
+    import marketwire
+    from marketwire.prices.ingest import BarsStage
+
+    out: dict[str, list[dict[str, float]]] = {"at_ingest": [], "on_read": []}
+    for r in range(rounds):
+        for mode in (("at_ingest", "on_read") if r % 2 == 0 else ("on_read", "at_ingest")):
+            home = work / f"where_{mode}"
+            shutil.rmtree(home, ignore_errors=True)
+            mw = marketwire.open(home)
+            if mode == "on_read":
+                mw.prices.engine.stage("bars_daily", BarsStage(mw.identity))
+            t, c = time.perf_counter(), cpu_s()
+            mw.ingest("prices-csv", [folder / "Stocks", folder / "ETFs"], preset="kaggle")
+            ti, ci = time.perf_counter() - t, cpu_s() - c
+            ms, _, built = first_read(home, lambda: mw.prices("IBM"))
+            cr = cpu_s() - c - ci
+            out[mode].append({"ingest_s": ti, "ingest_cpu_s": ci, "first_read_s": ms / 1e3, "first_read_cpu_s": cr,
+                              "built": built})
+            log(f"cache {mode}: ingest {ti:.2f}s (CPU {ci:.2f}), first read {ms / 1e3:.2f}s (CPU {cr:.2f}), "
+                f"{built} folders built by it")
+            shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+def cache_where_section(res: dict[str, Any] | None) -> list[str]:
+    if not res or "at_ingest" not in res:
+        return []
+    rows = []
+    for mode, label in (("at_ingest", "built by the ingest"), ("on_read", "left to the first read (DuckDB rebuild)")):
+        for i, r in enumerate(res[mode]):
+            rows.append([label, str(i + 1), f"{r['ingest_s']:.2f} ({r['ingest_cpu_s']:.2f})",
+                         f"{r['first_read_s']:.2f} ({r['first_read_cpu_s']:.2f})", str(r["built"]),
+                         f"{r['ingest_s'] + r['first_read_s']:.2f} ({r['ingest_cpu_s'] + r['first_read_cpu_s']:.2f})"])
+    return ["## 5. Where the read cache is built (one process, the two ways alternating; seconds, CPU in brackets)", "",
+            markdown(["read cache", "round", "ingest", "first read", "cache folders the read built",
+                      "ingest + first read"], rows), ""]
+
+
+def phase_pair(work: Path, reads: int, budget: float) -> dict[str, Any]:
+    """marketwire and ArcticDB in one process on the homes the phases before wrote, calls alternating (the order
+    swapped every round), so that both see the same load: the same first call and warm-up for each, then
+    ``reads`` timed full-history reads of IBM into pandas each."""
+    import arcticdb
+    import marketwire
+
+    mw = marketwire.open(work / "mw_home")
+    lib = arcticdb.Arctic(f"lmdb://{work / 'arctic_lmdb'}").get_library("prices")
+    fns: dict[str, Callable[[], Any]] = {"marketwire": lambda: mw.prices("IBM"), "arctic": lambda: lib.read("IBM").data}
+    out: dict[str, Any] = {}
+    for name, fn in fns.items():
+        cold, df = timed_once(fn)
+        fn()  # warm-up
+        out[name] = {"cold_ms": cold, "check": series_check(df)}
+    samples: dict[str, list[int]] = {k: [] for k in fns}
+    t_start = time.perf_counter()
+    for i in range(reads):
+        for name in (list(fns) if i % 2 == 0 else list(fns)[::-1]):
+            t = time.perf_counter_ns()
+            fns[name]()
+            samples[name].append(time.perf_counter_ns() - t)
+        if time.perf_counter() - t_start > budget:
+            break
+    for name, v in samples.items():
+        out[name].update(pct(v))
+        log(f"pair {name}: p50 {out[name]['p50']:.3f} ms, p99 {out[name]['p99']:.3f} ms (n={out[name]['n']})")
+    return out
 
 
 def phase_rest(work: Path, reads: int, budget: float) -> dict[str, Any]:
@@ -596,17 +765,18 @@ def phase_arctic(work: Path, folder: Path, reads: int, budget: float) -> dict[st
     path = work / "arctic_lmdb"
     ac = arcticdb.Arctic(f"lmdb://{path}")
     lib = ac.get_library("prices", create_if_missing=True)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), cpu_s()
     for sym, frame in frames.items():
         lib.write(sym, frame)
-    write_s = time.perf_counter() - t1
+    write_s, write_cpu = time.perf_counter() - t1, cpu_s() - c1
     log(f"arcticdb: parse {parse_s:.2f}s + write {write_s:.2f}s for {rows:,} rows")
     del frames
     cold_ms, df = timed_once(lambda: lib.read("IBM").data)
     lib.read("IBM")
     read = timed_calls(lambda s: lib.read(s).data, ["IBM"] * reads, budget, "arcticdb lib.read")
-    return {"rows": rows, "parse_s": parse_s, "write_s": write_s, "cold_ms": cold_ms, "check": series_check(df),
-            "read": read, "disk": disk_usage(path)}
+    dump_series(work, "arctic", lambda s: lib.read(s).data, [symbol_of(p) for p in files])
+    return {"rows": rows, "parse_s": parse_s, "write_s": write_s, "write_cpu_s": write_cpu, "cold_ms": cold_ms,
+            "check": series_check(df), "read": read, "disk": disk_usage(path)}
 
 
 def phase_parquet(work: Path, folder: Path, reads: int, budget: float) -> dict[str, Any]:
@@ -655,9 +825,10 @@ def ingest_rows(R: dict[str, Any]) -> list[list[str]]:
         rate = m["rows"] / m["ingest_s"]
         rep = m["report"]
         out.append(["marketwire", f"`mw.ingest(\"prices-csv\", [Stocks, ETFs], preset=\"kaggle\")`: parse + verify + "
-                    f"Delta write (accepted {fmt_int(rep.get('accepted'))}, quarantined "
+                    f"Delta write + read cache (accepted {fmt_int(rep.get('accepted'))}, quarantined "
                     f"{fmt_int(rep.get('quarantined'))}, flagged {fmt_int(rep.get('flagged'))})",
-                    fmt_int(m["rows"]), f"{m['ingest_s']:.2f}", fmt_int(rate), ">= 500,000",
+                    fmt_int(m["rows"]), f"{m['ingest_s']:.2f}" + (f" (CPU {m['ingest_cpu_s']:.2f})" if "ingest_cpu_s" in m
+                                                                 else ""), fmt_int(rate), ">= 500,000",
                     verdict(rate >= TARGET_INGEST_ROWS_S)])
     else:
         out.append(["marketwire", "ingest", "—", "—", "—", ">= 500,000", f"failed: {m.get('error', 'not run')}"])
@@ -670,7 +841,8 @@ def ingest_rows(R: dict[str, Any]) -> list[list[str]]:
         what = "`lib.write` per symbol" if key == "arctic" else "`write_parquet(zstd)` per symbol"
         out.append([name, f"{parse} + {what}", fmt_int(p["rows"]), f"{p['parse_s'] + p['write_s']:.2f}",
                     fmt_int(p["rows"] / (p["parse_s"] + p["write_s"])), "", ""])
-        out.append([name, f"{what} only (parse excluded)", fmt_int(p["rows"]), f"{p['write_s']:.2f}",
+        cpu = f" (CPU {p['write_cpu_s']:.2f})" if "write_cpu_s" in p else ""
+        out.append([name, f"{what} only (parse excluded)", fmt_int(p["rows"]), f"{p['write_s']:.2f}{cpu}",
                     fmt_int(p["rows"] / p["write_s"]), "", ""])
     return out
 
@@ -698,8 +870,20 @@ def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float 
 
     m = R.get("marketwire", {})
     if "first_read_ms" in m:
-        out.append(["marketwire SDK, first read in the ingest process", "pandas", "1", fmt_ms(m["first_read_ms"]), "", "",
-                    "", "", "", check_matches(m.get("check"), want) if want else ""])
+        built = m.get("first_read_built")
+        note = "" if built is None else f" (cache folders it built: {built})"
+        out.append([f"marketwire SDK, first read in the ingest process{note}", "pandas", "1",
+                    fmt_ms(m["first_read_ms"]), "", "", "", "", "", check_matches(m.get("check"), want) if want else ""])
+    pair = R.get("pair", {})
+    if "marketwire" in pair and "arctic" in pair and "p50" in pair["marketwire"]:
+        pm, pa_ = pair["marketwire"], pair["arctic"]
+        ok = pm["p50"] <= pa_["p50"] and pm["p99"] <= pa_["p99"]
+        out.append(["same process, calls alternating: marketwire `mw.prices(sym)`", "pandas DataFrame", str(pm["n"]),
+                    fmt_ms(pm["cold_ms"]), fmt_ms(pm["p50"]), fmt_ms(pm["p95"]), fmt_ms(pm["p99"]),
+                    "p50 and p99 <= ArcticDB's", verdict(ok), check_matches(pm.get("check"), want) if want else ""])
+        out.append(["same process, calls alternating: ArcticDB `lib.read(sym).data`", "pandas DataFrame (date index)",
+                    str(pa_["n"]), fmt_ms(pa_["cold_ms"]), fmt_ms(pa_["p50"]), fmt_ms(pa_["p95"]), fmt_ms(pa_["p99"]),
+                    "", "", check_matches(pa_.get("check"), want) if want else ""])
     mr = R.get("marketwire_read", {})
     outs = mr.get("outputs", {})
     for output, returns in (("pandas", "pandas DataFrame"), ("arrow", "pyarrow Table"), ("polars", "polars DataFrame")):
@@ -725,9 +909,23 @@ def read_rows(R: dict[str, Any], want: dict[str, Any] | None, arctic_p50: float 
     return out
 
 
+def total_row(R: dict[str, Any]) -> list[list[str]]:
+    """marketwire's whole home at rest (every Delta table and every cache) per stored bar, against ArcticDB's."""
+    m, a = R.get("marketwire", {}), R.get("arctic", {})
+    if "home_disk" not in m or not m.get("bars_size", {}).get("rows"):
+        return []
+    rows = m["bars_size"]["rows"]
+    total = sum(d["allocated"] for d in m["home_disk"].values())
+    peer = a["disk"]["allocated"] / a["rows"] if "disk" in a else None
+    return [["marketwire", "**total at rest**: the whole home (lake: every Delta table with its log; cache: every "
+             "read cache), du", fmt_bytes(total), fmt_int(rows), f"**{total / rows:.2f}**",
+             f"<= ArcticDB ({peer:.2f})" if peer else "<= ArcticDB", verdict(None if peer is None else
+                                                                           total / rows <= peer)]]
+
+
 def size_rows(R: dict[str, Any]) -> list[list[str]]:
     """system | what is counted | bytes | rows | bytes/row | target | pass"""
-    out: list[list[str]] = []
+    out: list[list[str]] = total_row(R)
     m = R.get("marketwire", {})
     if "bars_size" in m:
         s = m["bars_size"]
@@ -752,7 +950,8 @@ def size_rows(R: dict[str, Any]) -> list[list[str]]:
 
 def home_rows(parts: dict[str, dict[str, int]], rows: int | None) -> list[list[str]]:
     """One size row per top-level folder of the marketwire home (``lake``: every Delta table; ``cache``: read caches)."""
-    what = {"lake": "home/lake, du: every Delta table with its log", "cache": "home/cache, du: read caches built on first read"}
+    what = {"lake": "home/lake, du: every Delta table with its log",
+            "cache": "home/cache, du: the read caches (built by the ingest)"}
     return [["marketwire", f"{what.get(name, 'home/' + name + ', du')} ({d['files']:,} files)", fmt_bytes(d["allocated"]),
              fmt_int(rows), f"{d['allocated'] / rows:.2f}" if rows else "—", "", ""] for name, d in parts.items()]
 
@@ -802,6 +1001,8 @@ def report(R: dict[str, Any], want: dict[str, Any]) -> str:
         markdown(["system", "what is counted", "bytes", "rows", "bytes/row", "target", "pass"],
                  size_rows(R), "llrrrrl"),
         "",
+        *results_section(R.get("results")),
+        *cache_where_section(R.get("cache_where")),
         "## Peak RSS per process",
         "",
         markdown(["process", "peak RSS"], rss_rows(R), "lr"),
@@ -815,12 +1016,28 @@ def report(R: dict[str, Any], want: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def results_section(res: dict[str, Any] | None) -> list[str]:
+    """The result sets of two systems compared row by row and cell by cell."""
+    if not res or "error" in res:
+        return [] if not res else ["## 4. Result sets", "", f"not compared: {res['error']}", ""]
+    differ = sum(res["cells_differ"].values())
+    rows = [[f"{res['symbols']} series", fmt_int(res["rows_a"]), fmt_int(res["rows_b"]), fmt_int(res["common"]),
+             fmt_int(differ), str(len(res["only_a"])), str(len(res["only_b"]))]]
+    out = ["## 4. Result sets: every series as each system returns it (pandas), keyed by symbol and date", "",
+           markdown(["compared", f"rows {res['a']}", f"rows {res['b']}", "rows in both", "cells that differ "
+                     "(exact float equality)", f"rows only {res['a']}", f"rows only {res['b']}"], [*rows]), ""]
+    if res["only_a"] or res["only_b"]:
+        out += [f"Rows only {res['a']}: {res['only_a'][:20]}; rows only {res['b']}: {res['only_b'][:20]} "
+                "(marketwire quarantines what its rules reject; the peers store every parsed row).", ""]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reads", type=int, default=300, help="timed reads per reader (after one warm-up); default 300")
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a new temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    ap.add_argument("--phases", default="marketwire,marketwire_read,rest,arctic,parquet",
+    ap.add_argument("--phases", default="marketwire,marketwire_read,rest,arctic,parquet,pair,cache_where",
                     help="phases to run, comma-separated")
     ap.add_argument("--max-seconds", type=float, default=300.0, help="time budget of each timed loop; default 300")
     ap.add_argument("--out", type=Path, default=OUT / "prices_bench.json")
@@ -837,7 +1054,11 @@ def main() -> None:
         if args.phase == "marketwire":
             res = phase_marketwire(work, folder)
         elif args.phase == "marketwire_read":
-            res = phase_marketwire_read(work, args.reads, budget)
+            res = phase_marketwire_read(work, args.reads, budget, folder)
+        elif args.phase == "pair":
+            res = phase_pair(work, args.reads, budget)
+        elif args.phase == "cache_where":
+            res = phase_cache_where(work, folder)
         elif args.phase == "rest":
             res = phase_rest(work, args.reads, budget)
         elif args.phase == "arctic":
@@ -864,6 +1085,8 @@ def main() -> None:
     try:
         for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
             R[phase] = run_phase(Path(__file__).resolve(), phase, work, extra)
+        R["results"] = compare_series(work, "marketwire", "arctic")
+        R["machine"]["load_end"] = load_average()
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -67,10 +67,12 @@ from prices_bench import (  # noqa: E402 - the helpers live next to this script
     TARGET_BYTES_PER_ROW,
     TARGET_INGEST_ROWS_S,
     disk_usage,
+    first_read,
     fmt_bytes,
     fmt_int,
     fmt_ms,
     home_rows,
+    load_average,
     log,
     machine,
     machine_markdown,
@@ -89,6 +91,7 @@ from prices_bench import (  # noqa: E402 - the helpers live next to this script
     stage_rows,
     timed_calls,
     timed_once,
+    total_row,
     verdict,
     write_result,
 )
@@ -251,10 +254,12 @@ def phase_marketwire(args: argparse.Namespace, sess: np.ndarray) -> dict[str, An
     size_ms, size = timed_once(mw.bars_size)
     log(f"marketwire: bars_size() {size} in {size_ms:.0f} ms")
     syms = read_symbols(args)
-    first_ms, df = timed_once(lambda: mw.prices(syms[0]))
-    log(f"marketwire: first mw.prices({syms[0]!r}) after the ingest {first_ms:.1f} ms")
+    first_ms, df, rebuilt = first_read(home, lambda: mw.prices(syms[0]))
+    log(f"marketwire: first mw.prices({syms[0]!r}) after the ingest {first_ms:.1f} ms ({rebuilt} cache folders "
+        "built by it)")
     return {"rows": rows, "ingest_s": ingest_s, "generate_s": gen_s, "report": totals, "chunks": per_chunk,
             "bars_size": dict(size), "bars_size_ms": size_ms, "first_read_ms": first_ms, "first_symbol": syms[0],
+            "first_read_built": rebuilt,
             "check": series_check(df), "home_disk": {p.name: disk_usage(p) for p in sorted(home.iterdir())},
             "rss_after_first_chunk_mb": rss_before}
 
@@ -347,7 +352,7 @@ def ingest_rows(R: dict[str, Any]) -> list[list[str]]:
         rate = m["rows"] / m["ingest_s"]
         rep = m["report"]
         out.append(["marketwire", f"`mw.ingest_bars(chunk, ...)` per chunk of {R['args']['chunk']} listings: verify + Delta "
-                    f"write (accepted {fmt_int(rep['accepted'])}, quarantined {fmt_int(rep['quarantined'])}, "
+                    f"write + read cache (accepted {fmt_int(rep['accepted'])}, quarantined {fmt_int(rep['quarantined'])}, "
                     f"flagged {fmt_int(rep['flagged'])})", fmt_int(m["rows"]), f"{m['ingest_s']:,.1f}", fmt_int(rate),
                     ">= 500,000", verdict(rate >= TARGET_INGEST_ROWS_S)])
         ch = m["chunks"]
@@ -372,7 +377,7 @@ def read_rows(R: dict[str, Any], want: dict[str, Any]) -> list[list[str]]:
 
 
 def size_rows(R: dict[str, Any]) -> list[list[str]]:
-    out: list[list[str]] = []
+    out: list[list[str]] = total_row(R)
     m = R.get("marketwire", {})
     if "bars_size" in m:
         s = m["bars_size"]
@@ -541,6 +546,7 @@ def main() -> None:
             t0 = time.perf_counter()
             R[phase] = run_phase(Path(__file__).resolve(), phase, work, extra)
             R["phase_wall_s"][phase] = time.perf_counter() - t0
+        R["machine"]["load_end"] = load_average()
     finally:
         if created and not args.keep:
             shutil.rmtree(work, ignore_errors=True)

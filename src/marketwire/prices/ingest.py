@@ -10,7 +10,9 @@ reads still see what was known before) and its quarantine. Everything is columna
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from marketwire.engine.core import IngestReport, Job
 from marketwire.engine.quarantine import raw_text
 from marketwire.errors import InvalidInput
 from marketwire.prices import calendars
-from marketwire.prices.read import bucket_filter
+from marketwire.prices.read import BarsCache, Built, bucket_filter
 from marketwire.prices.verify import Verified, verify
 from marketwire.sources.base import FrameBatch, Refusal
 from marketwire.sources.prices import COUNTRY_SUFFIX, SymbolHint, actions_of, hint_for
@@ -35,6 +37,8 @@ from marketwire.timeparse import parse_day
 
 if TYPE_CHECKING:
     from marketwire.identity.service import IdentityService
+
+log = logging.getLogger(__name__)
 
 MAX_EXP = 12
 #: the largest integer tick a price is stored as (below 2**63)
@@ -51,7 +55,7 @@ class PriceReport(IngestReport):
     disagreements: int = 0
     #: listings this delivery created (no bars stored yet)
     new_listings: set[str] = field(default_factory=set)
-    #: seconds per stage (parse, resolve, verify, write, reconcile)
+    #: seconds per stage (parse, resolve, verify, compare, cache, write, reconcile)
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,8 +151,9 @@ class BarsStage:
 
     report_type = PriceReport
 
-    def __init__(self, identity: IdentityService) -> None:
+    def __init__(self, identity: IdentityService, cache: BarsCache | None = None) -> None:
         self.identity = identity
+        self.cache = cache  # the read cache whose blocks each delivery updates (built while the write runs)
 
     def run(self, job: Job, batches: list[Any]) -> None:
         if not all(isinstance(b, FrameBatch) for b in batches):
@@ -217,8 +222,12 @@ class BarsStage:
         t = report.lap("compare", t)
         report.unchanged += written.unchanged
         # the bars are written (in Rust, without the GIL) while the ledger and the quarantine are handled
+        built: list[Built] = []
         if fresh.height:
+            before = self._cache_state()
             job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, fresh.to_arrow()))
+            built = self._build_cache(fresh, before)
+            t = report.lap("cache", t)  # while the bars are written
         report.accepted += fresh.height
         report.flagged += fresh.filter(pl.col("flags").is_not_null()).height
         report.listings += len(ids)
@@ -230,13 +239,45 @@ class BarsStage:
         for flags in (fresh.get_column("flags"), acts_new.get_column("flags")):
             for code, n in flags.drop_nulls().str.split(",").explode().value_counts().iter_rows():
                 report.count(code, n)
-        for fut in job.pending:
-            fut.result()
+        try:
+            for fut in job.pending:
+                fut.result()
+        except BaseException:
+            for one in built:  # a build for a write that failed is never named
+                shutil.rmtree(one.tmp, ignore_errors=True)
+            raise
         job.pending.clear()
         t = report.lap("write", t)
+        if built and self.cache is not None:
+            try:
+                self.cache.install(built, job.ingest_id)
+            except Exception:  # noqa: BLE001 - as in _build_cache
+                log.warning("bars cache: installing at ingest failed; the next read rebuilds it", exc_info=True)
+            t = report.lap("cache", t)
         several = fresh.height > 0 and fresh.get_column("source").n_unique() > 1
         report.disagreements += _reconcile(job, fresh, report.new_listings) if had_bars or several else 0
         report.lap("reconcile", t)
+
+    def _cache_state(self) -> dict[int, str] | None:
+        """The read cache's view of the bars files before the delivery's write (None: no cache to build)."""
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.before_write()
+        except Exception:  # noqa: BLE001 - as in _build_cache
+            log.warning("bars cache: reading the bars files failed; the next read rebuilds the cache", exc_info=True)
+            return None
+
+    def _build_cache(self, fresh: pl.DataFrame, before: dict[int, str] | None) -> list[Built]:
+        """The read cache's blocks of the series the delivery touched; a failure leaves the cache to be rebuilt
+        from the lake on the next read (logged, the delivery is stored either way)."""
+        if self.cache is None or before is None:
+            return []
+        try:
+            return self.cache.build(fresh, before)
+        except Exception:  # noqa: BLE001 - a derived structure; the lake holds the delivery
+            log.warning("bars cache: building at ingest failed; the next read rebuilds it", exc_info=True)
+            return []
 
     def _listings(self, job: Job, bars: pl.DataFrame, report: PriceReport, deferred: list[tuple[Any, Any, str]]
                   ) -> pl.DataFrame:

@@ -61,7 +61,7 @@ class PricesService:
         self.engine = engine
         self.identity = identity
         self.bars_cache = BarsCache(lake, cache, background=True) if background else BarsCache(lake, cache)
-        engine.stage("bars_daily", BarsStage(identity))
+        engine.stage("bars_daily", BarsStage(identity, self.bars_cache))
         engine.stage("fx_rates", FxStage())
         engine.on_commit(("bars_daily", "corporate_actions", "price_listings"), "prices.cache", self._after_commit)
         identity.on_rebuilt(self.adopt_provisional)
