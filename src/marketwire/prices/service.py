@@ -308,7 +308,8 @@ class PricesService:
                      d1: date | None) -> tuple[tuple[pa.Table, dict[str, Any]] | None, pl.DataFrame]:
         """The series to answer with among the sources of a listing and the provisional listings merged into it:
         ``source`` if given; else the one with the most bars between ``d0`` and ``d1`` (all bars without a range),
-        then the least adjusted basis, then the longest. Returns it and the action ledger of all of them."""
+        then the least adjusted basis, then the fewest flags in the range, then the fewest flagged actions of its
+        own, then the longest. Returns it and the action ledger of all of them."""
         cands: list[tuple[tuple[Any, ...], tuple[pa.Table, dict[str, Any]]]] = []
         ledgers = []
         for k, m in enumerate(members):
@@ -337,7 +338,11 @@ class PricesService:
                         1 for x in own.get_column("ex_date").to_list() if (not d0 or x >= d0) and (not d1 or x <= d1))
                         if own is not None else 0)
                     inside = max(hi - lo, 0)
-                    rank = (-inside, BASIS_RANK.get(info["basis"], 9) if inside else 0, flagged, -t.num_rows, k)
+                    # on a tie, a source whose own action ledger the rules found at odds with its prices anywhere
+                    # (a split its prices do not show: a "raw" file that is adjusted) comes after a clean one
+                    doubtful = own.height if own is not None else 0
+                    rank = (-inside, BASIS_RANK.get(info["basis"], 9) if inside else 0, flagged, doubtful,
+                            -t.num_rows, k)
                 else:
                     rank = (-t.num_rows, BASIS_RANK.get(info["basis"], 9), k)
                 cands.append((rank, (t, {**info, "listing_id": m})))
