@@ -31,6 +31,7 @@ from marketwire.engine.quarantine import read_quarantine
 from marketwire.errors import InvalidInput, NotFound
 from marketwire.identity.service import IdentityService, Match
 from marketwire.prices.service import PricesService
+from marketwire.serve.check import check_home
 from marketwire.sources import list_sources
 from marketwire.store import Lake
 from marketwire.timeparse import parse_instant, utc_now
@@ -44,7 +45,8 @@ class Marketwire:
     answering from the previous state meanwhile. ``scheduler`` (a Dask scheduler address, else
     ``$MARKETWIRE_SCHEDULER``) runs the partitioned work of bulk jobs on a cluster."""
 
-    def __init__(self, home: str | Path | None = None, *, background: bool = False, scheduler: Any = None) -> None:
+    def __init__(self, home: str | Path | None = None, *, background: bool = False, scheduler: Any = None,
+                 repair: bool = True) -> None:
         self.home = resolve_home(home)
         # the engines every operation needs, loaded once when the lake is opened (deltalake's writer imports
         # pandas on its first write, holding the interpreter lock for 0.2 s in the middle of an ingest)
@@ -59,6 +61,15 @@ class Marketwire:
         self.identity.attach(self.engine)
         self.prices = PricesService(self.lake, self.engine, self.identity, self.home / "cache", background=background)
         self._news: Any = None
+        # derived state a killed ingest or build left stale or half-built is rebuilt now (unless a writer is at work;
+        # ``repair=False``: opened as it is, e.g. to check it)
+        if repair:
+            self.identity.ensure_current()
+
+    def check(self, repair: bool = False) -> dict[str, Any]:
+        """Verify the home: every table readable, no duplicate records, derived state current with the lake; with
+        ``repair``, remove duplicates and rebuild what is stale (see :mod:`marketwire.serve.check`)."""
+        return check_home(self, repair=repair)
 
     @property
     def news(self) -> Any:
