@@ -9,6 +9,7 @@ everywhere. The master is rebuilt by a post-commit hook of the ingest engine whe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -76,8 +77,14 @@ class IdentityService:
 
     def ensure_current(self, progress: Progress | None = None) -> bool:
         """Repair what a killed ingest or build left (see :func:`marketwire.identity.master.ensure_master`): a
-        stale or half-built master is rebuilt unless another writer is at work; returns whether it rebuilt."""
-        rebuilt = ensure_master(self.lake, progress)
+        stale or half-built master is rebuilt unless another writer is at work; returns whether it rebuilt. A
+        repair that fails is logged and the published master keeps answering (``marketwire check`` reports it)."""
+        try:
+            rebuilt = ensure_master(self.lake, progress)
+        except Exception:
+            logging.getLogger(__name__).exception("the master is not current and could not be rebuilt; "
+                                                  "answering from the published master")
+            return False
         if rebuilt:
             self.index.invalidate()
         if rebuilt or followups_pending(self.lake):
