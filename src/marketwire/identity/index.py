@@ -166,7 +166,8 @@ class MasterIndex:
             tmp = self.folder / f".master-{stamp}.{os.getpid()}.{threading.get_ident()}.tmp"
             con = duckdb.connect(str(tmp), config=_build_config(background))
             try:
-                self._build(con, self._versions.get(stamp))
+                self._local.build_versions = self._versions.get(stamp)  # read by _build on this thread
+                self._build(con)
             except BaseException:
                 con.close()
                 for p in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -214,12 +215,13 @@ class MasterIndex:
                 except OSError:
                     pass
 
-    def _build(self, con: duckdb.DuckDBPyConnection, versions: dict[str, int | None] | None = None) -> None:
+    def _build(self, con: duckdb.DuckDBPyConnection) -> None:
         # bounded memory (the connection's memory_limit): DuckDB spills to the cache folder rather than holding
         # ten million rows in RAM
         con.execute(f"SET temp_directory = '{self.folder / '.spill'}'")
         con.execute("SET enable_progress_bar = false")  # not on a server's stdout; the CLI shows its own
-        versions = versions or self.lake.versions([ds.name for ds in TABLES.values()])
+        versions = getattr(self._local, "build_versions", None) or self.lake.versions([ds.name for ds in TABLES.values()])
+        self._local.build_versions = None
         con.execute("CREATE TABLE built_from (dataset VARCHAR, version BIGINT)")
         con.executemany("INSERT INTO built_from VALUES (?, ?)", sorted(versions.items()))
         for name, ds in TABLES.items():
