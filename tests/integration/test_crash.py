@@ -141,7 +141,7 @@ def test_a_damaged_lookup_cache_is_reported_and_rebuilt(home: Path) -> None:
 def test_kill_9_during_price_ingests_then_the_next_command_answers_as_a_clean_run(
         prices_dir: Path, tmp_path: Path) -> None:
     tool = _tool()
-    base, steps = tool.prices_scenario(6)
+    base, steps = tool.prices_scenario(3)
     prep = tool.prepare(tmp_path, "prices", base, steps)
     assert prep["prefix"][-1]["questions"]["prices aa"][0] > 1000  # the clean run has the bars
     import random
@@ -155,7 +155,7 @@ def test_kill_9_during_price_ingests_then_the_next_command_answers_as_a_clean_ru
 
 def test_concurrent_price_ingests_store_each_bar_once(prices_dir: Path, tmp_path: Path) -> None:
     tool = _tool()
-    cmd = tool.prices_scenario(5)[1][0]
+    cmd = tool.prices_scenario(3)[1][0]
     r = tool.concurrent(tmp_path, "prices", [], cmd, 3)
     assert r["exit_codes"] == [0, 0, 0]
     assert not r["duplicates"]
