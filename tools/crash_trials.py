@@ -80,9 +80,15 @@ def answers(kind: str, home: str) -> dict[str, Any]:
     import marketwire
     from marketwire.datasets import get
     from marketwire.errors import MarketwireError
+    from marketwire.identity.master import master_state
+    from marketwire.store import Lake
 
+    # what the killed command left, before opening the home repairs it
+    found = master_state(Lake(Path(home) / "lake")).status
+    with open(Path(home).parent / "found.jsonl", "a") as fh:
+        fh.write(json.dumps({"home": Path(home).name, "master": found}) + "\n")
     mw = marketwire.open(home)
-    out: dict[str, Any] = {"questions": {}}
+    out: dict[str, Any] = {"questions": {}, "found": found}
     q = out["questions"]
     if kind == "reference":
         for ident, day in RESOLVE:
@@ -221,7 +227,7 @@ def trial(work: Path, n: int, kind: str, prep: dict[str, Any], steps: list[list[
     if kind == "reference" and state not in ("before", "after"):
         ok = False
     res = {"trial": n, "kind": kind, "step": " ".join(steps[k][:2]), "kill_at_s": round(delay, 1), "killed": killed,
-           "after_kill": state, "problems_after_kill": len(after.get("problems", [])),
+           "master_found": after.get("found"), "after_kill": state, "problems_after_kill": len(after.get("problems", [])),
            "final_equals_clean": same, "duplicates": sum((final.get("duplicates") or {}).values()), "ok": ok}
     if not ok:
         res["detail"] = {"after": after, "final": comparable(final), "clean": comparable(prep["prefix"][-1])}
@@ -311,12 +317,12 @@ def main() -> int:
             print(json.dumps(r), flush=True)
     print()
     if results["crash"]:
-        print("| trial | kind | killed step | kill at (s) | killed | next command answers as | problems | "
+        print("| trial | kind | killed step | kill at (s) | killed | master found | next command answers as | problems | "
               "final = clean | duplicates | ok |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in results["crash"]:
             print(f"| {r['trial']} | {r['kind']} | {r['step']} | {r['kill_at_s']} | {'yes' if r['killed'] else 'ended first'} "
-                  f"| clean run {r['after_kill']} it | {r['problems_after_kill']} | {r['final_equals_clean']} "
+                  f"| {r.get('master_found')} | clean run {r['after_kill']} it | {r['problems_after_kill']} | {r['final_equals_clean']} "
                   f"| {r['duplicates']} | {'ok' if r['ok'] else 'FAIL'} |")
         bad = [r for r in results["crash"] if not r["ok"]]
         print(f"\n{len(results['crash'])} trials, {sum(r['killed'] for r in results['crash'])} killed mid-command, "
