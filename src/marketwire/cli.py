@@ -162,7 +162,7 @@ def check(ctx: click.Context, repair: bool, fmt: str) -> None:
         for line in rep["problems"]:
             click.echo(f"problem: {line}")
         m = rep["master"]
-        click.echo(f"tables: {len(rep['tables'])} readable of {len(rep['tables'])}, "
+        click.echo(f"tables: {sum(t['error'] is None for t in rep['tables'])} readable of {len(rep['tables'])}, "
                    f"{sum(t['duplicates'] for t in rep['tables'])} duplicate record(s)")
         click.echo(f"master: {m['status']}" + (" (rebuild deferred)" if m["deferred"] else ""))
         click.echo("ok" if rep["ok"] else f"{len(rep['problems'])} problem(s)"
