@@ -31,11 +31,11 @@ def _exit_code(e: MarketwireError) -> int:
     return EXIT_ERROR
 
 
-def _run(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
+def _run(ctx: click.Context, fn: Callable[[Any], Any], **options: Any) -> Any:
     import marketwire
 
     try:
-        return _noting(lambda: fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler"))))
+        return _noting(lambda: fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler"), **options)))
     except MarketwireError as e:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
             click.echo(to_json(e.fields.get("candidates", [])))
@@ -172,8 +172,35 @@ def rebuild(ctx: click.Context) -> None:
         def progress(name: str, k: int, n: int) -> None:
             bar.update(task, total=n, completed=k, description=name)
 
-        n = _run(ctx, lambda mw: mw.rebuild(progress))
+        n = _run(ctx, lambda mw: mw.rebuild(progress), repair=False)  # opened as it is: the rebuild is the repair
     click.echo(f"master rebuilt; {n} flag record(s) added or retracted")
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Remove duplicate records (as a new table version) and rebuild stale "
+              "or damaged derived state.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format.")
+@click.pass_context
+def check(ctx: click.Context, repair: bool, fmt: str) -> None:
+    """Verify the home: tables readable, no duplicate keys, derived state (master, caches, search index) current
+    with the lake. Exits 1 while a problem remains."""
+    rep = _run(ctx, lambda mw: mw.check(repair=repair), repair=False)  # opened as it is, so that it can be seen
+    if fmt == "json":
+        click.echo(to_json(rep))
+    else:
+        for line in rep["repaired"]:
+            click.echo(f"repaired: {line}")
+        for line in rep["problems"]:
+            click.echo(f"problem: {line}")
+        m = rep["master"]
+        click.echo(f"tables: {sum(t['error'] is None for t in rep['tables'])} readable of {len(rep['tables'])}, "
+                   f"{sum(t['duplicates'] for t in rep['tables'])} duplicate record(s)")
+        click.echo(f"master: {m['status']}" + (" (rebuild deferred)" if m["deferred"] else ""))
+        click.echo("ok" if rep["ok"] else f"{len(rep['problems'])} problem(s)"
+                   + ("" if repair else "; `marketwire check --repair` repairs what it can"))
+    if not rep["ok"]:
+        sys.exit(EXIT_ERROR)
 
 
 _MATCH_COLS = ["listing_id", "security_id", "issuer_id", "ticker", "mic", "currency", "name", "type", "status",

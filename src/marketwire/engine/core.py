@@ -14,7 +14,9 @@ Every dataset, whoever delivers it, goes through :class:`Engine`:
 5. **post-commit hooks** registered by the services (the securities master rebuild, cache refreshes) run when a
    dataset they follow changed.
 
-The driver is the only writer: workers return batches, the driver commits them.
+The driver is the only writer: workers return batches, the driver commits them. It holds the writer lock of
+every dataset the delivery writes (:meth:`marketwire.store.Lake.writing`) from the first comparison with what is
+stored to the last append, so concurrent deliveries of the same records, from any process, store them once.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def read_and_transform(source: str, query: Query, location: str) -> list[Any]:
 
 
 class Stage(Protocol):
-    """What a vertical registers for a dataset it verifies itself."""
+    """What a vertical registers for a dataset it verifies itself. A stage that writes datasets besides its own
+    names them in a ``writes`` attribute (a tuple of dataset names): the engine locks them for the delivery."""
 
     def run(self, job: Job, batches: list[Any]) -> None: ...
 
@@ -196,6 +199,7 @@ class Engine:
         self._stages: dict[str, Stage] = {}
         self._tables: list[Callable[[str], dict[str, Any]]] = []
         self._hooks: list[tuple[frozenset[str], str, Hook]] = []
+        self._deferred: list[tuple[frozenset[str], Hook]] = []
 
     # -- registration (by the services the facade composes) -----------------------------------------------------
     def stage(self, dataset: str, stage: Stage) -> None:
@@ -212,12 +216,18 @@ class Engine:
         return out
 
     def on_commit(self, datasets_: Iterable[str], name: str, fn: Hook) -> None:
-        """Run ``fn(job)`` after a delivery that changed any of ``datasets_`` (unless the caller defers hooks)."""
+        """Run ``fn(job)`` after a delivery that changed any of ``datasets_`` (unless the caller defers hooks);
+        no datasets: after every delivery (e.g. a check that derived state is current)."""
         self._hooks.append((frozenset(datasets_), name, fn))
+
+    def on_defer(self, datasets_: Iterable[str], fn: Hook) -> None:
+        """Run ``fn(job)`` before a delivery to any of ``datasets_`` whose hooks the caller defers (``hooks=False``),
+        e.g. to note that derived state is stale on purpose until a rebuild."""
+        self._deferred.append((frozenset(datasets_), fn))
 
     def hooks_for(self, names: Iterable[str]) -> list[tuple[str, Hook]]:
         names = set(names)
-        return [(n, fn) for ds, n, fn in self._hooks if ds & names]
+        return [(n, fn) for ds, n, fn in self._hooks if not ds or ds & names]
 
     # -- a delivery -----------------------------------------------------------------------------------------------
     def job(self, source: str, as_of: Any = None, **options: Any) -> Job:
@@ -274,12 +284,23 @@ class Engine:
         by_ds: dict[str, list[Any]] = defaultdict(list)
         for b in batches:
             by_ds[b.dataset].append(b)
-        for name, bs in by_ds.items():
+        for name in by_ds:
             datasets.get(name)  # an unknown dataset is an error before anything is written
-            self._stages.get(name, _RECORDS).run(job, bs)
-        job.flush_quarantine()
-        for fut in job.pending:
-            fut.result()
+        if not hooks:
+            for ds, fn in self._deferred:
+                if ds & set(by_ds):
+                    fn(job)
+        locked = {QUARANTINE.name, *by_ds}
+        for name in by_ds:
+            locked.update(getattr(self._stages.get(name, _RECORDS), "writes", ()))
+        with self.lake.writing(sorted(locked)):
+            try:
+                for name, bs in by_ds.items():
+                    self._stages.get(name, _RECORDS).run(job, bs)
+                job.flush_quarantine()
+            finally:  # appends running in the background end before the locks are let go
+                for fut in job.pending:
+                    fut.result()
         if hooks:
             self.after_commit(job, set(by_ds))
         return job

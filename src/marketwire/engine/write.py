@@ -124,31 +124,35 @@ def commit(lake: Lake, ds: Dataset, records: Any, prov: Provenance, *, mode: str
            write: bool = True) -> Written:
     """Compare ``records`` with the stored latest versions by ``ds``'s write mode and append what is new.
 
+    The comparison and the append run under the dataset's writer lock (:meth:`Lake.writing`), against the table's
+    last committed version read inside it: two processes delivering the same records store them once.
     ``write=False`` computes the result without appending (the caller appends ``Written.appended``, e.g. in the
-    background)."""
+    background, and must hold the dataset's lock until then: the engine holds it for a whole delivery)."""
     mode = mode or ds.write_mode
     df = frame_of(ds, records)
     # the delivery's source is part of what a record says (compared with the stored versions' source)
     df = df.with_columns(pl.coalesce(pl.col("source"), pl.lit(prov.source)).alias("source"))
-    if mode == "derived":
-        out, unchanged, retracted = _derived(lake, ds, df)
-    elif not lake.exists(ds) or mode == "append":
-        out, unchanged, retracted = _dedup_delivery(ds, df, mode), 0, 0
-        unchanged = df.height - out.height
-    elif mode == "insert" or mode == "snapshot":
-        out, unchanged = _insert(lake, ds, df)
-        retracted = 0
-        if mode == "snapshot":
-            gone = _superseded(lake, ds, df)
-            retracted = gone.height
-            out = pl.concat([out, gone], how="vertical_relaxed") if gone.height else out
-    elif mode == "versioned":
-        out, unchanged, retracted = _versioned(lake, ds, df)
-    else:  # pragma: no cover - Dataset.__post_init__ refuses other modes
-        raise ValueError(f"unknown write mode {mode!r}")
-    out = _stamp(ds, out, prov)
-    if write and out.height:
-        lake.append(ds, out.to_arrow())
+    stored = lake.unpinned()  # the last committed state, published or not (a derived build completes a killed one)
+    with lake.writing([ds.name]):
+        if mode == "derived":
+            out, unchanged, retracted = _derived(stored, ds, df)
+        elif not stored.exists(ds) or mode == "append":
+            out, unchanged, retracted = _dedup_delivery(ds, df, mode), 0, 0
+            unchanged = df.height - out.height
+        elif mode == "insert" or mode == "snapshot":
+            out, unchanged = _insert(stored, ds, df)
+            retracted = 0
+            if mode == "snapshot":
+                gone = _superseded(stored, ds, df)
+                retracted = gone.height
+                out = pl.concat([out, gone], how="vertical_relaxed") if gone.height else out
+        elif mode == "versioned":
+            out, unchanged, retracted = _versioned(stored, ds, df)
+        else:  # pragma: no cover - Dataset.__post_init__ refuses other modes
+            raise ValueError(f"unknown write mode {mode!r}")
+        out = _stamp(ds, out, prov)
+        if write and out.height:
+            lake.append(ds, out.to_arrow())
     return Written(ds.name, out, unchanged, retracted)
 
 

@@ -6,6 +6,11 @@ number of processes (a server and CLI commands) share it, and a process that see
 picks up the newer file. Freshness is checked at most once per ``check_every`` seconds. Deleting the cache folder
 is always safe.
 
+The file records the table versions it was built from (table ``built_from``), and is built from exactly those
+versions, so a lake that moves during a build never gives a file that mixes two states under one name. A file
+that cannot be opened (truncated, corrupted) or a hot-index folder missing a file is deleted and built again;
+leftovers of a build that was killed (``.master-*.tmp``, ``.hot-*``) are removed once their process is gone.
+
 Two ways to follow the lake:
 
 - **synchronous** (``background=False``, the CLI and the SDK): the first query after a change rebuilds, so a
@@ -33,12 +38,12 @@ from typing import Any
 import duckdb
 
 from marketwire.datasets import reference as R
-from marketwire.identity.hot import HotIndex, build_files
+from marketwire.identity.hot import FRAMES, PATHS, HotIndex, build_files
 from marketwire.store import Lake
 
 TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITIES, "issuers": R.ISSUERS,
           "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP, "exchanges": R.EXCHANGES}
-_SCHEMA_VERSION = "7"
+_SCHEMA_VERSION = "8"
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,7 @@ class MasterIndex:
         self._lock = threading.Lock()  # builds on a caller's thread (first state; every state when synchronous)
         self._swap = threading.Lock()  # a state replaced whole: by a background rebuild, or with its hot index
         self._local = threading.local()
+        self._versions: dict[str, dict[str, int | None]] = {}  # stamp -> the table versions it stands for
         # in the background everything a query needs is built aside, then swapped in whole
         self._refresh = BackgroundRefresh("master index", self._current_stamp, self._served_stamp,
                                           lambda stamp: self._prepare(stamp, load_hot=True, background=True), self._install,
@@ -81,7 +87,9 @@ class MasterIndex:
     def _current_stamp(self) -> str:
         v = self.lake.versions([ds.name for ds in TABLES.values()])
         text = _SCHEMA_VERSION + ":" + ",".join(f"{k}={v[k]}" for k in sorted(v))
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        stamp = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        self._versions[stamp] = v
+        return stamp
 
     def invalidate(self) -> None:
         """Check the lake again on the next query (this process just wrote to it)."""
@@ -150,11 +158,15 @@ class MasterIndex:
         requests had longer stalls, likely from the builder being preempted while holding the interpreter
         lock (see benchmarks/README.md, ``resolve_rebuild.py``)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(self.folder)
         path = self._path(stamp)
+        if path.exists() and _unreadable(path):
+            path.unlink(missing_ok=True)  # a damaged file is built again
         if not path.exists():
             tmp = self.folder / f".master-{stamp}.{os.getpid()}.{threading.get_ident()}.tmp"
             con = duckdb.connect(str(tmp), config=_build_config(background))
             try:
+                self._local.build_versions = self._versions.get(stamp)  # read by _build on this thread
                 self._build(con)
             except BaseException:
                 con.close()
@@ -178,6 +190,8 @@ class MasterIndex:
         the tables in its buffer pool. (When another process has already deleted the file, the serving
         connection, which still holds it open, is the only way left.)"""
         folder = self.folder / f"hot-{stamp}"
+        if (folder / "done").exists() and not all((folder / f).exists() for f in hot_files()):
+            shutil.rmtree(folder, ignore_errors=True)  # a damaged folder is built again
         if not (folder / "done").exists() and not self._path(stamp).exists():
             build_files(serving.cursor(), folder)
         elif not (folder / "done").exists():
@@ -206,8 +220,13 @@ class MasterIndex:
         # ten million rows in RAM
         con.execute(f"SET temp_directory = '{self.folder / '.spill'}'")
         con.execute("SET enable_progress_bar = false")  # not on a server's stdout; the CLI shows its own
+        versions = getattr(self._local, "build_versions", None) or self.lake.versions([ds.name for ds in TABLES.values()])
+        self._local.build_versions = None
+        con.execute("CREATE TABLE built_from (dataset VARCHAR, version BIGINT)")
+        con.executemany("INSERT INTO built_from VALUES (?, ?)", sorted(versions.items()))
         for name, ds in TABLES.items():
-            src = self.lake.dataset(ds)
+            v = versions.get(ds.name)
+            src = None if v is None else self.lake.dataset(ds, version=v)
             if src is None:
                 empty = ds.schema.empty_table()
                 con.register("empty_src", empty)
@@ -221,6 +240,38 @@ class MasterIndex:
             con.execute(f"CREATE TABLE {name} AS SELECT *{extra} FROM ({sql})", args)
             # no ART indexes: point lookups go through the hot index; DuckDB answers scans (search, members)
         con.execute("CHECKPOINT")
+
+    # -- health --------------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """The cache on disk for the lake's current state: built or not, readable, the versions it was built
+        from, its hot-index files complete, and leftovers of killed builds."""
+        stamp = self._current_stamp()
+        path, hot = self._path(stamp), self.folder / f"hot-{stamp}"
+        out: dict[str, Any] = {"stamp": stamp, "versions": self._versions.get(stamp), "built": path.exists(),
+                               "readable": None, "built_from": None,
+                               "hot_complete": (hot / "done").exists() and all((hot / f).exists() for f in hot_files()),
+                               "leftovers": len(_leftovers(self.folder)) if self.folder.exists() else 0}
+        if path.exists():
+            try:
+                con = duckdb.connect(str(path), read_only=True)
+                try:
+                    rows = con.execute("SELECT dataset, version FROM built_from").fetchall()
+                    out["built_from"] = {d: (None if v is None else int(v)) for d, v in rows}
+                finally:
+                    con.close()
+                out["readable"] = True
+            except duckdb.Error:
+                out["readable"] = False
+        return out
+
+    def repair(self) -> None:
+        """Delete what cannot be read and the leftovers of killed builds, then build the current state."""
+        st = self.status()
+        if st["built"] and not st["readable"]:
+            self._path(st["stamp"]).unlink(missing_ok=True)
+        _remove_leftovers(self.folder)
+        self.invalidate()
+        self.hot()
 
     # -- background refresh -----------------------------------------------------------------------
     def _install(self, new: _Serving) -> _Serving | None:
@@ -373,6 +424,54 @@ class BackgroundRefresh:
                     "rebuilds": self._rebuilds, "last_rebuild_seconds": self._last_seconds,
                     "failures": self._failures, "last_error": self._last_error,
                     "retry_in_seconds": max(0.0, self._retry_at - time.monotonic()) if self._failures else None}
+
+
+def hot_files() -> list[str]:
+    """The files of a complete hot-index folder."""
+    return ["done", *(f"{n}.parquet" for n in FRAMES), *(f"{p}.{k}.npy" for p in PATHS for k in ("order", "hash"))]
+
+
+def _unreadable(path: Path) -> bool:
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return True
+    try:
+        con.execute("SELECT count(*) FROM ids").fetchone()
+        return False
+    except duckdb.Error:
+        return True
+    finally:
+        con.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _leftovers(folder: Path, alive_too: bool = False) -> list[Path]:
+    """Temporary files and folders of cache builds (``.<name>.<pid>.<thread>[.tmp]``) whose process is gone."""
+    out = []
+    for p in list(folder.glob(".master-*.tmp")) + list(folder.glob(".master-*.tmp.wal")) + list(folder.glob(".hot-*")):
+        parts = p.name.split(".")
+        pid = next((int(x) for x in parts[2:] if x.isdigit()), None)
+        if alive_too or pid is None or not _pid_alive(pid):
+            out.append(p)
+    return out
+
+
+def _remove_leftovers(folder: Path) -> None:
+    for p in _leftovers(folder):
+        try:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        except OSError:
+            pass
 
 
 def _build_config(background: bool) -> dict[str, Any]:

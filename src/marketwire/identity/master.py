@@ -1,11 +1,21 @@
 """The derived securities master: issuers, securities, listings, identifiers and index membership, derived from
 every observation the sources delivered, written through the engine's write stage (``derived`` mode: what changed
-is appended, what is gone is retracted)."""
+is appended, what is gone is retracted).
+
+A build is **published atomically**: it runs under the writer locks of the master's tables, compares itself with
+their last committed versions, and once every table is written records the versions it wrote and the versions of
+the inputs it read in the manifest ``master`` (:meth:`marketwire.store.Lake.publish`). Readers read the published
+versions, so they see the previous master or the new one, never a mix. :func:`master_state` compares the manifest
+with the lake: a master whose inputs moved (an ingest killed before its rebuild) or whose tables hold writes that
+were never published (a build killed halfway) is stale, and :func:`ensure_master` rebuilds it, unless the rebuild
+was deferred on purpose (``ingest --no-rebuild``, until ``rebuild``) or another writer is at work right now.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,11 +32,110 @@ from marketwire.timeparse import as_utc, utc_now
 
 #: the observation and reference datasets the master is derived from
 MASTER_INPUTS = frozenset({"ref_observations", "index_observations", "exchanges", "countries", "currencies"})
+#: the tables a build writes (and locks); the manifest publishes the derived ones
+MASTER_OUTPUTS = tuple(ds.name for ds in R.MASTER_DATASETS)
+MASTER_LOCKS = (R.ID_REGISTRY.name, *MASTER_OUTPUTS)
+MANIFEST = "master"
+DEFERRED = "master.deferred"
 
 
-def rebuild_master(lake: Lake, progress: Progress | None = None) -> int:
-    """Derive the master from every live observation; append what changed. Returns the number of flag records
-    added or retracted."""
+@dataclass(frozen=True)
+class MasterState:
+    """How the published master stands against the lake.
+
+    ``status``: ``current``; ``empty`` (nothing to derive from, nothing built); ``stale`` (inputs changed since the
+    published build); ``unpublished`` (tables written by a build that did not publish: killed halfway);
+    ``unrecorded`` (tables without a manifest: written before manifests existed, or the manifest was lost)."""
+
+    status: str
+    deferred: bool = False
+    detail: str = ""
+    inputs: dict[str, int | None] | None = None
+    published: dict[str, Any] | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.status in ("current", "empty")
+
+
+def master_state(lake: Lake) -> MasterState:
+    inputs = {n: lake.committed_version(n) for n in sorted(MASTER_INPUTS)}
+    outputs = {n: lake.committed_version(n) for n in MASTER_OUTPUTS}
+    man = lake.manifest(MANIFEST)
+    deferred = lake.manifest(DEFERRED) is not None
+    if man is None:
+        if all(v is None for v in outputs.values()):
+            if all(v is None for v in inputs.values()):
+                return MasterState("empty", deferred, "", inputs)
+            return MasterState("stale", deferred, "the master was never built from the observations", inputs)
+        return MasterState("unrecorded", deferred, "master tables without a published build", inputs)
+    pub_out = man.get("outputs") or {}
+    ahead = sorted(n for n, v in outputs.items() if v is not None and (pub_out.get(n) is None or v > pub_out[n]))
+    if ahead:
+        return MasterState("unpublished", deferred,
+                           "writes of a build that never published: " + ", ".join(ahead), inputs, man)
+    moved = sorted(n for n, v in inputs.items() if v != (man.get("inputs") or {}).get(n))
+    if moved:
+        return MasterState("stale", deferred, "inputs changed since the published build: " + ", ".join(moved),
+                           inputs, man)
+    return MasterState("current", deferred, "", inputs, man)
+
+
+def defer_master(lake: Lake) -> None:
+    """Note that the master is left stale on purpose (an ingest with ``--no-rebuild``) until the next rebuild."""
+    if lake.manifest(DEFERRED) is None:
+        lake.publish(DEFERRED, {"since": utc_now().isoformat()})
+
+
+def ensure_master(lake: Lake, progress: Progress | None = None, *, wait: bool = False,
+                  deferred_too: bool = False) -> bool:
+    """Rebuild the master if it is not current (see the module docstring). Never waits for another writer unless
+    ``wait``: a build or an ingest at work leaves the published master as it is. A deferred rebuild is left to
+    ``rebuild`` unless ``deferred_too``. Returns whether it rebuilt."""
+    st = master_state(lake)
+    if st.current or (st.deferred and not deferred_too and st.status == "stale"):
+        return False
+    with lake.writing(MASTER_LOCKS, blocking=wait) as got:
+        if not got:
+            return False
+        rebuild_master(lake, progress, only_if_stale=True, deferred_too=deferred_too or st.status != "stale")
+    return True
+
+
+def rebuild_master(lake: Lake, progress: Progress | None = None, *, only_if_stale: bool = False,
+                   deferred_too: bool = True) -> int:
+    """Derive the master from every live observation; append what changed; publish it. Returns the number of
+    flag records added or retracted. ``only_if_stale``: nothing when the published master is current (another
+    process built it while this one waited for the lock)."""
+    with lake.writing(MASTER_LOCKS):
+        st = master_state(lake)
+        if only_if_stale and (st.current or (st.deferred and not deferred_too and st.status == "stale")):
+            return 0
+        lake.publish(DEFERRED, None)  # a rebuild is asked for: from here a killed build is repaired on open
+        inputs = st.inputs or {}
+        new_flags = _build(lake.unpinned(), progress)
+        outputs = {n: lake.committed_version(n) for n in MASTER_OUTPUTS}
+        lake.publish(MANIFEST, {"inputs": inputs, "outputs": outputs, "built_at": utc_now().isoformat(),
+                                "followups": "pending"})
+        return new_flags
+
+
+def followups_done(lake: Lake, built_at: str | None) -> None:
+    """Record that what follows a build (verticals adopting listings the master now knows) has run for the
+    build published at ``built_at`` (a later build keeps its own mark)."""
+    with lake.writing(MASTER_LOCKS):
+        man = lake.manifest(MANIFEST)
+        if man is not None and man.get("built_at") == built_at and man.get("followups") != "done":
+            lake.publish(MANIFEST, {**man, "followups": "done"})
+
+
+def followups_pending(lake: Lake) -> str | None:
+    """The ``built_at`` of the published build when what follows it has not run yet (it was killed), else None."""
+    man = lake.manifest(MANIFEST)
+    return man.get("built_at") if man is not None and man.get("followups") == "pending" else None
+
+
+def _build(lake: Lake, progress: Progress | None = None) -> int:
     step = progress or (lambda name, k, n: None)
     step("master: reading observations", 0, 8)
     obs = lake.read(R.REF_OBSERVATIONS, where="NOT coalesce(retracted, false)").to_pylist()
@@ -84,4 +193,5 @@ def ticker_index(listings: list[dict[str, Any]], identifiers: list[dict[str, Any
     return at, after
 
 
-__all__ = ["MASTER_INPUTS", "rebuild_master", "ticker_index"]
+__all__ = ["MASTER_INPUTS", "MASTER_LOCKS", "MASTER_OUTPUTS", "MasterState", "defer_master", "ensure_master",
+           "followups_done", "followups_pending", "master_state", "rebuild_master", "ticker_index"]

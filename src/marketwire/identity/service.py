@@ -10,6 +10,7 @@ everywhere. The master is rebuilt by a post-commit hook of the ingest engine whe
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -24,7 +25,8 @@ from marketwire.engine.write import Provenance, commit
 from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFound, Rows, outside_coverage
 from marketwire.identity.ids import mint
 from marketwire.identity.index import MasterIndex
-from marketwire.identity.master import MASTER_INPUTS, rebuild_master
+from marketwire.identity.master import (MASTER_INPUTS, defer_master, ensure_master, followups_done,
+                                       followups_pending, master_state, rebuild_master)
 from marketwire.identity.parse import parse, problem
 from marketwire.identity.reference import known_mics
 from marketwire.refdata import DEFAULT_MICS, US_MICS
@@ -54,7 +56,9 @@ class IdentityService:
         """Register what identity contributes to ingest: the tables its verifiers use (known MICs) and the
         master rebuild after observations changed."""
         engine.provide_tables(self._tables)
-        engine.on_commit(MASTER_INPUTS, "identity.master", self._after_commit)
+        # after every delivery: a master left stale by a killed ingest or build is rebuilt by the next one
+        engine.on_commit((), "identity.master", self._after_commit)
+        engine.on_defer(MASTER_INPUTS, lambda job: defer_master(self.lake))
 
     def _tables(self, dataset: str) -> dict[str, Any]:
         if dataset != "ref_observations":
@@ -65,24 +69,57 @@ class IdentityService:
         return {"mics": self._mics[1]}
 
     def _after_commit(self, job: Job) -> None:
-        if job.changed(MASTER_INPUTS) or job.report.retracted or not self.lake.exists(R.LISTINGS):
-            job.report.master_flags = self.rebuild(job.progress)
+        if not master_state(self.lake).current:
+            job.report.master_flags = self.rebuild(job.progress, only_if_stale=True)
         else:
             self.index.invalidate()
+            if followups_pending(self.lake):
+                self._followups(wait=False)
+
+    def repair_due(self) -> bool:
+        """Whether :meth:`ensure_current` has work to do: a master that is not current with its inputs (and not
+        deliberately deferred), or follow-ups of a published build that did not run. Cheap (Delta log versions)."""
+        st = master_state(self.lake)
+        stale = not st.current and not (st.deferred and st.status == "stale")
+        return stale or followups_pending(self.lake) is not None
+
+    def ensure_current(self, progress: Progress | None = None) -> bool:
+        """Repair what a killed ingest or build left (see :func:`marketwire.identity.master.ensure_master`): a
+        stale or half-built master is rebuilt unless another writer is at work; returns whether it rebuilt. A
+        repair that fails is logged and the published master keeps answering (``marketwire check`` reports it)."""
+        try:
+            rebuilt = ensure_master(self.lake, progress)
+        except Exception:
+            logging.getLogger(__name__).exception("the master is not current and could not be rebuilt; "
+                                                  "answering from the published master")
+            return False
+        if rebuilt:
+            self.index.invalidate()
+        if rebuilt or followups_pending(self.lake):
+            self._followups(wait=False)
+        return rebuilt
+
+    def _followups(self, wait: bool = True) -> None:
+        with self.lake.writing(("master.followups",), blocking=wait) as got:
+            if not got:
+                return
+            built = followups_pending(self.lake)
+            for fn in self._rebuilt:
+                fn()
+            followups_done(self.lake, built)
 
     def on_rebuilt(self, fn: Callable[[], Any]) -> None:
         """Call ``fn()`` after every master rebuild (a vertical adopting listings the master now knows)."""
         self._rebuilt.append(fn)
 
-    def rebuild(self, progress: Progress | None = None) -> int:
+    def rebuild(self, progress: Progress | None = None, *, only_if_stale: bool = False) -> int:
         """Derive the master from every observation; returns the number of flag records added or retracted."""
         try:
-            n = rebuild_master(self.lake, progress)
+            n = rebuild_master(self.lake, progress, only_if_stale=only_if_stale)
         finally:
             self.index.invalidate()
         self.warm(progress)
-        for fn in self._rebuilt:
-            fn()
+        self._followups()
         return n
 
     def warm(self, progress: Progress | None = None) -> None:

@@ -20,6 +20,10 @@ are answered from the lake.
   (``country:RU``, ``person:...``, ``issuer:...``, ``topic:markets``).
 
 A lake on remote storage gets an index in a temporary folder for the life of the process.
+
+The index records the table version it holds (``meta.version``) and moves to a new one in one SQLite transaction,
+so a process killed during a sync leaves the previous state (SQLite's journal rolls the rest back). A file that is
+not a readable SQLite database is deleted and built again from the lake.
 """
 
 from __future__ import annotations
@@ -111,6 +115,44 @@ class ArticleIndex:
 
     # -- connection and sync ---------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        try:
+            return self._open()
+        except sqlite3.DatabaseError as e:  # not a database (damaged): the index is derived, so build it again
+            log.warning("news index %s cannot be read (%s); rebuilding it from the lake", self.path, e)
+            self._delete()
+            return self._open()
+
+    def _delete(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+    def status(self) -> dict[str, Any]:
+        """The index on disk against the lake: whether it exists and passes SQLite's check, the table version it
+        holds and the lake's."""
+        out: dict[str, Any] = {"path": str(self.path), "exists": self.path.exists(), "readable": None,
+                               "version": None, "lake_version": self.lake.version(NEWS_ARTICLES)}
+        if not out["exists"]:
+            return out
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                ok = con.execute("PRAGMA quick_check").fetchone()
+                seen = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            finally:
+                con.close()
+            out["readable"] = bool(ok and ok[0] == "ok")
+            out["version"] = int(seen[0]) if seen else None
+        except sqlite3.DatabaseError:
+            out["readable"] = False
+        return out
+
+    def repair(self) -> None:
+        """Delete an index that cannot be read, then bring it up to the lake's table."""
+        if self.status()["readable"] is False:
+            self._delete()
+        self.connect().close()
+
+    def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         con.execute("PRAGMA journal_mode=WAL")

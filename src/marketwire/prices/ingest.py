@@ -150,6 +150,7 @@ class BarsStage:
     """Daily bars (and the corporate actions found in the same files)."""
 
     report_type = PriceReport
+    writes = ("bars_daily", "corporate_actions", "price_listings", "id_registry", "price_disagreements")
 
     def __init__(self, identity: IdentityService, cache: BarsCache | None = None) -> None:
         self.identity = identity

@@ -168,6 +168,14 @@ class BarsCache:
             if self.background and not self._refresh.wait_round(deadline):
                 return False
 
+    def status(self) -> dict[str, Any]:
+        """The buckets on disk against the lake's files: how many are built for the current files (the others are
+        built on the next read), and leftovers of killed builds."""
+        stamps = self._file_stamps()
+        built = sum((self.folder / f"b{b:02d}-{st}-v{CACHE_FORMAT}" / "done").exists() for b, st in stamps.items())
+        left = len(list(self.folder.glob("*.tmp"))) if self.folder.exists() else 0
+        return {"buckets": len(stamps), "built": built, "leftovers": left}
+
     def _refreshed(self, old: BarsCache.View, stamp: str) -> BarsCache.View:
         """A new state from ``old``: the changed buckets rebuilt and opened, the others shared."""
         buckets, tables = self._refresh_bars(old)

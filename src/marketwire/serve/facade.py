@@ -27,6 +27,7 @@ from marketwire.engine import Engine, IngestReport, Progress, load_plugins
 from marketwire.engine.quarantine import read_quarantine
 from marketwire.errors import InvalidInput, NotFound
 from marketwire.identity.service import IdentityService, Match
+from marketwire.serve.check import check_home
 from marketwire.sources import list_sources
 from marketwire.store import Lake
 from marketwire.timeparse import parse_instant, utc_now
@@ -40,7 +41,8 @@ class Marketwire:
     answering from the previous state meanwhile. ``scheduler`` (a Dask scheduler address, else
     ``$MARKETWIRE_SCHEDULER``) runs the partitioned work of bulk jobs on a cluster."""
 
-    def __init__(self, home: str | Path | None = None, *, background: bool = False, scheduler: Any = None) -> None:
+    def __init__(self, home: str | Path | None = None, *, background: bool = False, scheduler: Any = None,
+                 repair: bool = True) -> None:
         self.home = resolve_home(home)
         load_plugins()
         self.lake = Lake(self.home / "lake")
@@ -50,6 +52,16 @@ class Marketwire:
         self._background = background
         self._prices: Any = None  # opened on first use: a lookup never loads the prices vertical
         self._news: Any = None
+        # derived state a killed ingest or build left stale or half-built is rebuilt now (unless a writer is at work;
+        # ``repair=False``: opened as it is, e.g. to check it)
+        if repair and self.identity.repair_due():
+            _ = self.prices  # its follow-up of a rebuild (adopting provisional listings) is registered first
+            self.identity.ensure_current()
+
+    def check(self, repair: bool = False) -> dict[str, Any]:
+        """Verify the home: every table readable, no duplicate records, derived state current with the lake; with
+        ``repair``, remove duplicates and rebuild what is stale (see :mod:`marketwire.serve.check`)."""
+        return check_home(self, repair=repair)
 
     @property
     def prices(self) -> Any:

@@ -4,13 +4,27 @@ Records are never updated in place. A change is a new record with a later ``know
 ``as_of=T`` keeps records with ``knowledge_time <= T`` and, per key, the latest of them. The location is a URI
 (a folder for the embedded default; ``s3://``, ``gs://``, ``az://`` work the same through delta-rs), so moving
 to object storage is a change of URI, not of code.
+
+Writers and derived state (see ``docs/reliability.md``):
+
+- **One writer per dataset across processes**: :meth:`Lake.writing` holds a lock file per dataset
+  (``<root>/_locks/<dataset>.lock``) while a delivery compares itself with what is stored and appends; readers take
+  no lock and read the table's last committed version.
+- **Published derived state**: a build that writes several tables (the securities master) publishes the versions
+  it wrote in a manifest (``<root>/_manifests/<name>.json``, replaced atomically) once every table is written.
+  Reads of those tables use the published versions, so a reader sees the previous build or the new one, never a
+  mix, and a build killed halfway is invisible until the next build completes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,19 +55,142 @@ class Lake:
         self.storage_options = storage_options
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self.pinned = True  # reads of published derived tables use the published versions
+        self._pins_seen: tuple[Any, dict[str, int]] = ((), {})
         if _is_local(self.root):
             Path(_local_path(self.root)).mkdir(parents=True, exist_ok=True)
+
+    def unpinned(self) -> Lake:
+        """This lake with every table read at its last committed version, published or not (what a build of
+        derived tables compares itself with). Shares the locks."""
+        other = object.__new__(Lake)
+        other.__dict__.update(self.__dict__)
+        other.pinned = False
+        return other
+
+    # -- writers: one per dataset, across processes ----------------------------------------------------------------
+    def _lock_dir(self) -> Path:
+        if _is_local(self.root):
+            return Path(_local_path(self.root)) / "_locks"
+        # a lake on object storage: the lock holds between the processes of this machine only
+        digest = hashlib.blake2b(self.root.encode(), digest_size=8).hexdigest()
+        return Path(tempfile.gettempdir()) / "marketwire-locks" / digest
+
+    def _file_lock(self, name: str) -> Any:
+        from filelock import FileLock
+
+        folder = self._lock_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        # one lock object per file in the process (is_singleton), re-entrant per thread (thread_local): a thread
+        # that holds a dataset's lock may take it again; another thread, or another process, waits
+        return FileLock(str(folder / f"{name}.lock"), thread_local=True, is_singleton=True)
+
+    @contextlib.contextmanager
+    def writing(self, names: Sequence[str], *, blocking: bool = True) -> Iterator[bool]:
+        """Hold the writer lock of every dataset in ``names`` (taken in name order, so two writers never wait
+        for each other in a circle). Yields True; with ``blocking=False`` yields False at once, holding nothing,
+        when another writer holds one of them. Readers never take these locks."""
+        from filelock import Timeout
+
+        held = []
+        try:
+            for name in sorted(set(names)):
+                lock = self._file_lock(name)
+                try:
+                    lock.acquire(timeout=-1 if blocking else 0)
+                except Timeout:
+                    for h in reversed(held):
+                        h.release()
+                    held = []
+                    yield False
+                    return
+                held.append(lock)
+            yield True
+        finally:
+            for h in reversed(held):
+                h.release()
+
+    def writer_active(self, names: Sequence[str]) -> bool:
+        """Whether another writer (another thread or process) holds the lock of one of ``names`` now."""
+        with self.writing(names, blocking=False) as got:
+            return not got
+
+    # -- published derived state ---------------------------------------------------------------------------------
+    def _manifest_dir(self) -> Path | None:
+        return Path(_local_path(self.root)) / "_manifests" if _is_local(self.root) else None
+
+    def manifest(self, name: str) -> dict[str, Any] | None:
+        """The manifest ``name`` (see :meth:`publish`), or None."""
+        folder = self._manifest_dir()
+        if folder is None:
+            return None
+        try:
+            return dict(json.loads((folder / f"{name}.json").read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):  # unreadable: treated as never published (the build runs again)
+            return None
+
+    def publish(self, name: str, manifest: dict[str, Any] | None) -> None:
+        """Replace manifest ``name`` atomically (written aside, flushed, renamed into place); None deletes it.
+        ``manifest["outputs"]`` ({table: version}) are the versions readers use from now on."""
+        folder = self._manifest_dir()
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.json"
+        if manifest is None:
+            path.unlink(missing_ok=True)
+            return
+        tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump(manifest, fh, sort_keys=True, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def pins(self) -> dict[str, int]:
+        """Table -> the version published for it by a manifest (tables no manifest names are read as they are)."""
+        folder = self._manifest_dir()
+        if folder is None:
+            return {}
+        try:
+            entries = sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(folder)
+                             if e.name.endswith(".json") and not e.name.startswith("."))
+        except FileNotFoundError:
+            return {}
+        seen, pins = self._pins_seen
+        if seen == tuple(entries):
+            return pins
+        pins = {}
+        for fname, _, _ in entries:
+            m = self.manifest(fname[:-5]) or {}
+            for table, v in (m.get("outputs") or {}).items():
+                if v is not None:
+                    pins[table] = int(v)
+        self._pins_seen = (tuple(entries), pins)
+        return pins
+
+    def _pin(self, name: str) -> int | None:
+        return self.pins().get(name) if self.pinned else None
 
     # -- locations -----------------------------------------------------------------------------
     def uri(self, name: str) -> str:
         return f"{self.root}/{name}"
 
-    def _table(self, name: str) -> Any | None:
+    def _table(self, name: str, version: int | None = None) -> Any | None:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
+        version = self._pin(name) if version is None else version
         try:
-            return DeltaTable(self.uri(name), storage_options=self.storage_options)
+            return DeltaTable(self.uri(name), version=version, storage_options=self.storage_options)
         except TableNotFoundError:
             return None
 
@@ -64,7 +201,16 @@ class Lake:
         return self._table(name) is not None
 
     def version(self, ds: Dataset | str) -> int | None:
-        """The Delta table version (``None`` when the table does not exist yet)."""
+        """The Delta table version readers see (``None`` when the table does not exist yet): the published one
+        for a table a manifest names, else the last committed."""
+        name = ds if isinstance(ds, str) else ds.name
+        pin = self._pin(name)
+        if pin is not None:
+            return pin
+        return self.committed_version(name)
+
+    def committed_version(self, ds: Dataset | str) -> int | None:
+        """The table's last committed Delta version, published or not."""
         name = ds if isinstance(ds, str) else ds.name
         if _is_local(self.root):  # cheap: the newest commit file of the log, without loading the table
             log = Path(_local_path(self.uri(name))) / "_delta_log"
@@ -73,7 +219,7 @@ class Lake:
             except FileNotFoundError:
                 return None
             return max(nums) if nums else None
-        t = self._table(name)
+        t = self.unpinned()._table(name)
         return None if t is None else int(t.version())
 
     def versions(self, names: Sequence[str]) -> dict[str, int | None]:
@@ -99,6 +245,19 @@ class Lake:
                 schema_mode="merge",  # a dataset that gained a nullable column keeps its history
                 writer_properties=_writer_properties(ds),
             )
+        return table.num_rows
+
+    def replace(self, ds: Dataset, table: pa.Table) -> int:
+        """Write ``table`` as the whole content of ``ds``'s table, as a new Delta version (the earlier versions
+        stay readable by version). Only :mod:`marketwire.engine.check` uses it, to remove duplicate records."""
+        from deltalake import write_deltalake
+
+        table = ds.conform(table)
+        with self._locks_lock:
+            lock = self._locks.setdefault(ds.name, threading.Lock())
+        with lock:
+            write_deltalake(self.uri(ds.name), table, mode="overwrite", partition_by=list(ds.partition_by) or None,
+                            storage_options=self.storage_options, writer_properties=_writer_properties(ds))
         return table.num_rows
 
     # -- reads ---------------------------------------------------------------------------------
@@ -138,10 +297,11 @@ class Lake:
             return ds.schema.empty_table() if columns is None else ds.schema.empty_table().select(columns)
         return t.to_pyarrow_table(columns=list(columns) if columns else None)
 
-    def dataset(self, ds: Dataset, partitions: list[tuple[str, str, Any]] | None = None) -> Any:
-        """A pyarrow dataset over the current table version (for DuckDB / Polars to scan lazily), optionally
-        only some partitions (``[("bucket", "in", ["3", "7"])]``)."""
-        t = self._table(ds.name)
+    def dataset(self, ds: Dataset, partitions: list[tuple[str, str, Any]] | None = None,
+                version: int | None = None) -> Any:
+        """A pyarrow dataset over the current table version (or ``version``) for DuckDB / Polars to scan lazily,
+        optionally only some partitions (``[("bucket", "in", ["3", "7"])]``)."""
+        t = self._table(ds.name, version)
         return None if t is None else t.to_pyarrow_dataset(file_pruning_predicate=partitions)  # type: ignore[arg-type]
 
     def files(self, ds: Dataset) -> pa.Table:
