@@ -296,7 +296,23 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = str(exc.detail)
         if status == 405:
             detail = f"method {request.method} is not allowed on {request.url.path}"
+            allowed = _allowed_methods(request)
+            if allowed:  # every route of the path, not only the first one Starlette matched
+                return error_response(status, code, detail, headers={**(exc.headers or {}), "Allow": allowed},
+                                      path=request.url.path)
     return error_response(status, code, str(detail), headers=exc.headers, path=request.url.path)
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of every route whose path matches the request's (GET and POST on /v1/news are two routes)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
