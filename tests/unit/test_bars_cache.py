@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 import marketwire
+from lake_rows import daily_bars  # type: ignore[import-not-found]
 from marketwire.datasets import prices as P
 from marketwire.prices import blocks
 from marketwire.prices.read import BarsCache
@@ -146,34 +147,23 @@ def test_a_back_dated_correction_is_left_to_the_rebuild(tmp_path, monkeypatch) -
         [11.0] * 5
 
 
-def _bars(closes: dict[date, int], when: datetime) -> pa.Table:
-    n = len(closes)
-    return pa.table({
-        "bucket": pa.array([P.bucket_of("MWL1")] * n, pa.int16()), "listing_id": ["MWL1"] * n,
-        "date": pa.array(list(closes), pa.date32()), "open": list(closes.values()), "high": list(closes.values()),
-        "low": list(closes.values()), "close": list(closes.values()), "volume": [1000] * n,
-        "price_exp": pa.array([2] * n, pa.int8()), "currency": ["USD"] * n, "unit_scale": pa.array([0] * n, pa.int8()),
-        "basis": ["raw"] * n, "flags": pa.nulls(n, pa.string()), "knowledge_time": pa.array([when] * n),
-        "ingested_at": pa.array([when] * n), "source": ["test"] * n, "ingest_id": [f"i{when:%d}"] * n})
-
-
 def test_a_build_is_installed_only_over_the_files_it_was_built_from(tmp_path) -> None:
     lake = Lake(tmp_path / "lake")
     d = [date(2024, 1, 2) + timedelta(days=i) for i in range(4)]
-    lake.append(P.BARS_DAILY, _bars({d[0]: 10000, d[1]: 10100}, T0))
+    lake.append(P.BARS_DAILY, daily_bars({d[0]: 10000, d[1]: 10100}, T0))
     cache = BarsCache(lake, tmp_path / "cache")
     assert cache.series("MWL1")[0].column("close").to_pylist() == [100.0, 101.0]  # type: ignore[index]
-    mine = _bars({d[2]: 10200}, T0 + timedelta(days=2))
+    mine = daily_bars({d[2]: 10200}, T0 + timedelta(days=2))
     before = cache.before_write()
     built = cache.build(pl.from_arrow(mine), before)  # type: ignore[arg-type]
     assert len(built) == 1
-    lake.append(P.BARS_DAILY, _bars({d[3]: 10300}, T0 + timedelta(days=1)))  # another writer, same bucket
+    lake.append(P.BARS_DAILY, daily_bars({d[3]: 10300}, T0 + timedelta(days=1)))  # another writer, same bucket
     lake.append(P.BARS_DAILY, mine)
     assert cache.install(built, "i03") == 0
     cache.invalidate()
     assert cache.series("MWL1")[0].column("close").to_pylist() == [100.0, 101.0, 102.0, 103.0]  # type: ignore[index]
     # alone, the same build is installed and read as built
-    more = _bars({d[1]: 10150}, T0 + timedelta(days=4))
+    more = daily_bars({d[1]: 10150}, T0 + timedelta(days=4))
     built = cache.build(pl.from_arrow(more), cache.before_write())  # type: ignore[arg-type]
     lake.append(P.BARS_DAILY, more)
     assert cache.install(built, "i05") == 1
@@ -184,7 +174,7 @@ def test_a_build_is_installed_only_over_the_files_it_was_built_from(tmp_path) ->
 
 
 def _series(lid: str, closes: dict[date, int], when: datetime) -> pa.Table:
-    t = _bars(closes, when)
+    t = daily_bars(closes, when)
     return t.set_column(t.schema.get_field_index("listing_id"), "listing_id", pa.array([lid] * t.num_rows)) \
         .set_column(0, "bucket", pa.array([P.bucket_of(lid)] * t.num_rows, pa.int16()))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from lake_rows import daily_bars, provenance  # type: ignore[import-not-found]
 from marketwire.datasets import prices as P
 from marketwire.datasets import reference as R
 from marketwire.identity.index import MasterIndex
@@ -30,34 +31,28 @@ FAST = 1.0  # seconds: a reader that waited for a held build would take as long 
 HOLD = 10.0
 
 
-def _prov(n: int, when: datetime) -> dict[str, pa.Array]:
-    return {"knowledge_time": pa.array([when] * n, pa.timestamp("us", tz="UTC")),
-            "ingested_at": pa.array([when] * n, pa.timestamp("us", tz="UTC")),
-            "source": pa.array(["test"] * n), "ingest_id": pa.array([when.isoformat()] * n)}
-
-
 def _ids(rows: list[tuple[str, str, str, str, date, date | None]], when: datetime) -> pa.Table:
     kind, ent, scheme, value, vf, vt = (list(c) for c in zip(*rows))
     return pa.table({"entity_kind": kind, "entity_id": ent, "scheme": scheme, "value": value,
                      "valid_from": pa.array(vf, pa.date32()), "valid_to": pa.array(vt, pa.date32()),
                      "flags": pa.array([[] for _ in rows], pa.list_(pa.string())), "retracted": [False] * len(rows),
-                     **_prov(len(rows), when)})
+                     **provenance(len(rows), when)})
 
 
 def _listing(lid: str, vf: date, when: datetime) -> pa.Table:
     return pa.table({"listing_id": [lid], "security_id": ["MWS1"], "ticker": ["ACME"], "mic": ["XNAS"],
                      "currency": ["USD"], "name": ["Acme Corp"], "status": ["active"],
                      "valid_from": pa.array([vf], pa.date32()), "valid_to": pa.array([None], pa.date32()),
-                     "retracted": [False], **_prov(1, when)})
+                     "retracted": [False], **provenance(1, when)})
 
 
 @pytest.fixture
 def lake(tmp_path: Path) -> Lake:
     lake = Lake(tmp_path / "lake")
     lake.append(R.ISSUERS, pa.table({"issuer_id": ["MWI1"], "name": ["Acme Corp"], "retracted": [False],
-                                     **_prov(1, T0)}))
+                                     **provenance(1, T0)}))
     lake.append(R.SECURITIES, pa.table({"security_id": ["MWS1"], "issuer_id": ["MWI1"], "name": ["Acme Corp"],
-                                        "isin": ["US0378331005"], "retracted": [False], **_prov(1, T0)}))
+                                        "isin": ["US0378331005"], "retracted": [False], **provenance(1, T0)}))
     lake.append(R.LISTINGS, _listing("MWL1", date(2000, 1, 3), T0))
     lake.append(R.IDENTIFIERS, _ids([("security", "MWS1", "isin", "US0378331005", date(2000, 1, 3), None),
                                      ("listing", "MWL1", "ticker_mic", "ACME@XNAS", date(2000, 1, 3), None)], T0))
@@ -254,16 +249,6 @@ def test_synchronous_mode_rebuilds_on_the_callers_thread(
 
 
 # -- bars cache ---------------------------------------------------------------------------------------------------
-def _bars(closes: dict[date, int], when: datetime) -> pa.Table:
-    n = len(closes)
-    return pa.table({
-        "bucket": pa.array([P.bucket_of("MWL1")] * n, pa.int16()), "listing_id": ["MWL1"] * n,
-        "date": pa.array(list(closes), pa.date32()), "open": list(closes.values()), "high": list(closes.values()),
-        "low": list(closes.values()), "close": list(closes.values()), "volume": [1000] * n,
-        "price_exp": pa.array([2] * n, pa.int8()), "currency": ["USD"] * n, "unit_scale": pa.array([0] * n, pa.int8()),
-        "basis": ["raw"] * n, **_prov(n, when)})
-
-
 def closes(cache: BarsCache) -> list[float]:
     found = cache.series("MWL1")
     assert found is not None
@@ -274,7 +259,7 @@ def test_bars_cache_in_background_keeps_the_old_tables_while_buckets_are_rebuilt
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lake = Lake(tmp_path / "lake")
     d = [date(2024, 1, 2) + timedelta(days=i) for i in range(4)]
-    lake.append(P.BARS_DAILY, _bars({d[0]: 10000, d[1]: 10100, d[2]: 10200}, T0))
+    lake.append(P.BARS_DAILY, daily_bars({d[0]: 10000, d[1]: 10100, d[2]: 10200}, T0))
     cache = BarsCache(lake, tmp_path / "cache", check_every=0.0, background=True)
     assert closes(cache) == [100.0, 101.0, 102.0]
 
@@ -288,7 +273,7 @@ def test_bars_cache_in_background_keeps_the_old_tables_while_buckets_are_rebuilt
         real(bucket, path)
 
     monkeypatch.setattr(cache, "_build", held)
-    lake.append(P.BARS_DAILY, _bars({d[1]: 10150, d[3]: 10300}, T0 + timedelta(days=1)))  # a correction, a new day
+    lake.append(P.BARS_DAILY, daily_bars({d[1]: 10150, d[3]: 10300}, T0 + timedelta(days=1)))  # a correction, a new day
     got, took = timed(closes, cache)
     assert got == [100.0, 101.0, 102.0] and took < FAST
     assert entered.wait(5.0) and cache.refreshing()
@@ -305,10 +290,10 @@ def test_bars_cache_in_background_keeps_the_old_tables_while_buckets_are_rebuilt
 def test_bars_cache_synchronous_reads_its_own_writes(tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     d = [date(2024, 1, 2) + timedelta(days=i) for i in range(3)]
-    lake.append(P.BARS_DAILY, _bars({d[0]: 10000, d[1]: 10100}, T0))
+    lake.append(P.BARS_DAILY, daily_bars({d[0]: 10000, d[1]: 10100}, T0))
     cache = BarsCache(lake, tmp_path / "cache")
     assert closes(cache) == [100.0, 101.0]
-    lake.append(P.BARS_DAILY, _bars({d[1]: 10150, d[2]: 10300}, T0 + timedelta(days=1)))
+    lake.append(P.BARS_DAILY, daily_bars({d[1]: 10150, d[2]: 10300}, T0 + timedelta(days=1)))
     cache.invalidate()
     assert closes(cache) == [100.0, 101.5, 103.0]
     assert not cache.refreshing() and refresh_threads() == []

@@ -9,9 +9,8 @@ record that is gone is a retraction (``retracted = true``) with a later knowledg
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -34,7 +33,6 @@ class Written:
     appended: pl.DataFrame
     unchanged: int = 0
     retracted: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -232,10 +230,6 @@ def _derived(lake: Lake, ds: Dataset, new: pl.DataFrame) -> tuple[pl.DataFrame, 
     gone = gone.with_columns(pl.lit(None, changed.schema[c]).alias(c) for c in changed.columns if c not in gone.columns)
     out = pl.concat([changed, gone.select(changed.columns)], how="vertical_relaxed") if gone.height else changed
     return out, new.height - changed.height, gone.height
-
-
-def file_name(path: str | None) -> str | None:
-    return Path(path).name if path else None
 
 
 __all__ = ["Provenance", "Written", "as_utc", "commit", "frame_of"]

@@ -295,13 +295,7 @@ class MasterIndex:
     def wait_fresh(self, timeout: float = 60.0) -> bool:
         """Block until the served state is the lake's current one (rebuilding or asking for it as needed);
         False after ``timeout`` seconds. A failed background rebuild is retried here once its backoff ends."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.invalidate()
-            if self._state_now().stamp == self._current_stamp():
-                return True
-            if self.background and not self._refresh.wait_round(deadline):
-                return False
+        return self._refresh.wait_fresh(lambda: self._state_now().stamp, self.invalidate, self.background, timeout)
 
     # -- queries ----------------------------------------------------------------------------------
     def rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -405,6 +399,19 @@ class BackgroundRefresh:
         with self._cv:
             self._wanted = target
         return target
+
+    def wait_fresh(self, served: Callable[[], str], invalidate: Callable[[], None], background: bool,
+                   timeout: float) -> bool:
+        """Block until ``served()`` (after ``invalidate()``, which brings a foreground state up to date) is the
+        lake's current stamp, asking for background rounds meanwhile; False after ``timeout`` seconds. The one
+        wait of the master index and the bars cache."""
+        deadline = time.monotonic() + timeout
+        while True:
+            invalidate()
+            if served() == self.lake_stamp():
+                return True
+            if background and not self.wait_round(deadline):
+                return False
 
     def wait_round(self, deadline: float) -> bool:
         """Ask for the lake's state and wait a little for progress; False once ``deadline`` has passed."""

@@ -160,13 +160,7 @@ class BarsCache:
 
     def wait_fresh(self, timeout: float = 60.0) -> bool:
         """Block until the served state is the lake's current one; False after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.invalidate()
-            if self._current().stamp == self._current_stamp():
-                return True
-            if self.background and not self._refresh.wait_round(deadline):
-                return False
+        return self._refresh.wait_fresh(lambda: self._current().stamp, self.invalidate, self.background, timeout)
 
     def status(self) -> dict[str, Any]:
         """The buckets on disk against the lake's files: how many are built for the current files (the others are
