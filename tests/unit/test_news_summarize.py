@@ -289,3 +289,41 @@ def test_entry_points_are_discovered_and_broken_ones_listed(registry, monkeypatc
 def test_summary_shape():
     s = Summary(headline="h", bullets=["b."], method="extractive", rejected=[])
     assert (s.headline, s.bullets, s.method, s.rejected) == ("h", ["b."], "extractive", [])
+
+
+# --- polarity: a bullet keeps the negations of the sentence it comes from ---------------------------------------
+
+@pytest.mark.parametrize("bullet, source, problem", [
+    ("The central bank cut rates in March.", "The central bank did not cut rates in March, its governor said.",
+     "negation dropped: the source says 'not cut rates'"),
+    ("La BCE a baissé ses taux en mars.", "La BCE n'a pas baissé ses taux en mars, a indiqué sa présidente.",
+     "negation dropped: the source says 'n'a baissé taux'"),
+    ("Die EZB senkte die Zinsen im März.", "Die EZB senkte die Zinsen im März nicht, teilte die Notenbank mit.",
+     "negation dropped: the source says 'nicht zinsen märz'"),
+    ("Die EZB hat die Zinsen gesenkt.", "Die EZB hat die Zinsen nicht gesenkt.",
+     "negation dropped: the source says 'nicht gesenkt'"),
+    ("Apple did not report record revenue.", "Apple reported record revenue for the quarter.",
+     "negation 'not report record' not in the source sentence"),
+    ("Le groupe ne publiera pas ses comptes jeudi.", "Le groupe publiera ses comptes jeudi matin.",
+     "negation 'ne publiera comptes' not in the source sentence"),
+    ("Siemens erhöht die Prognose nicht.", "Siemens erhöht die Prognose für das Gesamtjahr.",
+     "negation 'nicht erhöht prognose' not in the source sentence"),
+])
+def test_gate_rejects_a_negation_added_or_dropped(bullet, source, problem):
+    assert unfaithful(bullet, source) == [problem]
+
+
+@pytest.mark.parametrize("bullet, source", [
+    ("The central bank did not cut rates.", "The central bank did not cut rates in March, its governor said."),
+    ("La BCE n'a pas baissé ses taux.", "La BCE n'a pas baissé ses taux en mars, a indiqué sa présidente."),
+    ("Die EZB hat die Zinsen nicht gesenkt.", "Die EZB hat die Zinsen im März nicht gesenkt."),
+    # the negated clause is cut, what stays was never negated
+    ("Sales rose 5% in the quarter.", "Sales rose 5% in the quarter, although margins did not improve."),
+    ("Le chiffre d'affaires a progressé de 5 %.", "Le chiffre d'affaires a progressé de 5 %, sans que la marge ne "
+                                                 "s'améliore."),
+    # a negation kept far from a repeated word elsewhere in the bullet
+    ("Une donnée que le ministre conteste: nous n'avons aucune donnée sur la mortalité.",
+     "Une donnée que le ministre conteste: nous n'avons aucune donnée sur la mortalité."),
+])
+def test_gate_keeps_bullets_with_the_source_polarity(bullet, source):
+    assert unfaithful(bullet, source) == []

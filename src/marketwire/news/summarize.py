@@ -7,7 +7,8 @@
 3. The best sentences are taken greedily, skipping any too close to one already taken. Each is compressed by rules
    for its language (see :func:`compress`) to at most :data:`MAX_WORDS` words, or skipped when that cannot be done
    cleanly. The bullets keep the order of the article.
-4. Every bullet, ours or a plug-in's, must pass :func:`unfaithful`: each name and number in it occurs in the source.
+4. Every bullet, ours or a plug-in's, must pass :func:`unfaithful`: each name and number in it occurs in the source,
+   and it keeps the polarity of the source sentence it comes from (no negation added, none dropped).
    A bullet that fails is dropped and listed in :attr:`Summary.rejected` with its reasons.
 
 A summary backend (:mod:`marketwire.news.plugins`) is used only when one is selected; its failing bullets are
@@ -179,6 +180,89 @@ def _facts(source: str) -> _Facts:
                   frozenset(w.replace("-", "").casefold() for w in words if _mixed(w)), frozenset(nums), frozenset(pcts))
 
 
+#: words that negate what follows (or, in German, what precedes at a clause's end); plus en "-n't" and fr "n'"
+_NEGATIONS = frozenset({
+    "not", "no", "never", "neither", "nor", "without", "cannot", "none", "nobody", "nothing",
+    "ne", "pas", "jamais", "aucun", "aucune", "sans", "ni", "nullement", "rien",
+    "nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "ohne", "weder", "nichts"})
+#: how many content words on each side of a negation make its scope
+_SCOPE = 2
+#: how many tokens from its scope a negation may stand ("n'a pas été relevé", "hat die Zinsen nicht gesenkt")
+_NEAR = 4
+
+
+def _is_negation(tok: str) -> bool:
+    t = tok.casefold()
+    return t in _NEGATIONS or t.endswith("n't") or (t.startswith("n'") and len(t) > 2)
+
+
+#: short function words never taken as a negation's scope (fr "ne ... plus" negates, so "plus" is no scope either)
+_NOT_SCOPE = frozenset({"plus", "que", "qui", "les", "des", "une", "ses", "son", "leur", "leurs", "the", "and", "for",
+                        "its", "his", "her", "their", "der", "die", "das", "und", "den", "dem", "ein", "sein", "seine",
+                        "ihre", "ihr"})
+
+
+def _content(tok: str) -> bool:
+    return len(tok) >= 3 and tok not in _NOT_SCOPE and not _is_negation(tok)
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """Casefolded words with the number of the clause (between , ; : and dashes) each stands in."""
+    out = []
+    for c, clause in enumerate(re.split(r"[,;:()\u2013\u2014]| - ", text)):
+        out.extend((m.group().casefold(), c) for m in _WORD.finditer(clause))
+    return out
+
+
+def _negated(toks: list[tuple[str, int]]) -> list[tuple[int, list[str]]]:
+    """Each negation in ``toks`` with its scope: the next content words of its clause, else (a German "nicht" at a
+    clause's end) the ones before it."""
+    out = []
+    for i, (t, c) in enumerate(toks):
+        if _is_negation(t):
+            after = [x for x, cx in toks[i + 1:] if cx == c and _content(x)][:_SCOPE]
+            scope = after or [x for x, cx in toks[:i] if cx == c and _content(x)][-_SCOPE:]
+            if scope:
+                out.append((i, scope))
+    return out
+
+
+def _negated_near(toks: list[tuple[str, int]], words: list[str]) -> bool | None:
+    """Whether a negation stands within :data:`_NEAR` tokens of an occurrence of one of ``words`` (None: none of
+    them is there)."""
+    at = [k for k, (t, _c) in enumerate(toks) if t in words]
+    if not at:
+        return None
+    return any(_is_negation(t) for k in at for t, _c in toks[max(0, k - _NEAR):k + _NEAR + 1])
+
+
+def _polarity_problems(bullet: str, source: str) -> list[str]:
+    """A negation the bullet adds, or one it drops while keeping what was negated, against the source sentence
+    sharing most content words with the bullet (no check when none shares two). A negation's scope is the two
+    content words after it in its clause (before it at a clause's end, where German puts "nicht"); a scope both texts
+    keep must be negated in both or in neither."""
+    btoks = _tokens(bullet)
+    bwords = {t for t, _c in btoks if _content(t)}
+    best: list[tuple[str, int]] = []
+    shared = 1
+    for sent in sentences(source):
+        toks = _tokens(sent)
+        n = len(bwords & {t for t, _c in toks if _content(t)})
+        if n > shared:
+            best, shared = toks, n
+    if not best:
+        return []
+    for i, scope in _negated(best):
+        if all(t in bwords for t in scope) and _negated_near(btoks, scope) is False:
+            return [f"negation dropped: the source says '{best[i][0]} {' '.join(scope)}'"]
+    b_neg = _negated(btoks)
+    for j, scope in b_neg:
+        near = _negated_near(best, scope)
+        if near is False or (near is None and len(b_neg) > len(_negated(best))):
+            return [f"negation '{btoks[j][0]} {' '.join(scope)}' not in the source sentence"]
+    return []
+
+
 def unfaithful(bullet: str, source: str) -> list[str]:
     """What in ``bullet`` the source does not back: names and numbers it lacks. ``[]`` means the bullet passes.
 
@@ -223,6 +307,8 @@ def unfaithful(bullet: str, source: str) -> list[str]:
         pool = facts.percents if pct else facts.numbers
         if not (vals & pool):
             add(f"number {surface} not in source")
+    for p in _polarity_problems(text, _norm(source)):
+        add(p)
     return problems
 
 
