@@ -31,10 +31,17 @@ def _exit_code(e: MarketwireError) -> int:
     return EXIT_ERROR
 
 
-def _run(ctx: click.Context, fn: Callable[[Any], Any], **options: Any) -> Any:
-    import marketwire
-
+def _run(ctx: click.Context, fn: Callable[[Any], Any], quick: Callable[[Any], Any] | None = None,
+         **options: Any) -> Any:
+    """``fn(platform)`` with errors said plainly; ``quick(home)`` first when given: an answer read without opening
+    the platform, or None to open it."""
     try:
+        if quick is not None:
+            ans = quick(resolve_home(ctx.obj["home"]))
+            if ans is not None:
+                return ans
+        import marketwire
+
         return _noting(lambda: fn(marketwire.open(ctx.obj["home"], scheduler=ctx.obj.get("scheduler"), **options)))
     except MarketwireError as e:
         if isinstance(e, Ambiguous) and ctx.obj.get("fmt") == "json":
@@ -217,8 +224,11 @@ def resolve(ctx: click.Context, id: str, as_of: str | None, fmt: str) -> None:
 
     Exit 0 for one match, 2 when ambiguous (candidates printed), 3 not found, 4 invalid identifier.
     """
+    from marketwire.identity.point import quick_resolve  # a cold command reads the point index, if it is current
+
     ctx.obj["fmt"] = fmt
-    render(_run(ctx, lambda mw: mw.resolve(id, as_of)), fmt, None if fmt == "json" else _MATCH_COLS)
+    render(_run(ctx, lambda mw: mw.resolve(id, as_of), quick=lambda home: quick_resolve(home, id, as_of)), fmt,
+           None if fmt == "json" else _MATCH_COLS)
 
 
 @main.command()

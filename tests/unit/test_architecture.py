@@ -379,3 +379,16 @@ def test_function_level_imports_defer_something():
         print(f"  {path_of(a)} -> {b}" + (f" (x{n})" if n > 1 else ""))
     assert not pointless, ("function-level imports of a module already imported at module level (move them up):\n"
                            + "\n".join(_show(i) for i in pointless))
+
+
+def test_the_light_identity_modules_name_the_tables_the_datasets_declare() -> None:
+    """identity/state.py and identity/point.py spell table and frame names out (they load without the data
+    stack); they must stay those of the dataset declarations and of the hot index."""
+    from marketwire.datasets import reference as R
+    from marketwire.identity import hot, index, master, point, state
+
+    assert state.MASTER_OUTPUTS == tuple(ds.name for ds in R.MASTER_DATASETS)
+    assert master.MASTER_OUTPUTS is state.MASTER_OUTPUTS
+    assert state.INDEX_TABLES == {k: ds.name for k, ds in index.TABLES.items()}
+    assert point.FRAMES == tuple(hot.FRAMES)
+    assert hot.PATHS is point.PATHS

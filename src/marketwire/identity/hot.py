@@ -13,6 +13,7 @@ memory map would turn cold pages into disk reads inside a resolve), so a server 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -24,8 +25,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-_FNV_OFFSET, _FNV_PRIME, _MASK = 0xCBF29CE484222325, 0x100000001B3, (1 << 64) - 1
-_WIDTH = 32  # bytes hashed per key; longer keys share a hash with their prefix and are told apart by equality
+from marketwire.identity import point
+
+_FNV_OFFSET, _FNV_PRIME, _MASK, _WIDTH = point.FNV_OFFSET, point.FNV_PRIME, point.MASK, point.WIDTH
 _CHUNK = 1 << 20
 
 #: frame -> (SQL over the DuckDB cache, columns read as categories)
@@ -41,16 +43,7 @@ FRAMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "flags": ("SELECT entity_id, rule FROM flags", ("rule",)),
 }
 #: lookup path -> (frame, column, upper-case the column, only rows whose scheme is not a name)
-PATHS: dict[str, tuple[str, str, bool, bool]] = {
-    "key": ("ids", "value", True, True),  # names are searched, not resolved
-    "ids_by_entity": ("ids", "entity_id", False, False),
-    "listing": ("listings", "listing_id", False, False),
-    "security": ("securities", "security_id", False, False),
-    "issuer": ("issuers", "issuer_id", False, False),
-    "listings_by_security": ("listings", "security_id", False, False),
-    "securities_by_issuer": ("securities", "issuer_id", False, False),
-    "flags_by_entity": ("flags", "entity_id", False, False),
-}
+PATHS = point.PATHS
 
 
 def _hash(values: pl.Series, upper: bool = False) -> np.ndarray:
@@ -103,11 +96,7 @@ def _hash_chunk(values: pl.Series, upper: bool = False) -> np.ndarray:
     return h
 
 
-def _hash_one(value: str) -> int:
-    h = _FNV_OFFSET
-    for b in value.encode()[:_WIDTH]:
-        h = ((h ^ b) * _FNV_PRIME) & _MASK
-    return h
+_hash_one = point.hash_one
 
 
 class _Sorted:
@@ -167,6 +156,7 @@ def build_files(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
             np.save(tmp / f"{path}.order.npy", order)
             np.save(tmp / f"{path}.hash.npy", hashes)
             del order, hashes
+        _write_point_files(tmp)
         (tmp / "done").touch()
         try:
             os.replace(tmp, folder)
@@ -175,6 +165,26 @@ def build_files(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _write_point_files(folder: Path) -> None:
+    """Each frame as JSON lines with the byte offset of every row, and the frames' date and time columns: what
+    :class:`marketwire.identity.point.PointIndex` reads (memory-mapped, with the lookup arrays written above)."""
+    types = {}
+    for name in FRAMES:
+        df = pl.read_parquet(folder / f"{name}.parquet")
+        types[name] = {"dates": [c for c, t in df.schema.items() if t == pl.Date],
+                       "times": [c for c, t in df.schema.items() if isinstance(t, pl.Datetime)]}
+        rows = folder / f"{name}.rows"
+        df.write_ndjson(rows)
+        del df
+        size = rows.stat().st_size
+        buf = np.memmap(rows, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        ends = np.flatnonzero(buf == 10) + 1
+        del buf
+        np.save(folder / f"{name}.offsets.npy", np.concatenate([[0], ends]).astype(np.uint64))
+    (folder / "point.types.json").write_text(json.dumps(types))
+    (folder / point.DONE).touch()
 
 
 class HotIndex:

@@ -24,7 +24,6 @@ Two ways to follow the lake:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -39,11 +38,12 @@ import duckdb
 
 from marketwire.datasets import reference as R
 from marketwire.identity.hot import FRAMES, PATHS, HotIndex, build_files
+from marketwire.identity.point import point_files
+from marketwire.identity.state import index_stamp
 from marketwire.store import Lake
 
 TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITIES, "issuers": R.ISSUERS,
           "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP, "exchanges": R.EXCHANGES}
-_SCHEMA_VERSION = "8"
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,7 @@ class MasterIndex:
 
     def _current_stamp(self) -> str:
         v = self.lake.versions([ds.name for ds in TABLES.values()])
-        text = _SCHEMA_VERSION + ":" + ",".join(f"{k}={v[k]}" for k in sorted(v))
-        stamp = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        stamp = index_stamp(v)
         self._versions[stamp] = v
         return stamp
 
@@ -435,7 +434,8 @@ class BackgroundRefresh:
 
 def hot_files() -> list[str]:
     """The files of a complete hot-index folder."""
-    return ["done", *(f"{n}.parquet" for n in FRAMES), *(f"{p}.{k}.npy" for p in PATHS for k in ("order", "hash"))]
+    return ["done", *(f"{n}.parquet" for n in FRAMES), *(f"{p}.{k}.npy" for p in PATHS for k in ("order", "hash")),
+            *point_files()]
 
 
 def _unreadable(path: Path) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -25,60 +24,14 @@ from marketwire.engine.write import Provenance, commit
 from marketwire.identity.build import build_master, build_membership
 from marketwire.identity.ids import Registry
 from marketwire.identity.reference import context
+from marketwire.identity.state import (DEFERRED, MANIFEST, MASTER_INPUTS, MASTER_OUTPUTS,  # noqa: F401 - re-exported
+                                       MasterState, followups_pending, master_state)
 from marketwire.refdata import US_MIC_RANK, US_MICS
 from marketwire.sources.classify import same_entity_name
 from marketwire.store import Lake
 from marketwire.timeparse import as_utc, utc_now
 
-#: the observation and reference datasets the master is derived from
-MASTER_INPUTS = frozenset({"ref_observations", "index_observations", "exchanges", "countries", "currencies"})
-#: the tables a build writes (and locks); the manifest publishes the derived ones
-MASTER_OUTPUTS = tuple(ds.name for ds in R.MASTER_DATASETS)
 MASTER_LOCKS = (R.ID_REGISTRY.name, *MASTER_OUTPUTS)
-MANIFEST = "master"
-DEFERRED = "master.deferred"
-
-
-@dataclass(frozen=True)
-class MasterState:
-    """How the published master stands against the lake.
-
-    ``status``: ``current``; ``empty`` (nothing to derive from, nothing built); ``stale`` (inputs changed since the
-    published build); ``unpublished`` (tables written by a build that did not publish: killed halfway);
-    ``unrecorded`` (tables without a manifest: written before manifests existed, or the manifest was lost)."""
-
-    status: str
-    deferred: bool = False
-    detail: str = ""
-    inputs: dict[str, int | None] | None = None
-    published: dict[str, Any] | None = None
-
-    @property
-    def current(self) -> bool:
-        return self.status in ("current", "empty")
-
-
-def master_state(lake: Lake) -> MasterState:
-    inputs = {n: lake.committed_version(n) for n in sorted(MASTER_INPUTS)}
-    outputs = {n: lake.committed_version(n) for n in MASTER_OUTPUTS}
-    man = lake.manifest(MANIFEST)
-    deferred = lake.manifest(DEFERRED) is not None
-    if man is None:
-        if all(v is None for v in outputs.values()):
-            if all(v is None for v in inputs.values()):
-                return MasterState("empty", deferred, "", inputs)
-            return MasterState("stale", deferred, "the master was never built from the observations", inputs)
-        return MasterState("unrecorded", deferred, "master tables without a published build", inputs)
-    pub_out = man.get("outputs") or {}
-    ahead = sorted(n for n, v in outputs.items() if v is not None and (pub_out.get(n) is None or v > pub_out[n]))
-    if ahead:
-        return MasterState("unpublished", deferred,
-                           "writes of a build that never published: " + ", ".join(ahead), inputs, man)
-    moved = sorted(n for n, v in inputs.items() if v != (man.get("inputs") or {}).get(n))
-    if moved:
-        return MasterState("stale", deferred, "inputs changed since the published build: " + ", ".join(moved),
-                           inputs, man)
-    return MasterState("current", deferred, "", inputs, man)
 
 
 def defer_master(lake: Lake) -> None:
@@ -127,12 +80,6 @@ def followups_done(lake: Lake, built_at: str | None) -> None:
         man = lake.manifest(MANIFEST)
         if man is not None and man.get("built_at") == built_at and man.get("followups") != "done":
             lake.publish(MANIFEST, {**man, "followups": "done"})
-
-
-def followups_pending(lake: Lake) -> str | None:
-    """The ``built_at`` of the published build when what follows it has not run yet (it was killed), else None."""
-    man = lake.manifest(MANIFEST)
-    return man.get("built_at") if man is not None and man.get("followups") == "pending" else None
 
 
 def _build(lake: Lake, progress: Progress | None = None) -> int:

@@ -22,20 +22,21 @@ from marketwire.datasets import prices as P
 from marketwire.datasets import reference as R
 from marketwire.engine.core import Engine, Job, Progress
 from marketwire.engine.write import Provenance, commit
-from marketwire.errors import Ambiguous, InvalidIdentifier, InvalidInput, NotFound, Rows, outside_coverage
+from marketwire.errors import Ambiguous, InvalidInput, NotFound, Rows, outside_coverage
 from marketwire.identity.ids import mint
 from marketwire.identity.index import MasterIndex
 from marketwire.identity.master import (MASTER_INPUTS, defer_master, ensure_master, followups_done,
                                        followups_pending, master_state, rebuild_master)
-from marketwire.identity.parse import parse, problem
+from marketwire.identity.parse import parse
 from marketwire.identity.reference import known_mics
+from marketwire.identity.resolver import Match, Resolver
+from marketwire.identity.state import repair_due as master_repair_due
 from marketwire.refdata import DEFAULT_MICS, US_MICS
 from marketwire.sources.classify import norm_name
 from marketwire.sources.prices import SymbolHint, hint_for
 from marketwire.store import Lake
 from marketwire.timeparse import parse_day, utc_now
 
-Match = dict[str, Any]
 
 
 class IdentityService:
@@ -45,6 +46,7 @@ class IdentityService:
     def __init__(self, lake: Lake, cache: Path, *, background: bool = False) -> None:
         self.lake = lake
         self.index = MasterIndex(lake, cache, background=True) if background else MasterIndex(lake, cache)
+        self.resolver = Resolver(self.index.hot, self._empty_hint)
         self._rebuilt: list[Callable[[], Any]] = []
         self._symbols: tuple[int | None, dict[str, list[str]]] | None = None
         self._merged: tuple[int | None, dict[str, list[str]]] | None = None
@@ -79,9 +81,7 @@ class IdentityService:
     def repair_due(self) -> bool:
         """Whether :meth:`ensure_current` has work to do: a master that is not current with its inputs (and not
         deliberately deferred), or follow-ups of a published build that did not run. Cheap (Delta log versions)."""
-        st = master_state(self.lake)
-        stale = not st.current and not (st.deferred and st.status == "stale")
-        return stale or followups_pending(self.lake) is not None
+        return master_repair_due(self.lake)
 
     def ensure_current(self, progress: Progress | None = None) -> bool:
         """Repair what a killed ingest or build left (see :func:`marketwire.identity.master.ensure_master`): a
@@ -138,35 +138,7 @@ class IdentityService:
         p = parse(id)
         if p.schemes == ("own",):
             return [self._own(p.value, when)]
-        hot = self.index.hot()
-        rows = hot.lookup(p.value, when, p.schemes)
-        if not rows and p.checked:
-            rule = problem(p)
-            if rule:
-                raise InvalidIdentifier(f"`id`: {id} is not a valid {p.checked.upper()} ({rule})", param="id",
-                                        rule=rule, value=id)
-        suspect = [r for r in rows if r["scheme"] in ("isin", "cusip") and
-                   set(r["flags"] or ()) & {"isin.country_mismatch", "isin.multiple_issuers", "cusip.multiple_issuers"}]
-        if suspect and len(suspect) < len(rows):
-            # the clean holder of an ISIN or CUSIP wins over records that carry it by mistake (they stay flagged)
-            rows = [r for r in rows if r not in suspect]
-        if not rows and p.schemes and "ticker" in p.schemes and p.value.isdigit():
-            rows = hot.lookup(p.value.lstrip("0") or "0", when, ("cik",))
-        if not rows:
-            known = hot.exists_any(p.value)
-            raise NotFound(f"{id!r} names nothing known on {when.isoformat()}"
-                           + (" (it is known at other dates; try another as_of)" if known else self._empty_hint()),
-                           param="id", value=id, as_of=when.isoformat())
-        matches = self._matches(rows, when)
-        if len(matches) > 1 and p.bare_ticker:
-            home = [m for m in matches if m.get("mic") in DEFAULT_MICS]
-            if len(home) == 1:
-                matches = home
-        if len(matches) > 1:
-            raise Ambiguous(f"{id!r} names {len(matches)} instruments on {when.isoformat()}; "
-                            "qualify it (ticker@MIC, ISIN) or pick a candidate", param="id",
-                            candidates=matches)
-        return matches
+        return self.resolver.resolve(p, id, when)
 
     def _empty_hint(self) -> str:
         return "" if self.lake.exists(R.LISTINGS) else \
@@ -298,71 +270,10 @@ class IdentityService:
         return out
 
     def _matches(self, rows: list[dict[str, Any]], when: date) -> list[Match]:
-        out: dict[tuple[str | None, str | None], Match] = {}
-        hot = self.index.hot()
-        for r in rows:
-            kind, ident = r["entity_kind"], r["entity_id"]
-            if kind == "listing":
-                lst = hot.one("listings", ident)
-                if lst is None:
-                    continue
-                m = self._describe(lst["security_id"], lst, when)
-            elif kind == "security":
-                m = self._describe(ident, None, when)
-            else:
-                for sid in hot.securities_of(ident):
-                    d = self._describe(sid, None, when)
-                    if d:
-                        d["matched_by"] = r["scheme"]
-                        out[(d["security_id"], None)] = d
-                continue
-            if m:
-                m["matched_by"] = r["scheme"]
-                out[(m["security_id"], m["listing_id"])] = m
-        # a security-level match makes its listing-level matches redundant
-        secs_only = {s for s, l in out if l is None}
-        return [m for (s, l), m in out.items() if l is None or s not in secs_only]
+        return self.resolver.matches(rows, when)
 
     def _describe(self, security_id: str, listing: dict[str, Any] | None, when: date) -> Match | None:
-        hot = self.index.hot()
-        sec = hot.one("securities", security_id)
-        if sec is None:
-            return None
-        iss = hot.one("issuers", sec["issuer_id"]) or {}
-        cols = ("listing_id", "ticker", "mic", "currency", "status", "valid_from", "valid_to")
-        lst_rows = [{c: r[c] for c in cols} for r in hot.listings_of(security_id)]
-        entity_ids = [security_id, sec["issuer_id"]] + ([listing["listing_id"]] if listing else [])
-        ids = hot.ids_of(entity_ids, when)
-        identifiers: dict[str, str] = {}
-        for r in ids:
-            if r["scheme"] in ("name", "symbol"):
-                continue
-            identifiers.setdefault(r["scheme"], r["value"])
-        names = [r["value"] for r in ids if r["scheme"] == "name"]
-        live = [lr for lr in lst_rows if (lr["valid_from"] is None or lr["valid_from"] <= when)
-                and (lr["valid_to"] is None or lr["valid_to"] > when)]
-        for lr in live:
-            tick = [r["value"] for r in hot.ids_of([lr["listing_id"]], when) if r["scheme"] == "ticker"]
-            if tick:
-                lr["ticker"] = tick[0]
-            lr["status"] = "active"  # live on the as-of date
-        flag_ids = entity_ids + ([lr["listing_id"] for lr in lst_rows] if listing is None else [])
-        status = listing["status"] if listing else sec["status"]
-        if listing and listing["valid_to"] is not None and listing["valid_to"] <= when:
-            status = "delisted"
-        elif listing:
-            status = "active" if listing["valid_to"] is None or listing["valid_to"] > when else listing["status"]
-        return {
-            "issuer_id": sec["issuer_id"], "security_id": security_id,
-            "listing_id": listing["listing_id"] if listing else None,
-            "name": names[0] if names and listing else (sec["name"] or iss.get("name")),
-            "issuer_name": iss.get("name"), "type": sec["type"], "status": status,
-            "ticker": identifiers.get("ticker"), "mic": listing["mic"] if listing else None,
-            "currency": listing["currency"] if listing else None, "country": iss.get("country"),
-            "identifiers": identifiers, "listings": live, "flags": hot.flags_of(flag_ids),
-            "valid_from": listing["valid_from"] if listing else sec["valid_from"],
-            "valid_to": listing["valid_to"] if listing else sec["valid_to"],
-        }
+        return self.resolver.describe(security_id, listing, when)
 
     def security(self, security_id: str, as_of: date | str | None = None) -> Match:
         """One security with its identifiers and listings. ``security_id`` is our security id or anything

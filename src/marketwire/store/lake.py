@@ -32,14 +32,10 @@ from typing import Any
 import pyarrow as pa
 
 from marketwire.datasets import Dataset
+from marketwire.store.state import LakeState, is_local, local_path
 
 
-def _is_local(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
-
-
-def _local_path(uri: str) -> str:
-    return uri[len("file://"):] if uri.startswith("file://") else uri
+_is_local, _local_path = is_local, local_path
 
 
 class Lake:
@@ -56,7 +52,7 @@ class Lake:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self.pinned = True  # reads of published derived tables use the published versions
-        self._pins_seen: tuple[Any, dict[str, int]] = ((), {})
+        self._state = LakeState(self.root)  # versions and manifests, read with the standard library
         if _is_local(self.root):
             Path(_local_path(self.root)).mkdir(parents=True, exist_ok=True)
 
@@ -117,19 +113,11 @@ class Lake:
 
     # -- published derived state ---------------------------------------------------------------------------------
     def _manifest_dir(self) -> Path | None:
-        return Path(_local_path(self.root)) / "_manifests" if _is_local(self.root) else None
+        return self._state.manifest_dir()
 
     def manifest(self, name: str) -> dict[str, Any] | None:
         """The manifest ``name`` (see :meth:`publish`), or None."""
-        folder = self._manifest_dir()
-        if folder is None:
-            return None
-        try:
-            return dict(json.loads((folder / f"{name}.json").read_text()))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):  # unreadable: treated as never published (the build runs again)
-            return None
+        return self._state.manifest(name)
 
     def publish(self, name: str, manifest: dict[str, Any] | None) -> None:
         """Replace manifest ``name`` atomically (written aside, flushed, renamed into place); None deletes it.
@@ -157,25 +145,7 @@ class Lake:
 
     def pins(self) -> dict[str, int]:
         """Table -> the version published for it by a manifest (tables no manifest names are read as they are)."""
-        folder = self._manifest_dir()
-        if folder is None:
-            return {}
-        try:
-            entries = sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(folder)
-                             if e.name.endswith(".json") and not e.name.startswith("."))
-        except FileNotFoundError:
-            return {}
-        seen, pins = self._pins_seen
-        if seen == tuple(entries):
-            return pins
-        pins = {}
-        for fname, _, _ in entries:
-            m = self.manifest(fname[:-5]) or {}
-            for table, v in (m.get("outputs") or {}).items():
-                if v is not None:
-                    pins[table] = int(v)
-        self._pins_seen = (tuple(entries), pins)
-        return pins
+        return self._state.pins()
 
     def _pin(self, name: str) -> int | None:
         return self.pins().get(name) if self.pinned else None
@@ -212,13 +182,8 @@ class Lake:
     def committed_version(self, ds: Dataset | str) -> int | None:
         """The table's last committed Delta version, published or not."""
         name = ds if isinstance(ds, str) else ds.name
-        if _is_local(self.root):  # cheap: the newest commit file of the log, without loading the table
-            log = Path(_local_path(self.uri(name))) / "_delta_log"
-            try:
-                nums = [int(e.name[:20]) for e in os.scandir(log) if e.name.endswith(".json") and e.name[:20].isdigit()]
-            except FileNotFoundError:
-                return None
-            return max(nums) if nums else None
+        if self._state.local:  # cheap: the newest commit file of the log, without loading the table
+            return self._state.committed_version(name)
         t = self.unpinned()._table(name)
         return None if t is None else int(t.version())
 
