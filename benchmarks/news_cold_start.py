@@ -9,6 +9,10 @@ Each run is a new `marketwire news add FILE` process with a new short text file 
   stored article within the story window (the sentence encoder is not needed);
 - ``master, busy window`` (with ``--home``): published now, next to articles added by the runs before it (the story
   stage loads the sentence encoder).
+- ``master, server running`` (with ``--home``): the same, with ``marketwire serve`` running on that home: the
+  command hands the file to the server (serve/local.py), which has the models loaded (one warm-up article first).
+
+The cases without a server set ``MARKETWIRE_NO_SERVER=1`` so that a server left running cannot take their work.
 
 ``--before SRC`` runs the empty-lake case with another source tree too (e.g. the main branch's ``src``), as the peer
 measured in the same run. The load average is printed: on a shared machine every figure moves with it.
@@ -17,13 +21,17 @@ measured in the same run. The load average is printed: on a shared machine every
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 TEXT = ("Siemens hebt Prognose an\n"
@@ -31,11 +39,13 @@ TEXT = ("Siemens hebt Prognose an\n"
         "Die Aktie legte im DAX um drei Prozent zu, auch Volkswagen und Bayer gewannen.\n")
 
 
-def run_once(src: str, home: str, path: Path, published: str | None) -> float:
+def run_once(src: str, home: str, path: Path, published: str | None, server: bool = False) -> float:
     cmd = [sys.executable, "-m", "marketwire.cli", "--home", home, "news", "add", str(path)]
     if published:
         cmd += ["--published", published]
     env = {**os.environ, "PYTHONPATH": src}
+    if not server:
+        env["MARKETWIRE_NO_SERVER"] = "1"
     t0 = time.perf_counter()
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
@@ -44,15 +54,15 @@ def run_once(src: str, home: str, path: Path, published: str | None) -> float:
     return dt
 
 
-def scenario(name: str, src: str, runs: int, home: str | None, published: str | None, tmp: Path
-             ) -> tuple[str, list[float]]:
+def scenario(name: str, src: str, runs: int, home: str | None, published: str | None, tmp: Path,
+             server: bool = False) -> tuple[str, list[float]]:
     times = []
     for i in range(runs):
         f = tmp / f"{name.replace(' ', '_').replace(',', '')}-{i}-{time.time_ns()}.txt"
         f.write_text(TEXT.format(i=f"{name} {i} {time.time_ns()}"), encoding="utf-8")
         h = home or str(tmp / f"home-{i}-{time.time_ns()}")
         pub = published.replace("{i:02d}", f"{i + 1:02d}") if published else None
-        times.append(run_once(src, h, f, pub))
+        times.append(run_once(src, h, f, pub, server))
         if home is None:
             shutil.rmtree(h, ignore_errors=True)
     return name, times
@@ -77,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             run_once(src, a.home, _file(tmp, "warm"), "1990-01-01")
             rows.append(("this tree", *scenario("master, quiet window", src, a.runs, a.home, "1991-{i:02d}-15", tmp)))
             rows.append(("this tree", *scenario("master, busy window", src, a.runs, a.home, None, tmp)))
+            with _server(src, a.home):
+                run_once(src, a.home, _file(tmp, "warm-server"), None, server=True)  # the server loads its models
+                rows.append(("this tree", *scenario("master, server running", src, a.runs, a.home, None, tmp,
+                                                    server=True)))
     load1 = os.getloadavg()
     print(f"load average (1 min) before / after: {load0[0]:.1f} / {load1[0]:.1f} on {os.cpu_count()} cores")
     print("| code | case | runs | median (s) | min (s) | max (s) |")
@@ -84,6 +98,28 @@ def main(argv: list[str] | None = None) -> int:
     for code, name, ts in rows:
         print(f"| {code} | {name} | {len(ts)} | {statistics.median(ts):.2f} | {min(ts):.2f} | {max(ts):.2f} |")
     return 0
+
+
+@contextlib.contextmanager
+def _server(src: str, home: str) -> Iterator[None]:
+    """``marketwire serve`` on a free loopback port of ``home``, until its run file is written and it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "marketwire.cli", "--home", home, "serve", "--port", str(port)],
+                            env={**os.environ, "PYTHONPATH": src}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.25)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def _file(tmp: Path, tag: str) -> Path:

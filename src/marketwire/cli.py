@@ -569,29 +569,60 @@ def news_add(ctx: click.Context, targets: tuple[str, ...], source: str | None, p
     \b
     Example: marketwire news add story.txt page.html ./saved-pages --source "Le Monde"
     """
-    from rich.progress import Progress
-
     ctx.obj["fmt"] = fmt
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("news add", total=None)
+    rows = _news_add_by_server(ctx, targets, source, published)
+    if rows is None:  # no server runs for this lake: the work is done here
+        from rich.progress import Progress
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, total=total, completed=done, description=f"news add: {done}/{total} files")
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("news add", total=None)
 
-        added = _run(ctx, lambda mw: mw.news.add(list(targets), source=source, published=published,
-                                                 progress=progress))
-    rows = [a.to_dict() for a in added if a.status != "skipped"]
+            def progress(done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done, description=f"news add: {done}/{total} files")
+
+            added = _run(ctx, lambda mw: mw.news.add(list(targets), source=source, published=published,
+                                                     progress=progress))
+        rows = [{**a.to_dict(), "rule": a.rule, "reason": a.reason} for a in added]
+    shown = [a for a in rows if a["status"] != "skipped"]
     if fmt == "table":
-        for a in rows:
+        for a in shown:
             if a["article_id"]:
                 click.echo(a["article_id"])
     else:
-        render(rows, fmt, ["article_id", "url", "status", "language", "duplicate_of"])
-    for a in added:
-        if a.status == "quarantined":
-            click.echo(f"quarantined [{a.rule}]: {a.url}: {a.reason}", err=True)
-        elif a.status == "skipped":
-            click.echo(f"skipped: {a.url}: {a.reason}", err=True)
+        render([{k: a[k] for k in ("article_id", "url", "status", "duplicate_of", "language", "story_id")}
+                for a in shown], fmt, ["article_id", "url", "status", "language", "duplicate_of"])
+    for a in rows:
+        if a["status"] == "quarantined":
+            click.echo(f"quarantined [{a['rule']}]: {a['url']}: {a['reason']}", err=True)
+        elif a["status"] == "skipped":
+            click.echo(f"skipped: {a['url']}: {a['reason']}", err=True)
+
+
+def _news_add_by_server(ctx: click.Context, targets: tuple[str, ...], source: str | None,
+                        published: str | None) -> list[dict[str, Any]] | None:
+    """``news add`` done by the server running for this lake (serve/local.py), which has the models loaded: its
+    answer rows, or None when no server runs for it (or it cannot be reached)."""
+    import os
+
+    from marketwire.serve import local
+
+    if os.environ.get("MARKETWIRE_NO_SERVER"):
+        return None
+    found = local.find(resolve_home(ctx.obj["home"]))
+    if found is None:
+        return None
+    paths = [os.path.abspath(t) for t in targets]
+    got = local.post(*found, "/v1/local/news/files", {"paths": paths, "source": source, "published": published})
+    if got is None:
+        return None
+    status, answer = got
+    if status == 200 and isinstance(answer, dict) and isinstance(answer.get("data"), list):
+        return list(answer["data"])
+    err = answer.get("error", {}) if isinstance(answer, dict) else {}
+    if status == 403:  # not this run's token (the server was restarted meanwhile): do it here
+        return None
+    click.echo(f"error [{err.get('code', 'error')}]: {err.get('message', f'the server answered {status}')}", err=True)
+    sys.exit({404: EXIT_NOT_FOUND, 400: EXIT_INVALID, 422: EXIT_INVALID}.get(status, EXIT_ERROR))
 
 
 @news.command("show")
@@ -818,9 +849,25 @@ def serve(ctx: click.Context, host: str, port: int, require_keys: bool, insecure
         sys.exit(_exit_code(e))
     for note in notes:
         click.echo(f"warning: {note}", err=True)
-    import marketwire
+    import dataclasses
 
-    uvicorn.run(create_app(marketwire.open(ctx.obj["home"]).home, policy), host=host, port=port, log_level="info")
+    import marketwire
+    from marketwire.serve import local
+    from marketwire.serve.access import is_loopback
+
+    home = marketwire.open(ctx.obj["home"]).home
+    # commands of this user on this machine hand their work to this server (serve/local.py); the run file goes when
+    # the server shuts down (uvicorn ends a SIGTERM'd process right after its shutdown handlers)
+    token = local.publish(home, f"http://127.0.0.1:{port}") if port and (is_loopback(host) or host == "0.0.0.0") \
+        else None
+    app = create_app(home, dataclasses.replace(policy, local_token=token))
+    if token is not None:
+        app.router.on_shutdown.append(lambda: local.withdraw(home, token))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if token is not None:
+            local.withdraw(home, token)
 
 
 @main.group()

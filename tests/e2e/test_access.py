@@ -128,7 +128,9 @@ def test_every_route_has_an_access_rule_and_a_sample(client: TestClient, lake: d
     routes = routes_of(client.app)
     unmapped = [(m, p) for m, p in routes if POLICY.get(p, {}).get(m) is None]
     assert not unmapped, f"routes without an entry in marketwire.serve.access.POLICY: {unmapped}"
-    assert set(routes) == set(sample_urls(lake)), "add a sample URL for each new route to this test"
+    local = {(m, p) for m, p in routes if POLICY[p][m].scope == "local"}
+    assert local == {("POST", "/v1/local/news/files")}  # hand-offs of the CLI: tested below and in test_access_cli
+    assert set(routes) - local == set(sample_urls(lake)), "add a sample URL for each new route to this test"
     assert UNMAPPED.scope == "admin"  # a route missing from the table is for admin keys only
 
 
@@ -187,6 +189,18 @@ def test_every_route_refuses_every_bad_key(client: TestClient, lake: dict[str, A
     assert {t: s for t, s in statuses.items() if s >= 400} == {"/v1/indexes/{index}/members": 404,
                                                               "/v1/fx/{base}/{quote}": 404}
     assert good_key.id and expired_key.id
+
+
+def test_the_local_routes_refuse_every_key_and_anonymous_callers(client: TestClient, store: KeyStore,
+                                                                 lake: dict[str, Any]) -> None:
+    """`/v1/local/*` admit only this run's token (serve/local.py), which a server without a run file has not: an
+    admin key, a wrong token and nothing at all are all refused, before the body is read."""
+    admin, _ = store.create(scopes=["read", "ingest", "admin"], name="local-admin")
+    body = {"paths": ["/etc/passwd"]}
+    for headers in ({}, bearer(admin), {"x-marketwire-local": "guess"}, {"x-marketwire-local": ""}):
+        resp = client.post("/v1/local/news/files", json=body, headers=headers)
+        assert resp.status_code == 403 and resp.json()["error"]["code"] == "not_entitled", headers
+        assert "passwd" not in resp.text
 
 
 def test_unknown_routes_and_methods_need_a_key_too(client: TestClient, store: KeyStore, lake: dict[str, Any]) -> None:

@@ -149,3 +149,57 @@ def test_serve_on_loopback_answers_and_requires_keys_when_asked(tmp_path: Path) 
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def test_news_add_is_handed_to_the_running_server_and_done_here_without_one(tmp_path: Path) -> None:
+    """`serve` publishes a run file (owner-only) with a token; `news add` posts the files to that server, which
+    has the models loaded; nobody without the token, and no other route, gets in by it; when the server stops the
+    file goes, and a run file left by a dead process is ignored."""
+    import urllib.error
+    import urllib.request
+
+    story = tmp_path / "wire" / "story.txt"
+    story.parent.mkdir()
+    story.write_text("Siemens raises its outlook\n\nMunich-based Siemens AG raised its full-year forecast on "
+                     "Thursday after orders rose 12% in the third quarter, the company said.\n")
+    home = tmp_path / "home"
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "marketwire.cli", "--home", str(home), "serve", "--port",
+                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = home / "run" / "server.json"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.25)
+        info = json.loads(run.read_text())
+        assert info["url"] == f"http://127.0.0.1:{port}" and info["pid"] == proc.pid
+        assert run.stat().st_mode & 0o077 == 0  # readable by the owner only
+        url = f"http://127.0.0.1:{port}/v1/local/news/files"
+        for headers in ({}, {"x-marketwire-local": "not-the-token"}, {"Authorization": f"Bearer {info['token']}"}):
+            req = urllib.request.Request(url, data=json.dumps({"paths": [str(story)]}).encode(), method="POST",
+                                         headers={"content-type": "application/json", **headers})
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(req, timeout=30)
+            assert e.value.code == 403
+        r = mw(home, "news", "add", str(story), "--format", "json", timeout=300)
+        assert r.returncode == 0, r.stderr
+        [row] = json.loads(r.stdout)
+        assert row["status"] == "new" and row["url"] == str(story) and row["language"] == "en"
+        r = mw(home, "news", "add", str(tmp_path / "missing.txt"), timeout=60)
+        assert r.returncode != 0 and "missing.txt" in r.stderr and "Traceback" not in r.stderr
+    finally:
+        proc.terminate()
+        log = proc.communicate(timeout=60)[0]
+    assert "POST /v1/local/news/files HTTP/1.1\" 200" in log  # the server did the work
+    assert not run.exists()  # withdrawn at shutdown
+    # a run file of a process that is gone: the command does the work itself
+    run.parent.mkdir(exist_ok=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    run.write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "pid": int(dead.stdout), "token": "x"}))
+    r = mw(home, "news", "add", str(story), "--format", "json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["status"] == "unchanged"

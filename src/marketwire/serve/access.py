@@ -23,6 +23,7 @@ A request goes through, in order:
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import re
@@ -39,6 +40,7 @@ from urllib.parse import parse_qs
 from starlette.routing import Match, Mount
 
 from marketwire.errors import MarketwireError
+from marketwire.serve.local import HEADER as LOCAL_HEADER
 from marketwire.serve.keys import ALL, GROUPS, LOCAL, NO_DATASET, Key, KeyRefused, KeyStore, NotEntitled, RateLimit
 
 Scope = dict[str, Any]
@@ -115,6 +117,8 @@ POLICY: dict[str, dict[str, Access]] = {
     "/v1/fx/{base}/{quote}": {"GET": Access("read", ("fx_rates",))},
     "/v1/news": {"GET": NEWS, "POST": Access("ingest", ("news_articles",), paths=True, max_body=MAX_BODY)},
     "/v1/news/{id}": {"GET": NEWS},
+    # hand-offs of the CLI to the running server (serve/local.py): its own user, loopback, this run's token
+    "/v1/local/news/files": {"POST": Access("local", ("news_articles",), paths=True, max_body=MAX_BODY)},
     "/v1/stories": {"GET": NEWS},
     "/v1/stories/{id}": {"GET": NEWS},
     "/news": {"GET": Access("read", ("news_articles",))},
@@ -140,6 +144,8 @@ class AccessPolicy:
     require_keys: bool = False
     allowed_hosts: tuple[str, ...] | None = None
     rate_limit: RateLimit | None = DEFAULT_RATE
+    #: the token of this run's ``/v1/local/*`` routes (:mod:`marketwire.serve.local`); None: they answer 403
+    local_token: str | None = None
 
 
 class KeysRequired(MarketwireError):
@@ -323,6 +329,16 @@ class AccessMiddleware:
         template = self._route(scope)
         access = UNROUTED if template is None else \
             POLICY.get(template, {}).get("GET" if method == "HEAD" else method, UNMAPPED)
+        if access.scope == "local":  # the server's own user on this machine (serve/local.py), nobody else
+            given = headers.get(LOCAL_HEADER, "")
+            client = (scope.get("client") or ("", 0))[0]
+            if not (self.policy.local_token and given and is_loopback(client or "")
+                    and hmac.compare_digest(given.encode(), self.policy.local_token.encode())):
+                await _send_error(send, 403, "not_entitled", f"{method} {template} serves commands of the server's "
+                                  "own user on this machine only")
+                return
+            await self._answer(scope, receive, send, Principal(None), access.datasets, access, [])
+            return
         # -- who is asking
         auth = headers.get("authorization")
         if auth is not None:

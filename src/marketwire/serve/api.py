@@ -30,7 +30,7 @@ from marketwire.errors import MarketwireError, Rows
 from marketwire.serve.access import AccessPolicy, install_access
 from marketwire.serve.keys import KeyStore
 from marketwire.serve.params import check_known, route_query_names
-from marketwire.serve.writes import NewArticle, add_article, document_writes
+from marketwire.serve.writes import LocalFiles, NewArticle, add_article, add_local_files, document_writes
 
 API_VERSION = "1.0.0"
 
@@ -604,6 +604,10 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
                          413: {"model": ErrorEnvelope, "description": "The body is over 8 MB."}})
     def news_add(request: Request, body: NewArticle) -> JSONResponse:
         return add_article(mw(request), body)
+
+    @app.post("/v1/local/news/files", include_in_schema=False)
+    def news_add_local_files(request: Request, body: LocalFiles) -> JSONResponse:
+        return add_local_files(mw(request), body)
 
     from marketwire.serve.web import install_web
 

@@ -73,6 +73,23 @@ def add_article(mw: Any, body: NewArticle) -> JSONResponse:
     return JSONResponse({"data": added.to_dict()}, status_code=200 if added.status == "unchanged" else 201)
 
 
+class LocalFiles(BaseModel):
+    """``marketwire news add`` handed to the running server (serve/local.py): the same files and options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = Field(..., min_length=1, max_length=100_000)
+    source: str | None = Field(None, max_length=200)
+    published: str | None = Field(None, max_length=64)
+
+
+def add_local_files(mw: Any, body: LocalFiles) -> JSONResponse:
+    """What ``marketwire news add PATH...`` does, done by the server that has the models loaded: every
+    :class:`~marketwire.news.articles.Added` as a dict, in the order of the files."""
+    added = mw.news.add(list(body.paths), source=body.source, published=body.published)
+    return JSONResponse({"data": [{**a.to_dict(), "rule": a.rule, "reason": a.reason} for a in added]})
+
+
 #: the answer of ``POST /v1/news`` to an input that gives no article
 UNPROCESSABLE = {"description": "No article in the input: it is quarantined with the rule (`verification_failed`).",
                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
