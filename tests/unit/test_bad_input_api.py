@@ -74,6 +74,22 @@ def test_100kb_search_text_is_a_fast_400(client):
     err = json.loads(body)["error"]
     assert (err["code"], err["param"]) == ("invalid_input", "q")
     assert took < 1.0  # the bound is checked before any work (benchmarks/bounds.py measures it over HTTP)
+    assert "30,000" in err["message"]  # refused by the raw-length guard, before parsing or routing
+
+
+@pytest.mark.parametrize("query, param", [(b"ids=" + b"A" * 30_001, "ids"), (b"limit=5&q=" + b"%41" * 10_001, "q")])
+def test_any_oversized_raw_parameter_is_refused_before_parsing_and_its_name_said(client, query, param):
+    import json
+
+    status, body = asgi_get(client.app, "/v1/search", query)
+    err = json.loads(body)["error"]
+    assert status == 400 and err["param"] == param and "30,000" in err["message"]
+
+
+def test_the_longest_declared_parameter_passes_the_raw_guard(client):
+    ids = ",".join(["AAPL"] * 2000)[:10_000]  # the bulk route's 10,000 characters: on to its own validation
+    status, body = asgi_get(client.app, "/v1/search", b"q=apple&ids=" + ids.encode())
+    assert b"30,000" not in body and status == 400  # an unknown parameter of /v1/search, said by the route
 
 
 def test_search_text_at_the_limit_is_answered(client):
