@@ -827,9 +827,12 @@ def news_poll(ctx: click.Context, once: bool, cycles: int | None, max_sleep: flo
                    "repeatable; * for any.")
 @click.option("--rate-limit", "rate_limit", default="600/60", show_default=True, metavar="N/SECONDS",
               help="Requests per key per window (a key's own limit wins); 0 for none.")
+@click.option("--rate-store", "rate_store", default=None, metavar="redis://HOST:PORT/DB",
+              help="Count rate limits in this Redis, shared by every server process using it (default: in this "
+                   "process).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, require_keys: bool, insecure: bool,
-          allowed_hosts: tuple[str, ...], rate_limit: str) -> None:
+          allowed_hosts: tuple[str, ...], rate_limit: str, rate_store: str | None) -> None:
     """Serve REST /v1 (OpenAPI at /docs) over the lake. See docs/security.md for keys and the serve modes."""
     try:
         import uvicorn
@@ -860,7 +863,13 @@ def serve(ctx: click.Context, host: str, port: int, require_keys: bool, insecure
     # the server shuts down (uvicorn ends a SIGTERM'd process right after its shutdown handlers)
     token = local.publish(home, f"http://127.0.0.1:{port}") if port and (is_loopback(host) or host == "0.0.0.0") \
         else None
-    app = create_app(home, dataclasses.replace(policy, local_token=token))
+    try:
+        app = create_app(home, dataclasses.replace(policy, local_token=token, rate_store=rate_store))
+    except MarketwireError as e:
+        if token is not None:
+            local.withdraw(home, token)
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        sys.exit(_exit_code(e))
     if token is not None:
         app.router.on_shutdown.append(lambda: local.withdraw(home, token))
     try:

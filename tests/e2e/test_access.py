@@ -284,6 +284,33 @@ def test_rate_limit_429_with_ratelimit_headers_and_retry_after(lake: dict[str, A
         assert "ratelimit" not in c.get("/v1/health", headers={}).headers  # 401: no key, no quota to report
 
 
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def test_rate_limits_counted_in_redis_are_shared_by_every_server_process(lake: dict[str, Any], store: KeyStore
+                                                                          ) -> None:
+    """Two apps (two API processes) with one Redis store: one quota between them; an unreachable store is an error
+    at start naming it. The real Redis on loopback (the CI starts it where it is stopped)."""
+    import redis
+
+    from marketwire.serve.access import RateStoreUnavailable
+
+    try:
+        redis.Redis.from_url(REDIS, socket_timeout=1).ping()
+    except redis.RedisError as e:
+        pytest.fail(f"Redis is not running at {REDIS} ({e}): start it (redis-server) to run this test")
+    a, _ = store.create(scopes=["read"])
+    policy = AccessPolicy(require_keys=True, allowed_hosts=(HOST,), rate_limit=RateLimit(4, 3600), rate_store=REDIS)
+    with TestClient(create_app(lake["home"], policy), raise_server_exceptions=False) as one, \
+            TestClient(create_app(lake["home"], policy), raise_server_exceptions=False) as two:
+        statuses = [c.get("/v1/health", headers=bearer(a)) for c in (one, two, one, two, one, two)]
+    assert [r.status_code for r in statuses] == [200, 200, 200, 200, 429, 429]
+    assert [SF_ITEM.match(r.headers["ratelimit"]).group(1) for r in statuses[:4]] == ["3", "2", "1", "0"]  # type: ignore[union-attr]
+    assert 1 <= int(statuses[-1].headers["retry-after"]) <= 3600
+    with pytest.raises(RateStoreUnavailable, match="6390"):
+        create_app(lake["home"], AccessPolicy(rate_store="redis://127.0.0.1:6390/0"))
+
+
 # -- metering ----------------------------------------------------------------------------------------------------
 
 def test_usage_counts_match_the_requests_made(lake: dict[str, Any], store: KeyStore) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import json
 import re
 import socket
@@ -51,6 +52,7 @@ Send = Callable[[Message], Awaitable[None]]
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 DEFAULT_RATE = RateLimit(600, 60)
 #: the name of the one quota policy in the RateLimit headers
+log = logging.getLogger(__name__)
 POLICY_NAME = "key"
 #: how often buffered usage counts are written to the key store (and always at shutdown)
 FLUSH_SECONDS = 1.0
@@ -146,6 +148,8 @@ class AccessPolicy:
     rate_limit: RateLimit | None = DEFAULT_RATE
     #: the token of this run's ``/v1/local/*`` routes (:mod:`marketwire.serve.local`); None: they answer 403
     local_token: str | None = None
+    #: where rate limits are counted: None, in this process; ``redis://HOST:PORT/DB``, shared by every process
+    rate_store: str | None = None
 
 
 class KeysRequired(MarketwireError):
@@ -271,6 +275,59 @@ class Limiter:
         return allowed, max(0, limit.quota - used), reset
 
 
+class RedisLimiter:
+    """Fixed windows counted in Redis, so that every API process sharing the store counts against one quota (N
+    stateless processes behind a load balancer). Windows are aligned to multiples of their length; the counter of a
+    window expires with it. If Redis stops answering, requests are counted in this process meanwhile (the API
+    keeps answering; a warning is logged once per outage) and Redis is asked again after :data:`RETRY` seconds."""
+
+    RETRY = 5.0
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise RateStoreUnavailable(f"--rate-store {url}: the redis package is not installed (pip install "
+                                       "'marketwire[serve]')") from e
+        self.url = url
+        try:
+            self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self._redis.ping()
+        except (redis.RedisError, ValueError) as e:
+            raise RateStoreUnavailable(f"--rate-store {url}: Redis does not answer ({e})") from e
+        self._errors = redis.RedisError
+        self._local = Limiter()
+        self._down_until = 0.0
+
+    def hit(self, key_id: str, limit: RateLimit, now: float | None = None) -> tuple[bool, int, int]:
+        """Count one request: (allowed, remaining, seconds until the window resets)."""
+        if time.monotonic() < self._down_until:
+            return self._local.hit(key_id, limit)
+        now = time.time() if now is None else now
+        start = int(now // limit.window) * limit.window
+        counter = f"marketwire:ratelimit:{key_id}:{limit.window}:{start}"
+        try:
+            pipe = self._redis.pipeline()
+            pipe.incr(counter)
+            pipe.expire(counter, limit.window + 1)
+            used = int(pipe.execute()[0])
+        except self._errors as e:
+            if self._down_until == 0.0:
+                log.warning("rate limits: Redis at %s does not answer (%s); counting in this process", self.url, e)
+            self._down_until = time.monotonic() + self.RETRY
+            return self._local.hit(key_id, limit)
+        self._down_until = 0.0
+        reset = max(1, int(start + limit.window - now + 0.999))
+        return used <= limit.quota, max(0, limit.quota - used), reset
+
+
+class RateStoreUnavailable(MarketwireError):
+    """``--rate-store`` names a store that cannot be used."""
+
+    code = "rate_store_unavailable"
+    http_status = 500
+
+
 class Meter:
     """Usage counts buffered in memory and added to the key store every :data:`FLUSH_SECONDS` and at shutdown."""
 
@@ -307,7 +364,7 @@ class AccessMiddleware:
     """The ASGI middleware; ``routes`` is the app whose routes it maps (see :func:`install_access`)."""
 
     def __init__(self, app: Any, *, routes: Any, store: KeyStore, policy: AccessPolicy, meter: Meter,
-                 limiter: Limiter) -> None:
+                 limiter: Limiter | RedisLimiter) -> None:
         self.app = app
         self.routes = routes
         self.store = store
@@ -458,7 +515,8 @@ class AccessMiddleware:
 
 def install_access(app: Any, store: KeyStore, policy: AccessPolicy) -> None:
     """Put the middleware in front of ``app`` and declare the bearer scheme in its OpenAPI schema."""
-    meter, limiter = Meter(store), Limiter()
+    meter = Meter(store)
+    limiter: Limiter | RedisLimiter = RedisLimiter(policy.rate_store) if policy.rate_store else Limiter()
     app.state.access = meter
     app.add_middleware(AccessMiddleware, routes=app, store=store, policy=policy, meter=meter, limiter=limiter)
     app.router.on_shutdown.append(meter.flush)
