@@ -54,6 +54,9 @@ class Dataset:
     column_docs: dict[str, str] = field(default_factory=dict)
     #: Parquet encodings per column (e.g. DELTA_BINARY_PACKED for sorted integers); dictionary otherwise
     encodings: dict[str, str] = field(default_factory=dict)
+    #: the most rows in one Parquet row group (None: the writer's default, about a million): smaller groups make a
+    #: page read (LIMIT n) decompress less of a table read by pages, such as the quarantine
+    row_group_rows: int | None = None
     compare: tuple[str, ...] = ()
     scope: tuple[str, ...] = ()
     knowledge_from: str | None = None

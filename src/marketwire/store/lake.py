@@ -314,7 +314,8 @@ def _writer_properties(ds: Dataset) -> Any:
 
     cols = {c: ColumnProperties(dictionary_enabled=False, encoding=enc)  # type: ignore[arg-type]
             for c, enc in ds.encodings.items()}
-    return WriterProperties(compression="ZSTD", compression_level=3, column_properties=cols or None)
+    return WriterProperties(compression="ZSTD", compression_level=3, column_properties=cols or None,
+                            max_row_group_size=ds.row_group_rows)
 
 
 def _duck_type(t: pa.DataType) -> str:
