@@ -25,6 +25,9 @@ BUILTIN: dict[str, str] = {
     "prices-csv": "marketwire.sources.prices:PricesCsv",
     "stooq": "marketwire.sources.prices:Stooq",
     "ecb-fx": "marketwire.sources.prices:EcbFx",
+    "sec-companyfacts": "marketwire.sources.sec_companyfacts:SecCompanyFacts",
+    "estimates-fmp": "marketwire.sources.estimates_fmp:FmpEstimates",
+    "estimates-iex": "marketwire.sources.estimates_fmp:IexEstimates",
 }
 
 
