@@ -976,6 +976,43 @@ def fundamentals_ratios(ctx: click.Context, id: str, day: str | None, fmt: str) 
     render(_run(ctx, lambda mw: mw.fundamentals.ratios(id, day)), fmt)
 
 
+@fundamentals.command("filings")
+@click.argument("id")
+@click.option("--form", default=None, help="e.g. 10-K, 10-Q, 10-K/A")
+@AS_OF
+@FORMAT
+@click.pass_context
+def fundamentals_filings(ctx: click.Context, id: str, form: str | None, as_of: str | None, fmt: str) -> None:
+    """The filings index of ID (from sec-submissions), newest first."""
+    ctx.obj["fmt"] = fmt
+    df = _run(ctx, lambda mw: mw.fundamentals.filings(id, form=form, as_of=as_of))
+    render(_frame_rows(df), fmt, columns=df.columns)
+
+
+@fundamentals.command("crosscheck")
+@click.argument("id")
+@click.option("--accession", default=None, help="A filing whose Financial Statement Data Sets are stored.")
+@click.option("--instance", default=None, metavar="PATH", help="An XBRL instance document of one of ID's filings.")
+@FORMAT
+@click.pass_context
+def fundamentals_crosscheck(ctx: click.Context, id: str, accession: str | None, instance: str | None,
+                            fmt: str) -> None:
+    """Compare ID's company facts of one filing with its instance document and/or its Financial Statement Data Sets
+    numbers: shared facts, agreements, and every disagreement."""
+    ctx.obj["fmt"] = fmt
+    out = _run(ctx, lambda mw: mw.fundamentals.crosscheck(id, accession=accession, instance=instance))
+    if fmt == "json":
+        render(out, fmt)
+        return
+    rows = []
+    for c in out["checks"]:
+        rows.append({k: v for k, v in c.items() if k != "disagreements"})
+    render(rows, fmt)
+    for c in out["checks"]:
+        for d in c["disagreements"]:
+            click.echo(f"disagreement ({c['other']}): " + ", ".join(f"{k}={v}" for k, v in d.items()), err=True)
+
+
 @main.group()
 def estimates() -> None:
     """Analyst consensus estimates and earnings surprises."""

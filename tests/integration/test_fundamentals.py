@@ -249,3 +249,56 @@ def test_rules_catch_injected_faults(mw) -> None:  # type: ignore[no-untyped-def
     got = verify.check(scaled).row(i, named=True)["_flags"]
     assert "fact.scale" in got and "balance.identity" in got
     assert clean.row(i, named=True)["_flags"] == []
+
+
+XBRL = FUND / "edgar_xbrl_aapl"
+FSDS = FUND / "sec_fsds"
+SUBS = FUND / "submissions"
+
+
+def test_submissions_filings_pagination_and_master(tmp_path: Path, home: Path) -> None:
+    import marketwire
+
+    mw = marketwire.open(home)
+    rep = mw.ingest("sec-submissions", [SUBS / "sec_submissions_TSLA_CIK0001318605.json",
+                                        SUBS / "sec_submissions_WOLF_CIK0000895419.json",
+                                        SUBS / "sec_submissions_SIEMENS_AG_CIK0000940418.json"])
+    assert rep.quarantined == 0
+    f = mw.fundamentals.filings("TSLA")
+    # the main file (1,002 filings) and the older page it names (720), read through pagination
+    assert f.height == 1002 + 720
+    assert f.get_column("filed").min() == date(2005, 2, 17)
+    tenk = mw.fundamentals.filings("TSLA", form="10-K/A")
+    assert tenk.height >= 1 and tenk.get_column("amends").all()
+    # the master learns WOLF (NYSE) from the submissions; Siemens (no ticker) only by its CIK's filings
+    m = mw.resolve("WOLF")[0]
+    assert m["identifiers"]["cik"] == "895419" and m["listings"][0]["mic"] == "XNYS"
+    assert mw.fundamentals.filings("CIK:940418").height == 31
+    bad = tmp_path / "sub.json"
+    bad.write_text('{"cik": "1", "filings": {"recent": {"accessionNumber": ["a"], "filingDate": [], "form": []}}}')
+    r = cli(home, "ingest", "sec-submissions", str(bad))
+    assert r.returncode != 0 and "sub.json" in r.stderr and "filingDate" in r.stderr
+
+
+def test_instances_and_fsds_agree_with_companyfacts(home: Path) -> None:
+    import marketwire
+
+    mw = marketwire.open(home)
+    for name, acc in (("aapl-20230930_htm.xml", "0000320193-23-000106"),
+                      ("aapl-20220924_htm.xml", "0000320193-22-000108")):
+        c = mw.fundamentals.crosscheck("AAPL", instance=str(XBRL / name))["checks"][0]
+        assert c["accession"] == acc
+        assert c["shared"] == c["companyfacts"] > 400 and c["disagree"] == 0
+    rep = mw.ingest("sec-fsds", [FSDS / "2009q3.zip"])
+    assert rep.accepted > 126_000 and rep.by_rule == {"fsds.nil_value": rep.quarantined}
+    c = mw.fundamentals.crosscheck("AAPL", accession="0001193125-09-153165")["checks"][0]
+    assert c["shared"] > 150 and c["disagree"] == 0
+    # ingest of an instance: the facts companyfacts already has are unchanged, its dimensional facts are new
+    rep = mw.ingest("xbrl-instance", [XBRL / "aapl-20230930_htm.xml"])
+    assert rep.unchanged > 400 and rep.accepted > 100
+    assert mw.fundamentals.statement("AAPL", "income").filter(
+        (pl.col("line_item") == "revenue") & (pl.col("fiscal_year") == 2023)).item(0, "value") == 383_285_000_000
+    r = cli(home, "fundamentals", "crosscheck", "AAPL", "--instance", str(XBRL / "aapl-20230701_htm.xml"),
+            "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    assert "xbrl-instance,0000320193-23-000077" in r.stdout and ",0," in r.stdout

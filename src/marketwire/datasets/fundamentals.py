@@ -68,6 +68,26 @@ SEC_FACTS = Dataset(
     },
 )
 
+SEC_FSDS_FACTS = Dataset(
+    name="sec_fsds_facts",
+    description="Numbers of the SEC Financial Statement Data Sets (num joined to sub), in the data sets' own shape: "
+                "a period is its end and its length in quarters.",
+    fields=(
+        f("cik", I64, False), f("accession", S, False), f("taxonomy", S), f("tag", S, False), f("version", S),
+        f("unit", S, False), f("end", D, False), f("qtrs", pa.int16(), False), f("segments", S, False),
+        f("coreg", S, False), f("value", F64, False), f("form", S), f("fy", pa.int16()), f("fp", S),
+        f("filed", D, False), f("superseded", pa.bool_()), f("name", S), f("file", S), f("line", I64),
+    ),
+    key=("accession", "tag", "version", "end", "qtrs", "unit", "segments", "coreg"),
+    valid_time=("end",),
+    write_mode="insert",
+    knowledge_from="filed",
+    encodings={"line": "DELTA_BINARY_PACKED"},
+    column_docs={"qtrs": "length of the period in quarters (0: an instant)",
+                 "superseded": "sub.prevrpt: a later filing amended or superseded this one",
+                 "segments": "the data sets' axis=member; list (empty: the consolidated entity)"},
+)
+
 ESTIMATES = Dataset(
     name="estimates",
     description="Analyst estimates by contributor (where a source names one) for a metric and fiscal period.",
@@ -101,4 +121,4 @@ CONSENSUS = Dataset(
     },
 )
 
-FUNDAMENTALS_DATASETS: tuple[Dataset, ...] = (SEC_FILINGS, SEC_FACTS, ESTIMATES, CONSENSUS)
+FUNDAMENTALS_DATASETS: tuple[Dataset, ...] = (SEC_FILINGS, SEC_FACTS, SEC_FSDS_FACTS, ESTIMATES, CONSENSUS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from pathlib import Path
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -19,11 +20,12 @@ import polars as pl
 
 from marketwire.datasets import fundamentals as F
 from marketwire.engine import Job
+from marketwire.engine.core import RecordStage
 from marketwire.errors import Ambiguous, InvalidInput, NotFound
 from marketwire.fundamentals import periods
 from marketwire.fundamentals import verify as V
 from marketwire.fundamentals.standardise import STATEMENTS, line_items, load_mapping, unit_fits
-from marketwire.sources.base import FrameBatch, Refusal
+from marketwire.sources.base import Batch, FrameBatch, Refusal
 from marketwire.timeparse import parse_day
 
 #: split events of an issuer: ``fn(listing_ids) -> [(ex_date, ratio)]`` (ratio = new shares per old share)
@@ -57,6 +59,7 @@ class FactsStage:
         job.refuse(refusals)
         if not frames:
             return
+        frames = [self._with_filing(b) if b.meta.get("needs_filing") else b.frame for b in batches if b.frame.height]
         new = pl.concat(frames, how="vertical_relaxed")
         new = self._impossible(job, new)
         new = self._conflicts(job, new)
@@ -66,6 +69,7 @@ class FactsStage:
                                .alias("issuer_id"))
         stored = self.service.stored(ciks)
         if stored.height:
+            new = self._disagreements(job, new, stored)
             stored = stored.select(new.columns).cast(new.schema)  # type: ignore[arg-type]
             both = pl.concat([new, stored], how="vertical_relaxed")
             mark = pl.Series([True] * new.height + [False] * stored.height)
@@ -84,6 +88,35 @@ class FactsStage:
         for code, n in _flag_counts(app).items():
             job.report.count(code, n)
         self.service.invalidate()
+
+    def _with_filing(self, b: FrameBatch) -> pl.DataFrame:
+        """An instance document's facts with the accession and filing date of the filing it belongs to."""
+        m = b.meta
+        acc, filed = m.get("accession"), parse_day(m.get("filed"), "filed")
+        if not acc or filed is None:
+            found = self.service.filing_of(m)
+            if found is None:
+                raise InvalidInput(f"{m['instance']}: no filing is known for CIK {m['cik']} {m.get('form')} with period "
+                                   f"end {m.get('period_end')}: ingest the issuer's sec-submissions or "
+                                   "sec-companyfacts first", param="paths", value=m["instance"])
+            acc, filed = found
+        return b.frame.with_columns(pl.lit(acc).alias("accession"), pl.lit(filed, pl.Date).alias("filed"))
+
+    def _disagreements(self, job: Job, new: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
+        """A fact another source already stored under the same key with another value: the stored value stays, this
+        reading goes to the quarantine (``fact.source_disagreement``) with both values."""
+        key = list(F.SEC_FACTS.key)
+        cur = stored.select(key + [pl.col("value").alias("_stored"), pl.col("source").alias("_src")]).unique(key)
+        j = new.join(cur, on=key, how="left")
+        diff = j.filter(pl.col("_stored").is_not_null()
+                        & ((pl.col("value") - pl.col("_stored")).abs() > 1e-9 * pl.col("_stored").abs()))
+        if not diff.height:
+            return new
+        rs = _refusals(diff.drop("_stored", "_src"), "fact.source_disagreement", "differs from the stored value")
+        for r, (sv, src) in zip(rs, diff.select("_stored", "_src").iter_rows()):
+            r.message += f" {sv!r} ({src})"
+        job.refuse(rs)
+        return new.join(diff.select(key), on=key, how="anti")
 
     def _impossible(self, job: Job, f: pl.DataFrame) -> pl.DataFrame:
         bad = [V.impossible(s, e, d) for s, e, d in zip(f.get_column("start").to_list(), f.get_column("end").to_list(),
@@ -111,6 +144,42 @@ class FactsStage:
                                                      separator=",").str.strip_chars(","))
             .otherwise(pl.col("flags")).alias("flags")).drop("_c")
         return kept
+
+
+class FilingsStage:
+    """Ingest stage of ``sec_filings``: the filings by key (insert), and the issuer's tickers through the default
+    record stage into ``ref_observations`` (verified like every reference feed; the master rebuild follows)."""
+
+    writes = ("sec_filings", "ref_observations")
+
+    def run(self, job: Job, batches: list[Any]) -> None:
+        records, refusals, reference = [], [], []
+        for b in batches:
+            records += b.records
+            refusals += b.refusals
+            reference += getattr(b, "reference", [])
+        job.refuse(refusals)
+        w = job.commit(F.SEC_FILINGS, records)
+        job.report.accepted += w.accepted
+        job.report.unchanged += w.unchanged
+        if reference:
+            RecordStage().run(job, [Batch("ref_observations", reference)])
+
+
+class FsdsStage:
+    """Ingest stage of ``sec_fsds_facts``: columnar, by key (insert); refusals to the quarantine."""
+
+    writes = ("sec_fsds_facts",)
+
+    def run(self, job: Job, batches: list[Any]) -> None:
+        frames = [b.frame for b in batches if b.frame.height]
+        for b in batches:
+            job.refuse(b.refusals)
+        if not frames:
+            return
+        w = job.commit(F.SEC_FSDS_FACTS, pl.concat(frames, how="vertical_relaxed"))
+        job.report.accepted += w.accepted
+        job.report.unchanged += w.unchanged
 
 
 def _refusals(rows: pl.DataFrame, rule: str, msg: str) -> list[Any]:
@@ -142,6 +211,8 @@ class FundamentalsService:
         self._cache: dict[int, tuple[Any, pl.DataFrame, pl.DataFrame]] = {}
         self._lock = threading.Lock()
         engine.stage(F.SEC_FACTS.name, FactsStage(self))
+        engine.stage(F.SEC_FILINGS.name, FilingsStage())
+        engine.stage(F.SEC_FSDS_FACTS.name, FsdsStage())
 
     # -- storage ------------------------------------------------------------------------------------------------------
     def invalidate(self) -> None:
@@ -169,7 +240,7 @@ class FundamentalsService:
             raise NotFound(f"no SEC facts are stored for CIK {cik} (marketwire ingest sec-companyfacts PATH)",
                            param="id", value=f"CIK:{cik}")
         f = f.select(["cik", "issuer_id", "taxonomy", "tag", "unit", "start", "end", "period", "dims", "value", "fy",
-                      "fp", "form", "accession", "filed", "frame", "flags", "knowledge_time"])
+                      "fp", "form", "accession", "filed", "frame", "flags", "knowledge_time", "source"])
         anc = periods.anchors(f)
         f = periods.label(f, anc).sort("filed", "accession")
         with self._lock:
@@ -365,6 +436,92 @@ class FundamentalsService:
                 new.append(round(v * k))
         return out.with_columns(pl.Series("value", new, dtype=pl.Float64))
 
+    def filings(self, id: str, form: str | None = None, as_of: Any = None) -> pl.DataFrame:
+        """The issuer's filings known at ``as_of`` (filed at or before it), newest first."""
+        cik, _ = self.resolve(id)
+        if not self.lake.exists(F.SEC_FILINGS):
+            raise NotFound("no filings are stored (marketwire ingest sec-submissions PATH)", param="id", value=id)
+        df = pl.from_arrow(self.lake.read(F.SEC_FILINGS, where="cik = ?", params=[cik]))
+        assert isinstance(df, pl.DataFrame)
+        when = parse_day(as_of, "as_of")
+        if when is not None:
+            df = df.filter(pl.col("filed") <= when)
+        if form:
+            df = df.filter(pl.col("form") == form)
+        return df.sort("filed", "accession", descending=True).select(
+            "accession", "form", "filed", "accepted", "report_date", "amends", "primary_document", "is_xbrl", "name")
+
+    def filing_of(self, meta: dict[str, Any]) -> tuple[str, date] | None:
+        """(accession, filing date) of the filing an instance document belongs to: by its primary document in the
+        filings index, else the report with the same form, fiscal year, period and period end in the facts."""
+        cik, form, end = meta["cik"], meta.get("form"), parse_day(meta.get("period_end"), "period_end")
+        stem = Path(str(meta.get("instance", ""))).name.split("!")[-1]
+        stem = stem.removesuffix(".xml").removesuffix("_htm")
+        if self.lake.exists(F.SEC_FILINGS):
+            fl = pl.from_arrow(self.lake.read(F.SEC_FILINGS, where="cik = ?", params=[cik]))
+            assert isinstance(fl, pl.DataFrame)
+            hit = fl.filter(pl.col("primary_document").fill_null("").str.replace(r"\.[a-z]+$", "") == stem)
+            if not hit.height and end is not None:
+                hit = fl.filter((pl.col("report_date") == end) & (pl.col("form") == form))
+            if hit.height:
+                r = hit.sort("filed").row(0, named=True)
+                return r["accession"], r["filed"]
+        if end is None or not self.lake.exists(F.SEC_FACTS):
+            return None
+        st = self.stored([cik])
+        hit = st.filter((pl.col("form") == form) & (pl.col("end") == end) & (pl.col("source") != "xbrl-instance"))
+        if meta.get("fy") is not None:
+            hit = hit.filter(pl.col("fy") == meta["fy"])
+        if meta.get("fp"):
+            hit = hit.filter(pl.col("fp") == meta["fp"])
+        if not hit.height:
+            return None
+        r = hit.sort("filed", "accession").row(0, named=True)
+        return r["accession"], r["filed"]
+
+    def crosscheck(self, id: str, accession: str | None = None, instance: str | None = None) -> dict[str, Any]:
+        """Compare the company facts of one filing with another reading of it: an XBRL instance document
+        (``instance``) and/or the Financial Statement Data Sets (stored ``sec_fsds_facts`` of ``accession``).
+        Consolidated facts (no dimensions) only, on every tag, unit and period both readings have."""
+        from marketwire.sources.base import RawFile as _Raw
+        from marketwire.sources.xbrl_instance import XbrlInstance, read_instance  # noqa: F401
+
+        cik, _ = self.resolve(id)
+        f, _ = self.company(cik)
+        out: dict[str, Any] = {"cik": cik, "checks": []}
+        cf = f.filter((pl.col("dims") == "") & (pl.col("source") != "xbrl-instance"))
+        if instance:
+            src = XbrlInstance()
+            raw = src.read(instance)
+            batch = src.transform(src.query([instance]), raw)
+            acc = accession or (self.filing_of(batch.meta) or (None, None))[0]
+            if acc is None:
+                raise NotFound(f"{instance}: no filing is known for it (ingest sec-submissions or sec-companyfacts)",
+                               param="instance", value=instance)
+            inst = batch.frame.filter(pl.col("dims") == "").select("taxonomy", "tag", "unit", "start", "end",
+                                                                  pl.col("value").alias("other"))
+            out["checks"].append(_compare(cf.filter(pl.col("accession") == acc), inst,
+                                          ["taxonomy", "tag", "unit", "start", "end"], "xbrl-instance", acc))
+        if accession and self.lake.exists(F.SEC_FSDS_FACTS):
+            fs = pl.from_arrow(self.lake.read(F.SEC_FSDS_FACTS, where="accession = ?", params=[accession]))
+            assert isinstance(fs, pl.DataFrame)
+            fs = fs.filter((pl.col("segments") == "") & (pl.col("coreg") == "") & (pl.col("version") != accession))
+            if fs.height:
+                mine = cf.filter(pl.col("accession") == accession).with_columns(
+                    pl.when(pl.col("start").is_null()).then(0).otherwise(
+                        ((pl.col("end") - pl.col("start")).dt.total_days() / 91.31).round()).cast(pl.Int16)
+                    .alias("qtrs"),
+                    # the data sets round a period's end to the nearest month end
+                    pl.when(pl.col("end").dt.day() > 15).then(pl.col("end").dt.month_end())
+                    .otherwise(pl.col("end").dt.offset_by("-1mo").dt.month_end()).alias("end"))
+                out["checks"].append(_compare(mine, fs.select("taxonomy", "tag", "unit", "end", "qtrs",
+                                                              pl.col("value").alias("other")),
+                                              ["taxonomy", "tag", "unit", "end", "qtrs"], "sec-fsds", accession))
+        if not out["checks"]:
+            raise InvalidInput("`crosscheck`: give an instance document, or the accession of a filing whose "
+                               "Financial Statement Data Sets are stored", param="accession")
+        return out
+
     # -- ratios -----------------------------------------------------------------------------------------------------
     def ratios(self, id: str, day: Any = None) -> dict[str, Any]:
         """Market cap, P/E (TTM), P/B, EV/EBITDA and dividend yield on ``day`` (default today), from the closing
@@ -401,6 +558,21 @@ class FundamentalsService:
         key = ["tag", "unit", "start", "end"]
         j = a.select(key + ["value"]).join(b.select(key + [pl.col("value").alias("other")]), on=key, how="inner")
         return j.filter((pl.col("value") - pl.col("other")).abs() > 1e-9 * pl.col("value").abs() + 1e-9)
+
+
+def _compare(cf: pl.DataFrame, other: pl.DataFrame, on: list[str], name: str, accession: str) -> dict[str, Any]:
+    a = cf.select(on + ["value"])
+    b = other
+    # a reading with two values for one fact (a conflict within the filing) agrees when either value does
+    j = a.join(b, on=on, how="inner", nulls_equal=True).with_columns(
+        ((pl.col("value") - pl.col("other")).abs() <= 1e-9 * pl.col("value").abs() + 1e-9).alias("_ok"))
+    j = j.sort("_ok", descending=True).unique(on, keep="first")
+    a, b = a.unique(on), b.unique(on)
+    bad = j.filter(~pl.col("_ok")).drop("_ok")
+    return {"other": name, "accession": accession, "companyfacts": a.height, "other_facts": b.height,
+            "shared": j.height, "agree": j.height - bad.height, "disagree": bad.height,
+            "only_companyfacts": a.height - j.height, "only_other": b.height - j.height,
+            "disagreements": bad.rename({"value": "companyfacts", "other": name}).to_dicts()}
 
 
 def _decimals(v: float) -> int:

@@ -15,6 +15,14 @@ from marketwire.fundamentals.standardise import load_mapping, unit_fits
 from marketwire.verify.rules import Rule, register
 
 RULES = (
+    Rule("fact.source_disagreement", "reject", "sec_facts",
+         "A fact another source (company facts, an instance document) already stored for the same filing, tag, unit, "
+         "period and dimensions with another value: the stored value stays, this reading is quarantined with both."),
+    Rule("fsds.nil_value", "reject", "sec_fsds_facts",
+         "A Financial Statement Data Sets number without a value (a nil fact in the filing): kept in the quarantine."),
+    Rule("fsds.malformed", "reject", "sec_fsds_facts",
+         "A Financial Statement Data Sets number whose date (ddate), length (qtrs) or value cannot be read."),
+    Rule("filing.malformed", "reject", "sec_filings", "A filing without an accession number or a filing date."),
     Rule("estimate.malformed", "reject", "consensus",
          "An estimate record without a symbol, a fiscal period end that is not a date, or no numeric estimate."),
     Rule("fact.malformed", "reject", "sec_facts",
