@@ -483,8 +483,7 @@ class FundamentalsService:
         """Compare the company facts of one filing with another reading of it: an XBRL instance document
         (``instance``) and/or the Financial Statement Data Sets (stored ``sec_fsds_facts`` of ``accession``).
         Consolidated facts (no dimensions) only, on every tag, unit and period both readings have."""
-        from marketwire.sources.base import RawFile as _Raw
-        from marketwire.sources.xbrl_instance import XbrlInstance, read_instance  # noqa: F401
+        from marketwire.sources.xbrl_instance import XbrlInstance
 
         cik, _ = self.resolve(id)
         f, _ = self.company(cik)
