@@ -99,10 +99,12 @@ def check(facts: pl.DataFrame, new: pl.Series | None = None) -> pl.DataFrame:
         scaled = pair.filter(((r - 1000).abs() < 10) | ((r - 0.001).abs() < 1e-5))
         # of the two, the one most filings disagree with is the error: flag a value unless most others share it
         add(_minority(pair, scaled), "fact.scale")
-        flipped = pair.filter((r + 1).abs() < 1e-9)
+        flipped = pair.filter((r < -0.5) & (r > -2.0))  # the other sign, about the same size
         add(_minority(pair, flipped), "fact.sign")
     # neighbours of the same tag and duration in time (for values no other filing repeats)
     add(_neighbour_scale(f), "fact.scale")
+    add(_series_sign(f), "fact.sign")
+    add(_series_scale(f), "fact.scale")
     add(_balance(f), "balance.identity")
     add(_quarters(f), "quarters.sum")
     codes = [sorted(flags.get(i, ())) for i in range(f.height)]
@@ -142,6 +144,40 @@ def _neighbour_scale(f: pl.DataFrame) -> pl.Series:
     edge = (pl.col("_n").is_null() & (dp.abs() > 2.7)) | (pl.col("_p").is_null() & (dn.abs() > 2.7))
     nz = (pl.col("value") != 0) & (pl.col("_p").fill_null(1) != 0) & (pl.col("_n").fill_null(1) != 0)
     hit = g.filter(nz & (both.fill_null(False) | edge.fill_null(False)) & pl.col("unit").str.contains("/").not_())
+    return hit.get_column("_i")
+
+
+def _series_sign(f: pl.DataFrame) -> pl.Series:
+    """A value whose sign no other value of its series has (the same tag, unit and period length of one issuer, in
+    every filing), when the series has at least six values of the other sign and the value's size is ordinary for
+    the series (a sign error, not a rare loss of a size never seen)."""
+    g = f.filter((pl.col("dims") == "") & (pl.col("value") != 0)).with_columns(
+        pl.when(pl.col("start").is_null()).then(0)
+        .otherwise(((pl.col("end") - pl.col("start")).dt.total_days() / 30.44).round()).cast(pl.Int32).alias("_m"))
+    grp = ["cik", "taxonomy", "tag", "unit", "_m"]
+    g = g.with_columns((pl.col("value") > 0).sum().over(grp).alias("_pos"),
+                       (pl.col("value") < 0).sum().over(grp).alias("_neg"),
+                       pl.col("value").abs().median().over(grp).alias("_med"))
+    size_ok = (pl.col("value").abs() >= 0.2 * pl.col("_med")) & (pl.col("value").abs() <= 5 * pl.col("_med"))
+    odd = ((pl.col("value") < 0) & (pl.col("_neg") == 1) & (pl.col("_pos") >= 3)) | \
+          ((pl.col("value") > 0) & (pl.col("_pos") == 1) & (pl.col("_neg") >= 3))
+    return g.filter(odd & size_ok).get_column("_i")
+
+
+def _series_scale(f: pl.DataFrame) -> pl.Series:
+    """A value about 1000 times (or a thousandth of) the typical size of its series (same tag, unit and period
+    length of one issuer) when the rest of the series is tight (its other values within a factor of 10)."""
+    g = f.filter((pl.col("dims") == "") & (pl.col("value") != 0) & pl.col("unit").str.contains("/").not_()).with_columns(
+        pl.when(pl.col("start").is_null()).then(0)
+        .otherwise(((pl.col("end") - pl.col("start")).dt.total_days() / 30.44).round()).cast(pl.Int32).alias("_m"),
+        pl.col("value").abs().log10().alias("_lv"))
+    grp = ["cik", "taxonomy", "tag", "unit", "_m"]
+    g = g.with_columns(pl.col("_lv").median().over(grp).alias("_med"), pl.len().over(grp).alias("_n"))
+    g = g.with_columns((pl.col("_lv") - pl.col("_med")).abs().alias("_dev"))
+    # the spread of the rest: the values within 1.5 decades of the median
+    g = g.with_columns(pl.when(pl.col("_dev") < 1.5).then(pl.col("_lv")).max().over(grp).alias("_hi"),
+                       pl.when(pl.col("_dev") < 1.5).then(pl.col("_lv")).min().over(grp).alias("_lo"))
+    hit = g.filter((pl.col("_n") >= 4) & (pl.col("_dev") > 2.7) & ((pl.col("_hi") - pl.col("_lo")) < 1.0))
     return hit.get_column("_i")
 
 
