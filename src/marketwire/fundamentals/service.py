@@ -9,6 +9,7 @@ callables; this vertical never imports another).
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from pathlib import Path
@@ -209,6 +210,7 @@ class FundamentalsService:
         extra = (home / "fundamentals_mapping.csv") if home is not None else None
         self.mapping = load_mapping(str(extra) if extra is not None and extra.is_file() else None)
         self._cache: dict[int, tuple[Any, pl.DataFrame, pl.DataFrame]] = {}
+        self._mapped_cache: dict[tuple[int, str | None], tuple[pl.DataFrame, pl.DataFrame, list[date]]] = {}
         self._lock = threading.Lock()
         engine.stage(F.SEC_FACTS.name, FactsStage(self))
         engine.stage(F.SEC_FILINGS.name, FilingsStage())
@@ -350,31 +352,55 @@ class FundamentalsService:
             return out.pivot(on="period_end", index=["line_item", "label", "unit"], values="value")
         return out
 
-    def _values(self, f: pl.DataFrame, statement: str | None, when: date | None) -> pl.DataFrame:
+    def _mapped(self, f: pl.DataFrame, statement: str | None) -> tuple[pl.DataFrame, list[date]]:
+        """Every version of the facts the mapping table maps for ``statement`` (consolidated, in a unit that fits the
+        line item, a period of the line item's kind), sorted by filing date; cached per issuer until the table
+        changes."""
+        key = (id(f), statement)
+        hit = self._mapped_cache.get(key)
+        if hit is not None and hit[0] is f:
+            return hit[1], hit[2]
         m = self.mapping if statement is None else self.mapping.filter(pl.col("statement") == statement)
-        tags = m.select("taxonomy", "tag").unique()
-        x = f.filter(pl.col("dims") == "").join(tags, on=["taxonomy", "tag"], how="semi")
-        x = periods.as_of(x, when, "latest")
-        x = x.join(m.select("taxonomy", "tag", "line_item", "kind", "unit_kind", "priority", "label", "order"),
-                   on=["taxonomy", "tag"], how="inner")
+        x = f.filter(pl.col("dims") == "").join(
+            m.select("taxonomy", "tag", "line_item", "kind", "unit_kind", "priority", "label", "order"),
+            on=["taxonomy", "tag"], how="inner")
         ok = [unit_fits(k, u) for k, u in zip(x.get_column("unit_kind").to_list(), x.get_column("unit").to_list())]
         x = x.filter(pl.Series(ok, dtype=pl.Boolean))
         x = x.filter(((pl.col("kind") == "instant") & pl.col("start").is_null())
                      | ((pl.col("kind") == "duration") & pl.col("start").is_not_null()))
-        # the issuer's main currency per line item; per (line item, period) the best-ranked tag
-        x = x.sort(["line_item", "start", "end", "priority", "filed"], descending=[False, False, False, False, True])
-        return x.unique(["line_item", "unit", "start", "end"], keep="first", maintain_order=True)
+        x = x.sort(["filed", "accession"])
+        days = x.get_column("filed").to_list()
+        with self._lock:
+            if len(self._mapped_cache) > 1024:
+                self._mapped_cache.clear()
+            self._mapped_cache[key] = (f, x, days)
+        return x, days
+
+    def _values(self, f: pl.DataFrame, statement: str | None, when: date | None,
+                annual: bool = False) -> pl.DataFrame:
+        x, days = self._mapped(f, statement)
+        if when is not None:  # what had been filed by then: a prefix of the rows sorted by filing date
+            x = x.slice(0, bisect.bisect_right(days, when))
+        q = x.lazy()
+        if annual:
+            q = q.filter((pl.col("months") == 12) | ((pl.col("months") == 0) & (pl.col("fiscal_period") == "FY")))
+        # the latest version of each fact, then per (line item, period) the best-ranked tag
+        q = q.unique(["taxonomy", "tag", "unit", "period"], keep="last")
+        q = q.sort(["line_item", "start", "end", "priority", "filed"], descending=[False, False, False, False, True])
+        return q.unique(["line_item", "unit", "start", "end"], keep="first", maintain_order=True).collect()
 
     def _statement(self, f: pl.DataFrame, statement: str, period: str, when: date | None) -> pl.DataFrame:
-        x = self._values(f, statement, when)
+        x = self._values(f, statement, when, annual=period == "annual")
         cols = ["line_item", "label", "order", "kind", "unit_kind", "tag", "accession", "start", "end", "value",
                 "unit", "filed", "months", "fiscal_year", "fiscal_period"]
         x = x.select(cols)
         dur = x.filter(pl.col("kind") == "duration")
         inst = x.filter(pl.col("kind") == "instant")
-        if period == "annual":
-            dur = dur.filter(pl.col("months") == 12).with_columns(pl.lit(False).alias("derived"))
-            inst = inst.filter(pl.col("fiscal_period") == "FY").with_columns(pl.lit(False).alias("derived"))
+        if period == "annual":  # _values kept the 12-month durations and the fiscal-year-end instants
+            return x.lazy().sort(["order", "end", "unit"]).select(
+                "line_item", pl.col("end").alias("period_end"), "value", "unit", pl.col("start").alias("period_start"),
+                "fiscal_year", "fiscal_period", "label", "tag", "accession", "filed", pl.lit(False).alias("derived"),
+                "unit_kind").collect()
         else:
             meta = x.select("line_item", "label", "order", "kind", "unit_kind").unique("line_item")
             base = dur.select("line_item", "start", "end", "value", "unit", "filed", "months", "fiscal_year",
