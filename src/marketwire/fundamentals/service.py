@@ -385,7 +385,7 @@ class FundamentalsService:
         if annual:
             q = q.filter((pl.col("months") == 12) | ((pl.col("months") == 0) & (pl.col("fiscal_period") == "FY")))
         # the latest version of each fact, then per (line item, period) the best-ranked tag
-        q = q.unique(["taxonomy", "tag", "unit", "period"], keep="last")
+        q = q.unique(["line_item", "taxonomy", "tag", "unit", "period"], keep="last")
         q = q.sort(["line_item", "start", "end", "priority", "filed"], descending=[False, False, False, False, True])
         return q.unique(["line_item", "unit", "start", "end"], keep="first", maintain_order=True).collect()
 
