@@ -27,6 +27,7 @@ from marketwire.fundamentals import periods
 from marketwire.fundamentals import verify as V
 from marketwire.fundamentals.standardise import STATEMENTS, line_items, load_mapping, unit_fits
 from marketwire.sources.base import Batch, FrameBatch, Refusal
+from marketwire.store.lake import arrow_of
 from marketwire.timeparse import parse_day
 
 #: split events of an issuer: ``fn(listing_ids) -> [(ex_date, ratio)]`` (ratio = new shares per old share)
@@ -222,9 +223,28 @@ class FundamentalsService:
             self._cache.clear()
 
     def stored(self, ciks: list[int]) -> pl.DataFrame:
+        """Every stored fact version of ``ciks``. On a local lake, DuckDB reads the Parquet files of the table's
+        current version directly with the CIK pushed down (row groups of other issuers are skipped by their
+        statistics); elsewhere through :meth:`Lake.read`."""
         if not self.lake.exists(F.SEC_FACTS):
             return pl.DataFrame()
-        t = self.lake.read(F.SEC_FACTS, where="cik IN (SELECT unnest(?))", params=[ciks], latest=False)
+        root = self.lake.uri(F.SEC_FACTS.name)
+        if "://" in root and not root.startswith("file://"):
+            t = self.lake.read(F.SEC_FACTS, where="cik IN (SELECT unnest(?))", params=[ciks], latest=False)
+        else:
+            import duckdb
+
+            base = Path(root.removeprefix("file://"))
+            paths = [str(base / p) for p in self.lake.files(F.SEC_FACTS).column("path").to_pylist()]
+            if not paths:
+                return pl.DataFrame()
+            con = duckdb.connect()
+            try:
+                t = F.SEC_FACTS.conform(arrow_of(con.execute(
+                    "SELECT * FROM read_parquet(?, union_by_name = true) WHERE cik IN (SELECT unnest(?))",
+                    [paths, ciks])))
+            finally:
+                con.close()
         df = pl.from_arrow(t)
         assert isinstance(df, pl.DataFrame)
         return df
