@@ -302,3 +302,26 @@ def test_instances_and_fsds_agree_with_companyfacts(home: Path) -> None:
             "--format", "csv")
     assert r.returncode == 0, r.stderr
     assert "xbrl-instance,0000320193-23-000077" in r.stdout and ",0," in r.stdout
+
+
+def test_bulk_zip_layout_and_ifrs(tmp_path: Path) -> None:
+    import zipfile
+
+    import marketwire
+
+    lpa = FUND / "sec_companyfacts_LPA_CIK0001997711_ifrs.json"
+    if not lpa.is_file():
+        pytest.skip(f"{lpa} not found")
+    z = tmp_path / "companyfacts.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(lpa, "CIK0001997711.json")
+    mw = marketwire.open(tmp_path / "h")
+    rep = mw.ingest("sec-companyfacts", [z])
+    assert rep.accepted > 700 and rep.quarantined == 0
+    f = mw.fundamentals.facts("CIK:1997711", all_versions=True)
+    assert set(f.get_column("taxonomy").unique().to_list()) >= {"ifrs-full"}
+    s = mw.fundamentals.statement("CIK:1997711", "income", period="annual")
+    # ifrs-full tags map to the same line items
+    assert {"revenue", "net_income"} <= set(s.get_column("line_item").to_list())
+    assert s.filter(pl.col("line_item") == "revenue").get_column("tag").to_list()[0] in (
+        "Revenue", "RevenueFromContractsWithCustomers")
