@@ -24,8 +24,9 @@ from typing import Any
 
 import polars as pl
 
-from marketwire.errors import ParseError
+from marketwire.errors import InvalidInput, ParseError
 from marketwire.refdata.currencies import currencies
+from marketwire.sources import sec_live
 from marketwire.sources.base import FrameBatch, Query, RawFile, Refusal, Source, decode
 
 #: taxonomies of the SEC's company facts (standard taxonomies; a company's own extension tags are not published)
@@ -90,6 +91,22 @@ class SecCompanyFacts(Source):
     dataset = "sec_facts"
     url = "https://data.sec.gov/api/xbrl/companyfacts/CIK0000320193.json"
     description = "SEC EDGAR XBRL company facts (every fact of every filing, point in time)"
+    #: ``symbol``: the CIKs to download when no path is given (``CIK:320193,1652044``)
+    options = ("symbol",)
+
+    def locations(self, query: Query) -> list[str]:
+        if query.paths:
+            return super().locations(query)
+        ciks = [sec_live.cik_of(c) for c in str(query.options.get("symbol") or "").split(",") if c.strip()]
+        if not ciks:
+            raise InvalidInput("`symbol`: name the companies to download (--symbol CIK:320193,CIK:1652044) or give "
+                               "files", param="symbol")
+        return [f"{sec_live.base()}/api/xbrl/companyfacts/CIK{c:010d}.json" for c in ciks]
+
+    def read(self, location: str) -> RawFile:
+        if "://" in location and not location.startswith("file://"):
+            return sec_live.fetch(location)
+        return super().read(location)
 
     def payloads(self, location: str) -> Iterator[RawFile]:
         raw = self.read(location)

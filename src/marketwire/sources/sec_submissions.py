@@ -18,8 +18,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from marketwire.errors import ParseError
+from marketwire.errors import InvalidInput, ParseError
 from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, stable_hash
+from marketwire.sources import sec_live
 from marketwire.sources.financedatabase import us_ticker
 from marketwire.sources.sec_companyfacts import parse_json
 
@@ -58,17 +59,39 @@ class SecSubmissions(Source):
     dataset = "sec_filings"
     url = "https://data.sec.gov/submissions/CIK0000320193.json"
     description = "SEC EDGAR submissions: filings index and company profile (tickers, exchanges, former names)"
+    #: ``symbol``: the CIKs to download when no path is given; their older-filings pages are downloaded too
+    options = ("symbol",)
+
+    def locations(self, query: Query) -> list[str]:
+        if query.paths:
+            return super().locations(query)
+        ciks = [sec_live.cik_of(c) for c in str(query.options.get("symbol") or "").split(",") if c.strip()]
+        if not ciks:
+            raise InvalidInput("`symbol`: name the companies to download (--symbol CIK:320193) or give files",
+                               param="symbol")
+        return [f"{sec_live.base()}/submissions/CIK{c:010d}.json" for c in ciks]
+
+    def read(self, location: str) -> RawFile:
+        if "://" in location and not location.startswith("file://"):
+            return sec_live.fetch(location)
+        return super().read(location)
 
     def payloads(self, location: str) -> Iterator[RawFile]:
         raw = self.read(location)
         yield raw
-        if "://" in location or _PAGE.search(raw.name):
+        if _PAGE.search(raw.name):
             return
         try:
             doc = parse_json(raw)
         except ParseError:
             return  # transform reports it
         files = (doc.get("filings") or {}).get("files") if isinstance(doc, dict) else None
+        if "://" in location and not location.startswith("file://"):  # live: the pages from the same server
+            for page in files or []:
+                name = str(page.get("name") or "")
+                if _PAGE.search(name) and "/" not in name:
+                    yield self.read(location.rsplit("/", 1)[0] + "/" + name)
+            return
         folder = Path(raw.name).parent
         for page in files or []:
             name = str(page.get("name") or "")
