@@ -123,7 +123,8 @@ def main() -> None:
         caught_all += caught
         print(f"| {kind} | {len(rows)} | {caught} | {caught / max(len(rows), 1):.1%} |")
     print(f"| all | {tot} | {caught_all} | {caught_all / max(tot, 1):.1%} |")
-    missed = {k: [i for i in rows if not got[i]][:int(os.environ.get("SHOW_MISSED", "3"))] for k, rows in faults.items()}
+    show = int(os.environ.get("SHOW_MISSED", "3"))
+    missed = {k: [i for i in rows if not got[i]][:show] for k, rows in faults.items()}
     for k, rows in missed.items():
         for i in rows:
             r = f.row(i, named=True)

@@ -98,8 +98,8 @@ class FactsStage:
         if not acc or filed is None:
             found = self.service.filing_of(m)
             if found is None:
-                raise InvalidInput(f"{m['instance']}: no filing is known for CIK {m['cik']} {m.get('form')} with period "
-                                   f"end {m.get('period_end')}: ingest the issuer's sec-submissions or "
+                raise InvalidInput(f"{m['instance']}: no filing is known for CIK {m['cik']} {m.get('form')} with "
+                                   f"period end {m.get('period_end')}: ingest the issuer's sec-submissions or "
                                    "sec-companyfacts first", param="paths", value=m["instance"])
             acc, filed = found
         return b.frame.with_columns(pl.lit(acc).alias("accession"), pl.lit(filed, pl.Date).alias("filed"))

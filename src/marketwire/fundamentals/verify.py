@@ -121,7 +121,8 @@ def _series_sign(f: pl.DataFrame) -> pl.Series:
 def _series_scale(f: pl.DataFrame) -> pl.Series:
     """A value about 1000 times (or a thousandth of) the typical size of its series (same tag, unit and period
     length of one issuer) when the rest of the series is tight (its other values within a factor of 10)."""
-    g = f.filter((pl.col("dims") == "") & (pl.col("value") != 0) & pl.col("unit").str.contains("/").not_()).with_columns(
+    g = f.filter((pl.col("dims") == "") & (pl.col("value") != 0) & pl.col("unit").str.contains("/").not_())
+    g = g.with_columns(
         pl.when(pl.col("start").is_null()).then(0)
         .otherwise(((pl.col("end") - pl.col("start")).dt.total_days() / 30.44).round()).cast(pl.Int32).alias("_m"),
         pl.col("value").abs().log10().alias("_lv"))

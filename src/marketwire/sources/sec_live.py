@@ -42,7 +42,8 @@ def rate() -> float:
     try:
         r = float(raw) if raw else MAX_RPS
     except ValueError:
-        raise InvalidInput(f"`MARKETWIRE_SEC_MAX_RPS`: {raw!r} is not a number", param="MARKETWIRE_SEC_MAX_RPS") from None
+        raise InvalidInput(f"`MARKETWIRE_SEC_MAX_RPS`: {raw!r} is not a number",
+                           param="MARKETWIRE_SEC_MAX_RPS") from None
     if not 0 < r <= MAX_RPS:
         raise InvalidInput(f"`MARKETWIRE_SEC_MAX_RPS`: {r} is outside (0, {MAX_RPS:g}] (the SEC's limit)",
                            param="MARKETWIRE_SEC_MAX_RPS")
