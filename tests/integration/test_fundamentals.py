@@ -325,3 +325,30 @@ def test_bulk_zip_layout_and_ifrs(tmp_path: Path) -> None:
     assert {"revenue", "net_income"} <= set(s.get_column("line_item").to_list())
     assert s.filter(pl.col("line_item") == "revenue").get_column("tag").to_list()[0] in (
         "Revenue", "RevenueFromContractsWithCustomers")
+
+
+def test_ratios_with_prices(tmp_path: Path, home: Path) -> None:
+    import marketwire
+
+    src = shared_data() / "prices" / "huge_stock_market_dataset" / "Stocks" / "aapl.us.txt"
+    if not src.is_file():
+        pytest.skip(f"{src} not found")
+    lines = src.read_text().splitlines()
+    part = tmp_path / "aapl.us.txt"
+    part.write_text("\n".join([lines[0]] + [x for x in lines[1:] if x.startswith("2017-06")]) + "\n")
+    mw = marketwire.open(home)
+    mw.ingest("prices-csv", [part], preset="kaggle")
+    close = float([x for x in lines if x.startswith("2017-06-30")][0].split(",")[4])
+    r = mw.fundamentals.ratios("AAPL", "2017-06-30")
+    assert r["price"] == close and r["price_date"] == "2017-06-30"
+    assert r["market_cap"] == pytest.approx(close * r["shares_outstanding"])
+    assert r["pe_ttm"] == pytest.approx(close / r["eps_ttm"])
+    # TTM EPS from the four quarters filed by then (the quarter ended 2017-04-01, filed in May 2017)
+    assert r["eps_period_end"] == "2017-04-01"
+    inc = mw.fundamentals.statement("AAPL", "income", period="quarter", as_of="2017-06-30")
+    q = inc.filter(pl.col("line_item") == "eps_diluted").sort("period_end").tail(4)
+    assert r["eps_ttm"] == pytest.approx(q.get_column("value").sum())
+    assert 0 < r["dividend_yield"] < 0.05 and r["pb"] > 1 and r["ev_ebitda"] > 1
+    # a day before any price: no price-based ratio, and it says why
+    early = mw.fundamentals.ratios("AAPL", "2017-05-01")
+    assert early["price"] is None and early["market_cap"] is None and "no closing price" in early["note"]

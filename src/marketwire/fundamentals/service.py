@@ -367,7 +367,7 @@ class FundamentalsService:
         when = parse_day(as_of, "as_of")
         out = self._statement(f, statement, period, when)
         if adjust == "splits" and out.height:
-            out = self._adjust(out, f, match)
+            out = self._adjust(out, f, match, id)
         if wide:
             return out.pivot(on="period_end", index=["line_item", "label", "unit"], values="value")
         return out
@@ -444,20 +444,20 @@ class FundamentalsService:
             "tag", "accession", "filed", "derived", "unit_kind")
 
     # -- splits ---------------------------------------------------------------------------------------------------
-    def split_events(self, f: pl.DataFrame, match: dict[str, Any] | None) -> tuple[list[tuple[date, float]], str]:
+    def split_events(self, f: pl.DataFrame, match: dict[str, Any] | None,
+                     id_: str | None = None) -> tuple[list[tuple[date, float]], str]:
         """Split events of the issuer: from the prices' corporate-action ledger when it has any for the issuer's
         listings, else inferred from the issuer's own restatements of per-share facts."""
-        if self.splits_fn is not None and match is not None:
-            ids = [x["listing_id"] for x in (match.get("listings") or []) if x.get("listing_id")]
-            if match.get("listing_id"):
-                ids.append(match["listing_id"])
-            ev = self.splits_fn(sorted(set(ids))) if ids else []
+        if self.splits_fn is not None:
+            ids = _candidates(id_, match)
+            ev = self.splits_fn(ids) if ids else []
             if ev:
                 return sorted(ev), "ledger"
         return infer_splits(f), "restatements"
 
-    def _adjust(self, out: pl.DataFrame, f: pl.DataFrame, match: dict[str, Any] | None) -> pl.DataFrame:
-        events, _ = self.split_events(f, match)
+    def _adjust(self, out: pl.DataFrame, f: pl.DataFrame, match: dict[str, Any] | None,
+                id_: str | None = None) -> pl.DataFrame:
+        events, _ = self.split_events(f, match, id_)
         if not events:
             return out
         today = date.today()
@@ -586,12 +586,14 @@ class FundamentalsService:
                                                                "CommonStockSharesOutstanding"])
                                         & (pl.col("unit") == "shares") & (pl.col("dims") == "")), d)
         shares = so.sort("end", "filed").tail(1).row(0, named=True) if so.height else None
-        events, basis = self.split_events(f, match)
-        listing = None
-        if match is not None:
-            listing = match.get("listing_id") or next((x["listing_id"] for x in match.get("listings") or []
-                                                       if x.get("listing_id")), None)
-        price = self.close_fn(listing, d) if (self.close_fn is not None and listing) else None
+        events, basis = self.split_events(f, match, id)
+        listing, price = None, None
+        if self.close_fn is not None:
+            for cand in _candidates(id, match):
+                price = self.close_fn(cand, d)
+                if price is not None:
+                    listing = cand
+                    break
         out = {"id": id, "cik": cik, "issuer_id": (match or {}).get("issuer_id"), "listing_id": listing,
                "splits_from": basis}
         out.update(compute(inc, bal, cf, shares, price, d, events))
@@ -603,6 +605,17 @@ class FundamentalsService:
         key = ["tag", "unit", "start", "end"]
         j = a.select(key + ["value"]).join(b.select(key + [pl.col("value").alias("other")]), on=key, how="inner")
         return j.filter((pl.col("value") - pl.col("other")).abs() > 1e-9 * pl.col("value").abs() + 1e-9)
+
+
+def _candidates(id_: str | None, match: dict[str, Any] | None) -> list[str]:
+    """What the prices vertical may know the issuer's listing by: the id given, the listing ids and tickers."""
+    out = [id_] if id_ else []
+    for m in ([match] if match else []):
+        if m.get("listing_id"):
+            out.append(m["listing_id"])
+        for x in m.get("listings") or []:
+            out += [v for v in (x.get("listing_id"), x.get("ticker")) if v]
+    return list(dict.fromkeys(out))
 
 
 def _compare(cf: pl.DataFrame, other: pl.DataFrame, on: list[str], name: str, accession: str) -> dict[str, Any]:

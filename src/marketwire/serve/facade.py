@@ -25,7 +25,7 @@ from marketwire.datasets import all_datasets
 from marketwire.datasets import get as get_dataset
 from marketwire.engine import Engine, IngestReport, Progress, load_plugins
 from marketwire.engine.quarantine import read_quarantine
-from marketwire.errors import InvalidInput, NotFound
+from marketwire.errors import InvalidInput, MarketwireError, NotFound
 from marketwire.identity.service import IdentityService, Match
 from marketwire.serve.check import check_home
 from marketwire.sources import list_sources
@@ -107,7 +107,7 @@ class Marketwire:
                 for lid in listing_ids:
                     try:
                         acts = self.prices.actions(lid)
-                    except (NotFound, InvalidInput):
+                    except MarketwireError:  # not a listing the prices know (ambiguous, unknown): the next one
                         continue
                     out |= {(a["ex_date"], float(a["value"])) for a in acts if a["type"] == "split"}
                 return sorted(out)
@@ -117,7 +117,7 @@ class Marketwire:
 
                 try:
                     bars = self.prices.bars(listing_id, start=day - timedelta(days=10), end=day, output="polars")
-                except (NotFound, InvalidInput):
+                except MarketwireError:
                     return None
                 if not bars.height:
                     return None
