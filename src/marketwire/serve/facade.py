@@ -113,10 +113,13 @@ class Marketwire:
                 return sorted(out)
 
             def close(listing_id: str, day: date) -> tuple[date, float, str | None] | None:
+                import warnings
                 from datetime import timedelta
 
                 try:
-                    bars = self.prices.bars(listing_id, start=day - timedelta(days=10), end=day, output="polars")
+                    with warnings.catch_warnings():  # no bars in the window is an answer here (None), not a warning
+                        warnings.simplefilter("ignore")
+                        bars = self.prices.bars(listing_id, start=day - timedelta(days=10), end=day, output="polars")
                 except MarketwireError:
                     return None
                 if not bars.height:
