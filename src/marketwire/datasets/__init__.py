@@ -11,8 +11,8 @@ ALL_DATASETS = REFERENCE_DATASETS + PRICE_DATASETS + NEWS_DATASETS + FUNDAMENTAL
 #: datasets added at run time (plugins)
 _REGISTERED: dict[str, Dataset] = {}
 
-__all__ = ["COMMON_FIELDS", "WRITE_MODES", "Dataset", "REFERENCE_DATASETS", "PRICE_DATASETS", "NEWS_DATASETS", "FUNDAMENTALS_DATASETS",
-           "ALL_DATASETS", "all_datasets", "get", "register"]
+__all__ = ["COMMON_FIELDS", "WRITE_MODES", "Dataset", "REFERENCE_DATASETS", "PRICE_DATASETS", "NEWS_DATASETS",
+           "FUNDAMENTALS_DATASETS", "ALL_DATASETS", "all_datasets", "get", "register"]
 
 
 def register(ds: Dataset) -> None:
