@@ -974,6 +974,141 @@ def usage(ctx: click.Context, key_id: str | None, since: str | None, until: str 
     render(rows, fmt)
 
 
+# -- fundamentals and estimates --
+def _frame_rows(df: Any) -> list[dict[str, Any]]:
+    """Rows of a frame for the renderers: dates as ISO text, whole floats as integers."""
+    from datetime import date as _date
+
+    out = []
+    for r in df.to_dicts():
+        for k, v in r.items():
+            if isinstance(v, float) and v.is_integer() and abs(v) < 1e18:
+                r[k] = int(v)
+            elif isinstance(v, _date):
+                r[k] = v.isoformat()
+        out.append(r)
+    return out
+
+
+@main.group()
+def fundamentals() -> None:
+    """Company fundamentals from SEC filings: facts as reported (point in time), statements, ratios."""
+
+
+@fundamentals.command("facts")
+@click.argument("id")
+@click.option("--tag", default=None, help="An XBRL tag, e.g. EarningsPerShareDiluted.")
+@click.option("--fy", type=int, default=None, help="Fiscal year of the period (not of the filing).")
+@AS_OF
+@click.option("--all-versions", "all_versions", is_flag=True, help="Every version filed (restatements too).")
+@click.option("--first-reported", "first_reported", is_flag=True, help="The first value reported, not the latest.")
+@FORMAT
+@click.pass_context
+def fundamentals_facts(ctx: click.Context, id: str, tag: str | None, fy: int | None, as_of: str | None,
+                       all_versions: bool, first_reported: bool, fmt: str) -> None:
+    """Facts of ID as reported: per tag and period the latest value filed at or before --as-of (default now)."""
+    ctx.obj["fmt"] = fmt
+    df = _run(ctx, lambda mw: mw.fundamentals.facts(id, tag=tag, fy=fy, as_of=as_of, all_versions=all_versions,
+                                                    first_reported=first_reported))
+    render(_frame_rows(df), fmt, columns=df.columns)
+
+
+@fundamentals.command("statement")
+@click.argument("id")
+@click.option("--statement", "statement", type=click.Choice(["income", "balance", "cash_flow"]), default="income",
+              show_default=True)
+@click.option("--period", type=click.Choice(["annual", "quarter", "ttm"]), default="annual", show_default=True)
+@AS_OF
+@click.option("--adjust", type=click.Choice(["none", "splits"]), default="none", show_default=True)
+@FORMAT
+@click.pass_context
+def fundamentals_statement(ctx: click.Context, id: str, statement: str, period: str, as_of: str | None, adjust: str,
+                           fmt: str) -> None:
+    """A standardised statement of ID in long form (line_item, period_end, value, unit ...)."""
+    ctx.obj["fmt"] = fmt
+    df = _run(ctx, lambda mw: mw.fundamentals.statement(id, statement, period=period, as_of=as_of, adjust=adjust))
+    df = df.drop("unit_kind")
+    render(_frame_rows(df), fmt, columns=df.columns)
+
+
+@fundamentals.command("ratios")
+@click.argument("id")
+@click.option("--date", "day", default=None, metavar="DATE", help="The date (default today).")
+@FORMAT
+@click.pass_context
+def fundamentals_ratios(ctx: click.Context, id: str, day: str | None, fmt: str) -> None:
+    """Market cap, P/E (TTM), P/B, EV/EBITDA and dividend yield of ID on a date, with no look-ahead."""
+    ctx.obj["fmt"] = fmt
+    render(_run(ctx, lambda mw: mw.fundamentals.ratios(id, day)), fmt)
+
+
+@fundamentals.command("filings")
+@click.argument("id")
+@click.option("--form", default=None, help="e.g. 10-K, 10-Q, 10-K/A")
+@AS_OF
+@FORMAT
+@click.pass_context
+def fundamentals_filings(ctx: click.Context, id: str, form: str | None, as_of: str | None, fmt: str) -> None:
+    """The filings index of ID (from sec-submissions), newest first."""
+    ctx.obj["fmt"] = fmt
+    df = _run(ctx, lambda mw: mw.fundamentals.filings(id, form=form, as_of=as_of))
+    render(_frame_rows(df), fmt, columns=df.columns)
+
+
+@fundamentals.command("crosscheck")
+@click.argument("id")
+@click.option("--accession", default=None, help="A filing whose Financial Statement Data Sets are stored.")
+@click.option("--instance", default=None, metavar="PATH", help="An XBRL instance document of one of ID's filings.")
+@FORMAT
+@click.pass_context
+def fundamentals_crosscheck(ctx: click.Context, id: str, accession: str | None, instance: str | None,
+                            fmt: str) -> None:
+    """Compare ID's company facts of one filing with its instance document and/or its Financial Statement Data Sets
+    numbers: shared facts, agreements, and every disagreement."""
+    ctx.obj["fmt"] = fmt
+    out = _run(ctx, lambda mw: mw.fundamentals.crosscheck(id, accession=accession, instance=instance))
+    if fmt == "json":
+        render(out, fmt)
+        return
+    rows = []
+    for c in out["checks"]:
+        rows.append({k: v for k, v in c.items() if k != "disagreements"})
+    render(rows, fmt)
+    for c in out["checks"]:
+        for d in c["disagreements"]:
+            click.echo(f"disagreement ({c['other']}): " + ", ".join(f"{k}={v}" for k, v in d.items()), err=True)
+
+
+@main.group()
+def estimates() -> None:
+    """Analyst consensus estimates and earnings surprises."""
+
+
+@estimates.command("consensus")
+@click.argument("id")
+@AS_OF
+@click.option("--metric", default=None, help="eps, revenue, ebitda, ebit, net_income, sga")
+@FORMAT
+@click.pass_context
+def estimates_consensus(ctx: click.Context, id: str, as_of: str | None, metric: str | None, fmt: str) -> None:
+    """The consensus known at --as-of (default now) by metric and fiscal period, up to ten years ahead."""
+    ctx.obj["fmt"] = fmt
+    df = _run(ctx, lambda mw: mw.estimates.consensus(id, as_of=as_of, metric=metric))
+    render(_frame_rows(df), fmt, columns=df.columns)
+
+
+@estimates.command("surprises")
+@click.argument("id")
+@click.option("--metric", default=None, help="eps or revenue")
+@FORMAT
+@click.pass_context
+def estimates_surprises(ctx: click.Context, id: str, metric: str | None, fmt: str) -> None:
+    """Reported actuals against the consensus known before each report."""
+    ctx.obj["fmt"] = fmt
+    df = _run(ctx, lambda mw: mw.estimates.surprises(id, metric=metric))
+    render(_frame_rows(df), fmt, columns=df.columns)
+
+
 def run() -> None:  # pragma: no cover - the console script
     """Entry point of the ``marketwire`` command.
 

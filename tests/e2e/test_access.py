@@ -98,6 +98,12 @@ def sample_urls(lake: dict[str, Any]) -> dict[tuple[str, str], str]:
         ("GET", "/docs/oauth2-redirect"): "/docs/oauth2-redirect",
         ("GET", "/redoc"): "/redoc",
         ("GET", "/docs-assets"): "/docs-assets/swagger-ui.css",
+        ("GET", "/v1/fundamentals/{id}/facts"): "/v1/fundamentals/AAPL/facts",
+        ("GET", "/v1/fundamentals/{id}/statements/{statement}"): "/v1/fundamentals/AAPL/statements/income",
+        ("GET", "/v1/fundamentals/{id}/ratios"): "/v1/fundamentals/AAPL/ratios",
+        ("GET", "/v1/estimates/{id}/consensus"): "/v1/estimates/AAPL/consensus",
+        ("GET", "/v1/estimates/{id}/surprises"): "/v1/estimates/AAPL/surprises",
+        ("GET", "/companies/{id}"): "/companies/AAPL",
     }
 
 
@@ -185,9 +191,12 @@ def test_every_route_refuses_every_bad_key(client: TestClient, lake: dict[str, A
         resp = call(client, method, url, bearer(good))
         statuses[template] = resp.status_code
         assert str(lake["data"]) not in resp.text and str(lake["home"]) not in resp.text, url
-    # this small lake has no index and no FX rates: those two answer 404, everything else answers
+    # this small lake has no index, no FX rates and no fundamentals: those answer 404, everything else answers
+    fundamentals = {t: 404 for t in ("/v1/fundamentals/{id}/facts", "/v1/fundamentals/{id}/statements/{statement}",
+                                      "/v1/fundamentals/{id}/ratios", "/v1/estimates/{id}/consensus",
+                                      "/v1/estimates/{id}/surprises", "/companies/{id}")}
     assert {t: s for t, s in statuses.items() if s >= 400} == {"/v1/indexes/{index}/members": 404,
-                                                              "/v1/fx/{base}/{quote}": 404}
+                                                              "/v1/fx/{base}/{quote}": 404, **fundamentals}
     assert good_key.id and expired_key.id
 
 

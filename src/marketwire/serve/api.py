@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from marketwire.engine.quarantine import MAX_OFFSET, MAX_PAGE
 from marketwire.errors import MarketwireError, Rows
 from marketwire.serve.access import AccessPolicy, install_access
+from marketwire.serve.api_fundamentals import register as register_fundamentals
 from marketwire.serve.keys import KeyStore
 from marketwire.serve.params import check_known, route_query_names
 from marketwire.serve.writes import LocalFiles, NewArticle, add_article, add_local_files, document_writes
@@ -60,6 +61,7 @@ TAGS: list[dict[str, str]] = [
                              "entities, bullets, topics."},
     {"name": "prices", "description": "Daily bars adjusted on read, the corporate-action ledger, series quality, "
                                       "FX reference rates and bulk Parquet / Arrow output."},
+    {"name": "fundamentals", "description": "SEC facts point in time, standardised statements, ratios, consensus."},
 ]
 
 
@@ -611,6 +613,7 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
 
     from marketwire.serve.web import install_web
 
+    register_fundamentals(app, mw, _many, _one, _errors)
     install_web(app)
     _drop_422_from_schema(app)
     document_writes(app)

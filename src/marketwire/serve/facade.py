@@ -25,7 +25,7 @@ from marketwire.datasets import all_datasets
 from marketwire.datasets import get as get_dataset
 from marketwire.engine import Engine, IngestReport, Progress, load_plugins
 from marketwire.engine.quarantine import read_quarantine
-from marketwire.errors import InvalidInput, NotFound
+from marketwire.errors import InvalidInput, MarketwireError, NotFound
 from marketwire.identity.service import IdentityService, Match
 from marketwire.serve.check import check_home
 from marketwire.sources import list_sources
@@ -52,6 +52,8 @@ class Marketwire:
         self._background = background
         self._prices: Any = None  # opened on first use: a lookup never loads the prices vertical
         self._news: Any = None
+        self._fundamentals: Any = None
+        self._estimates: Any = None
         # derived state a killed ingest or build left stale or half-built is rebuilt now (unless a writer is at work;
         # ``repair=False``: opened as it is, e.g. to check it)
         if repair and self.identity.repair_due():
@@ -82,6 +84,7 @@ class Marketwire:
         import pandas  # noqa: F401
 
         _ = self.prices
+        _ = self.fundamentals
 
     @property
     def news(self) -> Any:
@@ -91,6 +94,51 @@ class Marketwire:
 
             self._news = NewsService(self.lake, self.engine, self.identity, self.home)
         return self._news
+
+    @property
+    def fundamentals(self) -> Any:
+        """The fundamentals service (SEC facts point in time, statements, ratios); the prices vertical's split
+        ledger and closing prices are passed in as callables."""
+        if self._fundamentals is None:
+            from marketwire.fundamentals.service import FundamentalsService
+
+            def splits(listing_ids: list[str]) -> list[tuple[Any, float]]:
+                out = set()
+                for lid in listing_ids:
+                    try:
+                        acts = self.prices.actions(lid)
+                    except MarketwireError:  # not a listing the prices know (ambiguous, unknown): the next one
+                        continue
+                    out |= {(a["ex_date"], float(a["value"])) for a in acts if a["type"] == "split"}
+                return sorted(out)
+
+            def close(listing_id: str, day: date) -> tuple[date, float, str | None] | None:
+                import warnings
+                from datetime import timedelta
+
+                try:
+                    with warnings.catch_warnings():  # no bars in the window is an answer here (None), not a warning
+                        warnings.simplefilter("ignore")
+                        bars = self.prices.bars(listing_id, start=day - timedelta(days=10), end=day, output="polars")
+                except MarketwireError:
+                    return None
+                if not bars.height:
+                    return None
+                last = bars.tail(1).row(0, named=True)
+                return last["date"], float(last["close"]), None
+
+            self._fundamentals = FundamentalsService(self.lake, self.engine, self.identity, self.home,
+                                                     splits=splits, close=close)
+        return self._fundamentals
+
+    @property
+    def estimates(self) -> Any:
+        """The estimates service (estimates by contributor, consensus as of a date, surprises)."""
+        if self._estimates is None:
+            from marketwire.fundamentals.estimates import EstimatesService
+
+            self._estimates = EstimatesService(self.lake, self.engine, self.identity)
+        return self._estimates
 
     # -- loading ----------------------------------------------------------------------------------------------------
     def ingest(self, source: str, paths: Sequence[str | Path], as_of: date | datetime | str | None = None,

@@ -25,6 +25,12 @@ BUILTIN: dict[str, str] = {
     "prices-csv": "marketwire.sources.prices:PricesCsv",
     "stooq": "marketwire.sources.prices:Stooq",
     "ecb-fx": "marketwire.sources.prices:EcbFx",
+    "sec-companyfacts": "marketwire.sources.sec_companyfacts:SecCompanyFacts",
+    "sec-submissions": "marketwire.sources.sec_submissions:SecSubmissions",
+    "sec-fsds": "marketwire.sources.sec_fsds:SecFsds",
+    "xbrl-instance": "marketwire.sources.xbrl_instance:XbrlInstance",
+    "estimates-fmp": "marketwire.sources.estimates_fmp:FmpEstimates",
+    "estimates-iex": "marketwire.sources.estimates_fmp:IexEstimates",
 }
 
 

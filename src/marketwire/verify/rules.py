@@ -156,6 +156,51 @@ _R = [
     Rule("news.bad_published", "reject", "news_articles",
          "A publication time stated by a page or an item that is not a date or an instant; the article is stored "
          "without it and the value is quarantined."),
+    # fundamentals and estimates
+    Rule("fact.source_disagreement", "reject", "sec_facts",
+         "A fact another source (company facts, an instance document) already stored for the same filing, tag, unit, "
+         "period and dimensions with another value: the stored value stays, this reading is quarantined with both."),
+    Rule("fsds.nil_value", "reject", "sec_fsds_facts",
+         "A Financial Statement Data Sets number without a value (a nil fact in the filing): kept in the quarantine."),
+    Rule("fsds.malformed", "reject", "sec_fsds_facts",
+         "A Financial Statement Data Sets number whose date (ddate), length (qtrs) or value cannot be read."),
+    Rule("filing.malformed", "reject", "sec_filings", "A filing without an accession number or a filing date."),
+    Rule("estimate.malformed", "reject", "consensus",
+         "An estimate record without a symbol, a fiscal period end that is not a date, or no numeric estimate."),
+    Rule("fact.malformed", "reject", "sec_facts",
+         "A fact that cannot be read: no value, a value that is not a finite number, a start, end or filing date "
+         "that is not a date, an accession that is not ##########-##-######; quarantined with taxonomy, tag, unit "
+         "and accession."),
+    Rule("fact.impossible_period", "reject", "sec_facts",
+         "A fact whose period starts after it ends, ends before 1900, or ends more than five years after it was "
+         "filed."),
+    Rule("fact.conflict_copy", "reject", "sec_facts",
+         "A second value for one tag, unit, period and dimensions within one filing; the first is stored (flagged "
+         "fact.conflict_in_filing), this copy is quarantined."),
+    Rule("fact.conflict_in_filing", "flag", "sec_facts",
+         "One filing reports different values for the same tag, unit, period and dimensions."),
+    Rule("fact.unknown_unit", "flag", "sec_facts",
+         "A unit that is neither an ISO 4217 currency, shares, pure nor a known measure (or a ratio of two); "
+         "stored as reported."),
+    Rule("fact.unknown_tag", "flag", "sec_facts",
+         "A tag outside the standard taxonomies of the SEC's company facts (or not an XBRL element name); stored "
+         "as reported."),
+    Rule("fact.unit_mismatch", "flag", "sec_facts",
+         "A unit that does not fit the tag: a per-share item not in currency/shares, a share count not in shares, a "
+         "monetary item not in a currency (by the mapping table)."),
+    Rule("fact.sign", "flag", "sec_facts",
+         "A negative value of an item that cannot be negative (revenue, assets, shares ...), or the negation of "
+         "what another filing reports for the same period."),
+    Rule("fact.scale", "flag", "sec_facts",
+         "A value 1000 times (or a thousandth of) what another filing reports for the same tag and period, or of "
+         "both neighbouring periods of the same tag: a scale error (thousands vs units)."),
+    Rule("balance.identity", "flag", "sec_facts",
+         "Total assets differ from liabilities and equity (or liabilities + equity + noncontrolling interests) "
+         "by more than 0.5% in one filing at one date."),
+    Rule("quarters.sum", "flag", "sec_facts",
+         "Reported sub-periods do not add up: a cumulative flow (6 months, 9 months, the fiscal year) differs from "
+         "the shorter cumulative plus the quarter that completes it by more than 0.5% (and 1% of the unit's "
+         "rounding), in the same filing."),
 ]
 
 #: the rules marketwire itself declares (docs/rules.md); plugins add theirs to RULES

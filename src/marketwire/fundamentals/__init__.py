@@ -1,0 +1,1 @@
+"""Fundamentals and estimates: SEC facts point in time, standardised statements, ratios, consensus."""
