@@ -281,6 +281,18 @@ class Log:
             for fh in handles.values():
                 fh.close()  # type: ignore[attr-defined]
 
+    def meta(self, frame: Frame) -> bytes:
+        if not frame.meta_len:
+            return b""
+        with open(frame.segment, "rb") as fh:
+            fh.seek(frame.pos + HEADER_SIZE)
+            return fh.read(frame.meta_len)
+
+    def batch(self, frame: Frame) -> pa.RecordBatch:
+        with open(frame.segment, "rb") as fh:
+            fh.seek(frame.pos + HEADER_SIZE + frame.meta_len)
+            return decode_batch(fh.read(frame.body_len))
+
     def last_meta(self, where: object = None) -> list[tuple[int, bytes]]:
         """``(end offset, meta)`` of every acknowledged frame that has meta, in order."""
         out = []
