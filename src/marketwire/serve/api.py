@@ -605,6 +605,9 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
     def news_add(request: Request, body: NewArticle) -> JSONResponse:
         return add_article(mw(request), body)
 
+    from marketwire.serve import api_stream
+
+    api_stream.register(app)  # realtime: WebSocket /v1/stream, SSE, counters (serve/api_stream.py)
     from marketwire.serve.web import install_web
 
     install_web(app)
