@@ -908,6 +908,117 @@ def usage(ctx: click.Context, key_id: str | None, since: str | None, until: str 
     render(rows, fmt)
 
 
+# -- stream (replay, ticks, bars) --
+@main.group()
+def stream() -> None:
+    """Realtime: replay feed files into the durable log, follow a listing, roll the log into the lake."""
+
+
+@stream.command("replay")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--speed", default="max", show_default=True, metavar="max|X",
+              help="max: as fast as possible; X: a factor of real time (1 = the exchange's pace).")
+@click.option("--symbol", default=None, help="The instrument of the files (default: from each file's path).")
+@click.option("--no-resume", "no_resume", is_flag=True,
+              help="Replay files from their start even when an earlier replay acknowledged part of them.")
+@FORMAT
+@click.pass_context
+def stream_replay(ctx: click.Context, paths: tuple[str, ...], speed: str, symbol: str | None, no_resume: bool,
+                  fmt: str) -> None:
+    """Replay Lean tick zips, Binance captures, cryptofeed captures or DBN files through the in-stream rules into
+    the log. Prints events read, accepted, flagged and quarantined; on return every accepted event is acknowledged
+    (fsynced) and queryable (marketwire ticks / bars)."""
+    if speed != "max":
+        try:
+            if float(speed) <= 0:
+                raise ValueError
+        except ValueError:
+            click.echo(f"error [invalid_input]: `--speed`: {speed!r} is not max or a positive number", err=True)
+            sys.exit(EXIT_INVALID)
+    rep = _run(ctx, lambda mw: mw.stream.replay(list(paths), speed=speed, symbol=symbol, resume=not no_resume))
+    d = rep.as_dict()
+    row = {k: d[k] for k in ("files", "read", "accepted", "flagged", "quarantined", "skipped", "acknowledged_to")}
+    row["seconds"] = round(d["seconds"], 3)
+    row["flags"] = ",".join(f"{k}={v}" for k, v in sorted(d["flags"].items())) or None
+    render(d if fmt == "json" else [row], fmt)
+
+
+@stream.command("tail")
+@click.argument("id")
+@click.option("--type", "kind", type=click.Choice(["trades", "quotes"]), default="trades", show_default=True)
+@click.option("-n", "count", type=click.IntRange(1, 100_000), default=10, show_default=True,
+              help="How many of the latest events.")
+@FORMAT
+@click.pass_context
+def stream_tail(ctx: click.Context, id: str, kind: str, count: int, fmt: str) -> None:
+    """The latest trades or quotes of a listing (from the log and the lake)."""
+    df = _run(ctx, lambda mw: mw.ticks(id, type=kind, output="polars"))
+    _write_frame(_tick_frame(df.tail(count)), fmt, None)
+
+
+@stream.command("roll")
+@click.option("--retain", is_flag=True, help="Delete log segments wholly rolled into the lake.")
+@FORMAT
+@click.pass_context
+def stream_roll(ctx: click.Context, retain: bool, fmt: str) -> None:
+    """End of day: roll the acknowledged log into the lake's trades, quotes and bars_intraday (idempotent)."""
+    rep = _run(ctx, lambda mw: mw.stream.roll(retain=retain))
+    rep["dates"] = ",".join(rep["dates"]) or None
+    rep["written"] = ",".join(f"{k}={v}" for k, v in rep["written"].items()) or None
+    render([rep] if fmt != "json" else rep, fmt)
+
+
+def _tick_frame(df: Any) -> Any:
+    """Ticks for output: ``time`` (ISO 8601, UTC) first, flag names spelt out."""
+    import polars as pl
+
+    from marketwire.stream.events import flag_names
+
+    return df.with_columns(
+        pl.from_epoch(pl.col("ts_event"), time_unit="ns").dt.replace_time_zone("UTC").alias("time"),
+        pl.col("flags").map_elements(lambda v: ",".join(flag_names(int(v))) or None,
+                                     return_dtype=pl.Utf8).alias("flag_names"),
+    ).select(["time", *[c for c in df.columns if c != "time"], "flag_names"])
+
+
+@main.command()
+@click.argument("id")
+@click.option("--interval", type=click.Choice(["1s", "1m"]), default="1m", show_default=True)
+@click.option("--start", default=None, metavar="T", help="First bar (ISO 8601 date or instant; UTC unless stated).")
+@click.option("--end", default=None, metavar="T", help="End (exclusive).")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="As known at this instant.")
+@FORMAT
+@click.pass_context
+def bars(ctx: click.Context, id: str, interval: str, start: str | None, end: str | None, as_of: str | None,
+         fmt: str) -> None:
+    """Intraday OHLCV bars of a listing with VWAP and trade count, from its trades (log and lake alike).
+    ``time`` is the bar's start, ISO 8601 with its UTC offset."""
+    import polars as pl
+
+    df = _run(ctx, lambda mw: mw.bars(id, interval, start, end, as_of=as_of, output="polars"))
+    df = df.with_columns(pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S%:z"))
+    _write_frame(df, fmt, None)
+
+
+@main.command()
+@click.argument("id")
+@click.option("--type", "kind", type=click.Choice(["trades", "quotes"]), default="trades", show_default=True)
+@click.option("--start", default=None, metavar="T", help="From (ISO 8601 date or instant; UTC unless stated).")
+@click.option("--end", default=None, metavar="T", help="Until (exclusive).")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="As known at this instant.")
+@click.option("--flags", "only_flagged", is_flag=True, help="Only the events a rule flagged.")
+@FORMAT
+@click.pass_context
+def ticks(ctx: click.Context, id: str, kind: str, start: str | None, end: str | None, as_of: str | None,
+          only_flagged: bool, fmt: str) -> None:
+    """Trades or quotes of a listing, every event kept (flagged ones with the rules that flagged them)."""
+    import polars as pl
+
+    df = _run(ctx, lambda mw: mw.ticks(id, kind, start, end, flags=only_flagged, as_of=as_of, output="polars"))
+    df = _tick_frame(df).with_columns(pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S.%f%:z"))
+    _write_frame(df, fmt, None)
+
+
 def run() -> None:  # pragma: no cover - the console script
     """Entry point of the ``marketwire`` command.
 

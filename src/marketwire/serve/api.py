@@ -608,6 +608,9 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
     from marketwire.serve import api_stream
 
     api_stream.register(app)  # realtime: WebSocket /v1/stream, SSE, counters (serve/api_stream.py)
+    from marketwire.serve import api_ticks
+
+    api_ticks.register(app, mw)  # realtime store: /v1/last, /v1/ticks, /v1/bars (serve/api_ticks.py)
     from marketwire.serve.web import install_web
 
     install_web(app)

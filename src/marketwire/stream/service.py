@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from marketwire.datasets.stream import QUOTES, TRADES
-from marketwire.errors import InvalidInput, NotFound
+from marketwire.errors import Ambiguous, InvalidInput, NotFound
 from marketwire.stream.bars import BarBuilder, bars_of, interval_ns
 from marketwire.stream.events import FLAGS, SCHEMAS, kind_of
 from marketwire.stream.feeds import detect, reader
@@ -230,8 +230,6 @@ class StreamService:
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
-            from marketwire.errors import Ambiguous
-
             raise Ambiguous(f"{id!r} names {len(hits)} stream instruments; use a listing id or SYMBOL@VENUE",
                             param="id", candidates=[{"listing_id": h, **(self.instruments.describe(h) or {})}
                                                     for h in hits])

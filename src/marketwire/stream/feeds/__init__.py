@@ -9,25 +9,11 @@ one batch, the feed cursor after it (resume point) and the rows that could not b
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
+from marketwire.stream.feeds.base import Chunk, ListingOf
 
-from marketwire.stream.verify import Unparseable
-
-ListingOf = Callable[[str, dict[str, Any]], str]
-
-
-@dataclass
-class Chunk:
-    batch: pa.RecordBatch | None
-    file: str
-    position: int  # rows (or lines) of the file consumed after this chunk
-    bad: list[Unparseable] = field(default_factory=list)
-    contiguous_seq: bool = False
-    consolidated: bool = False  # quotes are one consolidated book per listing (NBBO rows)
+__all__ = ["Chunk", "ListingOf", "detect", "reader"]
 
 
 def detect(path: str | Path) -> str:

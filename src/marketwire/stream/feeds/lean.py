@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from marketwire.stream.events import FLAGS, from_columns
-from marketwire.stream.feeds import Chunk, ListingOf
+from marketwire.stream.feeds.base import Chunk, ListingOf
 from marketwire.stream.verify import Unparseable
 
 CHUNK_ROWS = 1 << 18
