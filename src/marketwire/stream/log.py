@@ -303,6 +303,32 @@ class Log:
                     out.append((fr.end, fh.read(fr.meta_len)))
         return out
 
+    def truncate(self, offset: int) -> int:
+        """Cut the log back to ``offset`` (a frame boundary in the last segment; used by a replay to drop the frames
+        of a window a crash left incomplete). Returns the events removed."""
+        with self._lock:
+            keep = [f for f in self._frames if f.end <= offset]
+            gone = self._frames[len(keep):]
+            if not gone:
+                return 0
+            if gone[0].start != offset or any(f.segment != gone[0].segment for f in gone):
+                raise ValueError(f"offset {offset} is not a frame boundary of the last segment")
+            if self._fd is not None:
+                os.close(self._fd)
+            with open(gone[0].segment, "r+b") as fh:
+                fh.truncate(gone[0].pos)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._seg = gone[0].segment
+            self._fd = os.open(self._seg, os.O_WRONLY | os.O_APPEND)
+            self._seg_size = gone[0].pos
+            self._frames = keep
+            self._written = self._synced = len(keep)
+            n = sum(f.count for f in gone)
+        with self._acked_cond:
+            self._acked_end = self.end
+        return n
+
     # -- retention and cursors ------------------------------------------------------------------------------------
     def retain(self, *, before: int | None = None, max_age_s: float | None = None, max_bytes: int | None = None,
                protect_from: int | None = None) -> list[Path]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from marketwire.stream.events import flag_names, kind_of
 
@@ -27,36 +28,36 @@ class LastValueCache:
         kind = kind_of(batch)
         if batch.num_rows == 0 or kind not in ("trade", "quote"):
             return
-        lid = np.asarray(batch.column("listing_id").to_numpy(zero_copy_only=False), dtype=object)
+        t = pa.Table.from_batches([batch]).append_column("_i", pa.array(np.arange(batch.num_rows)))
         if kind == "trade":
-            rev = lid[::-1]
-            _, first = np.unique(rev, return_index=True)
-            idx = len(lid) - 1 - first
-            rows = batch.take(pa.array(idx)).to_pylist()
+            last = t.group_by("listing_id", use_threads=False).aggregate([("_i", "max")])
+            rows = batch.take(last.column("_i_max").combine_chunks()).to_pylist()
             with self._lock:
                 for r in rows:
                     r["flag_names"] = flag_names(r["flags"])
                     self.trades[r["listing_id"]] = r
             return
-        venue = np.asarray(batch.column("venue").fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-        key = np.char.add(np.char.add(lid.astype(str), "\x1f"), venue.astype(str))
-        uk = np.unique(key)
-        cols = {c: np.asarray(batch.column(c).to_numpy(zero_copy_only=False)) for c in
-                ("bid_price", "bid_size", "ask_price", "ask_size", "ts_event", "flags")}
+        t = t.set_column(t.schema.get_field_index("venue"), "venue", pc.fill_null(t.column("venue"), ""))
+        keys = ["listing_id", "venue"]
+        latest = t.group_by(keys, use_threads=False).aggregate([("_i", "max")])
+        sides = {}
+        for side in ("bid", "ask"):
+            has = t.filter(pc.is_valid(t.column(f"{side}_price")))
+            if has.num_rows:
+                sides[side] = has.group_by(keys, use_threads=False).aggregate([("_i", "max")]).to_pylist()
+        cols = {c: batch.column(c) for c in ("bid_price", "bid_size", "ask_price", "ask_size", "ts_event", "flags")}
         with self._lock:
-            for k in uk:
-                m = np.flatnonzero(key == k) if len(uk) > 1 else np.arange(len(key))
-                listing, v = str(k).split("\x1f", 1)
-                q = self.quotes.setdefault(listing, {}).setdefault(v, {"venue": v or None})
-                for side in ("bid", "ask"):
-                    px = cols[f"{side}_price"][m].astype(float)
-                    ok = np.flatnonzero(~np.isnan(px))
-                    if len(ok):
-                        j = m[ok[-1]]
-                        q[f"{side}_price"] = float(cols[f"{side}_price"][j])
-                        q[f"{side}_size"] = None if np.isnan(cols[f"{side}_size"][j]) else float(cols[f"{side}_size"][j])
-                q["ts_event"] = int(cols["ts_event"][m[-1]])
-                q["flags"] = int(cols["flags"][m[-1]])
+            for side, rows in sides.items():
+                for r in rows:
+                    q = self.quotes.setdefault(r["listing_id"], {}).setdefault(r["venue"], {"venue": r["venue"] or None})
+                    j = r["_i_max"]
+                    q[f"{side}_price"] = cols[f"{side}_price"][j].as_py()
+                    q[f"{side}_size"] = cols[f"{side}_size"][j].as_py()
+            for r in latest.to_pylist():
+                q = self.quotes.setdefault(r["listing_id"], {}).setdefault(r["venue"], {"venue": r["venue"] or None})
+                j = r["_i_max"]
+                q["ts_event"] = cols["ts_event"][j].as_py()
+                q["flags"] = cols["flags"][j].as_py()
 
     def last(self, listing_id: str) -> dict[str, Any]:
         """``{trade, quotes (per venue), bbo (consolidated)}`` of a listing (``None`` parts when unseen)."""

@@ -120,13 +120,15 @@ class StreamService:
             fn(batch)
 
     @staticmethod
-    def _meta(batch: pa.RecordBatch, file: str | None, position: int | None) -> bytes:
+    def _meta(batch: pa.RecordBatch, file: str | None, position: int | None, part: tuple[int, int] = (0, 1)) -> bytes:
         ts = batch.column("ts_event")
         mm = pc.min_max(ts)
         m: dict[str, Any] = {"l": pc.unique(batch.column("listing_id")).to_pylist(),
                              "t": [mm["min"].as_py(), mm["max"].as_py()]}
         if file is not None:
             m["f"], m["p"] = file, position
+            if part[1] > 1:
+                m["w"] = list(part)
         return json.dumps(m, separators=(",", ":")).encode()
 
     def ingest(self, batch: pa.RecordBatch, *, contiguous_seq: bool = False, file: str | None = None,
@@ -156,21 +158,39 @@ class StreamService:
         return int(w.appended.height)
 
     def resume_points(self) -> dict[str, int]:
-        """Per feed file, the position after its last acknowledged event (where a replay resumes)."""
+        """Per feed file, the position after its last acknowledged event (where a replay resumes). Frames of a
+        window a crash left incomplete (some of its event kinds written, not all) are cut from the log first, so
+        the window is replayed whole, once."""
         out: dict[str, int] = {}
+        open_window: int | None = None
         for fr in self.log.frames():
             m = self._frame_meta(fr)
-            if "f" in m:
+            if "f" not in m:
+                open_window = None
+                continue
+            i, n = m.get("w", (0, 1))
+            if i == 0:
+                open_window = fr.start if n > 1 else None
+            if i == n - 1:
+                open_window = None
                 out[m["f"]] = max(out.get(m["f"], 0), int(m["p"]))
+        if open_window is not None:
+            self.log.truncate(open_window)
+            self._metas = {k: v for k, v in self._metas.items() if k < open_window}
         return out
 
     def replay(self, paths: Sequence[str | Path], *, speed: str | float = "max", symbol: str | None = None,
-               resume: bool = True, progress: Callable[[ReplayReport], Any] | None = None) -> ReplayReport:
+               resume: bool = True, derive: bool | None = None,
+               progress: Callable[[ReplayReport], Any] | None = None) -> ReplayReport:
         """Replay feed files through normalisation, verification and the log. Every accepted event is acknowledged
         (fsynced) when this returns. ``speed``: ``max`` or a factor of real time (1 = as fast as the exchange
         sent them). ``resume``: files already replayed (wholly or partly, by an interrupted run) continue after
-        their last acknowledged event."""
+        their last acknowledged event. ``derive``: update the live state (last-value cache, live bars) and the
+        listeners; default: when someone listens (a server's hub) -- a replay nobody watches is answered from
+        the log afterwards."""
         files = _expand(paths)
+        if derive is None:
+            derive = bool(self._listeners)
         factor = None if str(speed) == "max" else float(speed)
         if factor is not None and factor <= 0:
             raise InvalidInput("`speed`: must be max or a positive factor", param="speed", value=str(speed))
@@ -198,7 +218,7 @@ class StreamService:
                 if factor is not None:
                     clock = _pace(b, factor, clock)
                 b = self.verifier.check(b, contiguous_seq=chunk.contiguous_seq, consolidated=chunk.consolidated)
-                log.append(b, self._meta(b, key, chunk.position), sync=False)
+                log.append(b, self._meta(b, key, chunk.position, (chunk.part, chunk.parts)), sync=False)
                 unsynced += b.num_rows
                 rep.accepted += b.num_rows
                 fl = b.column("flags").to_numpy()
@@ -207,10 +227,11 @@ class StreamService:
                     c = int(np.count_nonzero(fl & bit))
                     if c:
                         rep.flags[name] = rep.flags.get(name, 0) + c
-                if unsynced >= SYNC_EVERY or factor is not None:
+                if (unsynced >= SYNC_EVERY or factor is not None) and chunk.part == chunk.parts - 1:
                     log.sync()
                     unsynced = 0
-                self._derive(b)
+                if derive:
+                    self._derive(b)
                 if progress:
                     progress(rep)
             # the rows before start_row were acknowledged by an earlier run

@@ -21,3 +21,7 @@ class Chunk:
     bad: list[Unparseable] = field(default_factory=list)
     contiguous_seq: bool = False
     consolidated: bool = False  # quotes are one consolidated book per listing (NBBO rows)
+    #: a window of the file can yield several chunks (one per event kind): ``part`` of ``parts``; the replay
+    #: resumes only after whole windows
+    part: int = 0
+    parts: int = 1
