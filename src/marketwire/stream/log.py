@@ -42,7 +42,7 @@ from marketwire.stream.events import KIND_CODE, KINDS, kind_of
 MAGIC = b"MWL1"
 _HEADER = struct.Struct("<4sIIB3xQII")  # magic, crc, body_len, kind, first_offset, count, meta_len
 HEADER_SIZE = _HEADER.size
-_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
+_IPC = pa.ipc.IpcWriteOptions(compression="zstd")
 
 
 @dataclass(frozen=True)

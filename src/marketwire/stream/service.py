@@ -201,41 +201,34 @@ class StreamService:
         unsynced = 0
         clock: tuple[float, int] | None = None
         bad_all: list[Unparseable] = []
-        for path in files:
-            key = str(Path(path).resolve())
-            fmt = detect(path)
-            read = reader(fmt)
-            start_row = done.get(key, 0)
-            opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
+        for key, path, start_row, chunk in _prefetch(files, done, self.listing_of, symbol, factor):
+            bad_all.extend(chunk.bad)
+            b = chunk.batch
+            if b is None or b.num_rows == 0:
+                continue
+            rep.read += b.num_rows
             if factor is not None:
-                opts["chunk_rows"] = 2048
-            for chunk in read(path, self.listing_of, **opts):
-                bad_all.extend(chunk.bad)
-                b = chunk.batch
-                if b is None or b.num_rows == 0:
-                    continue
-                rep.read += b.num_rows
-                if factor is not None:
-                    clock = _pace(b, factor, clock)
-                b = self.verifier.check(b, contiguous_seq=chunk.contiguous_seq, consolidated=chunk.consolidated)
-                log.append(b, self._meta(b, key, chunk.position, (chunk.part, chunk.parts)), sync=False)
-                unsynced += b.num_rows
-                rep.accepted += b.num_rows
-                fl = b.column("flags").to_numpy()
-                rep.flagged += int(np.count_nonzero(fl))
+                clock = _pace(b, factor, clock)
+            b = self.verifier.check(b, contiguous_seq=chunk.contiguous_seq, consolidated=chunk.consolidated)
+            log.append(b, self._meta(b, key, chunk.position, (chunk.part, chunk.parts)), sync=False)
+            unsynced += b.num_rows
+            rep.accepted += b.num_rows
+            fl = b.column("flags").to_numpy()
+            nz = fl[fl != 0]
+            rep.flagged += len(nz)
+            if len(nz):
                 for name, bit in FLAGS.items():
-                    c = int(np.count_nonzero(fl & bit))
+                    c = int(np.count_nonzero(nz & bit))
                     if c:
                         rep.flags[name] = rep.flags.get(name, 0) + c
-                if (unsynced >= SYNC_EVERY or factor is not None) and chunk.part == chunk.parts - 1:
-                    log.sync()
-                    unsynced = 0
-                if derive:
-                    self._derive(b)
-                if progress:
-                    progress(rep)
-            # the rows before start_row were acknowledged by an earlier run
-            rep.skipped += start_row if start_row else 0
+            if (unsynced >= SYNC_EVERY or factor is not None) and chunk.part == chunk.parts - 1:
+                log.sync()
+                unsynced = 0
+            if derive:
+                self._derive(b)
+            if progress:
+                progress(rep)
+        rep.skipped = sum(done.get(str(Path(p).resolve()), 0) for p in files)
         log.sync()
         rep.quarantined = self.quarantine(bad_all)
         rep.acknowledged_to = log.acked
@@ -388,6 +381,54 @@ class StreamService:
         return {"log_end": log.end, "acknowledged": log.acked, "rolled_to": log.cursor("eod", 0),
                 "segments": len(log.segments()), "instruments": len(self.instruments.all()),
                 "flags": dict(self.verifier.counts)}
+
+
+def _prefetch(files: Sequence[str], done: dict[str, int], listing_of: Callable[..., str], symbol: str | None,
+              factor: float | None) -> Any:
+    """The chunks of every file, read (unzipped, parsed, normalised) by a background thread a few chunks ahead:
+    Arrow's CSV and JSON readers and zlib release the interpreter lock, so reading overlaps verification and the
+    log's writes and fsyncs. Yields ``(file key, path, start row, chunk)``; a reader error is raised here."""
+    import queue
+    import threading
+
+    q: queue.Queue[Any] = queue.Queue(maxsize=6)
+    stop = threading.Event()
+    end = object()
+
+    def work() -> None:
+        try:
+            for path in files:
+                key = str(Path(path).resolve())
+                start_row = done.get(key, 0)
+                opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
+                if factor is not None:
+                    opts["chunk_rows"] = 2048
+                for chunk in reader(detect(path))(path, listing_of, **opts):
+                    while not stop.is_set():
+                        try:
+                            q.put((key, path, start_row, chunk), timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+            q.put(end)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
+            q.put(e)
+
+    t = threading.Thread(target=work, name="stream-replay-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=5)
 
 
 def _pace(b: pa.RecordBatch, factor: float, clock: tuple[float, int] | None) -> tuple[float, int]:
