@@ -12,7 +12,7 @@ Sessions:
 
 Faults (indices into the session's message list): ``drops`` are skipped silently; ``disconnects`` maps an index to
 how many messages are lost while the client is away (the connection is closed after sending that index and the
-session moves on); ``garbage`` maps an index to bytes sent instead of that message's successor.
+session moves on); ``stalls``: after sending that index the connection goes silent without closing; ``garbage`` maps an index to bytes sent instead of that message's successor.
 
 The server keeps what it actually sent (:attr:`ReplayServer.sent`: message indices) so a test can compare.
 """
@@ -84,16 +84,19 @@ def cryptofeed_session(path: Path) -> Session:
 
 
 class ReplayServer:
-    """Plays one :class:`Session` to whoever connects (one client at a time), as fast as the socket takes it
-    (``pace``: seconds between messages, 0 = as fast as possible)."""
+    """Plays one :class:`Session` to whoever connects (one client at a time): ``burst`` messages, then a pause of
+    ``burst_pause`` seconds (or ``pace`` seconds after every message)."""
 
     def __init__(self, session: Session, *, drops: Iterable[int] = (), disconnects: Mapping[int, int] | None = None,
-                 garbage: Mapping[int, bytes] | None = None, pace: float = 0.0) -> None:
+                 garbage: Mapping[int, bytes] | None = None, pace: float = 0.0, burst: int = 64,
+                 burst_pause: float = 0.002, stalls: Iterable[int] = ()) -> None:
         self.session = session
         self.drops = set(drops)
         self.disconnects = dict(disconnects or {})
         self.garbage = dict(garbage or {})
         self.pace = pace
+        self.burst, self.burst_pause = burst, burst_pause
+        self.stalls = set(stalls)  # after sending these, the connection goes silent (no close, no data)
         self.cursor = 0  # the next message of the session (the market goes on while nobody listens)
         self.sent: list[int] = []
         self.garbage_sent: list[bytes] = []
@@ -175,6 +178,12 @@ class ReplayServer:
             subscribed = {p.lower() for p in msg.get("params", [])}
             await ws.send(json.dumps({"result": None, "id": msg.get("id")}))
         self.subscribes.append(got)
+
+        async def keep_reading() -> None:  # later subscribe messages (and the close handshake) are read too
+            async for more in ws:
+                got.append(str(more))
+
+        reading = asyncio.ensure_future(keep_reading())
         s = self.session
         try:
             while self.cursor < len(s.messages):
@@ -192,16 +201,22 @@ class ReplayServer:
                 self.sent.append(i)
                 if self.pace:
                     await asyncio.sleep(self.pace)
+                if i in self.stalls:
+                    self.stalls.discard(i)
+                    await ws.wait_closed()  # silent until the client gives up on it (its idle timeout)
+                    return
                 if i in self.disconnects:
                     self.cursor += self.disconnects.pop(i)  # lost while the client is away
                     await ws.close()
                     return
-                if not self.pace and len(self.sent) % 256 == 0:
-                    await asyncio.sleep(0)  # let the REST handler and others run
+                if not self.pace and len(self.sent) % self.burst == 0:
+                    await asyncio.sleep(self.burst_pause)  # a market's pace, and the REST handler gets its turn
             self.done.set()
             await ws.wait_closed()
         except Exception:  # noqa: BLE001 - the client went away: the session goes on without it
             return
+        finally:
+            reading.cancel()
 
     async def start(self) -> str:
         self._server = await serve(self._handler, "127.0.0.1", 0, process_request=self._process_request,
