@@ -38,7 +38,7 @@ from marketwire.stream.log import Log
 from marketwire.stream.lvc import LastValueCache
 from marketwire.stream.verify import Unparseable, Verifier
 
-SYNC_EVERY = 1 << 19  # events written between two fsyncs during a file replay (group commit)
+SYNC_EVERY = 1 << 17  # events written between two fsyncs during a file replay (group commit)
 
 
 @dataclass
