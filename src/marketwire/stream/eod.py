@@ -1,9 +1,9 @@
 """The end-of-day roll: acknowledged events of the log into the lake's ``trades``, ``quotes`` and ``bars_intraday``
 tables (Delta, partitioned by date).
 
-Idempotent: every rolled row carries its ``log_offset``. Before appending, the roll reads the highest offset each
-table already holds (a Delta commit is atomic, and the roll appends in offset order, so a table holds a prefix of
-what the roll wanted to write); rows at or below it are skipped. The roll's checkpoint (log cursor ``eod``) advances
+Idempotent: every rolled row carries its ``log_offset``. Before appending, the roll reads the offsets from its
+checkpoint on that each table already holds (a Delta commit is atomic: a crashed roll left whole commits) and skips
+those rows. Each commit holds one listing's rows of the flushed range, so one listing-day of trades is one file. The roll's checkpoint (log cursor ``eod``) advances
 only after every table is written, so a crash at any point followed by a rerun leaves each event in the lake
 exactly once. Bars are rebuilt from the rolled trades of each date touched (their key: listing, interval, start);
 a bar stored already with the same values is not written again, a changed one (the day's later trades) is written
@@ -44,19 +44,14 @@ class RollReport:
     removed_segments: int = 0
 
 
-def stored_max_offset(lake: Any, ds: Dataset) -> int:
+def stored_offsets(lake: Any, ds: Dataset, start: int) -> np.ndarray:
+    """The log offsets at or after ``start`` that ``ds`` holds already (sorted)."""
     if not lake.exists(ds):
-        return -1
-    import duckdb
+        return np.zeros(0, np.int64)
+    import pyarrow.dataset as pds
 
-    src = lake.dataset(ds)
-    con = duckdb.connect()
-    try:
-        con.register("t", src)
-        v = con.execute("SELECT max(log_offset) FROM t").fetchone()[0]
-    finally:
-        con.close()
-    return -1 if v is None else int(v)
+    t = lake.dataset(ds).to_table(columns=["log_offset"], filter=pds.field("log_offset") >= start)
+    return np.sort(t.column("log_offset").to_numpy())
 
 
 def lake_rows(batch: pa.RecordBatch | pa.Table, offsets: np.ndarray, ds: Dataset, now: datetime,
@@ -94,7 +89,7 @@ def roll(log: Log, lake: Any, *, upto: int | None = None, retain: bool = False,
         return rep
     now = datetime.now(timezone.utc)
     ingest_id = f"stream-roll-{start}-{end}"
-    have = {k: stored_max_offset(lake, ds) for k, ds in _TABLES.items()}
+    have = {k: stored_offsets(lake, ds, start) for k, ds in _TABLES.items()}
     pending: dict[str, list[pa.Table]] = {"trade": [], "quote": []}
     sizes = {"trade": 0, "quote": 0}
     commits = 0
@@ -106,13 +101,20 @@ def roll(log: Log, lake: Any, *, upto: int | None = None, retain: bool = False,
             return
         t = pa.concat_tables(pending[kind])
         pending[kind], sizes[kind] = [], 0
-        t = t.sort_by([("date", "ascending"), ("listing_id", "ascending"), ("ts_event", "ascending"),
+        t = t.sort_by([("listing_id", "ascending"), ("date", "ascending"), ("ts_event", "ascending"),
                        ("log_offset", "ascending")])
-        lake.append(_TABLES[kind], t)
-        rep.written[kind] = rep.written.get(kind, 0) + t.num_rows
-        commits += 1
-        if crash_after is not None and commits >= crash_after:
-            raise RuntimeError("simulated crash during the roll")
+        # one file per listing-day: a read of one listing-day opens one file, found from the Delta log's
+        # statistics; the commits of a roll may then land in any order (the rerun skips stored offsets)
+        lids = t.column("listing_id").combine_chunks()
+        cuts = np.flatnonzero(pc.not_equal(lids[1:], lids[:-1]).to_numpy(zero_copy_only=False)) + 1 \
+            if t.num_rows > 1 else np.zeros(0, np.int64)
+        bounds = np.concatenate(([0], cuts, [t.num_rows]))
+        for a, b_ in zip(bounds[:-1], bounds[1:]):
+            lake.append(_TABLES[kind], t.slice(int(a), int(b_ - a)))
+            rep.written[kind] = rep.written.get(kind, 0) + int(b_ - a)
+            commits += 1
+            if crash_after is not None and commits >= crash_after:
+                raise RuntimeError("simulated crash during the roll")
 
     for off, b in log.read(start, until=end):
         kind = _kind(b)
@@ -120,7 +122,7 @@ def roll(log: Log, lake: Any, *, upto: int | None = None, retain: bool = False,
         if kind not in _TABLES:
             continue
         offsets = np.arange(off, off + b.num_rows, dtype=np.int64)
-        keep = offsets > have[kind]
+        keep = ~np.isin(offsets, have[kind], assume_unique=True) if len(have[kind]) else np.ones(len(offsets), bool)
         if not keep.all():
             rep.skipped += int((~keep).sum())
             b = b.filter(pa.array(keep))

@@ -37,12 +37,18 @@ class Instruments:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._map: dict[str, dict[str, Any]] = {}
-        if self.path.exists():
-            self._map = json.loads(self.path.read_text())
+        self._stamp: float | None = None
+        self.reload()
 
     def reload(self) -> None:
-        if self.path.exists():
+        """Re-read the map when another process changed it."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if stamp != self._stamp:
             self._map = json.loads(self.path.read_text())
+            self._stamp = stamp
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,17 +58,25 @@ class ReplayReport:
 
 
 def _ns(t: date | datetime | str | int | None, param: str) -> int | None:
-    if t is None:
+    """An instant as ns since the epoch (UTC). A date means its whole day: a ``start`` its first instant, an
+    ``end`` (exclusive) the first instant of the next day, an ``as_of`` its last instant."""
+    if t is None or t == "":
         return None
     if isinstance(t, int):
         return t
+    from datetime import timedelta
+
     from marketwire.timeparse import parse_instant
 
-    if isinstance(t, date) and not isinstance(t, datetime):
-        t = datetime(t.year, t.month, t.day, tzinfo=timezone.utc)
-    inst = parse_instant(t, param) if not isinstance(t, datetime) else t
-    if inst.tzinfo is None:
-        inst = inst.replace(tzinfo=timezone.utc)
+    whole_day = (isinstance(t, date) and not isinstance(t, datetime)) or \
+        (isinstance(t, str) and len(t.strip()) == 10 and t.strip()[4:5] == "-")
+    if param == "end" and whole_day:
+        inst = parse_instant(t, param, "start")
+        assert inst is not None
+        inst += timedelta(days=1)
+    else:
+        inst = parse_instant(t, param, "start" if param == "start" else "end")
+    assert inst is not None
     return int(inst.timestamp() * 1_000_000) * 1000
 
 
@@ -85,6 +93,7 @@ class StreamService:
         self.bars_live = {"1s": BarBuilder("1s"), "1m": BarBuilder("1m")}
         self._listeners: list[Callable[[pa.RecordBatch], Any]] = []
         self._metas: dict[int, dict[str, Any]] = {}  # frame start -> parsed meta (cache)
+        self._file_index: dict[str, tuple[Any, list[tuple[str, str, str, int, int]]]] = {}
 
     @property
     def log(self) -> Log:
@@ -308,33 +317,69 @@ class StreamService:
         if not parts:
             return schema.empty_table()
         t = pa.concat_tables([p.select(schema.names).cast(schema) for p in parts])
+        ts = t.column("ts_event")
+        if len(parts) == 1 and (t.num_rows < 2 or pc.all(pc.greater_equal(ts[1:], ts[:-1])).as_py()):
+            return t
         return t.take(pc.sort_indices(t, [("ts_event", "ascending")]))
 
-    def _lake_ticks(self, ds: Any, lid: str, kind: str, t0: int | None, t1: int | None, asof: int | None) -> pa.Table:
-        import pyarrow.dataset as pds
+    def _files(self, ds: Any) -> list[tuple[str, str, str, int, int]]:
+        """The data files of ``ds`` as (path, min listing, max listing, min ts, max ts), from the Delta log's
+        statistics; cached per table version."""
+        version = self.lake.version(ds)
+        hit = self._file_index.get(ds.name)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        adds = self.lake.files(ds)
+        base = self.lake.uri(ds.name).removeprefix("file://")
+        cols = {c: adds.column(c).to_pylist() for c in ("path", "min.listing_id", "max.listing_id", "min.ts_event",
+                                                        "max.ts_event")}
+        files = [(f"{base}/{p}", a, b, t0, t1) for p, a, b, t0, t1 in zip(*cols.values())]
+        self._file_index[ds.name] = (version, files)
+        return files
 
-        parts = None
-        if t0 is not None and t1 is not None and t1 - t0 <= 40 * 86_400_000_000_000:
-            d0 = datetime.fromtimestamp(t0 / 1e9, timezone.utc).date()
-            d1 = datetime.fromtimestamp((t1 - 1) / 1e9, timezone.utc).date()
-            days = [str(date.fromordinal(o)) for o in range(d0.toordinal(), d1.toordinal() + 1)]
-            parts = [("date", "in", days)]
-        src = self.lake.dataset(ds, parts)
-        flt = pds.field("listing_id") == lid
-        if t0 is not None:
-            flt &= pds.field("ts_event") >= t0
-        if t1 is not None:
-            flt &= pds.field("ts_event") < t1
-        t = src.to_table(filter=flt)
-        if asof is not None:
-            kt = pc.cast(t.column("knowledge_time"), pa.int64())
-            t = t.filter(pc.less_equal(kt, asof // 1000))
+    def _lake_ticks(self, ds: Any, lid: str, kind: str, t0: int | None, t1: int | None, asof: int | None) -> pa.Table:
+        """One listing's rows: only the files whose statistics can hold it (the roll writes one file per
+        listing-day), read with Arrow, filtered to the time range and ``as_of``."""
+        import pyarrow.parquet as pq
+
+        want = [f.name for f in SCHEMAS[kind] if f.name not in ("ts_recv",)] + ["recv_lag_ns", "knowledge_time"]
+        parts = []
+        inside = True  # every file read lies within [t0, t1): no time filter needed
+        for path, lo, hi, f0, f1 in self._files(ds):
+            if lo is not None and not (lo <= lid <= hi):
+                continue
+            if t0 is not None and f1 is not None and f1 < t0:
+                continue
+            if t1 is not None and f0 is not None and f0 >= t1:
+                continue
+            inside = inside and (t0 is None or (f0 is not None and f0 >= t0)) and \
+                (t1 is None or (f1 is not None and f1 < t1))
+            pf = pq.ParquetFile(path)
+            names = set(pf.schema_arrow.names)
+            t = pf.read(columns=[c for c in want if c in names])
+            if lo != hi:
+                t = t.filter(pc.equal(t.column("listing_id"), lid))
+            parts.append(t)
+        n = sum(p.num_rows for p in parts)
+        if not parts:
+            return SCHEMAS[kind].empty_table()
+        t = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+        mask = None
+        ts = t.column("ts_event")
+        for m in ((pc.greater_equal(ts, t0) if t0 is not None and not inside else None),
+                  (pc.less(ts, t1) if t1 is not None and not inside else None),
+                  (pc.less_equal(pc.cast(t.column("knowledge_time"), pa.int64()), asof // 1000)
+                   if asof is not None else None)):
+            if m is not None:
+                mask = m if mask is None else pc.and_(mask, m)
+        if mask is not None:
+            t = t.filter(mask)
         n = t.num_rows
         cols = {c: t.column(c) for c in t.column_names}
         cols["ts_recv"] = pc.add(t.column("ts_event"), pc.fill_null(t.column("recv_lag_ns"), 0))
         cols["flags"] = pc.cast(t.column("flags"), pa.uint32())
-        out = {f.name: (cols[f.name] if f.name in cols else pa.nulls(n, f.type)) for f in SCHEMAS[kind]}
-        return pa.table(out)
+        out = {f.name: (cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type)) for f in SCHEMAS[kind]}
+        return pa.table(out, schema=SCHEMAS[kind])
 
     def bars(self, id: str, interval: str = "1m", start: Any = None, end: Any = None, *, as_of: Any = None,
              output: str = "pandas") -> Any:
