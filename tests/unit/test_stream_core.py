@@ -1,13 +1,11 @@
-"""The realtime core: event model, books, the durable log (recovery), in-stream rules, the Lean normaliser and bars
-(live == batch on every shared Lean trade file)."""
+"""The realtime core without data files: event model, books, the durable log (recovery, group commit, retention),
+in-stream rules and bar values."""
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import threading
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +13,12 @@ import pyarrow as pa
 import pytest
 
 from marketwire.stream import events as E
-from marketwire.stream.bars import BarBuilder, bars_of
+from marketwire.stream.bars import bars_of
 from marketwire.stream.books import L2Book, L3Book
-from marketwire.stream.feeds.lean import parse_path, read as lean_read
 from marketwire.stream.log import HEADER_SIZE, Log
 from marketwire.stream.verify import Verifier
-from tests.conftest import shared_data
 
 pytestmark = pytest.mark.unit
-
-
-def lean_dir() -> Path:
-    p = shared_data() / "realtime" / "lean" / "equity" / "usa" / "tick"
-    if not p.is_dir():
-        pytest.skip(f"shared realtime data not found at {p} (set MARKETWIRE_DATA)")
-    return p
 
 
 def trades(n: int, listing: str = "L1", t0: int = 1_000, price: float = 10.0) -> pa.RecordBatch:
@@ -210,63 +199,7 @@ def test_quote_rules_crossed_and_locked_per_venue() -> None:
     assert names == [[], [], [], ["quote_locked"], ["quote_crossed"]]  # B's 11 bid never compares with A's ask
 
 
-# -- the Lean normaliser ---------------------------------------------------------------------------------------------
-def test_lean_path_time_zone_and_deci_cents() -> None:
-    f = lean_dir() / "ibm" / "20131007_trade.zip"
-    info = parse_path(f)
-    assert (info["symbol"], str(info["date"]), info["kind"], info["type"]) == ("IBM", "2013-10-07", "trade", "equity")
-    first = next(lean_read(f, lambda k, m: k)).batch
-    raw = zipfile.ZipFile(f).read(zipfile.ZipFile(f).namelist()[0]).split(b"\n")[0].split(b",")
-    ms, price = int(raw[0]), int(raw[1])
-    row = E.to_rows(first.slice(0, 1))[0]
-    # New York is UTC-4 in October 2013
-    assert row["ts_event"] == 1381104000_000_000_000 + ms * 1_000_000 + 4 * 3600 * 1_000_000_000
-    assert row["price"] == price / 10_000 and row["listing_id"] == "IBM@US" and row["position"] == 1
-
-
-def test_lean_bad_rows_are_quarantined_with_line_and_raw_bytes(tmp_path: Path) -> None:
-    src = lean_dir() / "ibm" / "20131007_trade.zip"
-    lines = zipfile.ZipFile(src).read(zipfile.ZipFile(src).namelist()[0]).split(b"\n")[:50]
-    lines[9] = b"34200000,notaprice,100,P,0,0"
-    lines[19] = b"garbage"
-    d = tmp_path / "equity" / "usa" / "tick" / "ibm"
-    d.mkdir(parents=True)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("20131007_ibm_Trade_Tick.csv", b"\n".join(lines) + b"\n")
-    (d / "20131007_trade.zip").write_bytes(buf.getvalue())
-    chunks = list(lean_read(d / "20131007_trade.zip", lambda k, m: k))
-    bad = [u for c in chunks for u in c.bad]
-    assert [(u.position, u.raw) for u in bad] == [(10, lines[9]), (20, b"garbage")]
-    assert "price" in bad[0].message and bad[0].feed == "lean:equity/usa"
-    good = [c.batch for c in chunks if c.batch is not None]
-    assert sum(b.num_rows for b in good) == 48
-    assert 10 not in good[0].column("position").to_pylist() and good[0].column("position").to_pylist()[10] == 12
-
-
 # -- bars -----------------------------------------------------------------------------------------------------------
-def test_live_bars_equal_batch_bars_on_every_shared_lean_trade_file() -> None:
-    files = sorted(lean_dir().glob("*/*_trade.zip"))
-    assert len(files) >= 15
-    rng = np.random.default_rng(7)
-    v = Verifier()
-    for f in files:
-        day = pa.Table.from_batches([v.check(c.batch) for c in lean_read(f, lambda k, m: k) if c.batch is not None])
-        batch_1m, batch_1s = bars_of(day, "1m"), bars_of(day, "1s")
-        live = {"1m": BarBuilder("1m"), "1s": BarBuilder("1s")}
-        got: dict[str, list] = {"1m": [], "1s": []}
-        cuts = np.sort(rng.choice(day.num_rows, size=200, replace=False))
-        for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [day.num_rows]))):
-            piece = day.slice(int(a), int(b - a))
-            for k, builder in live.items():
-                got[k].extend(builder.update(piece))
-        for k in got:
-            got[k].extend(live[k].flush())
-        assert pa.Table.from_pylist(got["1m"], schema=batch_1m.schema).equals(batch_1m), f
-        assert pa.Table.from_pylist(got["1s"], schema=batch_1s.schema).equals(batch_1s), f
-        assert batch_1m.num_rows > 100 and int(np.sum(batch_1m.column("trades"))) > 0
-
-
 def test_bars_values_and_excluded_outliers() -> None:
     t = E.batch("trade", [
         {"listing_id": "L", "ts_event": 0, "price": 10.0, "size": 1.0, "source": "t"},

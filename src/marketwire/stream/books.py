@@ -169,6 +169,26 @@ class L3Book:
         self.cancel(order_id)
         self.add(order_id, s, price, qty)
 
+    def apply_batch(self, batch: Any) -> int:
+        """Apply a BOOK batch of L3 events in order (Databento semantics: F and T leave the book to the C or M
+        that follows); returns how many referred to an order the book does not hold (a gap before them)."""
+        cols = batch.to_pydict()
+        missing = 0
+        for action, side, price, size, oid in zip(cols["action"], cols["side"], cols["price"], cols["size"],
+                                                  cols["order_id"]):
+            try:
+                if action == "A":
+                    self.add(oid, side, price, size)
+                elif action == "C":
+                    self.cancel(oid, size)
+                elif action == "M":
+                    self.modify(oid, price, size, side)
+                elif action == "R":
+                    self.clear()
+            except KeyError:
+                missing += 1
+        return missing
+
     def clear(self) -> None:
         self._orders.clear()
         self._queues.clear()

@@ -1,0 +1,147 @@
+"""The realtime core on the shared files: the Lean normaliser (time zone, deci-cents, bad rows to the quarantine),
+live 1 s / 1 m bars equal to batch bars on every shared Lean trade file, and the DBN normaliser with L3 books
+(snapshot of one file equals the next file's, every referenced order known, trades of the MBP-1 file equal the
+trades file)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from marketwire.stream import events as E
+from marketwire.stream.bars import BarBuilder, bars_of
+from marketwire.stream.books import L3Book
+from marketwire.stream.feeds.lean import parse_path, read as lean_read
+from marketwire.stream.verify import Verifier
+from tests.conftest import shared_data
+
+pytestmark = pytest.mark.integration
+
+
+def realtime() -> Path:
+    p = shared_data() / "realtime"
+    if not (p / "lean").is_dir():
+        pytest.skip(f"shared realtime data not found at {p} (set MARKETWIRE_DATA)")
+    return p
+
+
+def lean_dir() -> Path:
+    return realtime() / "lean" / "equity" / "usa" / "tick"
+
+
+# -- the Lean normaliser ---------------------------------------------------------------------------------------------
+def test_lean_path_time_zone_and_deci_cents() -> None:
+    f = lean_dir() / "ibm" / "20131007_trade.zip"
+    info = parse_path(f)
+    assert (info["symbol"], str(info["date"]), info["kind"], info["type"]) == ("IBM", "2013-10-07", "trade", "equity")
+    first = next(lean_read(f, lambda k, m: k)).batch
+    raw = zipfile.ZipFile(f).read(zipfile.ZipFile(f).namelist()[0]).split(b"\n")[0].split(b",")
+    ms, price = int(raw[0]), int(raw[1])
+    row = E.to_rows(first.slice(0, 1))[0]
+    # New York is UTC-4 in October 2013
+    assert row["ts_event"] == 1381104000_000_000_000 + ms * 1_000_000 + 4 * 3600 * 1_000_000_000
+    assert row["price"] == price / 10_000 and row["listing_id"] == "IBM@US" and row["position"] == 1
+
+
+def test_lean_bad_rows_are_quarantined_with_line_and_raw_bytes(tmp_path: Path) -> None:
+    src = lean_dir() / "ibm" / "20131007_trade.zip"
+    lines = zipfile.ZipFile(src).read(zipfile.ZipFile(src).namelist()[0]).split(b"\n")[:50]
+    lines[9] = b"34200000,notaprice,100,P,0,0"
+    lines[19] = b"garbage"
+    d = tmp_path / "equity" / "usa" / "tick" / "ibm"
+    d.mkdir(parents=True)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("20131007_ibm_Trade_Tick.csv", b"\n".join(lines) + b"\n")
+    (d / "20131007_trade.zip").write_bytes(buf.getvalue())
+    chunks = list(lean_read(d / "20131007_trade.zip", lambda k, m: k))
+    bad = [u for c in chunks for u in c.bad]
+    assert [(u.position, u.raw) for u in bad] == [(10, lines[9]), (20, b"garbage")]
+    assert "price" in bad[0].message and bad[0].feed == "lean:equity/usa"
+    good = [c.batch for c in chunks if c.batch is not None]
+    assert sum(b.num_rows for b in good) == 48
+    assert 10 not in good[0].column("position").to_pylist() and good[0].column("position").to_pylist()[10] == 12
+
+
+# -- bars -----------------------------------------------------------------------------------------------------------
+def test_live_bars_equal_batch_bars_on_every_shared_lean_trade_file() -> None:
+    files = sorted(lean_dir().glob("*/*_trade.zip"))
+    assert len(files) >= 15
+    rng = np.random.default_rng(7)
+    v = Verifier()
+    for n, f in enumerate(files):
+        day = pa.Table.from_batches([v.check(c.batch) for c in lean_read(f, lambda k, m: k) if c.batch is not None])
+        intervals = ("1m", "1s") if n % 5 == 0 else ("1m",)  # 1 s bars on one day of each listing
+        batch = {k: bars_of(day, k) for k in intervals}
+        live = {k: BarBuilder(k) for k in intervals}
+        got: dict[str, list] = {k: [] for k in intervals}
+        cuts = np.sort(rng.choice(day.num_rows, size=100, replace=False))
+        for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [day.num_rows]))):
+            piece = day.slice(int(a), int(b - a))
+            for k, builder in live.items():
+                got[k].extend(builder.update(piece))
+        for k in got:
+            got[k].extend(live[k].flush())
+        for k in intervals:
+            assert pa.Table.from_pylist(got[k], schema=batch[k].schema).equals(batch[k]), (f, k)
+        assert batch["1m"].num_rows > 100 and int(np.sum(batch["1m"].column("trades"))) > 0
+
+
+
+
+# -- DBN and L3 books -----------------------------------------------------------------------------------------------
+def dbn_table(name: str) -> pa.Table:
+    from marketwire.stream.feeds.dbn import read
+
+    return pa.Table.from_batches([c.batch for c in read(realtime() / "nautilus_databento_dbn" / name,
+                                                        lambda k, m: k) if c.batch is not None])
+
+
+def test_l3_book_from_one_days_snapshot_equals_the_next_files_snapshot() -> None:
+    day24 = dbn_table("esh4-glbx-mdp3-20231224.mbo.dbn.zst")
+    day25 = dbn_table("esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+    a, b = L3Book(), L3Book()
+    assert a.apply_batch(day24) == 0
+    snap = day25.filter(day25.column("snapshot"))
+    assert snap.num_rows == day24.num_rows > 8000
+    assert b.apply_batch(snap) == 0
+    assert a == b and a.top() == b.top() and a.top()[0] < a.top()[2]
+
+
+def test_l3_book_replays_a_day_of_mbo_without_unknown_orders_or_a_crossed_top() -> None:
+    day = dbn_table("esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+    assert set(day.column("action").to_pylist()) == {"A", "C", "M", "F", "T"}
+    book = L3Book()
+    # the book is consistent between venue events (an aggressor's add and its fills share one exchange time):
+    # look at it where the exchange time changes, about every 2,000 records
+    ts = day.column("ts_event").to_numpy()
+    ends = np.flatnonzero(ts[1:] != ts[:-1]) + 1
+    checks = ends[np.searchsorted(ends, np.arange(2000, day.num_rows, 2000))[:-1]]
+    lo = 0
+    for hi in list(checks) + [day.num_rows]:
+        assert book.apply_batch(day.slice(lo, hi - lo)) == 0
+        bid, _, ask, _ = book.top()
+        assert bid is None or ask is None or bid < ask, (hi, book.top())
+        lo = hi
+    # the final top of book as prices on the ES tick grid
+    assert all(abs(p * 4 - round(p * 4)) < 1e-9 for p in book.top()[0::2])
+
+
+def test_trades_of_the_top_of_book_file_equal_the_trades_file() -> None:
+    trades = dbn_table("futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst")
+    assert E.kind_of(trades) == "trade" and trades.num_rows == 120
+    from marketwire.stream.feeds.dbn import read
+
+    path = realtime() / "nautilus_databento_dbn" / "futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst"
+    kinds = {E.kind_of(c.batch): c.batch for c in read(path, lambda k, m: k) if c.batch is not None}
+    t = pa.Table.from_batches([kinds["trade"]])
+    cols = ["ts_event", "price", "size", "side", "seq"]
+    assert t.select(cols).equals(trades.select(cols))
+    q = kinds["quote"]
+    assert q.num_rows == 2288 and all(b < a for b, a in zip(q.column("bid_price").to_pylist(),
+                                                           q.column("ask_price").to_pylist()))
