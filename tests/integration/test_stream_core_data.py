@@ -145,3 +145,35 @@ def test_trades_of_the_top_of_book_file_equal_the_trades_file() -> None:
     q = kinds["quote"]
     assert q.num_rows == 2288 and all(b < a for b, a in zip(q.column("bid_price").to_pylist(),
                                                            q.column("ask_price").to_pylist()))
+
+
+# -- FX and futures from Lean ----------------------------------------------------------------------------------------
+def test_fx_venues_in_their_own_time_zones_and_gold_contract_months() -> None:
+    fx = realtime() / "lean" / "forex"
+    seen: dict[str, str] = {}
+
+    def listing_of(key: str, meta: dict) -> str:
+        seen[key] = meta["kind"]
+        return key
+
+    fxcm = next(lean_read(fx / "fxcm" / "tick" / "eurusd" / "20140501_quote.zip", listing_of)).batch
+    oanda = next(lean_read(fx / "oanda" / "tick" / "eurusd" / "20140501_quote.zip", listing_of)).batch
+    z = zipfile.ZipFile(fx / "fxcm" / "tick" / "eurusd" / "20140501_quote.zip")
+    ms = int(z.read(z.namelist()[0]).split(b",", 1)[0])
+    day0 = 1398902400_000_000_000  # 2014-05-01T00:00:00Z
+    assert fxcm.column("ts_event")[0].as_py() == day0 + ms * 1_000_000 + 5 * 3600 * 1_000_000_000  # UTC-05:00
+    z = zipfile.ZipFile(fx / "oanda" / "tick" / "eurusd" / "20140501_quote.zip")
+    ms = int(z.read(z.namelist()[0]).split(b",", 1)[0])
+    assert oanda.column("ts_event")[0].as_py() == day0 + ms * 1_000_000  # UTC
+    assert fxcm.column("listing_id")[0].as_py() == "EUR/USD@FXCM" and seen["EUR/USD@OANDA"] == "fx"
+    # the same pair on two venues an hour apart: mid prices within 0.5 %
+    assert abs(fxcm.column("bid_price")[0].as_py() / oanda.column("bid_price")[0].as_py() - 1) < 0.005
+    gold = [c.batch for c in lean_read(realtime() / "lean" / "future" / "comex" / "tick" / "gc" / "20131007_trade.zip",
+                                       listing_of) if c.batch is not None]
+    months = {b.column("listing_id")[0].as_py() for b in gold}
+    assert "GC201312@XCEC" in months and len(months) > 3 and all(seen[m] == "future" for m in months)
+    sizes = np.concatenate([b.column("size").to_numpy() for b in gold])
+    v = Verifier()
+    flagged = sum(int(np.count_nonzero(np.asarray(v.check(b).column("flags")) & E.FLAGS["size_nonpositive"]))
+                  for b in gold)
+    assert flagged == int(np.count_nonzero(sizes <= 0)) > 0  # the zero-quantity prints are flagged, kept
