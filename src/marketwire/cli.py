@@ -1019,6 +1019,93 @@ def ticks(ctx: click.Context, id: str, kind: str, start: str | None, end: str | 
     _write_frame(df, fmt, None)
 
 
+# -- stream (live) --
+@stream.command("connect")
+@click.argument("url")
+@click.option("--venue", type=click.Choice(["binance", "coinbase", "kraken", "bitstamp"]), required=True)
+@click.option("--subscribe", "subscriptions", multiple=True, required=True, metavar="NAME",
+              help="Repeatable. Binance: a stream (btcusdt@trade, btcusdt@bookTicker, btcusdt@depth@100ms); "
+                   "Coinbase: a product (BTC-USD); Kraken: a pair (XBT/USD); Bitstamp: a channel (live_trades_btcusd).")
+@click.option("--market", type=click.Choice(["spot", "usdm", "cm"]), default="spot", show_default=True,
+              help="Binance market (depth rules and instrument names differ).")
+@click.option("--rest", default=None, metavar="URL", help="Binance REST base for depth snapshots "
+              "(https://api.binance.com, https://fapi.binance.com, https://dapi.binance.com).")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after this many seconds (default: run until interrupted).")
+@FORMAT
+@click.pass_context
+def stream_connect(ctx: click.Context, url: str, venue: str, subscriptions: tuple[str, ...], market: str,
+                   rest: str | None, seconds: float | None, fmt: str) -> None:
+    """Read a venue's live WebSocket feed into the log: reconnect with backoff and resubscribe, record gaps, resync
+    Binance books from snapshots, quarantine unparseable messages. Prints the feed's counters."""
+    import asyncio
+
+    from marketwire.stream.live import run_into
+
+    def go(mw: Any) -> dict[str, Any]:
+        try:
+            return asyncio.run(run_into(mw.stream, url, venue, list(subscriptions), market=market, rest=rest,
+                                        seconds=seconds))
+        except KeyboardInterrupt:
+            return {"interrupted": True}
+
+    rep = _run(ctx, go)
+    rep.pop("backoff_waits", None)
+    render(rep if fmt == "json" else [rep], fmt)
+
+
+@stream.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--replay", "replay", multiple=True, metavar="PATH",
+              help="Repeatable. Play feed files to subscribers at --speed (the log is written by stream replay).")
+@click.option("--speed", default="1", show_default=True, metavar="max|X", help="Replay pace: a factor of real time.")
+@click.option("--loop", "loop_replay", is_flag=True, help="Start the replay again when it ends.")
+@click.option("--bus", default=None, metavar="nats://HOST:PORT", help="Also serve the events of a NATS JetStream bus.")
+@click.option("--connect", "connect_url", default=None, metavar="URL", help="Also serve a live feed (with "
+              "--venue and --subscribe as for stream connect); its events go to the log too.")
+@click.option("--venue", type=click.Choice(["binance", "coinbase", "kraken", "bitstamp"]), default=None)
+@click.option("--subscribe", "subscriptions", multiple=True, metavar="NAME")
+@click.option("--require-keys", is_flag=True, help="Require an API key on loopback too.")
+@click.pass_context
+def stream_serve(ctx: click.Context, host: str, port: int, replay: tuple[str, ...], speed: str, loop_replay: bool,
+                 bus: str | None, connect_url: str | None, venue: str | None, subscriptions: tuple[str, ...],
+                 require_keys: bool) -> None:
+    """Serve REST, WebSocket /v1/stream, Server-Sent Events and the live pages /stream/{id}, fed by a replay, a live
+    feed and/or a NATS bus."""
+    import asyncio
+
+    from marketwire.serve.access import serve_policy
+    from marketwire.serve.api import create_app
+    from marketwire.serve.api_stream import serve_stream
+
+    try:
+        pace = None if speed == "max" else float(speed)
+        if pace is not None and pace <= 0:
+            raise ValueError
+    except ValueError:
+        click.echo(f"error [invalid_input]: `--speed`: {speed!r} is not max or a positive number", err=True)
+        sys.exit(EXIT_INVALID)
+    if connect_url and (not venue or not subscriptions):
+        click.echo("error [invalid_input]: `--connect` needs --venue and at least one --subscribe", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        policy, notes = serve_policy(ctx.obj["home"], host, require_keys=require_keys, insecure=False,
+                                     allowed_hosts=(), rate_limit=None)
+        for note in notes:
+            click.echo(f"warning: {note}", err=True)
+        import marketwire
+
+        app = create_app(marketwire.open(ctx.obj["home"]).home, policy)
+        connect = {"url": connect_url, "venue": venue, "subscriptions": list(subscriptions)} if connect_url else None
+        asyncio.run(serve_stream(app, host, port, replay=list(replay), speed=pace, loop_replay=loop_replay, bus=bus,
+                                 connect=connect))
+    except MarketwireError as e:
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        sys.exit(_exit_code(e))
+    except KeyboardInterrupt:
+        pass
+
 def run() -> None:  # pragma: no cover - the console script
     """Entry point of the ``marketwire`` command.
 

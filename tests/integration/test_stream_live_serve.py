@@ -148,7 +148,16 @@ def test_sse_streams_events_for_browsers(server: Any, events: list[Any]) -> None
     import threading
 
     want = [r for k, rows in events if k == "trade" for r in rows if r["listing_id"] == "binance:ETHUSDT"]
-    timer = threading.Timer(0.5, lambda: _publish(server, events))
+    hub = _hub(server)
+    before = server.call(lambda: hub.counters()["subscribers"])
+
+    def publish_once_subscribed() -> None:
+        deadline = time.monotonic() + 20
+        while server.call(lambda: hub.counters()["subscribers"]) <= before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _publish(server, events)
+
+    timer = threading.Thread(target=publish_once_subscribed)
     timer.start()
     got: list[dict[str, Any]] = []
     with httpx.Client(trust_env=False, timeout=10) as http, \

@@ -210,4 +210,65 @@ def register(app: FastAPI) -> None:
         return JSONResponse({"data": stream_hub(request.app).counters()})
 
 
-__all__ = ["SSE_SECONDS", "register", "stream_hub", "stream_ws"]
+# -- ``marketwire stream serve`` ----------------------------------------------------------------------------------
+
+def replay_batches(paths: list[str], listing_of: Any) -> Any:
+    """The event batches of feed files (any format the stream feeds read), file after file."""
+    from marketwire.stream.feeds import detect, reader
+
+    for path in paths:
+        for chunk in reader(detect(path))(path, listing_of):
+            if chunk.batch is not None and chunk.batch.num_rows:
+                yield chunk.batch
+
+
+async def serve_stream(app: FastAPI, host: str, port: int, *, replay: list[str] | None = None,
+                       speed: float | None = 1.0, loop_replay: bool = False, bus: str | None = None,
+                       connect: dict[str, Any] | None = None, ready: Any = None) -> None:
+    """Serve ``app`` (REST, /v1/stream, the live pages) and feed its hub: ``replay`` files at ``speed`` (events go to
+    subscribers; ``marketwire stream replay`` is what writes the log), a live feed (``connect``: url, venue,
+    subscriptions, market, rest; its events are verified into the log too) and/or the NATS bus (``bus``)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio"))
+    serving = asyncio.ensure_future(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+            return
+        await asyncio.sleep(0.02)
+    hub = stream_hub(app)
+    hub.bind()
+    tasks = []
+    mw = app.state.marketwire
+    if bus:
+        from marketwire.stream.bus import Bus, bridge
+
+        b = await Bus(bus).connect()
+        await bridge(b, hub)
+    if replay:
+        from marketwire.stream.hub import play
+
+        svc = mw.stream
+
+        async def replaying() -> None:
+            while True:
+                batches = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: list(replay_batches(replay, svc.listing_of)))
+                await play(hub, batches, speed)
+                if not loop_replay:
+                    return
+
+        tasks.append(asyncio.ensure_future(replaying()))
+    if connect:
+        from marketwire.stream.live import run_into
+
+        tasks.append(asyncio.ensure_future(run_into(mw.stream, on_events=hub.publish_rows, **connect)))
+    if ready is not None:
+        ready(server)
+    await serving
+    for t in tasks:
+        t.cancel()
+
+
+__all__ = ["SSE_SECONDS", "register", "replay_batches", "serve_stream", "stream_hub", "stream_ws"]

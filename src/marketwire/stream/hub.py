@@ -292,6 +292,42 @@ class Hub:
         ch = f"bars_{interval}"
         return self.publish([Event(ch, row["listing_id"], row, key=row.get("start", row.get("time")))])
 
+    def publish_batch_anywhere(self, batch: Any) -> None:
+        """:meth:`publish_batch` from any thread (handed to the hub's loop when called from another one), with the
+        1-second and 1-minute bars of trade batches."""
+        loop = self.loop
+        if loop is not None and loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                loop.call_soon_threadsafe(self._feed_batch, batch)
+                return
+        self._feed_batch(batch)
+
+    def _feed_batch(self, batch: Any) -> None:
+        from marketwire.stream.events import kind_of
+
+        kind = kind_of(batch)
+        self.publish_rows(kind, batch.to_pylist())
+        if kind == "trade":
+            self.publish_bars(batch)
+
+    def publish_bars(self, trades: Any) -> None:
+        """Update and publish the 1-second and 1-minute bars of a trade batch (open bars conflate per bar)."""
+        from marketwire.stream.bars import BarBuilder
+
+        if not hasattr(self, "_bars"):
+            self._bars = {iv: BarBuilder(iv) for iv in ("1s", "1m")}
+        touched = set(trades.column("listing_id").to_pylist())
+        for iv, b in self._bars.items():
+            for row in b.update(trades):
+                self.publish_bar(iv, row)
+            for row in b.partial():
+                if row["listing_id"] in touched:
+                    self.publish_bar(iv, row)
+
     def publish_threadsafe(self, events: list[Event]) -> None:
         """:meth:`publish` from another thread: handed to the hub's loop."""
         if self.loop is None:
@@ -332,7 +368,7 @@ def check_channels(channels: Iterable[str]) -> list[str]:
 
 # -- playing event batches into a hub ---------------------------------------------------------------------------
 
-async def play(hub: Hub, batches: Iterable[Any], speed: float | None = 1.0, *, bars: Sequence[str] = ("1s", "1m"),
+async def play(hub: Hub, batches: Iterable[Any], speed: float | None = 1.0, *, bars: bool = True,
                restamp: bool = True, tick: float = 0.001, stop: asyncio.Event | None = None) -> dict[str, Any]:
     """Publish event batches (:mod:`marketwire.stream.events`) into ``hub`` at their exchange-time pace times
     ``speed`` (``None``: as fast as possible), in slices of at most ``tick`` seconds of wall time, and the 1-second
@@ -343,10 +379,8 @@ async def play(hub: Hub, batches: Iterable[Any], speed: float | None = 1.0, *, b
 
     import numpy as np
 
-    from marketwire.stream.bars import BarBuilder
     from marketwire.stream.events import kind_of
 
-    builders = {iv: BarBuilder(iv) for iv in bars}
     t0_wall: float | None = None
     t0_event = 0
     sent = 0
@@ -377,14 +411,8 @@ async def play(hub: Hub, batches: Iterable[Any], speed: float | None = 1.0, *, b
                 for r in rows:
                     r["ts_recv"] = now_ns
             hub.publish_rows(kind, rows)
-            if kind == "trade" and builders:
-                touched = set(part.column("listing_id").to_pylist())
-                for iv, b in builders.items():
-                    for row in b.update(part):
-                        hub.publish_bar(iv, row)
-                    for row in b.partial():
-                        if row["listing_id"] in touched:
-                            hub.publish_bar(iv, row)
+            if kind == "trade" and bars:
+                hub.publish_bars(part)
             sent += end - pos
             pos = end
             await asyncio.sleep(0 if targets is None else tick)
@@ -404,9 +432,35 @@ def hub_of(service: Any) -> Hub:
         return own
     hub = _HUBS.get(service)
     if hub is None:
-        identity = getattr(service, "identity", None)
-        hub = _HUBS[service] = Hub(identity_resolver(identity) if identity is not None else None)
+        hub = _HUBS[service] = Hub(service_resolver(service))
+        if hasattr(service, "on_batch"):  # verified batches of the service (replay, live feeds) reach subscribers
+            service.on_batch(hub.publish_batch_anywhere)
     return hub
+
+
+def service_resolver(service: Any) -> Callable[[str], str] | None:
+    """``id -> listing id``: the stream service's own resolution (instrument keys, symbols, then identity), else the
+    identity service's; an id neither knows that looks like a provisional listing id (``venue:SYMBOL``) is taken as
+    it is."""
+    from marketwire.errors import NotFound
+
+    own = getattr(service, "resolve", None)
+    identity = getattr(service, "identity", None)
+    fallback = identity_resolver(identity) if identity is not None else None
+    if own is None:
+        return fallback
+
+    def resolve(i: str) -> str:
+        try:
+            return str(own(i))
+        except NotFound:
+            if fallback is not None:
+                return fallback(i)
+            if ":" in i:
+                return i
+            raise
+
+    return resolve
 
 
 def identity_resolver(identity: Any) -> Callable[[str], str]:

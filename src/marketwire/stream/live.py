@@ -556,5 +556,97 @@ def position_text(position: int) -> str:
     return f"{position // 1_000_000_000}:{position % 1_000_000_000}"
 
 
+# -- into the stream service (``marketwire stream connect``) -----------------------------------------------------
+
+VENUE_CODES = {"binance": {"spot": "BINANCE", "usdm": "BINANCE-USDM", "cm": "BINANCE-COINM"}, "coinbase": "COINBASE",
+               "kraken": "KRAKEN", "bitstamp": "BITSTAMP"}
+
+
+def instrument_key(venue: str, symbol: str, market: str = "spot") -> tuple[str, dict[str, Any]]:
+    """The stream instrument key of a venue symbol (the scheme of :mod:`marketwire.stream.instruments`):
+    ``BTCUSDT`` on Binance spot -> ``BTC/USDT@BINANCE``, ``BTC-USD`` on Coinbase -> ``BTC/USD@COINBASE``,
+    ``XBT/USD`` on Kraken -> ``XBT/USD@KRAKEN``, ``btcusd`` on Bitstamp -> ``BTCUSD@BITSTAMP``."""
+    if venue == "binance":
+        from marketwire.stream.feeds.binance import instrument
+
+        return instrument(symbol, VENUE_CODES["binance"][market])  # type: ignore[index]
+    code = str(VENUE_CODES[venue])
+    pair = symbol.upper().replace("-", "/")
+    return f"{pair}@{code}", {"kind": "crypto_spot", "symbol": pair, "venue": code, "venue_symbol": symbol}
+
+
+def make_adapter(venue: str, subscriptions: Sequence[str], *, market: str = "spot", rest: str | None = None,
+                 listing_of: Callable[[str, str], str] = provisional_listing) -> Adapter:
+    """An adapter from the CLI's words: Binance streams (``btcusdt@trade``), Coinbase products (channels level2,
+    ticker, matches), Kraken pairs (trade, spread, book), Bitstamp channels (``live_trades_btcusd``)."""
+    if venue == "binance":
+        return Binance(subscriptions, market=market, listing_of=listing_of,
+                       snapshot=http_snapshot(rest, market) if rest else None)
+    if venue == "coinbase":
+        return Coinbase(subscriptions, listing_of=listing_of)
+    if venue == "kraken":
+        return Kraken(subscriptions, [{"name": "trade"}, {"name": "spread"}, {"name": "book", "depth": 10}],
+                      listing_of=listing_of)
+    if venue == "bitstamp":
+        return Bitstamp(subscriptions, listing_of=listing_of)
+    from marketwire.errors import InvalidInput
+
+    raise InvalidInput(f"`venue`: {venue!r} is not binance, coinbase, kraken or bitstamp", param="venue")
+
+
+async def run_into(service: Any, url: str, venue: str, subscriptions: Sequence[str], *, market: str = "spot",
+                   rest: str | None = None, seconds: float | None = None, sync_every: float = 0.05,
+                   on_events: Emit | None = None) -> dict[str, Any]:
+    """Read a live feed into a stream service (``mw.stream``): each message's events are verified and appended to
+    the log (``service.ingest``), acknowledged -- fsynced -- at least every ``sync_every`` seconds and at the end;
+    unparseable messages go to the quarantine with their raw bytes, the feed and the position; gaps are counted.
+    Runs until ``seconds`` have passed (or forever). Returns the feed's counters."""
+    from marketwire.stream.events import batch as make_batch
+    from marketwire.stream.verify import Unparseable as Bad
+
+    cache: dict[str, str] = {}
+
+    def listing_of(v: str, symbol: str) -> str:
+        lid = cache.get(symbol)
+        if lid is None:
+            key, meta = instrument_key(venue, symbol, market)
+            lid = cache[symbol] = service.listing_of(key, meta)
+        return lid
+
+    adapter = make_adapter(venue, subscriptions, market=market, rest=rest, listing_of=listing_of)
+    pending = [0]
+    last_sync = [time.monotonic()]
+
+    def events(kind: str, rows: list[Row]) -> None:
+        service.ingest(make_batch(kind, rows), sync=False)
+        pending[0] += len(rows)
+        if on_events is not None:
+            on_events(kind, rows)
+        if time.monotonic() - last_sync[0] >= sync_every:
+            service.log.sync()
+            pending[0], last_sync[0] = 0, time.monotonic()
+
+    def refused(r: Refusal) -> None:
+        raw = r.raw if isinstance(r.raw, str) else json.dumps(r.raw)
+        service.quarantine([Bad(venue, url, int(r.line or 0), raw.encode("utf-8", "backslashreplace"), r.message)])
+
+    feed = LiveFeed(url, adapter, on_events=events, on_refusal=refused)
+    task = asyncio.ensure_future(feed.run())
+    try:
+        if seconds is None:
+            await task
+        else:
+            done, _ = await asyncio.wait({task}, timeout=seconds)
+            if task in done:
+                task.result()
+    finally:
+        feed.stop()
+        if not task.done():
+            await asyncio.wait({task}, timeout=5)
+        service.log.sync()
+    return {**feed.stats.to_dict(), "gaps": len(feed.gaps), "acknowledged": feed.stats.events}
+
+
 __all__ = ["Adapter", "Backoff", "Binance", "Bitstamp", "Coinbase", "FeedStats", "Kraken", "LiveFeed", "Reconnect",
-           "Unparseable", "http_snapshot", "position_text", "provisional_listing"]
+           "Unparseable", "http_snapshot", "instrument_key", "make_adapter", "position_text",
+           "provisional_listing", "run_into"]
