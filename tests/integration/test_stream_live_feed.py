@@ -211,3 +211,50 @@ def test_a_silent_connection_is_dropped_after_the_idle_timeout_and_reconnected()
     assert feed.stats.connects == 2 and len(server.sent) == len(session.messages)
     [gap] = [g for g in feed.gaps if g["kind"] == "connection"]
     assert "no message for 0.3 s" in gap["reason"]
+
+
+def test_stream_connect_cli_reads_a_live_feed_into_the_log(tmp_path: Path) -> None:
+    """``marketwire stream connect`` against the loopback server: events verified into the log and queryable with
+    ``marketwire ticks``; the garbage is in the quarantine; the disconnect is counted."""
+    import subprocess
+    import sys
+    import threading
+
+    from support.ws_replay import ReplayServer, binance_session
+
+    session = binance_session(need(BINANCE / "usdm" / "btcusdt_20240808.gz"), limit=2500)
+    server = ReplayServer(session, disconnects={1500: 20}, garbage={1000: b"\x00oops"})
+    loop = asyncio.new_event_loop()
+    urls: list[str] = []
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        urls.append(loop.run_until_complete(server.start()))
+        started.set()
+        loop.run_forever()
+
+    threading.Thread(target=serve, daemon=True).start()
+    assert started.wait(10)
+    cli = [sys.executable, "-c", "from marketwire.cli import run; run()", "--home", str(tmp_path / "home")]
+    try:
+        run = subprocess.run([*cli, "stream", "connect", urls[0], "--venue", "binance", "--market", "usdm",
+                              "--subscribe", "btcusdt@trade", "--subscribe", "btcusdt@bookTicker",
+                              "--subscribe", "btcusdt@depth@0ms", "--rest", server.http, "--seconds", "5",
+                              "--format", "json"], capture_output=True, text=True, timeout=120)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rep = json.loads(run.stdout)
+    assert rep["connects"] == 2 and rep["disconnects"] == 1 and rep["refused"] == 1
+    assert rep["acknowledged"] == rep["events"] > 0
+    ticks = subprocess.run([*cli, "ticks", "BTC/USDT:PERP@BINANCE-USDM", "--format", "csv"], capture_output=True,
+                           text=True, timeout=120)
+    assert ticks.returncode == 0, ticks.stderr[-2000:]
+    trade_ids = [line.split(",")[12] for line in ticks.stdout.splitlines()[1:]]
+    sent = [str(json.loads(session.messages[i])["data"]["t"]) for i in server.sent
+            if session.streams[i].endswith("@trade")]
+    assert trade_ids == sent and len(sent) > 50
+    quarantine = subprocess.run([*cli, "quarantine", "--format", "json"], capture_output=True, text=True,
+                                timeout=120)
+    assert quarantine.returncode == 0 and "stream.unparseable" in quarantine.stdout and "oops" in quarantine.stdout

@@ -263,7 +263,7 @@ async def serve_stream(app: FastAPI, host: str, port: int, *, replay: list[str] 
     if connect:
         from marketwire.stream.live import run_into
 
-        tasks.append(asyncio.ensure_future(run_into(mw.stream, on_events=hub.publish_rows, **connect)))
+        tasks.append(asyncio.ensure_future(run_into(mw.stream, **connect)))  # its batches reach the hub
     if ready is not None:
         ready(server)
     await serving

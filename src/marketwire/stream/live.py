@@ -596,9 +596,10 @@ def make_adapter(venue: str, subscriptions: Sequence[str], *, market: str = "spo
 
 async def run_into(service: Any, url: str, venue: str, subscriptions: Sequence[str], *, market: str = "spot",
                    rest: str | None = None, seconds: float | None = None, sync_every: float = 0.05,
-                   on_events: Emit | None = None) -> dict[str, Any]:
-    """Read a live feed into a stream service (``mw.stream``): each message's events are verified and appended to
-    the log (``service.ingest``), acknowledged -- fsynced -- at least every ``sync_every`` seconds and at the end;
+                   flush_every: float = 0.01, on_events: Emit | None = None) -> dict[str, Any]:
+    """Read a live feed into a stream service (``mw.stream``): the events are verified and appended to the log
+    (``service.ingest``) in batches of at most ``flush_every`` seconds of messages, acknowledged -- fsynced -- at
+    least every ``sync_every`` seconds and at the end;
     unparseable messages go to the quarantine with their raw bytes, the feed and the position; gaps are counted.
     Runs until ``seconds`` have passed (or forever). Returns the feed's counters."""
     from marketwire.stream.events import batch as make_batch
@@ -614,24 +615,42 @@ async def run_into(service: Any, url: str, venue: str, subscriptions: Sequence[s
         return lid
 
     adapter = make_adapter(venue, subscriptions, market=market, rest=rest, listing_of=listing_of)
-    pending = [0]
-    last_sync = [time.monotonic()]
+    buffered: dict[str, list[Row]] = {}
+    clock = {"flush": time.monotonic(), "sync": time.monotonic()}
+    ingested = [0]
+
+    def flush(force_sync: bool = False) -> None:
+        for kind, rows in list(buffered.items()):
+            if rows:
+                service.ingest(make_batch(kind, rows), sync=False)
+                ingested[0] += len(rows)
+        buffered.clear()
+        now = time.monotonic()
+        clock["flush"] = now
+        if force_sync or now - clock["sync"] >= sync_every:
+            service.log.sync()
+            clock["sync"] = now
 
     def events(kind: str, rows: list[Row]) -> None:
-        service.ingest(make_batch(kind, rows), sync=False)
-        pending[0] += len(rows)
+        buffered.setdefault(kind, []).extend(rows)
         if on_events is not None:
             on_events(kind, rows)
-        if time.monotonic() - last_sync[0] >= sync_every:
-            service.log.sync()
-            pending[0], last_sync[0] = 0, time.monotonic()
+        if time.monotonic() - clock["flush"] >= flush_every or sum(map(len, buffered.values())) >= 20_000:
+            flush()
 
     def refused(r: Refusal) -> None:
         raw = r.raw if isinstance(r.raw, str) else json.dumps(r.raw)
         service.quarantine([Bad(venue, url, int(r.line or 0), raw.encode("utf-8", "backslashreplace"), r.message)])
 
+    async def ticker() -> None:  # a quiet feed still gets its events ingested and acknowledged
+        while True:
+            await asyncio.sleep(flush_every)
+            if buffered or time.monotonic() - clock["sync"] >= sync_every:
+                flush()
+
     feed = LiveFeed(url, adapter, on_events=events, on_refusal=refused)
     task = asyncio.ensure_future(feed.run())
+    tick = asyncio.ensure_future(ticker())
     try:
         if seconds is None:
             await task
@@ -641,10 +660,11 @@ async def run_into(service: Any, url: str, venue: str, subscriptions: Sequence[s
                 task.result()
     finally:
         feed.stop()
+        tick.cancel()
         if not task.done():
             await asyncio.wait({task}, timeout=5)
-        service.log.sync()
-    return {**feed.stats.to_dict(), "gaps": len(feed.gaps), "acknowledged": feed.stats.events}
+        flush(force_sync=True)
+    return {**feed.stats.to_dict(), "gaps": len(feed.gaps), "acknowledged": ingested[0]}
 
 
 __all__ = ["Adapter", "Backoff", "Binance", "Bitstamp", "Coinbase", "FeedStats", "Kraken", "LiveFeed", "Reconnect",
