@@ -147,3 +147,23 @@ def test_kill_9_during_replay_and_roll_loses_nothing_acknowledged(tmp_path: Path
     for _ in range(2):
         r = sc.trial(files, tmp_path, ref, replay_s, roll_s, rng)
         assert r["acked_survived"] and r["exactly_once_after_resume"] and r["lake_exactly_once"], r
+
+
+def test_unparseable_messages_are_quarantined_with_raw_bytes_and_the_stream_goes_on(tmp_path: Path) -> None:
+    import gzip
+
+    src = realtime() / "hftbacktest_binance_ws" / "spot" / "ethusdt_20240808.gz"
+    lines = gzip.open(src).read().splitlines()[:3000]
+    lines[100] = lines[100][: len(lines[100]) // 2]  # a message cut in half
+    lines[200] = b"1723161254087896568 not json at all"
+    d = tmp_path / "spot"
+    d.mkdir()
+    with gzip.open(d / "ethusdt_20240808.gz", "wb") as fh:
+        fh.write(b"\n".join(lines) + b"\n")
+    h = tmp_path / "h"
+    out = run(h, "stream", "replay", str(d / "ethusdt_20240808.gz"), "--format", "csv")
+    r = next(csv.DictReader(io.StringIO(out)))
+    assert int(r["quarantined"]) == 2 and int(r["read"]) > 2900
+    q = list(csv.DictReader(io.StringIO(run(h, "quarantine", "--rule", "stream.unparseable", "--format", "csv"))))
+    assert sorted(int(x["line"]) for x in q) == [101, 201]
+    assert any("not json at all" in x["raw"] for x in q) and all(x["source"] == "binance" for x in q)
