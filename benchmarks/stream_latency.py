@@ -154,7 +154,13 @@ def role_server(args: argparse.Namespace) -> None:
         server.should_exit = True
         await serving
 
-    asyncio.run(main())
+    if os.environ.get("MW_BENCH_PROFILE"):  # where the server's time goes (cProfile, to the named file)
+        import cProfile
+
+        cProfile.runctx("asyncio.run(main())", globals(), {"asyncio": asyncio, "main": main},
+                        os.environ["MW_BENCH_PROFILE"])
+    else:
+        asyncio.run(main())
 
 
 def role_feed(args: argparse.Namespace) -> None:
