@@ -127,6 +127,9 @@ def test_websocket_refuses_bad_requests_without_closing(server: Any) -> None:
     async def go() -> list[Any]:
         async with connect(server.ws) as ws:
             out = []
+            await ws.send(b"\xff\xfe binary garbage")
+            out_bin = decode_frame(await ws.recv())
+            assert out_bin["error"]["code"] == "invalid_input"
             for msg in ('{"op":"subscribe","channels":["ticks"],"ids":["*"]}', "not json", '{"op":"nope"}',
                         '{"op":"subscribe","channels":"trades","ids":"binance:ETHUSDT"}',
                         '{"op":"unsubscribe","channels":["trades"],"ids":["binance:ETHUSDT"]}', '{"op":"stats"}'):
@@ -246,3 +249,19 @@ def test_slow_consumer_never_slows_ingest_and_counts_what_it_lost(events: list[A
     assert fast.pending == sum(1 for k, r in events if k == "trade" for x in r if x["listing_id"] == "binance:BTCUSDT")
     assert hub.counters()["dropped"]["trades"] == c["dropped"]["trades"]
     assert elapsed < 2.0, f"publishing {sum(len(r) for _, r in events)} events took {elapsed:.2f} s"
+
+
+def test_websocket_refuses_a_bad_key_before_the_handshake(server: Any) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    async def go(headers: dict[str, str]) -> int:
+        try:
+            async with connect(server.ws, additional_headers=headers):
+                return 101
+        except InvalidStatus as e:
+            return int(e.response.status_code)
+
+    assert asyncio.run(go({"Authorization": "Bearer mwk_not_a_key"})) == 403
+    assert asyncio.run(go({"Authorization": "Basic dXNlcjpwdw=="})) == 403
+    assert asyncio.run(go({})) == 101  # loopback without --require-keys: open like REST

@@ -112,7 +112,12 @@ async def stream_ws(ws: WebSocket) -> None:
 
     async def reader() -> None:
         while True:
-            raw = await ws.receive_text()
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:  # a binary frame: read as UTF-8 JSON too
+                raw = (message.get("bytes") or b"").decode("utf-8", "replace")
             try:
                 msg = json.loads(raw)
                 if not isinstance(msg, dict):
