@@ -3,7 +3,7 @@ carried from batch to batch. A rule *flags* an event (sets its bit in ``flags``,
 nothing is dropped or repaired. Input that cannot be parsed at all never becomes an event: the feed normaliser sends
 it to the quarantine with the raw bytes, the feed and the position (:class:`Unparseable`).
 
-Rules (codes as in the rule catalogue, ``stream.<flag>``):
+Rules (codes ``stream.<flag>`` in the rule catalogue, :mod:`marketwire.verify.rules`):
 
 * ``quote_crossed`` / ``quote_locked``: the venue's bid is above / equal to its ask. Sides a message does not carry
   (NaN) are the venue's last known ones (Lean quote rows carry one side).
@@ -29,32 +29,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from marketwire.stream.events import FLAGS, SCHEMAS, kind_of
-from marketwire.verify.rules import Rule, register
 
 WINDOW = 32
 BAND_K = 8.0
 MIN_BAND = 0.01  # 1 % in log price
 ALPHA = 0.01
-
-_DESCRIPTIONS = {
-    "quote_crossed": "A quote whose bid is above its ask on the same venue (the venue's last known other side).",
-    "quote_locked": "A quote whose bid equals its ask on the same venue.",
-    "seq_out_of_order": "An event whose exchange time or sequence number goes backwards for its listing and venue.",
-    "seq_gap": "An event whose sequence number jumps forward: messages were lost before it (contiguous feeds).",
-    "price_band": "A trade outside the band around the median of the previous 32 trades, scaled to the listing's "
-                  "recent volatility (max(1 %, 8 x the weighted mean absolute log deviation)).",
-    "price_nonpositive": "A trade or quote side with a zero or negative price.",
-    "size_nonpositive": "A trade or quote side with a zero or negative size.",
-    "trade_duplicate": "A trade whose id was seen before on the same listing and venue.",
-    "vendor_suspicious": "An event the vendor marked suspicious (kept, flagged).",
-    "book_resync": "A book event rebuilt from a snapshot after a gap in the update ids.",
-}
-for _code, _desc in _DESCRIPTIONS.items():
-    register(Rule(f"stream.{_code}", "flag", "trades", _desc))
-register(Rule("stream.unparseable", "reject", "trades",
-              "A feed message or row that cannot be parsed into an event: quarantined with its raw bytes, the feed and "
-              "its position; the stream goes on."))
-
 
 @dataclass
 class _ListingState:
