@@ -246,25 +246,37 @@ def role_clients(args: argparse.Namespace) -> None:
     counts = [0] * len(ids)
     path = "/" if args.mode == "peer" else f"/v1/stream?format={args.format}"
 
+    conns: list[Any] = []
+    last = [time.monotonic()]
+
     async def one(k: int, ready: asyncio.Event, started: list[int]) -> None:
         async with connect(f"ws://127.0.0.1:{args.port}{path}", max_size=None, compression=None) as ws:
+            conns.append(ws)
             await ws.send(json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}))
             await ws.recv()
             started[0] += 1
             if started[0] == len(ids):
                 ready.set()
             mine = lat[k]
-            while True:
-                try:  # the first event may take a while (the feed loads its data); then idle means the end
-                    data = await asyncio.wait_for(ws.recv(), args.idle if counts[k] else 120)
-                except (TimeoutError, asyncio.TimeoutError):
-                    return
-                now = time.time_ns()
-                frame = decode_frame(data)
-                evs = frame.get("events", ())
-                counts[k] += len(evs)
-                for e in evs:
-                    mine.append(now - e["ts_recv"])
+            try:
+                async for data in ws:  # no per-message timeout task: the watchdog below ends the run
+                    now = time.time_ns()
+                    last[0] = time.monotonic()
+                    evs = decode_frame(data).get("events", ())
+                    counts[k] += len(evs)
+                    for e in evs:
+                        mine.append(now - e["ts_recv"])
+            except Exception:  # noqa: BLE001 - closed by the watchdog or the server
+                return
+
+    async def watchdog() -> None:
+        """The run is over once events have flowed and then nothing came for ``--idle`` seconds."""
+        while True:
+            await asyncio.sleep(0.25)
+            if sum(counts) and time.monotonic() - last[0] > args.idle:
+                for ws in conns:
+                    await ws.close()
+                return
 
     async def main() -> None:
         ready = asyncio.Event()
@@ -273,7 +285,7 @@ def role_clients(args: argparse.Namespace) -> None:
         await ready.wait()
         print(json.dumps({"ready": True}), flush=True)
         c0, t0 = time.process_time(), time.perf_counter()
-        await asyncio.gather(*tasks)
+        await asyncio.gather(watchdog(), *tasks)
         wall = time.perf_counter() - t0 - args.idle
         per = []
         for k, xs in enumerate(lat):
