@@ -116,3 +116,34 @@ async def _until(cond: Any, timeout: float = 10) -> None:
     from marketwire.stream.bus import wait_for
 
     await wait_for(cond, timeout)
+
+
+def test_a_replay_through_the_stream_service_lands_on_the_bus(bus: Bus, tmp_path: Any) -> None:
+    """The blocking publisher as a listener of the stream service: every batch a replay acknowledges is on the bus."""
+    from conftest import shared_data
+
+    import marketwire
+    from marketwire.stream.bus import BlockingPublisher
+
+    capture = shared_data() / "realtime" / "hftbacktest_binance_ws" / "spot" / "ethusdt_20240809.gz"
+    if not capture.is_file():
+        pytest.skip(f"capture not found at {capture}")
+    publisher = BlockingPublisher(NATS, prefix=bus.prefix, subject_root=bus.root)
+    try:
+        mw = marketwire.open(tmp_path / "home")
+        mw.stream.on_batch(publisher.publish_batch)
+        rep = mw.stream.replay([str(capture)]).as_dict()
+        assert rep["accepted"] > 1000
+
+        async def count() -> tuple[int, int]:
+            info_t = await publisher.bus.js.stream_info(bus.stream_name("trades"))
+            info_q = await publisher.bus.js.stream_info(bus.stream_name("quotes"))
+            return int(info_t.state.messages), int(info_q.state.messages)
+
+        trades, quotes = publisher._call(count())
+        assert trades > 0 and quotes > 0
+        # every accepted event (trades, quotes, book levels) went to the bus, acknowledged by JetStream
+        assert publisher.bus.published == rep["accepted"]
+    finally:
+        publisher._call(publisher.bus.delete_streams())
+        publisher.close()

@@ -8,7 +8,7 @@ token: characters NATS reserves (``.``, ``*``, ``>``, spaces) are escaped as ``~
 undoes it.
 
 A message carries a *batch*: the msgpack-encoded list of event rows of one channel and one listing (the columns of
-:mod:`marketwire.stream.events`). :meth:`Bus.publish_rows` groups rows by listing and publishes one message per
+:mod:`marketwire.stream.events`), at most :data:`MESSAGE_ROWS` of them. :meth:`Bus.publish_rows` groups rows by listing and publishes one message per
 listing; the last message of each stream in a call is published with a JetStream acknowledgement and the others
 without waiting, so a call returns once JetStream has stored the whole batch (a stream stores its messages in the
 order they arrive from one connection; the acknowledgement names the stream sequence of the last one).
@@ -33,6 +33,8 @@ STREAM_OF = {"trades": "TRADES", "quotes": "QUOTES", "book": "BOOK", "status": "
              "bars_1m": "BARS"}
 #: event kind of the event model -> channel
 CHANNEL_OF = {"trade": "trades", "quote": "quotes", "book": "book", "status": "status"}
+#: the most event rows in one message (~150 bytes each in msgpack: well under NATS's 1 MB payload limit)
+MESSAGE_ROWS = 2_000
 _RESERVED = re.compile(r"[.*>~\s]")
 
 
@@ -113,7 +115,9 @@ class Bus:
         groups: dict[str, list[Mapping[str, Any]]] = {}
         for r in rows:
             groups.setdefault(r["listing_id"], []).append(r)
-        items = list(groups.items())
+        # one message per listing, split so that none exceeds NATS's payload limit (1 MB by default)
+        items = [(listing, group[i:i + MESSAGE_ROWS]) for listing, group in groups.items()
+                 for i in range(0, len(group), MESSAGE_ROWS)]
         nc = self.nc
         for listing, group in items[:-1]:
             await nc.publish(f"{self.root}.{channel}.{subject_token(listing)}",
@@ -183,6 +187,38 @@ async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quote
     return await bus.consume(channels, on_batch, start_seq=start_seq)
 
 
+class BlockingPublisher:
+    """A :class:`Bus` for synchronous code (a replay, a CLI): its own event loop in a background thread.
+    :meth:`publish_batch` returns once JetStream has acknowledged the batch, so it can be registered as a listener of
+    the stream service (``mw.stream.on_batch(publisher.publish_batch)``) and every batch the log acknowledges is on
+    the bus too."""
+
+    def __init__(self, url: str = "nats://127.0.0.1:4222", **kw: Any) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="mw-bus", daemon=True)
+        self._thread.start()
+        self.bus = Bus(url, **kw)
+        self._call(self.bus.connect())
+
+    def _call(self, coro: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def publish_batch(self, batch: Any) -> int | None:
+        return self._call(self.bus.publish_batch(batch))  # type: ignore[no-any-return]
+
+    def publish_rows(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> int | None:
+        return self._call(self.bus.publish_rows(kind, rows))  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        try:
+            self._call(self.bus.close(), 10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)
+
+
 async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -192,4 +228,4 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-__all__ = ["Bus", "CHANNEL_OF", "STREAM_OF", "bridge", "listing_of_subject", "subject_token"]
+__all__ = ["BlockingPublisher", "Bus", "CHANNEL_OF", "STREAM_OF", "bridge", "listing_of_subject", "subject_token"]
