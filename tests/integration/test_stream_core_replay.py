@@ -144,8 +144,8 @@ def test_kill_9_during_replay_and_roll_loses_nothing_acknowledged(tmp_path: Path
              str(realtime() / "hftbacktest_binance_ws" / "spot" / "ethusdt_20240808.gz")]
     ref, replay_s, roll_s = sc.calibrate(files, tmp_path)
     rng = random.Random(12)
-    for _ in range(2):
-        r = sc.trial(files, tmp_path, ref, replay_s, roll_s, rng)
+    for after_first_ack in (False, True):
+        r = sc.trial(files, tmp_path, ref, replay_s, roll_s, rng, after_first_ack=after_first_ack)
         assert r["acked_survived"] and r["exactly_once_after_resume"] and r["lake_exactly_once"], r
 
 
