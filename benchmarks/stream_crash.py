@@ -187,13 +187,27 @@ def trial(files: list[str], tmp: Path, reference: np.ndarray, replay_s: float, r
             "lake": lake["got"]}
 
 
-def calibrate(files: list[str], tmp: Path) -> tuple[np.ndarray, float, float]:
+def calibrate(files: list[str], tmp: Path, in_process: bool = False) -> tuple[np.ndarray, float, float]:
+    """The uninterrupted replay's events and the seconds a replay and a roll take (``in_process``: run here,
+    without the start-up of two more interpreters)."""
     home = tmp / "reference"
     j = tmp / "ref.journal"
-    run_child(CHILD_REPLAY, [str(home), str(j), *files], None)
-    replay_s = float(j.read_text().split("elapsed ")[-1].split()[0])
-    run_child(CHILD_ROLL, [str(home), str(j)], None)
-    roll_s = float(j.read_text().split("elapsed ")[-1].split()[0])
+    if in_process:
+        import marketwire
+
+        mw = marketwire.open(home)
+        t0 = time.perf_counter()
+        mw.stream.replay(files)
+        replay_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        mw.stream.roll()
+        roll_s = time.perf_counter() - t0
+        mw.stream.close()
+    else:
+        run_child(CHILD_REPLAY, [str(home), str(j), *files], None)
+        replay_s = float(j.read_text().split("elapsed ")[-1].split()[0])
+        run_child(CHILD_ROLL, [str(home), str(j)], None)
+        roll_s = float(j.read_text().split("elapsed ")[-1].split()[0])
     ref = fingerprint(home)
     assert lake_check(home)["ok"]
     shutil.rmtree(home, ignore_errors=True)

@@ -142,7 +142,7 @@ def test_kill_9_during_replay_and_roll_loses_nothing_acknowledged(tmp_path: Path
     tick = realtime() / "lean" / "equity" / "usa" / "tick"
     files = [str(tick / "ibm" / "20131007_trade.zip"),
              str(realtime() / "hftbacktest_binance_ws" / "spot" / "ethusdt_20240808.gz")]
-    ref, replay_s, roll_s = sc.calibrate(files, tmp_path)
+    ref, replay_s, roll_s = sc.calibrate(files, tmp_path, in_process=True)
     rng = random.Random(12)
     for after_first_ack in (False, True):
         r = sc.trial(files, tmp_path, ref, replay_s, roll_s, rng, after_first_ack=after_first_ack)
