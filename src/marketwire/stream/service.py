@@ -354,15 +354,24 @@ class StreamService:
                 continue
             inside = inside and (t0 is None or (f0 is not None and f0 >= t0)) and \
                 (t1 is None or (f1 is not None and f1 < t1))
-            pf = pq.ParquetFile(path)
+            # strings decoded as dictionaries (a handful of venues and conditions per file); a one-listing file's
+            # listing column is not read at all
+            pf = pq.ParquetFile(path, read_dictionary=["venue", "conditions", "source"])
             names = set(pf.schema_arrow.names)
-            t = pf.read(columns=[c for c in want if c in names])
+            t = pf.read(columns=[c for c in want if c in names and (c != "listing_id" or lo != hi)],
+                        use_threads=False)
             if lo != hi:
                 t = t.filter(pc.equal(t.column("listing_id"), lid))
+            else:
+                t = t.append_column("listing_id", pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(t.num_rows, np.int32)), pa.array([lid])))
             parts.append(t)
         n = sum(p.num_rows for p in parts)
         if not parts:
             return SCHEMAS[kind].empty_table()
+        if len(parts) > 1:
+            parts = [p_.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_dictionary(f.type) else f
+                                        for f in p_.schema])) for p_ in parts]
         t = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
         mask = None
         ts = t.column("ts_event")
