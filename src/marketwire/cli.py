@@ -1108,6 +1108,203 @@ def estimates_surprises(ctx: click.Context, id: str, metric: str | None, fmt: st
     df = _run(ctx, lambda mw: mw.estimates.surprises(id, metric=metric))
     render(_frame_rows(df), fmt, columns=df.columns)
 
+# -- stream (replay, ticks, bars) --
+@main.group()
+def stream() -> None:
+    """Realtime: replay feed files into the durable log, follow a listing, roll the log into the lake."""
+
+
+@stream.command("replay")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--speed", default="max", show_default=True, metavar="max|X",
+              help="max: as fast as possible; X: a factor of real time (1 = the exchange's pace).")
+@click.option("--symbol", default=None, help="The instrument of the files (default: from each file's path).")
+@click.option("--no-resume", "no_resume", is_flag=True,
+              help="Replay files from their start even when an earlier replay acknowledged part of them.")
+@FORMAT
+@click.pass_context
+def stream_replay(ctx: click.Context, paths: tuple[str, ...], speed: str, symbol: str | None, no_resume: bool,
+                  fmt: str) -> None:
+    """Replay Lean tick zips, Binance captures, cryptofeed captures or DBN files through the in-stream rules into
+    the log. Prints events read, accepted, flagged and quarantined; on return every accepted event is acknowledged
+    (fsynced) and queryable (marketwire ticks / bars)."""
+    if speed != "max":
+        try:
+            if float(speed) <= 0:
+                raise ValueError
+        except ValueError:
+            click.echo(f"error [invalid_input]: `--speed`: {speed!r} is not max or a positive number", err=True)
+            sys.exit(EXIT_INVALID)
+    rep = _run(ctx, lambda mw: mw.stream.replay(list(paths), speed=speed, symbol=symbol, resume=not no_resume))
+    d = rep.as_dict()
+    row = {k: d[k] for k in ("files", "read", "accepted", "flagged", "quarantined", "skipped", "acknowledged_to")}
+    row["seconds"] = round(d["seconds"], 3)
+    row["flags"] = ",".join(f"{k}={v}" for k, v in sorted(d["flags"].items())) or None
+    render(d if fmt == "json" else [row], fmt)
+
+
+@stream.command("tail")
+@click.argument("id")
+@click.option("--type", "kind", type=click.Choice(["trades", "quotes"]), default="trades", show_default=True)
+@click.option("-n", "count", type=click.IntRange(1, 100_000), default=10, show_default=True,
+              help="How many of the latest events.")
+@FORMAT
+@click.pass_context
+def stream_tail(ctx: click.Context, id: str, kind: str, count: int, fmt: str) -> None:
+    """The latest trades or quotes of a listing (from the log and the lake)."""
+    df = _run(ctx, lambda mw: mw.ticks(id, type=kind, output="polars"))
+    _write_frame(_tick_frame(df.tail(count)), fmt, None)
+
+
+@stream.command("roll")
+@click.option("--retain", is_flag=True, help="Delete log segments wholly rolled into the lake.")
+@FORMAT
+@click.pass_context
+def stream_roll(ctx: click.Context, retain: bool, fmt: str) -> None:
+    """End of day: roll the acknowledged log into the lake's trades, quotes and bars_intraday (idempotent)."""
+    rep = _run(ctx, lambda mw: mw.stream.roll(retain=retain))
+    rep["dates"] = ",".join(rep["dates"]) or None
+    rep["written"] = ",".join(f"{k}={v}" for k, v in rep["written"].items()) or None
+    render([rep] if fmt != "json" else rep, fmt)
+
+
+def _tick_frame(df: Any) -> Any:
+    """Ticks for output: ``time`` (ISO 8601, UTC) first, flag names spelt out."""
+    import polars as pl
+
+    from marketwire.stream.events import flag_names
+
+    return df.with_columns(
+        pl.from_epoch(pl.col("ts_event"), time_unit="ns").dt.replace_time_zone("UTC").alias("time"),
+        pl.col("flags").map_elements(lambda v: ",".join(flag_names(int(v))) or None,
+                                     return_dtype=pl.Utf8).alias("flag_names"),
+    ).select(["time", *[c for c in df.columns if c != "time"], "flag_names"])
+
+
+@main.command()
+@click.argument("id")
+@click.option("--interval", type=click.Choice(["1s", "1m"]), default="1m", show_default=True)
+@click.option("--start", default=None, metavar="T", help="First bar (ISO 8601 date or instant; UTC unless stated).")
+@click.option("--end", default=None, metavar="T", help="End (exclusive).")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="As known at this instant.")
+@FORMAT
+@click.pass_context
+def bars(ctx: click.Context, id: str, interval: str, start: str | None, end: str | None, as_of: str | None,
+         fmt: str) -> None:
+    """Intraday OHLCV bars of a listing with VWAP and trade count, from its trades (log and lake alike).
+    ``time`` is the bar's start, ISO 8601 with its UTC offset."""
+    import polars as pl
+
+    df = _run(ctx, lambda mw: mw.bars(id, interval, start, end, as_of=as_of, output="polars"))
+    df = df.with_columns(pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S%:z"))
+    _write_frame(df, fmt, None)
+
+
+@main.command()
+@click.argument("id")
+@click.option("--type", "kind", type=click.Choice(["trades", "quotes"]), default="trades", show_default=True)
+@click.option("--start", default=None, metavar="T", help="From (ISO 8601 date or instant; UTC unless stated).")
+@click.option("--end", default=None, metavar="T", help="Until (exclusive).")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="As known at this instant.")
+@click.option("--flags", "only_flagged", is_flag=True, help="Only the events a rule flagged.")
+@FORMAT
+@click.pass_context
+def ticks(ctx: click.Context, id: str, kind: str, start: str | None, end: str | None, as_of: str | None,
+          only_flagged: bool, fmt: str) -> None:
+    """Trades or quotes of a listing, every event kept (flagged ones with the rules that flagged them)."""
+    import polars as pl
+
+    df = _run(ctx, lambda mw: mw.ticks(id, kind, start, end, flags=only_flagged, as_of=as_of, output="polars"))
+    df = _tick_frame(df).with_columns(pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S.%f%:z"))
+    _write_frame(df, fmt, None)
+
+
+# -- stream (live) --
+@stream.command("connect")
+@click.argument("url")
+@click.option("--venue", type=click.Choice(["binance", "coinbase", "kraken", "bitstamp"]), required=True)
+@click.option("--subscribe", "subscriptions", multiple=True, required=True, metavar="NAME",
+              help="Repeatable. Binance: a stream (btcusdt@trade, btcusdt@bookTicker, btcusdt@depth@100ms); "
+                   "Coinbase: a product (BTC-USD); Kraken: a pair (XBT/USD); Bitstamp: a channel (live_trades_btcusd).")
+@click.option("--market", type=click.Choice(["spot", "usdm", "cm"]), default="spot", show_default=True,
+              help="Binance market (depth rules and instrument names differ).")
+@click.option("--rest", default=None, metavar="URL", help="Binance REST base for depth snapshots "
+              "(https://api.binance.com, https://fapi.binance.com, https://dapi.binance.com).")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after this many seconds (default: run until interrupted).")
+@FORMAT
+@click.pass_context
+def stream_connect(ctx: click.Context, url: str, venue: str, subscriptions: tuple[str, ...], market: str,
+                   rest: str | None, seconds: float | None, fmt: str) -> None:
+    """Read a venue's live WebSocket feed into the log: reconnect with backoff and resubscribe, record gaps, resync
+    Binance books from snapshots, quarantine unparseable messages. Prints the feed's counters."""
+    import asyncio
+
+    from marketwire.stream.live import run_into
+
+    def go(mw: Any) -> dict[str, Any]:
+        try:
+            return asyncio.run(run_into(mw.stream, url, venue, list(subscriptions), market=market, rest=rest,
+                                        seconds=seconds))
+        except KeyboardInterrupt:
+            return {"interrupted": True}
+
+    rep = _run(ctx, go)
+    rep.pop("backoff_waits", None)
+    render(rep if fmt == "json" else [rep], fmt)
+
+
+@stream.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--replay", "replay", multiple=True, metavar="PATH",
+              help="Repeatable. Play feed files to subscribers at --speed (the log is written by stream replay).")
+@click.option("--speed", default="1", show_default=True, metavar="max|X", help="Replay pace: a factor of real time.")
+@click.option("--loop", "loop_replay", is_flag=True, help="Start the replay again when it ends.")
+@click.option("--bus", default=None, metavar="nats://HOST:PORT", help="Also serve the events of a NATS JetStream bus.")
+@click.option("--connect", "connect_url", default=None, metavar="URL", help="Also serve a live feed (with "
+              "--venue and --subscribe as for stream connect); its events go to the log too.")
+@click.option("--venue", type=click.Choice(["binance", "coinbase", "kraken", "bitstamp"]), default=None)
+@click.option("--subscribe", "subscriptions", multiple=True, metavar="NAME")
+@click.option("--require-keys", is_flag=True, help="Require an API key on loopback too.")
+@click.pass_context
+def stream_serve(ctx: click.Context, host: str, port: int, replay: tuple[str, ...], speed: str, loop_replay: bool,
+                 bus: str | None, connect_url: str | None, venue: str | None, subscriptions: tuple[str, ...],
+                 require_keys: bool) -> None:
+    """Serve REST, WebSocket /v1/stream, Server-Sent Events and the live pages /stream/{id}, fed by a replay, a live
+    feed and/or a NATS bus."""
+    import asyncio
+
+    from marketwire.serve.access import serve_policy
+    from marketwire.serve.api import create_app
+    from marketwire.serve.api_stream import serve_stream
+
+    try:
+        pace = None if speed == "max" else float(speed)
+        if pace is not None and pace <= 0:
+            raise ValueError
+    except ValueError:
+        click.echo(f"error [invalid_input]: `--speed`: {speed!r} is not max or a positive number", err=True)
+        sys.exit(EXIT_INVALID)
+    if connect_url and (not venue or not subscriptions):
+        click.echo("error [invalid_input]: `--connect` needs --venue and at least one --subscribe", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        policy, notes = serve_policy(ctx.obj["home"], host, require_keys=require_keys, insecure=False,
+                                     allowed_hosts=(), rate_limit=None)
+        for note in notes:
+            click.echo(f"warning: {note}", err=True)
+        import marketwire
+
+        app = create_app(marketwire.open(ctx.obj["home"]).home, policy)
+        connect = {"url": connect_url, "venue": venue, "subscriptions": list(subscriptions)} if connect_url else None
+        asyncio.run(serve_stream(app, host, port, replay=list(replay), speed=pace, loop_replay=loop_replay, bus=bus,
+                                 connect=connect))
+    except MarketwireError as e:
+        click.echo(f"error [{e.code}]: {e.message}", err=True)
+        sys.exit(_exit_code(e))
+    except KeyboardInterrupt:
+        pass
 
 def run() -> None:  # pragma: no cover - the console script
     """Entry point of the ``marketwire`` command.

@@ -54,6 +54,7 @@ class Marketwire:
         self._news: Any = None
         self._fundamentals: Any = None
         self._estimates: Any = None
+        self._stream: Any = None
         # derived state a killed ingest or build left stale or half-built is rebuilt now (unless a writer is at work;
         # ``repair=False``: opened as it is, e.g. to check it)
         if repair and self.identity.repair_due():
@@ -139,6 +140,28 @@ class Marketwire:
 
             self._estimates = EstimatesService(self.lake, self.engine, self.identity)
         return self._estimates
+
+    @property
+    def stream(self) -> Any:
+        """The stream service (:class:`~marketwire.stream.service.StreamService`): replay, the durable log, ticks,
+        intraday bars and the last-value cache; opened on first use."""
+        if self._stream is None:
+            from marketwire.stream.service import StreamService
+
+            self._stream = StreamService(self.lake, self.engine, self.identity, self.home)
+        return self._stream
+
+    def bars(self, id: str, interval: str = "1m", start: Any = None, end: Any = None, **kwargs: Any) -> Any:
+        """Intraday bars of a listing as a DataFrame (:meth:`StreamService.bars`)."""
+        return self.stream.bars(id, interval, start, end, **kwargs)
+
+    def ticks(self, id: str, type: str = "trades", start: Any = None, end: Any = None, **kwargs: Any) -> Any:
+        """Trades or quotes of a listing as a DataFrame (:meth:`StreamService.ticks`)."""
+        return self.stream.ticks(id, type, start, end, **kwargs)
+
+    def last(self, id: str) -> dict[str, Any]:
+        """Last trade, venue quotes and consolidated best bid/offer of a listing (:meth:`StreamService.last`)."""
+        return self.stream.last(id)
 
     # -- loading ----------------------------------------------------------------------------------------------------
     def ingest(self, source: str, paths: Sequence[str | Path], as_of: date | datetime | str | None = None,

@@ -48,6 +48,8 @@ def install_web(app: FastAPI) -> None:
     app.add_api_route("/news", wire_page, methods=["GET"], include_in_schema=False, response_class=HTMLResponse)
     app.add_api_route("/news/{id}", article_page, methods=["GET"], include_in_schema=False,
                       response_class=HTMLResponse)
+    app.add_api_route("/stream/{id}", stream_page, methods=["GET"], include_in_schema=False,
+                      response_class=HTMLResponse)
 
 
 # -- handlers --------------------------------------------------------------------------------------------
@@ -238,6 +240,30 @@ def _language_name(code: Any) -> str | None:
 
 
 # -- rendering -------------------------------------------------------------------------------------------
+
+#: the live page's policy: its own script, and events from this server only
+STREAM_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+async def stream_page(request: Request, id: str) -> HTMLResponse:
+    """The live page of one listing: last trade and quote and a chart of 1-minute bars, kept current by the page's
+    own script (``/static/stream.js``) from the Server-Sent Events of ``/v1/stream/sse``."""
+    import asyncio
+
+    from marketwire.serve.api_stream import stream_hub
+
+    try:
+        check_known(request.query_params.keys(), (), "the live page /stream/{id}")
+        [listing] = await asyncio.get_running_loop().run_in_executor(None, stream_hub(request.app).resolve, [id])
+    except NotFound:
+        return _error_page(404, "not_found", f"No listing is known as {id}.")
+    except MarketwireError as e:
+        return _error_page(int(e.http_status), e.code, e.message)
+    resp = _render("stream.html", 200, listing=listing, asked=id, html_lang="en", page_title=f"Live · {id}")
+    resp.headers["Content-Security-Policy"] = STREAM_CSP
+    return resp
+
 
 def _facade(request: Request) -> Any:
     return request.app.state.marketwire

@@ -201,6 +201,25 @@ _R = [
          "Reported sub-periods do not add up: a cumulative flow (6 months, 9 months, the fiscal year) differs from "
          "the shorter cumulative plus the quarter that completes it by more than 0.5% (and 1% of the unit's "
          "rounding), in the same filing."),
+    # realtime stream (marketwire.stream.verify): flags on events of the log, and feed input that is no event
+    Rule("stream.quote_crossed", "flag", "quotes", "A quote whose bid is above its ask on the same venue (the venue's "
+         "last known other side; Lean's NBBO rows compare as one consolidated book)."),
+    Rule("stream.quote_locked", "flag", "quotes", "A quote whose bid equals its ask on the same venue."),
+    Rule("stream.seq_out_of_order", "flag", "trades",
+         "An event whose exchange time or sequence number goes backwards for its listing and venue."),
+    Rule("stream.seq_gap", "flag", "trades",
+         "An event whose sequence number jumps forward on a feed with contiguous sequences: messages were lost."),
+    Rule("stream.price_band", "flag", "trades",
+         "A trade outside the band around the median of the listing's previous 32 trades, scaled to its recent "
+         "volatility: max(1 %, 8 x the weighted mean absolute log deviation)."),
+    Rule("stream.price_nonpositive", "flag", "trades", "A trade or quote side with a zero or negative price."),
+    Rule("stream.size_nonpositive", "flag", "trades", "A trade or quote side with a zero or negative size."),
+    Rule("stream.trade_duplicate", "flag", "trades", "A trade whose id was seen before on the same listing and venue."),
+    Rule("stream.vendor_suspicious", "flag", "trades", "An event the vendor marked suspicious (kept, flagged)."),
+    Rule("stream.book_resync", "flag", "trades", "A book event rebuilt from a snapshot after a gap in the update ids."),
+    Rule("stream.unparseable", "reject", "trades",
+         "A feed message or row that cannot be parsed into an event: quarantined with its raw bytes, the feed and "
+         "its position; the stream goes on."),
 ]
 
 #: the rules marketwire itself declares (docs/rules.md); plugins add theirs to RULES

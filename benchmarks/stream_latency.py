@@ -1,0 +1,437 @@
+"""Feed-to-client latency of the realtime serving path on loopback.
+
+A replay of real Lean equity ticks (BAC trades and quotes of 2013-10-07, normalised by the stream feed reader) at
+``--rate`` events/s (default 50,000) spread round-robin over ``--listings`` listings (default 100: ``BENCH:000`` ..
+``BENCH:099``; the events are real, their spread over 100 listings is the benchmark's), for ``--seconds`` seconds.
+``--subscribers`` WebSocket clients (default 100) each subscribe to trades and quotes of one listing, plus one client
+to every listing (``*``). Latency = the client's clock when it has decoded the frame minus the event's ``ts_recv``,
+which the feed stamps when it hands the event over (loopback: one machine, one clock).
+
+Modes:
+  embedded: the feed runs inside the server process and publishes to the hub directly;
+  nats:     a separate feed process publishes per-listing batches to NATS JetStream (``mw.trades.<listing>``...),
+            the server consumes them (ordered consumer) and fans out through the hub.
+Peer: a bare ``websockets`` broadcast server (no framework, no hub, no policy: each client gets the events of its
+listing, one JSON frame per feed tick, encoded once per listing and tick) fed by the same replay in-process: what
+the plain library does on the same machine in the same run.
+
+Processes: server (uvicorn + the app of ``marketwire serve``), clients (all subscribers in one process; uvloop with
+MW_BENCH_UVLOOP=1), feed (nats mode). CPU use per process = its CPU seconds / wall seconds during the replay.
+
+    python benchmarks/stream_latency.py [--mode embedded,nats,peer] [--rate 50000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def _loop() -> None:
+    if not os.environ.get("MW_BENCH_UVLOOP"):  # opt in: the stdlib loop measured steadier on this machine
+        return
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+
+
+def _data() -> Path:
+    from conftest import shared_data
+
+    return shared_data() / "realtime" / "lean" / "equity" / "usa" / "tick" / "bac"
+
+
+def load_rows(rate: int, seconds: float, listings: int) -> list[tuple[str, dict[str, Any]]]:
+    """``rate * seconds`` real events (trades and quotes merged by time), listing ids spread round-robin."""
+    from marketwire.stream.events import kind_of
+    from marketwire.stream.feeds import reader
+
+    need = int(rate * seconds)
+    out: list[tuple[str, dict[str, Any]]] = []
+    per: dict[str, list[dict[str, Any]]] = {"trade": [], "quote": []}
+    for name in ("20131007_trade.zip", "20131007_quote.zip"):
+        for chunk in reader("lean")(_data() / name, lambda key, meta: key):
+            if chunk.batch is not None and chunk.batch.num_rows:
+                per[kind_of(chunk.batch)].extend(chunk.batch.to_pylist())
+            if len(per["trade"]) + len(per["quote"]) >= 2 * need:
+                break
+    merged = sorted([("trade", r) for r in per["trade"]] + [("quote", r) for r in per["quote"]],
+                    key=lambda kr: kr[1]["ts_event"])[:need]
+    for i, (_k, r) in enumerate(merged):
+        r["listing_id"] = f"BENCH:{i % listings:03d}"
+        for f in ("bid_price", "bid_size", "ask_price", "ask_size"):
+            if f in r and r[f] != r[f]:
+                r[f] = None
+    out = merged
+    if len(out) < need:
+        raise SystemExit(f"only {len(out)} events in the BAC files; lower --rate or --seconds")
+    return out
+
+
+async def pace(rows: list[tuple[str, dict[str, Any]]], rate: int, emit: Any, tick: float = 0.001) -> dict[str, Any]:
+    """Hand ``rows`` over at ``rate`` events/s in ticks of ``tick`` s; ``emit(kind, rows)`` may be a coroutine."""
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    i, n = 0, len(rows)
+    while i < n:
+        due = min(n, int((time.perf_counter() - t0) * rate) + 1)
+        if due > i:
+            now = time.time_ns()
+            by_kind: dict[str, list[dict[str, Any]]] = {}
+            for k, r in rows[i:due]:
+                r["ts_recv"] = now
+                by_kind.setdefault(k, []).append(r)
+            for k, part in by_kind.items():
+                out = emit(k, part)
+                if asyncio.iscoroutine(out):
+                    await out
+            i = due
+        await asyncio.sleep(tick)
+    wall = time.perf_counter() - t0
+    return {"events": n, "wall": wall, "rate": n / wall, "cpu": (time.process_time() - c0) / wall}
+
+
+# -- roles ---------------------------------------------------------------------------------------------------------
+
+def role_server(args: argparse.Namespace) -> None:
+    _loop()
+    import uvicorn
+
+    from marketwire.serve.api import create_app
+    from marketwire.serve.api_stream import stream_hub
+
+    app = create_app(args.home)
+
+    async def main() -> None:
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
+                                               ws="websockets-sansio", lifespan="on"))
+        serving = asyncio.ensure_future(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        hub = stream_hub(app)
+        want = args.subscribers + 1
+        if args.mode == "nats":
+            from marketwire.stream.bus import Bus, bridge
+
+            bus = await Bus(args.bus, prefix=args.prefix, subject_root=args.prefix.lower()).connect()
+            await bridge(bus, hub, ["trades", "quotes"])
+        print(json.dumps({"ready": True}), flush=True)
+        while hub.counters()["subscribers"] < want:
+            await asyncio.sleep(0.05)
+        c0, t0 = time.process_time(), time.perf_counter()
+        if args.mode == "embedded":
+            rows = load_rows(args.rate, args.seconds, args.listings)
+            await asyncio.sleep(0.5)
+            c0, t0 = time.process_time(), time.perf_counter()
+            feed = await pace(rows, args.rate, hub.publish_rows)
+        else:
+            # the feed is another process: serve until the clients have gone
+            feed = {}
+            while hub.counters()["subscribers"] >= want:
+                await asyncio.sleep(0.05)
+        wall = time.perf_counter() - t0
+        await asyncio.sleep(1.0)
+        print(json.dumps({"server": {"cpu": (time.process_time() - c0) / wall, "feed": feed,
+                                     "hub": hub.counters()}}), flush=True)
+        while hub.counters()["subscribers"] > 0:
+            await asyncio.sleep(0.05)
+        server.should_exit = True
+        await serving
+
+    if os.environ.get("MW_BENCH_PROFILE"):  # where the server's time goes (cProfile, to the named file)
+        import cProfile
+
+        cProfile.runctx("asyncio.run(main())", globals(), {"asyncio": asyncio, "main": main},
+                        os.environ["MW_BENCH_PROFILE"])
+    else:
+        asyncio.run(main())
+
+
+def role_feed(args: argparse.Namespace) -> None:
+    _loop()
+    from marketwire.stream.bus import Bus
+
+    rows = load_rows(args.rate, args.seconds, args.listings)
+
+    async def main() -> None:
+        bus = await Bus(args.bus, prefix=args.prefix, subject_root=args.prefix.lower()).connect()
+        print(json.dumps({"ready": True}), flush=True)
+        sys.stdin.readline()  # go
+        stats = await pace(rows, args.rate, bus.publish_rows)
+        print(json.dumps({"feed": {**stats, "messages": bus.messages}}), flush=True)
+        await bus.close()
+
+    asyncio.run(main())
+
+
+def role_peer(args: argparse.Namespace) -> None:
+    """The peer: a bare websockets server broadcasting the same replay."""
+    _loop()
+    from websockets.asyncio.server import serve
+
+    rows = load_rows(args.rate, args.seconds, args.listings)
+    clients: dict[str, list[Any]] = {}
+
+    async def handler(ws: Any) -> None:
+        msg = json.loads(await ws.recv())
+        for i in msg["ids"]:
+            clients.setdefault(i, []).append(ws)
+        await ws.send(json.dumps({"subscribed": msg["ids"]}))
+        await ws.wait_closed()
+
+    async def emit(kind: str, part: list[dict[str, Any]]) -> None:
+        ch = "trades" if kind == "trade" else "quotes"
+        by: dict[str, list[bytes]] = {}
+        for r in part:
+            by.setdefault(r["listing_id"], []).append(json.dumps({"channel": ch, **r}).encode())
+        everyone: list[bytes] = []
+        for listing, encs in by.items():
+            everyone.extend(encs)
+            frame = (b'{"events":[' + b",".join(encs) + b"]}").decode()
+            for ws in clients.get(listing, ()):
+                try:
+                    await ws.send(frame)
+                except Exception:  # noqa: BLE001 - a client that left
+                    pass
+        if everyone:
+            frame = (b'{"events":[' + b",".join(everyone) + b"]}").decode()
+            for ws in clients.get("*", ()):
+                try:
+                    await ws.send(frame)
+                except Exception:  # noqa: BLE001 - a client that left
+                    pass
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", args.port, compression=None, max_size=None):
+            print(json.dumps({"ready": True}), flush=True)
+            while sum(len(v) for v in clients.values()) < args.subscribers + 1:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            c0, t0 = time.process_time(), time.perf_counter()
+            feed = await pace(rows, args.rate, emit)
+            wall = time.perf_counter() - t0
+            await asyncio.sleep(1.0)
+            print(json.dumps({"server": {"cpu": (time.process_time() - c0) / wall, "feed": feed}}), flush=True)
+            while any(not ws.state.name == "CLOSED" for v in clients.values() for ws in v):
+                await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+
+
+def role_clients(args: argparse.Namespace) -> None:
+    _loop()
+    import numpy as np
+    from websockets.asyncio.client import connect
+
+    from marketwire.stream.hub import decode_frame
+
+    ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
+    lat: list[list[int]] = [[] for _ in ids]
+    counts = [0] * len(ids)
+    path = "/" if args.mode == "peer" else f"/v1/stream?format={args.format}"
+
+    conns: list[Any] = []
+    last = [time.monotonic()]
+
+    async def one(k: int, ready: asyncio.Event, started: list[int]) -> None:
+        async with connect(f"ws://127.0.0.1:{args.port}{path}", max_size=None, compression=None) as ws:
+            conns.append(ws)
+            await ws.send(json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}))
+            await ws.recv()
+            started[0] += 1
+            if started[0] == len(ids):
+                ready.set()
+            mine = lat[k]
+            try:
+                async for data in ws:  # no per-message timeout task: the watchdog below ends the run
+                    now = time.time_ns()
+                    last[0] = time.monotonic()
+                    evs = decode_frame(data).get("events", ())
+                    counts[k] += len(evs)
+                    for e in evs:
+                        mine.append(now - e["ts_recv"])
+            except Exception:  # noqa: BLE001 - closed by the watchdog or the server
+                return
+
+    async def watchdog() -> None:
+        """The run is over once events have flowed and then nothing came for ``--idle`` seconds."""
+        while True:
+            await asyncio.sleep(0.25)
+            if sum(counts) and time.monotonic() - last[0] > args.idle:
+                for ws in conns:
+                    await ws.close()
+                return
+
+    async def main() -> None:
+        ready = asyncio.Event()
+        started = [0]
+        tasks = [asyncio.ensure_future(one(k, ready, started)) for k in range(len(ids))]
+        await ready.wait()
+        print(json.dumps({"ready": True}), flush=True)
+        c0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(watchdog(), *tasks)
+        wall = time.perf_counter() - t0 - args.idle
+        per = []
+        for k, xs in enumerate(lat):
+            a = np.asarray(xs, dtype=np.float64) / 1e6
+            per.append({"id": ids[k], "events": counts[k],
+                        "p50": float(np.percentile(a, 50)) if len(a) else None,
+                        "p99": float(np.percentile(a, 99)) if len(a) else None,
+                        "max": float(a.max()) if len(a) else None})
+        print(json.dumps({"clients": {"cpu": (time.process_time() - c0) / max(wall, 1e-9), "per": per}}),
+              flush=True)
+
+    asyncio.run(main())
+
+
+# -- the run ---------------------------------------------------------------------------------------------------------
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spawn(role: str, args: argparse.Namespace, port: int, home: str, mode: str, prefix: str) -> subprocess.Popen:
+    cmd = [sys.executable, __file__, "--role", role, "--port", str(port), "--home", home, "--mode", mode,
+           "--rate", str(args.rate), "--seconds", str(args.seconds), "--listings", str(args.listings),
+           "--subscribers", str(args.subscribers), "--bus", args.bus, "--prefix", prefix, "--format", args.format,
+           "--idle", str(args.idle)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MARKETWIRE_REQUEST_TIMEOUT": "600"}
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+
+
+def _read(p: subprocess.Popen, key: str, timeout: float = 300) -> dict[str, Any]:
+    end = time.monotonic() + timeout
+    assert p.stdout is not None
+    while time.monotonic() < end:
+        line = p.stdout.readline()
+        if not line:
+            raise SystemExit(f"a {key} process ended early (exit {p.wait()})")
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if key in obj:
+            return obj
+    raise SystemExit(f"no {key} in time")
+
+
+def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    import uuid
+
+    port = _port()
+    prefix = "MWBENCH" + uuid.uuid4().hex[:8].upper()
+    with tempfile.TemporaryDirectory() as home:
+        server = _spawn("peer" if mode == "peer" else "server", args, port, home, mode, prefix)
+        feed = None
+        try:
+            _read(server, "ready")
+            if mode == "nats":
+                feed = _spawn("feed", args, port, home, mode, prefix)
+                _read(feed, "ready")
+            clients = _spawn("clients", args, port, home, mode, prefix)
+            _read(clients, "ready")
+            if feed is not None:
+                assert feed.stdin is not None
+                feed.stdin.write("go\n")
+                feed.stdin.flush()
+            if mode != "nats":
+                srv = _read(server, "server")
+                res = _read(clients, "clients")
+                fd = srv["server"]["feed"]
+            else:
+                fd = _read(feed, "feed")["feed"]  # type: ignore[arg-type]
+                res = _read(clients, "clients")
+                srv = _read(server, "server")
+            clients.wait(60)
+        finally:
+            for p in (server, feed):
+                if p is not None and p.poll() is None:
+                    p.terminate()
+                    try:
+                        p.wait(10)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+            if mode == "nats":
+                asyncio.run(_cleanup(args.bus, prefix))
+    per = res["clients"]["per"]
+    listing_subs = [p for p in per if p["id"] != "*"]
+    wild = [p for p in per if p["id"] == "*"][0]
+    return {"mode": mode, "rate": fd["rate"], "events": fd["events"], "feed_cpu": fd.get("cpu") if mode == "nats"
+            else None,
+            "server_cpu": srv["server"]["cpu"], "clients_cpu": res["clients"]["cpu"],
+            "p50_worst": max(p["p50"] for p in per if p["p50"] is not None),
+            "p99_worst": max(p["p99"] for p in per if p["p99"] is not None),
+            "p50_median_sub": sorted(p["p50"] for p in listing_subs)[len(listing_subs) // 2],
+            "wild_p50": wild["p50"], "wild_p99": wild["p99"], "wild_events": wild["events"],
+            "delivered": sum(p["events"] for p in per), "hub": srv["server"].get("hub", {})}
+
+
+async def _cleanup(url: str, prefix: str) -> None:
+    from marketwire.stream.bus import Bus
+
+    bus = await Bus(url, prefix=prefix, subject_root=prefix.lower()).connect()
+    await bus.delete_streams()
+    await bus.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--role", default="run", choices=["run", "server", "clients", "feed", "peer"])
+    ap.add_argument("--mode", default="embedded,nats,peer")
+    ap.add_argument("--rate", type=int, default=50_000)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--listings", type=int, default=100)
+    ap.add_argument("--subscribers", type=int, default=100)
+    ap.add_argument("--format", default="json", choices=["json", "msgpack"])
+    ap.add_argument("--bus", default="nats://127.0.0.1:4222")
+    ap.add_argument("--prefix", default="MWBENCH")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--home", default="")
+    ap.add_argument("--idle", type=float, default=3.0)
+    ap.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = ap.parse_args()
+    if args.role != "run":
+        {"server": role_server, "clients": role_clients, "feed": role_feed, "peer": role_peer}[args.role](args)
+        return
+    load = os.getloadavg()
+    results = [run_mode(m.strip(), args) for m in args.mode.split(",") if m.strip()]
+    print(f"feed-to-client latency on loopback: {args.rate:,} events/s target over {args.listings} listings, "
+          f"{args.subscribers} one-listing subscribers + 1 on '*', {args.seconds:g} s, {args.format} frames; "
+          f"{os.cpu_count()} cores, load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    head = ("mode", "events/s", "p50 worst ms", "p99 worst ms", "'*' p50/p99 ms", "delivered", "CPU feed/server/"
+            "clients")
+    print(" | ".join(head))
+    for r in results:
+        feed_cpu = f"{r['feed_cpu']:.0%}" if r["feed_cpu"] is not None else "-"
+        print(" | ".join([r["mode"], f"{r['rate']:,.0f}", f"{r['p50_worst']:.2f}", f"{r['p99_worst']:.2f}",
+                          f"{r['wild_p50']:.2f}/{r['wild_p99']:.2f}", f"{r['delivered']:,}",
+                          f"{feed_cpu}/{r['server_cpu']:.0%}/{r['clients_cpu']:.0%}"]))
+    for r in results:
+        if r["hub"]:
+            print(f"{r['mode']} hub: dropped {r['hub'].get('dropped')}, conflated {r['hub'].get('conflated')}, "
+                  f"max pending {r['hub'].get('max_pending')}")
+    print("load average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    if args.json:
+        print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,531 @@
+"""The fan-out hub: events in from the ingest path, out to any number of subscribers, and a slow one never slows
+ingest.
+
+``Hub.publish*`` is synchronous and never waits: it appends each event to the bounded queue of every subscriber that
+asked for its channel and listing (an index by ``(channel, listing)`` plus one for the ``*`` wildcard) and wakes the
+subscriber. Each subscriber has one queue of ``maxsize`` pending events; what happens when it is full, or when a newer
+value supersedes a pending one, is the channel's policy (:data:`POLICY`):
+
+===========  ================  ==============================================================================
+channel      policy            what a slow subscriber sees
+===========  ================  ==============================================================================
+trades       ``drop_oldest``   the oldest pending events are dropped (counted in ``dropped``); never reordered
+book         ``drop_oldest``   as trades; after a drop the next frame says so (``dropped``): refetch the book
+quotes       ``conflate``      a pending quote of the same listing is replaced by the newer one (``conflated``)
+bars_1s/1m   ``conflate``      a pending update of the same bar (listing, start) is replaced (``conflated``)
+===========  ================  ==============================================================================
+
+A conflated event keeps its place in the queue (the order of listings is kept); a full queue drops its oldest entry
+whatever its channel. Counters per subscriber (``delivered``, ``dropped``, ``conflated``, by channel) and for the
+hub (``published``, ``fanned_out``) are exposed by :meth:`Hub.counters` and ``GET /v1/stream/stats``.
+
+Events on the wire (:mod:`marketwire.serve.api_stream`) are the event rows of :mod:`marketwire.stream.events` plus
+``channel``; each event is encoded once (JSON or msgpack, cached on the event) and a frame is the concatenation of
+its events' bytes, so the cost of encoding does not grow with the number of subscribers.
+
+:func:`subscribe` is the SDK's async iterator: embedded (this process's hub) or remote (a WebSocket client of
+``/v1/stream``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+CHANNELS = ("trades", "quotes", "book", "bars_1s", "bars_1m")
+POLICY = {"trades": "drop_oldest", "book": "drop_oldest", "quotes": "conflate", "bars_1s": "conflate",
+          "bars_1m": "conflate"}
+#: event kind of the event model -> channel
+CHANNEL_OF = {"trade": "trades", "quote": "quotes", "book": "book"}
+WILDCARD = "*"
+#: pending events per subscriber before the policy drops
+MAXSIZE = 10_000
+#: the most events one frame carries
+MAX_FRAME = 2_000
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+class Event:
+    """One event on its way to subscribers: its channel, listing and row; its encodings are made once, on first
+    use, and shared by every subscriber's frames."""
+
+    __slots__ = ("channel", "listing", "row", "key", "_json", "_msgpack")
+
+    def __init__(self, channel: str, listing: str, row: Mapping[str, Any], key: Any = None) -> None:
+        self.channel, self.listing, self.row, self.key = channel, listing, row, key
+        self._json: bytes | None = None
+        self._msgpack: bytes | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, **{k: _clean(v) for k, v in self.row.items()}}
+
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = json.dumps(self.to_dict(), separators=(",", ":"), default=str).encode()
+        return self._json
+
+    def msgpack(self) -> bytes:
+        if self._msgpack is None:
+            import msgpack
+
+            self._msgpack = msgpack.packb(self.to_dict(), default=str)
+        return self._msgpack
+
+
+def encode_frame(events: Sequence[Event], fmt: str = "json", dropped: int = 0) -> bytes:
+    """One frame: JSON ``{"events":[...]}`` (``"dropped": n`` when events were dropped since the last frame), or
+    msgpack: a map of the same keys whose ``events`` array holds each event's cached encoding."""
+    if fmt == "msgpack":
+        import msgpack
+
+        n = len(events)
+        head = msgpack.packb({"dropped": dropped} if dropped else {})
+        # a map with one more entry: rewrite the fixmap header (maps here hold at most 15 entries)
+        head = bytes([head[0] + 1]) + head[1:]
+        arr = bytes([0x90 | n]) if n < 16 else (b"\xdc" + n.to_bytes(2, "big") if n < 65536
+                                               else b"\xdd" + n.to_bytes(4, "big"))
+        return head + msgpack.packb("events") + arr + b"".join(e.msgpack() for e in events)
+    body = b",".join(e.json() for e in events)
+    if dropped:
+        return b'{"dropped":' + str(dropped).encode() + b',"events":[' + body + b"]}"
+    return b'{"events":[' + body + b"]}"
+
+
+def decode_frame(data: bytes | str) -> dict[str, Any]:
+    if isinstance(data, (bytes, bytearray)) and data[:1] not in (b"{", b"["):
+        import msgpack
+
+        return dict(msgpack.unpackb(data, raw=False))
+    return dict(json.loads(data))
+
+
+class Subscription:
+    """One subscriber: what it asked for and its bounded queue (see the module docstring)."""
+
+    def __init__(self, hub: Hub, maxsize: int = MAXSIZE) -> None:
+        self.hub = hub
+        self.maxsize = maxsize
+        self.keys: set[tuple[str, str]] = set()
+        self._q: deque[list[Any]] = deque()  # slots: [event]; a conflated slot is updated in place
+        self._slots: dict[Any, list[Any]] = {}
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.delivered: dict[str, int] = {}
+        self.dropped: dict[str, int] = {}
+        self.conflated: dict[str, int] = {}
+        self._dropped_since = 0
+        self.closed = False
+
+    # -- what it wants
+    def add(self, channels: Iterable[str], listings: Iterable[str]) -> list[tuple[str, str]]:
+        added = [(c, li) for c in channels for li in listings]
+        for k in added:
+            if k not in self.keys:
+                self.keys.add(k)
+                self.hub._index.setdefault(k, []).append(self)
+        return added
+
+    def remove(self, channels: Iterable[str], listings: Iterable[str]) -> list[tuple[str, str]]:
+        removed = [(c, li) for c in channels for li in listings if (c, li) in self.keys]
+        for k in removed:
+            self.keys.discard(k)
+            subs = self.hub._index.get(k, [])
+            if self in subs:
+                subs.remove(self)
+            if not subs:
+                self.hub._index.pop(k, None)
+        return removed
+
+    def close(self) -> None:
+        self.remove({c for c, _ in self.keys}, {li for _, li in self.keys})
+        self.closed = True
+        self.hub._subs.discard(self)
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- the queue (called by the hub, on the hub's loop)
+    def _put(self, ev: Event) -> None:
+        ch = ev.channel
+        if POLICY[ch] == "conflate":
+            key = (ch, ev.listing, ev.key)
+            slot = self._slots.get(key)
+            if slot is not None:
+                slot[0] = ev
+                self.conflated[ch] = self.conflated.get(ch, 0) + 1
+                return
+            slot = [ev, key]
+            self._slots[key] = slot
+        else:
+            slot = [ev, None]
+        q = self._q
+        if len(q) >= self.maxsize:
+            old = q.popleft()
+            if old[1] is not None:
+                self._slots.pop(old[1], None)
+            och = old[0].channel
+            self.dropped[och] = self.dropped.get(och, 0) + 1
+            self._dropped_since += 1
+        q.append(slot)
+
+    def _notify(self) -> None:
+        if self._wake is not None and not self._wake.is_set():
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._q)
+
+    def drain(self, limit: int = MAX_FRAME) -> tuple[list[Event], int]:
+        """Up to ``limit`` pending events, oldest first, and how many were dropped since the last drain."""
+        q, out = self._q, []
+        slots = self._slots
+        for _ in range(min(limit, len(q))):
+            ev, key = q.popleft()
+            if key is not None:
+                slots.pop(key, None)
+            out.append(ev)
+            self.delivered[ev.channel] = self.delivered.get(ev.channel, 0) + 1
+        dropped, self._dropped_since = self._dropped_since, 0
+        return out, dropped
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait until an event is pending (or the subscription closed); ``False`` on timeout."""
+        if self._q or self.closed:
+            return True
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        self._wake.clear()
+        if self._q or self.closed:
+            return True
+        try:
+            if timeout is None:
+                await self._wake.wait()
+            else:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            return bool(self._q)
+        return True
+
+    def counters(self) -> dict[str, Any]:
+        return {"pending": len(self._q), "delivered": dict(self.delivered), "dropped": dict(self.dropped),
+                "conflated": dict(self.conflated), "subscriptions": sorted(f"{c}:{li}" for c, li in self.keys)}
+
+
+class Hub:
+    """The in-process fan-out hub (see the module docstring). ``resolve(id) -> listing id`` maps the ids a
+    subscriber names (ticker, ISIN, FIGI, a listing id...) to listing ids; default: the id as given."""
+
+    def __init__(self, resolve: Callable[[str], str] | None = None, maxsize: int = MAXSIZE) -> None:
+        self.resolve_id = resolve or (lambda s: s)
+        self.maxsize = maxsize
+        self._index: dict[tuple[str, str], list[Subscription]] = {}
+        self._subs: set[Subscription] = set()
+        self.published: dict[str, int] = {}
+        self.fanned_out = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    # -- subscribers
+    def subscription(self, channels: Iterable[str] = (), ids: Iterable[str] = (),
+                     maxsize: int | None = None) -> Subscription:
+        sub = Subscription(self, maxsize or self.maxsize)
+        self._subs.add(sub)
+        if channels and ids:
+            sub.add(check_channels(channels), self.resolve(ids))
+        return sub
+
+    def resolve(self, ids: Iterable[str]) -> list[str]:
+        out = []
+        for i in ids:
+            i = str(i).strip()
+            out.append(WILDCARD if i == WILDCARD else self.resolve_id(i))
+        return out
+
+    # -- ingest side: never waits
+    def publish(self, events: Iterable[Event]) -> int:
+        """Queue ``events`` for their subscribers and wake them. Call it on the hub's event loop (or use
+        :meth:`publish_threadsafe`). Returns how many deliveries were queued."""
+        index = self._index
+        woken: set[Subscription] = set()
+        n = 0
+        pub = self.published
+        for ev in events:
+            ch = ev.channel
+            pub[ch] = pub.get(ch, 0) + 1
+            for k in ((ch, ev.listing), (ch, WILDCARD)):
+                subs = index.get(k)
+                if subs:
+                    for s in subs:
+                        s._put(ev)
+                        woken.add(s)
+                        n += 1
+        for s in woken:
+            s._notify()
+        self.fanned_out += n
+        return n
+
+    def publish_rows(self, kind: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`)."""
+        ch = CHANNEL_OF[kind]
+        return self.publish(Event(ch, r["listing_id"], r) for r in rows)
+
+    def publish_batch(self, batch: Any) -> int:
+        """Publish an event batch (a pyarrow RecordBatch of the event model)."""
+        from marketwire.stream.events import kind_of
+
+        return self.publish_rows(kind_of(batch), batch.to_pylist())
+
+    def publish_bar(self, interval: str, row: Mapping[str, Any]) -> int:
+        """Publish a 1-second or 1-minute bar update (``interval`` ``1s``/``1m``); ``row`` has ``listing_id`` and
+        ``time`` (the bar's start); updates of one bar conflate."""
+        ch = f"bars_{interval}"
+        return self.publish([Event(ch, row["listing_id"], row, key=row.get("start", row.get("time")))])
+
+    def publish_batch_anywhere(self, batch: Any) -> None:
+        """:meth:`publish_batch` from any thread (handed to the hub's loop when called from another one), with the
+        1-second and 1-minute bars of trade batches."""
+        loop = self.loop
+        if loop is not None and loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                loop.call_soon_threadsafe(self._feed_batch, batch)
+                return
+        self._feed_batch(batch)
+
+    def _feed_batch(self, batch: Any) -> None:
+        from marketwire.stream.events import kind_of
+
+        kind = kind_of(batch)
+        self.publish_rows(kind, batch.to_pylist())
+        if kind == "trade":
+            self.publish_bars(batch)
+
+    def publish_bars(self, trades: Any) -> None:
+        """Update and publish the 1-second and 1-minute bars of a trade batch (open bars conflate per bar)."""
+        from marketwire.stream.bars import BarBuilder
+
+        if not hasattr(self, "_bars"):
+            self._bars = {iv: BarBuilder(iv) for iv in ("1s", "1m")}
+        touched = set(trades.column("listing_id").to_pylist())
+        for iv, b in self._bars.items():
+            for row in b.update(trades):
+                self.publish_bar(iv, row)
+            for row in b.partial():
+                if row["listing_id"] in touched:
+                    self.publish_bar(iv, row)
+
+    def publish_threadsafe(self, events: list[Event]) -> None:
+        """:meth:`publish` from another thread: handed to the hub's loop."""
+        if self.loop is None:
+            raise RuntimeError("the hub has no event loop yet (bind() it first)")
+        self.loop.call_soon_threadsafe(self.publish, events)
+
+    def bind(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop or asyncio.get_running_loop()
+
+    def counters(self) -> dict[str, Any]:
+        subs = list(self._subs)
+        dropped: dict[str, int] = {}
+        conflated: dict[str, int] = {}
+        for s in subs:
+            for ch, n in s.dropped.items():
+                dropped[ch] = dropped.get(ch, 0) + n
+            for ch, n in s.conflated.items():
+                conflated[ch] = conflated.get(ch, 0) + n
+        return {"subscribers": len(subs), "published": dict(self.published), "fanned_out": self.fanned_out,
+                "dropped": dropped, "conflated": conflated, "policy": dict(POLICY),
+                "pending": sum(s.pending for s in subs), "max_pending": max((s.pending for s in subs), default=0)}
+
+
+def check_channels(channels: Iterable[str]) -> list[str]:
+    from marketwire.errors import InvalidInput
+
+    out = []
+    for c in channels:
+        c = str(c).strip()
+        if c not in CHANNELS:
+            raise InvalidInput(f"`channels`: {c!r} is not a channel; use one of {', '.join(CHANNELS)}",
+                               param="channels", value=c)
+        out.append(c)
+    if not out:
+        raise InvalidInput(f"`channels`: name at least one of {', '.join(CHANNELS)}", param="channels")
+    return out
+
+
+# -- playing event batches into a hub ---------------------------------------------------------------------------
+
+async def play(hub: Hub, batches: Iterable[Any], speed: float | None = 1.0, *, bars: bool = True,
+               restamp: bool = True, tick: float = 0.001, stop: asyncio.Event | None = None) -> dict[str, Any]:
+    """Publish event batches (:mod:`marketwire.stream.events`) into ``hub`` at their exchange-time pace times
+    ``speed`` (``None``: as fast as possible), in slices of at most ``tick`` seconds of wall time, and the 1-second
+    and 1-minute bars of the trades as they build (:class:`marketwire.stream.bars.BarBuilder`; an open bar is
+    published on every update and conflates). ``restamp``: ``ts_recv`` becomes the time the event is handed to the
+    hub, so feed-to-client latency can be measured from it. Returns counts."""
+    import time as _time
+
+    import numpy as np
+
+    from marketwire.stream.events import kind_of
+
+    t0_wall: float | None = None
+    t0_event = 0
+    sent = 0
+    for batch in batches:
+        if batch is None or batch.num_rows == 0:
+            continue
+        kind = kind_of(batch)
+        ts = batch.column("ts_event").to_numpy()
+        if t0_wall is None:
+            t0_wall, t0_event = _time.monotonic(), int(ts[0])
+        targets = None if not speed else t0_wall + (ts - t0_event) / 1e9 / speed
+        pos = 0
+        while pos < len(ts):
+            if stop is not None and stop.is_set():
+                return {"events": sent}
+            if targets is None:
+                end = min(len(ts), pos + 5000)
+            else:
+                now = _time.monotonic()
+                end = int(np.searchsorted(targets, now, side="right"))
+                if end <= pos:
+                    await asyncio.sleep(min(tick, max(0.0, float(targets[pos]) - now)))
+                    continue
+            part = batch.slice(pos, end - pos)
+            rows = part.to_pylist()
+            if restamp:
+                now_ns = _time.time_ns()
+                for r in rows:
+                    r["ts_recv"] = now_ns
+            hub.publish_rows(kind, rows)
+            if kind == "trade" and bars:
+                hub.publish_bars(part)
+            sent += end - pos
+            pos = end
+            await asyncio.sleep(0 if targets is None else tick)
+    return {"events": sent}
+
+
+# -- the SDK's iterator ----------------------------------------------------------------------------------------
+
+_HUBS: weakref.WeakKeyDictionary[Any, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub_of(service: Any) -> Hub:
+    """The in-process hub of a stream service (``mw.stream``): its ``hub`` attribute when it has one, else one made
+    on first use, resolving ids through the service's identity service."""
+    own = getattr(service, "hub", None)
+    if isinstance(own, Hub):
+        return own
+    hub = _HUBS.get(service)
+    if hub is None:
+        hub = _HUBS[service] = Hub(service_resolver(service))
+        if hasattr(service, "on_batch"):  # verified batches of the service (replay, live feeds) reach subscribers
+            service.on_batch(hub.publish_batch_anywhere)
+    return hub
+
+
+def service_resolver(service: Any) -> Callable[[str], str] | None:
+    """``id -> listing id``: the stream service's own resolution (instrument keys, symbols, then identity), else the
+    identity service's; an id neither knows that looks like a provisional listing id (``venue:SYMBOL``) is taken as
+    it is."""
+    from marketwire.errors import NotFound
+
+    own = getattr(service, "resolve", None)
+    identity = getattr(service, "identity", None)
+    fallback = identity_resolver(identity) if identity is not None else None
+    if own is None:
+        return fallback
+
+    def resolve(i: str) -> str:
+        try:
+            return str(own(i))
+        except NotFound:
+            if fallback is not None:
+                return fallback(i)
+            if ":" in i:
+                return i
+            raise
+
+    return resolve
+
+
+def identity_resolver(identity: Any) -> Callable[[str], str]:
+    """``id -> listing id`` through the identity service; an id the identity service does not know but that looks like
+    a provisional listing id (``venue:SYMBOL``) is taken as it is."""
+    from marketwire.errors import NotFound
+
+    def resolve(i: str) -> str:
+        try:
+            return str(identity.listing_for(i, lambda _lid: True))
+        except NotFound:
+            if ":" in i:
+                return i
+            raise
+
+    return resolve
+
+
+async def subscribe(source: Any, channels: Sequence[str] | str, ids: Sequence[str] | str = WILDCARD, *,
+                    url: str | None = None, fmt: str = "json", headers: Mapping[str, str] | None = None,
+                    maxsize: int | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Events of ``channels`` for ``ids`` (listing ids, tickers or any id the identity service resolves; ``*`` for
+    all), as dicts with ``channel`` and the event's columns, as they arrive.
+
+    Embedded: ``source`` is this process's :class:`Hub` or stream service (``mw.stream``, whose hub is
+    :func:`hub_of`). Remote: ``url`` is a server's ``ws://host:port/v1/stream`` (``source`` may be ``None``;
+    ``fmt``: ``json`` or ``msgpack`` frames). A frame that says events were dropped (a slow consumer: see
+    :data:`POLICY`) yields ``{"channel": "dropped", "count": n}`` first."""
+    chans = [channels] if isinstance(channels, str) else list(channels)
+    idl = [ids] if isinstance(ids, str) else list(ids)
+    hub = None if url is not None or source is None else (source if isinstance(source, Hub) else hub_of(source))
+    if hub is not None:
+        sub = hub.subscription(chans, idl, maxsize=maxsize)
+        try:
+            while True:
+                await sub.wait()
+                if sub.closed:
+                    return
+                events, dropped = sub.drain()
+                if dropped:
+                    yield {"channel": "dropped", "count": dropped}
+                for ev in events:
+                    yield ev.to_dict()
+        finally:
+            sub.close()
+    if url is None:
+        raise ValueError("subscribe needs a hub (embedded) or the url of a server's /v1/stream")
+    from websockets.asyncio.client import connect
+
+    sep = "&" if "?" in url else "?"
+    async with connect(f"{url}{sep}format={fmt}", max_size=None, compression=None,
+                       additional_headers=dict(headers or {})) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "channels": chans, "ids": idl}))
+        async for data in ws:
+            frame = decode_frame(data)
+            if "error" in frame:
+                from marketwire.errors import InvalidInput
+
+                err = frame["error"]
+                raise InvalidInput(str(err.get("message")), param=err.get("param"))
+            if frame.get("dropped"):
+                yield {"channel": "dropped", "count": frame["dropped"]}
+            for ev in frame.get("events", ()):
+                yield ev
+
+
+__all__ = ["CHANNELS", "CHANNEL_OF", "MAXSIZE", "POLICY", "WILDCARD", "Event", "Hub", "Subscription",
+           "check_channels", "decode_frame", "play", "encode_frame", "hub_of", "identity_resolver", "subscribe"]

@@ -1,0 +1,522 @@
+"""The stream service (``mw.stream``): replay of feed files through verification into the durable log, live derived
+state (last-value cache, 1s/1m bars), ticks and bars answered from the log and the lake alike, the end-of-day roll.
+
+Contract used by the serving side:
+
+* ``StreamService.log`` -- the :class:`~marketwire.stream.log.Log` of this home (``<home>/stream/log``).
+* ``StreamService.lvc`` -- the :class:`~marketwire.stream.lvc.LastValueCache`; ``bars_live["1s"|"1m"]`` the live
+  :class:`~marketwire.stream.bars.BarBuilder` s.
+* ``StreamService.on_batch(fn)`` -- ``fn(batch)`` is called with every acknowledged, verified batch (after fsync),
+  in log order; the hub fans them out.
+* ``StreamService.subscribe(channels, ids)`` -- an async iterator of events, delegated to
+  :mod:`marketwire.stream.hub` (imported when first called).
+* ``StreamService.ingest(batch, meta=b"")`` -- verify one batch of a live feed, append it to the log (acknowledged
+  on return), update the derived state and notify the listeners.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from marketwire.datasets.stream import QUOTES, TRADES
+from marketwire.errors import Ambiguous, InvalidInput, NotFound
+from marketwire.stream.bars import BarBuilder, bars_of, interval_ns
+from marketwire.stream.events import FLAGS, SCHEMAS, kind_of
+from marketwire.stream.feeds import detect, reader
+from marketwire.stream.instruments import Instruments
+from marketwire.stream.log import Log
+from marketwire.stream.lvc import LastValueCache
+from marketwire.stream.verify import Unparseable, Verifier
+
+SYNC_EVERY = 1 << 17  # events written between two fsyncs during a file replay (group commit)
+
+
+@dataclass
+class ReplayReport:
+    files: int = 0
+    read: int = 0
+    accepted: int = 0
+    flagged: int = 0
+    quarantined: int = 0
+    skipped: int = 0  # events acknowledged by an earlier (interrupted) replay, not sent again
+    flags: dict[str, int] = field(default_factory=dict)
+    acknowledged_to: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ns(t: date | datetime | str | int | None, param: str) -> int | None:
+    """An instant as ns since the epoch (UTC). A date means its whole day: a ``start`` its first instant, an
+    ``end`` (exclusive) the first instant of the next day, an ``as_of`` its last instant."""
+    if t is None or t == "":
+        return None
+    if isinstance(t, int):
+        return t
+    from datetime import timedelta
+
+    from marketwire.timeparse import parse_instant
+
+    whole_day = (isinstance(t, date) and not isinstance(t, datetime)) or \
+        (isinstance(t, str) and len(t.strip()) == 10 and t.strip()[4:5] == "-")
+    if param == "end" and whole_day:
+        inst = parse_instant(t, param, "start")
+        assert inst is not None
+        inst += timedelta(days=1)
+    else:
+        inst = parse_instant(t, param, "start" if param == "start" else "end")
+    assert inst is not None
+    return int(inst.timestamp() * 1_000_000) * 1000
+
+
+class StreamService:
+    def __init__(self, lake: Any, engine: Any, identity: Any, home: Path) -> None:
+        self.lake = lake
+        self.engine = engine
+        self.identity = identity
+        self.home = Path(home)
+        self._log: Log | None = None
+        self.instruments = Instruments(identity, self.home / "stream" / "instruments.json")
+        self.verifier = Verifier()
+        self.lvc = LastValueCache()
+        self.bars_live = {"1s": BarBuilder("1s"), "1m": BarBuilder("1m")}
+        self._listeners: list[Callable[[pa.RecordBatch], Any]] = []
+        self._metas: dict[int, dict[str, Any]] = {}  # frame start -> parsed meta (cache)
+        self._file_index: dict[str, tuple[Any, list[tuple[str, str, str, int, int]]]] = {}
+
+    @property
+    def log(self) -> Log:
+        if self._log is None:
+            self._log = Log(self.home / "stream" / "log")
+        return self._log
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def on_batch(self, fn: Callable[[pa.RecordBatch], Any]) -> None:
+        self._listeners.append(fn)
+
+    def subscribe(self, channels: Sequence[str], ids: Sequence[str] | str = "*", **options: Any) -> Any:
+        """An async iterator of the events of ``channels`` (trades, quotes, book, bars_1s, bars_1m) for listings
+        ``ids`` (ids, tickers or ``*``); see :mod:`marketwire.stream.hub`."""
+        from marketwire.stream import hub  # owned by the serving side; loaded on first use
+
+        return hub.subscribe(self, channels, ids, **options)
+
+    # -- ingest ---------------------------------------------------------------------------------------------------
+    def listing_of(self, key: str, meta: dict[str, Any] | None = None) -> str:
+        return self.instruments.listing_of(key, meta)
+
+    def _derive(self, batch: pa.RecordBatch) -> None:
+        self.lvc.update(batch)
+        if kind_of(batch) == "trade":
+            for b in self.bars_live.values():
+                b.update(batch)
+        for fn in self._listeners:
+            fn(batch)
+
+    @staticmethod
+    def _meta(batch: pa.RecordBatch, file: str | None, position: int | None, part: tuple[int, int] = (0, 1)) -> bytes:
+        ts = batch.column("ts_event")
+        mm = pc.min_max(ts)
+        m: dict[str, Any] = {"l": pc.unique(batch.column("listing_id")).to_pylist(),
+                             "t": [mm["min"].as_py(), mm["max"].as_py()]}
+        if file is not None:
+            m["f"], m["p"] = file, position
+            if part[1] > 1:
+                m["w"] = list(part)
+        return json.dumps(m, separators=(",", ":")).encode()
+
+    def ingest(self, batch: pa.RecordBatch, *, contiguous_seq: bool = False, file: str | None = None,
+               position: int | None = None, sync: bool = True) -> tuple[int, int]:
+        """Verify ``batch``, append it to the log and update the derived state; acknowledged on return (unless
+        ``sync=False``: then at the next :meth:`Log.sync`)."""
+        b = self.verifier.check(batch, contiguous_seq=contiguous_seq)
+        rng = self.log.append(b, self._meta(b, file, position), sync=sync)
+        self._derive(b)
+        return rng
+
+    def quarantine(self, bad: Sequence[Unparseable]) -> int:
+        """Unparseable input to the quarantine (raw bytes, feed, position); returns the rows stored."""
+        if not bad:
+            return 0
+        from marketwire.datasets.reference import QUARANTINE
+        from marketwire.engine.quarantine import refusals_frame
+        from marketwire.engine.write import Provenance, commit
+        from marketwire.sources.base import Refusal
+
+        refusals = [Refusal("stream.unparseable", u.message, u.file, u.position,
+                            u.raw.decode("utf-8", "backslashreplace"), dataset="trades", source=u.feed)
+                    for u in bad]
+        now = datetime.now(timezone.utc)
+        prov = Provenance(now, now, "stream", f"stream-{now:%Y%m%d%H%M%S}")
+        w = commit(self.lake, QUARANTINE, refusals_frame(refusals, "stream"), prov)
+        return int(w.appended.height)
+
+    def resume_points(self) -> dict[str, int]:
+        """Per feed file, the position after its last acknowledged event (where a replay resumes). Frames of a
+        window a crash left incomplete (some of its event kinds written, not all) are cut from the log first, so
+        the window is replayed whole, once."""
+        out: dict[str, int] = {}
+        open_window: int | None = None
+        for fr in self.log.frames():
+            m = self._frame_meta(fr)
+            if "f" not in m:
+                open_window = None
+                continue
+            i, n = m.get("w", (0, 1))
+            if i == 0:
+                open_window = fr.start if n > 1 else None
+            if i == n - 1:
+                open_window = None
+                out[m["f"]] = max(out.get(m["f"], 0), int(m["p"]))
+        if open_window is not None:
+            self.log.truncate(open_window)
+            self._metas = {k: v for k, v in self._metas.items() if k < open_window}
+        return out
+
+    def replay(self, paths: Sequence[str | Path], *, speed: str | float = "max", symbol: str | None = None,
+               resume: bool = True, derive: bool | None = None,
+               progress: Callable[[ReplayReport], Any] | None = None) -> ReplayReport:
+        """Replay feed files through normalisation, verification and the log. Every accepted event is acknowledged
+        (fsynced) when this returns. ``speed``: ``max`` or a factor of real time (1 = as fast as the exchange
+        sent them). ``resume``: files already replayed (wholly or partly, by an interrupted run) continue after
+        their last acknowledged event. ``derive``: update the live state (last-value cache, live bars) and the
+        listeners; default: when someone listens (a server's hub) -- a replay nobody watches is answered from
+        the log afterwards."""
+        files = _expand(paths)
+        if derive is None:
+            derive = bool(self._listeners)
+        factor = None if str(speed) == "max" else float(speed)
+        if factor is not None and factor <= 0:
+            raise InvalidInput("`speed`: must be max or a positive factor", param="speed", value=str(speed))
+        rep = ReplayReport(files=len(files))
+        t0 = time.perf_counter()
+        done = self.resume_points() if resume else {}
+        log = self.log
+        unsynced = 0
+        clock: tuple[float, int] | None = None
+        bad_all: list[Unparseable] = []
+        for key, path, start_row, chunk in _prefetch(files, done, self.listing_of, symbol, factor):
+            bad_all.extend(chunk.bad)
+            b = chunk.batch
+            if b is None or b.num_rows == 0:
+                continue
+            rep.read += b.num_rows
+            if factor is not None:
+                clock = _pace(b, factor, clock)
+            b = self.verifier.check(b, contiguous_seq=chunk.contiguous_seq, consolidated=chunk.consolidated)
+            log.append(b, self._meta(b, key, chunk.position, (chunk.part, chunk.parts)), sync=False)
+            unsynced += b.num_rows
+            rep.accepted += b.num_rows
+            fl = b.column("flags").to_numpy()
+            nz = fl[fl != 0]
+            rep.flagged += len(nz)
+            if len(nz):
+                for name, bit in FLAGS.items():
+                    c = int(np.count_nonzero(nz & bit))
+                    if c:
+                        rep.flags[name] = rep.flags.get(name, 0) + c
+            if (unsynced >= SYNC_EVERY or factor is not None) and chunk.part == chunk.parts - 1:
+                log.sync()
+                unsynced = 0
+            if derive:
+                self._derive(b)
+            if progress:
+                progress(rep)
+        rep.skipped = sum(done.get(str(Path(p).resolve()), 0) for p in files)
+        log.sync()
+        rep.quarantined = self.quarantine(bad_all)
+        rep.acknowledged_to = log.acked
+        rep.seconds = time.perf_counter() - t0
+        return rep
+
+    # -- queries --------------------------------------------------------------------------------------------------
+    def resolve(self, id: str) -> str:
+        """The listing id of ``id``: a stream instrument key or symbol, our listing id, or anything the identity
+        service resolves."""
+        self.instruments.reload()
+        hits = self.instruments.find(id)
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise Ambiguous(f"{id!r} names {len(hits)} stream instruments; use a listing id or SYMBOL@VENUE",
+                            param="id", candidates=[{"listing_id": h, **(self.instruments.describe(h) or {})}
+                                                    for h in hits])
+        if self.identity is not None:
+            known = {d["listing_id"] for d in self.instruments.all().values()}
+            try:
+                return str(self.identity.listing_for(id, lambda lid: lid in known))
+            except NotFound:
+                pass
+        raise NotFound(f"{id!r} names no instrument with stream data (replay a feed first: marketwire stream "
+                       "replay PATH)", param="id", value=id)
+
+    def _frame_meta(self, fr: Any) -> dict[str, Any]:
+        m = self._metas.get(fr.start)
+        if m is None:
+            raw = self.log.meta(fr)
+            m = json.loads(raw) if raw else {}
+            self._metas[fr.start] = m
+        return m
+
+    def ticks(self, id: str, type: str = "trades", start: Any = None, end: Any = None, *, flags: bool = False,
+              as_of: Any = None, output: str = "pandas") -> Any:
+        """The ticks of one listing from the lake (rolled days) and the log (not yet rolled), in time order.
+        ``flags``: only flagged events; ``as_of``: as known then (events received after it are left out)."""
+        kind = {"trades": "trade", "trade": "trade", "quotes": "quote", "quote": "quote"}.get(type)
+        if kind is None:
+            raise InvalidInput(f"`type`: {type!r} is not trades or quotes", param="type", value=str(type))
+        lid = self.resolve(id)
+        t0, t1 = _ns(start, "start"), _ns(end, "end")
+        asof = _ns(as_of, "as_of")
+        t = self._ticks(lid, kind, t0, t1, asof)
+        if flags:
+            t = t.filter(pc.not_equal(t.column("flags"), 0))
+        return _output(t, output)
+
+    def _ticks(self, lid: str, kind: str, t0: int | None, t1: int | None, asof: int | None) -> pa.Table:
+        schema = SCHEMAS[kind]
+        parts: list[pa.Table] = []
+        cut = int(self.log.cursor("eod", 0))  # type: ignore[arg-type]
+        ds = TRADES if kind == "trade" else QUOTES
+        if cut > 0 and self.lake.exists(ds):
+            parts.append(self._lake_ticks(ds, lid, kind, t0, t1, asof))
+        for fr in self.log.frames():
+            if fr.end <= cut or fr.kind != kind:
+                continue
+            m = self._frame_meta(fr)
+            if m and (lid not in m.get("l", [lid]) or (t0 is not None and m["t"][1] < t0)
+                      or (t1 is not None and m["t"][0] >= t1)):
+                continue
+            b = self.log.batch(fr)
+            if fr.start < cut:
+                b = b.slice(cut - fr.start)
+            tb = pa.Table.from_batches([b])
+            mask = pc.equal(tb.column("listing_id"), lid)
+            if t0 is not None:
+                mask = pc.and_(mask, pc.greater_equal(tb.column("ts_event"), t0))
+            if t1 is not None:
+                mask = pc.and_(mask, pc.less(tb.column("ts_event"), t1))
+            if asof is not None:
+                mask = pc.and_(mask, pc.less_equal(tb.column("ts_recv"), asof))
+            parts.append(tb.filter(mask))
+        if not parts:
+            return schema.empty_table()
+        t = pa.concat_tables([p.select(schema.names).cast(schema) for p in parts])
+        ts = t.column("ts_event")
+        if len(parts) == 1 and (t.num_rows < 2 or pc.all(pc.greater_equal(ts[1:], ts[:-1])).as_py()):
+            return t
+        return t.take(pc.sort_indices(t, [("ts_event", "ascending")]))
+
+    def _files(self, ds: Any) -> list[tuple[str, str, str, int, int]]:
+        """The data files of ``ds`` as (path, min listing, max listing, min ts, max ts), from the Delta log's
+        statistics; cached per table version."""
+        version = self.lake.version(ds)
+        hit = self._file_index.get(ds.name)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        adds = self.lake.files(ds)
+        base = self.lake.uri(ds.name).removeprefix("file://")
+        cols = {c: adds.column(c).to_pylist() for c in ("path", "min.listing_id", "max.listing_id", "min.ts_event",
+                                                        "max.ts_event")}
+        files = [(f"{base}/{p}", a, b, t0, t1) for p, a, b, t0, t1 in zip(*cols.values())]
+        self._file_index[ds.name] = (version, files)
+        return files
+
+    def _lake_ticks(self, ds: Any, lid: str, kind: str, t0: int | None, t1: int | None, asof: int | None) -> pa.Table:
+        """One listing's rows: only the files whose statistics can hold it (the roll writes one file per
+        listing-day), read with Arrow, filtered to the time range and ``as_of``."""
+        import pyarrow.parquet as pq
+
+        want = [f.name for f in SCHEMAS[kind] if f.name not in ("ts_recv",)] + ["recv_lag_ns", "knowledge_time"]
+        parts = []
+        inside = True  # every file read lies within [t0, t1): no time filter needed
+        for path, lo, hi, f0, f1 in self._files(ds):
+            if lo is not None and not (lo <= lid <= hi):
+                continue
+            if t0 is not None and f1 is not None and f1 < t0:
+                continue
+            if t1 is not None and f0 is not None and f0 >= t1:
+                continue
+            inside = inside and (t0 is None or (f0 is not None and f0 >= t0)) and \
+                (t1 is None or (f1 is not None and f1 < t1))
+            # strings decoded as dictionaries (a handful of venues and conditions per file); a one-listing file's
+            # listing column is not read at all
+            pf = pq.ParquetFile(path, read_dictionary=["venue", "conditions", "source"])
+            names = set(pf.schema_arrow.names)
+            t = pf.read(columns=[c for c in want if c in names and (c != "listing_id" or lo != hi)],
+                        use_threads=False)
+            if lo != hi:
+                t = t.filter(pc.equal(t.column("listing_id"), lid))
+            else:
+                t = t.append_column("listing_id", pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(t.num_rows, np.int32)), pa.array([lid])))
+            parts.append(t)
+        n = sum(p.num_rows for p in parts)
+        if not parts:
+            return SCHEMAS[kind].empty_table()
+        if len(parts) > 1:
+            parts = [p_.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_dictionary(f.type) else f
+                                        for f in p_.schema])) for p_ in parts]
+        t = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+        mask = None
+        ts = t.column("ts_event")
+        for m in ((pc.greater_equal(ts, t0) if t0 is not None and not inside else None),
+                  (pc.less(ts, t1) if t1 is not None and not inside else None),
+                  (pc.less_equal(pc.cast(t.column("knowledge_time"), pa.int64()), asof // 1000)
+                   if asof is not None else None)):
+            if m is not None:
+                mask = m if mask is None else pc.and_(mask, m)
+        if mask is not None:
+            t = t.filter(mask)
+        n = t.num_rows
+        cols = {c: t.column(c) for c in t.column_names}
+        cols["ts_recv"] = pc.add(t.column("ts_event"), pc.fill_null(t.column("recv_lag_ns"), 0))
+        cols["flags"] = pc.cast(t.column("flags"), pa.uint32())
+        out = {f.name: (cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type)) for f in SCHEMAS[kind]}
+        return pa.table(out, schema=SCHEMAS[kind])
+
+    def bars(self, id: str, interval: str = "1m", start: Any = None, end: Any = None, *, as_of: Any = None,
+             output: str = "pandas") -> Any:
+        """Bars of one listing built from its trades (lake and log alike; flagged outliers excluded). ``time`` is
+        the bar start (UTC)."""
+        try:
+            step = interval_ns(interval)
+        except ValueError as e:
+            raise InvalidInput(f"`interval`: {e}", param="interval", value=str(interval)) from None
+        lid = self.resolve(id)
+        t0, t1 = _ns(start, "start"), _ns(end, "end")
+        if t0 is not None:
+            t0 = t0 // step * step
+        trades = self._ticks(lid, "trade", t0, t1, _ns(as_of, "as_of"))
+        bars = bars_of(trades, interval)
+        t = pa.table({
+            "time": pc.cast(bars.column("start"), pa.timestamp("ns", tz="UTC")),
+            **{c: bars.column(c) for c in ("open", "high", "low", "close", "volume", "vwap", "trades")},
+        })
+        return _output(t, output)
+
+    def last(self, id: str) -> dict[str, Any]:
+        """Last trade, each venue's last quote and the consolidated best bid/offer of a listing."""
+        lid = self.resolve(id)
+        got = self.lvc.last(lid)
+        if got["trade"] is None and not got["quotes"]:
+            cache = LastValueCache()
+            for kind in ("trade", "quote"):
+                t = self._ticks(lid, kind, None, None, None)
+                if t.num_rows:
+                    cache.update(t.slice(max(0, t.num_rows - 5000)).combine_chunks().to_batches()[0])
+            got = cache.last(lid)
+        got["instrument"] = self.instruments.describe(lid)
+        return got
+
+    def roll(self, *, retain: bool = False, upto: int | None = None) -> dict[str, Any]:
+        """The end-of-day roll of the log into the lake (idempotent; see :mod:`marketwire.stream.eod`)."""
+        from marketwire.stream.eod import roll
+
+        return asdict(roll(self.log, self.lake, upto=upto, retain=retain))
+
+    def status(self) -> dict[str, Any]:
+        log = self.log
+        return {"log_end": log.end, "acknowledged": log.acked, "rolled_to": log.cursor("eod", 0),
+                "segments": len(log.segments()), "instruments": len(self.instruments.all()),
+                "flags": dict(self.verifier.counts)}
+
+
+def _prefetch(files: Sequence[str], done: dict[str, int], listing_of: Callable[..., str], symbol: str | None,
+              factor: float | None) -> Any:
+    """The chunks of every file, read (unzipped, parsed, normalised) by a background thread a few chunks ahead:
+    Arrow's CSV and JSON readers and zlib release the interpreter lock, so reading overlaps verification and the
+    log's writes and fsyncs. Yields ``(file key, path, start row, chunk)``; a reader error is raised here."""
+    import queue
+    import threading
+
+    q: queue.Queue[Any] = queue.Queue(maxsize=6)
+    stop = threading.Event()
+    end = object()
+
+    def work() -> None:
+        try:
+            for path in files:
+                key = str(Path(path).resolve())
+                start_row = done.get(key, 0)
+                opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
+                if factor is not None:
+                    opts["chunk_rows"] = 2048
+                for chunk in reader(detect(path))(path, listing_of, **opts):
+                    while not stop.is_set():
+                        try:
+                            q.put((key, path, start_row, chunk), timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+            q.put(end)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
+            q.put(e)
+
+    t = threading.Thread(target=work, name="stream-replay-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=5)
+
+
+def _pace(b: pa.RecordBatch, factor: float, clock: tuple[float, int] | None) -> tuple[float, int]:
+    ts0 = int(pc.min(b.column("ts_event")).as_py())
+    if clock is None:
+        return time.perf_counter(), ts0
+    wall0, ev0 = clock
+    due = wall0 + (ts0 - ev0) / 1e9 / factor
+    delay = due - time.perf_counter()
+    if delay > 0:
+        time.sleep(min(delay, 5.0))
+    return clock
+
+
+def _expand(paths: Sequence[str | Path]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        q = Path(p)
+        if q.is_dir():
+            out.extend(str(x) for x in sorted(q.rglob("*")) if x.is_file() and not x.name.startswith("."))
+        elif q.exists():
+            out.append(str(q))
+        else:
+            raise NotFound(f"{p}: no such file or folder", param="path", value=str(p))
+    return sorted(out, key=lambda x: (Path(x).name.split("_")[0], x))
+
+
+def _output(t: pa.Table, output: str) -> Any:
+    if output == "arrow":
+        return t
+    if output == "polars":
+        import polars as pl
+
+        return pl.from_arrow(t)
+    if output != "pandas":
+        raise InvalidInput(f"`output`: {output!r} is not pandas, polars or arrow", param="output")
+    return t.to_pandas()

@@ -1,0 +1,169 @@
+"""The realtime core end to end on real files: ``marketwire stream replay`` then ``ticks``/``bars`` (CSV), the
+end-of-day roll (idempotent, also after a crash in the middle of it), answers alike from the log and the lake, and
+kill -9 during replay and roll (two trials of benchmarks/stream_crash.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from marketwire.cli import main
+from tests.conftest import shared_data
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def realtime() -> Path:
+    p = shared_data() / "realtime"
+    if not (p / "lean").is_dir():
+        pytest.skip(f"shared realtime data not found at {p} (set MARKETWIRE_DATA)")
+    return p
+
+
+def run(home: Path, *args: str, code: int = 0) -> str:
+    r = CliRunner().invoke(main, ["--home", str(home), *args])
+    out = r.output + (r.stderr if r.stderr_bytes else "")
+    assert "Traceback" not in out, out
+    assert r.exit_code == code, out
+    return r.output
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    h = tmp_path_factory.mktemp("stream") / "h"
+    tick = realtime() / "lean" / "equity" / "usa" / "tick" / "ibm"
+    out = run(h, "stream", "replay", str(tick / "20131007_trade.zip"), str(tick / "20131007_quote.zip"),
+              "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 1
+    n_trades, n_quotes = (len(zipfile.ZipFile(tick / f).read(zipfile.ZipFile(tick / f).namelist()[0]).splitlines())
+                          for f in ("20131007_trade.zip", "20131007_quote.zip"))
+    r = rows[0]
+    assert int(r["read"]) == int(r["accepted"]) == n_trades + n_quotes
+    assert int(r["acknowledged_to"]) == int(r["accepted"]) and int(r["quarantined"]) == 0
+    assert 0 < int(r["flagged"]) < int(r["accepted"])
+    return h
+
+
+def test_ticks_csv_match_the_file(home: Path) -> None:
+    tick = realtime() / "lean" / "equity" / "usa" / "tick" / "ibm" / "20131007_trade.zip"
+    raw = zipfile.ZipFile(tick).read(zipfile.ZipFile(tick).namelist()[0]).decode().splitlines()
+    out = run(home, "ticks", "IBM", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == len(raw)
+    first = raw[0].split(",")
+    assert rows[0]["time"].startswith("2013-10-07T") and rows[0]["time"].endswith("+00:00")
+    assert float(rows[0]["price"]) == int(first[1]) / 10_000 and float(rows[0]["size"]) == float(first[2])
+    flagged = list(csv.DictReader(io.StringIO(run(home, "ticks", "IBM", "--type", "quotes", "--flags",
+                                                  "--format", "csv"))))
+    assert flagged and all(r["flags"] != "0" and r["flag_names"] for r in flagged)
+
+
+def test_bars_csv_contract_and_values(home: Path) -> None:
+    out = run(home, "bars", "IBM", "--interval", "1m", "--start", "2013-10-07T13:30:00Z", "--end",
+              "2013-10-07T13:35:00Z", "--format", "csv")
+    lines = out.splitlines()
+    assert lines[0] == "time,open,high,low,close,volume,vwap,trades"
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["time"] for r in rows] == [f"2013-10-07T13:3{i}:00+00:00" for i in range(5)]
+    for r in rows:
+        assert float(r["low"]) <= float(r["open"]) <= float(r["high"])
+        assert float(r["low"]) <= float(r["vwap"]) <= float(r["high"]) and int(r["trades"]) > 0
+
+
+def test_roll_is_idempotent_after_a_crash_and_answers_stay_the_same(home: Path) -> None:
+    import marketwire
+    from marketwire.datasets.stream import BARS_INTRADAY, QUOTES, TRADES
+    from marketwire.stream.eod import roll
+
+    mw = marketwire.open(home)
+    before = mw.ticks("IBM", output="arrow")
+    bars_before = mw.bars("IBM", "1m", output="arrow")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        roll(mw.stream.log, mw.lake, crash_after=1)  # one table committed, the checkpoint not moved
+    assert mw.stream.log.cursor("eod", 0) == 0
+    rep = mw.stream.roll()
+    assert rep["skipped"] > 0 and rep["end"] == mw.stream.log.acked
+    again = mw.stream.roll()
+    assert again["events"] == 0  # nothing left to roll
+    n = {"trade": 0, "quote": 0}
+    for fr in mw.stream.log.frames():
+        n[fr.kind] += fr.count
+    for kind, ds in (("trade", TRADES), ("quote", QUOTES)):
+        off = mw.lake.dataset(ds).to_table(columns=["log_offset"]).column("log_offset").to_numpy()
+        assert len(off) == n[kind] == len(np.unique(off))
+    assert mw.lake.exists(BARS_INTRADAY)
+    after = mw.ticks("IBM", output="arrow")  # now from the lake
+    assert after.equals(before)
+    assert mw.bars("IBM", "1m", output="arrow").equals(bars_before)
+    out = run(home, "bars", "IBM", "--interval", "1m", "--format", "csv", "--as-of", "2000-01-01")
+    assert out.splitlines() == ["time,open,high,low,close,volume,vwap,trades"]  # the lake knew nothing then
+
+
+def test_bad_input_is_a_clear_error(home: Path, tmp_path: Path) -> None:
+    run(home, "ticks", "NO-SUCH", code=3)
+    run(home, "bars", "IBM", "--start", "yesterday-ish", code=4)
+    run(home, "stream", "replay", str(tmp_path / "missing.zip"), code=3)
+    run(home, "stream", "replay", str(tmp_path), "--speed", "-2", code=4)
+
+
+def test_binance_capture_replays_and_resumes(tmp_path: Path) -> None:
+    import marketwire
+
+    f = realtime() / "hftbacktest_binance_ws" / "spot" / "btcusdt_20240808.gz"
+    mw = marketwire.open(tmp_path / "h")
+    rep = mw.stream.replay([f])
+    assert rep.read > 100_000 and rep.quarantined == 0 and rep.acknowledged_to == rep.accepted
+    trades = mw.ticks("BTC/USDT@BINANCE", output="arrow")
+    assert trades.num_rows > 1000 and set(trades.column("side").to_pylist()) <= {1, -1}
+    assert mw.stream.replay([f]).read == 0  # everything acknowledged already: nothing replayed twice
+    q = mw.ticks("BTC/USDT@BINANCE", "quotes", output="arrow")
+    assert q.num_rows > 1000 and all(b < a for b, a in zip(q.column("bid_price").to_pylist()[:500],
+                                                            q.column("ask_price").to_pylist()[:500]))
+
+
+def test_kill_9_during_replay_and_roll_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stream_crash", ROOT / "benchmarks" / "stream_crash.py")
+    assert spec is not None and spec.loader is not None
+    sc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sc)
+
+    tick = realtime() / "lean" / "equity" / "usa" / "tick"
+    files = [str(tick / "ibm" / "20131007_trade.zip"),
+             str(realtime() / "hftbacktest_binance_ws" / "spot" / "ethusdt_20240808.gz")]
+    ref, replay_s, roll_s = sc.calibrate(files, tmp_path, in_process=True)
+    rng = random.Random(12)
+    for after_first_ack in (False, True):
+        r = sc.trial(files, tmp_path, ref, replay_s, roll_s, rng, after_first_ack=after_first_ack)
+        assert r["acked_survived"] and r["exactly_once_after_resume"] and r["lake_exactly_once"], r
+
+
+def test_unparseable_messages_are_quarantined_with_raw_bytes_and_the_stream_goes_on(tmp_path: Path) -> None:
+    import gzip
+
+    src = realtime() / "hftbacktest_binance_ws" / "spot" / "ethusdt_20240808.gz"
+    lines = gzip.open(src).read().splitlines()[:3000]
+    lines[100] = lines[100][: len(lines[100]) // 2]  # a message cut in half
+    lines[200] = b"1723161254087896568 not json at all"
+    d = tmp_path / "spot"
+    d.mkdir()
+    with gzip.open(d / "ethusdt_20240808.gz", "wb") as fh:
+        fh.write(b"\n".join(lines) + b"\n")
+    h = tmp_path / "h"
+    out = run(h, "stream", "replay", str(d / "ethusdt_20240808.gz"), "--format", "csv")
+    r = next(csv.DictReader(io.StringIO(out)))
+    assert int(r["quarantined"]) == 2 and int(r["read"]) > 2900
+    q = list(csv.DictReader(io.StringIO(run(h, "quarantine", "--rule", "stream.unparseable", "--format", "csv"))))
+    assert sorted(int(x["line"]) for x in q) == [101, 201]
+    assert any("not json at all" in x["raw"] for x in q) and all(x["source"] == "binance" for x in q)

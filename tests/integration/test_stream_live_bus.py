@@ -1,0 +1,149 @@
+"""NATS JetStream mode against the real server on 127.0.0.1:4222: one stream per event type, subjects by listing,
+batches acknowledged by JetStream, consumers resuming from a sequence, and the bridge into the hub. Each test uses
+its own stream names and subject root and deletes its streams afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from typing import Any
+
+import pytest
+
+from marketwire.stream.bus import Bus, bridge, listing_of_subject, subject_token
+from marketwire.stream.hub import Hub
+
+pytestmark = pytest.mark.integration
+
+NATS = "nats://127.0.0.1:4222"
+
+
+def _nats_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 4222), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _rows(listing: str, n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [{"listing_id": listing, "ts_event": 1_700_000_000_000_000_000 + i, "ts_recv": 0, "seq": i,
+             "venue": "binance", "flags": 0, "source": "test", "position": i, "price": 100.0 + i / 100,
+             "size": 1.0 + i, "side": 1, "trade_id": str(i), "conditions": None} for i in range(start, start + n)]
+
+
+@pytest.fixture()
+def bus() -> Any:
+    if not _nats_up():
+        pytest.skip("NATS is not listening on 127.0.0.1:4222 (.ci/run starts it)")
+    tag = uuid.uuid4().hex[:10]
+    return Bus(NATS, prefix=f"MWTEST{tag}", subject_root=f"mwtest{tag}")
+
+
+def test_subject_tokens_escape_what_nats_reserves() -> None:
+    for listing in ("binance:BTC/USDT", "BRK.B@US", "a b*c>d~e", "MWL0001"):
+        token = subject_token(listing)
+        assert not set(".*> ") & set(token)
+        assert listing_of_subject(token) == listing
+
+
+def test_publish_acknowledged_then_resume_from_a_sequence(bus: Bus) -> None:
+    async def go() -> tuple[Any, ...]:
+        await bus.connect()
+        try:
+            seqs = []
+            for k in range(5):  # 5 batches of 2 listings x 10 rows: 10 messages in MW_TRADES
+                seqs.append(await bus.publish_rows("trade", _rows("binance:BTC.USDT", 10, k * 10)
+                                                   + _rows("kraken:XBT/USD", 10, k * 10)))
+            got: list[tuple[int, str, str, int]] = []
+            subs = await bus.consume(["trades"], lambda s, c, li, rows: got.append((s, c, li, len(rows))),
+                                     start_seq=1)
+            await _until(lambda: len(got) == 10)
+            for s in subs:
+                await s.unsubscribe()
+            resumed: list[tuple[int, str, list[dict[str, Any]]]] = []
+            subs = await bus.consume(["trades"], lambda s, c, li, rows: resumed.append((s, li, rows)),
+                                     start_seq=seqs[2] + 1)
+            await _until(lambda: len(resumed) == 4)
+            await asyncio.sleep(0.1)
+            for s in subs:
+                await s.unsubscribe()
+            info = await bus.js.stream_info(bus.stream_name("trades"))
+            return seqs, got, resumed, info.state.messages
+        finally:
+            await bus.delete_streams()
+            await bus.close()
+
+    seqs, got, resumed, stored = asyncio.run(go())
+    assert seqs == [2, 4, 6, 8, 10] and stored == 10
+    assert [g[0] for g in got] == list(range(1, 11))
+    assert {g[2] for g in got} == {"binance:BTC.USDT", "kraken:XBT/USD"} and all(g[3] == 10 for g in got)
+    # resumed after the third batch: exactly the last two batches, nothing before, nothing twice
+    assert [r[0] for r in resumed] == [7, 8, 9, 10]
+    assert [r["trade_id"] for s, li, rows in resumed if li == "binance:BTC.USDT" for r in rows] == \
+        [str(i) for i in range(30, 50)]
+
+
+def test_bridge_feeds_the_hub(bus: Bus) -> None:
+    async def go() -> list[str]:
+        await bus.connect()
+        try:
+            hub = Hub()
+            sub = hub.subscription(["trades"], ["kraken:XBT/USD"])
+            subs = await bridge(bus, hub, ["trades"])
+            await bus.publish_rows("trade", _rows("binance:BTCUSDT", 5) + _rows("kraken:XBT/USD", 7))
+            await _until(lambda: sub.pending == 7)
+            for s in subs:
+                await s.unsubscribe()
+            events, _ = sub.drain()
+            return [e.row["trade_id"] for e in events]
+        finally:
+            await bus.delete_streams()
+            await bus.close()
+
+    assert asyncio.run(go()) == [str(i) for i in range(7)]
+
+
+def test_an_unreachable_bus_is_a_clear_error() -> None:
+    from marketwire.errors import MarketwireError
+
+    with pytest.raises(MarketwireError, match="cannot connect to NATS at nats://127.0.0.1:1"):
+        asyncio.run(Bus("nats://127.0.0.1:1").connect())
+
+
+async def _until(cond: Any, timeout: float = 10) -> None:
+    from marketwire.stream.bus import wait_for
+
+    await wait_for(cond, timeout)
+
+
+def test_a_replay_through_the_stream_service_lands_on_the_bus(bus: Bus, tmp_path: Any) -> None:
+    """The blocking publisher as a listener of the stream service: every batch a replay acknowledges is on the bus."""
+    from conftest import shared_data
+
+    import marketwire
+    from marketwire.stream.bus import BlockingPublisher
+
+    capture = shared_data() / "realtime" / "hftbacktest_binance_ws" / "spot" / "ethusdt_20240809.gz"
+    if not capture.is_file():
+        pytest.skip(f"capture not found at {capture}")
+    publisher = BlockingPublisher(NATS, prefix=bus.prefix, subject_root=bus.root)
+    try:
+        mw = marketwire.open(tmp_path / "home")
+        mw.stream.on_batch(publisher.publish_batch)
+        rep = mw.stream.replay([str(capture)]).as_dict()
+        assert rep["accepted"] > 1000
+
+        async def count() -> tuple[int, int]:
+            info_t = await publisher.bus.js.stream_info(bus.stream_name("trades"))
+            info_q = await publisher.bus.js.stream_info(bus.stream_name("quotes"))
+            return int(info_t.state.messages), int(info_q.state.messages)
+
+        trades, quotes = publisher._call(count())
+        assert trades > 0 and quotes > 0
+        # every accepted event (trades, quotes, book levels) went to the bus, acknowledged by JetStream
+        assert publisher.bus.published == rep["accepted"]
+    finally:
+        publisher._call(publisher.bus.delete_streams())
+        publisher.close()
