@@ -76,6 +76,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/fx/{base}/{quote}", "/v1/news", "/v1/news/{id}", "/v1/stories", "/v1/stories/{id}",
         "/v1/fundamentals/{id}/facts", "/v1/fundamentals/{id}/statements/{statement}", "/v1/fundamentals/{id}/ratios",
         "/v1/estimates/{id}/consensus", "/v1/estimates/{id}/surprises",
+        "/v1/last/{id}", "/v1/ticks/{id}", "/v1/bars/{id}", "/v1/stream/stats",
     }
     for path, ops in schema["paths"].items():
         op = ops["get"]

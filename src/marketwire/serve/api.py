@@ -613,10 +613,10 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
 
     from marketwire.serve import api_stream
 
-    api_stream.register(app)  # realtime: WebSocket /v1/stream, SSE, counters (serve/api_stream.py)
+    api_stream.register(app, _errors)  # realtime: WebSocket /v1/stream, SSE, counters (serve/api_stream.py)
     from marketwire.serve import api_ticks
 
-    api_ticks.register(app, mw)  # realtime store: /v1/last, /v1/ticks, /v1/bars (serve/api_ticks.py)
+    api_ticks.register(app, mw, _errors)  # realtime store: /v1/last, /v1/ticks, /v1/bars (serve/api_ticks.py)
     from marketwire.serve.web import install_web
 
     register_fundamentals(app, mw, _many, _one, _errors)

@@ -171,7 +171,7 @@ async def stream_ws(ws: WebSocket) -> None:
                 pass
 
 
-def register(app: FastAPI) -> None:
+def register(app: FastAPI, errors: Any = None) -> None:
     """Add the realtime routes to ``app`` (called once by :func:`marketwire.serve.api.create_app`)."""
     app.router.routes.append(WebSocketRoute("/v1/stream", stream_ws))
 
@@ -210,7 +210,8 @@ def register(app: FastAPI) -> None:
 
     @app.get("/v1/stream/stats", tags=["stream"], summary="The realtime hub's counters",
              response_description="Subscribers, events published per channel, deliveries queued, and the events "
-                                  "dropped or conflated for slow subscribers by channel, with each channel's policy.")
+                                  "dropped or conflated for slow subscribers by channel, with each channel's policy.",
+             responses=errors() if errors else None)
     def stream_stats(request: Request) -> JSONResponse:
         return JSONResponse({"data": stream_hub(request.app).counters()})
 

@@ -39,18 +39,22 @@ def _rows(t: Any, time_col: str) -> list[dict[str, Any]]:
     return [_plain(r) for r in t.to_pylist()]
 
 
-def register(app: FastAPI, mw: Any) -> None:
-    """Add the routes; ``mw(request)`` returns the app's facade."""
+def register(app: FastAPI, mw: Any, errors: Any = None) -> None:
+    """Add the routes; ``mw(request)`` returns the app's facade, ``errors(*statuses)`` the documented error
+    answers (the app's error envelope)."""
+    documented = errors(400, 404, 409) if errors else None
     id_path = PathParam(..., max_length=64, pattern=_ID, description="A listing id, a ticker, or a stream symbol.")
     time_q = {"max_length": 40, "pattern": _TIME}
 
     @app.get("/v1/last/{id}", tags=["realtime"], summary="Last trade and quotes of a listing",
-             response_description="Last trade, each venue's last quote and the consolidated best bid/offer.")
+             response_description="Last trade, each venue's last quote and the consolidated best bid/offer.",
+             responses=documented)
     def last(request: Request, id: str = id_path) -> JSONResponse:
         return JSONResponse({"data": _plain(mw(request).last(id))})
 
     @app.get("/v1/ticks/{id}", tags=["realtime"], summary="Trades or quotes of a listing",
-             response_description="Events in exchange-time order (ns since the epoch, and `time` in ISO 8601).")
+             response_description="Events in exchange-time order (ns since the epoch, and `time` in ISO 8601).",
+             responses=documented)
     def ticks(request: Request, id: str = id_path,
               type: str = Query("trades", pattern="^(trades|quotes)$", description="trades or quotes"),
               start: str | None = Query(None, description="From (date or ISO 8601 instant, UTC unless stated).",
@@ -66,7 +70,8 @@ def register(app: FastAPI, mw: Any) -> None:
         return JSONResponse({"data": rows, "count": len(rows), "total": total})
 
     @app.get("/v1/bars/{id}", tags=["realtime"], summary="Intraday bars of a listing",
-             response_description="OHLCV, VWAP and trade count per bar; `time` is the bar start (UTC).")
+             response_description="OHLCV, VWAP and trade count per bar; `time` is the bar start (UTC).",
+             responses=documented)
     def bars(request: Request, id: str = id_path,
              interval: str = Query("1m", pattern="^(1s|1m)$", description="1s or 1m"),
              start: str | None = Query(None, description="From (date or ISO 8601 instant).", **time_q),
