@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound
+from marketwire.errors import Ambiguous, InvalidInput, MarketwireError, MissingExtra, NotFound, SourceError
 from marketwire.config import empty_hint, is_empty, resolve_home
 from marketwire.errors import OutsideCoverage
 from marketwire.output import is_terminal, price_header, render, to_json, to_json_line
@@ -1121,10 +1121,13 @@ def stream() -> None:
 @click.option("--symbol", default=None, help="The instrument of the files (default: from each file's path).")
 @click.option("--no-resume", "no_resume", is_flag=True,
               help="Replay files from their start even when an earlier replay acknowledged part of them.")
+@click.option("--bus", default=None, metavar="nats://HOST:PORT",
+              help="Also publish every acknowledged batch to NATS JetStream (one stream per event type, subjects "
+                   "mw.<channel>.<listing>); the replay waits for JetStream's acknowledgement of each batch.")
 @FORMAT
 @click.pass_context
 def stream_replay(ctx: click.Context, paths: tuple[str, ...], speed: str, symbol: str | None, no_resume: bool,
-                  fmt: str) -> None:
+                  bus: str | None, fmt: str) -> None:
     """Replay Lean tick zips, Binance captures, cryptofeed captures or DBN files through the in-stream rules into
     the log. Prints events read, accepted, flagged and quarantined; on return every accepted event is acknowledged
     (fsynced) and queryable (marketwire ticks / bars)."""
@@ -1135,7 +1138,25 @@ def stream_replay(ctx: click.Context, paths: tuple[str, ...], speed: str, symbol
         except ValueError:
             click.echo(f"error [invalid_input]: `--speed`: {speed!r} is not max or a positive number", err=True)
             sys.exit(EXIT_INVALID)
-    rep = _run(ctx, lambda mw: mw.stream.replay(list(paths), speed=speed, symbol=symbol, resume=not no_resume))
+
+    def replay(mw: Any) -> Any:
+        publisher = None
+        if bus:
+            from marketwire.stream.bus import BlockingPublisher
+
+            try:
+                publisher = BlockingPublisher(bus)
+            except Exception as e:  # noqa: BLE001 - any connection failure of the client library
+                raise SourceError(f"`--bus`: NATS at {bus} cannot be used ({type(e).__name__}: {e})",
+                                  param="bus", transient=True) from e
+            mw.stream.on_batch(publisher.publish_batch)
+        try:
+            return mw.stream.replay(list(paths), speed=speed, symbol=symbol, resume=not no_resume)
+        finally:
+            if publisher is not None:
+                publisher.close()
+
+    rep = _run(ctx, replay)
     d = rep.as_dict()
     row = {k: d[k] for k in ("files", "read", "accepted", "flagged", "quarantined", "skipped", "acknowledged_to")}
     row["seconds"] = round(d["seconds"], 3)

@@ -147,3 +147,64 @@ def test_a_replay_through_the_stream_service_lands_on_the_bus(bus: Bus, tmp_path
     finally:
         publisher._call(publisher.bus.delete_streams())
         publisher.close()
+
+
+def test_cli_replay_with_bus_puts_every_accepted_trade_on_jetstream(tmp_path: Any) -> None:
+    """`marketwire stream replay FILE --bus nats://...`: the trades JetStream stream grows by the accepted events
+    of the replay (each batch acknowledged by JetStream before the replay goes on); an unreachable bus is a clear
+    error, not a traceback."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import shared_data  # type: ignore[import-not-found]
+
+    if not _nats_up():
+        pytest.fail("NATS is not running on 127.0.0.1:4222 (the CI starts it)")
+    zips = sorted((shared_data() / "realtime" / "lean" / "equity" / "usa" / "tick" / "ibm").glob("*_trade.zip"))
+    if not zips:
+        pytest.skip(f"no Lean trade files under {shared_data()}/realtime (set MARKETWIRE_DATA)")
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+
+    async def last_seq() -> int:
+        b = Bus()
+        await b.connect()
+        try:
+            return int((await b.js.stream_info(b.stream_name("trades"))).state.last_seq)
+        finally:
+            await b.close()
+
+    async def events_after(seq: int, want: int) -> int:
+        """How many trade events the stream holds after sequence ``seq`` (read back until ``want`` or 10 s)."""
+        b = Bus()
+        await b.connect()
+        got = [0]
+        try:
+            subs = await b.consume(["trades"], lambda s, c, l, rows: got.__setitem__(0, got[0] + len(rows)),
+                                   start_seq=seq + 1)
+            for _ in range(200):
+                if got[0] >= want:
+                    break
+                await asyncio.sleep(0.05)
+            for sub in subs:
+                await sub.unsubscribe()
+            return got[0]
+        finally:
+            await b.close()
+
+    before = asyncio.run(last_seq())
+    r = subprocess.run([sys.executable, "-m", "marketwire.cli", "--home", str(tmp_path / "home"), "stream", "replay",
+                        str(zips[0]), "--bus", "nats://127.0.0.1:4222", "--format", "json"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["accepted"] > 1000
+    # batches per listing on the bus; every accepted event of the replay is in them, nothing else is
+    assert asyncio.run(events_after(before, rep["accepted"])) == rep["accepted"]
+    r = subprocess.run([sys.executable, "-m", "marketwire.cli", "--home", str(tmp_path / "home2"), "stream", "replay",
+                        str(zips[0]), "--bus", "nats://127.0.0.1:4299"], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode != 0 and "4299" in r.stderr and "Traceback" not in r.stderr

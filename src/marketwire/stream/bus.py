@@ -24,6 +24,7 @@ the bus: that is how ``stream serve --bus`` serves events another process publis
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -46,6 +47,8 @@ def listing_of_subject(token: str) -> str:
     return re.sub(r"~([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), token)
 
 
+log = logging.getLogger(__name__)
+
 class Bus:
     """A connection to NATS JetStream with marketwire's streams (see the module docstring)."""
 
@@ -61,9 +64,12 @@ class Bus:
 
         from marketwire.errors import MarketwireError
 
+        async def quiet(e: Exception) -> None:  # the client's own errors: logged here, not printed as tracebacks
+            log.debug("nats %s: %s: %s", self.url, type(e).__name__, e)
+
         try:
             self.nc = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=3, reconnect_time_wait=0.2,
-                                         allow_reconnect=True)
+                                         allow_reconnect=True, error_cb=quiet)
         except Exception as e:  # noqa: BLE001 - nats raises its own and OSError: one clear message
             raise MarketwireError(f"cannot connect to NATS at {self.url}: {type(e).__name__}: {e}") from None
         self.js = self.nc.jetstream()
