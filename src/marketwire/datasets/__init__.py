@@ -1,12 +1,13 @@
 """Canonical datasets: columns, keys, time semantics and descriptions, declared once as data."""
 
 from marketwire.datasets.base import COMMON_FIELDS, WRITE_MODES, Dataset
+from marketwire.datasets.esg import ESG_DATASETS
 from marketwire.datasets.news import NEWS_DATASETS
 from marketwire.datasets.prices import PRICE_DATASETS
 from marketwire.datasets.reference import REFERENCE_DATASETS
 from marketwire.errors import InvalidInput
 
-ALL_DATASETS = REFERENCE_DATASETS + PRICE_DATASETS + NEWS_DATASETS
+ALL_DATASETS = REFERENCE_DATASETS + PRICE_DATASETS + NEWS_DATASETS + ESG_DATASETS
 #: datasets added at run time (plugins)
 _REGISTERED: dict[str, Dataset] = {}
 

@@ -52,6 +52,7 @@ class Marketwire:
         self._background = background
         self._prices: Any = None  # opened on first use: a lookup never loads the prices vertical
         self._news: Any = None
+        self._esg: Any = None
         # derived state a killed ingest or build left stale or half-built is rebuilt now (unless a writer is at work;
         # ``repair=False``: opened as it is, e.g. to check it)
         if repair and self.identity.repair_due():
@@ -82,6 +83,7 @@ class Marketwire:
         import pandas  # noqa: F401
 
         _ = self.prices
+        _ = self.esg  # the ESG stage (ESG sources deliver through it)
 
     @property
     def news(self) -> Any:
@@ -91,6 +93,17 @@ class Marketwire:
 
             self._news = NewsService(self.lake, self.engine, self.identity, self.home)
         return self._news
+
+    @property
+    def esg(self) -> Any:
+        """The ESG service (:class:`~marketwire.esg.service.EsgService`): metrics, coverage, review queue, links;
+        it registers the ESG ingest stage with the engine when opened. Fundamentals and market values reach it as
+        callables (``fundamentals``/``market_value``) when those verticals are present."""
+        if self._esg is None:
+            from marketwire.esg.service import EsgService
+
+            self._esg = EsgService(self.lake, self.engine, self.identity)
+        return self._esg
 
     # -- loading ----------------------------------------------------------------------------------------------------
     def ingest(self, source: str, paths: Sequence[str | Path], as_of: date | datetime | str | None = None,

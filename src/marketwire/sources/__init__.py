@@ -25,6 +25,12 @@ BUILTIN: dict[str, str] = {
     "prices-csv": "marketwire.sources.prices:PricesCsv",
     "stooq": "marketwire.sources.prices:Stooq",
     "ecb-fx": "marketwire.sources.prices:EcbFx",
+    "carbon-gap": "marketwire.sources.esg_carbon_gap:CarbonGap",
+    "eu-ets": "marketwire.sources.esg_eu_ets:EuEts",
+    "net-zero-tracker": "marketwire.sources.esg_targets:NetZeroTracker",
+    "sbti": "marketwire.sources.esg_targets:Sbti",
+    "wa-ghg": "marketwire.sources.esg_wa_ghg:WaGhg",
+    "esg-risk-ratings": "marketwire.sources.esg_risk_ratings:EsgRiskRatings",
 }
 
 

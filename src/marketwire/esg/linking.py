@@ -1,0 +1,267 @@
+"""Entity resolution of ESG source entities to the master's issuers, only through the identity service.
+
+Order of evidence (the first that decides wins; each link keeps its method, confidence and evidence):
+
+1. **ISIN**, then **LEI**: ``identity.resolve`` of the identifier; an identifier the master holds links with
+   confidence 1.0 (an identifier it does not know falls through to the name).
+2. **Ticker** (sources keyed by symbol): the resolved listing's issuer, 0.97 when the source's name agrees with the
+   master's (:func:`marketwire.sources.classify.same_entity_name`), else it waits for review.
+3. **Name**: names are normalised across languages and legal forms (AG, SE, S.A., plc, Inc., N.V., GmbH, SpA,
+   Oyj, AB, K.K., Aktiengesellschaft, Société Anonyme ...; accents folded, ``&`` as ``and``, share-class
+   descriptors dropped). An exact normalised match to exactly one equity issuer of the entity's country links
+   with 0.97; one issuer of unknown country, or several issuers of the country of which exactly one has an ISIN,
+   0.90. Anything else (no exact match, a match in another country only, several equal candidates) is below the
+   threshold: the entity waits in the review queue with its best candidates (fuzzy scores within the first
+   word's block, rapidfuzz ``token_sort_ratio``), never dropped and never guessed.
+
+Sector is recorded as evidence (the master's issuers carry no sector in the rows identity exposes to verticals),
+and does not move the confidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from marketwire.errors import Ambiguous, InvalidIdentifier, MarketwireError, NotFound
+from marketwire.sources.classify import norm_name, same_entity_name
+
+#: a link at or above this confidence is made; below it the entity waits for review
+THRESHOLD = 0.9
+
+#: legal forms and descriptors in the languages the sources use, dropped before comparing names
+LEGAL_FORMS = {
+    "inc", "incorporated", "corp", "corporation", "co", "cos", "company", "companies", "ltd", "limited", "plc",
+    "llc", "lp", "llp", "the", "and", "of", "holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo",
+    "ag", "aktiengesellschaft", "se", "sa", "s", "a", "nv", "n", "v", "bv", "naamloze", "vennootschap", "gmbh",
+    "kg", "kgaa", "mbh", "spa", "p", "srl", "sarl", "sas", "societe", "anonyme", "sociedad", "anonima", "sab", "cv",
+    "de", "oyj", "abp", "oy", "ab", "publ", "aktiebolag", "asa", "as", "aps", "kk", "kabushiki", "kaisha", "tbk",
+    "pt", "pcl", "bhd", "berhad", "nl", "sca", "scs", "sae", "saa", "vna", "on", "o", "inh", "akt", "na", "eo",
+    "dm", "adr", "ads", "reg", "registered", "shs", "ord", "class", "cl", "new", "pjsc", "ojsc", "jsc", "pao",
+    "international", "intl", "sp", "z", "oo", "zoo", "ltda", "cia", "ltee", "limitee",
+}
+_ALIASES = {"intl": "international", "mfg": "manufacturing", "natl": "national", "svcs": "services"}
+
+
+def normalise(name: str | None) -> str:
+    """A company name reduced for comparison: accents folded, lower case, legal forms and descriptors dropped."""
+    if not name:
+        return ""
+    n = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    n = re.sub(r"\(.*?\)", " ", n)  # "(Saudi Aramco)", "(publ)"
+    n = n.replace("&", " and ").replace("'", "")
+    n = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", n)  # S.p.A., N.V. -> spa, nv
+    n = re.sub(r"\b([a-z])\.", r"\1", n)
+    toks = [_ALIASES.get(t, t) for t in re.split(r"[^a-z0-9]+", n) if t]
+    kept = [t for t in toks if t not in LEGAL_FORMS and not t.isdigit()]
+    return " ".join(kept) or " ".join(t for t in toks if not t.isdigit()) or norm_name(name)
+
+
+class Identity(Protocol):
+    def resolve(self, id: str, as_of: Any = None) -> list[dict[str, Any]]: ...
+
+    def company_rows(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Issuer:
+    issuer_id: str
+    name: str
+    country: str | None
+    security_id: str | None = None
+    isin: bool = False
+    listings: int = 0
+    index_member: bool = False
+    names: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Link:
+    entity_id: str
+    status: str
+    issuer_id: str | None
+    security_id: str | None
+    issuer_name: str | None
+    method: str | None
+    confidence: float
+    raw_name: str | None
+    country: str | None
+    sector: str | None
+    evidence: dict[str, Any]
+    candidates: list[dict[str, Any]]
+
+    def record(self) -> dict[str, Any]:
+        return {"entity_id": self.entity_id, "status": self.status, "issuer_id": self.issuer_id,
+                "security_id": self.security_id, "issuer_name": self.issuer_name, "method": self.method,
+                "confidence": round(self.confidence, 4), "raw_name": self.raw_name, "country": self.country,
+                "sector": self.sector, "evidence": json.dumps(self.evidence, ensure_ascii=False, sort_keys=True),
+                "candidates": json.dumps(self.candidates, ensure_ascii=False)}
+
+
+_EQUITY = {"equity", "stock", "common", "preferred", None}
+
+
+class Linker:
+    """Links entities (dicts with entity_id, name, country, sector and optional isin, lei, ticker) to issuers."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        self._issuers: dict[str, Issuer] | None = None
+        self._by_norm: dict[str, list[str]] = {}
+        self._blocks: dict[str, list[str]] = {}
+
+    # -- the master's issuers, indexed by normalised name --------------------------------------------------------
+    def _index(self) -> dict[str, Issuer]:
+        if self._issuers is not None:
+            return self._issuers
+        issuers: dict[str, Issuer] = {}
+        for r in self.identity.company_rows():
+            if r.get("type") not in _EQUITY:
+                continue
+            iid = r["issuer_id"]
+            it = issuers.get(iid)
+            if it is None:
+                it = issuers[iid] = Issuer(iid, r.get("issuer_name") or r.get("security_name") or "",
+                                           r.get("issuer_country"), r.get("security_id"))
+            it.isin = it.isin or bool(r.get("isin"))
+            if r.get("isin") and it.security_id != r.get("security_id") and not it.isin:
+                it.security_id = r.get("security_id")
+            it.listings += 1 if r.get("listing_id") else 0
+            it.index_member = it.index_member or bool(r.get("index_member"))
+            for n in (r.get("issuer_name"), r.get("security_name"), r.get("listing_name")):
+                if n:
+                    it.names.add(n)
+        by_norm: dict[str, set[str]] = defaultdict(set)
+        for it in issuers.values():
+            for n in it.names:
+                k = normalise(n)
+                if k:
+                    by_norm[k].add(it.issuer_id)
+        self._by_norm = {k: sorted(v) for k, v in by_norm.items()}
+        blocks: dict[str, list[str]] = defaultdict(list)
+        for k in self._by_norm:
+            blocks[k.split()[0]].append(k)
+        self._blocks = dict(blocks)
+        self._issuers = issuers
+        return issuers
+
+    # -- one entity ----------------------------------------------------------------------------------------------
+    def link(self, e: dict[str, Any]) -> Link:
+        name, country, sector = e.get("name"), e.get("country"), e.get("sector")
+        ev: dict[str, Any] = {"name": name, "country": country, "sector": sector}
+        for scheme in ("isin", "lei"):
+            ident = e.get(scheme)
+            if not ident:
+                continue
+            ev[scheme] = ident
+            m = self._resolve(ident)
+            if isinstance(m, dict) and m.get("issuer_id"):
+                ev[f"{scheme}_match"] = m.get("issuer_name") or m.get("name")
+                ev["name_agrees"] = same_entity_name(name, m.get("issuer_name") or m.get("name"))
+                return self._made(e, m["issuer_id"], m.get("security_id"), m.get("issuer_name") or m.get("name"),
+                                  scheme, 1.0, ev, [])
+            ev[f"{scheme}_result"] = m if isinstance(m, str) else "not in the master"
+        if e.get("ticker"):
+            ev["ticker"] = e["ticker"]
+            m = self._resolve(e["ticker"])
+            if isinstance(m, dict) and m.get("issuer_id"):
+                agrees = same_entity_name(name, m.get("issuer_name") or m.get("name"))
+                ev["ticker_match"] = m.get("issuer_name") or m.get("name")
+                ev["name_agrees"] = agrees
+                if agrees:
+                    return self._made(e, m["issuer_id"], m.get("security_id"), ev["ticker_match"], "ticker", 0.97,
+                                      ev, [])
+            else:
+                ev["ticker_result"] = m if isinstance(m, str) else "not in the master"
+        return self._by_name(e, ev)
+
+    def _resolve(self, ident: str) -> dict[str, Any] | str:
+        try:
+            ms = self.identity.resolve(ident)
+        except Ambiguous as x:
+            cands = x.fields.get("candidates") or []
+            issuers = {c.get("issuer_id") for c in cands}
+            if len(issuers) == 1 and cands:
+                return dict(cands[0])
+            return f"ambiguous ({len(issuers)} issuers)"
+        except (NotFound, InvalidIdentifier) as x:
+            return str(x)
+        except MarketwireError as x:
+            return str(x)
+        return ms[0] if ms else "not in the master"
+
+    def _by_name(self, e: dict[str, Any], ev: dict[str, Any]) -> Link:
+        issuers = self._index()
+        name, country = e.get("name"), e.get("country")
+        key = normalise(name)
+        ev["normalised"] = key
+        exact = [issuers[i] for i in self._by_norm.get(key, ())]
+        cands = self._candidates(key, exact)
+        if exact:
+            same = [it for it in exact if country and it.country == country]
+            unknown = [it for it in exact if not it.country]
+            ev["exact_issuers"] = len(exact)
+            if len(same) == 1:
+                ev["country_agrees"] = True
+                return self._made(e, same[0].issuer_id, same[0].security_id, same[0].name, "name", 0.97, ev, cands)
+            if len(same) > 1:
+                with_isin = [it for it in same if it.isin]
+                if len(with_isin) == 1:
+                    ev["country_agrees"] = True
+                    ev["chosen_because"] = "the only issuer of that name and country with an ISIN"
+                    return self._made(e, with_isin[0].issuer_id, with_isin[0].security_id, with_isin[0].name,
+                                      "name", 0.9, ev, cands)
+                ev["why_review"] = f"{len(same)} issuers of that name in {country}"
+            elif not country and len(exact) == 1:
+                return self._made(e, exact[0].issuer_id, exact[0].security_id, exact[0].name, "name", 0.9,
+                                  {**ev, "country_agrees": None}, cands)
+            elif country and not same and len(unknown) == 1 and len(exact) == 1:
+                ev["country_agrees"] = None
+                return self._made(e, unknown[0].issuer_id, unknown[0].security_id, unknown[0].name, "name", 0.9,
+                                  ev, cands)
+            else:
+                ev["why_review"] = "the name matches issuers of other countries only" if country and not same \
+                    else f"{len(exact)} issuers of that name"
+        else:
+            ev["why_review"] = "no issuer of the master has this normalised name"
+        best = cands[0]["score"] / 100.0 * 0.85 if cands else 0.0
+        return Link(e["entity_id"], "review", None, None, None, None, best, name, country, e.get("sector"), ev,
+                    cands)
+
+    def _candidates(self, key: str, exact: list[Issuer], limit: int = 5) -> list[dict[str, Any]]:
+        from rapidfuzz import fuzz, process
+
+        issuers = self._index()
+        out: dict[str, dict[str, Any]] = {}
+        for it in exact:
+            out[it.issuer_id] = self._cand(it, 100.0)
+        if key:
+            block = self._blocks.get(key.split()[0], [])
+            for k, score, _ in process.extract(key, block, scorer=fuzz.token_sort_ratio, limit=limit,
+                                               score_cutoff=60):
+                for iid in self._by_norm[k]:
+                    if iid not in out:
+                        out[iid] = self._cand(issuers[iid], float(score))
+        return sorted(out.values(), key=lambda c: (-c["score"], not c["has_isin"], -c["listings"]))[:limit]
+
+    @staticmethod
+    def _cand(it: Issuer, score: float) -> dict[str, Any]:
+        return {"issuer_id": it.issuer_id, "name": it.name, "country": it.country, "score": round(score, 1),
+                "has_isin": it.isin, "listings": it.listings}
+
+    @staticmethod
+    def _made(e: dict[str, Any], issuer_id: str, security_id: str | None, issuer_name: str | None, method: str,
+              conf: float, ev: dict[str, Any], cands: list[dict[str, Any]]) -> Link:
+        status = "linked" if conf >= THRESHOLD else "review"
+        return Link(e["entity_id"], status, issuer_id if status == "linked" else None,
+                    security_id if status == "linked" else None, issuer_name if status == "linked" else None,
+                    method if status == "linked" else None, conf, e.get("name"), e.get("country"), e.get("sector"),
+                    ev, cands or ([{"issuer_id": issuer_id, "name": issuer_name, "score": 100.0}]
+                                  if status == "review" else []))
+
+
+__all__ = ["LEGAL_FORMS", "THRESHOLD", "Link", "Linker", "normalise"]
