@@ -61,6 +61,49 @@ def normalise(name: str | None) -> str:
     return " ".join(kept) or " ".join(t for t in toks if not t.isdigit()) or norm_name(name)
 
 
+#: legal forms of private companies: an entity with one of these is not the listed issuer of the same name (it is
+#: a subsidiary) unless the issuer's own name has that form too
+PRIVATE_FORMS = {"gmbh", "mbh", "bv", "sarl", "sas", "srl", "sl", "llc", "spzoo", "sro", "kft", "oy", "ltda", "sasu"}
+#: the countries whose law a legal form belongs to (a form of another country than the issuer's: a subsidiary)
+FORM_COUNTRIES = {
+    "gmbh": {"DE", "AT", "CH", "LI", "LU"}, "mbh": {"DE", "AT", "CH"}, "ag": {"DE", "AT", "CH", "LI", "LU"},
+    "aktiengesellschaft": {"DE", "AT", "CH", "LI"}, "kgaa": {"DE", "AT", "LU"}, "sas": {"FR", "LU"},
+    "sasu": {"FR"}, "spa": {"IT", "CL"}, "srl": {"IT", "RO", "MD", "AR"}, "bv": {"NL", "BE"},
+    "nv": {"NL", "BE", "CW", "SR"}, "plc": {"GB", "IE", "JE", "GG", "IM", "CY", "MT", "NG", "LK", "BM"},
+    "inc": {"US", "CA", "PH", "KR", "TW", "JP", "BM", "KY", "VG", "MH", "PR", "PA", "LR"},
+    "llc": {"US", "RU", "UA", "GE", "AZ", "KZ", "AM", "AE", "OM", "QA"}, "ab": {"SE"}, "oyj": {"FI"},
+    "oy": {"FI"}, "asa": {"NO"}, "sl": {"ES"}, "spzoo": {"PL"}, "sro": {"CZ", "SK"}, "kft": {"HU"},
+}
+#: a master name that is an instrument, not a company (bonds and certificates with dates or rates in the name)
+_INSTRUMENT = re.compile(r"\d{1,2}/\d{1,2}|\bFLR\b|\bZERO\b|\d+[,.]\d+\s*%", re.IGNORECASE)
+
+
+def legal_forms(name: str | None) -> set[str]:
+    """The legal-form tokens a name carries (``Siemens Aktiengesellschaft`` -> {aktiengesellschaft})."""
+    if not name:
+        return set()
+    t = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    t = re.sub(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?", " spzoo ", t)
+    t = re.sub(r"\bs\.?\s*r\.?\s*o\.?(?=\s|$)", " sro ", t)
+    t = t.replace(".", "")
+    toks = set(re.split(r"[^a-z0-9]+", t))
+    return toks & (set(FORM_COUNTRIES) | PRIVATE_FORMS)
+
+
+def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_country: str | None) -> str | None:
+    """Why the entity is likely another legal entity than the issuer (a subsidiary), or None."""
+    ef, inf = legal_forms(entity_name), legal_forms(issuer_name)
+    private = (ef & PRIVATE_FORMS) - inf
+    if private:
+        return f"the entity's legal form ({', '.join(sorted(private))}) is a private company's; the issuer's is not"
+    if issuer_country:
+        foreign = [f for f in ef if f in FORM_COUNTRIES and issuer_country not in FORM_COUNTRIES[f] and f not in inf]
+        if foreign:
+            return (f"the entity's legal form ({', '.join(sorted(foreign))}) is not of the issuer's country "
+                    f"({issuer_country}): likely a subsidiary")
+    return None
+
+
 class Identity(Protocol):
     def resolve(self, id: str, as_of: Any = None) -> list[dict[str, Any]]: ...
 
@@ -133,7 +176,7 @@ class Linker:
             it.listings += 1 if r.get("listing_id") else 0
             it.index_member = it.index_member or bool(r.get("index_member"))
             for n in (r.get("issuer_name"), r.get("security_name"), r.get("listing_name")):
-                if n:
+                if n and not _INSTRUMENT.search(n):
                     it.names.add(n)
         by_norm: dict[str, set[str]] = defaultdict(set)
         for it in issuers.values():
@@ -153,6 +196,8 @@ class Linker:
     def link(self, e: dict[str, Any]) -> Link:
         name, country, sector = e.get("name"), e.get("country"), e.get("sector")
         ev: dict[str, Any] = {"name": name, "country": country, "sector": sector}
+        if e.get("installation_countries"):
+            ev["installation_countries"] = e["installation_countries"]
         for scheme in ("isin", "lei"):
             ident = e.get(scheme)
             if not ident:
@@ -195,6 +240,21 @@ class Linker:
         return ms[0] if ms else "not in the master"
 
     def _by_name(self, e: dict[str, Any], ev: dict[str, Any]) -> Link:
+        link = self._by_name_only(e, ev)
+        if link.status != "linked":
+            return link
+        it = self._index()[link.issuer_id or ""]
+        why = form_conflict(e.get("name"), it.name, it.country)
+        if why is None and len(str(ev.get("normalised", "")).split()) == 1 and not ev.get("country_agrees"):
+            why = "a one-word name without the country to confirm it"
+        if why is None:
+            return link
+        ev["why_review"] = why
+        cands = link.candidates or [self._cand(it, 100.0)]
+        return Link(link.entity_id, "review", None, None, None, None, min(link.confidence, 0.8), link.raw_name,
+                    link.country, link.sector, ev, cands)
+
+    def _by_name_only(self, e: dict[str, Any], ev: dict[str, Any]) -> Link:
         issuers = self._index()
         name, country = e.get("name"), e.get("country")
         key = normalise(name)

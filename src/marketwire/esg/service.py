@@ -15,7 +15,6 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -32,8 +31,8 @@ from marketwire.timeparse import parse_instant
 
 #: the kinds of entity that are companies to link to the master (installations and facilities are aggregated)
 LINKABLE = ("company", "account_holder", "parent", "symbol")
-#: metrics summed from EU ETS installations to their account holder and parent company
-ETS_SUMMED = ("ets_verified", "ets_free_allocation", "ets_surrendered")
+#: metrics summed from EU ETS installations (and WA facilities) to their account holder and parent company
+ETS_SUMMED = ("ets_verified", "ets_free_allocation", "ets_surrendered", "ghg_total")
 #: metrics compared across sources for the same issuer and period
 COMPARED = ("scope1", "scope2", "scope2_location", "scope2_market", "scope3", "scope12", "revenue")
 
@@ -73,7 +72,12 @@ class EsgStage:
             observations += b.observations
             aggregations += b.aggregations
             for e in getattr(b, "entities", []):
-                entities.setdefault(e["entity_id"], e)
+                prev = entities.get(e["entity_id"])
+                if prev is not None and e.get("installation_countries"):
+                    prev["installation_countries"] = sorted(set(prev.get("installation_countries") or [])
+                                                            | set(e["installation_countries"]))
+                else:
+                    entities.setdefault(e["entity_id"], dict(e))
             for rec in b.records:
                 flags, refused = V.check_record(rec)
                 if refused:
@@ -91,6 +95,7 @@ class EsgStage:
                 entities.setdefault(o["entity_id"], {k: o.get(k) for k in
                                                      ("entity_id", "name", "country", "sector", "isin", "lei",
                                                       "ticker", "kind")})
+        records = self._one_per_key(records, refusals)
         V.check_totals(records)
         V.check_jumps(records, self.service._stored_series({r["entity_id"] for r in records}))
         w_obs = job.commit(ESG_OBSERVATIONS, observations)
@@ -120,6 +125,10 @@ class EsgStage:
             for code in fl.split(","):
                 job.report.count(code)
         del w_obs
+
+
+def _content(r: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(r.get(c) for c in ("value", "unit", "value_text", "method", "boundary", "citation"))
 
 
 class EsgService:
@@ -153,6 +162,28 @@ class EsgService:
         t = self.lake.read(ds, where=where, params=params or [], as_of=as_of, columns=columns)
         return pl.from_arrow(t)  # type: ignore[return-value]
 
+    @staticmethod
+    def _one_per_key(records: list[dict[str, Any]], refusals: list[Refusal]) -> list[dict[str, Any]]:
+        """One record per (entity, metric, period) in a delivery: an identical repeat is dropped, a different value
+        for the same key is quarantined (``esg.conflicting_duplicate``): which one is right is never guessed."""
+        first: dict[tuple[str, str, str], dict[str, Any]] = {}
+        out = []
+        for r in records:
+            k = (r["entity_id"], r["metric"], r["period"])
+            if k not in first:
+                first[k] = r
+                out.append(r)
+            elif _content(first[k]) != _content(r):
+                refusals.append(Refusal("esg.conflicting_duplicate",
+                                        f"{r['metric']} {r['period']} of {r['entity_id']}: {r.get('value')!r} differs "
+                                        f"from line {first[k].get('line')} ({first[k].get('value')!r}) of the same "
+                                        "delivery", r.get("file"), r.get("line"),
+                                        {k2: str(v) for k2, v in r.items() if k2 not in ("file", "line")},
+                                        field=r["metric"], value=str(r.get("value") if r.get("value") is not None
+                                                                     else r.get("value_text")),
+                                        dataset=ESG_METRICS.name, kept=True))
+        return out
+
     def _stored_series(self, entity_ids: set[str]) -> list[dict[str, Any]]:
         if not entity_ids or not self.lake.exists(ESG_METRICS):
             return []
@@ -173,16 +204,17 @@ class EsgService:
         if not m.height:
             return []
         j = aggs.select(["group_id", "member_id", "level"]).join(m, left_on="member_id", right_on="entity_id")
-        g = j.group_by(["group_id", "level", "metric", "period"]).agg(
+        j = j.with_columns(pl.col("member_id").str.split(":").list.get(1).alias("member_kind"))
+        g = j.group_by(["group_id", "level", "metric", "period"]).agg(pl.col("member_kind").first(),
             pl.col("value").sum().alias("value"), pl.len().alias("n"), pl.col("unit").first(),
             pl.col("period_end").first(), pl.col("member_id").sort().alias("members"))
         out = []
         for r in g.iter_rows(named=True):
             out.append({"entity_id": r["group_id"], "metric": r["metric"], "period": r["period"],
                         "period_end": r["period_end"], "value": float(r["value"]), "unit": r["unit"],
-                        "method": f"aggregate:sum of {r['n']} installation(s) to the {r['level'].replace('_', ' ')} "
-                                  "(esg_aggregations)",
-                        "boundary": f"{r['level'].replace('_', ' ')}: installations in the EU ETS files loaded",
+                        "method": f"aggregate:sum of {r['n']} {r['member_kind']}(s) to the "
+                                  f"{r['level'].replace('_', ' ')} (esg_aggregations)",
+                        "boundary": f"{r['level'].replace('_', ' ')}: its {r['member_kind']}s in the files loaded",
                         "record_id": None})
         return out
 
@@ -191,13 +223,17 @@ class EsgService:
         if not entities:
             return []
         ids = [e["entity_id"] for e in entities]
-        current = {r["entity_id"]: r for r in self._read(ESG_LINKS, "entity_id IN (SELECT unnest(?))", [ids]).to_dicts()}
+        stored = self._read(ESG_LINKS, "entity_id IN (SELECT unnest(?))", [ids])
+        current = {r["entity_id"]: r for r in stored.to_dicts()}
         out = []
         for e in entities:
             cur = current.get(e["entity_id"])
             if cur is not None and cur["status"] == "confirmed":
                 continue
-            out.append(self.linker.link(e).record())
+            new = self.linker.link(e).record()
+            if cur is not None and cur["status"] == "linked" and (cur["confidence"] or 0) > new["confidence"]:
+                continue  # a delivery with less evidence (no ISIN) never undoes a better link
+            out.append(new)
         return out
 
     def _disagreements(self, issuers: set[str]) -> list[dict[str, Any]]:
@@ -262,8 +298,9 @@ class EsgService:
         j = j.sort(["metric", "period", "source", "entity_id"])
         out = []
         for r in j.iter_rows(named=True):
-            out.append({"issuer_id": r["issuer_id"], "metric": r["metric"], "value": r["value"] if r["value"] is not None
-                        else r["value_text"], "unit": r["unit"], "period": r["period"], "source": r["source"],
+            value = r["value"] if r["value"] is not None else r["value_text"]
+            out.append({"issuer_id": r["issuer_id"], "metric": r["metric"], "value": value, "unit": r["unit"],
+                        "period": r["period"], "source": r["source"],
                         "method": r["method"], "confidence": r["confidence"], "link_method": r["link_method"],
                         "entity_id": r["entity_id"], "boundary": r["boundary"], "citation": r["citation"],
                         "flags": r["flags"], "knowledge_time": r["knowledge_time"]})
@@ -354,11 +391,6 @@ class EsgService:
         m = self._issuer(id)
         return self._read(ESG_DISAGREEMENTS, "issuer_id = ?", [m["issuer_id"]]).drop(
             ["ingested_at", "ingest_id"]).to_dicts()
-
-    def as_of_now(self) -> datetime:
-        from marketwire.timeparse import utc_now
-
-        return utc_now()
 
 
 __all__ = ["COMPARED", "ETS_SUMMED", "EsgReport", "EsgService", "EsgStage", "LINKABLE"]

@@ -25,8 +25,14 @@ RULES = (
     Rule("esg.ambiguous_number", "reject", D,
          "A number with one comma before three digits (1,600) in a file whose decimal convention is not known: "
          "thousands or decimals cannot be told; never guessed."),
+    Rule("esg.not_reported", "reject", D,
+         "A verified-emissions cell that states a status (Excluded, Not Reported) instead of a number: quarantined "
+         "with the raw text; no value is stored for the year."),
     Rule("esg.bad_year", "reject", D, "A target or reporting year that is not a year between 1900 and 2200."),
     Rule("esg.missing_name", "reject", D, "A row without the name of the entity it describes."),
+    Rule("esg.conflicting_duplicate", "reject", D,
+         "A second value for the same entity, metric and period in one delivery that differs from the first: the "
+         "first is stored, this one quarantined (which is right is never guessed)."),
     Rule("esg.unknown_metric", "reject", D, "A metric code that is not in the catalogue (esg/metrics.csv)."),
     Rule("esg.negative_emissions", "reject", D,
          "An emissions value below zero (emissions, allocations and surrenders are never negative)."),
@@ -107,7 +113,8 @@ def check_totals(records: list[dict[str, Any]]) -> None:
         by[(r["entity_id"], r["period"])][r["metric"]] = r
     for ms in by.values():
         s2 = ms.get("scope2") or ms.get("scope2_location") or ms.get("scope2_market")
-        for total, parts in (("scope12", [ms.get("scope1"), s2]), ("scope123", [ms.get("scope1"), s2, ms.get("scope3")])):
+        s1, s3 = ms.get("scope1"), ms.get("scope3")
+        for total, parts in (("scope12", [s1, s2]), ("scope123", [s1, s2, s3])):
             t = ms.get(total)
             if t is None or t.get("value") is None or any(p is None or p.get("value") is None for p in parts):
                 continue

@@ -21,8 +21,8 @@ from typing import Any
 from marketwire.errors import ParseError
 from marketwire.refdata.countries import country_code
 from marketwire.sources.base import Query, RawFile, Source, decode
-from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, parse_number,
-                                           raw_json, slug, year_end)
+from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, files_with,
+                                           parse_number, raw_json, slug, year_end)
 
 NAME = "Company Name"
 COUNTRY = "Country/Territory"
@@ -57,6 +57,9 @@ class CarbonGap(Source):
     url = ("https://raw.githubusercontent.com/Open-Earth-Foundation/OpenClimate/main/harmonize/data/raw/carbon_gap/"
            "profit_and_emmissions_database.csv")
     description = "Carbon Gap profit and emissions database: company Scope 1/2/3 emissions with citations (CC BY 4.0)"
+
+    def locations(self, query: Query) -> list[str]:
+        return files_with(query.paths, (".csv",), [self.url])
 
     def transform(self, query: Query, raw: RawFile) -> EsgBatch:
         text = decode(raw)
@@ -99,8 +102,9 @@ class CarbonGap(Source):
             if not values or all(not v.strip() for v in values):
                 continue
             batch.rows += 1
-            row = {(h if h not in dict(zip(header[:i], header[:i])) else f"{h} [{i + 1}]"): (values[i] if i < len(values)
-                   else None) for i, h in enumerate(header)}
+            # a repeated column name is told apart by its column number
+            row = {(h if h not in header[:i] else f"{h} [{i + 1}]"): (values[i] if i < len(values) else None)
+                   for i, h in enumerate(header)}
             name = clean(values[header.index(NAME)]) if header.index(NAME) < len(values) else None
             if not name:
                 batch.refusals.append(cell_refusal(raw, start, NAME, None, NotANumber("esg.missing_name",

@@ -39,6 +39,22 @@ class EsgBatch:
     file: str = ""
 
 
+def files_with(query_paths: tuple[str, ...], suffixes: tuple[str, ...], default: list[str]) -> list[str]:
+    """The files a query names: a folder gives its files with one of ``suffixes`` (its README and licence files are
+    not data); a file named explicitly is always read (a wrong one is a clear parse error)."""
+    if not query_paths:
+        return default
+    out: list[str] = []
+    for p in query_paths:
+        path = Path(p)
+        if path.is_dir():
+            out += [str(x) for x in sorted(path.rglob("*")) if x.is_file() and not x.name.startswith(".")
+                    and x.name.lower().endswith(suffixes)]
+        else:
+            out.append(str(path))
+    return out
+
+
 class NotANumber(ValueError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message)
@@ -114,6 +130,17 @@ def _text(v: Any) -> str | None:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def duplicate(batch: EsgBatch, seen: set[tuple[Any, ...]], raw: RawFile, line: int, row: dict[str, Any]) -> bool:
+    """True (and the row quarantined by ``row.duplicate``) when the same row appeared earlier in the file."""
+    key = tuple(_text(v) for v in row.values())
+    if key in seen:
+        batch.refusals.append(Refusal("row.duplicate", f"{Path(raw.name).name}: row {line} repeats an earlier row",
+                                      raw.name, line, {k: _text(v) for k, v in row.items()}, dataset=DATASET))
+        return True
+    seen.add(key)
+    return False
 
 
 def raw_json(row: dict[str, Any]) -> str:
