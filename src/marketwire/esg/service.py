@@ -95,7 +95,7 @@ class EsgStage:
                 entities.setdefault(o["entity_id"], {k: o.get(k) for k in
                                                      ("entity_id", "name", "country", "sector", "isin", "lei",
                                                       "ticker", "kind")})
-        records = self._one_per_key(records, refusals)
+        records = self.service._one_per_key(records, refusals)
         V.check_totals(records)
         V.check_jumps(records, self.service._stored_series({r["entity_id"] for r in records}))
         w_obs = job.commit(ESG_OBSERVATIONS, observations)
