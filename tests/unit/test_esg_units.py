@@ -119,7 +119,8 @@ def test_years():
                                  ("Nokia Oyj", "Nokia Corporation"), ("ING Groep N.V.", "ING Groep NV"),
                                  ("AB Volvo (publ)", "Volvo AB"), ("Nestlé S.A.", "Nestle SA"),
                                  ("Procter & Gamble Co", "The Procter and Gamble Company"),
-                                 ("TotalEnergies SE", "TOTALENERGIES SE"), ("KGHM Polska Miedź SA", "KGHM POLSKA MIEDZ")])
+                                 ("TotalEnergies SE", "TOTALENERGIES SE"),
+                                 ("KGHM Polska Miedź SA", "KGHM POLSKA MIEDZ")])
 def test_names_normalise_across_languages_and_legal_forms(a, b):
     assert normalise(a) == normalise(b)
 

@@ -42,8 +42,11 @@ LEGAL_FORMS = {
     "de", "oyj", "abp", "oy", "ab", "publ", "aktiebolag", "asa", "as", "aps", "kk", "kabushiki", "kaisha", "tbk",
     "pt", "pcl", "bhd", "berhad", "nl", "sca", "scs", "sae", "saa", "vna", "on", "o", "inh", "akt", "na", "eo",
     "dm", "adr", "ads", "reg", "registered", "shs", "ord", "class", "cl", "new", "pjsc", "ojsc", "jsc", "pao",
-    "international", "intl", "sp", "z", "oo", "zoo", "ltda", "cia", "ltee", "limitee",
+    "sp", "z", "oo", "zoo", "ltda", "cia", "ltee", "limitee",
 }
+#: share-class and currency descriptors of venue names (``LUFTHANSA AG VNA O.N.``, ``AXA S.A. INH. EO 2,29``):
+#: a number right after one of them is a nominal value, not part of the name
+_DESCRIPTORS = {"dm", "eo", "dl", "ls", "sf", "on", "o", "n", "inh", "vna", "na", "reg", "nam", "akt", "hk", "yc"}
 _ALIASES = {"intl": "international", "mfg": "manufacturing", "natl": "national", "svcs": "services"}
 
 
@@ -57,8 +60,15 @@ def normalise(name: str | None) -> str:
     n = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", n)  # S.p.A., N.V. -> spa, nv
     n = re.sub(r"\b([a-z])\.", r"\1", n)
     toks = [_ALIASES.get(t, t) for t in re.split(r"[^a-z0-9]+", n) if t]
-    kept = [t for t in toks if t not in LEGAL_FORMS and not t.isdigit()]
-    return " ".join(kept) or " ".join(t for t in toks if not t.isdigit()) or norm_name(name)
+    kept = []
+    after_descriptor = False
+    for t in toks:
+        if t.isdigit() and after_descriptor:
+            continue
+        after_descriptor = t in _DESCRIPTORS or (after_descriptor and t.isdigit())
+        if t not in LEGAL_FORMS:
+            kept.append(t)
+    return " ".join(kept) or " ".join(toks) or norm_name(name)
 
 
 #: legal forms of private companies: an entity with one of these is not the listed issuer of the same name (it is
@@ -73,7 +83,13 @@ FORM_COUNTRIES = {
     "inc": {"US", "CA", "PH", "KR", "TW", "JP", "BM", "KY", "VG", "MH", "PR", "PA", "LR"},
     "llc": {"US", "RU", "UA", "GE", "AZ", "KZ", "AM", "AE", "OM", "QA"}, "ab": {"SE"}, "oyj": {"FI"},
     "oy": {"FI"}, "asa": {"NO"}, "sl": {"ES"}, "spzoo": {"PL"}, "sro": {"CZ", "SK"}, "kft": {"HU"},
+    # "Ltd" is used across the common-law world and by East Asian companies ("Co., Ltd."), never in the US
+    "ltd": {"GB", "IE", "HK", "IN", "AU", "NZ", "SG", "ZA", "CN", "JP", "KR", "TW", "TH", "IL", "BM", "KY", "VG", "JE",
+            "GG", "IM", "CY", "MT", "NG", "KE", "MY", "PK", "BD", "LK", "CA", "MO", "PH", "ID", "VN", "GI", "MU"},
 }
+FORM_COUNTRIES["limited"] = FORM_COUNTRIES["ltd"]
+#: words that tell a holding or a group apart from its operating company
+_LAYERS = {"holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep"}
 #: a master name that is an instrument, not a company (bonds and certificates with dates or rates in the name)
 _INSTRUMENT = re.compile(r"\d{1,2}/\d{1,2}|\bFLR\b|\bZERO\b|\d+[,.]\d+\s*%", re.IGNORECASE)
 
@@ -90,12 +106,28 @@ def legal_forms(name: str | None) -> set[str]:
     return toks & (set(FORM_COUNTRIES) | PRIVATE_FORMS)
 
 
+def _words(name: str | None) -> set[str]:
+    t = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    return set(re.split(r"[^a-z0-9]+", t)) - {""}
+
+
 def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_country: str | None) -> str | None:
-    """Why the entity is likely another legal entity than the issuer (a subsidiary), or None."""
+    """Why the entity is likely another legal entity than the issuer (a subsidiary, an operating company of a listed
+    holding, a national company of a foreign group), or None."""
     ef, inf = legal_forms(entity_name), legal_forms(issuer_name)
     private = (ef & PRIVATE_FORMS) - inf
     if private:
         return f"the entity's legal form ({', '.join(sorted(private))}) is a private company's; the issuer's is not"
+    if ef & {"ltd", "limited"} and "plc" in inf:
+        return "a private limited company (Ltd) beside a public limited company (plc) of the same name"
+    layers = (_words(entity_name) & _LAYERS) ^ (_words(issuer_name) & _LAYERS)
+    if ef and layers:
+        return (f"one name says {', '.join(sorted(layers))} and the other does not: a holding and its operating "
+                "company are different legal entities")
+    national_e = [FORM_COUNTRIES[f] for f in ef if f in FORM_COUNTRIES]
+    national_i = [FORM_COUNTRIES[f] for f in inf if f in FORM_COUNTRIES]
+    if national_e and national_i and not set.union(*national_e) & set.union(*national_i):
+        return "the two names carry legal forms of different countries"
     if issuer_country:
         foreign = [f for f in ef if f in FORM_COUNTRIES and issuer_country not in FORM_COUNTRIES[f] and f not in inf]
         if foreign:
@@ -245,8 +277,9 @@ class Linker:
             return link
         it = self._index()[link.issuer_id or ""]
         why = form_conflict(e.get("name"), it.name, it.country)
-        if why is None and len(str(ev.get("normalised", "")).split()) == 1 and not ev.get("country_agrees"):
-            why = "a one-word name without the country to confirm it"
+        key = str(ev.get("normalised", ""))
+        if why is None and not ev.get("country_agrees") and (len(key.split()) == 1 or len(key.replace(" ", "")) <= 5):
+            why = "a one-word or very short name without the country to confirm it"
         if why is None:
             return link
         ev["why_review"] = why

@@ -63,6 +63,13 @@ class _Xlsx(Source):
                 if t:
                     batch.records.append({**base, "value_text": t})
                 return
+            if kind == "year" and isinstance(v, str) and "," in v:
+                # several targets, several years ("2030, 2025"): the latest, and the method says so
+                years = [year_of(p) for p in v.split(",") if p.strip()]
+                if years and all(y is not None for y in years):
+                    batch.records.append({**base, "value": float(max(y for y in years if y is not None)),
+                                          "method": f"{method}; the latest of {v.strip()} (several targets)"})
+                    return
             x = year_of(v) if kind == "year" else parse_number(v, decimal_comma=False)
         except NotANumber as e:
             batch.refusals.append(cell_refusal(raw, line, col, v, e, row))
