@@ -243,3 +243,21 @@ def test_target_trackers_every_row_stored_or_quarantined(cls, rel):
         assert len({o["record_id"] for o in b.observations}) == len(b.observations)
         for r in b.refusals:
             assert r.line and r.field and r.file == loc
+
+
+def test_derived_intensity_percentile_and_score_return_their_inputs(mw, carbon_gap):
+    links = [r for r in mw.dataset("esg_links") if r["status"] == "linked" and r["entity_id"].startswith("carbon-gap:")]
+    done = 0
+    for lk in links:
+        d = mw.esg.derived(lk["issuer_id"])
+        if d.get("intensity_revenue") is None:
+            continue
+        assert d["scope12"] == d["scope1"] + d["scope2"]
+        assert d["intensity_revenue"] == round(d["scope12"] / (d["revenue"] / 1e6), 4)
+        assert 0 <= d["sector_percentile"] <= 100 and d["sector_peers"] >= 1
+        assert d["score"] == round(0.7 * (100 - d["sector_percentile"]) + 0.3 * d["target_points"], 1)
+        assert d["intensity_market_value"] is None and any("market value" in n for n in d["notes"])
+        done += 1
+        if done == 3:
+            break
+    assert done == 3

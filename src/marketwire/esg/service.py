@@ -33,6 +33,8 @@ from marketwire.timeparse import parse_instant
 LINKABLE = ("company", "account_holder", "parent", "symbol")
 #: metrics summed from EU ETS installations (and WA facilities) to their account holder and parent company
 ETS_SUMMED = ("ets_verified", "ets_free_allocation", "ets_surrendered", "ghg_total")
+#: the rule of a second, different value for one key in a delivery (esg/verify.py registers it)
+CONFLICT = "esg.conflicting_duplicate"
 #: metrics compared across sources for the same issuer and period
 COMPARED = ("scope1", "scope2", "scope2_location", "scope2_market", "scope3", "scope12", "revenue")
 
@@ -174,7 +176,7 @@ class EsgService:
                 first[k] = r
                 out.append(r)
             elif _content(first[k]) != _content(r):
-                refusals.append(Refusal("esg.conflicting_duplicate",
+                refusals.append(Refusal(CONFLICT,
                                         f"{r['metric']} {r['period']} of {r['entity_id']}: {r.get('value')!r} differs "
                                         f"from line {first[k].get('line')} ({first[k].get('value')!r}) of the same "
                                         "delivery", r.get("file"), r.get("line"),
@@ -230,10 +232,12 @@ class EsgService:
             cur = current.get(e["entity_id"])
             if cur is not None and cur["status"] == "confirmed":
                 continue
-            new = self.linker.link(e).record()
-            if cur is not None and cur["status"] == "linked" and (cur["confidence"] or 0) > new["confidence"]:
-                continue  # a delivery with less evidence (no ISIN) never undoes a better link
-            out.append(new)
+            if cur is not None and cur["status"] == "linked":
+                had = json.loads(cur["evidence"] or "{}")
+                ids = ("isin", "lei", "ticker")
+                if any(had.get(k) for k in ids) and not any(e.get(k) for k in ids):
+                    continue  # a delivery without the identifiers of the link (SBTi's progress file) keeps it
+            out.append(self.linker.link(e).record())
         return out
 
     def _disagreements(self, issuers: set[str]) -> list[dict[str, Any]]:
@@ -383,6 +387,74 @@ class EsgService:
         if obs.height:
             return str(obs.item(0, 0))
         raise NotFound(f"no ESG entity or source record {r!r} (see `marketwire esg review`)", param="record", value=r)
+
+    def derived(self, id: str, as_of: Any = None) -> dict[str, Any]:
+        """Intensity per revenue and per market value, the sector percentile of the intensity and the transparent
+        score (:mod:`marketwire.esg.derived`), with every input and where each came from."""
+        from marketwire.esg import derived as DV
+
+        when = parse_instant(as_of, "as_of")
+        rows = self.metrics(id, None, as_of)
+        m = self._issuer(id)
+        out: dict[str, Any] = {"issuer_id": m["issuer_id"], "as_of": (when or None) and when.isoformat()}
+        base = DV.intensities(rows)
+        notes: list[str] = []
+        if base is None:
+            return {**out, "intensity_revenue": None, "score": None,
+                    "note": "no period with both scope 1 and scope 2 is stored for this company"}
+        rev, rev_src = base["revenue"], f"{base['source']} (revenue the ESG source states)"
+        if self.fundamentals is not None:
+            f = self.fundamentals(m["issuer_id"], when) or {}
+            if f.get("revenue"):
+                rev, rev_src = f["revenue"][0], "fundamentals"
+        else:
+            notes.append("no fundamentals loaded: revenue is the ESG source's")
+        s12 = base["scope1"] + base["scope2"]
+        out.update({"period": base["period"], "emissions_source": base["source"], "scope1": base["scope1"],
+                    "scope2": base["scope2"], "scope2_metric": base["scope2_metric"], "scope12": s12,
+                    "revenue": rev, "revenue_source": rev_src if rev else None,
+                    "intensity_revenue": s12 / (rev / 1e6) if rev else None,
+                    "intensity_unit": "t CO2e per million of revenue"})
+        mv = self.market_value(m["issuer_id"], when) if self.market_value is not None else None
+        out["market_value"] = mv
+        out["intensity_market_value"] = round(s12 / (mv[0] / 1e6), 4) if mv else None
+        if mv is None:
+            notes.append("no market value: prices and shares outstanding are not available to the ESG service")
+        peers, sector = self._sector_peers(m["issuer_id"], base["source"], base["period"])
+        if out["intensity_revenue"] is not None:
+            pct = DV.percentile(out["intensity_revenue"], peers)
+            out["intensity_revenue"] = round(out["intensity_revenue"], 4)
+            pts, why = DV.target_points(rows)
+            out.update({"sector": sector, "sector_peers": len(peers), "sector_percentile": pct,
+                        "target_points": pts, "target_basis": why,
+                        "score": round(0.7 * (100 - pct) + 0.3 * pts, 1),
+                        "score_formula": "0.7 x (100 - sector percentile of intensity) + 0.3 x target points"})
+        out["notes"] = notes
+        return out
+
+    def _sector_peers(self, issuer_id: str, source: str, period: str) -> tuple[list[float], str | None]:
+        """Intensities (scope 1+2 per million revenue, same source and period) of the issuers in the sector the
+        source states for this issuer."""
+        links = self._read(ESG_LINKS, "status IN ('linked', 'confirmed') AND starts_with(entity_id, ?)",
+                           [source + ":"], columns=["entity_id", "issuer_id", "sector"])
+        mine = links.filter(pl.col("issuer_id") == issuer_id)
+        sector = mine.get_column("sector").drop_nulls().first() if mine.height else None
+        if sector is None:
+            return [], None
+        ents = links.filter(pl.col("sector") == sector).get_column("entity_id").to_list()
+        m = self._read(ESG_METRICS, "entity_id IN (SELECT unnest(?)) AND period = ? AND metric IN "
+                       "('scope1', 'scope2', 'scope2_location', 'scope2_market', 'revenue')", [ents, period],
+                       columns=["entity_id", "metric", "value"])
+        vals: dict[str, dict[str, float]] = defaultdict(dict)
+        for r in m.iter_rows(named=True):
+            if r["value"] is not None:
+                vals[r["entity_id"]].setdefault(r["metric"], r["value"])
+        out = []
+        for v in vals.values():
+            s2 = next((v[k] for k in ("scope2", "scope2_location", "scope2_market") if k in v), None)
+            if "scope1" in v and s2 is not None and v.get("revenue"):
+                out.append((v["scope1"] + s2) / (v["revenue"] / 1e6))
+        return out, sector
 
     def catalogue(self) -> list[dict[str, str]]:
         return list(V.catalogue().values())

@@ -120,6 +120,7 @@ POLICY: dict[str, dict[str, Access]] = {
     "/news": {"GET": Access("read", ("news_articles",))},
     "/news/{id}": {"GET": Access("read", ("news_articles",))},
     "/v1/esg/metrics/{id}": {"GET": Access("read", ("esg_metrics", "esg_links"))},
+    "/v1/esg/derived/{id}": {"GET": Access("read", ("esg_metrics", "esg_links"))},
     "/v1/esg/coverage": {"GET": Access("read", ("esg_links", "esg_metrics"))},
     "/v1/esg/review": {"GET": Access("read", ("esg_links",))},
     "/v1/esg/catalogue": {"GET": Access("read")},

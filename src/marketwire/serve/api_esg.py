@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder as jsonable
 from fastapi.responses import JSONResponse
 
 MAX_TEXT = 200
@@ -46,6 +47,17 @@ def register(app: FastAPI, many: Callable[[list[Any]], JSONResponse],
                     ) -> JSONResponse:
         codes = [c for c in (metric or "").split(",") if c] or None
         return _many(mw(request).esg.metrics(id, codes, as_of))
+
+    @app.get("/v1/esg/derived/{id}", tags=["esg"], summary="Intensity, sector percentile and score",
+             description="Emissions intensity per revenue and per market value, the sector percentile of the "
+                         "intensity and the transparent score (formula in docs/esg.md), with every input.",
+             response_description="The derived figures and their inputs.", responses=_errors(400, 404, 409))
+    def esg_derived(request: Request, id: str = _id_path(),
+                    as_of: str | None = Query(None, max_length=40, pattern=TIME_PATTERN,
+                                              json_schema_extra=TIME_FORMAT,
+                                              description="What was known then: a date or an ISO 8601 time.")
+                    ) -> JSONResponse:
+        return JSONResponse({"data": jsonable(mw(request).esg.derived(id, as_of))})
 
     @app.get("/v1/esg/coverage", tags=["esg"], summary="ESG coverage per source",
              response_description="Entities, linked, confirmed, waiting for review, share linked, values, rows.",
