@@ -136,6 +136,16 @@ def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_count
     return None
 
 
+def names_agree(a: str | None, b: str | None) -> bool:
+    """Do two names plausibly name one company (renames keeping the brand, abbreviations, legal forms apart)?"""
+    from rapidfuzz import fuzz
+
+    if same_entity_name(a, b):
+        return True
+    na, nb = normalise(a), normalise(b)
+    return bool(na and nb) and fuzz.token_set_ratio(na, nb) >= 80
+
+
 class Identity(Protocol):
     def resolve(self, id: str, as_of: Any = None) -> list[dict[str, Any]]: ...
 
@@ -237,10 +247,18 @@ class Linker:
             ev[scheme] = ident
             m = self._resolve(ident)
             if isinstance(m, dict) and m.get("issuer_id"):
-                ev[f"{scheme}_match"] = m.get("issuer_name") or m.get("name")
-                ev["name_agrees"] = same_entity_name(name, m.get("issuer_name") or m.get("name"))
-                return self._made(e, m["issuer_id"], m.get("security_id"), m.get("issuer_name") or m.get("name"),
-                                  scheme, 1.0, ev, [])
+                held = m.get("issuer_name") or m.get("name")
+                ev[f"{scheme}_match"] = held
+                ev["name_agrees"] = names_agree(name, held)
+                if ev["name_agrees"] or not name:
+                    return self._made(e, m["issuer_id"], m.get("security_id"), held, scheme, 1.0, ev, [])
+                # sources carry wrong identifiers (a tracker's ISIN of another company): never linked on the
+                # identifier alone when the names disagree; the holder is offered as a candidate
+                ev["why_review"] = f"the {scheme.upper()} {ident} is {held!r} in the master, not {name!r}"
+                return Link(e["entity_id"], "review", None, None, None, None, 0.6, name, e.get("country"),
+                            e.get("sector"), ev, [{"issuer_id": m["issuer_id"], "name": held, "country":
+                                                   m.get("country"), "score": 100.0, "has_isin": True,
+                                                   "listings": len(m.get("listings") or [])}])
             ev[f"{scheme}_result"] = m if isinstance(m, str) else "not in the master"
         if e.get("ticker"):
             ev["ticker"] = e["ticker"]
