@@ -136,3 +136,15 @@ def test_legal_forms_tell_subsidiaries():
     assert form_conflict("BAE Systems, Inc.", "BAE Systems plc", "GB") is not None
     assert form_conflict("Siemens Aktiengesellschaft", "Siemens AG", "DE") is None
     assert form_conflict("Orange SA", "Orange S.A.", "FR") is None
+
+
+def test_identifiers_need_agreeing_names():
+    from marketwire.esg.linking import names_agree
+
+    assert names_agree("Keysight Technologies", "KEYSIGHT TECHS  DL-,01")
+    assert names_agree("IBM", "International Business Machines Corporation")
+    assert not names_agree("Eni SpA", "ENGIE SA")  # a tracker row carrying another company's ISIN
+    assert not names_agree("MediaTek", "Medical Properties Trust, Inc.")
+    assert form_conflict("EQT AB", "EQT Corporation", "US") is not None
+    assert form_conflict("Yamato Holdings Co", "Yamato Corporation", "JP") is not None
+    assert form_conflict("Sony", "Sony Group Corporation", "JP") is None

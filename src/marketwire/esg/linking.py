@@ -88,6 +88,8 @@ FORM_COUNTRIES = {
             "GG", "IM", "CY", "MT", "NG", "KE", "MY", "PK", "BD", "LK", "CA", "MO", "PH", "ID", "VN", "GI", "MU"},
 }
 FORM_COUNTRIES["limited"] = FORM_COUNTRIES["ltd"]
+#: company words that say a name is a legal entity's, not a brand's ("Yamato Holdings Co" is not "Yamato Corp")
+_GENERIC_FORMS = {"co", "corp", "corporation", "company", "incorporated", "inc", "ltd", "limited", "plc"}
 #: words that tell a holding or a group apart from its operating company
 _LAYERS = {"holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep"}
 #: a master name that is an instrument, not a company (bonds and certificates with dates or rates in the name)
@@ -121,7 +123,7 @@ def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_count
     if ef & {"ltd", "limited"} and "plc" in inf:
         return "a private limited company (Ltd) beside a public limited company (plc) of the same name"
     layers = (_words(entity_name) & _LAYERS) ^ (_words(issuer_name) & _LAYERS)
-    if ef and layers:
+    if (ef or _words(entity_name) & _GENERIC_FORMS) and layers:
         return (f"one name says {', '.join(sorted(layers))} and the other does not: a holding and its operating "
                 "company are different legal entities")
     national_e = [FORM_COUNTRIES[f] for f in ef if f in FORM_COUNTRIES]
@@ -250,11 +252,14 @@ class Linker:
                 held = m.get("issuer_name") or m.get("name")
                 ev[f"{scheme}_match"] = held
                 ev["name_agrees"] = names_agree(name, held)
-                if ev["name_agrees"] or not name:
+                conflict = form_conflict(name, held, m.get("country"))
+                if conflict:
+                    ev["form_conflict"] = conflict
+                if (ev["name_agrees"] and not conflict) or not name:
                     return self._made(e, m["issuer_id"], m.get("security_id"), held, scheme, 1.0, ev, [])
                 # sources carry wrong identifiers (a tracker's ISIN of another company): never linked on the
                 # identifier alone when the names disagree; the holder is offered as a candidate
-                ev["why_review"] = f"the {scheme.upper()} {ident} is {held!r} in the master, not {name!r}"
+                ev["why_review"] = conflict or f"the {scheme.upper()} {ident} is {held!r} in the master, not {name!r}"
                 return Link(e["entity_id"], "review", None, None, None, None, 0.6, name, e.get("country"),
                             e.get("sector"), ev, [{"issuer_id": m["issuer_id"], "name": held, "country":
                                                    m.get("country"), "score": 100.0, "has_isin": True,
