@@ -98,6 +98,12 @@ def sample_urls(lake: dict[str, Any]) -> dict[tuple[str, str], str]:
         ("GET", "/docs/oauth2-redirect"): "/docs/oauth2-redirect",
         ("GET", "/redoc"): "/redoc",
         ("GET", "/docs-assets"): "/docs-assets/swagger-ui.css",
+        ("GET", "/v1/esg/metrics/{id}"): "/v1/esg/metrics/AAPL",
+        ("GET", "/v1/esg/derived/{id}"): "/v1/esg/derived/AAPL",
+        ("GET", "/v1/esg/coverage"): "/v1/esg/coverage",
+        ("GET", "/v1/esg/review"): "/v1/esg/review",
+        ("GET", "/v1/esg/catalogue"): "/v1/esg/catalogue",
+        ("GET", "/companies/{id}/esg"): "/companies/AAPL/esg",
     }
 
 

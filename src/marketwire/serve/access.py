@@ -123,7 +123,7 @@ POLICY: dict[str, dict[str, Access]] = {
     "/v1/esg/derived/{id}": {"GET": Access("read", ("esg_metrics", "esg_links"))},
     "/v1/esg/coverage": {"GET": Access("read", ("esg_links", "esg_metrics"))},
     "/v1/esg/review": {"GET": Access("read", ("esg_links",))},
-    "/v1/esg/catalogue": {"GET": Access("read")},
+    "/v1/esg/catalogue": {"GET": Access("read", ("esg_metrics",))},
     "/companies/{id}/esg": {"GET": Access("read", ("esg_metrics", "esg_links"))},
     "/static": {"GET": Access("read")},
     "/openapi.json": {"GET": SCHEMA},
