@@ -37,12 +37,12 @@ THRESHOLD = 0.9
 LEGAL_FORMS = {
     "inc", "incorporated", "corp", "corporation", "co", "cos", "company", "companies", "ltd", "limited", "plc",
     "llc", "lp", "llp", "the", "and", "of", "holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo",
-    "ag", "aktiengesellschaft", "se", "sa", "s", "a", "nv", "n", "v", "bv", "naamloze", "vennootschap", "gmbh",
+    "ag", "aktiengesellschaft", "se", "sa", "nv", "bv", "naamloze", "vennootschap", "gmbh",
     "kg", "kgaa", "mbh", "spa", "p", "srl", "sarl", "sas", "societe", "anonyme", "sociedad", "anonima", "sab", "cv",
     "de", "oyj", "abp", "oy", "ab", "publ", "aktiebolag", "asa", "as", "aps", "kk", "kabushiki", "kaisha", "tbk",
-    "pt", "pcl", "bhd", "berhad", "nl", "sca", "scs", "sae", "saa", "vna", "on", "o", "inh", "akt", "na", "eo",
+    "pt", "pcl", "bhd", "berhad", "nl", "sca", "scs", "sae", "saa", "vna", "on", "inh", "akt", "na", "eo",
     "dm", "adr", "ads", "reg", "registered", "shs", "ord", "class", "cl", "new", "pjsc", "ojsc", "jsc", "pao",
-    "sp", "z", "oo", "zoo", "ltda", "cia", "ltee", "limitee",
+    "sp", "spzoo", "ltda", "cia", "ltee", "limitee", "kgaa",
 }
 #: share-class and currency descriptors of venue names (``LUFTHANSA AG VNA O.N.``, ``AXA S.A. INH. EO 2,29``):
 #: a number right after one of them is a nominal value, not part of the name
@@ -57,6 +57,9 @@ def normalise(name: str | None) -> str:
     n = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     n = re.sub(r"\(.*?\)", " ", n)  # "(Saudi Aramco)", "(publ)"
     n = n.replace("&", " and ").replace("'", "")
+    n = re.sub(r"\b([a-z])\s*/\s*([a-z])\b", r"\1\2", n)  # A/S, S/A
+    n = re.sub(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?", " spzoo ", n)
+    n = re.sub(r"\bo\.\s*n\.", " on ", n)  # O.N. (ohne Nennwert) of German venue names
     n = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", n)  # S.p.A., N.V. -> spa, nv
     n = re.sub(r"\b([a-z])\.", r"\1", n)
     toks = [_ALIASES.get(t, t) for t in re.split(r"[^a-z0-9]+", n) if t]
