@@ -74,6 +74,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/listings/{listing_id}", "/v1/indexes/{index}/members", "/v1/quarantine",
         "/v1/prices/{id}", "/v1/prices", "/v1/actions/{id}", "/v1/quality/{id}", "/v1/disagreements/{id}",
         "/v1/fx/{base}/{quote}", "/v1/news", "/v1/news/{id}", "/v1/stories", "/v1/stories/{id}",
+        "/v1/esg/metrics/{id}", "/v1/esg/derived/{id}", "/v1/esg/coverage", "/v1/esg/review", "/v1/esg/catalogue",
     }
     for path, ops in schema["paths"].items():
         op = ops["get"]
