@@ -261,3 +261,24 @@ def test_derived_intensity_percentile_and_score_return_their_inputs(mw, carbon_g
         if done == 3:
             break
     assert done == 3
+
+
+def test_two_sources_disagreeing_are_both_kept_and_recorded(mw):
+    """Two sources' scope 1 for one issuer and year, 30% apart: both stay in esg_metrics and the pair is recorded;
+    a third within 10% of the first is not a disagreement."""
+    from marketwire.datasets.esg import ESG_LINKS, ESG_METRICS
+
+    issuer = mw.resolve("MSFT")[0]["issuer_id"]
+    job = mw.engine.job("test")
+    with mw.lake.writing([ESG_LINKS.name, ESG_METRICS.name]):
+        for src, value in (("src-a", 100.0), ("src-b", 130.0), ("src-c", 105.0)):
+            ent = f"{src}:company:x"
+            job.commit(ESG_LINKS, [{"entity_id": ent, "status": "confirmed", "issuer_id": issuer,
+                                    "method": "confirmed", "confidence": 1.0}], source=src)
+            job.commit(ESG_METRICS, [{"entity_id": ent, "metric": "scope1", "period": "2031", "value": value,
+                                      "unit": "t CO2e"}], source=src)
+    dis = mw.esg._disagreements({issuer})
+    pairs = {(d["source_a"], d["source_b"]) for d in dis if d["period"] == "2031"}
+    assert pairs == {("src-a", "src-b"), ("src-b", "src-c")}
+    vals = sorted(m["value"] for m in mw.esg.metrics("MSFT", "scope1") if m["period"] == "2031")
+    assert vals == [100.0, 105.0, 130.0]
