@@ -100,7 +100,7 @@ class EsgStage:
         records = self.service._one_per_key(records, refusals)
         V.check_totals(records)
         V.check_jumps(records, self.service._stored_series({r["entity_id"] for r in records}))
-        w_obs = job.commit(ESG_OBSERVATIONS, observations)
+        job.commit(ESG_OBSERVATIONS, observations)
         w = job.commit(ESG_METRICS, records)
         if aggregations:
             job.commit(ESG_AGGREGATIONS, aggregations)
@@ -126,7 +126,6 @@ class EsgStage:
         for fl in w.appended.get_column("flags").drop_nulls().to_list() if w.appended.height else []:
             for code in fl.split(","):
                 job.report.count(code)
-        del w_obs
 
 
 def _content(r: dict[str, Any]) -> tuple[Any, ...]:
