@@ -165,6 +165,8 @@ def ingest(ctx: click.Context, source: str, paths: tuple[str, ...], as_of: str |
         click.echo(f"  {o['outcome']} by {o['rule']}: {o['count']}")
     if d.get("disagreements"):
         click.echo(f"  disagreements with other sources recorded: {d['disagreements']}")
+    if "review" in d:  # ESG sources: the entities the linker left for review
+        click.echo(f"  linked {d['linked']}, waiting for review {d['review']} (marketwire esg review)")
 
 
 @main.command()
@@ -1326,6 +1328,83 @@ def stream_serve(ctx: click.Context, host: str, port: int, replay: tuple[str, ..
         sys.exit(_exit_code(e))
     except KeyboardInterrupt:
         pass
+
+# -- esg --
+@main.group()
+def esg() -> None:
+    """ESG and climate: company metrics with units, method and provenance, linked to the master.
+
+    \b
+    metrics   one company's metrics (any id: ticker, ISIN, CIK, LEI, our ids), point in time
+    coverage  per source: entities, linked, waiting for review, share linked, values
+    review    source entities waiting for a link: raw name, evidence, best candidates
+    link      confirm that a source entity (or source record) is the issuer an id names
+    catalogue the metric codes
+
+    Load with `marketwire ingest carbon-gap|eu-ets|net-zero-tracker|sbti|wa-ghg|esg-risk-ratings PATH...`.
+    Example: marketwire esg metrics AAPL --metric scope1 --format csv
+    """
+
+
+_ESG_COLUMNS = ["metric", "value", "unit", "period", "source", "method", "confidence", "link_method", "issuer_id",
+                "entity_id", "boundary", "citation", "flags"]
+
+
+@esg.command("metrics")
+@click.argument("id")
+@click.option("--metric", "metric", multiple=True, metavar="CODE", help="Only these metric codes (repeatable).")
+@click.option("--as-of", "as_of", default=None, metavar="T", help="What was known then (date or ISO time).")
+@FORMAT
+@click.pass_context
+def esg_metrics(ctx: click.Context, id: str, metric: tuple[str, ...], as_of: str | None, fmt: str) -> None:
+    """The ESG metrics of the company ID names, every source's value with unit, period, method and the link's
+    confidence."""
+    ctx.obj["fmt"] = fmt
+    rows = _run(ctx, lambda mw: mw.esg.metrics(id, list(metric) or None, as_of))
+    render([{c: r.get(c) for c in _ESG_COLUMNS} for r in rows], fmt, columns=_ESG_COLUMNS)
+
+
+@esg.command("coverage")
+@FORMAT
+@click.pass_context
+def esg_coverage(ctx: click.Context, fmt: str) -> None:
+    """Per source: entities to link, linked, confirmed, waiting for review, share linked, values and rows."""
+    render(_run(ctx, lambda mw: mw.esg.coverage()), fmt)
+
+
+@esg.command("review")
+@click.option("--source", default=None, help="Only this source's entities (carbon-gap, eu-ets ...).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many rows.")
+@FORMAT
+@click.pass_context
+def esg_review(ctx: click.Context, source: str | None, limit: int | None, fmt: str) -> None:
+    """Source entities waiting for review, with their raw names, the evidence and the best candidates; confirm one
+    with `marketwire esg link ENTITY ID`."""
+    render(_run(ctx, lambda mw: mw.esg.review(source, limit)), fmt)
+
+
+@esg.command("link")
+@click.argument("record")
+@click.argument("id")
+@FORMAT
+@click.pass_context
+def esg_link(ctx: click.Context, record: str, id: str, fmt: str) -> None:
+    """Confirm that RECORD (an entity id from `esg review`, or a source record id) is the issuer ID names."""
+    ctx.obj["fmt"] = fmt
+    r = _run(ctx, lambda mw: mw.esg.link(record, id))
+    if fmt == "table":
+        click.echo(f"linked {r['entity_id']} -> {r['issuer_id']} {r['issuer_name'] or ''} (confirmed)")
+    else:
+        render([r], fmt)
+
+
+@esg.command("catalogue")
+@FORMAT
+@click.pass_context
+def esg_catalogue(ctx: click.Context, fmt: str) -> None:
+    """The metric codes: name, kind, unit, description."""
+    render(_run(ctx, lambda mw: mw.esg.catalogue()), fmt)
+
 
 def run() -> None:  # pragma: no cover - the console script
     """Entry point of the ``marketwire`` command.

@@ -110,6 +110,12 @@ def sample_urls(lake: dict[str, Any]) -> dict[tuple[str, str], str]:
         ("GET", "/v1/estimates/{id}/consensus"): "/v1/estimates/AAPL/consensus",
         ("GET", "/v1/estimates/{id}/surprises"): "/v1/estimates/AAPL/surprises",
         ("GET", "/companies/{id}"): "/companies/AAPL",
+        ("GET", "/v1/esg/metrics/{id}"): "/v1/esg/metrics/AAPL",
+        ("GET", "/v1/esg/derived/{id}"): "/v1/esg/derived/AAPL",
+        ("GET", "/v1/esg/coverage"): "/v1/esg/coverage",
+        ("GET", "/v1/esg/review"): "/v1/esg/review",
+        ("GET", "/v1/esg/catalogue"): "/v1/esg/catalogue",
+        ("GET", "/companies/{id}/esg"): "/companies/AAPL/esg",
     }
 
 

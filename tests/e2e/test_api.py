@@ -77,6 +77,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/fundamentals/{id}/facts", "/v1/fundamentals/{id}/statements/{statement}", "/v1/fundamentals/{id}/ratios",
         "/v1/estimates/{id}/consensus", "/v1/estimates/{id}/surprises",
         "/v1/last/{id}", "/v1/ticks/{id}", "/v1/bars/{id}", "/v1/stream/stats",
+        "/v1/esg/metrics/{id}", "/v1/esg/derived/{id}", "/v1/esg/coverage", "/v1/esg/review", "/v1/esg/catalogue",
     }
     for path, ops in schema["paths"].items():
         op = ops["get"]

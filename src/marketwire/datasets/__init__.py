@@ -2,18 +2,19 @@
 
 from marketwire.datasets.base import COMMON_FIELDS, WRITE_MODES, Dataset
 from marketwire.datasets.fundamentals import FUNDAMENTALS_DATASETS
+from marketwire.datasets.esg import ESG_DATASETS
 from marketwire.datasets.news import NEWS_DATASETS
 from marketwire.datasets.prices import PRICE_DATASETS
 from marketwire.datasets.reference import REFERENCE_DATASETS
 from marketwire.datasets.stream import STREAM_DATASETS
 from marketwire.errors import InvalidInput
 
-ALL_DATASETS = REFERENCE_DATASETS + PRICE_DATASETS + NEWS_DATASETS + FUNDAMENTALS_DATASETS + STREAM_DATASETS
+ALL_DATASETS = REFERENCE_DATASETS + PRICE_DATASETS + NEWS_DATASETS + FUNDAMENTALS_DATASETS + STREAM_DATASETS + ESG_DATASETS
 #: datasets added at run time (plugins)
 _REGISTERED: dict[str, Dataset] = {}
 
 __all__ = ["COMMON_FIELDS", "WRITE_MODES", "Dataset", "REFERENCE_DATASETS", "PRICE_DATASETS", "NEWS_DATASETS",
-           "FUNDAMENTALS_DATASETS", "STREAM_DATASETS", "ALL_DATASETS", "all_datasets", "get", "register"]
+           "FUNDAMENTALS_DATASETS", "STREAM_DATASETS", "ESG_DATASETS", "ALL_DATASETS", "all_datasets", "get", "register"]
 
 
 def register(ds: Dataset) -> None:

@@ -621,6 +621,10 @@ def create_app(home: str | Path, access: AccessPolicy | None = None) -> FastAPI:
 
     register_fundamentals(app, mw, _many, _one, _errors)
     install_web(app)
+    from marketwire.serve import api_esg, web_esg  # noqa: E401 - the ESG routes and company page
+
+    api_esg.register(app, _many, _errors, _id_path)
+    web_esg.register(app)
     _drop_422_from_schema(app)
     document_writes(app)
     install_access(app, KeyStore(app.state.marketwire.home), access or AccessPolicy())

@@ -55,6 +55,7 @@ class Marketwire:
         self._fundamentals: Any = None
         self._estimates: Any = None
         self._stream: Any = None
+        self._esg: Any = None
         # derived state a killed ingest or build left stale or half-built is rebuilt now (unless a writer is at work;
         # ``repair=False``: opened as it is, e.g. to check it)
         if repair and self.identity.repair_due():
@@ -86,6 +87,7 @@ class Marketwire:
 
         _ = self.prices
         _ = self.fundamentals
+        _ = self.esg  # the ESG stage (ESG sources deliver through it)
 
     @property
     def news(self) -> Any:
@@ -162,6 +164,39 @@ class Marketwire:
     def last(self, id: str) -> dict[str, Any]:
         """Last trade, venue quotes and consolidated best bid/offer of a listing (:meth:`StreamService.last`)."""
         return self.stream.last(id)
+
+    @property
+    def esg(self) -> Any:
+        """The ESG service (:class:`~marketwire.esg.service.EsgService`): metrics, coverage, review queue, links;
+        it registers the ESG ingest stage with the engine when opened. Fundamentals and market values reach it as
+        callables (``fundamentals``/``market_value``) when those verticals are present."""
+        if self._esg is None:
+            from marketwire.esg.service import EsgService
+
+            def revenue(issuer_id: str, when: Any) -> dict[str, Any] | None:
+                """The latest annual revenue filed by ``when`` (value, unit), if the issuer's filings are loaded."""
+                try:
+                    st = self.fundamentals.statement(issuer_id, "income", period="annual", as_of=when)
+                except MarketwireError:  # no filings for this issuer (or no CIK): the ESG source's revenue
+                    return None
+                rows = st.filter(st["line_item"] == "revenue").sort("period_end") if st.height else st
+                if not rows.height:
+                    return None
+                last = rows.tail(1).row(0, named=True)
+                return {"revenue": (float(last["value"]), last["unit"]), "period_end": last["period_end"]}
+
+            def market_value(issuer_id: str, when: Any) -> tuple[float, str] | None:
+                """Market capitalisation on ``when`` from the closing price and the shares filed by then."""
+                try:
+                    r = self.fundamentals.ratios(issuer_id, when)
+                except MarketwireError:
+                    return None
+                mcap = r.get("market_cap")
+                return (float(mcap), "USD") if mcap else None
+
+            self._esg = EsgService(self.lake, self.engine, self.identity, fundamentals=revenue,
+                                   market_value=market_value)
+        return self._esg
 
     # -- loading ----------------------------------------------------------------------------------------------------
     def ingest(self, source: str, paths: Sequence[str | Path], as_of: date | datetime | str | None = None,

@@ -31,6 +31,12 @@ BUILTIN: dict[str, str] = {
     "xbrl-instance": "marketwire.sources.xbrl_instance:XbrlInstance",
     "estimates-fmp": "marketwire.sources.estimates_fmp:FmpEstimates",
     "estimates-iex": "marketwire.sources.estimates_fmp:IexEstimates",
+    "carbon-gap": "marketwire.sources.esg_carbon_gap:CarbonGap",
+    "eu-ets": "marketwire.sources.esg_eu_ets:EuEts",
+    "net-zero-tracker": "marketwire.sources.esg_targets:NetZeroTracker",
+    "sbti": "marketwire.sources.esg_targets:Sbti",
+    "wa-ghg": "marketwire.sources.esg_wa_ghg:WaGhg",
+    "esg-risk-ratings": "marketwire.sources.esg_risk_ratings:EsgRiskRatings",
 }
 
 

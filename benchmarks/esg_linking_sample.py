@@ -1,0 +1,64 @@
+"""Draw the hand-check sample of ESG links: up to 120 linked entities per source (all of them when fewer), seeded,
+with what a reviewer needs to judge each (the raw name, country and identifiers the source gave, the issuer's name
+and country, method, confidence). The verdicts live in benchmarks/esg_linking_checked.csv; this script writes the
+draw and, with --score, the precision per source from the checked file.
+
+    python benchmarks/esg_linking_sample.py HOME > draw.csv
+    python benchmarks/esg_linking_sample.py --score benchmarks/esg_linking_checked.csv
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+PER_SOURCE = 120
+COLUMNS = ["source", "entity_id", "raw_name", "country", "evidence_ids", "issuer_id", "issuer_name", "method",
+           "confidence", "verdict", "note"]
+
+
+def draw(home: str) -> list[dict[str, str]]:
+    import marketwire
+
+    mw = marketwire.open(home)
+    links = [r for r in mw.dataset("esg_links") if r["status"] == "linked"]
+    by: dict[str, list[dict]] = defaultdict(list)
+    for r in sorted(links, key=lambda r: r["entity_id"]):
+        by[r["entity_id"].split(":", 1)[0]].append(r)
+    out = []
+    for source, rows in sorted(by.items()):
+        rng = random.Random(f"esg-links-{source}")
+        pick = rows if len(rows) <= PER_SOURCE else rng.sample(rows, PER_SOURCE)
+        for r in sorted(pick, key=lambda r: r["entity_id"]):
+            ev = json.loads(r["evidence"] or "{}")
+            ids = " ".join(f"{k}={ev[k]}" for k in ("isin", "lei", "ticker") if ev.get(k))
+            out.append({"source": source, "entity_id": r["entity_id"], "raw_name": r["raw_name"],
+                        "country": r["country"] or "", "evidence_ids": ids, "issuer_id": r["issuer_id"],
+                        "issuer_name": r["issuer_name"], "method": r["method"], "confidence": r["confidence"],
+                        "verdict": "", "note": ""})
+    return out
+
+
+def score(path: str) -> dict[str, dict[str, float]]:
+    rows = list(csv.DictReader(open(path, encoding="utf-8")))
+    res: dict[str, dict[str, float]] = {}
+    for source in sorted({r["source"] for r in rows}):
+        rs = [r for r in rows if r["source"] == source and r["verdict"] in ("right", "wrong")]
+        right = sum(r["verdict"] == "right" for r in rs)
+        res[source] = {"checked": len(rs), "right": right, "precision": round(right / len(rs), 4) if rs else 0.0}
+    return res
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--score":
+        for s, d in score(sys.argv[2]).items():
+            print(f"{s}: {d['right']}/{d['checked']} right, precision {d['precision']:.1%}")
+    else:
+        w = csv.DictWriter(sys.stdout, COLUMNS)
+        w.writeheader()
+        w.writerows(draw(sys.argv[1]))
+        _ = Path

@@ -1,0 +1,386 @@
+"""Entity resolution of ESG source entities to the master's issuers, only through the identity service.
+
+Order of evidence (the first that decides wins; each link keeps its method, confidence and evidence):
+
+1. **ISIN**, then **LEI**: ``identity.resolve`` of the identifier; an identifier the master holds links with
+   confidence 1.0 (an identifier it does not know falls through to the name).
+2. **Ticker** (sources keyed by symbol): the resolved listing's issuer, 0.97 when the source's name agrees with the
+   master's (:func:`marketwire.sources.classify.same_entity_name`), else it waits for review.
+3. **Name**: names are normalised across languages and legal forms (AG, SE, S.A., plc, Inc., N.V., GmbH, SpA,
+   Oyj, AB, K.K., Aktiengesellschaft, Société Anonyme ...; accents folded, ``&`` as ``and``, share-class
+   descriptors dropped). An exact normalised match to exactly one equity issuer of the entity's country links
+   with 0.97; one issuer of unknown country, or several issuers of the country of which exactly one has an ISIN,
+   0.90. Anything else (no exact match, a match in another country only, several equal candidates) is below the
+   threshold: the entity waits in the review queue with its best candidates (fuzzy scores within the first
+   word's block, rapidfuzz ``token_sort_ratio``), never dropped and never guessed.
+
+Sector is recorded as evidence (the master's issuers carry no sector in the rows identity exposes to verticals),
+and does not move the confidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from marketwire.errors import Ambiguous, InvalidIdentifier, MarketwireError, NotFound
+from marketwire.sources.classify import norm_name, same_entity_name
+
+#: a link at or above this confidence is made; below it the entity waits for review
+THRESHOLD = 0.9
+
+#: legal forms and descriptors in the languages the sources use, dropped before comparing names
+LEGAL_FORMS = {
+    "inc", "incorporated", "corp", "corporation", "co", "cos", "company", "companies", "ltd", "limited", "plc",
+    "llc", "lp", "llp", "the", "and", "of", "holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo",
+    "ag", "aktiengesellschaft", "se", "sa", "nv", "bv", "naamloze", "vennootschap", "gmbh",
+    "kg", "kgaa", "mbh", "spa", "p", "srl", "sarl", "sas", "societe", "anonyme", "sociedad", "anonima", "sab", "cv",
+    "de", "oyj", "abp", "oy", "ab", "publ", "aktiebolag", "asa", "as", "aps", "kk", "kabushiki", "kaisha", "tbk",
+    "pt", "pcl", "bhd", "berhad", "nl", "sca", "scs", "sae", "saa", "vna", "on", "inh", "akt", "na", "eo",
+    "dm", "adr", "ads", "reg", "registered", "shs", "ord", "class", "cl", "new", "pjsc", "ojsc", "jsc", "pao",
+    "sp", "spzoo", "ltda", "cia", "ltee", "limitee", "kgaa",
+}
+#: share-class and currency descriptors of venue names (``LUFTHANSA AG VNA O.N.``, ``AXA S.A. INH. EO 2,29``):
+#: a number right after one of them is a nominal value, not part of the name
+_DESCRIPTORS = {"dm", "eo", "dl", "ls", "sf", "on", "o", "n", "inh", "vna", "na", "reg", "nam", "akt", "hk", "yc"}
+_ALIASES = {"intl": "international", "mfg": "manufacturing", "natl": "national", "svcs": "services"}
+
+
+def normalise(name: str | None) -> str:
+    """A company name reduced for comparison: accents folded, lower case, legal forms and descriptors dropped."""
+    if not name:
+        return ""
+    n = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    n = re.sub(r"\(.*?\)", " ", n)  # "(Saudi Aramco)", "(publ)"
+    n = n.replace("&", " and ").replace("'", "")
+    n = re.sub(r"\b([a-z])\s*/\s*([a-z])\b", r"\1\2", n)  # A/S, S/A
+    n = re.sub(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?", " spzoo ", n)
+    n = re.sub(r"\bo\.\s*n\.", " on ", n)  # O.N. (ohne Nennwert) of German venue names
+    n = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", n)  # S.p.A., N.V. -> spa, nv
+    n = re.sub(r"\b([a-z])\.", r"\1", n)
+    toks = [_ALIASES.get(t, t) for t in re.split(r"[^a-z0-9]+", n) if t]
+    kept = []
+    after_descriptor = False
+    for t in toks:
+        if t.isdigit() and after_descriptor:
+            continue
+        after_descriptor = t in _DESCRIPTORS or (after_descriptor and t.isdigit())
+        if t not in LEGAL_FORMS:
+            kept.append(t)
+    return " ".join(kept) or " ".join(toks) or norm_name(name)
+
+
+#: legal forms of private companies: an entity with one of these is not the listed issuer of the same name (it is
+#: a subsidiary) unless the issuer's own name has that form too
+PRIVATE_FORMS = {"gmbh", "mbh", "bv", "sarl", "sas", "srl", "sl", "llc", "spzoo", "sro", "kft", "oy", "ltda", "sasu"}
+#: the countries whose law a legal form belongs to (a form of another country than the issuer's: a subsidiary)
+FORM_COUNTRIES = {
+    "gmbh": {"DE", "AT", "CH", "LI", "LU"}, "mbh": {"DE", "AT", "CH"}, "ag": {"DE", "AT", "CH", "LI", "LU"},
+    "aktiengesellschaft": {"DE", "AT", "CH", "LI"}, "kgaa": {"DE", "AT", "LU"}, "sas": {"FR", "LU"},
+    "sasu": {"FR"}, "spa": {"IT", "CL"}, "srl": {"IT", "RO", "MD", "AR"}, "bv": {"NL", "BE"},
+    "nv": {"NL", "BE", "CW", "SR"}, "plc": {"GB", "IE", "JE", "GG", "IM", "CY", "MT", "NG", "LK", "BM"},
+    "inc": {"US", "CA", "PH", "KR", "TW", "JP", "BM", "KY", "VG", "MH", "PR", "PA", "LR"},
+    "llc": {"US", "RU", "UA", "GE", "AZ", "KZ", "AM", "AE", "OM", "QA"}, "ab": {"SE"}, "oyj": {"FI"},
+    "oy": {"FI"}, "asa": {"NO"}, "sl": {"ES"}, "spzoo": {"PL"}, "sro": {"CZ", "SK"}, "kft": {"HU"},
+    # "Ltd" is used across the common-law world and by East Asian companies ("Co., Ltd."), never in the US
+    "ltd": {"GB", "IE", "HK", "IN", "AU", "NZ", "SG", "ZA", "CN", "JP", "KR", "TW", "TH", "IL", "BM", "KY", "VG", "JE",
+            "GG", "IM", "CY", "MT", "NG", "KE", "MY", "PK", "BD", "LK", "CA", "MO", "PH", "ID", "VN", "GI", "MU"},
+}
+FORM_COUNTRIES["limited"] = FORM_COUNTRIES["ltd"]
+#: company words that say a name is a legal entity's, not a brand's ("Yamato Holdings Co" is not "Yamato Corp")
+_GENERIC_FORMS = {"co", "corp", "corporation", "company", "incorporated", "inc", "ltd", "limited", "plc"}
+#: words that tell a holding or a group apart from its operating company
+_LAYERS = {"holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep"}
+#: a master name that is an instrument, not a company (bonds and certificates with dates or rates in the name)
+_INSTRUMENT = re.compile(r"\d{1,2}/\d{1,2}|\bFLR\b|\bZERO\b|\d+[,.]\d+\s*%", re.IGNORECASE)
+
+
+def legal_forms(name: str | None) -> set[str]:
+    """The legal-form tokens a name carries (``Siemens Aktiengesellschaft`` -> {aktiengesellschaft})."""
+    if not name:
+        return set()
+    t = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    t = re.sub(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?", " spzoo ", t)
+    t = re.sub(r"\bs\.?\s*r\.?\s*o\.?(?=\s|$)", " sro ", t)
+    t = t.replace(".", "")
+    toks = set(re.split(r"[^a-z0-9]+", t))
+    return toks & (set(FORM_COUNTRIES) | PRIVATE_FORMS)
+
+
+def _words(name: str | None) -> set[str]:
+    t = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    return set(re.split(r"[^a-z0-9]+", t)) - {""}
+
+
+def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_country: str | None) -> str | None:
+    """Why the entity is likely another legal entity than the issuer (a subsidiary, an operating company of a listed
+    holding, a national company of a foreign group), or None."""
+    ef, inf = legal_forms(entity_name), legal_forms(issuer_name)
+    private = (ef & PRIVATE_FORMS) - inf
+    if private:
+        return f"the entity's legal form ({', '.join(sorted(private))}) is a private company's; the issuer's is not"
+    if ef & {"ltd", "limited"} and "plc" in inf:
+        return "a private limited company (Ltd) beside a public limited company (plc) of the same name"
+    layers = (_words(entity_name) & _LAYERS) ^ (_words(issuer_name) & _LAYERS)
+    if (ef or _words(entity_name) & _GENERIC_FORMS) and layers:
+        return (f"one name says {', '.join(sorted(layers))} and the other does not: a holding and its operating "
+                "company are different legal entities")
+    national_e = [FORM_COUNTRIES[f] for f in ef if f in FORM_COUNTRIES]
+    national_i = [FORM_COUNTRIES[f] for f in inf if f in FORM_COUNTRIES]
+    if national_e and national_i and not set.union(*national_e) & set.union(*national_i):
+        return "the two names carry legal forms of different countries"
+    if issuer_country:
+        foreign = [f for f in ef if f in FORM_COUNTRIES and issuer_country not in FORM_COUNTRIES[f] and f not in inf]
+        if foreign:
+            return (f"the entity's legal form ({', '.join(sorted(foreign))}) is not of the issuer's country "
+                    f"({issuer_country}): likely a subsidiary")
+    return None
+
+
+def names_agree(a: str | None, b: str | None) -> bool:
+    """Do two names plausibly name one company (renames keeping the brand, abbreviations, legal forms apart)?"""
+    from rapidfuzz import fuzz
+
+    if same_entity_name(a, b):
+        return True
+    na, nb = normalise(a), normalise(b)
+    return bool(na and nb) and fuzz.token_set_ratio(na, nb) >= 80
+
+
+class Identity(Protocol):
+    def resolve(self, id: str, as_of: Any = None) -> list[dict[str, Any]]: ...
+
+    def company_rows(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Issuer:
+    issuer_id: str
+    name: str
+    country: str | None
+    security_id: str | None = None
+    isin: bool = False
+    listings: int = 0
+    index_member: bool = False
+    names: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Link:
+    entity_id: str
+    status: str
+    issuer_id: str | None
+    security_id: str | None
+    issuer_name: str | None
+    method: str | None
+    confidence: float
+    raw_name: str | None
+    country: str | None
+    sector: str | None
+    evidence: dict[str, Any]
+    candidates: list[dict[str, Any]]
+
+    def record(self) -> dict[str, Any]:
+        return {"entity_id": self.entity_id, "status": self.status, "issuer_id": self.issuer_id,
+                "security_id": self.security_id, "issuer_name": self.issuer_name, "method": self.method,
+                "confidence": round(self.confidence, 4), "raw_name": self.raw_name, "country": self.country,
+                "sector": self.sector, "evidence": json.dumps(self.evidence, ensure_ascii=False, sort_keys=True),
+                "candidates": json.dumps(self.candidates, ensure_ascii=False)}
+
+
+_EQUITY = {"equity", "stock", "common", "preferred", None}
+
+
+class Linker:
+    """Links entities (dicts with entity_id, name, country, sector and optional isin, lei, ticker) to issuers."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        self._issuers: dict[str, Issuer] | None = None
+        self._by_norm: dict[str, list[str]] = {}
+        self._blocks: dict[str, list[str]] = {}
+
+    # -- the master's issuers, indexed by normalised name --------------------------------------------------------
+    def _index(self) -> dict[str, Issuer]:
+        if self._issuers is not None:
+            return self._issuers
+        issuers: dict[str, Issuer] = {}
+        for r in self.identity.company_rows():
+            if r.get("type") not in _EQUITY:
+                continue
+            iid = r["issuer_id"]
+            it = issuers.get(iid)
+            if it is None:
+                it = issuers[iid] = Issuer(iid, r.get("issuer_name") or r.get("security_name") or "",
+                                           r.get("issuer_country"), r.get("security_id"))
+            it.isin = it.isin or bool(r.get("isin"))
+            if r.get("isin") and it.security_id != r.get("security_id") and not it.isin:
+                it.security_id = r.get("security_id")
+            it.listings += 1 if r.get("listing_id") else 0
+            it.index_member = it.index_member or bool(r.get("index_member"))
+            for n in (r.get("issuer_name"), r.get("security_name"), r.get("listing_name")):
+                if n and not _INSTRUMENT.search(n):
+                    it.names.add(n)
+        by_norm: dict[str, set[str]] = defaultdict(set)
+        for it in issuers.values():
+            for n in it.names:
+                k = normalise(n)
+                if k:
+                    by_norm[k].add(it.issuer_id)
+        self._by_norm = {k: sorted(v) for k, v in by_norm.items()}
+        blocks: dict[str, list[str]] = defaultdict(list)
+        for k in self._by_norm:
+            blocks[k.split()[0]].append(k)
+        self._blocks = dict(blocks)
+        self._issuers = issuers
+        return issuers
+
+    # -- one entity ----------------------------------------------------------------------------------------------
+    def link(self, e: dict[str, Any]) -> Link:
+        name, country, sector = e.get("name"), e.get("country"), e.get("sector")
+        ev: dict[str, Any] = {"name": name, "country": country, "sector": sector}
+        if e.get("installation_countries"):
+            ev["installation_countries"] = e["installation_countries"]
+        for scheme in ("isin", "lei"):
+            ident = e.get(scheme)
+            if not ident:
+                continue
+            ev[scheme] = ident
+            m = self._resolve(ident)
+            if isinstance(m, dict) and m.get("issuer_id"):
+                held = m.get("issuer_name") or m.get("name")
+                ev[f"{scheme}_match"] = held
+                ev["name_agrees"] = names_agree(name, held)
+                conflict = form_conflict(name, held, m.get("country"))
+                if conflict:
+                    ev["form_conflict"] = conflict
+                if (ev["name_agrees"] and not conflict) or not name:
+                    return self._made(e, m["issuer_id"], m.get("security_id"), held, scheme, 1.0, ev, [])
+                # sources carry wrong identifiers (a tracker's ISIN of another company): never linked on the
+                # identifier alone when the names disagree; the holder is offered as a candidate
+                ev["why_review"] = conflict or f"the {scheme.upper()} {ident} is {held!r} in the master, not {name!r}"
+                return Link(e["entity_id"], "review", None, None, None, None, 0.6, name, e.get("country"),
+                            e.get("sector"), ev, [{"issuer_id": m["issuer_id"], "name": held, "country":
+                                                   m.get("country"), "score": 100.0, "has_isin": True,
+                                                   "listings": len(m.get("listings") or [])}])
+            ev[f"{scheme}_result"] = m if isinstance(m, str) else "not in the master"
+        if e.get("ticker"):
+            ev["ticker"] = e["ticker"]
+            m = self._resolve(e["ticker"])
+            if isinstance(m, dict) and m.get("issuer_id"):
+                agrees = same_entity_name(name, m.get("issuer_name") or m.get("name"))
+                ev["ticker_match"] = m.get("issuer_name") or m.get("name")
+                ev["name_agrees"] = agrees
+                if agrees:
+                    return self._made(e, m["issuer_id"], m.get("security_id"), ev["ticker_match"], "ticker", 0.97,
+                                      ev, [])
+            else:
+                ev["ticker_result"] = m if isinstance(m, str) else "not in the master"
+        return self._by_name(e, ev)
+
+    def _resolve(self, ident: str) -> dict[str, Any] | str:
+        try:
+            ms = self.identity.resolve(ident)
+        except Ambiguous as x:
+            cands = x.fields.get("candidates") or []
+            issuers = {c.get("issuer_id") for c in cands}
+            if len(issuers) == 1 and cands:
+                return dict(cands[0])
+            return f"ambiguous ({len(issuers)} issuers)"
+        except (NotFound, InvalidIdentifier) as x:
+            return str(x)
+        except MarketwireError as x:
+            return str(x)
+        return ms[0] if ms else "not in the master"
+
+    def _by_name(self, e: dict[str, Any], ev: dict[str, Any]) -> Link:
+        link = self._by_name_only(e, ev)
+        if link.status != "linked":
+            return link
+        it = self._index()[link.issuer_id or ""]
+        why = form_conflict(e.get("name"), it.name, it.country)
+        key = str(ev.get("normalised", ""))
+        if why is None and not ev.get("country_agrees") and (len(key.split()) == 1 or len(key.replace(" ", "")) <= 5):
+            why = "a one-word or very short name without the country to confirm it"
+        if why is None:
+            return link
+        ev["why_review"] = why
+        cands = link.candidates or [self._cand(it, 100.0)]
+        return Link(link.entity_id, "review", None, None, None, None, min(link.confidence, 0.8), link.raw_name,
+                    link.country, link.sector, ev, cands)
+
+    def _by_name_only(self, e: dict[str, Any], ev: dict[str, Any]) -> Link:
+        issuers = self._index()
+        name, country = e.get("name"), e.get("country")
+        key = normalise(name)
+        ev["normalised"] = key
+        exact = [issuers[i] for i in self._by_norm.get(key, ())]
+        cands = self._candidates(key, exact)
+        if exact:
+            same = [it for it in exact if country and it.country == country]
+            unknown = [it for it in exact if not it.country]
+            ev["exact_issuers"] = len(exact)
+            if len(same) == 1:
+                ev["country_agrees"] = True
+                return self._made(e, same[0].issuer_id, same[0].security_id, same[0].name, "name", 0.97, ev, cands)
+            if len(same) > 1:
+                with_isin = [it for it in same if it.isin]
+                if len(with_isin) == 1:
+                    ev["country_agrees"] = True
+                    ev["chosen_because"] = "the only issuer of that name and country with an ISIN"
+                    return self._made(e, with_isin[0].issuer_id, with_isin[0].security_id, with_isin[0].name,
+                                      "name", 0.9, ev, cands)
+                ev["why_review"] = f"{len(same)} issuers of that name in {country}"
+            elif not country and len(exact) == 1:
+                return self._made(e, exact[0].issuer_id, exact[0].security_id, exact[0].name, "name", 0.9,
+                                  {**ev, "country_agrees": None}, cands)
+            elif country and not same and len(unknown) == 1 and len(exact) == 1:
+                ev["country_agrees"] = None
+                return self._made(e, unknown[0].issuer_id, unknown[0].security_id, unknown[0].name, "name", 0.9,
+                                  ev, cands)
+            else:
+                ev["why_review"] = "the name matches issuers of other countries only" if country and not same \
+                    else f"{len(exact)} issuers of that name"
+        else:
+            ev["why_review"] = "no issuer of the master has this normalised name"
+        best = cands[0]["score"] / 100.0 * 0.85 if cands else 0.0
+        return Link(e["entity_id"], "review", None, None, None, None, best, name, country, e.get("sector"), ev,
+                    cands)
+
+    def _candidates(self, key: str, exact: list[Issuer], limit: int = 5) -> list[dict[str, Any]]:
+        from rapidfuzz import fuzz, process
+
+        issuers = self._index()
+        out: dict[str, dict[str, Any]] = {}
+        for it in exact:
+            out[it.issuer_id] = self._cand(it, 100.0)
+        if key:
+            block = self._blocks.get(key.split()[0], [])
+            for k, score, _ in process.extract(key, block, scorer=fuzz.token_sort_ratio, limit=limit,
+                                               score_cutoff=60):
+                for iid in self._by_norm[k]:
+                    if iid not in out:
+                        out[iid] = self._cand(issuers[iid], float(score))
+        return sorted(out.values(), key=lambda c: (-c["score"], not c["has_isin"], -c["listings"]))[:limit]
+
+    @staticmethod
+    def _cand(it: Issuer, score: float) -> dict[str, Any]:
+        return {"issuer_id": it.issuer_id, "name": it.name, "country": it.country, "score": round(score, 1),
+                "has_isin": it.isin, "listings": it.listings}
+
+    @staticmethod
+    def _made(e: dict[str, Any], issuer_id: str, security_id: str | None, issuer_name: str | None, method: str,
+              conf: float, ev: dict[str, Any], cands: list[dict[str, Any]]) -> Link:
+        status = "linked" if conf >= THRESHOLD else "review"
+        return Link(e["entity_id"], status, issuer_id if status == "linked" else None,
+                    security_id if status == "linked" else None, issuer_name if status == "linked" else None,
+                    method if status == "linked" else None, conf, e.get("name"), e.get("country"), e.get("sector"),
+                    ev, cands or ([{"issuer_id": issuer_id, "name": issuer_name, "score": 100.0}]
+                                  if status == "review" else []))
+
+
+__all__ = ["LEGAL_FORMS", "THRESHOLD", "Link", "Linker", "normalise"]
