@@ -14,46 +14,11 @@ from importlib import resources
 from typing import Any
 
 from marketwire.esg import units
-from marketwire.verify.rules import Rule, register
+from marketwire.verify.rules import BUILTIN_RULES
 
 D = "esg_metrics"
-RULES = (
-    Rule("esg.placeholder", "reject", D,
-         "A cell holding a placeholder instead of a number (--, -, #VALUE!, #N/A ...): the row is stored, the value "
-         "quarantined with file, row, column and raw text; never read as zero."),
-    Rule("esg.not_a_number", "reject", D, "A cell that is not a number (words, stray characters); never coerced."),
-    Rule("esg.ambiguous_number", "reject", D,
-         "A number with one comma before three digits (1,600) in a file whose decimal convention is not known: "
-         "thousands or decimals cannot be told; never guessed."),
-    Rule("esg.not_reported", "reject", D,
-         "A verified-emissions cell that states a status (Excluded, Not Reported) instead of a number: quarantined "
-         "with the raw text; no value is stored for the year."),
-    Rule("esg.bad_year", "reject", D, "A target or reporting year that is not a year between 1900 and 2200."),
-    Rule("esg.missing_name", "reject", D, "A row without the name of the entity it describes."),
-    Rule("esg.conflicting_duplicate", "reject", D,
-         "A second value for the same entity, metric and period in one delivery that differs from the first: the "
-         "first is stored, this one quarantined (which is right is never guessed)."),
-    Rule("esg.unknown_metric", "reject", D, "A metric code that is not in the catalogue (esg/metrics.csv)."),
-    Rule("esg.negative_emissions", "reject", D,
-         "An emissions value below zero (emissions, allocations and surrenders are never negative)."),
-    Rule("esg.unknown_unit", "flag", D, "A value in a unit the unit library does not know: stored as written, "
-                                        "never converted."),
-    Rule("esg.unit_mismatch", "flag", D, "A unit of another dimension than the metric's (e.g. USD for scope 1)."),
-    Rule("esg.implausible_magnitude", "flag", D,
-         "Emissions of one company above 5 Gt CO2e a year (the largest emitters report about 2 Gt including "
-         "scope 3): a unit error (kg for t, t for kt) is likely."),
-    Rule("esg.zero_emissions", "flag", D, "Scope 1, scope 1+2 or verified emissions reported as exactly zero."),
-    Rule("esg.scope_total_mismatch", "flag", D,
-         "Scope 1 + scope 2 differs from the stated scope 1+2 total (or 1+2+3 from the stated 1-3 total) by more "
-         "than 1%."),
-    Rule("esg.yoy_jump", "flag", D,
-         "A value 10 times (or a tenth of) the same entity's value for the previous period in the same source."),
-    Rule("esg.source_disagreement", "flag", "esg_disagreements",
-         "Two sources state the same metric of the same issuer for the same period and differ by more than 10%; "
-         "both are kept and the disagreement is recorded in esg_disagreements."),
-)
-for _r in RULES:
-    register(_r)
+#: the ESG rules, declared in the one catalogue (marketwire.verify.rules, docs/rules.md)
+RULES = tuple(r for r in BUILTIN_RULES if r.code.startswith("esg."))
 
 EMISSION_METRICS_NONNEG = True
 #: relative tolerance of the stated-total check and of two sources' agreement

@@ -220,6 +220,40 @@ _R = [
     Rule("stream.unparseable", "reject", "trades",
          "A feed message or row that cannot be parsed into an event: quarantined with its raw bytes, the feed and "
          "its position; the stream goes on."),
+    # ESG and climate (marketwire.esg.verify)
+    Rule("esg.placeholder", "reject", "esg_metrics",
+         "A cell holding a placeholder instead of a number (--, -, #VALUE!, #N/A ...): the row is stored, the value "
+         "quarantined with file, row, column and raw text; never read as zero."),
+    Rule("esg.not_a_number", "reject", "esg_metrics", "A cell that is not a number (words, stray characters); never coerced."),
+    Rule("esg.ambiguous_number", "reject", "esg_metrics",
+         "A number with one comma before three digits (1,600) in a file whose decimal convention is not known: "
+         "thousands or decimals cannot be told; never guessed."),
+    Rule("esg.not_reported", "reject", "esg_metrics",
+         "A verified-emissions cell that states a status (Excluded, Not Reported) instead of a number: quarantined "
+         "with the raw text; no value is stored for the year."),
+    Rule("esg.bad_year", "reject", "esg_metrics", "A target or reporting year that is not a year between 1900 and 2200."),
+    Rule("esg.missing_name", "reject", "esg_metrics", "A row without the name of the entity it describes."),
+    Rule("esg.conflicting_duplicate", "reject", "esg_metrics",
+         "A second value for the same entity, metric and period in one delivery that differs from the first: the "
+         "first is stored, this one quarantined (which is right is never guessed)."),
+    Rule("esg.unknown_metric", "reject", "esg_metrics", "A metric code that is not in the catalogue (esg/metrics.csv)."),
+    Rule("esg.negative_emissions", "reject", "esg_metrics",
+         "An emissions value below zero (emissions, allocations and surrenders are never negative)."),
+    Rule("esg.unknown_unit", "flag", "esg_metrics", "A value in a unit the unit library does not know: stored as written, "
+                                        "never converted."),
+    Rule("esg.unit_mismatch", "flag", "esg_metrics", "A unit of another dimension than the metric's (e.g. USD for scope 1)."),
+    Rule("esg.implausible_magnitude", "flag", "esg_metrics",
+         "Emissions of one company above 5 Gt CO2e a year (the largest emitters report about 2 Gt including "
+         "scope 3): a unit error (kg for t, t for kt) is likely."),
+    Rule("esg.zero_emissions", "flag", "esg_metrics", "Scope 1, scope 1+2 or verified emissions reported as exactly zero."),
+    Rule("esg.scope_total_mismatch", "flag", "esg_metrics",
+         "Scope 1 + scope 2 differs from the stated scope 1+2 total (or 1+2+3 from the stated 1-3 total) by more "
+         "than 1%."),
+    Rule("esg.yoy_jump", "flag", "esg_metrics",
+         "A value 10 times (or a tenth of) the same entity's value for the previous period in the same source."),
+    Rule("esg.source_disagreement", "flag", "esg_disagreements",
+         "Two sources state the same metric of the same issuer for the same period and differ by more than 10%; "
+         "both are kept and the disagreement is recorded in esg_disagreements."),
 ]
 
 #: the rules marketwire itself declares (docs/rules.md); plugins add theirs to RULES
