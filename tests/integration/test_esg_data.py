@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_data  # type: ignore[import-not-found]
-from marketwire.errors import Ambiguous
+from marketwire.errors import Ambiguous, NotFound
 from marketwire.sources.base import Query, RawFile
 from marketwire.sources.esg_common import slug
 from marketwire.timeparse import utc_now
@@ -204,7 +204,10 @@ def test_risk_ratings_link_by_ticker(mw):
     for r in linked[:60]:
         sym = r["entity_id"].rsplit(":", 1)[1]
         try:
-            issuers = {mw.resolve(sym)[0]["issuer_id"]}
+            try:
+                issuers = {mw.resolve(sym, as_of="2023-12-31")[0]["issuer_id"]}  # the ratings' year
+            except NotFound:  # a listing the master first saw later
+                issuers = {mw.resolve(sym)[0]["issuer_id"]}
         except Ambiguous as e:  # the ticker names several instruments: the link is one of them, chosen by name
             issuers = {c["issuer_id"] for c in e.fields["candidates"]}
         assert r["issuer_id"] in issuers, r

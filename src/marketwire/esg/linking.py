@@ -270,7 +270,11 @@ class Linker:
             ev[f"{scheme}_result"] = m if isinstance(m, str) else "not in the master"
         if e.get("ticker"):
             ev["ticker"] = e["ticker"]
-            m = self._resolve(e["ticker"])
+            # tickers are recycled: the holder on the source's date, else (the master first saw the listing later)
+            # today's; either way the names must agree below
+            m = self._resolve(e["ticker"], e.get("as_of"))
+            if isinstance(m, str) and e.get("as_of") is not None:
+                m = self._resolve(e["ticker"])
             if isinstance(m, dict) and m.get("issuer_id"):
                 agrees = same_entity_name(name, m.get("issuer_name") or m.get("name"))
                 ev["ticker_match"] = m.get("issuer_name") or m.get("name")
@@ -282,9 +286,9 @@ class Linker:
                 ev["ticker_result"] = m if isinstance(m, str) else "not in the master"
         return self._by_name(e, ev)
 
-    def _resolve(self, ident: str) -> dict[str, Any] | str:
+    def _resolve(self, ident: str, as_of: Any = None) -> dict[str, Any] | str:
         try:
-            ms = self.identity.resolve(ident)
+            ms = self.identity.resolve(ident, as_of)
         except Ambiguous as x:
             cands = x.fields.get("candidates") or []
             issuers = {c.get("issuer_id") for c in cands}

@@ -96,7 +96,7 @@ class EsgStage:
             if o["kind"] in LINKABLE:
                 entities.setdefault(o["entity_id"], {k: o.get(k) for k in
                                                      ("entity_id", "name", "country", "sector", "isin", "lei",
-                                                      "ticker", "kind")})
+                                                      "ticker", "kind", "as_of")})
         records = self.service._one_per_key(records, refusals)
         V.check_totals(records)
         V.check_jumps(records, self.service._stored_series({r["entity_id"] for r in records}))

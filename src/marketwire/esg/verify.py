@@ -16,7 +16,6 @@ from typing import Any
 from marketwire.esg import units
 from marketwire.verify.rules import BUILTIN_RULES
 
-D = "esg_metrics"
 #: the ESG rules, declared in the one catalogue (marketwire.verify.rules, docs/rules.md)
 RULES = tuple(r for r in BUILTIN_RULES if r.code.startswith("esg."))
 

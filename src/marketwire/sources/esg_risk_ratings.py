@@ -57,6 +57,7 @@ class EsgRiskRatings(Source):
             rid = f"esg-risk-ratings:{stem}:{sym}"
             batch.observations.append({"record_id": rid, "entity_id": entity, "kind": "symbol",
                                        "name": clean(row.get("Name")), "country": "US", "ticker": sym,
+                                       "as_of": year_end(year),  # a ticker names its holder of that date
                                        "sector": clean(row.get("Sector")), "raw": raw_json(row), "file": raw.name,
                                        "line": line})
             base = {"entity_id": entity, "period": str(year), "period_end": year_end(year), "method": meth,
