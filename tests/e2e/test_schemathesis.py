@@ -49,7 +49,7 @@ def _home() -> Path:
 #: Schema-valid requests that a rule across parameters refuses with 400, which a schema cannot state: `since`
 #: after `until` (news, stories), `start` after `end` (prices, fx), an identifier whose format or check digit is
 #: wrong (`isin:0`; resolve and the routes that resolve an id: securities, listings, prices, actions, quality,
-#: fundamentals, estimates, the realtime last/ticks/bars,
+#: fundamentals, estimates, the realtime last/ticks/bars, ESG metrics,
 #: disagreements, and the news `listing` filter). For these
 #: operations only, 400 also counts as an answer to valid data; every other check stays as it is. A page posted to
 #: `POST /v1/news` can be well-formed and still hold no article (an empty body, a page of navigation): that is the
@@ -65,7 +65,7 @@ include-path-regex = "^/v1/(news|stories|prices|fx|resolve|securities|listings|a
 checks.positive_data_acceptance.expected-statuses = [200, 400, 404, 409]
 
 [[operations]]
-include-path-regex = "^/v1/(fundamentals|estimates|last|ticks|bars)/"
+include-path-regex = "^/v1/(fundamentals|estimates|last|ticks|bars|esg)/"
 checks.positive_data_acceptance.expected-statuses = [200, 400, 404, 409]
 """
 
