@@ -200,10 +200,27 @@ class Engine:
         self._tables: list[Callable[[str], dict[str, Any]]] = []
         self._hooks: list[tuple[frozenset[str], str, Hook]] = []
         self._deferred: list[tuple[frozenset[str], Hook]] = []
+        self._openers: list[Callable[[str], None]] = []
 
     # -- registration (by the services the facade composes) -----------------------------------------------------
     def stage(self, dataset: str, stage: Stage) -> None:
         self._stages[dataset] = stage
+
+    def open_stages_with(self, fn: Callable[[str], None]) -> None:
+        """``fn(dataset)`` is called the first time a delivery to ``dataset`` finds no stage registered for it: it
+        may open the vertical that verifies ``dataset`` (which registers its stage then). So a write pays for the
+        verticals its datasets belong to, not for every vertical the platform has."""
+        self._openers.append(fn)
+
+    def stage_for(self, dataset: str) -> Stage:
+        """The stage registered for ``dataset`` (opening its vertical first, see :meth:`open_stages_with`), else the
+        default :class:`RecordStage`."""
+        if dataset not in self._stages:
+            for fn in self._openers:
+                fn(dataset)
+                if dataset in self._stages:
+                    break
+        return self._stages.get(dataset, _RECORDS)
 
     def provide_tables(self, fn: Callable[[str], dict[str, Any]]) -> None:
         """``fn(dataset) -> {name: table}``: lookups the verifiers of ``dataset`` may use (e.g. known MICs)."""
@@ -249,8 +266,8 @@ class Engine:
                                                                      if v is not None})
         job = self.job(source, as_of, **options)
         job.progress = progress
-        stage = self._stages.get(src.dataset)
-        if report is None and stage is not None and getattr(stage, "report_type", None):
+        stage = self.stage_for(src.dataset)
+        if report is None and getattr(stage, "report_type", None):
             report = stage.report_type(source, "")  # type: ignore[attr-defined]
         if report is not None:
             report.source, report.ingest_id = job.report.source, job.report.ingest_id
@@ -292,11 +309,11 @@ class Engine:
                     fn(job)
         locked = {QUARANTINE.name, *by_ds}
         for name in by_ds:
-            locked.update(getattr(self._stages.get(name, _RECORDS), "writes", ()))
+            locked.update(getattr(self.stage_for(name), "writes", ()))
         with self.lake.writing(sorted(locked)):
             try:
                 for name, bs in by_ds.items():
-                    self._stages.get(name, _RECORDS).run(job, bs)
+                    self.stage_for(name).run(job, bs)
                 job.flush_quarantine()
             finally:  # appends running in the background end before the locks are let go
                 for fut in job.pending:

@@ -13,6 +13,7 @@ import polars as pl
 from marketwire.datasets.reference import QUARANTINE
 from marketwire.errors import InvalidInput
 from marketwire.sources.base import Refusal
+from marketwire.store import duck
 from marketwire.store.lake import arrow_of
 
 COLUMNS = {"dataset": pl.Utf8, "rule": pl.Utf8, "field": pl.Utf8, "value": pl.Utf8, "raw": pl.Utf8,
@@ -132,9 +133,7 @@ def _cursor() -> Any:
     Parquet footers between pages."""
     global _CON
     if _CON is None:
-        import duckdb
-
-        con = duckdb.connect()
+        con = duck.connect()
         con.execute("SET parquet_metadata_cache = true")
         _CON = con
     return _CON.cursor()

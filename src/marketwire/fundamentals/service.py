@@ -232,13 +232,13 @@ class FundamentalsService:
         if "://" in root and not root.startswith("file://"):
             t = self.lake.read(F.SEC_FACTS, where="cik IN (SELECT unnest(?))", params=[ciks], latest=False)
         else:
-            import duckdb
+            from marketwire.store import duck
 
             base = Path(root.removeprefix("file://"))
             paths = [str(base / p) for p in self.lake.files(F.SEC_FACTS).column("path").to_pylist()]
             if not paths:
                 return pl.DataFrame()
-            con = duckdb.connect()
+            con = duck.connect()
             try:
                 t = F.SEC_FACTS.conform(arrow_of(con.execute(
                     "SELECT * FROM read_parquet(?, union_by_name = true) WHERE cik IN (SELECT unnest(?))",

@@ -40,7 +40,7 @@ from marketwire.datasets import reference as R
 from marketwire.identity.hot import FRAMES, PATHS, HotIndex, build_files
 from marketwire.identity.point import point_files
 from marketwire.identity.state import index_stamp
-from marketwire.store import Lake
+from marketwire.store import Lake, duck
 
 TABLES = {"ids": R.IDENTIFIERS, "listings": R.LISTINGS, "securities": R.SECURITIES, "issuers": R.ISSUERS,
           "flags": R.REF_FLAGS, "membership": R.INDEX_MEMBERSHIP, "exchanges": R.EXCHANGES}
@@ -163,7 +163,7 @@ class MasterIndex:
             path.unlink(missing_ok=True)  # a damaged file is built again
         if not path.exists():
             tmp = self.folder / f".master-{stamp}.{os.getpid()}.{threading.get_ident()}.tmp"
-            con = duckdb.connect(str(tmp), config=_build_config(background))
+            con = duck.connect(str(tmp), config=_build_config(background))
             try:
                 self._local.build_versions = self._versions.get(stamp)  # read by _build on this thread
                 self._build(con)
@@ -174,7 +174,7 @@ class MasterIndex:
                 raise
             con.close()
             os.replace(tmp, path)
-        con = duckdb.connect(str(path), read_only=True)
+        con = duck.connect(str(path), read_only=True)
         con.execute(f"SET memory_limit = '{_memory_limit()}'")
         return _Serving(stamp, con, self._load_hot(stamp, con, background) if load_hot else None)
 
@@ -194,7 +194,7 @@ class MasterIndex:
         if not (folder / "done").exists() and not self._path(stamp).exists():
             build_files(serving.cursor(), folder)
         elif not (folder / "done").exists():
-            con = duckdb.connect(config=_build_config(background))
+            con = duck.connect(config=_build_config(background))
             try:
                 con.execute(f"SET temp_directory = '{self.folder / '.spill'}'")
                 con.execute("SET enable_progress_bar = false")
@@ -252,7 +252,7 @@ class MasterIndex:
                                "leftovers": len(_leftovers(self.folder)) if self.folder.exists() else 0}
         if path.exists():
             try:
-                con = duckdb.connect(str(path), read_only=True)
+                con = duck.connect(str(path), read_only=True)
                 try:
                     rows = con.execute("SELECT dataset, version FROM built_from").fetchall()
                     out["built_from"] = {d: (None if v is None else int(v)) for d, v in rows}
@@ -440,7 +440,7 @@ def hot_files() -> list[str]:
 
 def _unreadable(path: Path) -> bool:
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duck.connect(str(path), read_only=True)
     except duckdb.Error:
         return True
     try:

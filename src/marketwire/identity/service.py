@@ -16,8 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from marketwire.datasets import prices as P
 from marketwire.datasets import reference as R
 from marketwire.engine.core import Engine, Job, Progress
@@ -34,9 +32,8 @@ from marketwire.identity.state import repair_due as master_repair_due
 from marketwire.refdata import DEFAULT_MICS, US_MICS
 from marketwire.sources.classify import norm_name
 from marketwire.sources.prices import SymbolHint, hint_for
-from marketwire.store import Lake
+from marketwire.store import Lake, duck
 from marketwire.timeparse import parse_day, utc_now
-
 
 
 class IdentityService:
@@ -666,7 +663,7 @@ def company_version(lake: Lake) -> tuple[tuple[str, int | None], ...]:
 def company_rows(lake: Lake) -> list[dict[str, Any]]:
     """Issuer, security and current listing of every security, with whether the listing is in an index now and the
     size class a source last gave it (``market_cap``: FinanceDatabase's Mega/Large/Mid/Small/Micro/Nano Cap)."""
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         for name, ds, cols, where in (
                 ("iss", R.ISSUERS, ["issuer_id", "name", "country"], None),

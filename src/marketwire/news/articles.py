@@ -225,20 +225,22 @@ class _IngestState:
     """The stored articles as the pipeline needs them (latest revision by id, first article by content hash, the
     near-duplicate index), at one version of the articles table."""
 
-    def __init__(self, version: int | None) -> None:
+    def __init__(self, version: int | None, vectors: Path | None = None) -> None:
         self.version = version
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_hash: dict[str, str] = {}
         self.index = NearDupIndex(window=None)
+        self.vectors = vectors
         self._encoder: Any = None
 
     @property
     def encoder(self) -> Any:
-        """The story stage's sentence encoder, remembering the vectors of recent articles across batches."""
+        """The story stage's sentence encoder, remembering the vectors of recent articles across batches (and, with
+        a ``vectors`` file, across processes)."""
         if self._encoder is None:
-            from marketwire.news.stories import CachingEncoder
+            from marketwire.news.stories import CachingEncoder, VectorStore
 
-            self._encoder = CachingEncoder()
+            self._encoder = CachingEncoder(store=VectorStore(self.vectors) if self.vectors is not None else None)
         return self._encoder
 
     def remember(self, r: dict[str, Any]) -> None:
@@ -283,7 +285,8 @@ class ArticleStore:
         version = self.lake.version(NEWS_ARTICLES)
         if self._state is not None and self._state.version == version:
             return self._state
-        state = _IngestState(version)
+        state = _IngestState(version, self.index_path.with_name("story-vectors.sqlite")
+                             if self.index_path is not None else None)
         if self._state is not None:
             state._encoder = self._state._encoder  # vectors depend on the text alone: still good
         for r in sorted(self._stored(), key=lambda r: (r["published"] or r["first_seen"], r["article_id"])):

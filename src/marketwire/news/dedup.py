@@ -6,8 +6,8 @@ verbatim, and -- hardest -- syndicated variants: an agency story under a new hea
 Such variants should be linked to the original, while two different reports of the same event must stay apart.
 
 * :func:`canonical_url` and :func:`content_hash` catch the exact cases cheaply.
-* :class:`NearDupIndex` catches the rest with word 5-shingles. Candidates come from a datasketch ``MinHashLSH``
-  (128 permutations) holding two sketches per article: the whole body and its lead (first ``LEAD_SHINGLES``
+* :class:`NearDupIndex` catches the rest with word 5-shingles. Candidates come from a banded MinHash LSH
+  (:mod:`marketwire.news.minhash`, 128 permutations) holding two sketches per article: the whole body and its lead (first ``LEAD_SHINGLES``
   shingles). The lead sketch is what finds a teaser of a long article: a teaser's Jaccard similarity to its original
   is only its share of the original (0.1 for 3 of 30 paragraphs), far below any usable LSH threshold, but its lead
   is the original's lead. Candidates are then verified by Jaccard *and containment*: each entry keeps a bottom-k
@@ -39,7 +39,8 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+
+from marketwire.news.minhash import BandedLSH, MinHasher
 
 __all__ = ["Match", "NearDupIndex", "canonical_url", "content_hash", "normalise_text", "shingles", "strip_credits"]
 
@@ -185,8 +186,8 @@ class _Sketch:
     is the text's own lead; a query adds the lead after its first paragraph, which may be a new headline or dateline)."""
 
     unique: np.ndarray
-    full: MinHash
-    leads: list[MinHash]
+    full: np.ndarray
+    leads: list[np.ndarray]
 
 
 class NearDupIndex:
@@ -200,8 +201,8 @@ class NearDupIndex:
     def __init__(self, *, window: timedelta | None = timedelta(days=7), max_entries: int | None = None) -> None:
         self.window = window
         self.max_entries = max_entries
-        self._lsh = MinHashLSH(num_perm=NUM_PERM, params=LSH_PARAMS)
-        self._template = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=_low32, scheme="affine32")
+        self._lsh = BandedLSH(*LSH_PARAMS, num_perm=NUM_PERM)
+        self._hasher = MinHasher(NUM_PERM, seed=1)
         self._entries: dict[str, _Entry] = {}
         self._by_time: list[tuple[datetime, str]] = []
         self._newest: datetime | None = None
@@ -214,10 +215,9 @@ class NearDupIndex:
 
     # -- building
 
-    def _minhash(self, values: Iterable[int]) -> MinHash:
-        m = MinHash(num_perm=NUM_PERM, hashfunc=_low32, permutations=self._template.permutations, scheme="affine32")
-        m.update_batch(list(values))
-        return m
+    def _minhash(self, values: Iterable[int] | np.ndarray) -> np.ndarray:
+        return self._hasher.signature(np.asarray(values if isinstance(values, np.ndarray) else list(values),
+                                                 dtype=np.uint64))
 
     def _sketch(self, text: str, *, for_query: bool = False) -> _Sketch | None:
         seq = shingles(text)
@@ -230,7 +230,7 @@ class NearDupIndex:
             rest = shingles("\n".join(paragraphs[1:])) if len(paragraphs) > 1 else []
             if rest:
                 leads.append(self._minhash(rest[:LEAD_SHINGLES]))
-        return _Sketch(unique, self._minhash(unique.tolist()), leads)
+        return _Sketch(unique, self._minhash(unique), leads)
 
     def add(self, article_id: str, text: str, published: datetime) -> None:
         """Index ``text`` under ``article_id`` (replacing any earlier text under that id), then evict old entries."""
@@ -304,11 +304,6 @@ class NearDupIndex:
         if not earlier:
             return None
         return min(earlier, key=lambda m: (m.published, m.article_id)).article_id
-
-
-def _low32(value: int) -> int:
-    """MinHash's 32-bit scheme wants 32-bit input; the shingle hashes are already uniform 64-bit values."""
-    return value & 0xFFFFFFFF
 
 
 def _similarity(entry: _Entry, query: np.ndarray) -> tuple[float, float]:

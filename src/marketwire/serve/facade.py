@@ -56,6 +56,7 @@ class Marketwire:
         self._estimates: Any = None
         self._stream: Any = None
         self._esg: Any = None
+        self.engine.open_stages_with(self._open_vertical)
         # derived state a killed ingest or build left stale or half-built is rebuilt now (unless a writer is at work;
         # ``repair=False``: opened as it is, e.g. to check it)
         if repair and self.identity.repair_due():
@@ -85,9 +86,19 @@ class Marketwire:
         import deltalake  # noqa: F401
         import pandas  # noqa: F401
 
-        _ = self.prices
-        _ = self.fundamentals
-        _ = self.esg  # the ESG stage (ESG sources deliver through it)
+        _ = self.prices  # its hooks follow every master rebuild, so it is open before any write
+
+    def _open_vertical(self, dataset: str) -> None:
+        """Open the vertical that verifies ``dataset`` (the engine asks the first time a delivery to it finds no
+        stage): the fundamentals and ESG services register their stages when opened, so only a write to their
+        datasets pays for their imports."""
+        from marketwire.datasets import esg as esg_datasets
+        from marketwire.datasets import fundamentals as fundamentals_datasets
+
+        for module, name in ((fundamentals_datasets, "fundamentals"), (esg_datasets, "esg")):
+            if any(getattr(d, "name", None) == dataset for d in vars(module).values()):
+                getattr(self, name)
+                return
 
     @property
     def news(self) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from marketwire.datasets.base import Dataset
+from marketwire.store import duck
 from marketwire.store.lake import Lake, arrow_of
 
 
@@ -60,14 +61,12 @@ def _dup_sql(ds: Dataset, columns: list[str]) -> str | None:
 
 def check_table(lake: Lake, ds: Dataset) -> TableReport:
     """Read ``ds``'s whole table (every version of every record) and count its duplicates."""
-    import duckdb
-
     rep = TableReport(ds.name, lake.version(ds))
     if rep.version is None:
         return rep
     try:
         src = lake.dataset(ds)
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.register("t", src)
             rep.rows = int(con.execute("SELECT count(*) FROM t").fetchone()[0])  # type: ignore[index]
@@ -84,15 +83,13 @@ def check_table(lake: Lake, ds: Dataset) -> TableReport:
 def remove_duplicates(lake: Lake, ds: Dataset) -> int:
     """Write ``ds``'s table without its duplicates as a new Delta version, under the dataset's writer lock (the
     table is read again inside it). Returns how many records were removed."""
-    import duckdb
-
     with lake.writing([ds.name]):
         stored = lake.unpinned()
         src = stored.dataset(ds)
         sql = None if src is None else _dup_sql(ds, src.schema.names)
         if sql is None:
             return 0
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.register("t", src)
             n = int(con.execute(f"SELECT count(*) FROM ({sql}) WHERE _dup").fetchone()[0])  # type: ignore[index]

@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 
 from marketwire.datasets import Dataset
+from marketwire.store import duck
 from marketwire.store.state import LakeState, is_local, local_path
 
 
@@ -293,13 +294,11 @@ class Lake:
         ``where`` is a DuckDB SQL predicate (``?`` parameters) over the latest versions: a record whose latest
         version does not match is absent, never replaced by an older version that does.
         """
-        import duckdb
-
         src = self.dataset(ds, partitions)
         if src is None:
             empty = ds.schema.empty_table()
             return empty.select(list(columns)) if columns else empty
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             sql, args = self.latest_sql(ds, con, src, as_of=as_of, where=where, params=params, columns=columns,
                                         latest=latest)
