@@ -556,13 +556,27 @@ def isin_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group()) for m in PAT_ISIN.finditer(text) if stdisin.is_valid(m.group())]
 
 
+def spacy_stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words of ``lang``, read from the installed spaCy's ``lang/<lang>/stop_words.py`` alone: importing
+    it as ``spacy.lang.<lang>.stop_words`` would run the language package first, and French tokenizer exceptions
+    take seconds to compile, on every cold ``news add`` that never reads French."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("spacy")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "lang" / lang / "stop_words.py"
+    part = importlib.util.spec_from_file_location(f"_marketwire_spacy_stop_words_{lang}", path)
+    if part is None or part.loader is None or not path.is_file():
+        return frozenset()
+    module = importlib.util.module_from_spec(part)
+    part.loader.exec_module(module)
+    return frozenset(getattr(module, "STOP_WORDS", ()))
+
+
 def _blocked_words() -> frozenset[str]:
     """Words a one-word company name must not be: stop words, countries, demonyms, capitals, people."""
-    from spacy.lang.de.stop_words import STOP_WORDS as DE
-    from spacy.lang.en.stop_words import STOP_WORDS as EN
-    from spacy.lang.fr.stop_words import STOP_WORDS as FR
-
-    words = {w.casefold() for w in (EN | FR | DE)}
+    words = {w.casefold() for lang in ("en", "fr", "de") for w in spacy_stop_words(lang)}
     g = G.for_language(None)
     words |= {k[0] for k in g.names if len(k) == 1}
     return frozenset(words)
@@ -598,12 +612,19 @@ def _load_saved(lake: Lake, stamp: Any) -> CompanyIndex | None:
     p = _saved_path(lake, stamp)
     if p is None or not p.is_file():
         return None
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()  # the index is millions of small objects, none cyclic garbage: collections would triple the load
     try:
         with p.open("rb") as f:
             idx = pickle.load(f)  # noqa: S301 - our own file, in the user's own cache folder
         return idx if isinstance(idx, CompanyIndex) else None
     except Exception:  # a truncated or foreign file is rebuilt
         return None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _save(lake: Lake, stamp: Any, idx: CompanyIndex) -> None:
