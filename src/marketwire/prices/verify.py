@@ -171,8 +171,9 @@ def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | Non
     # series are now contiguous and in date order: one integer id per series serves every window
     df = df.with_columns(boundary.cum_sum().cast(pl.Int32).alias("_sid"))
     df = _reject_rules(df, names)
-    rejected = _with_messages(df.filter(pl.col("rule").is_not_null()))
-    ok = df.filter(pl.col("rule").is_null()).drop("rule", "field", "date_raw")
+    bad = df.get_column("rule").is_not_null()  # a mask, not an expression: filters without a query plan
+    rejected = _with_messages(df.filter(bad))
+    ok = (df.filter(~bad) if bad.any() else df).drop("rule", "field", "date_raw")
 
     # -- actions: refuse negative values; the ledger used by the rules is the stored one plus this delivery
     wild = ~pl.col("value").is_finite() | (pl.col("value").abs() > MAX_PRICE)
@@ -218,6 +219,8 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     decades = r / math.log(10.0)
     unit_step = pl.any_horizontal([((decades.abs() - k).abs() < 0.35 / math.log(10.0)) for k in UNIT_STEPS]
                                   ).fill_null(False)
+    lf = lf.with_columns(unit_step.alias("_unit_step"))  # computed once, read by the rules below
+    unit_step = pl.col("_unit_step")
     lf = lf.with_columns(pl.when(unit_step).then(decades.round(0)).otherwise(0).cum_sum().over(S).alias("_lvl"))
     lf = lf.with_columns((pl.col("_lvl") != pl.col("_lvl").mode().first().over(S)).alias("_unit_seg"))
     hi_lo = pl.max_horizontal([pl.col(c) for c in OHLC]) / pl.min_horizontal([pl.col(c) for c in OHLC])
@@ -227,6 +230,8 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
     thr = pl.max_horizontal(SPIKE_SIGMAS * sigma, pl.lit(0.08))
     spike = ((r.abs() > thr) & (rn.abs() > thr) & (r.sign() != rn.sign()) & ((r + rn).abs() < 0.35 * r.abs())
              & ~unit_step).fill_null(False)
+    lf = lf.with_columns(spike.alias("_spike"))
+    spike = pl.col("_spike")
 
     # lasting split-like jumps
     lr = (-r).abs()
