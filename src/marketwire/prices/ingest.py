@@ -227,7 +227,8 @@ class BarsStage:
         built: list[Built] = []
         if fresh.height:
             before = self._cache_state()
-            job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, fresh.to_arrow()))
+            table = fresh.to_arrow(compat_level=pl.CompatLevel.oldest())  # plain strings: no view conversion
+            job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, table))
             built = self._build_cache(fresh, before)
             t = report.lap("cache", t)  # while the bars are written
         report.accepted += fresh.height
