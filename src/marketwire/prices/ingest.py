@@ -183,8 +183,11 @@ class BarsStage:
         listings = self._listings(job, bars, report, deferred)
         if bars.get_column("_mic_opt").null_count() == bars.height:  # the common case: a symbol names its listing
             lk = listings.unique("symbol")
-            bars = bars.with_columns([pl.col("symbol").replace_strict(lk.get_column("symbol"), lk.get_column(c),
-                                                                      return_dtype=lk.schema[c]).alias(c)
+            # each row's listing found once (one pass over the symbols), its four columns gathered from it
+            pos = bars.get_column("symbol").replace_strict(
+                lk.get_column("symbol"), pl.int_range(lk.height, dtype=pl.UInt32, eager=True), return_dtype=pl.UInt32
+            ).cast(pl.UInt32)  # (an empty delivery keeps the symbols' type)
+            bars = bars.with_columns([lk.get_column(c).gather(pos)
                                       for c in ("listing_id", "calendar", "currency", "unit_scale")]).drop("_mic_opt")
         else:
             bars = bars.join(listings.select("symbol", "_mic_opt", "listing_id", "calendar", "currency", "unit_scale"),
@@ -491,7 +494,7 @@ def _provisional_key(hint: SymbolHint) -> str:
 
 def _check_daily(bars: pl.DataFrame) -> None:
     """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars)."""
-    head = bars.filter(pl.col("date").is_not_null()).select("file", "date").group_by("file", maintain_order=True)
+    head = bars.select("file", "date").filter(pl.col("date").is_not_null()).group_by("file", maintain_order=True)
     gaps = head.head(60).unique().sort("file", "date").group_by("file").agg(
         pl.col("date").diff().dt.total_days().median().alias("gap"), pl.len().alias("n"))
     wide = gaps.filter((pl.col("n") >= 5) & (pl.col("gap") >= 6))
