@@ -160,7 +160,8 @@ def _dedup_delivery(ds: Dataset, df: pl.DataFrame, mode: str) -> pl.DataFrame:
     if mode == "append" or not ds.key or not df.height:
         return df
     keys = list(ds.key)
-    if not df.select(pl.struct(keys).is_duplicated().any()).item():  # the common case: nothing to drop
+    # the common case: nothing to drop (equal keys hash equal; a collision only costs the exact pass below)
+    if not df.select(pl.struct(keys).hash().is_duplicated().any()).item():
         return df
     return df.unique(subset=keys, keep="first", maintain_order=True)
 

@@ -68,7 +68,8 @@ def spans(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     ids = frame.select(pl.struct("listing_id", "source").rle_id()).to_series().to_numpy()
     starts = np.flatnonzero(np.diff(ids, prepend=-1))
-    if frame.select(pl.struct("listing_id", "source").n_unique()).item() != len(starts):
+    # each series is one run when the runs' keys are distinct (the first row of a run has its run's key)
+    if frame.select("listing_id", "source")[pl.Series(starts)].n_unique() != len(starts):
         return None
     day = frame.get_column("date").to_numpy().astype("datetime64[D]").astype(np.int64)
     if (np.diff(day)[ids[1:] == ids[:-1]] <= 0).any():

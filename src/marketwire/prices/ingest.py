@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute
@@ -182,8 +183,11 @@ class BarsStage:
         listings = self._listings(job, bars, report, deferred)
         if bars.get_column("_mic_opt").null_count() == bars.height:  # the common case: a symbol names its listing
             lk = listings.unique("symbol")
-            bars = bars.with_columns([pl.col("symbol").replace_strict(lk.get_column("symbol"), lk.get_column(c),
-                                                                      return_dtype=lk.schema[c]).alias(c)
+            # each row's listing found once (one pass over the symbols), its four columns gathered from it
+            pos = bars.get_column("symbol").replace_strict(
+                lk.get_column("symbol"), pl.int_range(lk.height, dtype=pl.UInt32, eager=True), return_dtype=pl.UInt32
+            ).cast(pl.UInt32)  # (an empty delivery keeps the symbols' type)
+            bars = bars.with_columns([lk.get_column(c).gather(pos)
                                       for c in ("listing_id", "calendar", "currency", "unit_scale")]).drop("_mic_opt")
         else:
             bars = bars.join(listings.select("symbol", "_mic_opt", "listing_id", "calendar", "currency", "unit_scale"),
@@ -226,7 +230,8 @@ class BarsStage:
         built: list[Built] = []
         if fresh.height:
             before = self._cache_state()
-            job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, fresh.to_arrow()))
+            table = fresh.to_arrow(compat_level=pl.CompatLevel.oldest())  # plain strings: no view conversion
+            job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, table))
             built = self._build_cache(fresh, before)
             t = report.lap("cache", t)  # while the bars are written
         report.accepted += fresh.height
@@ -489,7 +494,7 @@ def _provisional_key(hint: SymbolHint) -> str:
 
 def _check_daily(bars: pl.DataFrame) -> None:
     """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars)."""
-    head = bars.filter(pl.col("date").is_not_null()).select("file", "date").group_by("file", maintain_order=True)
+    head = bars.select("file", "date").filter(pl.col("date").is_not_null()).group_by("file", maintain_order=True)
     gaps = head.head(60).unique().sort("file", "date").group_by("file").agg(
         pl.col("date").diff().dt.total_days().median().alias("gap"), pl.len().alias("n"))
     wide = gaps.filter((pl.col("n") >= 5) & (pl.col("gap") >= 6))
@@ -518,13 +523,80 @@ def _exponent(cols: tuple[str, ...]) -> pl.Expr:
     return row_exp
 
 
+def _row_exponents(cols: list[tuple[np.ndarray, np.ndarray | None]]) -> np.ndarray:
+    """Per row: the smallest k <= MAX_EXP for which every value (a null one always passes) is a whole number of
+    10**-k within 1e-12 relative, else MAX_EXP; the same float operations as :func:`_exponent` (rounding half
+    to even, as Polars' ``round``), on the rows not yet placed only."""
+    n = cols[0][0].size
+    out = np.full(n, MAX_EXP, dtype=np.int8)
+    todo = np.arange(n)
+    for k in range(MAX_EXP + 1):
+        if not todo.size:
+            break
+        p = 10.0 ** k
+        ok = np.ones(todo.size, dtype=bool)
+        for x, null in cols:
+            v = x[todo]
+            with np.errstate(invalid="ignore", over="ignore"):
+                good = np.abs(np.round(v * p) / p - v) <= 1e-12 * np.abs(v)
+            ok &= good if null is None else (good | null[todo])
+        out[todo[ok]] = k
+        todo = todo[~ok]
+    return out
+
+
+def _ticks_runs(df: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_ticks` for a frame whose series (``_sid``) are runs of rows: the exponent searched in numpy, only
+    on the rows not yet placed, and reduced per run; the same exponents and ticks."""
+    sid = df.get_column("_sid").to_numpy()
+    starts = np.flatnonzero(np.diff(sid, prepend=sid[0] - 1) != 0) if sid.size else np.zeros(0, np.int64)
+    lens = np.diff(np.append(starts, sid.size))
+
+    def arr(c: str) -> tuple[np.ndarray, np.ndarray | None]:
+        col = df.get_column(c)
+        if not col.null_count():
+            return col.to_numpy(), None
+        return col.fill_null(0.0).to_numpy(), col.is_null().to_numpy()
+
+    prices = {c: arr(c) for c in BAR_COLS}
+    exp = np.maximum.reduceat(_row_exponents([prices["close"]]), starts) if sid.size else np.zeros(0, np.int8)
+    scale = np.repeat(10.0 ** exp.astype(np.float64), lens)
+    bad_row = np.zeros(sid.size, dtype=bool)
+    for x, null in prices.values():
+        with np.errstate(invalid="ignore", over="ignore"):
+            good = np.abs(np.round(x * scale) / scale - x) <= 1e-12 * np.abs(x)
+        bad_row |= ~good if null is None else ~(good | null)
+    if bad_row.any():  # a series where another price needs more decimals: searched again on all four
+        bad_run = np.logical_or.reduceat(bad_row, starts)
+        rows = np.repeat(bad_run, lens)
+        redo = _row_exponents([(x[rows], None if null is None else null[rows]) for x, null in prices.values()])
+        sub_starts = np.concatenate([[0], np.cumsum(lens[bad_run])[:-1]]).astype(np.int64)
+        exp[bad_run] = np.maximum.reduceat(redo, sub_starts)
+    # the exponent never makes a series' largest price overflow 64-bit ticks (digits beyond are float noise)
+    top = np.full(sid.size, -np.inf)
+    for x, null in prices.values():
+        np.maximum(top, np.abs(x) if null is None else np.where(null, -np.inf, np.abs(x)), out=top)
+    big = np.maximum.reduceat(top, starts) if sid.size else np.zeros(0)
+    big = pl.Series(np.where(big == -np.inf, 1.0, big)).clip(1.0, None)  # a series without prices: 1
+    cap = (MAX_TICKS / big).log10().floor().clip(0, MAX_EXP).cast(pl.Int8).to_numpy()
+    exp = np.minimum(exp, cap).astype(np.int8)
+    scale = np.repeat(10.0 ** exp.astype(np.float64), lens)
+    ticks = []
+    for c, (x, null) in prices.items():
+        t = np.round(x * scale).astype(np.int64)
+        ticks.append(pl.Series(c, t) if null is None else pl.from_arrow(pa.array(t, mask=null)).alias(c))
+    return df.with_columns(*ticks, pl.Series("price_exp", np.repeat(exp, lens), dtype=pl.Int8))
+
+
 def _ticks(df: pl.DataFrame) -> pl.DataFrame:
     """Float prices -> int64 ticks with the smallest exponent (per listing and delivery) that reproduces each
     price within 1e-12 relative (float32-noisy vendors get up to 12 decimals).
 
     The exponent is found on the close, then checked on all four prices; only series where another price needs
     more decimals are searched again on all four."""
-    g = "_sid" if "_sid" in df.columns else ["listing_id", "file"]
+    if "_sid" in df.columns:
+        return _ticks_runs(df)
+    g = ["listing_id", "file"]
     df = df.with_columns(_exponent(("close",)).max().over(g).alias("price_exp"))
     scale = 10.0 ** pl.col("price_exp").cast(pl.Float64)
     exact = pl.all_horizontal([(pl.col(c).is_null() | (((pl.col(c) * scale).round(0) / scale - pl.col(c)).abs()
