@@ -56,6 +56,24 @@ def _clean(v: Any) -> Any:
     return v
 
 
+try:
+    import orjson as _orjson
+
+    _OPT = _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def _dumps_row(row: Mapping[str, Any]) -> bytes:
+        # orjson writes NaN and infinities as null, as _clean does; other types as str(), as json's default=str
+        return _orjson.dumps(row, default=str, option=_OPT)
+except ImportError:  # pragma: no cover - orjson is a dependency
+    _orjson = None
+
+    def _dumps_row(row: Mapping[str, Any]) -> bytes:
+        return json.dumps({k: _clean(v) for k, v in row.items()}, separators=(",", ":"), default=str).encode()
+
+#: ``{"channel":"<ch>",`` -- the head every event of a channel's JSON starts with
+_HEAD = {c: b'{"channel":"' + c.encode() + b'",' for c in CHANNELS}
+
+
 class Event:
     """One event on its way to subscribers: its channel, listing and row; its encodings are made once, on first
     use, and shared by every subscriber's frames."""
@@ -72,7 +90,12 @@ class Event:
 
     def json(self) -> bytes:
         if self._json is None:
-            self._json = json.dumps(self.to_dict(), separators=(",", ":"), default=str).encode()
+            body = _dumps_row(self.row) if "channel" not in self.row else b""
+            if len(body) > 2:
+                head = _HEAD.get(self.channel) or b'{"channel":' + _dumps_row({"c": self.channel})[5:-1] + b","
+                self._json = head + body[1:]
+            else:
+                self._json = json.dumps(self.to_dict(), separators=(",", ":"), default=str).encode()
         return self._json
 
     def msgpack(self) -> bytes:
@@ -126,6 +149,9 @@ class Subscription:
         self.conflated: dict[str, int] = {}
         self._dropped_since = 0
         self.closed = False
+        #: ``sink() -> bool``: writes the pending events out at once (a server's connection); called by the hub once
+        #: per loop iteration in which events arrived; ``False`` (the connection's buffer is full) wakes the waiter
+        self.sink: Callable[[], bool] | None = None
 
     # -- what it wants
     def add(self, channels: Iterable[str], listings: Iterable[str]) -> list[tuple[str, str]]:
@@ -190,12 +216,26 @@ class Subscription:
         """Up to ``limit`` pending events, oldest first, and how many were dropped since the last drain."""
         q, out = self._q, []
         slots = self._slots
-        for _ in range(min(limit, len(q))):
-            ev, key = q.popleft()
-            if key is not None:
-                slots.pop(key, None)
-            out.append(ev)
-            self.delivered[ev.channel] = self.delivered.get(ev.channel, 0) + 1
+        n = min(limit, len(q))
+        if slots:
+            for _ in range(n):
+                ev, key = q.popleft()
+                if key is not None:
+                    slots.pop(key, None)
+                out.append(ev)
+        else:
+            pop = q.popleft
+            out = [pop()[0] for _ in range(n)]
+        delivered = self.delivered
+        if out:
+            ch0 = out[0].channel
+            same = 0
+            for ev in out:
+                if ev.channel is ch0 or ev.channel == ch0:
+                    same += 1
+                else:
+                    delivered[ev.channel] = delivered.get(ev.channel, 0) + 1
+            delivered[ch0] = delivered.get(ch0, 0) + same
         dropped, self._dropped_since = self._dropped_since, 0
         return out, dropped
 
@@ -235,6 +275,9 @@ class Hub:
         self.fanned_out = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._dirty: set[Subscription] = set()
+        self._flush_at: asyncio.AbstractEventLoop | None = None
+        self.frames = 0  # frames written by subscribers' sinks
 
     # -- subscribers
     def subscription(self, channels: Iterable[str] = (), ids: Iterable[str] = (),
@@ -263,17 +306,62 @@ class Hub:
         for ev in events:
             ch = ev.channel
             pub[ch] = pub.get(ch, 0) + 1
-            for k in ((ch, ev.listing), (ch, WILDCARD)):
-                subs = index.get(k)
-                if subs:
-                    for s in subs:
-                        s._put(ev)
-                        woken.add(s)
-                        n += 1
+            subs = index.get((ch, ev.listing))
+            if subs:
+                for s in subs:
+                    s._put(ev)
+                    woken.add(s)
+                    n += 1
+            subs = index.get((ch, WILDCARD))
+            if subs:
+                for s in subs:
+                    s._put(ev)
+                    woken.add(s)
+                    n += 1
+        dirty = None
         for s in woken:
-            s._notify()
+            if s.sink is None:
+                s._notify()
+            else:
+                if dirty is None:
+                    dirty = self._dirty
+                dirty.add(s)
+        if dirty:
+            self._schedule_flush()
         self.fanned_out += n
         return n
+
+    def _schedule_flush(self) -> None:
+        """Write the subscribers with a sink once this loop iteration's publishes are done: one frame per
+        subscriber for everything published meanwhile (no timer, no event held back on purpose)."""
+        if self._flush_at is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._flush()
+            return
+        self._flush_at = loop
+        loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_at = None
+        dirty, self._dirty = self._dirty, set()
+        frames = 0
+        for s in dirty:
+            if s.closed or not s._q and not s._dropped_since:
+                continue
+            try:
+                ok = s.sink() if s.sink is not None else False
+            except Exception:  # noqa: BLE001 - a connection that broke: its waiter sees it
+                ok = False
+            if ok:
+                frames += 1
+            else:
+                if s._wake is None:
+                    s._wake = asyncio.Event()
+                s._wake.set()
+        self.frames += frames
 
     def publish_rows(self, kind: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`)."""
@@ -347,6 +435,7 @@ class Hub:
             for ch, n in s.conflated.items():
                 conflated[ch] = conflated.get(ch, 0) + n
         return {"subscribers": len(subs), "published": dict(self.published), "fanned_out": self.fanned_out,
+                "frames": self.frames,
                 "dropped": dropped, "conflated": conflated, "policy": dict(POLICY),
                 "pending": sum(s.pending for s in subs), "max_pending": max((s.pending for s in subs), default=0)}
 
