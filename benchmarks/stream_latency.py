@@ -9,8 +9,9 @@ which the feed stamps when it hands the event over (loopback: one machine, one c
 
 Modes:
   embedded: the feed runs inside the server process and publishes to the hub directly;
-  nats:     a separate feed process publishes per-listing batches to NATS JetStream (``mw.trades.<listing>``...),
-            the server consumes them (ordered consumer) and fans out through the hub.
+  nats:     a separate feed process publishes each tick's events to NATS JetStream (``mw.trades.~ALL``: over 4
+            listings in a call share messages; without waiting for an acknowledgement per tick), the server reads
+            them live (``bridge``: a core NATS subscription to the streams' subjects) and fans out through the hub.
 Peer: a bare ``websockets`` broadcast server (no framework, no hub, no policy: each client gets the events of its
 listing, one JSON frame per feed tick, encoded once per listing and tick) fed by the same replay in-process: what
 the plain library does on the same machine in the same run.
@@ -125,6 +126,7 @@ def role_server(args: argparse.Namespace) -> None:
         while not server.started:
             await asyncio.sleep(0.01)
         hub = stream_hub(app)
+        hub.linger = args.linger / 1000
         want = args.subscribers + 1
         if args.mode == "nats":
             from marketwire.stream.bus import Bus, bridge
@@ -134,6 +136,12 @@ def role_server(args: argparse.Namespace) -> None:
         print(json.dumps({"ready": True}), flush=True)
         while hub.counters()["subscribers"] < want:
             await asyncio.sleep(0.05)
+        prof = None
+        if os.environ.get("MW_BENCH_PROFILE"):  # where the server's time goes (cProfile, to the named file)
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         c0, t0 = time.process_time(), time.perf_counter()
         if args.mode == "embedded":
             rows = load_rows(args.rate, args.seconds, args.listings)
@@ -147,6 +155,9 @@ def role_server(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.05)
         wall = time.perf_counter() - t0
         await asyncio.sleep(1.0)
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(os.environ["MW_BENCH_PROFILE"])
         print(json.dumps({"server": {"cpu": (time.process_time() - c0) / wall, "cpu_s": time.process_time() - c0,
                                      "feed": feed, "hub": hub.counters()}}), flush=True)
         while hub.counters()["subscribers"] > 0:
@@ -154,13 +165,7 @@ def role_server(args: argparse.Namespace) -> None:
         server.should_exit = True
         await serving
 
-    if os.environ.get("MW_BENCH_PROFILE"):  # where the server's time goes (cProfile, to the named file)
-        import cProfile
-
-        cProfile.runctx("asyncio.run(main())", globals(), {"asyncio": asyncio, "main": main},
-                        os.environ["MW_BENCH_PROFILE"])
-    else:
-        asyncio.run(main())
+    asyncio.run(main())
 
 
 def role_feed(args: argparse.Namespace) -> None:
@@ -173,7 +178,9 @@ def role_feed(args: argparse.Namespace) -> None:
         bus = await Bus(args.bus, prefix=args.prefix, subject_root=args.prefix.lower()).connect()
         print(json.dumps({"ready": True}), flush=True)
         sys.stdin.readline()  # go
-        stats = await pace(rows, args.rate, bus.publish_rows)
+        # no round trip per tick: the client's flusher sends each tick's messages; one acknowledged publish at the end
+        stats = await pace(rows, args.rate, lambda k, part: bus.publish_rows(k, part, wait=False))
+        await bus.publish_rows(rows[-1][0], [rows[-1][1]])
         print(json.dumps({"feed": {**stats, "messages": bus.messages}}), flush=True)
         await bus.close()
 
@@ -375,7 +382,7 @@ def _spawn(role: str, args: argparse.Namespace, port: int, home: str, mode: str,
     cmd = [sys.executable, __file__, "--role", role, "--port", str(port), "--home", home, "--mode", mode,
            "--rate", str(args.rate), "--seconds", str(args.seconds), "--listings", str(args.listings),
            "--subscribers", str(args.subscribers), "--bus", args.bus, "--prefix", prefix, "--format", args.format,
-           "--idle", str(args.idle)]
+           "--idle", str(args.idle), "--linger", str(args.linger)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MARKETWIRE_REQUEST_TIMEOUT": "600"}
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
@@ -469,6 +476,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--home", default="")
     ap.add_argument("--idle", type=float, default=3.0)
+    ap.add_argument("--linger", type=float, default=0.0,
+                    help="ms a connection's first pending event waits for more before its frame is written")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     if args.role != "run":
@@ -477,7 +486,8 @@ def main() -> None:
     load = os.getloadavg()
     results = [run_mode(m.strip(), args) for m in args.mode.split(",") if m.strip()]
     print(f"feed-to-client latency on loopback: {args.rate:,} events/s target over {args.listings} listings, "
-          f"{args.subscribers} one-listing subscribers + 1 on '*', {args.seconds:g} s, {args.format} frames; "
+          f"{args.subscribers} one-listing subscribers + 1 on '*', {args.seconds:g} s, {args.format} frames, "
+          f"linger {args.linger:g} ms; "
           f"{os.cpu_count()} cores, load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     head = ("mode", "events/s", "p50 worst ms", "p99 worst ms", "'*' p50/p99 ms", "delivered", "CPU feed/server/"
             "clients")

@@ -121,9 +121,13 @@ class Bus:
 
     # -- publishing
 
-    async def publish_rows(self, kind_or_channel: str, rows: Sequence[Mapping[str, Any]]) -> int | None:
+    async def publish_rows(self, kind_or_channel: str, rows: Sequence[Mapping[str, Any]], *,
+                           wait: bool = True) -> int | None:
         """Publish event rows of one kind (``trade``...) or channel (``trades``, ``bars_1m``...), one message per
-        listing; returns the stream sequence of the last message once JetStream has acknowledged it."""
+        listing; returns the stream sequence of the last message once JetStream has acknowledged it.
+        ``wait=False``: hand the messages to the connection and return at once (``None``; the client's flusher
+        sends them on the next loop iteration): a live feed that must not wait a round trip per millisecond, and
+        that learns of trouble from the connection, not from a missing acknowledgement."""
         import msgpack
 
         channel = CHANNEL_OF.get(kind_or_channel, kind_or_channel)
@@ -147,6 +151,11 @@ class Bus:
             await nc.publish(f"{self.root}.{channel}.{token}", pack(group))
         listing, group = items[-1]
         token = ALL_TOKEN if listing is None else subject_token(listing)
+        if not wait:
+            await nc.publish(f"{self.root}.{channel}.{token}", pack(group))
+            self.published += len(rows)
+            self.messages += len(items)
+            return None
         ack = await self.js.publish(f"{self.root}.{channel}.{token}", pack(group), stream=self.stream_name(channel))
         self.published += len(rows)
         self.messages += len(items)
@@ -209,14 +218,45 @@ class Bus:
         return subs
 
 
+    async def tail(self, channels: Iterable[str], on_rows: Callable[[str, str | None, list[dict[str, Any]]], Any],
+                   ) -> list[Any]:
+        """Live messages only, as they are published (a core NATS subscription to the streams' subjects: no
+        JetStream consumer, no sequence, no flow control in the way): ``on_rows(channel, listing, rows)`` with
+        ``listing`` ``None`` for a many-listing message (each row names its ``listing_id``). What a live fan-out
+        wants; a consumer that must resume uses :meth:`consume`."""
+        import msgpack
+
+        subs = []
+        for channel in channels:
+            cut = len(self.root) + len(channel) + 2
+
+            async def cb(msg: Any, channel: str = channel, cut: int = cut) -> None:
+                token = msg.subject[cut:]
+                on_rows(channel, None if token == ALL_TOKEN else listing_of_subject(token),
+                        msgpack.unpackb(msg.data, raw=False))
+
+            subs.append(await self.nc.subscribe(f"{self.root}.{channel}.>", cb=cb))
+        return subs
+
+
 def _default(v: Any) -> Any:
     return str(v)
 
 
 async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quotes", "book", "bars_1s", "bars_1m"),
                  start_seq: int | None = None) -> list[Any]:
-    """Feed ``hub`` from the bus: every batch consumed is published to the hub's subscribers."""
+    """Feed ``hub`` from the bus: every batch consumed is published to the hub's subscribers. Without ``start_seq``
+    the bridge is live: it reads what is published from now on (:meth:`Bus.tail`, the shortest path); with it,
+    it replays the streams from that sequence on (:meth:`Bus.consume`) and goes on live."""
     from marketwire.stream.hub import Event
+
+    if start_seq is None:
+        def on_rows(channel: str, listing: str | None, rows: list[dict[str, Any]]) -> None:
+            bar = channel.startswith("bars_")
+            hub.publish([Event(channel, listing or r["listing_id"], r, key=r.get("start") if bar else None)
+                         for r in rows])
+
+        return await bus.tail(channels, on_rows)
 
     def on_batch(seq: int, channel: str, listing: str, rows: list[dict[str, Any]]) -> None:
         if channel.startswith("bars_"):

@@ -266,7 +266,8 @@ class Hub:
     """The in-process fan-out hub (see the module docstring). ``resolve(id) -> listing id`` maps the ids a
     subscriber names (ticker, ISIN, FIGI, a listing id...) to listing ids; default: the id as given."""
 
-    def __init__(self, resolve: Callable[[str], str] | None = None, maxsize: int = MAXSIZE) -> None:
+    def __init__(self, resolve: Callable[[str], str] | None = None, maxsize: int = MAXSIZE,
+                 linger: float | None = None) -> None:
         self.resolve_id = resolve or (lambda s: s)
         self.maxsize = maxsize
         self._index: dict[tuple[str, str], list[Subscription]] = {}
@@ -278,6 +279,9 @@ class Hub:
         self._dirty: set[Subscription] = set()
         self._flush_at: asyncio.AbstractEventLoop | None = None
         self.frames = 0  # frames written by subscribers' sinks
+        #: seconds a connection's first pending event may wait for more before its frame is written (0: written once
+        #: the loop iteration that published it is done). ``MARKETWIRE_STREAM_LINGER_MS`` sets it.
+        self.linger = linger if linger is not None else _env_linger()
 
     # -- subscribers
     def subscription(self, channels: Iterable[str] = (), ids: Iterable[str] = (),
@@ -342,7 +346,10 @@ class Hub:
             self._flush()
             return
         self._flush_at = loop
-        loop.call_soon(self._flush)
+        if self.linger > 0:
+            loop.call_later(self.linger, self._flush)
+        else:
+            loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_at = None
@@ -438,6 +445,19 @@ class Hub:
                 "frames": self.frames,
                 "dropped": dropped, "conflated": conflated, "policy": dict(POLICY),
                 "pending": sum(s.pending for s in subs), "max_pending": max((s.pending for s in subs), default=0)}
+
+
+def _env_linger() -> float:
+    import os
+
+    raw = os.environ.get("MARKETWIRE_STREAM_LINGER_MS", "").strip()
+    try:
+        return max(0.0, min(5.0, float(raw))) / 1000 if raw else 0.0
+    except ValueError:
+        from marketwire.errors import InvalidInput
+
+        raise InvalidInput(f"MARKETWIRE_STREAM_LINGER_MS: {raw!r} is not a number of milliseconds (0-5)",
+                           param="MARKETWIRE_STREAM_LINGER_MS", value=raw) from None
 
 
 def check_channels(channels: Iterable[str]) -> list[str]:
