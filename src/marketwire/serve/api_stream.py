@@ -187,9 +187,15 @@ async def stream_ws(ws: WebSocket) -> None:
                 return True
             if transport.get_write_buffer_size() > WRITE_HIGH or not proto.writable.is_set():
                 return False
-            events, dropped = sub.drain()
-            if events or dropped:
-                transport.write(ws_frame(encode_frame(events, fmt, dropped), binary))
+            if binary:
+                events, dropped = sub.drain()
+                if events or dropped:
+                    transport.write(ws_frame(encode_frame(events, fmt, dropped), True))
+                return True
+            body, n, dropped = sub.drain_json()
+            if n or dropped:
+                head = b'{"dropped":' + str(dropped).encode() + b',"events":[' if dropped else b'{"events":['
+                transport.write(ws_frame(head + body + b"]}"))
             return True
 
         sub.sink = sink

@@ -252,9 +252,10 @@ async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quote
 
     if start_seq is None:
         def on_rows(channel: str, listing: str | None, rows: list[dict[str, Any]]) -> None:
-            bar = channel.startswith("bars_")
-            hub.publish([Event(channel, listing or r["listing_id"], r, key=r.get("start") if bar else None)
-                         for r in rows])
+            if channel.startswith("bars_"):
+                hub.publish([Event(channel, listing or r["listing_id"], r, key=r.get("start")) for r in rows])
+            else:
+                hub.publish_rows(channel, rows)  # one chunk per listing, no per-event object
 
         return await bus.tail(channels, on_rows)
 

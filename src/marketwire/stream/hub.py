@@ -105,6 +105,52 @@ class Event:
             self._msgpack = msgpack.packb(self.to_dict(), default=str)
         return self._msgpack
 
+    # the queue's item protocol, shared with Chunk
+    n = 1
+
+    def events(self) -> list[Event]:
+        return [self]
+
+    def split(self, k: int) -> tuple[Any, Any]:  # pragma: no cover - one event is never split
+        return self, None
+
+
+class Chunk:
+    """The events of one channel and one listing published by one call (:meth:`Hub.publish_rows`): one queue entry
+    for all of them, so the hub's work per event is a dict append and an encoding, and its work per subscriber is
+    per listing and call, not per event. Its JSON (the events' encodings joined by commas) is made once, on first
+    use, and shared by every subscriber's frames; :class:`Event` objects are made only for a consumer that asks
+    for them (:meth:`Subscription.drain`)."""
+
+    __slots__ = ("channel", "listing", "rows", "key", "n", "_json")
+
+    def __init__(self, channel: str, listing: str, rows: list[Mapping[str, Any]], key: Any = None) -> None:
+        self.channel, self.listing, self.rows, self.key = channel, listing, rows, key
+        self.n = len(rows)
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        if self._json is None:
+            head = _HEAD.get(self.channel)
+            if head is None or any("channel" in r for r in self.rows):
+                self._json = b",".join([e.json() for e in self.events()])
+            else:
+                dumps = _dumps_row
+                parts = []
+                for r in self.rows:
+                    body = dumps(r)
+                    parts.append(head + body[1:] if len(body) > 2 else head[:-1] + b"}")
+                self._json = b",".join(parts)
+        return self._json
+
+    def events(self) -> list[Event]:
+        ch, li, key = self.channel, self.listing, self.key
+        return [Event(ch, li, r, key) for r in self.rows]
+
+    def split(self, k: int) -> tuple[Chunk, Chunk]:
+        return Chunk(self.channel, self.listing, self.rows[:k], self.key), \
+            Chunk(self.channel, self.listing, self.rows[k:], self.key)
+
 
 def encode_frame(events: Sequence[Event], fmt: str = "json", dropped: int = 0) -> bytes:
     """One frame: JSON ``{"events":[...]}`` (``"dropped": n`` when events were dropped since the last frame), or
@@ -140,7 +186,8 @@ class Subscription:
         self.hub = hub
         self.maxsize = maxsize
         self.keys: set[tuple[str, str]] = set()
-        self._q: deque[list[Any]] = deque()  # slots: [event]; a conflated slot is updated in place
+        self._q: deque[list[Any]] = deque()  # slots: [item, key]; a conflated slot is updated in place
+        self._n = 0
         self._slots: dict[Any, list[Any]] = {}
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,29 +227,48 @@ class Subscription:
         if self._wake is not None:
             self._wake.set()
 
-    # -- the queue (called by the hub, on the hub's loop)
-    def _put(self, ev: Event) -> None:
+    # -- the queue (called by the hub, on the hub's loop); entries are [item, conflation key], an item an Event or
+    # a Chunk; ``_n`` counts pending events
+    def _put(self, ev: Any) -> None:
         ch = ev.channel
         if POLICY[ch] == "conflate":
             key = (ch, ev.listing, ev.key)
             slot = self._slots.get(key)
             if slot is not None:
+                old = slot[0]
                 slot[0] = ev
-                self.conflated[ch] = self.conflated.get(ch, 0) + 1
+                self._n += ev.n - old.n
+                self.conflated[ch] = self.conflated.get(ch, 0) + old.n
                 return
             slot = [ev, key]
             self._slots[key] = slot
         else:
             slot = [ev, None]
         q = self._q
-        if len(q) >= self.maxsize:
-            old = q.popleft()
-            if old[1] is not None:
-                self._slots.pop(old[1], None)
-            och = old[0].channel
-            self.dropped[och] = self.dropped.get(och, 0) + 1
-            self._dropped_since += 1
         q.append(slot)
+        self._n += ev.n
+        if self._n > self.maxsize:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        """Drop the oldest pending events until ``maxsize`` remain (the oldest part of a chunk, when only part of
+        it must go)."""
+        q = self._q
+        while self._n > self.maxsize and q:
+            excess = self._n - self.maxsize
+            slot = q[0]
+            old = slot[0]
+            if old.n > excess:
+                gone, slot[0] = old.split(excess)
+            else:
+                gone = old
+                q.popleft()
+                if slot[1] is not None:
+                    self._slots.pop(slot[1], None)
+            och = gone.channel
+            self.dropped[och] = self.dropped.get(och, 0) + gone.n
+            self._dropped_since += gone.n
+            self._n -= gone.n
 
     def _notify(self) -> None:
         if self._wake is not None and not self._wake.is_set():
@@ -210,34 +276,46 @@ class Subscription:
 
     @property
     def pending(self) -> int:
-        return len(self._q)
+        return self._n
+
+    def _take(self, limit: int) -> list[Any]:
+        """Pop queue items holding at most ``limit`` events (a larger first item is split)."""
+        q, slots, delivered = self._q, self._slots, self.delivered
+        out: list[Any] = []
+        room = limit
+        while q and room > 0:
+            slot = q[0]
+            item = slot[0]
+            if item.n > room:
+                head, rest = item.split(room)
+                slot[0] = rest
+                item = head
+            else:
+                q.popleft()
+                if slot[1] is not None:
+                    slots.pop(slot[1], None)
+            out.append(item)
+            room -= item.n
+            delivered[item.channel] = delivered.get(item.channel, 0) + item.n
+        self._n -= limit - room
+        return out
 
     def drain(self, limit: int = MAX_FRAME) -> tuple[list[Event], int]:
         """Up to ``limit`` pending events, oldest first, and how many were dropped since the last drain."""
-        q, out = self._q, []
-        slots = self._slots
-        n = min(limit, len(q))
-        if slots:
-            for _ in range(n):
-                ev, key = q.popleft()
-                if key is not None:
-                    slots.pop(key, None)
-                out.append(ev)
-        else:
-            pop = q.popleft
-            out = [pop()[0] for _ in range(n)]
-        delivered = self.delivered
-        if out:
-            ch0 = out[0].channel
-            same = 0
-            for ev in out:
-                if ev.channel is ch0 or ev.channel == ch0:
-                    same += 1
-                else:
-                    delivered[ev.channel] = delivered.get(ev.channel, 0) + 1
-            delivered[ch0] = delivered.get(ch0, 0) + same
+        out: list[Event] = []
+        for item in self._take(limit):
+            out.extend(item.events())
         dropped, self._dropped_since = self._dropped_since, 0
         return out, dropped
+
+    def drain_json(self, limit: int = MAX_FRAME) -> tuple[bytes, int, int]:
+        """Up to ``limit`` pending events as the JSON of a frame's ``events`` array without its brackets (each
+        event's encoding made once and shared), how many events, and how many were dropped since the last drain."""
+        items = self._take(limit)
+        dropped, self._dropped_since = self._dropped_since, 0
+        if len(items) == 1:
+            return items[0].json(), items[0].n, dropped
+        return b",".join([it.json() for it in items]), sum(it.n for it in items), dropped
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait until an event is pending (or the subscription closed); ``False`` on timeout."""
@@ -258,7 +336,7 @@ class Subscription:
         return True
 
     def counters(self) -> dict[str, Any]:
-        return {"pending": len(self._q), "delivered": dict(self.delivered), "dropped": dict(self.dropped),
+        return {"pending": self._n, "delivered": dict(self.delivered), "dropped": dict(self.dropped),
                 "conflated": dict(self.conflated), "subscriptions": sorted(f"{c}:{li}" for c, li in self.keys)}
 
 
@@ -322,6 +400,11 @@ class Hub:
                     s._put(ev)
                     woken.add(s)
                     n += 1
+        self._wake_all(woken)
+        self.fanned_out += n
+        return n
+
+    def _wake_all(self, woken: set[Subscription]) -> None:
         dirty = None
         for s in woken:
             if s.sink is None:
@@ -332,8 +415,6 @@ class Hub:
                 dirty.add(s)
         if dirty:
             self._schedule_flush()
-        self.fanned_out += n
-        return n
 
     def _schedule_flush(self) -> None:
         """Write the subscribers with a sink once this loop iteration's publishes are done: one frame per
@@ -356,7 +437,7 @@ class Hub:
         dirty, self._dirty = self._dirty, set()
         frames = 0
         for s in dirty:
-            if s.closed or not s._q and not s._dropped_since:
+            if s.closed or not s._n and not s._dropped_since:
                 continue
             try:
                 ok = s.sink() if s.sink is not None else False
@@ -371,9 +452,46 @@ class Hub:
         self.frames += frames
 
     def publish_rows(self, kind: str, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`)."""
-        ch = CHANNEL_OF[kind]
-        return self.publish(Event(ch, r["listing_id"], r) for r in rows)
+        """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`) or
+        channel: one :class:`Chunk` per listing, queued for that listing's subscribers and the wildcard's."""
+        ch = CHANNEL_OF.get(kind, kind)
+        if ch not in POLICY:
+            raise KeyError(kind)
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        get = groups.get
+        count = 0
+        for r in rows:
+            li = r["listing_id"]
+            g = get(li)
+            if g is None:
+                groups[li] = [r]
+            else:
+                g.append(r)
+            count += 1
+        pub = self.published
+        pub[ch] = pub.get(ch, 0) + count
+        index = self._index
+        wild = index.get((ch, WILDCARD))
+        woken: set[Subscription] = set()
+        n = 0
+        for li, g in groups.items():
+            subs = index.get((ch, li))
+            if not subs and not wild:
+                continue
+            c = Chunk(ch, li, g)
+            if subs:
+                for s in subs:
+                    s._put(c)
+                    woken.add(s)
+                n += c.n * len(subs)
+            if wild:
+                for s in wild:
+                    s._put(c)
+                    woken.add(s)
+                n += c.n * len(wild)
+        self._wake_all(woken)
+        self.fanned_out += n
+        return n
 
     def publish_batch(self, batch: Any) -> int:
         """Publish an event batch (a pyarrow RecordBatch of the event model)."""
@@ -636,5 +754,5 @@ async def subscribe(source: Any, channels: Sequence[str] | str, ids: Sequence[st
                 yield ev
 
 
-__all__ = ["CHANNELS", "CHANNEL_OF", "MAXSIZE", "POLICY", "WILDCARD", "Event", "Hub", "Subscription",
+__all__ = ["CHANNELS", "CHANNEL_OF", "MAXSIZE", "POLICY", "WILDCARD", "Chunk", "Event", "Hub", "Subscription",
            "check_channels", "decode_frame", "play", "encode_frame", "hub_of", "identity_resolver", "subscribe"]
