@@ -181,22 +181,26 @@ async def stream_ws(ws: WebSocket) -> None:
         transport = proto.transport
 
         def sink() -> bool:
-            """Write what is pending as one frame straight to the socket (the event bytes are shared; the frame
-            is framed here once). ``False`` when the socket's buffer is full: the writer waits for it."""
-            if proto.disconnected or transport.is_closing():
-                return True
-            if transport.get_write_buffer_size() > WRITE_HIGH or not proto.writable.is_set():
-                return False
-            if binary:
-                events, dropped = sub.drain()
-                if events or dropped:
-                    transport.write(ws_frame(encode_frame(events, fmt, dropped), True))
-                return True
-            body, n, dropped = sub.drain_json()
-            if n or dropped:
-                head = b'{"dropped":' + str(dropped).encode() + b',"events":[' if dropped else b'{"events":['
-                transport.write(ws_frame(head + body + b"]}"))
-            return True
+            """Write what is pending straight to the socket, as frames of at most MAX_FRAME events (the event bytes
+            are shared; each frame is framed here once). ``False`` when the socket's buffer is full with events
+            still pending: the writer waits for it to drain."""
+            while True:
+                if proto.disconnected or transport.is_closing():
+                    return True
+                if transport.get_write_buffer_size() > WRITE_HIGH or not proto.writable.is_set():
+                    return False
+                if binary:
+                    events, dropped = sub.drain()
+                    if events or dropped:
+                        transport.write(ws_frame(encode_frame(events, fmt, dropped), True))
+                else:
+                    body, n, dropped = sub.drain_json()
+                    if n or dropped:
+                        head = b'{"dropped":' + str(dropped).encode() + b',"events":[' if dropped else \
+                            b'{"events":['
+                        transport.write(ws_frame(head + body + b"]}"))
+                if not sub.pending:
+                    return True
 
         sub.sink = sink
 

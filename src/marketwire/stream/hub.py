@@ -222,6 +222,10 @@ class Subscription:
 
     def close(self) -> None:
         self.remove({c for c, _ in self.keys}, {li for _, li in self.keys})
+        if not self.closed and self in self.hub._subs:  # the hub's totals keep what this subscriber lost
+            for total, mine in ((self.hub._gone_dropped, self.dropped), (self.hub._gone_conflated, self.conflated)):
+                for ch, n in mine.items():
+                    total[ch] = total.get(ch, 0) + n
         self.closed = True
         self.hub._subs.discard(self)
         if self._wake is not None:
@@ -357,6 +361,8 @@ class Hub:
         self._dirty: set[Subscription] = set()
         self._flush_at: asyncio.AbstractEventLoop | None = None
         self.frames = 0  # frames written by subscribers' sinks
+        self._gone_dropped: dict[str, int] = {}  # what subscribers that have left lost, by channel
+        self._gone_conflated: dict[str, int] = {}
         #: seconds a connection's first pending event may wait for more before its frame is written (0: written once
         #: the loop iteration that published it is done). ``MARKETWIRE_STREAM_LINGER_MS`` sets it.
         self.linger = linger if linger is not None else _env_linger()
@@ -552,8 +558,8 @@ class Hub:
 
     def counters(self) -> dict[str, Any]:
         subs = list(self._subs)
-        dropped: dict[str, int] = {}
-        conflated: dict[str, int] = {}
+        dropped: dict[str, int] = dict(self._gone_dropped)
+        conflated: dict[str, int] = dict(self._gone_conflated)
         for s in subs:
             for ch, n in s.dropped.items():
                 dropped[ch] = dropped.get(ch, 0) + n
