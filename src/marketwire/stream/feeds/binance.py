@@ -242,10 +242,11 @@ def _classify(lines: list[bytes]) -> tuple[dict[str, np.ndarray], list[int], pa.
 
 
 def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: ListingOf,
-               lids: dict[str, str]) -> dict[str, dict[str, Any]] | None:
+               lids: dict[str, str], path: str = "") -> dict[str, dict[str, Any]] | None:
     """Columns per kind decoded by Arrow's JSON reader, one pass per stream type (several hundred thousand
     messages a second); ``None`` when a line is not a plain combined-stream message (the caller then parses
-    message by message and quarantines what does not parse)."""
+    message by message and quarantines what does not parse). ``path``: the capture's file, whose name gives the
+    symbol of a REST snapshot line that does not name it."""
     try:
         cls = _classify(lines)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -325,7 +326,7 @@ def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: List
                 "price": np.concatenate(prices)[order], "size": np.concatenate(sizes)[order],
                 "action": "S", "snapshot": False, "position": (np.asarray(idx, np.int64) + first_line)[mp]}
         for i in others:
-            cols, bad = parse_lines([lines[i]], first_line + i, "", venue, listing_of, lids)
+            cols, bad = parse_lines([lines[i]], first_line + i, path, venue, listing_of, lids)
             if bad or not cols["book"]["ts_event"]:
                 return None
             snap = from_columns("book", {**cols["book"], "source": "binance", "venue": venue})
@@ -356,7 +357,7 @@ def read(path: str | Path, listing_of: ListingOf, *, venue: str | None = None, s
     while i < len(lines):
         j = min(len(lines), i + chunk_rows)
         window = lines[i:j]
-        fast = parse_fast(window, i + 1, v, listing_of, lids)
+        fast = parse_fast(window, i + 1, v, listing_of, lids, path=str(p))
         if fast is not None:
             cols, bad = fast, []
         else:
