@@ -451,51 +451,69 @@ class StreamService:
 
 
 def _prefetch(files: Sequence[str], done: dict[str, int], listing_of: Callable[..., str], symbol: str | None,
-              factor: float | None) -> Any:
-    """The chunks of every file, read (unzipped, parsed, normalised) by a background thread a few chunks ahead:
+              factor: float | None, workers: int = 2, ahead: int = 8) -> Any:
+    """The chunks of every file, read (unzipped, parsed, normalised) by background threads ahead of the consumer:
     Arrow's CSV and JSON readers and zlib release the interpreter lock, so reading overlaps verification and the
-    log's writes and fsyncs. Yields ``(file key, path, start row, chunk)``; a reader error is raised here."""
+    log's writes and fsyncs, and ``workers`` files are read at once (the next file is parsed while this one is
+    consumed). Chunks are yielded in file order and, within a file, in order -- the log sees exactly what one
+    reader would give it. Yields ``(file key, path, start row, chunk)``; a reader error is raised here."""
     import queue
     import threading
 
-    q: queue.Queue[Any] = queue.Queue(maxsize=6)
     stop = threading.Event()
     end = object()
+    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=ahead if factor is None else 6) for _ in files]
+    next_file = [0]
+    lock = threading.Lock()
 
-    def work() -> None:
+    def read_one(k: int) -> None:
+        path = files[k]
+        q = queues[k]
         try:
-            for path in files:
-                key = str(Path(path).resolve())
-                start_row = done.get(key, 0)
-                opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
-                if factor is not None:
-                    opts["chunk_rows"] = 2048
-                for chunk in reader(detect(path))(path, listing_of, **opts):
-                    while not stop.is_set():
-                        try:
-                            q.put((key, path, start_row, chunk), timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
+            key = str(Path(path).resolve())
+            start_row = done.get(key, 0)
+            opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
+            if factor is not None:
+                opts["chunk_rows"] = 2048
+            for chunk in reader(detect(path))(path, listing_of, **opts):
+                while not stop.is_set():
+                    try:
+                        q.put((key, path, start_row, chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
             q.put(end)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
             q.put(e)
 
-    t = threading.Thread(target=work, name="stream-replay-reader", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is end:
+    def work() -> None:
+        while not stop.is_set():
+            with lock:
+                k = next_file[0]
+                next_file[0] += 1
+            if k >= len(files):
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+            read_one(k)
+
+    n = max(1, min(workers if factor is None else 1, len(files)))
+    threads = [threading.Thread(target=work, name=f"stream-replay-reader-{i}", daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    try:
+        for q in queues:
+            while True:
+                item = q.get()
+                if item is end:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
     finally:
         stop.set()
-        t.join(timeout=5)
+        for t in threads:
+            t.join(timeout=5)
 
 
 def _const_str(value: str, n: int) -> pa.Array:
