@@ -193,12 +193,16 @@ async def stream_ws(ws: WebSocket) -> None:
                     events, dropped = sub.drain()
                     if events or dropped:
                         transport.write(ws_frame(encode_frame(events, fmt, dropped), True))
+                    elif sub.pending:  # pragma: no cover - never spin
+                        return True
                 else:
                     body, n, dropped = sub.drain_json()
                     if n or dropped:
                         head = b'{"dropped":' + str(dropped).encode() + b',"events":[' if dropped else \
                             b'{"events":['
                         transport.write(ws_frame(head + body + b"]}"))
+                    elif sub.pending:  # pragma: no cover - nothing drained though events are pending: never spin
+                        return True
                 if not sub.pending:
                     return True
 

@@ -429,8 +429,12 @@ class Hub:
             return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._flush()
+        except RuntimeError:  # another thread: sockets are written on the hub's loop only
+            if self.loop is not None and self.loop.is_running():
+                self._flush_at = self.loop
+                self.loop.call_soon_threadsafe(self._flush)
+            else:
+                self._flush()
             return
         self._flush_at = loop
         if self.linger > 0:
