@@ -151,6 +151,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-nats", action="store_true")
     ap.add_argument("--skip-arctic", action="store_true")
+    ap.add_argument("--skip-lean", action="store_true", help="only the Binance row (and the peers unless skipped)")
     ap.add_argument("--nats-events", type=int, default=1_000_000)
     ap.add_argument("--tmp", default=None)
     a = ap.parse_args()
@@ -160,8 +161,9 @@ def main() -> None:
         sys.exit(f"no Lean files under {shared_data()}/realtime")
     rows = []
     print(f"load average before: {load()}", flush=True)
-    rows.append(ours(lean, tmp, "marketwire Lean replay", "events"))
-    print(rows[-1], flush=True)
+    if not a.skip_lean:
+        rows.append(ours(lean, tmp, "marketwire Lean replay", "events"))
+        print(rows[-1], flush=True)
     rows.append(ours(binance, tmp, "marketwire Binance JSON", "messages"))
     print(rows[-1], flush=True)
     if not a.skip_nats:

@@ -9,8 +9,9 @@ which the feed stamps when it hands the event over (loopback: one machine, one c
 
 Modes:
   embedded: the feed runs inside the server process and publishes to the hub directly;
-  nats:     a separate feed process publishes per-listing batches to NATS JetStream (``mw.trades.<listing>``...),
-            the server consumes them (ordered consumer) and fans out through the hub.
+  nats:     a separate feed process publishes each tick's events to NATS JetStream (``mw.trades.~ALL``: over 4
+            listings in a call share messages; without waiting for an acknowledgement per tick), the server reads
+            them live (``bridge``: a core NATS subscription to the streams' subjects) and fans out through the hub.
 Peer: a bare ``websockets`` broadcast server (no framework, no hub, no policy: each client gets the events of its
 listing, one JSON frame per feed tick, encoded once per listing and tick) fed by the same replay in-process: what
 the plain library does on the same machine in the same run.
@@ -125,6 +126,7 @@ def role_server(args: argparse.Namespace) -> None:
         while not server.started:
             await asyncio.sleep(0.01)
         hub = stream_hub(app)
+        hub.linger = args.linger / 1000
         want = args.subscribers + 1
         if args.mode == "nats":
             from marketwire.stream.bus import Bus, bridge
@@ -134,6 +136,12 @@ def role_server(args: argparse.Namespace) -> None:
         print(json.dumps({"ready": True}), flush=True)
         while hub.counters()["subscribers"] < want:
             await asyncio.sleep(0.05)
+        prof = None
+        if os.environ.get("MW_BENCH_PROFILE"):  # where the server's time goes (cProfile, to the named file)
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         c0, t0 = time.process_time(), time.perf_counter()
         if args.mode == "embedded":
             rows = load_rows(args.rate, args.seconds, args.listings)
@@ -147,20 +155,17 @@ def role_server(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.05)
         wall = time.perf_counter() - t0
         await asyncio.sleep(1.0)
-        print(json.dumps({"server": {"cpu": (time.process_time() - c0) / wall, "feed": feed,
-                                     "hub": hub.counters()}}), flush=True)
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(os.environ["MW_BENCH_PROFILE"])
+        print(json.dumps({"server": {"cpu": (time.process_time() - c0) / wall, "cpu_s": time.process_time() - c0,
+                                     "feed": feed, "hub": hub.counters()}}), flush=True)
         while hub.counters()["subscribers"] > 0:
             await asyncio.sleep(0.05)
         server.should_exit = True
         await serving
 
-    if os.environ.get("MW_BENCH_PROFILE"):  # where the server's time goes (cProfile, to the named file)
-        import cProfile
-
-        cProfile.runctx("asyncio.run(main())", globals(), {"asyncio": asyncio, "main": main},
-                        os.environ["MW_BENCH_PROFILE"])
-    else:
-        asyncio.run(main())
+    asyncio.run(main())
 
 
 def role_feed(args: argparse.Namespace) -> None:
@@ -173,7 +178,9 @@ def role_feed(args: argparse.Namespace) -> None:
         bus = await Bus(args.bus, prefix=args.prefix, subject_root=args.prefix.lower()).connect()
         print(json.dumps({"ready": True}), flush=True)
         sys.stdin.readline()  # go
-        stats = await pace(rows, args.rate, bus.publish_rows)
+        # no round trip per tick: the client's flusher sends each tick's messages; one acknowledged publish at the end
+        stats = await pace(rows, args.rate, lambda k, part: bus.publish_rows(k, part, wait=False))
+        await bus.publish_rows(rows[-1][0], [rows[-1][1]])
         print(json.dumps({"feed": {**stats, "messages": bus.messages}}), flush=True)
         await bus.close()
 
@@ -234,59 +241,123 @@ def role_peer(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+class _RawClient(asyncio.Protocol):
+    """A minimal WebSocket client (RFC 6455) for the benchmark: it reads the ``ts_recv`` of each event out of the
+    frame's bytes (a regular expression, no JSON parse) and stamps them with the clock read once per read call, so
+    the clients' own cost stays small next to the server's. Server frames are unmasked; pings are answered."""
+
+    TS = None  # compiled on first use
+
+    def __init__(self, path: str, sub: bytes, on_events: Any, done: Any) -> None:
+        import re
+
+        if _RawClient.TS is None:
+            _RawClient.TS = re.compile(rb'"ts_recv":\s*(\d+)')
+        self.path, self.sub, self.on_events, self.done = path, sub, on_events, done
+        self.buf = bytearray()
+        self.handshake = False
+        self.subscribed = asyncio.get_event_loop().create_future()
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        import base64
+
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                        .encode())
+
+    def send(self, payload: bytes, op: int = 0x81) -> None:
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes((op, 0x80 | n)) if n < 126 else bytes((op, 0x80 | 126)) + n.to_bytes(2, "big")
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(head + mask + masked)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time_ns()
+        buf = self.buf
+        buf += data
+        if not self.handshake:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                raise SystemExit(f"handshake refused: {bytes(buf[:200])!r}")
+            del buf[:end + 4]
+            self.handshake = True
+            self.send(self.sub)
+        pos, n = 0, len(buf)
+        stamps: list[int] = []
+        while n - pos >= 2:
+            op, ln = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
+            hl = 2
+            if ln == 126:
+                if n - pos < 4:
+                    break
+                ln, hl = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                ln, hl = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if n - pos < hl + ln:
+                break
+            payload = bytes(buf[pos + hl:pos + hl + ln])
+            pos += hl + ln
+            if op == 0x9:
+                self.send(payload, 0x8A)
+            elif op == 0x8:
+                self.transport.close()
+            elif op in (0x1, 0x2):
+                if not self.subscribed.done():
+                    self.subscribed.set_result(payload)
+                else:
+                    stamps.extend(int(x) for x in self.TS.findall(payload))
+        del buf[:pos]
+        if stamps:
+            self.on_events(now, stamps)
+
+    def connection_lost(self, exc: Any) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 def role_clients(args: argparse.Namespace) -> None:
     _loop()
     import numpy as np
-    from websockets.asyncio.client import connect
-
-    from marketwire.stream.hub import decode_frame
 
     ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
     lat: list[list[int]] = [[] for _ in ids]
     counts = [0] * len(ids)
     path = "/" if args.mode == "peer" else f"/v1/stream?format={args.format}"
-
-    conns: list[Any] = []
     last = [time.monotonic()]
-
-    async def one(k: int, ready: asyncio.Event, started: list[int]) -> None:
-        async with connect(f"ws://127.0.0.1:{args.port}{path}", max_size=None, compression=None) as ws:
-            conns.append(ws)
-            await ws.send(json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}))
-            await ws.recv()
-            started[0] += 1
-            if started[0] == len(ids):
-                ready.set()
-            mine = lat[k]
-            try:
-                async for data in ws:  # no per-message timeout task: the watchdog below ends the run
-                    now = time.time_ns()
-                    last[0] = time.monotonic()
-                    evs = decode_frame(data).get("events", ())
-                    counts[k] += len(evs)
-                    for e in evs:
-                        mine.append(now - e["ts_recv"])
-            except Exception:  # noqa: BLE001 - closed by the watchdog or the server
-                return
-
-    async def watchdog() -> None:
-        """The run is over once events have flowed and then nothing came for ``--idle`` seconds."""
-        while True:
-            await asyncio.sleep(0.25)
-            if sum(counts) and time.monotonic() - last[0] > args.idle:
-                for ws in conns:
-                    await ws.close()
-                return
+    clients: list[_RawClient] = []
 
     async def main() -> None:
-        ready = asyncio.Event()
-        started = [0]
-        tasks = [asyncio.ensure_future(one(k, ready, started)) for k in range(len(ids))]
-        await ready.wait()
+        loop = asyncio.get_running_loop()
+        for k in range(len(ids)):
+            mine = lat[k]
+
+            def on_events(now: int, stamps: list[int], mine: list[int] = mine, k: int = k) -> None:
+                last[0] = time.monotonic()
+                counts[k] += len(stamps)
+                mine.extend([now - t for t in stamps])
+
+            sub = json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}).encode()
+            _t, c = await loop.create_connection(
+                lambda sub=sub, on=on_events: _RawClient(path, sub, on, loop.create_future()), "127.0.0.1", args.port)
+            clients.append(c)
+        await asyncio.gather(*(c.subscribed for c in clients))
         print(json.dumps({"ready": True}), flush=True)
         c0, t0 = time.process_time(), time.perf_counter()
-        await asyncio.gather(watchdog(), *tasks)
+        while not (sum(counts) and time.monotonic() - last[0] > args.idle):  # events flowed, then stopped
+            await asyncio.sleep(0.25)
         wall = time.perf_counter() - t0 - args.idle
+        cpu = (time.process_time() - c0) / max(wall, 1e-9)
+        for c in clients:
+            c.transport.close()
+        await asyncio.gather(*(c.done for c in clients))
         per = []
         for k, xs in enumerate(lat):
             a = np.asarray(xs, dtype=np.float64) / 1e6
@@ -294,8 +365,7 @@ def role_clients(args: argparse.Namespace) -> None:
                         "p50": float(np.percentile(a, 50)) if len(a) else None,
                         "p99": float(np.percentile(a, 99)) if len(a) else None,
                         "max": float(a.max()) if len(a) else None})
-        print(json.dumps({"clients": {"cpu": (time.process_time() - c0) / max(wall, 1e-9), "per": per}}),
-              flush=True)
+        print(json.dumps({"clients": {"cpu": cpu, "per": per}}), flush=True)
 
     asyncio.run(main())
 
@@ -312,7 +382,7 @@ def _spawn(role: str, args: argparse.Namespace, port: int, home: str, mode: str,
     cmd = [sys.executable, __file__, "--role", role, "--port", str(port), "--home", home, "--mode", mode,
            "--rate", str(args.rate), "--seconds", str(args.seconds), "--listings", str(args.listings),
            "--subscribers", str(args.subscribers), "--bus", args.bus, "--prefix", prefix, "--format", args.format,
-           "--idle", str(args.idle)]
+           "--idle", str(args.idle), "--linger", str(args.linger)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MARKETWIRE_REQUEST_TIMEOUT": "600"}
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
@@ -376,7 +446,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     wild = [p for p in per if p["id"] == "*"][0]
     return {"mode": mode, "rate": fd["rate"], "events": fd["events"], "feed_cpu": fd.get("cpu") if mode == "nats"
             else None,
-            "server_cpu": srv["server"]["cpu"], "clients_cpu": res["clients"]["cpu"],
+            "server_cpu": srv["server"]["cpu"], "server_cpu_s": srv["server"].get("cpu_s", 0.0), "clients_cpu": res["clients"]["cpu"],
             "p50_worst": max(p["p50"] for p in per if p["p50"] is not None),
             "p99_worst": max(p["p99"] for p in per if p["p99"] is not None),
             "p50_median_sub": sorted(p["p50"] for p in listing_subs)[len(listing_subs) // 2],
@@ -400,12 +470,14 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--listings", type=int, default=100)
     ap.add_argument("--subscribers", type=int, default=100)
-    ap.add_argument("--format", default="json", choices=["json", "msgpack"])
+    ap.add_argument("--format", default="json", choices=["json"])
     ap.add_argument("--bus", default="nats://127.0.0.1:4222")
     ap.add_argument("--prefix", default="MWBENCH")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--home", default="")
     ap.add_argument("--idle", type=float, default=3.0)
+    ap.add_argument("--linger", type=float, default=0.0,
+                    help="ms a connection's first pending event waits for more before its frame is written")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     if args.role != "run":
@@ -414,7 +486,8 @@ def main() -> None:
     load = os.getloadavg()
     results = [run_mode(m.strip(), args) for m in args.mode.split(",") if m.strip()]
     print(f"feed-to-client latency on loopback: {args.rate:,} events/s target over {args.listings} listings, "
-          f"{args.subscribers} one-listing subscribers + 1 on '*', {args.seconds:g} s, {args.format} frames; "
+          f"{args.subscribers} one-listing subscribers + 1 on '*', {args.seconds:g} s, {args.format} frames, "
+          f"linger {args.linger:g} ms; "
           f"{os.cpu_count()} cores, load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     head = ("mode", "events/s", "p50 worst ms", "p99 worst ms", "'*' p50/p99 ms", "delivered", "CPU feed/server/"
             "clients")
@@ -426,8 +499,10 @@ def main() -> None:
                           f"{feed_cpu}/{r['server_cpu']:.0%}/{r['clients_cpu']:.0%}"]))
     for r in results:
         if r["hub"]:
-            print(f"{r['mode']} hub: dropped {r['hub'].get('dropped')}, conflated {r['hub'].get('conflated')}, "
-                  f"max pending {r['hub'].get('max_pending')}")
+            frames = r["hub"].get("frames") or 0
+            per = f", server CPU {r['server_cpu_s'] / frames * 1e6:.1f} us per frame" if frames else ""
+            print(f"{r['mode']} hub: {frames:,} frames{per}; dropped {r['hub'].get('dropped')}, conflated "
+                  f"{r['hub'].get('conflated')}, max pending {r['hub'].get('max_pending')}")
     print("load average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     if args.json:
         print(json.dumps(results, indent=1))

@@ -105,6 +105,45 @@ def test_bridge_feeds_the_hub(bus: Bus) -> None:
     assert asyncio.run(go()) == [str(i) for i in range(7)]
 
 
+def test_many_listings_share_messages_and_consumers_still_see_each_listing(bus: Bus) -> None:
+    """A call over more than MULTI_AT listings is one message (subject ``~ALL``); a consumer of everything gets each
+    listing's rows with that message's sequence, and a consumer of one listing (its subject + ``~ALL``) only its
+    rows, in order, together with its own per-listing messages."""
+    from marketwire.stream.bus import MULTI_AT
+
+    listings = [f"venue:L{i}.X" for i in range(MULTI_AT + 3)]
+
+    async def go() -> tuple[Any, ...]:
+        await bus.connect()
+        try:
+            rows = [r for k in range(3) for li in listings for r in _rows(li, 1, k)]  # interleaved listings
+            seq_all = await bus.publish_rows("trade", rows)
+            seq_one = await bus.publish_rows("trade", _rows(listings[1], 2, 3))  # one listing: its own subject
+            seq_two = await bus.publish_rows("trade", _rows(listings[2], 1, 5))
+            everything: list[tuple[int, str, list[str]]] = []
+            subs = await bus.consume(["trades"], lambda s, c, li, rs: everything.append(
+                (s, li, [r["trade_id"] for r in rs])), start_seq=1)
+            one: list[tuple[int, str, list[str]]] = []
+            subs += await bus.consume(["trades"], lambda s, c, li, rs: one.append(
+                (s, li, [r["trade_id"] for r in rs])), start_seq=1, listing=listings[1])
+            await _until(lambda: len(everything) == len(listings) + 2 and len(one) == 2)
+            await asyncio.sleep(0.1)
+            for s in subs:
+                await s.unsubscribe()
+            info = await bus.js.stream_info(bus.stream_name("trades"))
+            return seq_all, seq_one, seq_two, everything, one, info.state.messages
+        finally:
+            await bus.delete_streams()
+            await bus.close()
+
+    seq_all, seq_one, seq_two, everything, one, stored = asyncio.run(go())
+    assert (seq_all, seq_one, seq_two, stored) == (1, 2, 3, 3)
+    assert [e[1] for e in everything[:len(listings)]] == listings
+    assert all(e[0] == 1 and e[2] == ["0", "1", "2"] for e in everything[:len(listings)])
+    assert everything[len(listings):] == [(2, listings[1], ["3", "4"]), (3, listings[2], ["5"])]
+    assert one == [(1, listings[1], ["0", "1", "2"]), (2, listings[1], ["3", "4"])]
+
+
 def test_an_unreachable_bus_is_a_clear_error() -> None:
     from marketwire.errors import MarketwireError
 

@@ -91,11 +91,16 @@ async def _ws_collect(url: str, sub: dict[str, Any], until: int, publish: Any, t
 
 
 def test_websocket_json_delivers_each_subscribed_event_once_in_order(server: Any, events: list[Any]) -> None:
+    from marketwire.stream.hub import MAX_FRAME
+
     trades = [r for k, rows in events if k == "trade" for r in rows if r["listing_id"] == "binance:BTCUSDT"]
+    direct = _hub(server).frames
     frames = asyncio.run(_ws_collect(server.ws, {"op": "subscribe", "channels": ["trades"],
                                                  "ids": ["binance:BTCUSDT"]}, len(trades),
                                      lambda: _publish(server, events)))
     assert frames[0] == {"subscribed": ["trades:binance:BTCUSDT"]}
+    # written straight to the socket by the hub (uvicorn's websockets-sansio), never over the frame limit
+    assert _hub(server).frames > direct and all(len(f["events"]) <= MAX_FRAME for f in frames[1:])
     got = [e for f in frames[1:] for e in f["events"]]
     assert [e["trade_id"] for e in got] == [t["trade_id"] for t in trades]
     assert {e["channel"] for e in got} == {"trades"}

@@ -212,3 +212,18 @@ def test_bars_values_and_excluded_outliers() -> None:
     assert [(r["start"], r["open"], r["high"], r["low"], r["close"], r["volume"], r["trades"]) for r in rows] == [
         (0, 10.0, 12.0, 10.0, 12.0, 4.0, 2), (60 * 10**9, 11.0, 11.0, 11.0, 11.0, 2.0, 1)]
     assert rows[0]["vwap"] == pytest.approx((10 + 36) / 4)
+
+
+def test_dense_rebuilds_one_value_dictionaries_as_constants_and_casts_the_rest() -> None:
+    import pyarrow as pa
+
+    from marketwire.stream.service import _const_str, _dense
+
+    assert _const_str("MWL:IBM", 3).to_pylist() == ["MWL:IBM"] * 3 and _const_str("x", 0).to_pylist() == []
+    assert _const_str("", 2).to_pylist() == ["", ""]
+    one = pa.chunked_array([pa.array(["lean", "lean"]).dictionary_encode(), pa.array(["lean"]).dictionary_encode()])
+    assert _dense(one, pa.string()).to_pylist() == ["lean"] * 3 and _dense(one, pa.string()).type == pa.string()
+    two = pa.chunked_array([pa.array(["P", "Q", None]).dictionary_encode()])
+    assert _dense(two, pa.string()).to_pylist() == ["P", "Q", None]
+    ints = pa.chunked_array([pa.array([1, 2], pa.int32())])
+    assert _dense(ints, pa.int64()).type == pa.int64() and _dense(ints, pa.int32()) is ints

@@ -113,3 +113,31 @@ def test_adapters_refuse_what_they_cannot_read() -> None:
              "price": "100.5", "size": "0.1", "time": "2021-04-17T16:43:38Z"}, 6, 2)
     assert c.gaps[-1]["expected"] == 8 and c.gaps[-1]["got"] == 9
     assert json.loads(c.subscribe_messages()[0])["type"] == "subscribe"
+
+
+def test_hub_chunks_keep_the_policies_per_event_and_encode_like_single_events() -> None:
+    """publish_rows queues one chunk per listing and call; drains split a chunk at the frame limit, a newer quote
+    chunk of a listing replaces a pending one (counted per event), and the frame bytes equal those of events."""
+    from marketwire.stream.hub import Chunk
+
+    hub = Hub(maxsize=100)
+    sub = hub.subscription(["quotes", "trades"], ["X:A", "X:B"])
+    wild = hub.subscription(["quotes"], ["*"])
+    q = [{"listing_id": li, "bid_price": float(i), "ask_price": float("nan"), "seq": i}
+         for i in range(6) for li in ("X:A", "X:B", "X:C")]
+    assert hub.publish_rows("quote", q) == 12 + 18
+    assert sub.pending == 12 and wild.pending == 18
+    hub.publish_rows("quote", [{"listing_id": "X:A", "bid_price": 9.0, "seq": 9}])  # replaces A's 6 pending
+    assert sub.conflated == {"quotes": 6} and sub.pending == 7
+    body, n, dropped = sub.drain_json(limit=4)  # A's slot keeps its place with the newer chunk; B's is split
+    assert n == 4 and dropped == 0
+    events, _ = sub.drain(limit=10)
+    assert [(e.listing, e.row["seq"]) for e in events] == [("X:B", 3), ("X:B", 4), ("X:B", 5)]
+    assert sub.pending == 0
+    frame = decode_frame(b'{"events":[' + body + b"]}")
+    assert frame == {"events": [{"channel": "quotes", "listing_id": "X:A", "bid_price": 9.0, "seq": 9}] + [
+        {"channel": "quotes", "listing_id": "X:B", "bid_price": float(i), "ask_price": None, "seq": i}
+        for i in range(3)]}
+    c = Chunk("quotes", "X:C", [r for r in q if r["listing_id"] == "X:C"])
+    assert c.json() == b",".join(e.json() for e in c.events())
+    assert sub.delivered == {"quotes": 7} and hub.published == {"quotes": 19}

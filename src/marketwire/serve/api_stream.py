@@ -56,6 +56,43 @@ def stream_hub(app: Any) -> Any:
     return hub
 
 
+#: a connection whose unsent bytes exceed this is not written to until they drain (its events wait in its queue,
+#: under the channel policies)
+WRITE_HIGH = 1 << 20
+
+
+def ws_frame(payload: bytes, binary: bool = False) -> bytes:
+    """One unfragmented, unmasked server-to-client WebSocket frame (RFC 6455 5.2) holding ``payload``."""
+    n = len(payload)
+    op = 0x82 if binary else 0x81
+    if n < 126:
+        return bytes((op, n)) + payload
+    if n < 65536:
+        return bytes((op, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((op, 127)) + n.to_bytes(8, "big") + payload
+
+
+def raw_connection(send: Any) -> Any:
+    """The server's protocol object behind an ASGI ``send`` when it is uvicorn's ``websockets-sansio`` WebSocket
+    protocol (whose transport event frames can be written to directly, bypassing the ASGI send path); ``None``
+    otherwise (the frames then go through ``send``). Middlewares that wrap ``send`` are looked through (closures)."""
+    stack, seen = [send], 0
+    while stack and seen < 16:
+        f = stack.pop()
+        seen += 1
+        owner = getattr(f, "__self__", None)
+        if type(owner).__name__ == "WebSocketsSansIOProtocol" and hasattr(getattr(owner, "transport", None), "write"):
+            return owner
+        for cell in getattr(f, "__closure__", None) or ():
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                continue
+            if callable(v):
+                stack.append(v)
+    return None
+
+
 def _error(e: Exception) -> dict[str, Any]:
     if isinstance(e, MarketwireError):
         return {"error": {"code": e.code, "message": e.message, **({"param": e.fields["param"]}
@@ -139,7 +176,49 @@ async def stream_ws(ws: WebSocket) -> None:
             except (MarketwireError, ValueError, TypeError) as e:
                 await control(_error(e))
 
+    proto = None if ws.scope.get("marketwire.no_raw") else raw_connection(getattr(ws, "_send", None))
+    if proto is not None:
+        transport = proto.transport
+
+        def sink() -> bool:
+            """Write what is pending straight to the socket, as frames of at most MAX_FRAME events (the event bytes
+            are shared; each frame is framed here once). ``False`` when the socket's buffer is full with events
+            still pending: the writer waits for it to drain."""
+            while True:
+                if proto.disconnected or transport.is_closing():
+                    return True
+                if transport.get_write_buffer_size() > WRITE_HIGH or not proto.writable.is_set():
+                    return False
+                if binary:
+                    events, dropped = sub.drain()
+                    if events or dropped:
+                        transport.write(ws_frame(encode_frame(events, fmt, dropped), True))
+                    elif sub.pending:  # pragma: no cover - never spin
+                        return True
+                else:
+                    body, n, dropped = sub.drain_json()
+                    if n or dropped:
+                        head = b'{"dropped":' + str(dropped).encode() + b',"events":[' if dropped else \
+                            b'{"events":['
+                        transport.write(ws_frame(head + body + b"]}"))
+                    elif sub.pending:  # pragma: no cover - nothing drained though events are pending: never spin
+                        return True
+                if not sub.pending:
+                    return True
+
+        sub.sink = sink
+
     async def writer() -> None:
+        if proto is not None:
+            while True:
+                await sub.wait()
+                if sub.closed or proto.disconnected or transport.is_closing():
+                    return
+                while transport.get_write_buffer_size() > WRITE_HIGH or not proto.writable.is_set():
+                    await asyncio.sleep(0.005)
+                    if proto.disconnected or transport.is_closing():
+                        return
+                sink()
         while True:
             await sub.wait()
             if sub.closed:

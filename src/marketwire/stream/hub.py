@@ -56,6 +56,24 @@ def _clean(v: Any) -> Any:
     return v
 
 
+try:
+    import orjson as _orjson
+
+    _OPT = _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def _dumps_row(row: Mapping[str, Any]) -> bytes:
+        # orjson writes NaN and infinities as null, as _clean does; other types as str(), as json's default=str
+        return _orjson.dumps(row, default=str, option=_OPT)
+except ImportError:  # pragma: no cover - orjson is a dependency
+    _orjson = None
+
+    def _dumps_row(row: Mapping[str, Any]) -> bytes:
+        return json.dumps({k: _clean(v) for k, v in row.items()}, separators=(",", ":"), default=str).encode()
+
+#: ``{"channel":"<ch>",`` -- the head every event of a channel's JSON starts with
+_HEAD = {c: b'{"channel":"' + c.encode() + b'",' for c in CHANNELS}
+
+
 class Event:
     """One event on its way to subscribers: its channel, listing and row; its encodings are made once, on first
     use, and shared by every subscriber's frames."""
@@ -72,7 +90,12 @@ class Event:
 
     def json(self) -> bytes:
         if self._json is None:
-            self._json = json.dumps(self.to_dict(), separators=(",", ":"), default=str).encode()
+            body = _dumps_row(self.row) if "channel" not in self.row else b""
+            if len(body) > 2:
+                head = _HEAD.get(self.channel) or b'{"channel":' + _dumps_row({"c": self.channel})[5:-1] + b","
+                self._json = head + body[1:]
+            else:
+                self._json = json.dumps(self.to_dict(), separators=(",", ":"), default=str).encode()
         return self._json
 
     def msgpack(self) -> bytes:
@@ -81,6 +104,52 @@ class Event:
 
             self._msgpack = msgpack.packb(self.to_dict(), default=str)
         return self._msgpack
+
+    # the queue's item protocol, shared with Chunk
+    n = 1
+
+    def events(self) -> list[Event]:
+        return [self]
+
+    def split(self, k: int) -> tuple[Any, Any]:  # pragma: no cover - one event is never split
+        return self, None
+
+
+class Chunk:
+    """The events of one channel and one listing published by one call (:meth:`Hub.publish_rows`): one queue entry
+    for all of them, so the hub's work per event is a dict append and an encoding, and its work per subscriber is
+    per listing and call, not per event. Its JSON (the events' encodings joined by commas) is made once, on first
+    use, and shared by every subscriber's frames; :class:`Event` objects are made only for a consumer that asks
+    for them (:meth:`Subscription.drain`)."""
+
+    __slots__ = ("channel", "listing", "rows", "key", "n", "_json")
+
+    def __init__(self, channel: str, listing: str, rows: list[Mapping[str, Any]], key: Any = None) -> None:
+        self.channel, self.listing, self.rows, self.key = channel, listing, rows, key
+        self.n = len(rows)
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        if self._json is None:
+            head = _HEAD.get(self.channel)
+            if head is None or any("channel" in r for r in self.rows):
+                self._json = b",".join([e.json() for e in self.events()])
+            else:
+                dumps = _dumps_row
+                parts = []
+                for r in self.rows:
+                    body = dumps(r)
+                    parts.append(head + body[1:] if len(body) > 2 else head[:-1] + b"}")
+                self._json = b",".join(parts)
+        return self._json
+
+    def events(self) -> list[Event]:
+        ch, li, key = self.channel, self.listing, self.key
+        return [Event(ch, li, r, key) for r in self.rows]
+
+    def split(self, k: int) -> tuple[Chunk, Chunk]:
+        return Chunk(self.channel, self.listing, self.rows[:k], self.key), \
+            Chunk(self.channel, self.listing, self.rows[k:], self.key)
 
 
 def encode_frame(events: Sequence[Event], fmt: str = "json", dropped: int = 0) -> bytes:
@@ -117,7 +186,8 @@ class Subscription:
         self.hub = hub
         self.maxsize = maxsize
         self.keys: set[tuple[str, str]] = set()
-        self._q: deque[list[Any]] = deque()  # slots: [event]; a conflated slot is updated in place
+        self._q: deque[list[Any]] = deque()  # slots: [item, key]; a conflated slot is updated in place
+        self._n = 0
         self._slots: dict[Any, list[Any]] = {}
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -126,6 +196,9 @@ class Subscription:
         self.conflated: dict[str, int] = {}
         self._dropped_since = 0
         self.closed = False
+        #: ``sink() -> bool``: writes the pending events out at once (a server's connection); called by the hub once
+        #: per loop iteration in which events arrived; ``False`` (the connection's buffer is full) wakes the waiter
+        self.sink: Callable[[], bool] | None = None
 
     # -- what it wants
     def add(self, channels: Iterable[str], listings: Iterable[str]) -> list[tuple[str, str]]:
@@ -149,34 +222,57 @@ class Subscription:
 
     def close(self) -> None:
         self.remove({c for c, _ in self.keys}, {li for _, li in self.keys})
+        if not self.closed and self in self.hub._subs:  # the hub's totals keep what this subscriber lost
+            for total, mine in ((self.hub._gone_dropped, self.dropped), (self.hub._gone_conflated, self.conflated)):
+                for ch, n in mine.items():
+                    total[ch] = total.get(ch, 0) + n
         self.closed = True
         self.hub._subs.discard(self)
         if self._wake is not None:
             self._wake.set()
 
-    # -- the queue (called by the hub, on the hub's loop)
-    def _put(self, ev: Event) -> None:
+    # -- the queue (called by the hub, on the hub's loop); entries are [item, conflation key], an item an Event or
+    # a Chunk; ``_n`` counts pending events
+    def _put(self, ev: Any) -> None:
         ch = ev.channel
         if POLICY[ch] == "conflate":
             key = (ch, ev.listing, ev.key)
             slot = self._slots.get(key)
             if slot is not None:
+                old = slot[0]
                 slot[0] = ev
-                self.conflated[ch] = self.conflated.get(ch, 0) + 1
+                self._n += ev.n - old.n
+                self.conflated[ch] = self.conflated.get(ch, 0) + old.n
                 return
             slot = [ev, key]
             self._slots[key] = slot
         else:
             slot = [ev, None]
         q = self._q
-        if len(q) >= self.maxsize:
-            old = q.popleft()
-            if old[1] is not None:
-                self._slots.pop(old[1], None)
-            och = old[0].channel
-            self.dropped[och] = self.dropped.get(och, 0) + 1
-            self._dropped_since += 1
         q.append(slot)
+        self._n += ev.n
+        if self._n > self.maxsize:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        """Drop the oldest pending events until ``maxsize`` remain (the oldest part of a chunk, when only part of
+        it must go)."""
+        q = self._q
+        while self._n > self.maxsize and q:
+            excess = self._n - self.maxsize
+            slot = q[0]
+            old = slot[0]
+            if old.n > excess:
+                gone, slot[0] = old.split(excess)
+            else:
+                gone = old
+                q.popleft()
+                if slot[1] is not None:
+                    self._slots.pop(slot[1], None)
+            och = gone.channel
+            self.dropped[och] = self.dropped.get(och, 0) + gone.n
+            self._dropped_since += gone.n
+            self._n -= gone.n
 
     def _notify(self) -> None:
         if self._wake is not None and not self._wake.is_set():
@@ -184,20 +280,46 @@ class Subscription:
 
     @property
     def pending(self) -> int:
-        return len(self._q)
+        return self._n
+
+    def _take(self, limit: int) -> list[Any]:
+        """Pop queue items holding at most ``limit`` events (a larger first item is split)."""
+        q, slots, delivered = self._q, self._slots, self.delivered
+        out: list[Any] = []
+        room = limit
+        while q and room > 0:
+            slot = q[0]
+            item = slot[0]
+            if item.n > room:
+                head, rest = item.split(room)
+                slot[0] = rest
+                item = head
+            else:
+                q.popleft()
+                if slot[1] is not None:
+                    slots.pop(slot[1], None)
+            out.append(item)
+            room -= item.n
+            delivered[item.channel] = delivered.get(item.channel, 0) + item.n
+        self._n -= limit - room
+        return out
 
     def drain(self, limit: int = MAX_FRAME) -> tuple[list[Event], int]:
         """Up to ``limit`` pending events, oldest first, and how many were dropped since the last drain."""
-        q, out = self._q, []
-        slots = self._slots
-        for _ in range(min(limit, len(q))):
-            ev, key = q.popleft()
-            if key is not None:
-                slots.pop(key, None)
-            out.append(ev)
-            self.delivered[ev.channel] = self.delivered.get(ev.channel, 0) + 1
+        out: list[Event] = []
+        for item in self._take(limit):
+            out.extend(item.events())
         dropped, self._dropped_since = self._dropped_since, 0
         return out, dropped
+
+    def drain_json(self, limit: int = MAX_FRAME) -> tuple[bytes, int, int]:
+        """Up to ``limit`` pending events as the JSON of a frame's ``events`` array without its brackets (each
+        event's encoding made once and shared), how many events, and how many were dropped since the last drain."""
+        items = self._take(limit)
+        dropped, self._dropped_since = self._dropped_since, 0
+        if len(items) == 1:
+            return items[0].json(), items[0].n, dropped
+        return b",".join([it.json() for it in items]), sum(it.n for it in items), dropped
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait until an event is pending (or the subscription closed); ``False`` on timeout."""
@@ -218,7 +340,7 @@ class Subscription:
         return True
 
     def counters(self) -> dict[str, Any]:
-        return {"pending": len(self._q), "delivered": dict(self.delivered), "dropped": dict(self.dropped),
+        return {"pending": self._n, "delivered": dict(self.delivered), "dropped": dict(self.dropped),
                 "conflated": dict(self.conflated), "subscriptions": sorted(f"{c}:{li}" for c, li in self.keys)}
 
 
@@ -226,7 +348,8 @@ class Hub:
     """The in-process fan-out hub (see the module docstring). ``resolve(id) -> listing id`` maps the ids a
     subscriber names (ticker, ISIN, FIGI, a listing id...) to listing ids; default: the id as given."""
 
-    def __init__(self, resolve: Callable[[str], str] | None = None, maxsize: int = MAXSIZE) -> None:
+    def __init__(self, resolve: Callable[[str], str] | None = None, maxsize: int = MAXSIZE,
+                 linger: float | None = None) -> None:
         self.resolve_id = resolve or (lambda s: s)
         self.maxsize = maxsize
         self._index: dict[tuple[str, str], list[Subscription]] = {}
@@ -235,6 +358,14 @@ class Hub:
         self.fanned_out = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._dirty: set[Subscription] = set()
+        self._flush_at: asyncio.AbstractEventLoop | None = None
+        self.frames = 0  # frames written by subscribers' sinks
+        self._gone_dropped: dict[str, int] = {}  # what subscribers that have left lost, by channel
+        self._gone_conflated: dict[str, int] = {}
+        #: seconds a connection's first pending event may wait for more before its frame is written (0: written once
+        #: the loop iteration that published it is done). ``MARKETWIRE_STREAM_LINGER_MS`` sets it.
+        self.linger = linger if linger is not None else _env_linger()
 
     # -- subscribers
     def subscription(self, channels: Iterable[str] = (), ids: Iterable[str] = (),
@@ -263,22 +394,114 @@ class Hub:
         for ev in events:
             ch = ev.channel
             pub[ch] = pub.get(ch, 0) + 1
-            for k in ((ch, ev.listing), (ch, WILDCARD)):
-                subs = index.get(k)
-                if subs:
-                    for s in subs:
-                        s._put(ev)
-                        woken.add(s)
-                        n += 1
-        for s in woken:
-            s._notify()
+            subs = index.get((ch, ev.listing))
+            if subs:
+                for s in subs:
+                    s._put(ev)
+                    woken.add(s)
+                    n += 1
+            subs = index.get((ch, WILDCARD))
+            if subs:
+                for s in subs:
+                    s._put(ev)
+                    woken.add(s)
+                    n += 1
+        self._wake_all(woken)
         self.fanned_out += n
         return n
 
+    def _wake_all(self, woken: set[Subscription]) -> None:
+        dirty = None
+        for s in woken:
+            if s.sink is None:
+                s._notify()
+            else:
+                if dirty is None:
+                    dirty = self._dirty
+                dirty.add(s)
+        if dirty:
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Write the subscribers with a sink once this loop iteration's publishes are done: one frame per
+        subscriber for everything published meanwhile (no timer, no event held back on purpose)."""
+        if self._flush_at is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another thread: sockets are written on the hub's loop only
+            if self.loop is not None and self.loop.is_running():
+                self._flush_at = self.loop
+                self.loop.call_soon_threadsafe(self._flush)
+            else:
+                self._flush()
+            return
+        self._flush_at = loop
+        if self.linger > 0:
+            loop.call_later(self.linger, self._flush)
+        else:
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_at = None
+        dirty, self._dirty = self._dirty, set()
+        frames = 0
+        for s in dirty:
+            if s.closed or not s._n and not s._dropped_since:
+                continue
+            try:
+                ok = s.sink() if s.sink is not None else False
+            except Exception:  # noqa: BLE001 - a connection that broke: its waiter sees it
+                ok = False
+            if ok:
+                frames += 1
+            else:
+                if s._wake is None:
+                    s._wake = asyncio.Event()
+                s._wake.set()
+        self.frames += frames
+
     def publish_rows(self, kind: str, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`)."""
-        ch = CHANNEL_OF[kind]
-        return self.publish(Event(ch, r["listing_id"], r) for r in rows)
+        """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`) or
+        channel: one :class:`Chunk` per listing, queued for that listing's subscribers and the wildcard's."""
+        ch = CHANNEL_OF.get(kind, kind)
+        if ch not in POLICY:
+            raise KeyError(kind)
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        get = groups.get
+        count = 0
+        for r in rows:
+            li = r["listing_id"]
+            g = get(li)
+            if g is None:
+                groups[li] = [r]
+            else:
+                g.append(r)
+            count += 1
+        pub = self.published
+        pub[ch] = pub.get(ch, 0) + count
+        index = self._index
+        wild = index.get((ch, WILDCARD))
+        woken: set[Subscription] = set()
+        n = 0
+        for li, g in groups.items():
+            subs = index.get((ch, li))
+            if not subs and not wild:
+                continue
+            c = Chunk(ch, li, g)
+            if subs:
+                for s in subs:
+                    s._put(c)
+                    woken.add(s)
+                n += c.n * len(subs)
+            if wild:
+                for s in wild:
+                    s._put(c)
+                    woken.add(s)
+                n += c.n * len(wild)
+        self._wake_all(woken)
+        self.fanned_out += n
+        return n
 
     def publish_batch(self, batch: Any) -> int:
         """Publish an event batch (a pyarrow RecordBatch of the event model)."""
@@ -339,16 +562,30 @@ class Hub:
 
     def counters(self) -> dict[str, Any]:
         subs = list(self._subs)
-        dropped: dict[str, int] = {}
-        conflated: dict[str, int] = {}
+        dropped: dict[str, int] = dict(self._gone_dropped)
+        conflated: dict[str, int] = dict(self._gone_conflated)
         for s in subs:
             for ch, n in s.dropped.items():
                 dropped[ch] = dropped.get(ch, 0) + n
             for ch, n in s.conflated.items():
                 conflated[ch] = conflated.get(ch, 0) + n
         return {"subscribers": len(subs), "published": dict(self.published), "fanned_out": self.fanned_out,
+                "frames": self.frames,
                 "dropped": dropped, "conflated": conflated, "policy": dict(POLICY),
                 "pending": sum(s.pending for s in subs), "max_pending": max((s.pending for s in subs), default=0)}
+
+
+def _env_linger() -> float:
+    import os
+
+    raw = os.environ.get("MARKETWIRE_STREAM_LINGER_MS", "").strip()
+    try:
+        return max(0.0, min(5.0, float(raw))) / 1000 if raw else 0.0
+    except ValueError:
+        from marketwire.errors import InvalidInput
+
+        raise InvalidInput(f"MARKETWIRE_STREAM_LINGER_MS: {raw!r} is not a number of milliseconds (0-5)",
+                           param="MARKETWIRE_STREAM_LINGER_MS", value=raw) from None
 
 
 def check_channels(channels: Iterable[str]) -> list[str]:
@@ -527,5 +764,5 @@ async def subscribe(source: Any, channels: Sequence[str] | str, ids: Sequence[st
                 yield ev
 
 
-__all__ = ["CHANNELS", "CHANNEL_OF", "MAXSIZE", "POLICY", "WILDCARD", "Event", "Hub", "Subscription",
+__all__ = ["CHANNELS", "CHANNEL_OF", "MAXSIZE", "POLICY", "WILDCARD", "Chunk", "Event", "Hub", "Subscription",
            "check_channels", "decode_frame", "play", "encode_frame", "hub_of", "identity_resolver", "subscribe"]

@@ -94,6 +94,7 @@ class StreamService:
         self._listeners: list[Callable[[pa.RecordBatch], Any]] = []
         self._metas: dict[int, dict[str, Any]] = {}  # frame start -> parsed meta (cache)
         self._file_index: dict[str, tuple[Any, list[tuple[str, str, str, int, int]]]] = {}
+        self._footers: dict[str, Any] = {}  # data file -> its parsed Parquet footer (files never change)
 
     @property
     def log(self) -> Log:
@@ -293,8 +294,9 @@ class StreamService:
         parts: list[pa.Table] = []
         cut = int(self.log.cursor("eod", 0))  # type: ignore[arg-type]
         ds = TRADES if kind == "trade" else QUOTES
-        if cut > 0 and self.lake.exists(ds):
-            parts.append(self._lake_ticks(ds, lid, kind, t0, t1, asof))
+        version = self.lake.version(ds) if cut > 0 else None  # one look at the lake: None = no table yet
+        if version is not None:
+            parts.append(self._lake_ticks(ds, lid, kind, t0, t1, asof, version))
         for fr in self.log.frames():
             if fr.end <= cut or fr.kind != kind:
                 continue
@@ -316,16 +318,18 @@ class StreamService:
             parts.append(tb.filter(mask))
         if not parts:
             return schema.empty_table()
-        t = pa.concat_tables([p.select(schema.names).cast(schema) for p in parts])
+        parts = [p.select(schema.names) for p in parts]
+        parts = [p if p.schema.equals(schema) else p.cast(schema) for p in parts]
+        t = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
         ts = t.column("ts_event")
         if len(parts) == 1 and (t.num_rows < 2 or pc.all(pc.greater_equal(ts[1:], ts[:-1])).as_py()):
             return t
         return t.take(pc.sort_indices(t, [("ts_event", "ascending")]))
 
-    def _files(self, ds: Any) -> list[tuple[str, str, str, int, int]]:
+    def _files(self, ds: Any, version: int | None = None) -> list[tuple[str, str, str, int, int]]:
         """The data files of ``ds`` as (path, min listing, max listing, min ts, max ts), from the Delta log's
-        statistics; cached per table version."""
-        version = self.lake.version(ds)
+        statistics; cached per table version (``version``: the one the caller has just looked up)."""
+        version = self.lake.version(ds) if version is None else version
         hit = self._file_index.get(ds.name)
         if hit is not None and hit[0] == version:
             return hit[1]
@@ -337,15 +341,19 @@ class StreamService:
         self._file_index[ds.name] = (version, files)
         return files
 
-    def _lake_ticks(self, ds: Any, lid: str, kind: str, t0: int | None, t1: int | None, asof: int | None) -> pa.Table:
+    def _lake_ticks(self, ds: Any, lid: str, kind: str, t0: int | None, t1: int | None, asof: int | None,
+                    version: int | None = None) -> pa.Table:
         """One listing's rows: only the files whose statistics can hold it (the roll writes one file per
-        listing-day), read with Arrow, filtered to the time range and ``as_of``."""
+        listing-day), read with Arrow, filtered to the time range and ``as_of``. A data file never changes once
+        written (Delta adds and removes whole files), so its Parquet footer is parsed once and kept."""
         import pyarrow.parquet as pq
 
-        want = [f.name for f in SCHEMAS[kind] if f.name not in ("ts_recv",)] + ["recv_lag_ns", "knowledge_time"]
+        want = [f.name for f in SCHEMAS[kind] if f.name not in ("ts_recv",)] + ["recv_lag_ns"] + \
+            (["knowledge_time"] if asof is not None else [])  # decoded only when an as_of needs it
         parts = []
         inside = True  # every file read lies within [t0, t1): no time filter needed
-        for path, lo, hi, f0, f1 in self._files(ds):
+        footers = self._footers
+        for path, lo, hi, f0, f1 in self._files(ds, version):
             if lo is not None and not (lo <= lid <= hi):
                 continue
             if t0 is not None and f1 is not None and f1 < t0:
@@ -356,15 +364,19 @@ class StreamService:
                 (t1 is None or (f1 is not None and f1 < t1))
             # strings decoded as dictionaries (a handful of venues and conditions per file); a one-listing file's
             # listing column is not read at all
-            pf = pq.ParquetFile(path, read_dictionary=["venue", "conditions", "source"])
+            md = footers.get(path)
+            pf = pq.ParquetFile(path, read_dictionary=["venue", "conditions", "source"], metadata=md)
+            if md is None:
+                if len(footers) >= 4096:
+                    footers.pop(next(iter(footers)))
+                footers[path] = pf.metadata
             names = set(pf.schema_arrow.names)
             t = pf.read(columns=[c for c in want if c in names and (c != "listing_id" or lo != hi)],
                         use_threads=False)
             if lo != hi:
                 t = t.filter(pc.equal(t.column("listing_id"), lid))
             else:
-                t = t.append_column("listing_id", pa.DictionaryArray.from_arrays(
-                    pa.array(np.zeros(t.num_rows, np.int32)), pa.array([lid])))
+                t = t.append_column("listing_id", _const_str(lid, t.num_rows))
             parts.append(t)
         n = sum(p.num_rows for p in parts)
         if not parts:
@@ -387,7 +399,8 @@ class StreamService:
         cols = {c: t.column(c) for c in t.column_names}
         cols["ts_recv"] = pc.add(t.column("ts_event"), pc.fill_null(t.column("recv_lag_ns"), 0))
         cols["flags"] = pc.cast(t.column("flags"), pa.uint32())
-        out = {f.name: (cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type)) for f in SCHEMAS[kind]}
+        out = {f.name: (_dense(cols[f.name], f.type) if f.name in cols else pa.nulls(n, f.type))
+               for f in SCHEMAS[kind]}
         return pa.table(out, schema=SCHEMAS[kind])
 
     def bars(self, id: str, interval: str = "1m", start: Any = None, end: Any = None, *, as_of: Any = None,
@@ -438,51 +451,89 @@ class StreamService:
 
 
 def _prefetch(files: Sequence[str], done: dict[str, int], listing_of: Callable[..., str], symbol: str | None,
-              factor: float | None) -> Any:
-    """The chunks of every file, read (unzipped, parsed, normalised) by a background thread a few chunks ahead:
+              factor: float | None, workers: int = 2, ahead: int = 8) -> Any:
+    """The chunks of every file, read (unzipped, parsed, normalised) by background threads ahead of the consumer:
     Arrow's CSV and JSON readers and zlib release the interpreter lock, so reading overlaps verification and the
-    log's writes and fsyncs. Yields ``(file key, path, start row, chunk)``; a reader error is raised here."""
+    log's writes and fsyncs, and ``workers`` files are read at once (the next file is parsed while this one is
+    consumed). Chunks are yielded in file order and, within a file, in order -- the log sees exactly what one
+    reader would give it. Yields ``(file key, path, start row, chunk)``; a reader error is raised here."""
     import queue
     import threading
 
-    q: queue.Queue[Any] = queue.Queue(maxsize=6)
     stop = threading.Event()
     end = object()
+    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=ahead if factor is None else 6) for _ in files]
+    next_file = [0]
+    lock = threading.Lock()
 
-    def work() -> None:
+    def read_one(k: int) -> None:
+        path = files[k]
+        q = queues[k]
         try:
-            for path in files:
-                key = str(Path(path).resolve())
-                start_row = done.get(key, 0)
-                opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
-                if factor is not None:
-                    opts["chunk_rows"] = 2048
-                for chunk in reader(detect(path))(path, listing_of, **opts):
-                    while not stop.is_set():
-                        try:
-                            q.put((key, path, start_row, chunk), timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
+            key = str(Path(path).resolve())
+            start_row = done.get(key, 0)
+            opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
+            if factor is not None:
+                opts["chunk_rows"] = 2048
+            for chunk in reader(detect(path))(path, listing_of, **opts):
+                while not stop.is_set():
+                    try:
+                        q.put((key, path, start_row, chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
             q.put(end)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
             q.put(e)
 
-    t = threading.Thread(target=work, name="stream-replay-reader", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is end:
+    def work() -> None:
+        while not stop.is_set():
+            with lock:
+                k = next_file[0]
+                next_file[0] += 1
+            if k >= len(files):
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+            read_one(k)
+
+    n = max(1, min(workers if factor is None else 1, len(files)))
+    threads = [threading.Thread(target=work, name=f"stream-replay-reader-{i}", daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    try:
+        for q in queues:
+            while True:
+                item = q.get()
+                if item is end:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
     finally:
         stop.set()
-        t.join(timeout=5)
+        for t in threads:
+            t.join(timeout=5)
+
+
+def _const_str(value: str, n: int) -> pa.Array:
+    """``n`` times ``value`` as a string array, built from its buffers (no per-row work)."""
+    raw = value.encode()
+    if not raw or (n + 1) * len(raw) >= 2**31:
+        return pa.array([value] * n, pa.string())
+    offsets = np.arange(0, (n + 1) * len(raw), len(raw), dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw * n))
+
+
+def _dense(col: Any, typ: pa.DataType) -> Any:
+    """``col`` as ``typ``: a dictionary column of one value and no nulls (a file's source, a one-listing file's
+    listing) is rebuilt as a constant; anything else is cast when its type differs."""
+    if pa.types.is_dictionary(col.type) and pa.types.is_string(typ) and col.null_count == 0 and len(col):
+        chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+        values = {d.as_py() for c in chunks for d in c.dictionary}
+        if len(values) == 1:
+            return _const_str(values.pop(), len(col))
+    return col if col.type == typ else col.cast(typ)
 
 
 def _pace(b: pa.RecordBatch, factor: float, clock: tuple[float, int] | None) -> tuple[float, int]:

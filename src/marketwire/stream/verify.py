@@ -96,13 +96,22 @@ class Verifier:
         st.last_ts = int(max(st.last_ts, ts.max()))
         seq_col = sub["seq"]
         if seq_col.null_count < len(seq_col):
-            venues = sub["venue"].to_numpy(zero_copy_only=False)
-            seq = seq_col.to_numpy(zero_copy_only=False)
-            for v in np.unique(venues.astype(str)):
-                m = np.flatnonzero((venues.astype(str) == v) & ~np.isnan(seq.astype(float)))
+            venue_col = sub["venue"]
+            one_venue = venue_col.null_count == 0 and len(pc.unique(venue_col)) == 1
+            if one_venue and seq_col.null_count == 0:  # the common case: no per-venue masks, no float copies
+                groups = [(venue_col[0].as_py(), np.arange(len(seq_col)), seq_col.to_numpy())]
+            else:
+                venues = venue_col.fill_null("").to_numpy(zero_copy_only=False).astype(str)
+                present = ~np.isnan(seq_col.to_numpy(zero_copy_only=False).astype(float))
+                seq = seq_col.fill_null(0).to_numpy()
+                groups = []
+                for v in np.unique(venues):
+                    m = np.flatnonzero((venues == v) & present)
+                    groups.append((v, m, seq[m]))
+            for v, m, s in groups:
                 if not len(m):
                     continue
-                s = seq[m].astype(np.int64)
+                s = s.astype(np.int64, copy=False)
                 last = st.seq.get(v)
                 prev_s = np.concatenate(([last if last is not None else s[0] - 1], s[:-1]))
                 out[m[s <= prev_s]] |= FLAGS["seq_out_of_order"]

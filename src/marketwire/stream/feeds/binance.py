@@ -188,42 +188,77 @@ _DEPTH = pa.schema([("_r", pa.int64()), ("data", pa.struct([("s", pa.string()), 
 
 def _json(lines: list[bytes], schema: pa.Schema) -> pa.Table:
     """``<receive ns> <json>`` lines -> a table of ``_r`` (the receive time) and the schema's fields."""
-    heads, bodies = [], []
-    for ln in lines:
-        h, _, b = ln.partition(b" ")
-        heads.append(h)
-        bodies.append(b)
-    recv = pa.array(heads, pa.binary()).cast(pa.string()).cast(pa.int64())
-    t = pj.read_json(io.BytesIO(b"\n".join(bodies)), read_options=pj.ReadOptions(block_size=1 << 24),
+    arr = pa.array(lines, pa.binary())
+    parts = pc.split_pattern(arr, b" ", max_splits=1)
+    return _json_parts(pc.list_element(parts, 0), pc.list_element(parts, 1), schema)
+
+
+def _json_parts(heads: pa.Array, bodies: pa.Array, schema: pa.Schema) -> pa.Table:
+    """The receive times (``heads``, decimal text) and the JSON messages (``bodies``) of lines, as a table; the
+    bodies are joined by newlines in Arrow and read by Arrow's JSON reader in one pass."""
+    recv = heads.cast(pa.string()).cast(pa.int64())
+    n = len(bodies)
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), bodies), b"\n")[0]
+    t = pj.read_json(pa.BufferReader(joined.as_buffer()), read_options=pj.ReadOptions(block_size=1 << 22),
                      parse_options=pj.ParseOptions(explicit_schema=schema.remove(0),
                                                    unexpected_field_behavior="ignore"))
-    if t.num_rows != len(lines):
+    if t.num_rows != n:
         raise ValueError("a line holds more or less than one message")
     return t.append_column("_r", recv)
 
 
-def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: ListingOf,
-               lids: dict[str, str]) -> dict[str, dict[str, Any]] | None:
-    """Columns per kind decoded by Arrow's JSON reader, one pass per stream type (several hundred thousand
-    messages a second); ``None`` when a line is not a plain combined-stream message (the caller then parses
-    message by message and quarantines what does not parse)."""
-    groups: dict[str, list[int]] = {"trade": [], "quote": [], "book": []}
+def _classify(lines: list[bytes]) -> tuple[dict[str, np.ndarray], list[int], pa.Array, pa.Array, np.ndarray] | None:
+    """Which lines are trades, book tickers and depth diffs (by the stream name at the start of the message) and
+    which are REST depth snapshots, with every message line's receive-time text and JSON, all in Arrow (no Python
+    work per line). Returns ``(rows per kind, snapshot lines, heads, bodies, line of each row)`` where rows index
+    ``heads``/``bodies``; ``None`` when a line is none of these (the caller then parses line by line)."""
+    arr = pa.array(lines, pa.binary())
+    parts = pc.split_pattern(arr, b" ", max_splits=1)
+    lens = np.asarray(pc.list_value_length(parts))
+    line_of = np.flatnonzero(lens >= 2)
+    if len(line_of) < len(lines):
+        for i in np.flatnonzero(lens < 2):
+            if lines[int(i)].strip():
+                return None  # a line without a receive time
+        parts = parts.take(pa.array(line_of))
+    heads, bodies = pc.list_element(parts, 0), pc.list_element(parts, 1)
+    start = pc.binary_slice(bodies, 0, 96)
+    masks = {"trade": pc.match_substring(start, '@trade"'), "quote": pc.match_substring(start, '@bookTicker"'),
+             "book": pc.match_substring(start, "@depth")}
+    rows = {k: np.flatnonzero(np.asarray(m.fill_null(False))) for k, m in masks.items()}
+    known = np.zeros(len(bodies), np.int8)
+    for v in rows.values():
+        known[v] += 1
+    if np.any(known > 1):
+        return None
     others: list[int] = []
-    for i, ln in enumerate(lines):
-        at = ln.find(b"@", 0, 96)
-        c = ln[at + 1:at + 2] if at > 0 else b""
-        if c == b"t" and ln.startswith(b'trade"', at + 1):
-            groups["trade"].append(i)
-        elif c == b"b" and ln.startswith(b'bookTicker"', at + 1):
-            groups["quote"].append(i)
-        elif c == b"d" and ln.startswith(b'depth', at + 1):
-            groups["book"].append(i)
-        elif not ln.strip():
-            continue
-        elif b'"lastUpdateId"' in ln and len(others) < 16:
-            others.append(i)  # a REST depth snapshot: parsed on its own below
+    for j in np.flatnonzero(known == 0):
+        i = int(line_of[j])
+        if b'"lastUpdateId"' in lines[i] and len(others) < 16:
+            others.append(i)  # a REST depth snapshot: parsed on its own
         else:
             return None
+    return rows, others, heads, bodies, line_of
+
+
+def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: ListingOf,
+               lids: dict[str, str], path: str = "") -> dict[str, dict[str, Any]] | None:
+    """Columns per kind decoded by Arrow's JSON reader, one pass per stream type (several hundred thousand
+    messages a second); ``None`` when a line is not a plain combined-stream message (the caller then parses
+    message by message and quarantines what does not parse). ``path``: the capture's file, whose name gives the
+    symbol of a REST snapshot line that does not name it."""
+    try:
+        cls = _classify(lines)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if cls is None:
+        return None
+    rows_of, others, heads_all, bodies_all, line_of = cls  # type: ignore[misc]
+
+    def table(kind: str, schema: pa.Schema) -> tuple[pa.Table, np.ndarray]:
+        sel = pa.array(rows_of[kind])
+        return _json_parts(heads_all.take(sel), bodies_all.take(sel), schema), line_of[rows_of[kind]]
+
     out: dict[str, dict[str, Any]] = {}
 
     def lid_array(sym: pa.ChunkedArray) -> pa.Array:
@@ -239,9 +274,8 @@ def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: List
         return pc.take(pa.array(ids), pc.index_in(sym, pa.array(uniq)))
 
     try:
-        if groups["trade"]:
-            idx = groups["trade"]
-            t = _json([lines[i] for i in idx], _TRADE)
+        if len(rows_of["trade"]):
+            t, idx = table("trade", _TRADE)
             d = t.column("data").combine_chunks()
             out["trade"] = {
                 "listing_id": lid_array(d.field("s")), "ts_event": pc.multiply(d.field("T"), 1_000_000),
@@ -250,9 +284,8 @@ def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: List
                 "side": pc.if_else(d.field("m"), pa.scalar(-1, pa.int8()), pa.scalar(1, pa.int8())),
                 "trade_id": pc.cast(d.field("t"), pa.string()),
                 "position": np.asarray(idx, np.int64) + first_line}
-        if groups["quote"]:
-            idx = groups["quote"]
-            t = _json([lines[i] for i in idx], _BOOKT)
+        if len(rows_of["quote"]):
+            t, idx = table("quote", _BOOKT)
             d = t.column("data").combine_chunks()
             ts = pc.coalesce(d.field("T"), d.field("E"))
             out["quote"] = {
@@ -262,9 +295,8 @@ def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: List
                 "bid_price": pc.cast(d.field("b"), pa.float64()), "bid_size": pc.cast(d.field("B"), pa.float64()),
                 "ask_price": pc.cast(d.field("a"), pa.float64()), "ask_size": pc.cast(d.field("A"), pa.float64()),
                 "position": np.asarray(idx, np.int64) + first_line}
-        if groups["book"]:
-            idx = groups["book"]
-            t = _json([lines[i] for i in idx], _DEPTH)
+        if len(rows_of["book"]):
+            t, idx = table("book", _DEPTH)
             d = t.column("data").combine_chunks()
             ts = pc.multiply(pc.coalesce(d.field("T"), d.field("E")), 1_000_000)
             recv = t.column("_r").combine_chunks()
@@ -294,7 +326,7 @@ def parse_fast(lines: list[bytes], first_line: int, venue: str, listing_of: List
                 "price": np.concatenate(prices)[order], "size": np.concatenate(sizes)[order],
                 "action": "S", "snapshot": False, "position": (np.asarray(idx, np.int64) + first_line)[mp]}
         for i in others:
-            cols, bad = parse_lines([lines[i]], first_line + i, "", venue, listing_of, lids)
+            cols, bad = parse_lines([lines[i]], first_line + i, path, venue, listing_of, lids)
             if bad or not cols["book"]["ts_event"]:
                 return None
             snap = from_columns("book", {**cols["book"], "source": "binance", "venue": venue})
@@ -325,7 +357,7 @@ def read(path: str | Path, listing_of: ListingOf, *, venue: str | None = None, s
     while i < len(lines):
         j = min(len(lines), i + chunk_rows)
         window = lines[i:j]
-        fast = parse_fast(window, i + 1, v, listing_of, lids)
+        fast = parse_fast(window, i + 1, v, listing_of, lids, path=str(p))
         if fast is not None:
             cols, bad = fast, []
         else:
