@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from marketwire.serve.keys import GROUPS, KeyRefused, KeyStore
+from support.servers import ServedHome
 
 pytestmark = pytest.mark.e2e
 
@@ -122,23 +123,9 @@ def test_serve_on_loopback_answers_and_requires_keys_when_asked(tmp_path: Path) 
 
     token, _ = KeyStore(tmp_path).create(scopes=["read"], known=[])
     for flags, expect in (((), 200), (("--require-keys",), 401)):
-        port = _free_port()
         env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc = subprocess.Popen([sys.executable, "-m", "marketwire.cli", "--home", str(tmp_path), "serve", "--port",
-                                 str(port), *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}/v1/health"
-            status = None
-            for _ in range(240):
-                try:
-                    status = urllib.request.urlopen(url, timeout=5).status
-                    break
-                except urllib.error.HTTPError as e:
-                    status = e.code
-                    break
-                except OSError:
-                    time.sleep(0.25)
-            assert status == expect, flags
+        with ServedHome(tmp_path, *flags, env=env, healthy=(expect,)) as base:  # answered `expect` first
+            url = f"{base}/v1/health"
             req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
             with urllib.request.urlopen(req, timeout=5) as resp:
                 assert resp.status == 200 and resp.headers["RateLimit-Policy"] == '"key";q=600;w=60'
@@ -146,9 +133,6 @@ def test_serve_on_loopback_answers_and_requires_keys_when_asked(tmp_path: Path) 
             with pytest.raises(urllib.error.HTTPError) as e:
                 urllib.request.urlopen(bad, timeout=5)
             assert e.value.code == 400 and json.loads(e.value.read())["error"]["code"] == "invalid_host"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def test_news_add_is_handed_to_the_running_server_and_done_here_without_one(tmp_path: Path) -> None:

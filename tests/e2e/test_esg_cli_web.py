@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import lxml.html
 import pytest
 
 from conftest import shared_data  # type: ignore[import-not-found]
+from support.servers import ServedHome
 
 pytestmark = pytest.mark.e2e
 
@@ -105,35 +105,8 @@ def test_bad_files_are_refused_clearly(home, tmp_path):
 def site(home, tmp_path_factory) -> Iterator[str]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium) for the real-browser page test")
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    server = subprocess.Popen([sys.executable, "-c", "from marketwire.cli import run; run()", "--home", str(home),
-                               "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        with httpx.Client(trust_env=False, timeout=2) as http:
-            while True:
-                assert server.poll() is None, "the server exited"
-                try:
-                    if http.get(f"{base}/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not answer within 60 s"
-                time.sleep(0.2)
+    with ServedHome(home) as base:
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def test_company_esg_page_in_headless_chromium(site, tmp_path):

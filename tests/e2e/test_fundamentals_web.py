@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import lxml.html
 import pytest
 
+from support.servers import ServedHome
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.e2e
@@ -62,43 +59,15 @@ def test_rest_routes(home: Path) -> None:
     assert r.status_code == 200 and r.json()["count"] > 50
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium) for the real-browser page test")
     tmp = tmp_path_factory.mktemp("fundbrowser")
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env.update({"NO_PROXY": "*", "HOME": str(tmp), "PYTHONPATH": str(ROOT / "src")})
-    server = subprocess.Popen([sys.executable, "-c", "from marketwire.cli import run; run()", "--home", str(home),
-                               "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        with httpx.Client(trust_env=False, timeout=2) as http:
-            while True:
-                assert server.poll() is None, server.stdout.read().decode() if server.stdout else "exited"
-                try:
-                    if http.get(f"{base}/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not answer within 30 s"
-                time.sleep(0.2)
+    with ServedHome(home, env=env) as base:
         yield base, tmp
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def _dom(tmp: Path, url: str) -> lxml.html.HtmlElement:

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import struct
 import subprocess
-import sys
-import time
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -35,6 +32,8 @@ from marketwire.errors import NotFound
 from marketwire.news.records import Article
 from marketwire.serve.api import create_app
 from marketwire.serve.web import PER_PAGE, flag
+from support.servers import ServedHome
+from support.servers import cli as _cli
 
 pytestmark = pytest.mark.e2e
 
@@ -397,17 +396,6 @@ def test_stored_wire_refuses_bad_times_and_unknown_listings(stored: tuple[TestCl
 
 # -- a real browser -------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cli() -> list[str]:
-    script = Path(sys.executable).with_name("marketwire")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from marketwire.cli import run; run()"]
-
-
 def _env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     return {**env, "NO_PROXY": "*", "HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp / "config"),
@@ -445,34 +433,13 @@ def browser_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
     tmp = tmp_path_factory.mktemp("browser")
     page = write_seed_page(tmp)  # skips when the seed is not beside the shared data
-    port = _free_port()
     home = tmp / "home"
-    server = subprocess.Popen([*_cli(), "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_env(tmp))
-    try:
+    with ServedHome(home, env=_env(tmp), timeout=60) as base:
         added = subprocess.run([*_cli(), "--home", str(home), "news", "add", str(page), "--source", "Eulerpool News"],
                                capture_output=True, text=True, timeout=120, env=_env(tmp))
         assert added.returncode == 0, added.stdout + added.stderr
         [article_id] = [ln.strip() for ln in added.stdout.splitlines() if ln.strip().startswith("MWA")]
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        with httpx.Client(trust_env=False, timeout=2) as http:
-            while True:
-                assert server.poll() is None, server.stdout.read().decode() if server.stdout else "server exited"
-                try:
-                    if http.get(f"{base}/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not answer within 30 s"
-                time.sleep(0.2)
         yield base, article_id, tmp
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def test_seed_article_page_in_headless_chromium(browser_site: tuple[str, str, Path]) -> None:
