@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from marketwire.sources.base import Query, RawFile, Source, read_csv
-from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, duplicate, files_with,
+from marketwire.sources.base import Query, RawFile, read_csv
+from marketwire.sources.esg_common import (EsgBatch, EsgSource, NotANumber, cell_refusal, clean, duplicate,
                                            parse_number, raw_json, slug, year_end)
 
 _YEARLY = re.compile(r"^(VerifiedEmissions|FreeAllocations|UnitsSurrendered|ComplianceCode)_(\d{4})$")
@@ -36,15 +36,11 @@ def _none(v: str | None) -> str | None:
     return None if v in (None, "-") else v
 
 
-class EuEts(Source):
+class EuEts(EsgSource):
     name = "eu-ets"
-    dataset = DATASET
     url = "https://raw.githubusercontent.com/cedricr/eutl/main/export/installations-DE.csv"
     description = "EU ETS installations and aircraft operators (EUTL): verified emissions, free allocation, " \
                   "surrendered units, compliance; aggregated to account holder and parent company"
-
-    def locations(self, query: Query) -> list[str]:
-        return files_with(query.paths, (".csv",), [self.url])
 
     def transform(self, query: Query, raw: RawFile) -> EsgBatch:
         header, rows = read_csv(raw, REQUIRED)
