@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 SHARE = 5  # one entity in SHARE
+PER_SOURCE = 60  # links checked by hand per source (all of them where a source has fewer)
 FILES = {
     "carbon-gap": ["openclimate_raw/carbon_gap"],
     "eu-ets": ["eutl_installations"],
@@ -61,19 +62,30 @@ def draw(data: Path) -> list[dict[str, str]]:
 
 
 def links(home: str, holdout: str) -> list[dict[str, str]]:
+    import random
+    from collections import defaultdict
+
     import marketwire
 
     ids = {r["entity_id"] for r in csv.DictReader(open(holdout, encoding="utf-8"))}
     mw = marketwire.open(home)
-    out = []
+    by: dict[str, list[dict]] = defaultdict(list)
     for r in sorted(mw.dataset("esg_links"), key=lambda r: r["entity_id"]):
         if r["entity_id"] in ids and r["status"] == "linked":
-            ev = json.loads(r["evidence"] or "{}")
-            out.append({"source": r["entity_id"].split(":", 1)[0], "entity_id": r["entity_id"],
-                        "raw_name": r["raw_name"], "country": r["country"] or "",
-                        "evidence_ids": " ".join(f"{k}={ev[k]}" for k in ("isin", "lei", "ticker") if ev.get(k)),
-                        "issuer_id": r["issuer_id"], "issuer_name": r["issuer_name"], "method": r["method"],
-                        "confidence": r["confidence"], "verdict": "", "note": ""})
+            by[r["entity_id"].split(":", 1)[0]].append(r)
+    picked = []
+    for source, rows in sorted(by.items()):
+        rng = random.Random(f"esg-holdout-{source}")
+        picked += sorted(rows if len(rows) <= PER_SOURCE else rng.sample(rows, PER_SOURCE),
+                         key=lambda r: r["entity_id"])
+    out = []
+    for r in picked:
+        ev = json.loads(r["evidence"] or "{}")
+        out.append({"source": r["entity_id"].split(":", 1)[0], "entity_id": r["entity_id"],
+                    "raw_name": r["raw_name"], "country": r["country"] or "",
+                    "evidence_ids": " ".join(f"{k}={ev[k]}" for k in ("isin", "lei", "ticker") if ev.get(k)),
+                    "issuer_id": r["issuer_id"], "issuer_name": r["issuer_name"], "method": r["method"],
+                    "confidence": r["confidence"], "verdict": "", "note": ""})
     return out
 
 

@@ -213,6 +213,23 @@ def test_risk_ratings_link_by_ticker(mw):
         assert r["issuer_id"] in issuers, r
 
 
+def test_any_id_of_a_company_the_master_holds_as_two_issuers_answers(mw):
+    """The master holds JPMorgan as two issuers (the NYSE directory's `J P Morgan Chase & Co` with the ticker JPM,
+    the FinanceDatabase issuer `JPMorgan Chase & Co.` with the ISIN): the ESG metrics answer by either id."""
+    path = esg_dir() / "sp500_esg_risk_ratings_sustainalytics_2023.csv"
+    mw.ingest("esg-risk-ratings", [path])
+    by_ticker, by_isin = mw.resolve("JPM")[0]["issuer_id"], mw.resolve("US46625H1005")[0]["issuer_id"]
+    if by_ticker == by_isin:
+        pytest.skip("this master holds JPMorgan as one issuer")
+    a = mw.esg.metrics("JPM")
+    b = mw.esg.metrics("US46625H1005")
+    assert a and [(r["metric"], r["value"], r["entity_id"]) for r in a] == \
+        [(r["metric"], r["value"], r["entity_id"]) for r in b]
+    assert {r["entity_id"] for r in a} == {"esg-risk-ratings:symbol:JPM"}
+    # a company with one issuer is not joined to an unrelated one of a similar name
+    assert all(r["entity_id"].endswith(":AAPL") for r in mw.esg.metrics("AAPL"))
+
+
 def test_wa_ghg_rows_and_parent_totals(mw, tmp_path):
     src = esg_dir() / "openclimate_raw" / "US_WA_dept_ecology_GHGRP" / "GHG_Reporting_Program_Publication.csv"
     report = mw.ingest("wa-ghg", [src])

@@ -71,7 +71,10 @@ class EuEts(EsgSource):
                 batch.aggregations.append({"group_id": gid, "member_id": inst, "level": "account_holder",
                                            "name": holder})
                 if not parent:  # the account holder is the top of the chain: a company to link
+                    # the country of an account is the administering state's (an airline's account is held where
+                    # it flies most), evidence of the registry, not of the company's domicile
                     groups.setdefault(gid, {"entity_id": gid, "name": holder, "country": cc, "kind": "account_holder",
+                                            "country_role": "registry",
                                             "sector": _none(row.get("MainActivityTypeCodeLookup"))})
             if parent:
                 pid = f"eu-ets:parent:{slug(parent)}"
