@@ -123,14 +123,17 @@ def test_fold_is_ascii(name):
 
 def test_names_without_a_confirmed_country_need_the_same_layer_and_form():
     m = Master([row("KFG", "Kraft Foods Group, Inc.", "US", "KRFT", "XNAS"),
+                row("LTM", "LATAM AIRLINES GRP", "CL", "LTM", "XSGO"),
                 row("IP", "International Paper Company", "US", "IP"),
                 row("VMI", "Valmont Industries, Inc.", None, "VMI")])
     def one(name: str, country: str | None = None, **kw: Any) -> Any:
         return Linker(m).link({"entity_id": "t", "name": name, "country": country, **kw})
-    # Kraft Foods (the European plants' parent) is not the North American spin-off Kraft Foods Group
-    assert "one name says group" in one("Kraft Foods").evidence["why_review"]
+    # with a legal form, "Group" on one side only says another legal entity; "GRP" is how venues abbreviate it
+    assert one("Kraft Foods Group S.A.").status == "review"
     # a French S.A. of a US group is not the US issuer
     assert one("International Paper SA").status == "review"
     # an account held in France says nothing of the company's country: the name alone does not link it
     assert one("VALMONT INDUSTRIES", "FR", country_role="registry").status == "review"
     assert one("Valmont Industries", "US").status == "linked"
+    # "GRP" is how venues abbreviate Group: the same layer on both sides
+    assert one("LATAM Airlines Group S.A.", "CL").status == "linked"

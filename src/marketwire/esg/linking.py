@@ -37,7 +37,7 @@ THRESHOLD = 0.9
 #: legal forms and descriptors in the languages the sources use, dropped before comparing names
 LEGAL_FORMS = {
     "inc", "incorporated", "corp", "corporation", "co", "cos", "company", "companies", "ltd", "limited", "plc",
-    "llc", "lp", "llp", "the", "and", "of", "holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo",
+    "llc", "lp", "llp", "the", "and", "of", "holding", "holdings", "hldgs", "group", "grp", "groupe", "gruppe", "grupo", "gruppo",
     "ag", "aktiengesellschaft", "se", "sa", "nv", "bv", "naamloze", "vennootschap", "gmbh",
     "kg", "kgaa", "mbh", "spa", "srl", "sarl", "sas", "societe", "anonyme", "sociedad", "anonima", "sab", "cv",
     "de", "oyj", "abp", "oy", "ab", "publ", "aktiebolag", "asa", "as", "aps", "kk", "kabushiki", "kaisha", "tbk",
@@ -122,9 +122,15 @@ FORM_COUNTRIES["limited"] = FORM_COUNTRIES["ltd"]
 #: company words that say a name is a legal entity's, not a brand's ("Yamato Holdings Co" is not "Yamato Corp")
 _GENERIC_FORMS = {"co", "corp", "corporation", "company", "incorporated", "inc", "ltd", "limited", "plc"}
 #: words that tell a holding or a group apart from its operating company
-_LAYERS = {"holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep"}
+_LAYERS = {"holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep", "grp", "hldgs"}
 #: a master name that is an instrument, not a company (bonds and certificates with dates or rates in the name)
 _INSTRUMENT = re.compile(r"\d{1,2}/\d{1,2}|\bFLR\b|\bZERO\b|\d+[,.]\d+\s*%", re.IGNORECASE)
+
+
+def _layers(name: str | None) -> set[str]:
+    """The holding or group layer a name states, in one spelling (``Grp``, ``Groupe`` -> group; ``Hldgs`` ->
+    holding)."""
+    return {"holding" if w.startswith(("hold", "hldg")) else "group" for w in _words(name) & _LAYERS}
 
 
 def legal_forms(name: str | None) -> set[str]:
@@ -153,7 +159,7 @@ def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_count
         return f"the entity's legal form ({', '.join(sorted(private))}) is a private company's; the issuer's is not"
     if ef & {"ltd", "limited"} and "plc" in inf:
         return "a private limited company (Ltd) beside a public limited company (plc) of the same name"
-    layers = (_words(entity_name) & _LAYERS) ^ (_words(issuer_name) & _LAYERS)
+    layers = _layers(entity_name) ^ _layers(issuer_name)
     if (ef or _words(entity_name) & _GENERIC_FORMS) and layers:
         return (f"one name says {', '.join(sorted(layers))} and the other does not: a holding and its operating "
                 "company are different legal entities")
@@ -438,10 +444,6 @@ class Linker:
         why = form_conflict(e.get("name"), it.name, it.country) or formless_issuer(e.get("name"), it)
         if why is None and not ev.get("country_agrees"):
             why = other_forms(e.get("name"), it)
-            layers = (_words(e.get("name")) & _LAYERS) ^ (_words(it.name) & _LAYERS)
-            if why is None and layers and not ev.get("country_from_legal_form"):
-                why = (f"one name says {', '.join(sorted(layers))} and the other does not, and no country confirms "
-                       "the match: a holding and its operating company are different legal entities")
         key = str(ev.get("normalised", ""))
         if why is None and not ev.get("country_agrees") and not ev.get("country_from_legal_form") and \
                 (len(key.split()) == 1 or len(key.replace(" ", "")) <= 5):
