@@ -35,6 +35,8 @@ def test_every_checked_link_has_a_verdict_and_no_holdout_entity_is_in_sample():
 
 def test_out_of_sample_precision_is_reported():
     res = B.score(str(HOLDOUT))
-    assert sum(d["checked"] for d in res.values()) >= 150
+    checked = sum(d["checked"] for d in res.values())
+    right = sum(d["right"] for d in res.values())
+    assert checked >= 200 and right / checked >= 0.97, res  # pooled out-of-sample (208 of 212 when written)
     for source, d in res.items():
-        assert d["precision"] >= 0.9, (source, d)
+        assert d["precision"] >= 0.95, (source, d)  # net-zero-tracker 58 of 60 (96.7%) when written
