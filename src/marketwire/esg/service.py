@@ -105,7 +105,7 @@ class EsgStage:
         if aggregations:
             job.commit(ESG_AGGREGATIONS, frame(ESG_AGGREGATIONS, aggregations))
             agg = self.service._aggregate({a["group_id"] for a in aggregations}, job.source)
-            wa = job.commit(ESG_METRICS, frame(ESG_METRICS, agg))
+            wa = job.commit(ESG_METRICS, agg if isinstance(agg, pl.DataFrame) else frame(ESG_METRICS, agg))
             job.report.accepted += wa.accepted
             job.report.unchanged += wa.unchanged
         links = self.service._link(list(entities.values()))
@@ -213,7 +213,7 @@ class EsgService:
                         columns=["entity_id", "metric", "period", "value", "source"])
         return df.to_dicts()
 
-    def _aggregate(self, groups: set[str], source: str) -> list[dict[str, Any]]:
+    def _aggregate(self, groups: set[str], source: str) -> pl.DataFrame | list[dict[str, Any]]:
         """Sums of the installations' ETS metrics per account holder and parent company, from what is stored (so a
         parent with installations in several countries' files sums all of them)."""
         aggs = self._read(ESG_AGGREGATIONS, "group_id IN (SELECT unnest(?))", [sorted(groups)])
@@ -229,16 +229,16 @@ class EsgService:
         j = j.with_columns(pl.col("member_id").str.split(":").list.get(1).alias("member_kind"))
         g = j.group_by(["group_id", "level", "metric", "period"]).agg(pl.col("member_kind").first(),
             pl.col("value").sum().alias("value"), pl.len().alias("n"), pl.col("unit").first(),
-            pl.col("period_end").first(), pl.col("member_id").sort().alias("members"))
-        out = []
-        for r in g.iter_rows(named=True):
-            out.append({"entity_id": r["group_id"], "metric": r["metric"], "period": r["period"],
-                        "period_end": r["period_end"], "value": float(r["value"]), "unit": r["unit"],
-                        "method": f"aggregate:sum of {r['n']} {r['member_kind']}(s) to the "
-                                  f"{r['level'].replace('_', ' ')} (esg_aggregations)",
-                        "boundary": f"{r['level'].replace('_', ' ')}: its {r['member_kind']}s in the files loaded",
-                        "record_id": None})
-        return out
+            pl.col("period_end").first())
+        # built column-wise (a group per parent and year is hundreds of thousands of rows for EU ETS)
+        level = pl.col("level").str.replace_all("_", " ")
+        return g.select(
+            pl.col("group_id").alias("entity_id"), "metric", "period", "period_end",
+            pl.col("value").cast(pl.Float64), "unit",
+            pl.format("aggregate:sum of {} {}(s) to the {} (esg_aggregations)", "n", "member_kind", level)
+            .alias("method"),
+            pl.format("{}: its {}s in the files loaded", level, "member_kind").alias("boundary"),
+            pl.lit(None, pl.String).alias("record_id"))
 
     def _link(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A link per entity; a link a user confirmed is kept (a re-delivery never overrides a confirmation)."""
