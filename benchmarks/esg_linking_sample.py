@@ -5,6 +5,10 @@ draw and, with --score, the precision per source from the checked file.
 
     python benchmarks/esg_linking_sample.py HOME > draw.csv
     python benchmarks/esg_linking_sample.py --score benchmarks/esg_linking_checked.csv
+
+The entities of the sealed out-of-sample set (benchmarks/esg_holdout.csv) are never drawn here: they are checked
+and scored apart (benchmarks/esg_holdout.py). A link already judged in the checked file (same entity, same issuer)
+keeps its verdict and note; a new or changed link is drawn with an empty verdict, to be checked by hand.
 """
 
 from __future__ import annotations
@@ -21,25 +25,59 @@ COLUMNS = ["source", "entity_id", "raw_name", "country", "evidence_ids", "issuer
            "confidence", "verdict", "note"]
 
 
-def draw(home: str) -> list[dict[str, str]]:
+HERE = Path(__file__).parent
+#: evidence keys of the rules added after the first hand-check (legal form confirming a country, names compared
+#: without spaces): links carrying one are drawn apart, at the rate of the rest
+NEW_RULES = {"country_from_legal_form", "matched_without_spaces"}
+#: sources with few links: every link outside the sealed set is checked
+EVERY_LINK = {"eu-ets", "wa-ghg"}
+
+
+def held_out() -> set[str]:
+    with open(HERE / "esg_holdout.csv", encoding="utf-8") as f:
+        return {r["entity_id"] for r in csv.DictReader(f)}
+
+
+def judged(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return {(r["entity_id"], r["issuer_id"]): r for r in csv.DictReader(f) if r["verdict"]}
+
+
+def draw(home: str, checked: Path = HERE / "esg_linking_checked.csv") -> list[dict[str, str]]:
     import marketwire
 
     mw = marketwire.open(home)
-    links = [r for r in mw.dataset("esg_links") if r["status"] == "linked"]
+    hold = held_out()
+    old = judged(checked)
+    links = [r for r in mw.dataset("esg_links") if r["status"] == "linked" and r["entity_id"] not in hold]
     by: dict[str, list[dict]] = defaultdict(list)
     for r in sorted(links, key=lambda r: r["entity_id"]):
         by[r["entity_id"].split(":", 1)[0]].append(r)
     out = []
     for source, rows in sorted(by.items()):
         rng = random.Random(f"esg-links-{source}")
-        pick = rows if len(rows) <= PER_SOURCE else rng.sample(rows, PER_SOURCE)
+        kept = [r for r in rows if (r["entity_id"], r["issuer_id"]) in old]
+        if source in EVERY_LINK:
+            pick = rows
+        elif not kept:
+            pick = rows if len(rows) <= PER_SOURCE else rng.sample(rows, PER_SOURCE)
+        else:
+            # the judged links are a uniform sample of the links the earlier rules make; the links only a later rule
+            # makes (its evidence key says which) are drawn at the same rate, so the sample stays representative
+            new = [r for r in rows if (r["entity_id"], r["issuer_id"]) not in old and
+                   NEW_RULES & set(json.loads(r["evidence"] or "{}"))]
+            rate = len(kept) / max(1, len(rows) - len(new))
+            pick = kept + rng.sample(new, min(len(new), round(rate * len(new))))
         for r in sorted(pick, key=lambda r: r["entity_id"]):
             ev = json.loads(r["evidence"] or "{}")
             ids = " ".join(f"{k}={ev[k]}" for k in ("isin", "lei", "ticker") if ev.get(k))
             out.append({"source": source, "entity_id": r["entity_id"], "raw_name": r["raw_name"],
                         "country": r["country"] or "", "evidence_ids": ids, "issuer_id": r["issuer_id"],
                         "issuer_name": r["issuer_name"], "method": r["method"], "confidence": r["confidence"],
-                        "verdict": "", "note": ""})
+                        "verdict": old.get((r["entity_id"], r["issuer_id"]), {}).get("verdict", ""),
+                        "note": old.get((r["entity_id"], r["issuer_id"]), {}).get("note", "")})
     return out
 
 
@@ -61,4 +99,3 @@ if __name__ == "__main__":
         w = csv.DictWriter(sys.stdout, COLUMNS)
         w.writeheader()
         w.writerows(draw(sys.argv[1]))
-        _ = Path

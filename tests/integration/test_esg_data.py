@@ -201,7 +201,8 @@ def test_risk_ratings_link_by_ticker(mw):
     links = [r for r in mw.dataset("esg_links") if r["entity_id"].startswith("esg-risk-ratings:")]
     linked = [r for r in links if r["status"] == "linked"]
     assert len(linked) / len(links) >= 0.95
-    for r in linked[:60]:
+    # the ticker links resolve to the issuer (a row whose ticker named another company then is linked by its name)
+    for r in sorted((r for r in linked if r["method"] == "ticker"), key=lambda r: r["entity_id"])[:60]:
         sym = r["entity_id"].rsplit(":", 1)[1]
         try:
             try:
@@ -211,6 +212,23 @@ def test_risk_ratings_link_by_ticker(mw):
         except Ambiguous as e:  # the ticker names several instruments: the link is one of them, chosen by name
             issuers = {c["issuer_id"] for c in e.fields["candidates"]}
         assert r["issuer_id"] in issuers, r
+
+
+def test_any_id_of_a_company_the_master_holds_as_two_issuers_answers(mw):
+    """The master holds JPMorgan as two issuers (the NYSE directory's `J P Morgan Chase & Co` with the ticker JPM,
+    the FinanceDatabase issuer `JPMorgan Chase & Co.` with the ISIN): the ESG metrics answer by either id."""
+    path = esg_dir() / "sp500_esg_risk_ratings_sustainalytics_2023.csv"
+    mw.ingest("esg-risk-ratings", [path])
+    by_ticker, by_isin = mw.resolve("JPM")[0]["issuer_id"], mw.resolve("US46625H1005")[0]["issuer_id"]
+    if by_ticker == by_isin:
+        pytest.skip("this master holds JPMorgan as one issuer")
+    a = mw.esg.metrics("JPM")
+    b = mw.esg.metrics("US46625H1005")
+    assert a and [(r["metric"], r["value"], r["entity_id"]) for r in a] == \
+        [(r["metric"], r["value"], r["entity_id"]) for r in b]
+    assert "esg-risk-ratings:symbol:JPM" in {r["entity_id"] for r in a}
+    # another company's query reads none of them
+    assert not {r["entity_id"] for r in mw.esg.metrics("AAPL")} & {r["entity_id"] for r in a}
 
 
 def test_wa_ghg_rows_and_parent_totals(mw, tmp_path):

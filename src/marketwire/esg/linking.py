@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from marketwire.errors import Ambiguous, InvalidIdentifier, MarketwireError, NotFound
@@ -36,9 +37,9 @@ THRESHOLD = 0.9
 #: legal forms and descriptors in the languages the sources use, dropped before comparing names
 LEGAL_FORMS = {
     "inc", "incorporated", "corp", "corporation", "co", "cos", "company", "companies", "ltd", "limited", "plc",
-    "llc", "lp", "llp", "the", "and", "of", "holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo",
+    "llc", "lp", "llp", "the", "and", "of", "holding", "holdings", "hldgs", "group", "grp", "groupe", "gruppe", "grupo", "gruppo",
     "ag", "aktiengesellschaft", "se", "sa", "nv", "bv", "naamloze", "vennootschap", "gmbh",
-    "kg", "kgaa", "mbh", "spa", "p", "srl", "sarl", "sas", "societe", "anonyme", "sociedad", "anonima", "sab", "cv",
+    "kg", "kgaa", "mbh", "spa", "srl", "sarl", "sas", "societe", "anonyme", "sociedad", "anonima", "sab", "cv",
     "de", "oyj", "abp", "oy", "ab", "publ", "aktiebolag", "asa", "as", "aps", "kk", "kabushiki", "kaisha", "tbk",
     "pt", "pcl", "bhd", "berhad", "nl", "sca", "scs", "sae", "saa", "vna", "on", "inh", "akt", "na", "eo",
     "dm", "adr", "ads", "reg", "registered", "shs", "ord", "class", "cl", "new", "pjsc", "ojsc", "jsc", "pao",
@@ -47,29 +48,53 @@ LEGAL_FORMS = {
 #: share-class and currency descriptors of venue names (``LUFTHANSA AG VNA O.N.``, ``AXA S.A. INH. EO 2,29``):
 #: a number right after one of them is a nominal value, not part of the name
 _DESCRIPTORS = {"dm", "eo", "dl", "ls", "sf", "on", "o", "n", "inh", "vna", "na", "reg", "nam", "akt", "hk", "yc"}
+#: descriptors of venue names that are words of a company name when they open it (``New Palace International``)
+_NAME_WORDS = {"new", "class", "national"}
 _ALIASES = {"intl": "international", "mfg": "manufacturing", "natl": "national", "svcs": "services"}
 
 
+#: letters NFKD does not decompose (Polish, Danish, Norwegian, German, Icelandic, Croatian, French): spelled out
+_LETTERS = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "đ": "d",
+                          "Đ": "D", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """Accents and the letters NFKD keeps (``ł``, ``ø``, ``ß`` ...) folded to ASCII (``Spółka`` -> ``Spolka``)."""
+    return unicodedata.normalize("NFKD", text.translate(_LETTERS)).encode("ascii", "ignore").decode()
+
+
+_PAREN = re.compile(r"\(.*?\)")
+_SLASHED = re.compile(r"\b([a-z])\s*/\s*([a-z])\b")
+_SPA = re.compile(r"\bs\.?\s*p\.?\s*a\b\.?")  # S.p.A, S. p. A., SpA: one token (a lone "p" is an initial: J P Morgan)
+_SPZOO = re.compile(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?")
+_ON = re.compile(r"\bo\.\s*n\.")
+_DOTTED = re.compile(r"\b([a-z])\.(?=[a-z]\.)")
+_INITIAL = re.compile(r"\b([a-z])\.")
+_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=1 << 17)
 def normalise(name: str | None) -> str:
     """A company name reduced for comparison: accents folded, lower case, legal forms and descriptors dropped."""
     if not name:
         return ""
-    n = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    n = re.sub(r"\(.*?\)", " ", n)  # "(Saudi Aramco)", "(publ)"
+    n = fold(name).lower()
+    n = _PAREN.sub(" ", n)  # "(Saudi Aramco)", "(publ)"
     n = n.replace("&", " and ").replace("'", "")
-    n = re.sub(r"\b([a-z])\s*/\s*([a-z])\b", r"\1\2", n)  # A/S, S/A
-    n = re.sub(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?", " spzoo ", n)
-    n = re.sub(r"\bo\.\s*n\.", " on ", n)  # O.N. (ohne Nennwert) of German venue names
-    n = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", n)  # S.p.A., N.V. -> spa, nv
-    n = re.sub(r"\b([a-z])\.", r"\1", n)
-    toks = [_ALIASES.get(t, t) for t in re.split(r"[^a-z0-9]+", n) if t]
+    n = _SLASHED.sub(r"\1\2", n)  # A/S, S/A
+    n = _SPZOO.sub(" spzoo ", n)
+    n = _SPA.sub(" spa ", n)
+    n = _ON.sub(" on ", n)  # O.N. (ohne Nennwert) of German venue names
+    n = _DOTTED.sub(r"\1", n)  # S.p.A., N.V. -> spa, nv
+    n = _INITIAL.sub(r"\1", n)
+    toks = [_ALIASES.get(t, t) for t in _SPLIT.split(n) if t]
     kept = []
     after_descriptor = False
-    for t in toks:
+    for i, t in enumerate(toks):
         if t.isdigit() and after_descriptor:
             continue
         after_descriptor = t in _DESCRIPTORS or (after_descriptor and t.isdigit())
-        if t not in LEGAL_FORMS:
+        if t not in LEGAL_FORMS or (i == 0 and t in _NAME_WORDS):
             kept.append(t)
     return " ".join(kept) or " ".join(toks) or norm_name(name)
 
@@ -85,7 +110,10 @@ FORM_COUNTRIES = {
     "nv": {"NL", "BE", "CW", "SR"}, "plc": {"GB", "IE", "JE", "GG", "IM", "CY", "MT", "NG", "LK", "BM"},
     "inc": {"US", "CA", "PH", "KR", "TW", "JP", "BM", "KY", "VG", "MH", "PR", "PA", "LR"},
     "llc": {"US", "RU", "UA", "GE", "AZ", "KZ", "AM", "AE", "OM", "QA"}, "ab": {"SE"}, "oyj": {"FI"},
-    "oy": {"FI"}, "asa": {"NO"}, "sl": {"ES"}, "spzoo": {"PL"}, "sro": {"CZ", "SK"}, "kft": {"HU"},
+    "oy": {"FI"}, "asa": {"NO"}, "sl": {"ES"},
+    # société / sociedad / spółka akcyjna: civil-law Europe and Latin America, never a common-law country's
+    "sa": {"FR", "BE", "LU", "CH", "ES", "PT", "PL", "GR", "MC", "AR", "BR", "CL", "CO", "MX", "PE", "UY", "EC",
+           "PY", "BO", "VE", "GT", "CR", "PA", "DO", "MA", "TN", "SN", "CI"}, "spzoo": {"PL"}, "sro": {"CZ", "SK"}, "kft": {"HU"},
     # "Ltd" is used across the common-law world and by East Asian companies ("Co., Ltd."), never in the US
     "ltd": {"GB", "IE", "HK", "IN", "AU", "NZ", "SG", "ZA", "CN", "JP", "KR", "TW", "TH", "IL", "BM", "KY", "VG", "JE",
             "GG", "IM", "CY", "MT", "NG", "KE", "MY", "PK", "BD", "LK", "CA", "MO", "PH", "ID", "VN", "GI", "MU"},
@@ -94,16 +122,22 @@ FORM_COUNTRIES["limited"] = FORM_COUNTRIES["ltd"]
 #: company words that say a name is a legal entity's, not a brand's ("Yamato Holdings Co" is not "Yamato Corp")
 _GENERIC_FORMS = {"co", "corp", "corporation", "company", "incorporated", "inc", "ltd", "limited", "plc"}
 #: words that tell a holding or a group apart from its operating company
-_LAYERS = {"holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep"}
+_LAYERS = {"holding", "holdings", "group", "groupe", "gruppe", "grupo", "gruppo", "groep", "grp", "hldgs"}
 #: a master name that is an instrument, not a company (bonds and certificates with dates or rates in the name)
 _INSTRUMENT = re.compile(r"\d{1,2}/\d{1,2}|\bFLR\b|\bZERO\b|\d+[,.]\d+\s*%", re.IGNORECASE)
+
+
+def _layers(name: str | None) -> set[str]:
+    """The holding or group layer a name states, in one spelling (``Grp``, ``Groupe`` -> group; ``Hldgs`` ->
+    holding)."""
+    return {"holding" if w.startswith(("hold", "hldg")) else "group" for w in _words(name) & _LAYERS}
 
 
 def legal_forms(name: str | None) -> set[str]:
     """The legal-form tokens a name carries (``Siemens Aktiengesellschaft`` -> {aktiengesellschaft})."""
     if not name:
         return set()
-    t = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    t = fold(name).lower()
     t = re.sub(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?", " spzoo ", t)
     t = re.sub(r"\bs\.?\s*r\.?\s*o\.?(?=\s|$)", " sro ", t)
     t = t.replace(".", "")
@@ -112,7 +146,7 @@ def legal_forms(name: str | None) -> set[str]:
 
 
 def _words(name: str | None) -> set[str]:
-    t = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    t = fold(name or "").lower()
     return set(re.split(r"[^a-z0-9]+", t)) - {""}
 
 
@@ -125,7 +159,7 @@ def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_count
         return f"the entity's legal form ({', '.join(sorted(private))}) is a private company's; the issuer's is not"
     if ef & {"ltd", "limited"} and "plc" in inf:
         return "a private limited company (Ltd) beside a public limited company (plc) of the same name"
-    layers = (_words(entity_name) & _LAYERS) ^ (_words(issuer_name) & _LAYERS)
+    layers = _layers(entity_name) ^ _layers(issuer_name)
     if (ef or _words(entity_name) & _GENERIC_FORMS) and layers:
         return (f"one name says {', '.join(sorted(layers))} and the other does not: a holding and its operating "
                 "company are different legal entities")
@@ -138,6 +172,77 @@ def form_conflict(entity_name: str | None, issuer_name: str | None, issuer_count
         if foreign:
             return (f"the entity's legal form ({', '.join(sorted(foreign))}) is not of the issuer's country "
                     f"({issuer_country}): likely a subsidiary")
+    return None
+
+
+#: spellings of one legal form (``Limited`` and ``Ltd``, ``Corporation`` and ``Corp`` ...)
+_FAMILY = {"limited": "ltd", "corporation": "corp", "incorporated": "inc", "aktiengesellschaft": "ag",
+           "companies": "company", "cos": "company", "co": "company"}
+#: national legal forms whose law names a country (``corp`` as ``inc``): when an entity's name and the issuer's own
+#: name carry the same one, and the issuer's country is one of the form's, the form confirms the country
+CONFIRMING = {**{_FAMILY.get(k, k): v for k, v in FORM_COUNTRIES.items()}, "corp": FORM_COUNTRIES["inc"],
+              "tbk": {"ID"}}
+#: every legal-form token (generic, national, private), in family spelling
+ALL_FORMS = {_FAMILY.get(k, k) for k in set(FORM_COUNTRIES) | PRIVATE_FORMS | _GENERIC_FORMS} | {
+    "sa", "se", "spa", "nv", "asa", "oyj", "ab", "tbk", "pcl", "bhd", "berhad", "pjsc", "jsc", "sab", "lp", "llp",
+    "kgaa", "sca", "ltda", "company"}
+
+
+def forms_of(name: str | None) -> set[str]:
+    """Every legal-form token of a name, in family spelling (``Kimberly-Clark Corporation`` -> {corp})."""
+    if not name:
+        return set()
+    t = fold(name).lower()
+    t = re.sub(r"\bsp\.?\s*z\.?\s*o\.?\s*o\.?", " spzoo ", t).replace(".", "")
+    return {_FAMILY.get(x, x) for x in re.split(r"[^a-z0-9]+", t)} & ALL_FORMS
+
+
+def form_country(entity_name: str | None, issuer: Issuer) -> str | None:
+    """The legal form that confirms the issuer's country for an entity whose own country is unknown or only its
+    registry's (an EU ETS account is held in the administering state): a national form both the entity's name and
+    one of the issuer's names carry, of the issuer's country; else None."""
+    if not issuer.country:
+        return None
+    ef = {f for f in forms_of(entity_name) if f in CONFIRMING}
+    if not ef:
+        return None
+    # the issuer's current name decides when it carries a form (a listing's older name, e.g. ``Alcoa Inc.`` of a
+    # recycled ticker, is not the issuer's); else any of its names (venue names often drop the form)
+    inf = forms_of(issuer.name)
+    if not inf:
+        for n in issuer.names:
+            inf |= forms_of(n)
+    for f in sorted(ef & inf):
+        if issuer.country in CONFIRMING[f]:
+            return f
+    return None
+
+
+def formless_issuer(entity_name: str | None, issuer: Issuer) -> str | None:
+    """Why an entity whose name carries a legal form is not a US issuer none of whose names carries one: a US
+    issuer's names in the master are the names registered with the SEC and its venues, so when none has a form the
+    registered name has none (``Phillips 66``, ``ConocoPhillips``) and ``Phillips 66 Company`` is another legal
+    entity of the group (its operating company). Elsewhere the master's names are often short venue or translated
+    names without the form (``Sumitomo Chemical``, ``EDENRED EO 2``), which says nothing about the legal name."""
+    ef = forms_of(entity_name)
+    if issuer.country != "US" or not ef or not issuer.names or any(forms_of(n) for n in issuer.names):
+        return None
+    return (f"the entity's name carries a legal form ({', '.join(sorted(ef))}) and no name of the US issuer carries "
+            "any: the issuer's registered name has none, so the entity is another legal entity of the group")
+
+
+def other_forms(entity_name: str | None, issuer: Issuer) -> str | None:
+    """Why an entity whose country does not confirm the match is not the issuer: both names carry legal forms and
+    they have none in common (``ST MICROELECTRONICS SA``, a French company of the group, and ``STMicroelectronics
+    N.V.``; ``Arconic Inc`` and ``Arconic Corporation``)."""
+    ef = forms_of(entity_name) - {"company"}
+    inf: set[str] = set()
+    for n in issuer.names:
+        inf |= forms_of(n)
+    inf -= {"company"}
+    if ef and inf and not ef & inf:
+        return (f"the names carry different legal forms ({', '.join(sorted(ef))} / {', '.join(sorted(inf))}) and "
+                "no country confirms them: likely another legal entity")
     return None
 
 
@@ -167,6 +272,7 @@ class Issuer:
     listings: int = 0
     index_member: bool = False
     names: set[str] = field(default_factory=set)
+    tickers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -203,6 +309,7 @@ class Linker:
         self._issuers: dict[str, Issuer] | None = None
         self._by_norm: dict[str, list[str]] = {}
         self._blocks: dict[str, list[str]] = {}
+        self._by_compact: dict[str, list[str]] = {}
 
     # -- the master's issuers, indexed by normalised name --------------------------------------------------------
     def _index(self) -> dict[str, Issuer]:
@@ -222,6 +329,8 @@ class Linker:
                 it.security_id = r.get("security_id")
             it.listings += 1 if r.get("listing_id") else 0
             it.index_member = it.index_member or bool(r.get("index_member"))
+            if r.get("ticker"):
+                it.tickers.add(str(r["ticker"]).upper())
             for n in (r.get("issuer_name"), r.get("security_name"), r.get("listing_name")):
                 if n and not _INSTRUMENT.search(n):
                     it.names.add(n)
@@ -232,12 +341,38 @@ class Linker:
                 if k:
                     by_norm[k].add(it.issuer_id)
         self._by_norm = {k: sorted(v) for k, v in by_norm.items()}
+        by_compact: dict[str, set[str]] = defaultdict(set)
+        for k, v in self._by_norm.items():
+            by_compact[k.replace(" ", "")] |= set(v)
+        self._by_compact = {k: sorted(v) for k, v in by_compact.items()}
         blocks: dict[str, list[str]] = defaultdict(list)
         for k in self._by_norm:
             blocks[k.split()[0]].append(k)
         self._blocks = dict(blocks)
         self._issuers = issuers
         return issuers
+
+    def same_company(self, issuer_id: str) -> list[str]:
+        """Other issuers of the master that are the same company as ``issuer_id``: a name equal once normalised and
+        written without spaces (``J P Morgan Chase & Co`` and ``JPMorgan Chase & Co.``), the same country (or one
+        unknown) and a ticker in common. The master can hold one company as two issuers (a venue's directory name
+        and a reference file's name that its name key does not join); an ESG query by any id of the company reads
+        the links of all of them."""
+        issuers = self._index()
+        it = issuers.get(issuer_id)
+        if it is None or not it.tickers:
+            return []
+        out: set[str] = set()
+        for n in it.names:
+            c = normalise(n).replace(" ", "")
+            if len(c) < 4:
+                continue
+            for j in self._by_compact.get(c, ()):
+                o = issuers[j]
+                if j != issuer_id and (not o.country or not it.country or o.country == it.country) and \
+                        o.tickers & it.tickers:
+                    out.add(j)
+        return sorted(out)
 
     # -- one entity ----------------------------------------------------------------------------------------------
     def link(self, e: dict[str, Any]) -> Link:
@@ -306,23 +441,50 @@ class Linker:
         if link.status != "linked":
             return link
         it = self._index()[link.issuer_id or ""]
-        why = form_conflict(e.get("name"), it.name, it.country)
+        why = form_conflict(e.get("name"), it.name, it.country) or formless_issuer(e.get("name"), it)
+        if why is None and not ev.get("country_agrees"):
+            why = other_forms(e.get("name"), it)
         key = str(ev.get("normalised", ""))
-        if why is None and not ev.get("country_agrees") and (len(key.split()) == 1 or len(key.replace(" ", "")) <= 5):
+        if why is None and not ev.get("country_agrees") and not ev.get("country_from_legal_form") and \
+                (len(key.split()) == 1 or len(key.replace(" ", "")) <= 5):
             why = "a one-word or very short name without the country to confirm it"
         if why is None:
             return link
         ev["why_review"] = why
+        ev.pop("same_company", None)
         cands = link.candidates or [self._cand(it, 100.0)]
         return Link(link.entity_id, "review", None, None, None, None, min(link.confidence, 0.8), link.raw_name,
                     link.country, link.sector, ev, cands)
 
+    def _by_form(self, name: str | None, exact: list[Issuer], ev: dict[str, Any]) -> Issuer | None:
+        """The one issuer of the name whose country the entity's legal form confirms (see :func:`form_country`),
+        or of several such, the only one with an ISIN; None otherwise."""
+        confirmed = [(it, f) for it in exact if (f := form_country(name, it))]
+        if len(confirmed) > 1:
+            confirmed = [(it, f) for it, f in confirmed if it.isin]
+            if len(confirmed) == 1:
+                ev["chosen_because"] = "the only issuer of that name and legal form with an ISIN"
+        if len(confirmed) != 1:
+            return None
+        it, f = confirmed[0]
+        ev["country_from_legal_form"] = f"{f}: a form of {it.country} law that the issuer's own name carries"
+        return it
+
     def _by_name_only(self, e: dict[str, Any], ev: dict[str, Any]) -> Link:
         issuers = self._index()
         name, country = e.get("name"), e.get("country")
+        # an EU ETS account is held in the administering state: that country is the registry's, not the company's
+        registry = e.get("country_role") == "registry"
+        if registry:
+            ev["country_role"] = "registry"
         key = normalise(name)
         ev["normalised"] = key
         exact = [issuers[i] for i in self._by_norm.get(key, ())]
+        if not exact and len(key.replace(" ", "")) >= 8:
+            # written with or without spaces ("HEIDELBERG CEMENT", "HeidelbergCement"; "J P Morgan", "JPMorgan")
+            exact = [issuers[i] for i in self._by_compact.get(key.replace(" ", ""), ())]
+            if exact:
+                ev["matched_without_spaces"] = True
         cands = self._candidates(key, exact)
         if exact:
             same = [it for it in exact if country and it.country == country]
@@ -339,10 +501,13 @@ class Linker:
                     return self._made(e, with_isin[0].issuer_id, with_isin[0].security_id, with_isin[0].name,
                                       "name", 0.9, ev, cands)
                 ev["why_review"] = f"{len(same)} issuers of that name in {country}"
+            elif (not country or registry) and (by_form := self._by_form(name, exact, ev)) is not None:
+                return self._made(e, by_form.issuer_id, by_form.security_id, by_form.name, "name", 0.9, ev, cands)
             elif not country and len(exact) == 1:
-                return self._made(e, exact[0].issuer_id, exact[0].security_id, exact[0].name, "name", 0.9,
-                                  {**ev, "country_agrees": None}, cands)
-            elif country and not same and len(unknown) == 1 and len(exact) == 1:
+                ev["country_agrees"] = None
+                return self._made(e, exact[0].issuer_id, exact[0].security_id, exact[0].name, "name", 0.9, ev,
+                                  cands)
+            elif country and not registry and not same and len(unknown) == 1 and len(exact) == 1:
                 ev["country_agrees"] = None
                 return self._made(e, unknown[0].issuer_id, unknown[0].security_id, unknown[0].name, "name", 0.9,
                                   ev, cands)
@@ -376,10 +541,13 @@ class Linker:
         return {"issuer_id": it.issuer_id, "name": it.name, "country": it.country, "score": round(score, 1),
                 "has_isin": it.isin, "listings": it.listings}
 
-    @staticmethod
-    def _made(e: dict[str, Any], issuer_id: str, security_id: str | None, issuer_name: str | None, method: str,
-              conf: float, ev: dict[str, Any], cands: list[dict[str, Any]]) -> Link:
+    def _made(self, e: dict[str, Any], issuer_id: str, security_id: str | None, issuer_name: str | None,
+              method: str, conf: float, ev: dict[str, Any], cands: list[dict[str, Any]]) -> Link:
         status = "linked" if conf >= THRESHOLD else "review"
+        if status == "linked":
+            also = self.same_company(issuer_id)
+            if also:
+                ev["same_company"] = also
         return Link(e["entity_id"], status, issuer_id if status == "linked" else None,
                     security_id if status == "linked" else None, issuer_name if status == "linked" else None,
                     method if status == "linked" else None, conf, e.get("name"), e.get("country"), e.get("sector"),
@@ -387,4 +555,5 @@ class Linker:
                                   if status == "review" else []))
 
 
-__all__ = ["LEGAL_FORMS", "THRESHOLD", "Link", "Linker", "normalise"]
+__all__ = ["LEGAL_FORMS", "THRESHOLD", "Link", "Linker", "fold", "form_country", "formless_issuer", "forms_of",
+           "normalise"]

@@ -100,16 +100,16 @@ class EsgStage:
         records = self.service._one_per_key(records, refusals)
         V.check_totals(records)
         V.check_jumps(records, self.service._stored_series({r["entity_id"] for r in records}))
-        job.commit(ESG_OBSERVATIONS, observations)
-        w = job.commit(ESG_METRICS, records)
+        job.commit(ESG_OBSERVATIONS, frame(ESG_OBSERVATIONS, observations))
+        w = job.commit(ESG_METRICS, frame(ESG_METRICS, records))
         if aggregations:
-            job.commit(ESG_AGGREGATIONS, aggregations)
+            job.commit(ESG_AGGREGATIONS, frame(ESG_AGGREGATIONS, aggregations))
             agg = self.service._aggregate({a["group_id"] for a in aggregations}, job.source)
-            wa = job.commit(ESG_METRICS, agg)
+            wa = job.commit(ESG_METRICS, agg if isinstance(agg, pl.DataFrame) else frame(ESG_METRICS, agg))
             job.report.accepted += wa.accepted
             job.report.unchanged += wa.unchanged
         links = self.service._link(list(entities.values()))
-        job.commit(ESG_LINKS, links)
+        job.commit(ESG_LINKS, frame(ESG_LINKS, links))
         dis = self.service._disagreements({lk["issuer_id"] for lk in links if lk.get("issuer_id")})
         if dis:
             wd = job.commit(ESG_DISAGREEMENTS, dis)
@@ -126,6 +126,27 @@ class EsgStage:
         for fl in w.appended.get_column("flags").drop_nulls().to_list() if w.appended.height else []:
             for code in fl.split(","):
                 job.report.count(code)
+
+
+def frame(ds: Any, rows: list[dict[str, Any]]) -> pl.DataFrame | list[dict[str, Any]]:
+    """Records as a frame typed by the dataset's schema, built column-wise by Polars (an order of magnitude faster
+    than a per-record conversion at EU ETS sizes); rows a typed build cannot take are handed on as they are (the
+    engine's conversion then names the problem)."""
+    if not rows:
+        return rows
+    try:
+        return pl.from_dicts(rows, schema=_schema(ds), infer_schema_length=None)
+    except (pl.exceptions.PolarsError, TypeError, ValueError):
+        return rows
+
+
+_SCHEMAS: dict[str, pl.Schema] = {}
+
+
+def _schema(ds: Any) -> pl.Schema:
+    if ds.name not in _SCHEMAS:
+        _SCHEMAS[ds.name] = pl.from_arrow(ds.schema.empty_table()).schema  # type: ignore[union-attr]
+    return _SCHEMAS[ds.name]
 
 
 def _content(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -192,7 +213,7 @@ class EsgService:
                         columns=["entity_id", "metric", "period", "value", "source"])
         return df.to_dicts()
 
-    def _aggregate(self, groups: set[str], source: str) -> list[dict[str, Any]]:
+    def _aggregate(self, groups: set[str], source: str) -> pl.DataFrame | list[dict[str, Any]]:
         """Sums of the installations' ETS metrics per account holder and parent company, from what is stored (so a
         parent with installations in several countries' files sums all of them)."""
         aggs = self._read(ESG_AGGREGATIONS, "group_id IN (SELECT unnest(?))", [sorted(groups)])
@@ -208,16 +229,16 @@ class EsgService:
         j = j.with_columns(pl.col("member_id").str.split(":").list.get(1).alias("member_kind"))
         g = j.group_by(["group_id", "level", "metric", "period"]).agg(pl.col("member_kind").first(),
             pl.col("value").sum().alias("value"), pl.len().alias("n"), pl.col("unit").first(),
-            pl.col("period_end").first(), pl.col("member_id").sort().alias("members"))
-        out = []
-        for r in g.iter_rows(named=True):
-            out.append({"entity_id": r["group_id"], "metric": r["metric"], "period": r["period"],
-                        "period_end": r["period_end"], "value": float(r["value"]), "unit": r["unit"],
-                        "method": f"aggregate:sum of {r['n']} {r['member_kind']}(s) to the "
-                                  f"{r['level'].replace('_', ' ')} (esg_aggregations)",
-                        "boundary": f"{r['level'].replace('_', ' ')}: its {r['member_kind']}s in the files loaded",
-                        "record_id": None})
-        return out
+            pl.col("period_end").first())
+        # built column-wise (a group per parent and year is hundreds of thousands of rows for EU ETS)
+        level = pl.col("level").str.replace_all("_", " ")
+        return g.select(
+            pl.col("group_id").alias("entity_id"), "metric", "period", "period_end",
+            pl.col("value").cast(pl.Float64), "unit",
+            pl.format("aggregate:sum of {} {}(s) to the {} (esg_aggregations)", "n", "member_kind", level)
+            .alias("method"),
+            pl.format("{}: its {}s in the files loaded", level, "member_kind").alias("boundary"),
+            pl.lit(None, pl.String).alias("record_id"))
 
     def _link(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A link per entity; a link a user confirmed is kept (a re-delivery never overrides a confirmation)."""
@@ -273,6 +294,27 @@ class EsgService:
             raise NotFound(f"{id!r} names no issuer", param="id", value=id)
         return m
 
+    def _links_of(self, issuer_id: str, when: Any = None) -> pl.DataFrame:
+        """The links (made or confirmed, as known at ``when``) to the issuer, and to the other issuers of the master
+        that its link evidence names as the same company (``same_company``: the master can hold one company as two
+        issuers, e.g. a venue directory's ``J P Morgan Chase & Co`` and a reference file's ``JPMorgan Chase & Co.``
+        with the ISIN; any id of the company then reads the links of both)."""
+        links = self._read(ESG_LINKS, "(issuer_id = ? OR contains(evidence, ?)) AND status IN ('linked', 'confirmed')",
+                           [issuer_id, issuer_id], as_of=when)
+        if not links.height:
+            return links
+
+        def mine(r: dict[str, Any]) -> bool:
+            if r["issuer_id"] == issuer_id:
+                return True
+            try:
+                return issuer_id in (json.loads(r["evidence"] or "{}").get("same_company") or [])
+            except ValueError:
+                return False
+
+        keep = [mine(r) for r in links.select(["issuer_id", "evidence"]).iter_rows(named=True)]
+        return links.filter(pl.Series(keep, dtype=pl.Boolean))
+
     def metrics(self, id: str, metrics: list[str] | str | None = None, as_of: Any = None) -> list[dict[str, Any]]:
         """The ESG metrics of the issuer ``id`` names (any identifier the identity service resolves), as known at
         ``as_of`` (default now): every source's value, with unit, period, source, method, the link's confidence and
@@ -284,8 +326,7 @@ class EsgService:
             raise InvalidInput(f"`metric`: unknown metric code {unknown[0]!r}; see `marketwire esg catalogue`",
                                param="metric", value=unknown[0])
         m = self._issuer(id)
-        links = self._read(ESG_LINKS, "issuer_id = ? AND status IN ('linked', 'confirmed')", [m["issuer_id"]],
-                           as_of=when)
+        links = self._links_of(m["issuer_id"], when)
         if not links.height:
             return []
         where = "entity_id IN (SELECT unnest(?))"

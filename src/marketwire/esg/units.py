@@ -80,6 +80,7 @@ def written(unit: str) -> str:
     return _WRITTEN[canonical(unit)]
 
 
+@lru_cache(maxsize=256)
 def factor(from_unit: str, to_unit: str) -> Fraction:
     """The exact factor from ``from_unit`` to ``to_unit`` (both known, same dimension), as a fraction."""
     ureg = registry()
@@ -96,6 +97,7 @@ def convert(value: float | int | str | Fraction, from_unit: str, to_unit: str = 
     return float(v * f)
 
 
+@lru_cache(maxsize=1024)
 def is_known(unit: str | None) -> bool:
     if unit is not None and unit in PLAIN_UNITS:
         return True

@@ -20,9 +20,9 @@ from typing import Any
 
 from marketwire.errors import ParseError
 from marketwire.refdata.countries import country_code
-from marketwire.sources.base import Query, RawFile, Source, decode
-from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, files_with,
-                                           parse_number, raw_json, slug, year_end)
+from marketwire.sources.base import Query, RawFile, decode
+from marketwire.sources.esg_common import (EsgBatch, EsgSource, NotANumber, cell_refusal, clean, parse_number,
+                                           raw_json, slug, year_end)
 
 NAME = "Company Name"
 COUNTRY = "Country/Territory"
@@ -51,15 +51,11 @@ def _years(title: list[str]) -> list[int]:
     return sorted(set(out))
 
 
-class CarbonGap(Source):
+class CarbonGap(EsgSource):
     name = "carbon-gap"
-    dataset = DATASET
     url = ("https://raw.githubusercontent.com/Open-Earth-Foundation/OpenClimate/main/harmonize/data/raw/carbon_gap/"
            "profit_and_emmissions_database.csv")
     description = "Carbon Gap profit and emissions database: company Scope 1/2/3 emissions with citations (CC BY 4.0)"
-
-    def locations(self, query: Query) -> list[str]:
-        return files_with(query.paths, (".csv",), [self.url])
 
     def transform(self, query: Query, raw: RawFile) -> EsgBatch:
         text = decode(raw)

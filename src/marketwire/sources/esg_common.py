@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from marketwire.errors import ParseError
-from marketwire.sources.base import RawFile, Refusal
+from marketwire.sources.base import Query, RawFile, Refusal, Source
 
 DATASET = "esg_metrics"
 
@@ -53,6 +53,18 @@ def files_with(query_paths: tuple[str, ...], suffixes: tuple[str, ...], default:
         else:
             out.append(str(path))
     return out
+
+
+class EsgSource(Source):
+    """The base of the ESG sources: they write ``esg_metrics`` (an :class:`EsgBatch` per payload) and read the files a
+    query names, or a folder's files with one of ``suffixes``, or the public ``url`` when it names none."""
+
+    dataset = DATASET
+    #: the file name endings of a folder's data files (README and licence files beside them are not data)
+    suffixes: tuple[str, ...] = (".csv",)
+
+    def locations(self, query: Query) -> list[str]:
+        return files_with(query.paths, self.suffixes, [self.url] if self.url else [])
 
 
 class NotANumber(ValueError):
@@ -202,5 +214,5 @@ def clean(v: Any) -> str | None:
     return None if s.lower() in ABSENT else s
 
 
-__all__ = ["ABSENT", "DATASET", "EsgBatch", "NotANumber", "cell_refusal", "clean", "header_index", "parse_number",
+__all__ = ["ABSENT", "DATASET", "EsgBatch", "EsgSource", "NotANumber", "cell_refusal", "clean", "header_index", "parse_number",
            "raw_json", "sheets", "slug", "year_end", "year_of"]

@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from marketwire.sources.base import Query, RawFile, Source, read_csv
-from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, duplicate, files_with,
+from marketwire.sources.base import Query, RawFile, read_csv
+from marketwire.sources.esg_common import (EsgBatch, EsgSource, NotANumber, cell_refusal, clean, duplicate,
                                            parse_number, raw_json, slug, year_end)
 
 _YEARLY = re.compile(r"^(VerifiedEmissions|FreeAllocations|UnitsSurrendered|ComplianceCode)_(\d{4})$")
@@ -36,15 +36,11 @@ def _none(v: str | None) -> str | None:
     return None if v in (None, "-") else v
 
 
-class EuEts(Source):
+class EuEts(EsgSource):
     name = "eu-ets"
-    dataset = DATASET
     url = "https://raw.githubusercontent.com/cedricr/eutl/main/export/installations-DE.csv"
     description = "EU ETS installations and aircraft operators (EUTL): verified emissions, free allocation, " \
                   "surrendered units, compliance; aggregated to account holder and parent company"
-
-    def locations(self, query: Query) -> list[str]:
-        return files_with(query.paths, (".csv",), [self.url])
 
     def transform(self, query: Query, raw: RawFile) -> EsgBatch:
         header, rows = read_csv(raw, REQUIRED)
@@ -75,7 +71,10 @@ class EuEts(Source):
                 batch.aggregations.append({"group_id": gid, "member_id": inst, "level": "account_holder",
                                            "name": holder})
                 if not parent:  # the account holder is the top of the chain: a company to link
+                    # the country of an account is the administering state's (an airline's account is held where
+                    # it flies most), evidence of the registry, not of the company's domicile
                     groups.setdefault(gid, {"entity_id": gid, "name": holder, "country": cc, "kind": "account_holder",
+                                            "country_role": "registry",
                                             "sector": _none(row.get("MainActivityTypeCodeLookup"))})
             if parent:
                 pid = f"eu-ets:parent:{slug(parent)}"

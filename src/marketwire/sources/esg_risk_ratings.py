@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 from marketwire.errors import ParseError
-from marketwire.sources.base import Query, RawFile, Source, date_from_name, read_csv
-from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, duplicate, files_with,
+from marketwire.sources.base import Query, RawFile, date_from_name, read_csv
+from marketwire.sources.esg_common import (EsgBatch, EsgSource, NotANumber, cell_refusal, clean, duplicate,
                                            parse_number, raw_json, year_end)
 
 SCORES = {"Total ESG Risk score": "risk_total", "Environment Risk Score": "risk_environment",
@@ -20,14 +20,10 @@ SCORES = {"Total ESG Risk score": "risk_total", "Environment Risk Score": "risk_
 TEXTS = {"ESG Risk Level": "risk_level", "Controversy Level": "controversy_level"}
 
 
-class EsgRiskRatings(Source):
+class EsgRiskRatings(EsgSource):
     name = "esg-risk-ratings"
-    dataset = DATASET
     url = "https://www.kaggle.com/datasets/pritish509/s-and-p-500-esg-risk-ratings"
     description = "S&P 500 ESG risk ratings (Sustainalytics via Yahoo Finance, 2023; test-only)"
-
-    def locations(self, query: Query) -> list[str]:
-        return files_with(query.paths, (".csv",), [self.url])
 
     def transform(self, query: Query, raw: RawFile) -> EsgBatch:
         header, rows = read_csv(raw, ["Symbol", "Name", "Total ESG Risk score"])

@@ -19,9 +19,9 @@ from typing import Any
 
 from marketwire.errors import ParseError
 from marketwire.refdata.countries import country_code
-from marketwire.sources.base import Query, RawFile, Source, date_from_name
-from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, files_with,
-                                           header_index, parse_number, raw_json, sheets, slug, year_of)
+from marketwire.sources.base import Query, RawFile, date_from_name
+from marketwire.sources.esg_common import (EsgBatch, EsgSource, NotANumber, cell_refusal, clean, header_index,
+                                           parse_number, raw_json, sheets, slug, year_of)
 
 
 def _country(v: Any) -> str | None:
@@ -44,11 +44,8 @@ def _dmy(v: Any) -> date | None:
         return None
 
 
-class _Xlsx(Source):
-    dataset = DATASET
-
-    def locations(self, query: Query) -> list[str]:
-        return files_with(query.paths, (".xlsx", ".xlsm"), [self.url])
+class _Xlsx(EsgSource):
+    suffixes = (".xlsx", ".xlsm")
 
     @staticmethod
     def _add(batch: EsgBatch, raw: RawFile, line: int, row: dict[str, Any], col: str, entity: str, metric: str,

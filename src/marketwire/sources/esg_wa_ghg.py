@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from marketwire.sources.base import Query, RawFile, Source, read_csv
-from marketwire.sources.esg_common import (DATASET, EsgBatch, NotANumber, cell_refusal, clean, duplicate, files_with,
+from marketwire.sources.base import Query, RawFile, read_csv
+from marketwire.sources.esg_common import (EsgBatch, EsgSource, NotANumber, cell_refusal, clean, duplicate,
                                            parse_number, raw_json, slug, year_end, year_of)
 
 GASES = {"Total Emissions (MTCO2e)": "ghg_total", "Biogenic Carbon Dioxide (MTCO2e)": "ghg_biogenic_co2",
@@ -21,14 +21,10 @@ GASES = {"Total Emissions (MTCO2e)": "ghg_total", "Biogenic Carbon Dioxide (MTCO
          "Fluorinated - Other (MTCO2e)": "ghg_f_other"}
 
 
-class WaGhg(Source):
+class WaGhg(EsgSource):
     name = "wa-ghg"
-    dataset = DATASET
     url = "https://data.wa.gov/api/views/idhm-59de/rows.csv"
     description = "Washington State GHG Reporting Program: facility emissions by gas with parent companies"
-
-    def locations(self, query: Query) -> list[str]:
-        return files_with(query.paths, (".csv",), [self.url])
 
     def transform(self, query: Query, raw: RawFile) -> EsgBatch:
         header, rows = read_csv(raw, ["Reporter", "Year", "Total Emissions (MTCO2e)"])

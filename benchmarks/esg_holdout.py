@@ -1,0 +1,107 @@
+"""The sealed out-of-sample set for ESG linking: entities to link drawn by a hash of their id (one in five), minus
+every entity of the in-sample hand-check file, frozen in ``benchmarks/esg_holdout.csv`` and committed before any
+later linking rule was written. The rules are not written while reading these rows; their links are checked by
+hand only after the rules are fixed, and scored separately (out-of-sample) from the in-sample check.
+
+    python benchmarks/esg_holdout.py DATA_DIR > benchmarks/esg_holdout.csv      # the draw (done once, committed)
+    python benchmarks/esg_holdout.py --links HOME benchmarks/esg_holdout.csv    # their links, for the hand-check
+    python benchmarks/esg_holdout.py --score benchmarks/esg_holdout_checked.csv # precision, out-of-sample
+
+The draw needs no lake: it runs each ESG source's transform over the shared files and keeps the linkable entities
+(the kinds the ESG stage links: companies, account holders at the top of their chain, parents, symbols).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+SHARE = 5  # one entity in SHARE
+PER_SOURCE = 60  # links checked by hand per source (all of them where a source has fewer)
+FILES = {
+    "carbon-gap": ["openclimate_raw/carbon_gap"],
+    "eu-ets": ["eutl_installations"],
+    "net-zero-tracker": ["openclimate_raw/net_zero_tracker"],
+    "sbti": ["openclimate_raw/science_based_targets"],
+    "wa-ghg": ["openclimate_raw/US_WA_dept_ecology_GHGRP"],
+    "esg-risk-ratings": ["sp500_esg_risk_ratings_sustainalytics_2023.csv"],
+}
+LINKABLE = ("company", "account_holder", "parent", "symbol")
+COLUMNS = ["source", "entity_id", "raw_name", "country"]
+CHECKED = Path(__file__).with_name("esg_linking_checked.csv")
+
+
+def held_out(entity_id: str) -> bool:
+    return int(hashlib.sha256(entity_id.encode()).hexdigest(), 16) % SHARE == 0
+
+
+def entities(data: Path) -> dict[str, dict[str, str]]:
+    from marketwire.sources import get_source
+    from marketwire.sources.base import Query
+
+    out: dict[str, dict[str, str]] = {}
+    for name, paths in FILES.items():
+        src = get_source(name)
+        q = Query(tuple(str(data / "esg" / p) for p in paths))
+        for raw in src.extract(q):
+            b = src.transform(q, raw)
+            ents = list(b.entities) + [o for o in b.observations if o.get("kind") in LINKABLE]
+            for e in ents:
+                if e.get("kind") in LINKABLE or "kind" not in e:
+                    out.setdefault(e["entity_id"], {"source": name, "entity_id": e["entity_id"],
+                                                    "raw_name": e.get("name") or "", "country": e.get("country") or ""})
+    return out
+
+
+def draw(data: Path) -> list[dict[str, str]]:
+    seen = {r["entity_id"] for r in csv.DictReader(open(CHECKED, encoding="utf-8"))}
+    return [e for k, e in sorted(entities(data).items()) if held_out(k) and k not in seen]
+
+
+def links(home: str, holdout: str) -> list[dict[str, str]]:
+    import random
+    from collections import defaultdict
+
+    import marketwire
+
+    ids = {r["entity_id"] for r in csv.DictReader(open(holdout, encoding="utf-8"))}
+    mw = marketwire.open(home)
+    by: dict[str, list[dict]] = defaultdict(list)
+    for r in sorted(mw.dataset("esg_links"), key=lambda r: r["entity_id"]):
+        if r["entity_id"] in ids and r["status"] == "linked":
+            by[r["entity_id"].split(":", 1)[0]].append(r)
+    picked = []
+    for source, rows in sorted(by.items()):
+        rng = random.Random(f"esg-holdout-{source}")
+        picked += sorted(rows if len(rows) <= PER_SOURCE else rng.sample(rows, PER_SOURCE),
+                         key=lambda r: r["entity_id"])
+    out = []
+    for r in picked:
+        ev = json.loads(r["evidence"] or "{}")
+        out.append({"source": r["entity_id"].split(":", 1)[0], "entity_id": r["entity_id"],
+                    "raw_name": r["raw_name"], "country": r["country"] or "",
+                    "evidence_ids": " ".join(f"{k}={ev[k]}" for k in ("isin", "lei", "ticker") if ev.get(k)),
+                    "issuer_id": r["issuer_id"], "issuer_name": r["issuer_name"], "method": r["method"],
+                    "confidence": r["confidence"], "verdict": "", "note": ""})
+    return out
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--links":
+        rows = links(sys.argv[2], sys.argv[3])
+        w = csv.DictWriter(sys.stdout, list(rows[0]) if rows else COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    elif sys.argv[1] == "--score":
+        sys.path.insert(0, str(Path(__file__).parent))
+        from esg_linking_sample import score
+
+        for s, d in score(sys.argv[2]).items():
+            print(f"{s}: {d['right']}/{d['checked']} right, precision {d['precision']:.1%} (out-of-sample)")
+    else:
+        w = csv.DictWriter(sys.stdout, COLUMNS)
+        w.writeheader()
+        w.writerows(draw(Path(sys.argv[1])))
