@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from marketwire.datasets import fundamentals as F
@@ -212,6 +213,7 @@ class FundamentalsService:
         self.mapping = load_mapping(str(extra) if extra is not None and extra.is_file() else None)
         self._cache: dict[int, tuple[Any, pl.DataFrame, pl.DataFrame]] = {}
         self._mapped_cache: dict[tuple[int, str | None], tuple[pl.DataFrame, pl.DataFrame, list[date]]] = {}
+        self._index_cache: dict[tuple[int, str | None, bool], tuple[pl.DataFrame, Any]] = {}
         self._lock = threading.Lock()
         engine.stage(F.SEC_FACTS.name, FactsStage(self))
         engine.stage(F.SEC_FILINGS.name, FilingsStage())
@@ -396,18 +398,50 @@ class FundamentalsService:
             self._mapped_cache[key] = (f, x, days)
         return x, days
 
+    def _index(self, f: pl.DataFrame, statement: str | None, annual: bool) -> tuple[pl.DataFrame, Any, Any, Any]:
+        """The point-in-time index of an issuer's mapped facts (built once per issuer, statement and period kind,
+        kept with the issuer's cached facts): the rows sorted by filing, for each row the position of the next
+        version of the same fact (``nxt``), and the rows in the order that ranks the tags of a line item and period
+        (``rank``, with ``first`` marking where each (line item, unit, start, end) begins)."""
+        key = (id(f), statement, annual)
+        hit = self._index_cache.get(key)
+        if hit is not None and hit[0] is f:
+            return hit[1]
+        x, _ = self._mapped(f, statement)
+        if annual:
+            x = x.filter((pl.col("months") == 12) | ((pl.col("months") == 0) & (pl.col("fiscal_period") == "FY")))
+        x = x.with_row_index("_p")
+        fact = ["line_item", "taxonomy", "tag", "unit", "period"]
+        nxt = x.select(pl.col("_p").shift(-1).over(fact).fill_null(x.height)).to_series().to_numpy()
+        ranked = x.sort(["line_item", "start", "end", "unit", "priority", "filed", "_p"],
+                        descending=[False, False, False, False, False, True, True], nulls_last=False)
+        rank = ranked.get_column("_p").to_numpy()
+        g = ranked.select(pl.struct("line_item", "unit", "start", "end").rank("dense")).to_series().to_numpy()
+        days = np.array(x.get_column("filed").to_list(), dtype="datetime64[D]") if x.height else \
+            np.array([], dtype="datetime64[D]")
+        built = (x.drop("_p"), nxt, (rank, g), days)
+        with self._lock:
+            if len(self._index_cache) > 1024:
+                self._index_cache.clear()
+            self._index_cache[key] = (f, built)
+        return built
+
     def _values(self, f: pl.DataFrame, statement: str | None, when: date | None,
                 annual: bool = False) -> pl.DataFrame:
-        x, days = self._mapped(f, statement)
-        if when is not None:  # what had been filed by then: a prefix of the rows sorted by filing date
-            x = x.slice(0, bisect.bisect_right(days, when))
-        q = x.lazy()
-        if annual:
-            q = q.filter((pl.col("months") == 12) | ((pl.col("months") == 0) & (pl.col("fiscal_period") == "FY")))
-        # the latest version of each fact, then per (line item, period) the best-ranked tag
-        q = q.unique(["line_item", "taxonomy", "tag", "unit", "period"], keep="last")
-        q = q.sort(["line_item", "start", "end", "priority", "filed"], descending=[False, False, False, False, True])
-        return q.unique(["line_item", "unit", "start", "end"], keep="first", maintain_order=True).collect()
+        """Per (line item, unit, period) the value known at ``when``: of each fact its latest version filed by
+        then, of the tags of a line item the best-ranked one (the mapping's priority), latest filed on a tie."""
+        x, nxt, (rank, g), days = self._index(f, statement, annual)
+        k = x.height if when is None else int(np.searchsorted(days, np.datetime64(when, "D"), side="right"))
+        # what had been filed by then is a prefix of the rows sorted by filing; of each fact, the version whose next
+        # version comes after the prefix
+        live = nxt[rank] >= k
+        live &= rank < k
+        rows, grp = rank[live], g[live]
+        if rows.size:
+            first = np.ones(rows.size, dtype=bool)
+            first[1:] = grp[1:] != grp[:-1]
+            rows = rows[first]
+        return x[rows]
 
     def _statement(self, f: pl.DataFrame, statement: str, period: str, when: date | None) -> pl.DataFrame:
         x = self._values(f, statement, when, annual=period == "annual")
