@@ -24,9 +24,9 @@ from marketwire.datasets import fundamentals as F
 from marketwire.engine import Job
 from marketwire.engine.core import RecordStage
 from marketwire.errors import Ambiguous, InvalidInput, NotFound
-from marketwire.fundamentals import periods
+from marketwire.fundamentals import layout, periods
 from marketwire.fundamentals import verify as V
-from marketwire.fundamentals.standardise import STATEMENTS, line_items, load_mapping, unit_fits
+from marketwire.fundamentals.standardise import STATEMENTS, line_items, load_mapping, unit_fits_expr
 from marketwire.sources.base import Batch, FrameBatch, Refusal
 from marketwire.store.lake import arrow_of
 from marketwire.timeparse import parse_day
@@ -83,10 +83,13 @@ class FactsStage:
         old = new.get_column("flags").fill_null("").str.split(",")
         merged = [",".join(sorted({x for x in a if x} | set(b))) or None for a, b in zip(old.to_list(), fl.to_list())]
         new = new.with_columns(pl.Series("flags", merged, dtype=pl.Utf8))
+        before = self.service.lake.committed_version(F.SEC_FACTS)
         w = job.commit(F.SEC_FACTS, new)
         job.report.accepted += w.accepted
         job.report.unchanged += w.unchanged
         app = w.appended
+        if app.height:
+            self.service.update_layouts(ciks, before, self.service.lake.committed_version(F.SEC_FACTS))
         job.report.flagged += int(app.get_column("flags").is_not_null().sum()) if app.height else 0
         for code, n in _flag_counts(app).items():
             job.report.count(code, n)
@@ -213,7 +216,9 @@ class FundamentalsService:
         self.mapping = load_mapping(str(extra) if extra is not None and extra.is_file() else None)
         self._cache: dict[int, tuple[Any, pl.DataFrame, pl.DataFrame]] = {}
         self._mapped_cache: dict[tuple[int, str | None], tuple[pl.DataFrame, pl.DataFrame, list[date]]] = {}
-        self._index_cache: dict[tuple[int, str | None, bool], tuple[pl.DataFrame, Any]] = {}
+        self._layout_cache: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
+        self.layouts = layout.LayoutStore(home / "cache" / "fundamentals-layout") if home is not None else None
+        self._stamp = layout.mapping_stamp(self.mapping)
         self._lock = threading.Lock()
         engine.stage(F.SEC_FACTS.name, FactsStage(self))
         engine.stage(F.SEC_FILINGS.name, FilingsStage())
@@ -272,6 +277,53 @@ class FundamentalsService:
                 self._cache.clear()
             self._cache[cik] = (version, f, anc)
         return f, anc
+
+    # -- statement layouts on disk ---------------------------------------------------------------------------------
+    def stored_layout(self, cik: int) -> pl.DataFrame | None:
+        """The issuer's statement layout from the layout store, when the store is current for the table's version
+        and the mapping table (see :mod:`marketwire.fundamentals.layout`)."""
+        if self.layouts is None:
+            return None
+        return self.layouts.get(cik, self.lake.version(F.SEC_FACTS), self._stamp)
+
+    def _layouts_of(self, ciks: list[int]) -> dict[int, pl.DataFrame]:
+        """Layouts of ``ciks`` from the stored facts (read in one pass, labelled per issuer)."""
+        out: dict[int, pl.DataFrame] = {}
+        if not ciks:
+            return out
+        allf = self.stored(ciks)
+        if not allf.height:
+            return out
+        cols = ["cik", "issuer_id", "taxonomy", "tag", "unit", "start", "end", "period", "dims", "value", "fy", "fp",
+                "form", "accession", "filed", "frame", "flags", "knowledge_time", "source"]
+        for (cik,), f in allf.select(cols).partition_by("cik", as_dict=True, maintain_order=False).items():
+            f = periods.label(f, periods.anchors(f)).sort("filed", "accession")
+            x, _ = self._mapped(f, None)
+            out[int(cik)] = layout.build(x)
+        return out
+
+    def update_layouts(self, ciks: list[int], before: int | None, after: int | None) -> None:
+        """After a commit of ``sec_facts`` (table version ``before`` -> ``after``) that touched ``ciks``: their
+        layouts rebuilt; the store stays current when it was current for ``before``."""
+        if self.layouts is None or after is None or after == before:
+            return
+        m = self.layouts.manifest()
+        if m is None and before is not None:
+            return  # facts stored before layouts existed: build_layouts() makes them
+        self.layouts.write(self._layouts_of(ciks), after, self._stamp, since=before if m is not None else "any")
+
+    def build_layouts(self, chunk: int = 200) -> dict[str, Any]:
+        """(Re)build the statement layouts of every issuer stored (after facts were written around the ingest
+        engine, or with a new mapping table); returns issuers, rows and bytes."""
+        if self.layouts is None:
+            raise InvalidInput("the fundamentals service has no home to keep layouts in", param="home")
+        version = self.lake.version(F.SEC_FACTS)
+        ciks = self.ciks()
+        lays: dict[int, pl.DataFrame] = {}
+        for i in range(0, len(ciks), chunk):
+            lays.update(self._layouts_of(ciks[i:i + chunk]))
+        self.layouts.write(lays, version, self._stamp, since="any")
+        return {"issuers": len(lays), "rows": sum(x.height for x in lays.values()), "bytes": self.layouts.bytes()}
 
     def ciks(self) -> list[int]:
         if not self.lake.exists(F.SEC_FACTS):
@@ -365,10 +417,15 @@ class FundamentalsService:
             raise InvalidInput(f"`adjust`: {adjust!r} is not one of {', '.join(ADJUST)}", param="adjust",
                                value=str(adjust))
         cik, match = self.resolve(id)
-        f, _ = self.company(cik)
         when = parse_day(as_of, "as_of")
-        out = self._statement(f, statement, period, when)
+        lay = self.stored_layout(cik)
+        f = None
+        if lay is None:
+            f, _ = self.company(cik)
+        out = self._statement(f, statement, period, when, lay=lay)
         if adjust == "splits" and out.height:
+            if f is None:
+                f, _ = self.company(cik)
             out = self._adjust(out, f, match, id)
         if wide:
             return out.pivot(on="period_end", index=["line_item", "label", "unit"], values="value")
@@ -384,10 +441,9 @@ class FundamentalsService:
             return hit[1], hit[2]
         m = self.mapping if statement is None else self.mapping.filter(pl.col("statement") == statement)
         x = f.filter(pl.col("dims") == "").join(
-            m.select("taxonomy", "tag", "line_item", "kind", "unit_kind", "priority", "label", "order"),
+            m.select("taxonomy", "tag", "line_item", "statement", "kind", "unit_kind", "priority", "label", "order"),
             on=["taxonomy", "tag"], how="inner")
-        ok = [unit_fits(k, u) for k, u in zip(x.get_column("unit_kind").to_list(), x.get_column("unit").to_list())]
-        x = x.filter(pl.Series(ok, dtype=pl.Boolean))
+        x = x.filter(unit_fits_expr(pl.col("unit_kind"), pl.col("unit")))
         x = x.filter(((pl.col("kind") == "instant") & pl.col("start").is_null())
                      | ((pl.col("kind") == "duration") & pl.col("start").is_not_null()))
         x = x.sort(["filed", "accession"])
@@ -398,64 +454,43 @@ class FundamentalsService:
             self._mapped_cache[key] = (f, x, days)
         return x, days
 
-    def _index(self, f: pl.DataFrame, statement: str | None, annual: bool) -> tuple[pl.DataFrame, Any, Any, Any]:
-        """The point-in-time index of an issuer's mapped facts (built once per issuer, statement and period kind,
-        kept with the issuer's cached facts): the rows sorted by filing, for each row the position of the next
-        version of the same fact (``nxt``), and the rows in the order that ranks the tags of a line item and period
-        (``rank``, with ``first`` marking where each (line item, unit, start, end) begins)."""
-        key = (id(f), statement, annual)
-        hit = self._index_cache.get(key)
+    def _layout(self, f: pl.DataFrame) -> pl.DataFrame:
+        """The issuer's statement layout from its facts (cached with them): see :func:`layout.build`."""
+        key = id(f)
+        hit = self._layout_cache.get(key)
         if hit is not None and hit[0] is f:
             return hit[1]
-        x, _ = self._mapped(f, statement)
-        if annual:
-            x = x.filter((pl.col("months") == 12) | ((pl.col("months") == 0) & (pl.col("fiscal_period") == "FY")))
-        x = x.with_row_index("_p")
-        fact = ["line_item", "taxonomy", "tag", "unit", "period"]
-        nxt = x.select(pl.col("_p").shift(-1).over(fact).fill_null(x.height)).to_series().to_numpy()
-        ranked = x.sort(["line_item", "start", "end", "unit", "priority", "filed", "_p"],
-                        descending=[False, False, False, False, False, True, True], nulls_last=False)
-        rank = ranked.get_column("_p").to_numpy()
-        g = ranked.select(pl.struct("line_item", "unit", "start", "end").rank("dense")).to_series().to_numpy()
-        days = np.array(x.get_column("filed").to_list(), dtype="datetime64[D]") if x.height else \
-            np.array([], dtype="datetime64[D]")
-        built = (x.drop("_p"), nxt, (rank, g), days)
+        x, _ = self._mapped(f, None)
+        built = layout.build(x)
         with self._lock:
-            if len(self._index_cache) > 1024:
-                self._index_cache.clear()
-            self._index_cache[key] = (f, built)
+            if len(self._layout_cache) > 1024:
+                self._layout_cache.clear()
+            self._layout_cache[key] = (f, built)
         return built
 
-    def _values(self, f: pl.DataFrame, statement: str | None, when: date | None,
-                annual: bool = False) -> pl.DataFrame:
+    def _values(self, f: pl.DataFrame | None, statement: str | None, when: date | None,
+                annual: bool = False, lay: pl.DataFrame | None = None) -> pl.DataFrame:
         """Per (line item, unit, period) the value known at ``when``: of each fact its latest version filed by
         then, of the tags of a line item the best-ranked one (the mapping's priority), latest filed on a tie."""
-        x, nxt, (rank, g), days = self._index(f, statement, annual)
-        k = x.height if when is None else int(np.searchsorted(days, np.datetime64(when, "D"), side="right"))
-        # what had been filed by then is a prefix of the rows sorted by filing; of each fact, the version whose next
-        # version comes after the prefix
-        live = nxt[rank] >= k
-        live &= rank < k
-        rows, grp = rank[live], g[live]
-        if rows.size:
-            first = np.ones(rows.size, dtype=bool)
-            first[1:] = grp[1:] != grp[:-1]
-            rows = rows[first]
-        return x[rows]
+        if lay is None:
+            assert f is not None
+            lay = self._layout(f)
+        return layout.select(lay, statement, when, annual)
 
-    def _statement(self, f: pl.DataFrame, statement: str, period: str, when: date | None) -> pl.DataFrame:
-        x = self._values(f, statement, when, annual=period == "annual")
+    def _statement(self, f: pl.DataFrame | None, statement: str, period: str, when: date | None,
+                   lay: pl.DataFrame | None = None) -> pl.DataFrame:
+        x = self._values(f, statement, when, annual=period == "annual", lay=lay)
         cols = ["line_item", "label", "order", "kind", "unit_kind", "tag", "accession", "start", "end", "value",
                 "unit", "filed", "months", "fiscal_year", "fiscal_period"]
-        x = x.select(cols)
-        dur = x.filter(pl.col("kind") == "duration")
-        inst = x.filter(pl.col("kind") == "instant")
         if period == "annual":  # _values kept the 12-month durations and the fiscal-year-end instants
             return x.lazy().sort(["order", "end", "unit"]).select(
                 "line_item", pl.col("end").alias("period_end"), "value", "unit", pl.col("start").alias("period_start"),
                 "fiscal_year", "fiscal_period", "label", "tag", "accession", "filed", pl.lit(False).alias("derived"),
                 "unit_kind").collect()
         else:
+            x = x.select(cols)
+            dur = x.filter(pl.col("kind") == "duration")
+            inst = x.filter(pl.col("kind") == "instant")
             meta = x.select("line_item", "label", "order", "kind", "unit_kind").unique("line_item")
             base = dur.select("line_item", "start", "end", "value", "unit", "filed", "months", "fiscal_year",
                               "fiscal_period")
@@ -613,9 +648,9 @@ class FundamentalsService:
         known = f.filter(pl.col("filed") <= d)
         if not known.height:
             raise NotFound(f"{id}: nothing had been filed by {d.isoformat()}", param="date", value=d.isoformat())
-        inc = self._statement(known, "income", "ttm", d)
-        bal = self._statement(known, "balance", "quarter", d)
-        cf = self._statement(known, "cash_flow", "ttm", d)
+        inc = self._statement(f, "income", "ttm", d)
+        bal = self._statement(f, "balance", "quarter", d)
+        cf = self._statement(f, "cash_flow", "ttm", d)
         so = periods.as_of(known.filter(pl.col("tag").is_in(["EntityCommonStockSharesOutstanding",
                                                                "CommonStockSharesOutstanding"])
                                         & (pl.col("unit") == "shares") & (pl.col("dims") == "")), d)
