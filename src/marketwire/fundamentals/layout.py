@@ -12,7 +12,8 @@ as :meth:`FundamentalsService._mapped` gives them): one row per fact version, pl
   position of that order. The value of a line item and period is the first live row of its group.
 
 :func:`select` is that read. :class:`LayoutStore` keeps the layouts of all issuers on disk
-(``<home>/cache/fundamentals-layout/``, Arrow IPC segments read memory-mapped, an index of each issuer's rows), built
+(``<home>/cache/fundamentals-layout/``: Arrow IPC segments, one zstd-compressed record batch per issuer, read
+memory-mapped, only the issuer's batch decompressed), built
 at ingest for the issuers a delivery touched and valid for one version of the ``sec_facts`` table and one mapping
 table: a read of an issuer then needs neither the lake nor the issuer's other facts.
 """
@@ -104,9 +105,9 @@ def mapping_stamp(mapping: pl.DataFrame) -> str:
 
 class LayoutStore:
     """Statement layouts of every issuer on disk: ``manifest.json`` (the ``sec_facts`` version and the mapping stamp
-    the layouts are current for, and per CIK the segment file, first row and row count) and Arrow IPC segments
-    (uncompressed, read memory-mapped once per process). A write adds a segment with the layouts of the issuers it
-    rebuilt; the manifest is replaced atomically."""
+    the layouts are current for, and per CIK the segment file, record batch and row count) and Arrow IPC segments
+    (one zstd-compressed record batch per issuer, the file memory-mapped once per process). A write adds a segment
+    with the layouts of the issuers it rebuilt; the manifest is replaced atomically."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -137,23 +138,24 @@ class LayoutStore:
         at = m["issuers"].get(str(cik))
         if at is None:
             return None
-        seg, start, n = at
+        seg, batch, n = at
         hit = self._issuers.get(cik)
-        if hit is not None and hit[0] == (seg, start, n):
+        if hit is not None and hit[0] == (seg, batch, n):
             return hit[1]
         with self._lock:
-            t = self._segments.get(seg)
-            if t is None:
+            reader = self._segments.get(seg)
+            if reader is None:
                 import pyarrow as pa
 
-                t = pa.ipc.open_file(pa.memory_map(str(self.root / seg))).read_all()
-                self._segments[seg] = t
-        out = pl.from_arrow(t.slice(start, n))
+                reader = pa.ipc.open_file(pa.memory_map(str(self.root / seg)))
+                self._segments[seg] = reader
+            rb = reader.get_batch(batch)  # one issuer: only its batch is read and decompressed
+        out = pl.from_arrow(rb)
         assert isinstance(out, pl.DataFrame)
         with self._lock:
             if len(self._issuers) > 4096:
                 self._issuers.clear()
-            self._issuers[cik] = ((seg, start, n), out)
+            self._issuers[cik] = ((seg, batch, n), out)
         return out
 
     def write(self, layouts: dict[int, pl.DataFrame], version: int | None, stamp: str, *,
@@ -166,13 +168,22 @@ class LayoutStore:
         old = self.manifest() or {"issuers": {}, "version": None, "mapping": None}
         issuers = dict(old["issuers"]) if since != "any" else {}
         seg = f"seg-{uuid.uuid4().hex[:12]}.arrow"
-        frames, start = [], 0
-        for cik, lay in layouts.items():
-            issuers[str(cik)] = [seg, start, lay.height]
-            start += lay.height
-            frames.append(lay)
-        if frames:
-            pl.concat(frames, how="vertical_relaxed", rechunk=True).write_ipc(self.root / seg, compression="uncompressed")
+        if layouts:
+            import pyarrow as pa
+
+            schema = None
+            opts = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", 1))
+            with pa.OSFile(str(self.root / seg), "wb") as sink:
+                for i, (cik, lay) in enumerate(layouts.items()):
+                    t = lay.to_arrow()
+                    if schema is None:
+                        schema = t.schema
+                        writer = pa.ipc.new_file(sink, schema, options=opts)
+                    t = t.cast(schema).combine_chunks()
+                    cols = [c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in t.columns]
+                    writer.write_batch(pa.RecordBatch.from_arrays(cols, schema=schema))
+                    issuers[str(cik)] = [seg, i, lay.height]
+                writer.close()
         current = since == "any" or (old.get("version") == since and old.get("mapping") == stamp)
         m = {"version": version if current else None, "mapping": stamp, "issuers": issuers}
         tmp = self.root / f"manifest.{uuid.uuid4().hex[:8]}.tmp"
