@@ -162,35 +162,48 @@ class LayoutStore:
               since: int | None | str = "any") -> None:
         """Store the layouts of ``layouts``' issuers and declare the store current for ``version``. With
         ``since`` (a table version), only when the store was current for it (the issuers it did not rebuild have
-        not changed since); otherwise the store is declared complete only if ``layouts`` covers every issuer
-        (a full build)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        not changed since); with ``"any"``, ``layouts`` are all the issuers (a full build)."""
         old = self.manifest() or {"issuers": {}, "version": None, "mapping": None}
         issuers = dict(old["issuers"]) if since != "any" else {}
-        seg = f"seg-{uuid.uuid4().hex[:12]}.arrow"
-        if layouts:
-            import pyarrow as pa
-
-            schema = None
-            opts = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", 1))
-            with pa.OSFile(str(self.root / seg), "wb") as sink:
-                for i, (cik, lay) in enumerate(layouts.items()):
-                    t = lay.to_arrow()
-                    if schema is None:
-                        schema = t.schema
-                        writer = pa.ipc.new_file(sink, schema, options=opts)
-                    t = t.cast(schema).combine_chunks()
-                    cols = [c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in t.columns]
-                    writer.write_batch(pa.RecordBatch.from_arrays(cols, schema=schema))
-                    issuers[str(cik)] = [seg, i, lay.height]
-                writer.close()
+        issuers.update(self.write_segment(layouts))
         current = since == "any" or (old.get("version") == since and old.get("mapping") == stamp)
-        m = {"version": version if current else None, "mapping": stamp, "issuers": issuers}
+        self.publish(issuers, version if current else None, stamp)
+
+    def write_segment(self, layouts: dict[int, pl.DataFrame]) -> dict[str, list[Any]]:
+        """One segment file with ``layouts`` (one record batch per issuer); returns their manifest entries (not yet
+        published)."""
+        import pyarrow as pa
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not layouts:
+            return {}
+        seg = f"seg-{uuid.uuid4().hex[:12]}.arrow"
+        entries: dict[str, list[Any]] = {}
+        schema = writer = None
+        opts = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", 1))
+        with pa.OSFile(str(self.root / seg), "wb") as sink:
+            for i, (cik, lay) in enumerate(layouts.items()):
+                t = lay.to_arrow()
+                if schema is None:
+                    schema = t.schema
+                    writer = pa.ipc.new_file(sink, schema, options=opts)
+                t = t.cast(schema).combine_chunks()
+                cols = [c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in t.columns]
+                writer.write_batch(pa.RecordBatch.from_arrays(cols, schema=schema))
+                entries[str(cik)] = [seg, i, lay.height]
+            assert writer is not None
+            writer.close()
+        return entries
+
+    def publish(self, issuers: dict[str, list[Any]], version: int | None, stamp: str) -> None:
+        """Replace the manifest (atomically) and remove the segments no issuer points to any more."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        m = {"version": version, "mapping": stamp, "issuers": issuers}
         tmp = self.root / f"manifest.{uuid.uuid4().hex[:8]}.tmp"
         tmp.write_text(json.dumps(m), encoding="utf-8")
         os.replace(tmp, self.root / "manifest.json")
         live = {v[0] for v in issuers.values()}
-        for p in self.root.glob("seg-*.arrow"):  # segments no issuer points to any more
+        for p in self.root.glob("seg-*.arrow"):
             if p.name not in live:
                 try:
                     p.unlink()

@@ -312,24 +312,28 @@ class FundamentalsService:
             return  # facts stored before layouts existed: build_layouts() makes them
         self.layouts.write(self._layouts_of(ciks), after, self._stamp, since=before if m is not None else "any")
 
-    def build_layouts(self, chunk: int = 200) -> dict[str, Any]:
+    def build_layouts(self, chunk: int = 100) -> dict[str, Any]:
         """(Re)build the statement layouts of every issuer stored (after facts were written around the ingest
-        engine, or with a new mapping table); returns issuers, rows and bytes."""
+        engine, or with a new mapping table), ``chunk`` issuers at a time (one segment each, so memory stays that of
+        one chunk); returns issuers, rows and bytes."""
         if self.layouts is None:
             raise InvalidInput("the fundamentals service has no home to keep layouts in", param="home")
         version = self.lake.version(F.SEC_FACTS)
         ciks = self.ciks()
-        lays: dict[int, pl.DataFrame] = {}
+        issuers: dict[str, list[Any]] = {}
+        rows = 0
         for i in range(0, len(ciks), chunk):
-            lays.update(self._layouts_of(ciks[i:i + chunk]))
-        self.layouts.write(lays, version, self._stamp, since="any")
-        return {"issuers": len(lays), "rows": sum(x.height for x in lays.values()), "bytes": self.layouts.bytes()}
+            lays = self._layouts_of(ciks[i:i + chunk])
+            rows += sum(x.height for x in lays.values())
+            issuers.update(self.layouts.write_segment(lays))
+        self.layouts.publish(issuers, version, self._stamp)
+        return {"issuers": len(issuers), "rows": rows, "bytes": self.layouts.bytes()}
 
     def ciks(self) -> list[int]:
         if not self.lake.exists(F.SEC_FACTS):
             return []
         t = self.lake.read(F.SEC_FACTS, columns=["cik"], latest=False)
-        return sorted(set(t.column("cik").to_pylist()))
+        return sorted(pl.from_arrow(t.column("cik")).unique().to_list())  # type: ignore[union-attr]
 
     # -- identity -------------------------------------------------------------------------------------------------
     def issuer_of_cik(self, cik: int) -> str | None:
