@@ -215,7 +215,6 @@ class FundamentalsService:
         extra = (home / "fundamentals_mapping.csv") if home is not None else None
         self.mapping = load_mapping(str(extra) if extra is not None and extra.is_file() else None)
         self._cache: dict[int, tuple[Any, pl.DataFrame, pl.DataFrame]] = {}
-        self._mapped_cache: dict[tuple[int, str | None], tuple[pl.DataFrame, pl.DataFrame, list[date]]] = {}
         self._layout_cache: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
         self.layouts = layout.LayoutStore(home / "cache" / "fundamentals-layout") if home is not None else None
         self._stamp = layout.mapping_stamp(self.mapping)
@@ -298,7 +297,7 @@ class FundamentalsService:
                 "form", "accession", "filed", "frame", "flags", "knowledge_time", "source"]
         for (cik,), f in allf.select(cols).partition_by("cik", as_dict=True, maintain_order=False).items():
             f = periods.label(f, periods.anchors(f)).sort("filed", "accession")
-            x, _ = self._mapped(f, None)
+            x = self._mapped(f, None)
             out[int(cik)] = layout.build(x)
         return out
 
@@ -435,14 +434,10 @@ class FundamentalsService:
             return out.pivot(on="period_end", index=["line_item", "label", "unit"], values="value")
         return out
 
-    def _mapped(self, f: pl.DataFrame, statement: str | None) -> tuple[pl.DataFrame, list[date]]:
+    def _mapped(self, f: pl.DataFrame, statement: str | None) -> pl.DataFrame:
         """Every version of the facts the mapping table maps for ``statement`` (consolidated, in a unit that fits the
-        line item, a period of the line item's kind), sorted by filing date; cached per issuer until the table
-        changes."""
-        key = (id(f), statement)
-        hit = self._mapped_cache.get(key)
-        if hit is not None and hit[0] is f:
-            return hit[1], hit[2]
+        line item, a period of the line item's kind), sorted by filing date (not cached: :meth:`_layout` keeps what
+        reads need)."""
         m = self.mapping if statement is None else self.mapping.filter(pl.col("statement") == statement)
         x = f.filter(pl.col("dims") == "").join(
             m.select("taxonomy", "tag", "line_item", "statement", "kind", "unit_kind", "priority", "label", "order"),
@@ -450,13 +445,7 @@ class FundamentalsService:
         x = x.filter(unit_fits_expr(pl.col("unit_kind"), pl.col("unit")))
         x = x.filter(((pl.col("kind") == "instant") & pl.col("start").is_null())
                      | ((pl.col("kind") == "duration") & pl.col("start").is_not_null()))
-        x = x.sort(["filed", "accession"])
-        days = x.get_column("filed").to_list()
-        with self._lock:
-            if len(self._mapped_cache) > 1024:
-                self._mapped_cache.clear()
-            self._mapped_cache[key] = (f, x, days)
-        return x, days
+        return x.sort(["filed", "accession"])
 
     def _layout(self, f: pl.DataFrame) -> pl.DataFrame:
         """The issuer's statement layout from its facts (cached with them): see :func:`layout.build`."""
@@ -464,7 +453,7 @@ class FundamentalsService:
         hit = self._layout_cache.get(key)
         if hit is not None and hit[0] is f:
             return hit[1]
-        x, _ = self._mapped(f, None)
+        x = self._mapped(f, None)
         built = layout.build(x)
         with self._lock:
             if len(self._layout_cache) > 1024:
