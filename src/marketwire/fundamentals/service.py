@@ -17,15 +17,16 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from marketwire.datasets import fundamentals as F
 from marketwire.engine import Job
 from marketwire.engine.core import RecordStage
 from marketwire.errors import Ambiguous, InvalidInput, NotFound
-from marketwire.fundamentals import periods
+from marketwire.fundamentals import layout, periods
 from marketwire.fundamentals import verify as V
-from marketwire.fundamentals.standardise import STATEMENTS, line_items, load_mapping, unit_fits
+from marketwire.fundamentals.standardise import STATEMENTS, line_items, load_mapping, unit_fits_expr
 from marketwire.sources.base import Batch, FrameBatch, Refusal
 from marketwire.store.lake import arrow_of
 from marketwire.timeparse import parse_day
@@ -82,10 +83,13 @@ class FactsStage:
         old = new.get_column("flags").fill_null("").str.split(",")
         merged = [",".join(sorted({x for x in a if x} | set(b))) or None for a, b in zip(old.to_list(), fl.to_list())]
         new = new.with_columns(pl.Series("flags", merged, dtype=pl.Utf8))
+        before = self.service.lake.committed_version(F.SEC_FACTS)
         w = job.commit(F.SEC_FACTS, new)
         job.report.accepted += w.accepted
         job.report.unchanged += w.unchanged
         app = w.appended
+        if app.height:
+            self.service.update_layouts(ciks, before, self.service.lake.committed_version(F.SEC_FACTS))
         job.report.flagged += int(app.get_column("flags").is_not_null().sum()) if app.height else 0
         for code, n in _flag_counts(app).items():
             job.report.count(code, n)
@@ -211,7 +215,9 @@ class FundamentalsService:
         extra = (home / "fundamentals_mapping.csv") if home is not None else None
         self.mapping = load_mapping(str(extra) if extra is not None and extra.is_file() else None)
         self._cache: dict[int, tuple[Any, pl.DataFrame, pl.DataFrame]] = {}
-        self._mapped_cache: dict[tuple[int, str | None], tuple[pl.DataFrame, pl.DataFrame, list[date]]] = {}
+        self._layout_cache: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
+        self.layouts = layout.LayoutStore(home / "cache" / "fundamentals-layout") if home is not None else None
+        self._stamp = layout.mapping_stamp(self.mapping)
         self._lock = threading.Lock()
         engine.stage(F.SEC_FACTS.name, FactsStage(self))
         engine.stage(F.SEC_FILINGS.name, FilingsStage())
@@ -271,11 +277,62 @@ class FundamentalsService:
             self._cache[cik] = (version, f, anc)
         return f, anc
 
+    # -- statement layouts on disk ---------------------------------------------------------------------------------
+    def stored_layout(self, cik: int) -> pl.DataFrame | None:
+        """The issuer's statement layout from the layout store, when the store is current for the table's version
+        and the mapping table (see :mod:`marketwire.fundamentals.layout`)."""
+        if self.layouts is None:
+            return None
+        return self.layouts.get(cik, self.lake.version(F.SEC_FACTS), self._stamp)
+
+    def _layouts_of(self, ciks: list[int]) -> dict[int, pl.DataFrame]:
+        """Layouts of ``ciks`` from the stored facts (read in one pass, labelled per issuer)."""
+        out: dict[int, pl.DataFrame] = {}
+        if not ciks:
+            return out
+        allf = self.stored(ciks)
+        if not allf.height:
+            return out
+        cols = ["cik", "issuer_id", "taxonomy", "tag", "unit", "start", "end", "period", "dims", "value", "fy", "fp",
+                "form", "accession", "filed", "frame", "flags", "knowledge_time", "source"]
+        for (cik,), f in allf.select(cols).partition_by("cik", as_dict=True, maintain_order=False).items():
+            f = periods.label(f, periods.anchors(f)).sort("filed", "accession")
+            x = self._mapped(f, None)
+            out[int(cik)] = layout.build(x)
+        return out
+
+    def update_layouts(self, ciks: list[int], before: int | None, after: int | None) -> None:
+        """After a commit of ``sec_facts`` (table version ``before`` -> ``after``) that touched ``ciks``: their
+        layouts rebuilt; the store stays current when it was current for ``before``."""
+        if self.layouts is None or after is None or after == before:
+            return
+        m = self.layouts.manifest()
+        if m is None and before is not None:
+            return  # facts stored before layouts existed: build_layouts() makes them
+        self.layouts.write(self._layouts_of(ciks), after, self._stamp, since=before if m is not None else "any")
+
+    def build_layouts(self, chunk: int = 100) -> dict[str, Any]:
+        """(Re)build the statement layouts of every issuer stored (after facts were written around the ingest
+        engine, or with a new mapping table), ``chunk`` issuers at a time (one segment each, so memory stays that of
+        one chunk); returns issuers, rows and bytes."""
+        if self.layouts is None:
+            raise InvalidInput("the fundamentals service has no home to keep layouts in", param="home")
+        version = self.lake.version(F.SEC_FACTS)
+        ciks = self.ciks()
+        issuers: dict[str, list[Any]] = {}
+        rows = 0
+        for i in range(0, len(ciks), chunk):
+            lays = self._layouts_of(ciks[i:i + chunk])
+            rows += sum(x.height for x in lays.values())
+            issuers.update(self.layouts.write_segment(lays))
+        self.layouts.publish(issuers, version, self._stamp)
+        return {"issuers": len(issuers), "rows": rows, "bytes": self.layouts.bytes()}
+
     def ciks(self) -> list[int]:
         if not self.lake.exists(F.SEC_FACTS):
             return []
         t = self.lake.read(F.SEC_FACTS, columns=["cik"], latest=False)
-        return sorted(set(t.column("cik").to_pylist()))
+        return sorted(pl.from_arrow(t.column("cik")).unique().to_list())  # type: ignore[union-attr]
 
     # -- identity -------------------------------------------------------------------------------------------------
     def issuer_of_cik(self, cik: int) -> str | None:
@@ -363,65 +420,70 @@ class FundamentalsService:
             raise InvalidInput(f"`adjust`: {adjust!r} is not one of {', '.join(ADJUST)}", param="adjust",
                                value=str(adjust))
         cik, match = self.resolve(id)
-        f, _ = self.company(cik)
         when = parse_day(as_of, "as_of")
-        out = self._statement(f, statement, period, when)
+        lay = self.stored_layout(cik)
+        f = None
+        if lay is None:
+            f, _ = self.company(cik)
+        out = self._statement(f, statement, period, when, lay=lay)
         if adjust == "splits" and out.height:
+            if f is None:
+                f, _ = self.company(cik)
             out = self._adjust(out, f, match, id)
         if wide:
             return out.pivot(on="period_end", index=["line_item", "label", "unit"], values="value")
         return out
 
-    def _mapped(self, f: pl.DataFrame, statement: str | None) -> tuple[pl.DataFrame, list[date]]:
+    def _mapped(self, f: pl.DataFrame, statement: str | None) -> pl.DataFrame:
         """Every version of the facts the mapping table maps for ``statement`` (consolidated, in a unit that fits the
-        line item, a period of the line item's kind), sorted by filing date; cached per issuer until the table
-        changes."""
-        key = (id(f), statement)
-        hit = self._mapped_cache.get(key)
-        if hit is not None and hit[0] is f:
-            return hit[1], hit[2]
+        line item, a period of the line item's kind), sorted by filing date (not cached: :meth:`_layout` keeps what
+        reads need)."""
         m = self.mapping if statement is None else self.mapping.filter(pl.col("statement") == statement)
         x = f.filter(pl.col("dims") == "").join(
-            m.select("taxonomy", "tag", "line_item", "kind", "unit_kind", "priority", "label", "order"),
+            m.select("taxonomy", "tag", "line_item", "statement", "kind", "unit_kind", "priority", "label", "order"),
             on=["taxonomy", "tag"], how="inner")
-        ok = [unit_fits(k, u) for k, u in zip(x.get_column("unit_kind").to_list(), x.get_column("unit").to_list())]
-        x = x.filter(pl.Series(ok, dtype=pl.Boolean))
+        x = x.filter(unit_fits_expr(pl.col("unit_kind"), pl.col("unit")))
         x = x.filter(((pl.col("kind") == "instant") & pl.col("start").is_null())
                      | ((pl.col("kind") == "duration") & pl.col("start").is_not_null()))
-        x = x.sort(["filed", "accession"])
-        days = x.get_column("filed").to_list()
+        return x.sort(["filed", "accession"])
+
+    def _layout(self, f: pl.DataFrame) -> pl.DataFrame:
+        """The issuer's statement layout from its facts (cached with them): see :func:`layout.build`."""
+        key = id(f)
+        hit = self._layout_cache.get(key)
+        if hit is not None and hit[0] is f:
+            return hit[1]
+        x = self._mapped(f, None)
+        built = layout.build(x)
         with self._lock:
-            if len(self._mapped_cache) > 1024:
-                self._mapped_cache.clear()
-            self._mapped_cache[key] = (f, x, days)
-        return x, days
+            if len(self._layout_cache) > 1024:
+                self._layout_cache.clear()
+            self._layout_cache[key] = (f, built)
+        return built
 
-    def _values(self, f: pl.DataFrame, statement: str | None, when: date | None,
-                annual: bool = False) -> pl.DataFrame:
-        x, days = self._mapped(f, statement)
-        if when is not None:  # what had been filed by then: a prefix of the rows sorted by filing date
-            x = x.slice(0, bisect.bisect_right(days, when))
-        q = x.lazy()
-        if annual:
-            q = q.filter((pl.col("months") == 12) | ((pl.col("months") == 0) & (pl.col("fiscal_period") == "FY")))
-        # the latest version of each fact, then per (line item, period) the best-ranked tag
-        q = q.unique(["line_item", "taxonomy", "tag", "unit", "period"], keep="last")
-        q = q.sort(["line_item", "start", "end", "priority", "filed"], descending=[False, False, False, False, True])
-        return q.unique(["line_item", "unit", "start", "end"], keep="first", maintain_order=True).collect()
+    def _values(self, f: pl.DataFrame | None, statement: str | None, when: date | None,
+                annual: bool = False, lay: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Per (line item, unit, period) the value known at ``when``: of each fact its latest version filed by
+        then, of the tags of a line item the best-ranked one (the mapping's priority), latest filed on a tie."""
+        if lay is None:
+            assert f is not None
+            lay = self._layout(f)
+        return layout.select(lay, statement, when, annual)
 
-    def _statement(self, f: pl.DataFrame, statement: str, period: str, when: date | None) -> pl.DataFrame:
-        x = self._values(f, statement, when, annual=period == "annual")
+    def _statement(self, f: pl.DataFrame | None, statement: str, period: str, when: date | None,
+                   lay: pl.DataFrame | None = None) -> pl.DataFrame:
+        x = self._values(f, statement, when, annual=period == "annual", lay=lay)
         cols = ["line_item", "label", "order", "kind", "unit_kind", "tag", "accession", "start", "end", "value",
                 "unit", "filed", "months", "fiscal_year", "fiscal_period"]
-        x = x.select(cols)
-        dur = x.filter(pl.col("kind") == "duration")
-        inst = x.filter(pl.col("kind") == "instant")
         if period == "annual":  # _values kept the 12-month durations and the fiscal-year-end instants
             return x.lazy().sort(["order", "end", "unit"]).select(
                 "line_item", pl.col("end").alias("period_end"), "value", "unit", pl.col("start").alias("period_start"),
                 "fiscal_year", "fiscal_period", "label", "tag", "accession", "filed", pl.lit(False).alias("derived"),
                 "unit_kind").collect()
         else:
+            x = x.select(cols)
+            dur = x.filter(pl.col("kind") == "duration")
+            inst = x.filter(pl.col("kind") == "instant")
             meta = x.select("line_item", "label", "order", "kind", "unit_kind").unique("line_item")
             base = dur.select("line_item", "start", "end", "value", "unit", "filed", "months", "fiscal_year",
                               "fiscal_period")
@@ -579,9 +641,9 @@ class FundamentalsService:
         known = f.filter(pl.col("filed") <= d)
         if not known.height:
             raise NotFound(f"{id}: nothing had been filed by {d.isoformat()}", param="date", value=d.isoformat())
-        inc = self._statement(known, "income", "ttm", d)
-        bal = self._statement(known, "balance", "quarter", d)
-        cf = self._statement(known, "cash_flow", "ttm", d)
+        inc = self._statement(f, "income", "ttm", d)
+        bal = self._statement(f, "balance", "quarter", d)
+        cf = self._statement(f, "cash_flow", "ttm", d)
         so = periods.as_of(known.filter(pl.col("tag").is_in(["EntityCommonStockSharesOutstanding",
                                                                "CommonStockSharesOutstanding"])
                                         & (pl.col("unit") == "shares") & (pl.col("dims") == "")), d)

@@ -68,6 +68,14 @@ def line_items(mapping: pl.DataFrame, statement: str | None = None) -> pl.DataFr
         pl.col("sign").first(), pl.col("order").min())
 
 
+def unit_fits_expr(unit_kind: pl.Expr, unit: pl.Expr) -> pl.Expr:
+    """:func:`unit_fits` as a Polars expression (columnar)."""
+    money = (unit.str.contains("/", literal=True).not_() & unit.is_in(["shares", "pure"]).not_()
+             & (unit.str.len_chars() == 3) & (unit == unit.str.to_uppercase()) & unit.str.contains("[A-Z]"))
+    return (pl.when(unit_kind == "per_share").then(unit.str.ends_with("/shares"))
+            .when(unit_kind == "shares").then(unit == "shares").otherwise(money))
+
+
 def unit_fits(unit_kind: str, unit: str) -> bool:
     if unit_kind == "per_share":
         return unit.endswith("/shares")

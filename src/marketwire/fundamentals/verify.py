@@ -8,6 +8,9 @@ codes of the delivered facts; :func:`check` is what the ingest stage and the fau
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
+from pathlib import Path
 
 import polars as pl
 
@@ -18,6 +21,38 @@ from marketwire.verify.rules import RULES as ALL_RULES
 RULES = tuple(r for r in ALL_RULES.values() if r.dataset in ("sec_facts", "sec_filings", "sec_fsds_facts", "consensus"))
 
 _NICE = (1000.0, 0.001)
+
+
+#: the sign prior: how many companies report a us-gaap tag, and how many of them negative (built from the SEC
+#: Financial Statement Data Sets by ``tools/fundamentals_sign_prior.py``)
+SIGN_PRIOR_PATH = Path(__file__).with_name("sign_prior.csv")
+#: a tag reported by at least this many companies, at most ``PRIOR_MAX_NEGATIVE`` of them ever negative, is non-negative
+PRIOR_MIN_COMPANIES = 5
+PRIOR_MAX_NEGATIVE = 1
+#: a tag fewer than this share of its companies report negative is non-negative unless the issuer's series says
+#: otherwise (an issuer that reports a tag negative by its own convention does so in most of its filings)
+PRIOR_MINORITY = 0.1
+#: in an issuer's series expected non-negative, negative values this rare (against its positive ones) are sign errors
+SERIES_MINORITY = 0.25
+#: words of the taxonomies' element names that say a value may take either sign (a net, a change, a gain or loss, ...);
+#: a monetary element named with none of them is expected non-negative when the prior does not know it
+SIGNED_WORDS = re.compile(
+    r"Loss|Decrease|Benefit|Deficit|Adjustment|Reclassification|Change|Effect|Gain|Difference|Variance|Net$|NetOf|"
+    r"Other|Offset|Deduction|Impact|Revaluation|Translation|Provision|Contribution|Settlement|Transfer|Income|Accrual|"
+    r"Increment|Excess|Surplus|Position|Spread|Remeasurement|Valuation|Discount|Premium|Elimination|Intersegment|"
+    r"Correction|Reconciliation|Rate|UsedIn|Repayments|ProceedsFromPayments|PaymentsForProceeds|Equity|Earnings|"
+    r"PerShare|Profit|Debt|LiabilityAsset|AssetLiability|Cash|Comprehensive|Undistributed|Retained|Dividends|Treasury",
+    re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def sign_prior() -> pl.DataFrame:
+    """``taxonomy, tag, prior_nonneg``: the tags the prior knows (enough companies report them) and whether they are
+    non-negative."""
+    p = pl.read_csv(SIGN_PRIOR_PATH, schema_overrides={"companies": pl.Int64, "negative_companies": pl.Int64})
+    return p.filter(pl.col("companies") >= PRIOR_MIN_COMPANIES).select(
+        "taxonomy", "tag", (pl.col("negative_companies") <= PRIOR_MAX_NEGATIVE).alias("prior_nonneg"),
+        (pl.col("negative_companies") < PRIOR_MINORITY * pl.col("companies")).alias("prior_mostly"))
 
 
 def _kinds() -> pl.DataFrame:
@@ -58,7 +93,11 @@ def check(facts: pl.DataFrame, new: pl.Series | None = None) -> pl.DataFrame:
     # neighbours of the same tag and duration in time (for values no other filing repeats)
     add(_neighbour_scale(f), "fact.scale")
     add(_series_sign(f), "fact.sign")
+    add(_expected_sign(f), "fact.sign")
     add(_series_scale(f), "fact.scale")
+    related = _related(f)
+    add(related.filter(pl.col("_kind") == "sign").get_column("_i"), "fact.sign")
+    add(related.filter(pl.col("_kind") == "scale").get_column("_i"), "fact.scale")
     add(_balance(f), "balance.identity")
     add(_quarters(f), "quarters.sum")
     codes = [sorted(flags.get(i, ())) for i in range(f.height)]
@@ -115,7 +154,74 @@ def _series_sign(f: pl.DataFrame) -> pl.Series:
     size_ok = (pl.col("value").abs() >= 0.2 * pl.col("_med")) & (pl.col("value").abs() <= 5 * pl.col("_med"))
     odd = ((pl.col("value") < 0) & (pl.col("_neg") == 1) & (pl.col("_pos") >= 3)) | \
           ((pl.col("value") > 0) & (pl.col("_pos") == 1) & (pl.col("_neg") >= 3))
-    return g.filter(odd & size_ok).get_column("_i")
+    # tags that many companies report with either sign (a gain or loss, a change, other comprehensive income) change
+    # sign in their series legitimately: left to the other rules
+    g = g.join(sign_prior(), on=["taxonomy", "tag"], how="left")
+    signed = pl.col("prior_mostly").is_not_null() & pl.col("prior_mostly").not_()
+    return g.filter(odd & size_ok & signed.not_()).get_column("_i")
+
+
+def _expected_sign(f: pl.DataFrame) -> pl.Series:
+    """A negative monetary value of a tag expected non-negative: by the sign prior (most companies report the tag and
+    none negative), or, for a tag the prior does not know, by its name (none of :data:`SIGNED_WORDS`) when no other
+    value of the issuer's series is negative."""
+    g = f.filter((pl.col("dims") == "") & (pl.col("value") != 0) & (pl.col("unit").str.len_chars() == 3)
+                 & pl.col("unit").str.contains("/").not_())
+    if not g.height:
+        return pl.Series([], dtype=pl.UInt32)
+    g = g.join(sign_prior(), on=["taxonomy", "tag"], how="left")
+    tags = g.get_column("tag").unique().to_list()
+    named = pl.DataFrame({"tag": tags, "name_nonneg": [not SIGNED_WORDS.search(t) for t in tags]},
+                         schema={"tag": pl.Utf8, "name_nonneg": pl.Boolean})
+    ser = ["cik", "taxonomy", "tag", "unit"]
+    g = g.join(named, on="tag", how="left").with_columns(
+        (pl.col("value") < 0).sum().over(ser).alias("_neg"), (pl.col("value") > 0).sum().over(ser).alias("_pos"))
+    rare = (pl.col("_neg") == 1) | (pl.col("_neg") <= SERIES_MINORITY * pl.col("_pos"))
+    by_prior = pl.col("prior_nonneg").fill_null(False)
+    by_mostly = pl.col("prior_mostly").fill_null(False) & rare & (pl.col("_pos") >= 1)
+    by_name = pl.col("prior_nonneg").is_null() & pl.col("name_nonneg") & rare
+    return g.filter((pl.col("value") < 0) & (by_prior | by_mostly | by_name)).get_column("_i")
+
+
+#: a relation between two tags (equal, or each the negation of the other, in one filing and period) is learnt when
+#: it holds in at least this many of the issuer's filings and periods ...
+RELATION_MIN = 3
+#: ... and fails in at most this share of them
+RELATION_MAX_BROKEN = 0.1
+
+
+def _related(f: pl.DataFrame) -> pl.DataFrame:
+    """Facts that break an identity between two tags the issuer's other filings keep: two tags reported with the same
+    size in one filing and period (a total of one component, one item under two names, a cash-flow line and its
+    note) in most of the issuer's filings, here with the other sign (``sign``) or 1000 times apart (``scale``).
+    Both facts of a broken pair are returned, as the balance-sheet identity does."""
+    empty = pl.DataFrame({"_i": [], "_kind": []}, schema={"_i": pl.UInt32, "_kind": pl.Utf8})
+    m = f.filter((pl.col("dims") == "") & (pl.col("value") != 0) & (pl.col("unit").str.len_chars() == 3)
+                 & pl.col("unit").str.contains("/").not_()).select(
+        "_i", "cik", "accession", "period", "unit", "tag", "value", pl.col("value").abs().alias("_av"))
+    if not m.height:
+        return empty
+    k = ["cik", "accession", "period", "unit"]
+    eq = m.join(m, on=k + ["_av"], how="inner").filter(pl.col("tag") < pl.col("tag_right"))
+    rel = eq.group_by("cik", "tag", "tag_right").agg(
+        (pl.col("value") == pl.col("value_right")).sum().alias("_same"), pl.len().alias("_n"))
+    rel = rel.with_columns(pl.when(pl.col("_same") * 2 >= pl.col("_n")).then(1.0).otherwise(-1.0).alias("_s"))
+    rel = rel.filter(pl.max_horizontal("_same", pl.col("_n") - pl.col("_same")) >= RELATION_MIN)
+    if not rel.height:
+        return empty
+    a = m.join(rel.select("cik", "tag", "tag_right", "_s"), on=["cik", "tag"], how="inner")
+    j = a.join(m.select(k + [pl.col("tag").alias("tag_right"), pl.col("value").alias("value_right"),
+                            pl.col("_i").alias("_i_right")]), on=k + ["tag_right"], how="inner")
+    r = pl.col("value") / (pl.col("_s") * pl.col("value_right"))
+    j = j.with_columns(pl.when((r - 1).abs() <= 1e-9).then(pl.lit("kept"))
+                       .when((r + 1).abs() <= 1e-9).then(pl.lit("sign"))
+                       .when(((r - 1000).abs() < 1) | ((r - 0.001).abs() < 1e-6)).then(pl.lit("scale"))
+                       .otherwise(pl.lit("other")).alias("_kind"))
+    j = j.with_columns((pl.col("_kind") == "kept").sum().over("cik", "tag", "tag_right").alias("_kept"),
+                       (pl.col("_kind") != "kept").sum().over("cik", "tag", "tag_right").alias("_broken"))
+    j = j.filter(pl.col("_kind").is_in(["sign", "scale"]) & (pl.col("_kept") >= RELATION_MIN)
+                 & (pl.col("_broken") <= RELATION_MAX_BROKEN * pl.col("_kept")))
+    return pl.concat([j.select("_i", "_kind"), j.select(pl.col("_i_right").alias("_i"), "_kind")])
 
 
 def _series_scale(f: pl.DataFrame) -> pl.Series:

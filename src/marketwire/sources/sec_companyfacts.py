@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from marketwire.errors import InvalidInput, ParseError
+from marketwire.errors import ParseError
 from marketwire.refdata.currencies import currencies
 from marketwire.sources import sec_live
 from marketwire.sources.base import FrameBatch, Query, RawFile, Refusal, Source, decode
@@ -97,11 +97,7 @@ class SecCompanyFacts(Source):
     def locations(self, query: Query) -> list[str]:
         if query.paths:
             return super().locations(query)
-        ciks = [sec_live.cik_of(c) for c in str(query.options.get("symbol") or "").split(",") if c.strip()]
-        if not ciks:
-            raise InvalidInput("`symbol`: name the companies to download (--symbol CIK:320193,CIK:1652044) or give "
-                               "files", param="symbol")
-        return [f"{sec_live.base()}/api/xbrl/companyfacts/CIK{c:010d}.json" for c in ciks]
+        return sec_live.urls(query, "api/xbrl/companyfacts/CIK{cik}.json")
 
     def read(self, location: str) -> RawFile:
         if "://" in location and not location.startswith("file://"):

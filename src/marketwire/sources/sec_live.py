@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 
 from marketwire.errors import InvalidInput, SourceError
-from marketwire.sources.base import RawFile
+from marketwire.sources.base import Query, RawFile
 
 SEC_BASE = "https://data.sec.gov"
 MAX_RPS = 10.0
@@ -83,3 +83,13 @@ def cik_of(text: str) -> int:
     if not t.isdigit() or len(t) > 10:
         raise InvalidInput(f"`symbol`: {text!r} is not a CIK (CIK:320193 or 320193)", param="symbol", value=text)
     return int(t)
+
+
+def urls(query: Query, path: str, example: str = "CIK:320193,CIK:1652044") -> list[str]:
+    """The live URLs of the companies a query names (``--symbol CIK:320193,CIK:1652044``): ``path`` with ``{cik}``
+    (ten digits), under :func:`base`."""
+    ciks = [cik_of(c) for c in str(query.options.get("symbol") or "").split(",") if c.strip()]
+    if not ciks:
+        raise InvalidInput(f"`symbol`: name the companies to download (--symbol {example}) or give files",
+                           param="symbol")
+    return [f"{base()}/{path.format(cik=f'{c:010d}')}" for c in ciks]

@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from marketwire.errors import InvalidInput, ParseError
+from marketwire.errors import ParseError
 from marketwire.sources.base import Batch, Query, RawFile, Refusal, Source, stable_hash
 from marketwire.sources import sec_live
 from marketwire.sources.financedatabase import us_ticker
@@ -65,11 +65,7 @@ class SecSubmissions(Source):
     def locations(self, query: Query) -> list[str]:
         if query.paths:
             return super().locations(query)
-        ciks = [sec_live.cik_of(c) for c in str(query.options.get("symbol") or "").split(",") if c.strip()]
-        if not ciks:
-            raise InvalidInput("`symbol`: name the companies to download (--symbol CIK:320193) or give files",
-                               param="symbol")
-        return [f"{sec_live.base()}/submissions/CIK{c:010d}.json" for c in ciks]
+        return sec_live.urls(query, "submissions/CIK{cik}.json", example="CIK:320193")
 
     def read(self, location: str) -> RawFile:
         if "://" in location and not location.startswith("file://"):
