@@ -9,7 +9,6 @@ callables; this vertical never imports another).
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 from pathlib import Path
@@ -17,7 +16,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from marketwire.datasets import fundamentals as F
