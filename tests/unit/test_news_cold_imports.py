@@ -35,3 +35,23 @@ def test_building_a_company_index_does_not_load_a_language_package() -> None:
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("lang", ["de", "en", "fr"])
+def test_the_small_word_lists_decide_every_threshold_as_the_large_ones(lang: str) -> None:
+    """zipf() reads wordfreq's small lists: over every word of the large list, each threshold the linker compares
+    with falls on the same side as with the large list (the small list is the large one above Zipf 3)."""
+    import math
+
+    from wordfreq import get_frequency_dict
+
+    from marketwire.news.gazetteer import companies as C
+
+    assert C.ZIPF_FLOOR > 3.0  # a threshold at or below 3 would need the large lists
+    small, large = get_frequency_dict(lang, "small"), get_frequency_dict(lang, "large")
+    thresholds = (C.COMMON_ZIPF, C.INITIAL_CUE_ZIPF, C.INITIAL_PLAIN_ZIPF, C.VERY_COMMON_ZIPF)
+    for word, freq in large.items():
+        z_large = math.log10(freq) + 9
+        z_small = math.log10(small[word]) + 9 if word in small else 0.0
+        assert all((z_large >= t) == (z_small >= t) for t in thresholds), (word, z_large, z_small)
+    assert C.zipf("Allianz", lang) == C.zipf("allianz", lang)
