@@ -13,10 +13,19 @@ Usage (from the repository root)::
     .venv/bin/python tools/mutation.py --all                     # every module below (hours on 2 cores)
     .venv/bin/python tools/mutation.py news/dedup.py --count     # only count the mutants
 
+Per-mutant cost: cosmic-ray runs the test command once per mutant. A fresh ``python -m pytest`` would re-import the
+third-party stack every time (datasketch, spaCy, numpy, polars: 3-6 s before the first test under load), so the test
+command here is a tiny client of a *fork server*: one process imports every third-party module the guard tests import
+(never ``marketwire`` itself), and forks a child per mutant that imports the mutated ``marketwire`` from the copy and
+runs ``pytest.main``. The child runs the tests fastest first (durations from the unmutated run), stops at the first
+failure (``-x``) and is killed at 4x the unmutated run's time plus 20 s (a timeout counts as killed, as in
+cosmic-ray). No bytecode is written, so a mutant never runs from a stale ``.pyc``.
+
 Results go to ``benchmarks/out/mutation-<module>.json`` (every mutant: operator, line, outcome) and a table to
 stdout; docs/mutation.md lists the survivors with the reason each is kept. A run can be stopped and resumed: the
 copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) until the module is done,
-and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change).
+and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change;
+``--survivors`` re-tests only the survivors of a finished session against the current tests).
 """
 
 from __future__ import annotations
@@ -40,7 +49,13 @@ MODULES: dict[str, list[str]] = {
     "prices/verify.py": ["tests/unit/test_prices.py", "tests/unit/test_price_rule_boundaries.py"],
     "identity/lineage.py": ["tests/unit/test_lineage.py"],
     "news/gazetteer/companies.py": ["tests/unit/test_news_entities.py"],
-    "news/dedup.py": ["tests/unit/test_news_lang_dedup.py"],
+    # the language-detection tests of that file (model loading, 12 s) guard news/lang.py, not dedup
+    "news/dedup.py": [f"tests/unit/test_news_lang_dedup.py::{t}" for t in (
+        "test_canonical_url", "test_content_hash_ignores_typography_only",
+        "test_near_duplicates_found_and_distinct_articles_kept_apart", "test_same_subject_reports_kept_apart",
+        "test_find_original_prefers_earliest_and_ignores_later_copies", "test_window_and_cap_bound_memory",
+        "test_reports_sharing_only_a_lead_stay_apart_below_the_jaccard_threshold",
+        "test_short_items_link_by_jaccard_alone_between_the_thresholds")] + ["tests/unit/test_mutation_dedup.py"],
     "news/stories.py": ["tests/unit/test_news_stories.py"],
     "news/entities.py": ["tests/unit/test_news_entities.py"],
     "news/summarize.py": ["tests/unit/test_news_summarize.py"],
@@ -51,39 +66,157 @@ KEEP = ("NumberReplacer", "ReplaceComparisonOperator", "ReplaceBinaryOperator_Ad
         "ReplaceContinueWithBreak", "ZeroIterationForLoop")
 
 
+def _probe_imports(tests: list[str], out: Path) -> None:
+    """Child of the server: collect the tests once and write the top-level third-party modules they import."""
+    import pytest
+
+    pytest.main(["-q", "--collect-only", "-p", "no:cacheprovider", *tests])
+    names = sorted({m.split(".")[0] for m in list(sys.modules) if not m.startswith(("marketwire", "tests", "conftest",
+                                                                                        "test_", "_"))})
+    out.write_text("\n".join(names))
+
+
+class _Order:
+    """pytest plugin: run the tests fastest first (durations of the unmutated run) and record durations."""
+
+    def __init__(self, durations: Path, record: bool):
+        self.path, self.record = durations, record
+        self.known = json.loads(durations.read_text()) if durations.exists() and not record else {}
+        self.seen: dict[str, float] = {}
+
+    def pytest_collection_modifyitems(self, items: list) -> None:
+        if self.known:
+            items.sort(key=lambda it: self.known.get(it.nodeid, 1e9))
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if self.record:
+            self.seen[report.nodeid] = self.seen.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        if self.record:
+            self.path.write_text(json.dumps(self.seen))
+
+
+def serve(sock_path: Path, work: Path, tests: list[str], data: str) -> None:
+    """The fork server: pre-import the tests' third-party modules, then one forked pytest run per request."""
+    import signal
+    import socket
+
+    os.chdir(work)
+    os.environ.update({"PYTHONPATH": "src", "MARKETWIRE_DATA": data, "PYTHONDONTWRITEBYTECODE": "1"})
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, str(work / "src"))
+    probe = work / "imports.txt"
+    if (pid := os.fork()) == 0:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        _probe_imports(tests, probe)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    import importlib
+
+    for name in probe.read_text().split():
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module that cannot be pre-imported is imported by the child
+            pass
+    assert not any(m.startswith("marketwire") for m in sys.modules), "the server must not import marketwire"
+    durations = work / "durations.json"
+    budget = [300.0]
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock_path.unlink(missing_ok=True)
+    srv.bind(str(sock_path))
+    srv.listen(1)
+    print("ready", flush=True)
+    while True:
+        conn, _ = srv.accept()
+        req = json.loads(conn.makefile().readline())
+        if req.get("stop"):
+            conn.close()
+            break
+        record = bool(req.get("baseline"))
+        t0 = time.perf_counter()
+        if (pid := os.fork()) == 0:
+            os.setpgid(0, 0)
+            fd = os.open(work / ("baseline.log" if record else "last.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            import pytest
+
+            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests],
+                               plugins=[_Order(durations, record)])
+            sys.stdout.flush()
+            os._exit(int(code))
+        status = None
+        while status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(st)
+            elif time.perf_counter() - t0 > budget[0]:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                status = 124  # timed out: counted as killed
+                with open(work / "timeouts.log", "a") as f:
+                    f.write(f"{time.strftime('%H:%M:%S')}\n")
+            else:
+                time.sleep(0.02)
+        if record and status == 0:
+            budget[0] = 4 * (time.perf_counter() - t0) + 20
+        conn.sendall(f"{status}\n".encode())
+        conn.close()
+
+
+def client(sock_path: Path, baseline: bool = False, stop: bool = False) -> int:
+    import socket
+
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(str(sock_path))
+    c.sendall((json.dumps({"baseline": baseline, "stop": stop}) + "\n").encode())
+    answer = c.makefile().readline().strip()
+    return int(answer) if answer else 0
+
+
 def excluded_operators() -> list[str]:
     names = subprocess.run([str(Path(PY).parent / "cosmic-ray"), "operators"], capture_output=True, text=True,
                            check=True).stdout.split()
     return [f"^{n}$" for n in names if not any(n.removeprefix("core/").startswith(k) for k in KEEP)]
 
 
-def config(module: str, tests: list[str], data: str) -> str:
-    cmd = (f"env PYTHONPATH=src MARKETWIRE_DATA={data} {PY} -m pytest -x -q -p no:cacheprovider "
-           f"-p no:randomly {' '.join(tests)}")
+def config(module: str, tests: list[str], data: str, sock: Path) -> str:
+    cmd = f"{PY} {Path(__file__).resolve()} --client {sock}"
     excl = ", ".join(json.dumps(e) for e in excluded_operators())
     return (f'[cosmic-ray]\nmodule-path = "src/marketwire/{module}"\ntimeout = 300.0\nexcluded-modules = []\n'
             f'test-command = {json.dumps(cmd)}\n\n[cosmic-ray.distributor]\nname = "local"\n\n'
             f'[cosmic-ray.filters.operators-filter]\nexclude-operators = [{excl}]\n')
 
 
-def run(module: str, count_only: bool, data: str, root: Path, fresh: bool) -> dict:
+def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survivors: bool = False) -> dict:
     tests = MODULES[module]
     work = root / module.replace("/", "_").removesuffix(".py")
     bin_ = Path(PY).parent
     env = {**os.environ, "PYTHONPATH": "src"}
+    sock = work / "server.sock"
     if fresh or not (work / "session.sqlite").exists():
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        shutil.copytree(REPO / "src", work / "src")
-        shutil.copytree(REPO / "tests", work / "tests")
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(REPO / "src", work / "src", ignore=ignore)
+        shutil.copytree(REPO / "tests", work / "tests", ignore=ignore)
         shutil.copy(REPO / "pyproject.toml", work / "pyproject.toml")
-        (work / "cr.toml").write_text(config(module, tests, data))
+        (work / "cr.toml").write_text(config(module, tests, data, sock))
         subprocess.run([str(bin_ / "cosmic-ray"), "init", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
         subprocess.run([str(bin_ / "cr-filter-operators"), "session.sqlite", "cr.toml"], cwd=work, env=env,
                        check=True)
         subprocess.run([str(bin_ / "cr-filter-pragma"), "session.sqlite"], cwd=work, env=env, check=True)
     else:
         print(f"{module}: resuming the session in {work}", file=sys.stderr, flush=True)
+        if survivors:  # re-test the survivors with the current tests (e.g. after adding tests that target them)
+            shutil.rmtree(work / "tests")
+            shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            (work / "cr.toml").write_text(config(module, tests, data, sock))
+            with sqlite3.connect(work / "session.sqlite") as db:
+                db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     done = False
     try:
         db = sqlite3.connect(work / "session.sqlite")
@@ -92,13 +225,21 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool) -> di
         print(f"{module}: {todo} mutants to run", file=sys.stderr, flush=True)
         if count_only:
             return {"module": module, "mutants": todo}
-        # the unmutated tests must pass first, else every mutant would look killed
-        base = subprocess.run(config(module, tests, data).split("test-command = ")[1].split("\n")[0].strip('"')
-                              .replace('\\"', '"'), shell=True, cwd=work, capture_output=True, text=True)
-        if base.returncode != 0:
-            raise SystemExit(f"the tests of {module} fail before any mutation:\n{base.stdout[-2000:]}")
-        t0 = time.perf_counter()
-        subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
+        server = subprocess.Popen([PY, str(Path(__file__).resolve()), "--serve", str(sock), "--work", str(work),
+                                   "--data", data, "--", *tests], stdout=subprocess.PIPE, text=True)
+        try:
+            if server.stdout.readline().strip() != "ready":
+                raise SystemExit(f"the fork server for {module} did not start")
+            # the unmutated tests must pass first, else every mutant would look killed
+            if client(sock, baseline=True) != 0:
+                raise SystemExit(f"the tests of {module} fail before any mutation:\n"
+                                 f"{(work / 'baseline.log').read_text()[-2000:]}")
+            t0 = time.perf_counter()
+            subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work, env=env,
+                           check=True)
+        finally:
+            client(sock, stop=True)
+            server.wait(timeout=60)
         rows = db.execute("SELECT m.operator_name, m.start_pos_row, m.occurrence, r.test_outcome, r.worker_outcome, "
                           "r.diff FROM mutation_specs m JOIN work_results r USING (job_id) "
                           "WHERE r.worker_outcome != 'SKIPPED' ORDER BY m.start_pos_row").fetchall()
@@ -114,8 +255,8 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool) -> di
         done = True
         return result
     finally:
-        if done:
-            shutil.rmtree(work, ignore_errors=True)
+        if done:  # keep the session (for --survivors), drop the copy of the sources' caches
+            (work / "durations.json").unlink(missing_ok=True)
 
 
 def main() -> int:
@@ -126,15 +267,24 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path("/var/tmp/mw-mutation"),
                     help="where the copies and sessions live until a module is done")
     ap.add_argument("--fresh", action="store_true", help="start the named modules over")
+    ap.add_argument("--survivors", action="store_true",
+                    help="re-run only the surviving mutants of a finished session, with the current tests")
     ap.add_argument("--data", default=os.environ.get("MARKETWIRE_DATA", str(REPO.parent / "shared" / "data")))
+    ap.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--client", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.client:
+        return client(args.client)
+    if args.serve:
+        serve(args.serve, args.work, args.modules, args.data)
+        return 0
     modules = list(MODULES) if args.all else args.modules
     unknown = [m for m in modules if m not in MODULES]
     if unknown or not modules:
         ap.error(f"name modules from: {', '.join(MODULES)}" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
     print("| module | mutants | killed | survived | score | seconds |\n|---|---:|---:|---:|---:|---:|")
     for m in modules:
-        r = run(m, args.count, args.data, args.work, args.fresh)
+        r = run(m, args.count, args.data, args.work, args.fresh, args.survivors)
         if args.count:
             print(f"| {m} | {r['mutants']} | | | | |")
         else:
