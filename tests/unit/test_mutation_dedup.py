@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from marketwire.news.dedup import NearDupIndex
+from marketwire.news.dedup import SAMPLE_SIZE, NearDupIndex, canonical_url, shingles, strip_credits
+from test_news_lang_dedup import _orangesum
 
 _BODY = "\n\n".join(
     f"Paragraphe {i}: la Banque centrale européenne a laissé ses taux directeurs inchangés jeudi à Francfort, "
@@ -33,3 +34,59 @@ def test_find_original_accepts_an_original_published_the_same_minute() -> None:
     copy = "BCE: statu quo sur les taux\n\n" + _BODY + "\n\n(Reuters)"
     assert index.find_original("copy", copy, t0) == "orig"
     assert index.find_original("copy", copy, t0 - timedelta(minutes=1)) is None
+
+
+def test_canonical_url_keeps_credentials_and_lowers_only_the_host() -> None:
+    assert canonical_url("HTTPS://Bob:S3cret@News.Example.COM:443/Markets/?utm_source=x&b=2&a=1#top") == (
+        "https://Bob:S3cret@news.example.com/Markets?a=1&b=2"
+    )
+    assert canonical_url("http://bob@example.com:8080/a/./b/../c/") == "http://bob@example.com:8080/a/c"
+
+
+def test_credit_lines_are_stripped_only_when_short() -> None:
+    """A copyright line under 200 characters is a credit; a 200-character paragraph that merely mentions the agency
+    is text and stays."""
+    head = "Copyright Reuters 2024, "
+    short = head + "x" * (199 - len(head))
+    long = head + "x" * (200 - len(head))
+    assert len(short) == 199 and len(long) == 200
+    assert strip_credits(f"Le texte.\n{short}").strip() == "Le texte."
+    assert strip_credits(f"Le texte.\n{long}").strip() == f"Le texte.\n{long}"
+
+
+def test_a_headline_shorter_than_a_shingle_still_gets_one_shingle() -> None:
+    assert len(shingles("Wall Street recule")) == 1
+    assert len(shingles("un deux trois quatre cinq")) == 1
+    assert len(shingles("un deux trois quatre cinq six")) == 2
+    assert shingles("") == [] and shingles("(Reuters)") == []
+
+
+def test_a_teaser_behind_a_new_standfirst_is_found_by_its_second_lead() -> None:
+    """A republished teaser opens with its own standfirst (a whole first paragraph of new text), then the original's
+    first paragraphs. Its own lead shares nothing with the original and its whole-text Jaccard is low; only the lead
+    taken after its first paragraph matches the original's lead."""
+    docs = _orangesum()
+    original = docs[10]["article"] + "\n\n" + docs[11]["article"] + "\n\n" + docs[12]["article"]
+    standfirst = " ".join(docs[40]["article"].split()[:60])
+    teaser = standfirst + "\n\n" + " ".join(original.split()[:70])
+    index = NearDupIndex(window=None)
+    index.add("orig", original, datetime(2020, 7, 1))
+    [m] = index.matches(teaser)
+    assert m.article_id == "orig" and m.jaccard < 0.12 and m.containment >= 0.35
+
+
+def test_match_reports_exact_jaccard_and_containment_rounded_to_four_places() -> None:
+    """Under SAMPLE_SIZE shingles the entry's sample is its whole set, so the reported figures are exact."""
+    docs = _orangesum()
+    words = docs[20]["article"].split()
+    a = " ".join(words[:150])
+    b = " ".join(words[:120] + docs[21]["article"].split()[:17])
+    sa, sb = set(shingles(a)), set(shingles(b))
+    assert len(sa) < SAMPLE_SIZE
+    index = NearDupIndex(window=None)
+    index.add("a", a, datetime(2020, 7, 1))
+    [m] = index.matches(b)
+    inter = len(sa & sb)
+    assert m.jaccard == round(inter / len(sa | sb), 4)
+    assert m.containment == round(inter / min(len(sa), len(sb)), 4)
+    assert m.containment != round(inter / min(len(sa), len(sb)), 5)  # the exact value has more than four places
