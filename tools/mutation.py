@@ -18,7 +18,9 @@ third-party stack every time (datasketch, spaCy, numpy, polars: 3-6 s before the
 command here is a tiny client of a *fork server*: one process imports every third-party module the guard tests import
 (never ``marketwire`` itself), and forks a child per mutant that imports the mutated ``marketwire`` from the copy and
 runs ``pytest.main``. The child runs the tests fastest first (durations from the unmutated run), stops at the first
-failure (``-x``) and is killed at 4x the unmutated run's time plus 20 s (a timeout counts as killed, as in
+failure (``-x``), runs only the tests that execute the statement the mutant changed (recorded by a line tracer in
+the unmutated run; a change outside function bodies runs them all; a mutant no test executes survives without a
+run) and is killed at 4x the unmutated run's time plus 20 s (a timeout counts as killed, as in
 cosmic-ray). No bytecode is written, so a mutant never runs from a stale ``.pyc``.
 
 Results go to ``benchmarks/out/mutation-<module>.json`` (every mutant: operator, line, outcome) and a table to
@@ -77,16 +79,40 @@ def _probe_imports(tests: list[str], out: Path) -> None:
 
 
 class _Order:
-    """pytest plugin: run the tests fastest first (durations of the unmutated run) and record durations."""
+    """pytest plugin: run the tests fastest first (durations of the unmutated run). In the unmutated run it records
+    the durations and which test executes which line of the mutated module (a line tracer on that file only)."""
 
-    def __init__(self, durations: Path, record: bool):
+    def __init__(self, durations: Path, record: bool, target: Path | None = None):
         self.path, self.record = durations, record
         self.known = json.loads(durations.read_text()) if durations.exists() and not record else {}
         self.seen: dict[str, float] = {}
+        self.current = "*"
+        self.hits: dict[int, set[str]] = {}
+        if record and target is not None:
+            import threading
+
+            name = str(target.resolve())
+
+            def local(frame, event, arg):  # noqa: ARG001
+                if event == "line":
+                    self.hits.setdefault(frame.f_lineno, set()).add(self.current)
+                return local
+
+            def glob(frame, event, arg):  # noqa: ARG001
+                if frame.f_code.co_filename == name:
+                    self.hits.setdefault(frame.f_lineno, set()).add(self.current)
+                    return local
+                return None
+
+            sys.settrace(glob)
+            threading.settrace(glob)
 
     def pytest_collection_modifyitems(self, items: list) -> None:
         if self.known:
             items.sort(key=lambda it: self.known.get(it.nodeid, 1e9))
+
+    def pytest_runtest_logstart(self, nodeid: str, location) -> None:  # noqa: ARG002
+        self.current = nodeid
 
     def pytest_runtest_logreport(self, report) -> None:
         if self.record:
@@ -94,10 +120,49 @@ class _Order:
 
     def pytest_sessionfinish(self) -> None:
         if self.record:
+            sys.settrace(None)
             self.path.write_text(json.dumps(self.seen))
+            lines = {str(k): sorted(v) for k, v in self.hits.items()}
+            (self.path.parent / "lines.json").write_text(json.dumps(lines))
 
 
-def serve(sock_path: Path, work: Path, tests: list[str], data: str) -> None:
+def _select(work: Path, original: str, current: str, tests: list[str]) -> tuple[list[str], list[int]]:
+    """The tests that execute the statements a mutant changed (by the unmutated run's line record): a test that
+    never runs the changed code cannot fail because of it. A change outside any function body (module constants,
+    default arguments, class bodies: run at import) selects every test."""
+    import ast
+    import difflib
+
+    changed: set[int] = set()
+    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, original.splitlines(), current.splitlines(),
+                                                     autojunk=False).get_opcodes():
+        if tag != "equal":
+            changed.update(range(i1 + 1, max(i2, i1 + 1) + 1))
+    if not changed:
+        return tests, []
+    tree = ast.parse(original)
+    in_body: set[int] = set()
+    stmts: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            body = node.body if isinstance(node.body, list) else [node.body]
+            in_body.update(range(body[0].lineno, node.end_lineno + 1))
+        if isinstance(node, ast.stmt):
+            stmts.append((node.lineno, node.end_lineno or node.lineno))
+    if not changed <= in_body:
+        return tests, sorted(changed)
+    lines = json.loads((work / "lines.json").read_text())
+    wanted: set[str] = set()
+    for line in changed:  # every line of the innermost statement holding the change (multi-line expressions)
+        inner = min((s for s in stmts if s[0] <= line <= s[1]), key=lambda s: s[1] - s[0], default=(line, line))
+        for n in range(inner[0], inner[1] + 1):
+            wanted.update(lines.get(str(n), []))
+    if "*" in wanted:
+        return tests, sorted(changed)
+    return sorted(wanted), sorted(changed)
+
+
+def serve(sock_path: Path, work: Path, tests: list[str], data: str, target: Path) -> None:
     """The fork server: pre-import the tests' third-party modules, then one forked pytest run per request."""
     import signal
     import socket
@@ -123,6 +188,7 @@ def serve(sock_path: Path, work: Path, tests: list[str], data: str) -> None:
             pass
     assert not any(m.startswith("marketwire") for m in sys.modules), "the server must not import marketwire"
     durations = work / "durations.json"
+    original = (work / "original.py").read_text()
     budget = [300.0]
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock_path.unlink(missing_ok=True)
@@ -137,6 +203,16 @@ def serve(sock_path: Path, work: Path, tests: list[str], data: str) -> None:
             break
         record = bool(req.get("baseline"))
         t0 = time.perf_counter()
+        selected = tests
+        if not record and (work / "lines.json").exists():
+            current = target.read_text()
+            selected, changed = _select(work, original, current, tests)
+            if not selected:  # no test executes the changed code: the mutant survives without a run
+                with open(work / "uncovered.log", "a") as f:
+                    f.write(f"{changed}\n")
+                conn.sendall(b"0\n")
+                conn.close()
+                continue
         if (pid := os.fork()) == 0:
             os.setpgid(0, 0)
             fd = os.open(work / ("baseline.log" if record else "last.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -144,8 +220,8 @@ def serve(sock_path: Path, work: Path, tests: list[str], data: str) -> None:
             os.dup2(fd, 2)
             import pytest
 
-            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests],
-                               plugins=[_Order(durations, record)])
+            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *selected],
+                               plugins=[_Order(durations, record, target)])
             sys.stdout.flush()
             os._exit(int(code))
         status = None
@@ -204,6 +280,7 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
         shutil.copytree(REPO / "src", work / "src", ignore=ignore)
         shutil.copytree(REPO / "tests", work / "tests", ignore=ignore)
         shutil.copy(REPO / "pyproject.toml", work / "pyproject.toml")
+        shutil.copy(REPO / "src" / "marketwire" / module, work / "original.py")
         (work / "cr.toml").write_text(config(module, tests, data, sock))
         subprocess.run([str(bin_ / "cosmic-ray"), "init", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
         subprocess.run([str(bin_ / "cr-filter-operators"), "session.sqlite", "cr.toml"], cwd=work, env=env,
@@ -211,10 +288,13 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
         subprocess.run([str(bin_ / "cr-filter-pragma"), "session.sqlite"], cwd=work, env=env, check=True)
     else:
         print(f"{module}: resuming the session in {work}", file=sys.stderr, flush=True)
-        if survivors:  # re-test the survivors with the current tests (e.g. after adding tests that target them)
-            shutil.rmtree(work / "tests")
-            shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            (work / "cr.toml").write_text(config(module, tests, data, sock))
+        # the current tests (a resumed run after adding tests; --survivors after adding tests that target them)
+        shutil.rmtree(work / "tests")
+        shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        (work / "cr.toml").write_text(config(module, tests, data, sock))
+        if not (work / "original.py").exists():
+            shutil.copy(REPO / "src" / "marketwire" / module, work / "original.py")
+        if survivors:
             with sqlite3.connect(work / "session.sqlite") as db:
                 db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     done = False
@@ -226,7 +306,8 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
         if count_only:
             return {"module": module, "mutants": todo}
         server = subprocess.Popen([PY, str(Path(__file__).resolve()), "--serve", str(sock), "--work", str(work),
-                                   "--data", data, "--", *tests], stdout=subprocess.PIPE, text=True)
+                                   "--data", data, "--target", str(work / "src" / "marketwire" / module), "--",
+                                   *tests], stdout=subprocess.PIPE, text=True)
         try:
             if server.stdout.readline().strip() != "ready":
                 raise SystemExit(f"the fork server for {module} did not start")
@@ -272,11 +353,12 @@ def main() -> int:
     ap.add_argument("--data", default=os.environ.get("MARKETWIRE_DATA", str(REPO.parent / "shared" / "data")))
     ap.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--client", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--target", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.client:
         return client(args.client)
     if args.serve:
-        serve(args.serve, args.work, args.modules, args.data)
+        serve(args.serve, args.work, args.modules, args.data, args.target)
         return 0
     modules = list(MODULES) if args.all else args.modules
     unknown = [m for m in modules if m not in MODULES]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from marketwire.news.dedup import SAMPLE_SIZE, NearDupIndex, canonical_url, shingles, strip_credits
+from marketwire.news.dedup import SAMPLE_SIZE, NearDupIndex, canonical_url, normalise_text, shingles, strip_credits
 from test_news_lang_dedup import _orangesum
 
 _BODY = "\n\n".join(
@@ -90,3 +90,73 @@ def test_match_reports_exact_jaccard_and_containment_rounded_to_four_places() ->
     assert m.jaccard == round(inter / len(sa | sb), 4)
     assert m.containment == round(inter / min(len(sa), len(sb)), 4)
     assert m.containment != round(inter / min(len(sa), len(sb)), 5)  # the exact value has more than four places
+
+
+def test_default_window_is_seven_days() -> None:
+    t0 = datetime(2024, 5, 1)
+    index = NearDupIndex()
+    index.add("old", "Dépêche ancienne: la récolte de blé recule en Beauce, selon les coopératives agricoles.", t0)
+    index.add("mid", "Dépêche moyenne: le trafic du port du Havre progresse au premier trimestre, dit le port.",
+              t0 + timedelta(hours=12))
+    index.add("new", "Dépêche récente: la SNCF annonce de nouveaux trains entre Paris et Berlin.",
+              t0 + timedelta(days=7, hours=6))
+    assert "old" not in index and "mid" in index and "new" in index
+
+
+def test_the_cap_evicts_the_oldest_live_entry_not_a_re_added_one() -> None:
+    """Re-adding an id at a later time leaves a stale slot in the time heap; the cap must skip it and evict the
+    oldest *live* entry."""
+    t0 = datetime(2024, 5, 1)
+    texts = [f"Dépêche {i}: sujet distinct numéro {i}, mots propres alpha{i} beta{i} gamma{i} delta{i}." for i in range(5)]
+    capped = NearDupIndex(window=None, max_entries=3)
+    for i in range(3):
+        capped.add(f"a{i}", texts[i], t0 + timedelta(hours=i))
+    capped.add("a0", texts[3], t0 + timedelta(hours=5))  # a corrected a0, now the newest
+    capped.add("a3", texts[4], t0 + timedelta(hours=6))
+    assert len(capped) == 3 and "a0" in capped and "a1" not in capped and "a2" in capped and "a3" in capped
+
+
+def _behind_standfirst(item_words: list[str]) -> str:
+    """A query whose first paragraph is a 60-word standfirst from another report and whose second paragraph is the
+    item followed by five more words: its second lead is mostly the item, its whole-text Jaccard below 0.25."""
+    docs = _orangesum()
+    return " ".join(docs[41]["article"].split()[:60]) + "\n\n" + " ".join(item_words + docs[42]["article"].split()[:5])
+
+
+def test_containment_links_only_items_of_at_least_min_shingles() -> None:
+    """An item entirely contained in a longer text is linked by containment from MIN_SHINGLES shingles on (19 words:
+    15 shingles) and not below (18 words: 14 shingles), where a shared phrase is too short to be evidence."""
+    words = normalise_text(_orangesum()[30]["article"]).split()
+    for n, linked in ((19, True), (18, False)):
+        item = " ".join(words[:n])
+        assert len(set(shingles(item))) == n - 4
+        index = NearDupIndex(window=None)
+        index.add("item", item, datetime(2020, 7, 1))
+        found = index.matches(_behind_standfirst(words[:n]))
+        if linked:
+            assert [m.article_id for m in found] == ["item"] and found[0].jaccard < 0.25 and found[0].containment == 1.0
+        else:
+            assert found == []
+
+
+def test_a_one_shingle_headline_matches_its_retyped_copy() -> None:
+    index = NearDupIndex(window=None)
+    index.add("h", "Wall Street recule", datetime(2020, 7, 1))
+    [m] = index.matches("WALL STREET RECULE !")
+    assert (m.article_id, m.jaccard, m.containment) == ("h", 1.0, 1.0)
+
+
+def test_containment_estimated_from_a_sample_never_exceeds_one() -> None:
+    """Over SAMPLE_SIZE shingles the entry keeps a sample and the intersection is an estimate, which can overshoot
+    the smaller text's size; the reported containment is capped at 1."""
+    docs = _orangesum()
+    big = "\n\n".join(docs[i]["article"] for i in range(50, 56))
+    assert len(set(shingles(big))) > 2 * SAMPLE_SIZE
+    words = big.split()
+    index = NearDupIndex(window=None)
+    index.add("big", big, datetime(2020, 7, 1))
+    seen = []
+    for n in range(40, 400, 15):
+        [m] = index.matches(" ".join(words[:n]))
+        seen.append(m.containment)
+    assert max(seen) == 1.0 and all(0.5 < c <= 1.0 for c in seen), seen
