@@ -160,3 +160,17 @@ def test_containment_estimated_from_a_sample_never_exceeds_one() -> None:
         [m] = index.matches(" ".join(words[:n]))
         seen.append(m.containment)
     assert max(seen) == 1.0 and all(0.5 < c <= 1.0 for c in seen), seen
+
+
+def test_matches_are_immutable_values() -> None:
+    """A Match is a value (hashable, frozen): callers put matches in sets and dict keys."""
+    import dataclasses
+
+    import pytest
+
+    index = NearDupIndex(window=None)
+    index.add("h", "Wall Street recule", datetime(2020, 7, 1))
+    [m] = index.matches("Wall Street recule")
+    assert {m, dataclasses.replace(m)} == {m}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.jaccard = 0.0  # type: ignore[misc]
