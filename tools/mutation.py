@@ -340,11 +340,28 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
             (work / "durations.json").unlink(missing_ok=True)
 
 
+def status(module: str, root: Path) -> str:
+    """One table row from a session on disk (finished or not): how far it got."""
+    db_path = root / module.replace("/", "_").removesuffix(".py") / "session.sqlite"
+    if not db_path.exists():
+        return f"| {module} | not run | | | | |"
+    db = sqlite3.connect(db_path)
+    total = db.execute("SELECT count(*) FROM mutation_specs m LEFT JOIN work_results r USING (job_id) "
+                       "WHERE r.worker_outcome IS NULL OR r.worker_outcome != 'SKIPPED'").fetchone()[0]
+    got = dict(db.execute("SELECT test_outcome, count(*) FROM work_results WHERE worker_outcome != 'SKIPPED' "
+                          "GROUP BY 1").fetchall())
+    killed, survived = got.get("KILLED", 0), got.get("SURVIVED", 0)
+    done = killed + survived
+    score = f"{killed / done:.1%}" if done else ""
+    return f"| {module} | {total} ({done} run) | {killed} | {survived} | {score} | |"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("modules", nargs="*", help=f"modules under src/marketwire: {', '.join(MODULES)}")
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--count", action="store_true", help="only count the mutants")
+    ap.add_argument("--status", action="store_true", help="only report how far each session got")
     ap.add_argument("--work", type=Path, default=Path("/var/tmp/mw-mutation"),
                     help="where the copies and sessions live until a module is done")
     ap.add_argument("--fresh", action="store_true", help="start the named modules over")
@@ -366,6 +383,9 @@ def main() -> int:
         ap.error(f"name modules from: {', '.join(MODULES)}" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
     print("| module | mutants | killed | survived | score | seconds |\n|---|---:|---:|---:|---:|---:|")
     for m in modules:
+        if args.status:
+            print(status(m, args.work))
+            continue
         r = run(m, args.count, args.data, args.work, args.fresh, args.survivors)
         if args.count:
             print(f"| {m} | {r['mutants']} | | | | |")

@@ -174,3 +174,17 @@ def test_matches_are_immutable_values() -> None:
     assert {m, dataclasses.replace(m)} == {m}
     with pytest.raises(dataclasses.FrozenInstanceError):
         m.jaccard = 0.0  # type: ignore[misc]
+
+
+def test_a_late_arrival_does_not_move_the_window_back() -> None:
+    """The window runs from the newest publication time seen: an article that arrives late, dated more than the
+    window before that, is evicted at once, and the newer entries stay."""
+    t0 = datetime(2024, 5, 1)
+    index = NearDupIndex(window=timedelta(days=7))
+    index.add("a", "Dépêche a: la récolte de blé recule en Beauce, selon les coopératives agricoles.", t0)
+    index.add("b", "Dépêche b: le trafic du port du Havre progresse au premier trimestre.", t0 + timedelta(days=10))
+    assert "a" not in index and "b" in index
+    index.add("late", "Dépêche tardive: la SNCF annonce de nouveaux trains de nuit.", t0 + timedelta(days=1))
+    assert "late" not in index and "b" in index
+    index.add("recent", "Dépêche récente: Airbus livre plus d'avions en avril qu'en mars.", t0 + timedelta(days=9))
+    assert "recent" in index and "b" in index
