@@ -41,6 +41,10 @@ def test_canonical_url_keeps_credentials_and_lowers_only_the_host() -> None:
         "https://Bob:S3cret@news.example.com/Markets?a=1&b=2"
     )
     assert canonical_url("http://bob@example.com:8080/a/./b/../c/") == "http://bob@example.com:8080/a/c"
+    # a port is kept unless it is the scheme's default, whether above or below it
+    assert canonical_url("https://example.com:80/a") == "https://example.com:80/a"
+    assert canonical_url("https://example.com:8443/a") == "https://example.com:8443/a"
+    assert canonical_url("http://example.com:80/a") == "http://example.com/a"
 
 
 def test_credit_lines_are_stripped_only_when_short() -> None:
