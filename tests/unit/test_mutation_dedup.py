@@ -192,3 +192,42 @@ def test_a_late_arrival_does_not_move_the_window_back() -> None:
     assert "late" not in index and "b" in index
     index.add("recent", "Dépêche récente: Airbus livre plus d'avions en avril qu'en mars.", t0 + timedelta(days=9))
     assert "recent" in index and "b" in index
+
+
+def test_a_long_paragraph_mentioning_copyright_is_text() -> None:
+    para = "Copyright et droits voisins: " + "la directive européenne impose aux plateformes de rémunérer la presse. " * 4
+    assert len(para) > 250
+    assert strip_credits(f"Le texte.\n{para}") == f"Le texte.\n{para}"
+
+
+def test_an_entry_re_added_later_survives_the_eviction_of_its_old_slot() -> None:
+    t0 = datetime(2024, 5, 1)
+    index = NearDupIndex(window=timedelta(days=7))
+    index.add("a", "Dépêche a: la récolte de blé recule en Beauce, selon les coopératives agricoles.", t0)
+    index.add("a", "Dépêche a corrigée: la récolte de blé recule en Beauce et en Brie, selon les coopératives.",
+              t0 + timedelta(days=10))
+    index.add("b", "Dépêche b: le trafic du port du Havre progresse au premier trimestre.", t0 + timedelta(days=10))
+    assert "a" in index and "b" in index and len(index) == 2
+    assert index.evict_before(t0 + timedelta(days=5)) == 0 and "a" in index
+
+
+def test_eviction_skips_the_slots_of_removed_entries() -> None:
+    t0 = datetime(2024, 5, 1)
+    index = NearDupIndex(window=timedelta(days=7), max_entries=2)
+    index.add("a", "Dépêche a: la récolte de blé recule en Beauce, selon les coopératives agricoles.", t0)
+    index.add("b", "Dépêche b: le trafic du port du Havre progresse au premier trimestre.", t0 + timedelta(days=1))
+    index.remove("a")
+    index.add("c", "Dépêche c: la SNCF annonce de nouveaux trains de nuit vers Berlin.", t0 + timedelta(days=2))
+    index.add("d", "Dépêche d: Airbus livre plus d'avions en avril qu'en mars.", t0 + timedelta(days=3))
+    assert sorted(i for i in "abcd" if i in index) == ["c", "d"]
+    assert index.evict_before(t0 + timedelta(days=30)) == 2 and len(index) == 0
+
+
+def test_find_original_ignores_the_queried_id_compared_by_value() -> None:
+    """Ids read back from a store are equal strings, not the same objects as the ones indexed."""
+    t0 = datetime(2024, 3, 7, 12)
+    index = NearDupIndex()
+    index.add("orig", _BODY, t0)
+    same_id = "".join(["or", "ig"])
+    assert same_id == "orig" and same_id is not "orig"  # noqa: F632 - the point of the test
+    assert index.find_original(same_id, _BODY, t0) is None
