@@ -25,7 +25,7 @@ cosmic-ray). No bytecode is written, so a mutant never runs from a stale ``.pyc`
 
 Results go to ``benchmarks/out/mutation-<module>.json`` (every mutant: operator, line, outcome) and a table to
 stdout; docs/mutation.md lists the survivors with the reason each is kept. A run can be stopped and resumed: the
-copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) until the module is done,
+copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) and are kept after a run,
 and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change;
 ``--survivors`` re-tests only the survivors of a finished session against the current tests).
 """
