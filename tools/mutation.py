@@ -280,6 +280,7 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
         shutil.copytree(REPO / "src", work / "src", ignore=ignore)
         shutil.copytree(REPO / "tests", work / "tests", ignore=ignore)
         shutil.copy(REPO / "pyproject.toml", work / "pyproject.toml")
+        shutil.copytree(REPO / "docs", work / "docs")  # tests that run the documented examples
         shutil.copy(REPO / "src" / "marketwire" / module, work / "original.py")
         (work / "cr.toml").write_text(config(module, tests, data, sock))
         subprocess.run([str(bin_ / "cosmic-ray"), "init", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
@@ -292,6 +293,8 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
         shutil.rmtree(work / "tests")
         shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         (work / "cr.toml").write_text(config(module, tests, data, sock))
+        if not (work / "docs").exists():
+            shutil.copytree(REPO / "docs", work / "docs")
         if not (work / "original.py").exists():
             shutil.copy(REPO / "src" / "marketwire" / module, work / "original.py")
         if survivors:
