@@ -13,10 +13,21 @@ Usage (from the repository root)::
     .venv/bin/python tools/mutation.py --all                     # every module below (hours on 2 cores)
     .venv/bin/python tools/mutation.py news/dedup.py --count     # only count the mutants
 
+Per-mutant cost: cosmic-ray runs the test command once per mutant. A fresh ``python -m pytest`` would re-import the
+third-party stack every time (datasketch, spaCy, numpy, polars: 3-6 s before the first test under load), so the test
+command here is a tiny client of a *fork server*: one process imports every third-party module the guard tests import
+(never ``marketwire`` itself), and forks a child per mutant that imports the mutated ``marketwire`` from the copy and
+runs ``pytest.main``. The child runs the tests fastest first (durations from the unmutated run), stops at the first
+failure (``-x``), runs only the tests that execute the statement the mutant changed (recorded by a line tracer in
+the unmutated run; a change outside function bodies runs them all; a mutant no test executes survives without a
+run) and is killed at 4x the unmutated run's time plus 20 s (a timeout counts as killed, as in
+cosmic-ray). No bytecode is written, so a mutant never runs from a stale ``.pyc``.
+
 Results go to ``benchmarks/out/mutation-<module>.json`` (every mutant: operator, line, outcome) and a table to
 stdout; docs/mutation.md lists the survivors with the reason each is kept. A run can be stopped and resumed: the
-copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) until the module is done,
-and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change).
+copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) and are kept after a run,
+and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change;
+``--survivors`` re-tests only the survivors of a finished session against the current tests).
 """
 
 from __future__ import annotations
@@ -40,7 +51,13 @@ MODULES: dict[str, list[str]] = {
     "prices/verify.py": ["tests/unit/test_prices.py", "tests/unit/test_price_rule_boundaries.py"],
     "identity/lineage.py": ["tests/unit/test_lineage.py"],
     "news/gazetteer/companies.py": ["tests/unit/test_news_entities.py"],
-    "news/dedup.py": ["tests/unit/test_news_lang_dedup.py"],
+    # the language-detection tests of that file (model loading, 12 s) guard news/lang.py, not dedup
+    "news/dedup.py": [f"tests/unit/test_news_lang_dedup.py::{t}" for t in (
+        "test_canonical_url", "test_content_hash_ignores_typography_only",
+        "test_near_duplicates_found_and_distinct_articles_kept_apart", "test_same_subject_reports_kept_apart",
+        "test_find_original_prefers_earliest_and_ignores_later_copies", "test_window_and_cap_bound_memory",
+        "test_reports_sharing_only_a_lead_stay_apart_below_the_jaccard_threshold",
+        "test_short_items_link_by_jaccard_alone_between_the_thresholds")] + ["tests/unit/test_mutation_dedup.py"],
     "news/stories.py": ["tests/unit/test_news_stories.py"],
     "news/entities.py": ["tests/unit/test_news_entities.py"],
     "news/summarize.py": ["tests/unit/test_news_summarize.py"],
@@ -51,39 +68,238 @@ KEEP = ("NumberReplacer", "ReplaceComparisonOperator", "ReplaceBinaryOperator_Ad
         "ReplaceContinueWithBreak", "ZeroIterationForLoop")
 
 
+def _probe_imports(tests: list[str], out: Path) -> None:
+    """Child of the server: collect the tests once and write the top-level third-party modules they import."""
+    import pytest
+
+    pytest.main(["-q", "--collect-only", "-p", "no:cacheprovider", *tests])
+    names = sorted({m.split(".")[0] for m in list(sys.modules) if not m.startswith(("marketwire", "tests", "conftest",
+                                                                                        "test_", "_"))})
+    out.write_text("\n".join(names))
+
+
+class _Order:
+    """pytest plugin: run the tests fastest first (durations of the unmutated run). In the unmutated run it records
+    the durations and which test executes which line of the mutated module (a line tracer on that file only)."""
+
+    def __init__(self, durations: Path, record: bool, target: Path | None = None):
+        self.path, self.record = durations, record
+        self.known = json.loads(durations.read_text()) if durations.exists() and not record else {}
+        self.seen: dict[str, float] = {}
+        self.current = "*"
+        self.hits: dict[int, set[str]] = {}
+        if record and target is not None:
+            import threading
+
+            name = str(target.resolve())
+
+            def local(frame, event, arg):  # noqa: ARG001
+                if event == "line":
+                    self.hits.setdefault(frame.f_lineno, set()).add(self.current)
+                return local
+
+            def glob(frame, event, arg):  # noqa: ARG001
+                if frame.f_code.co_filename == name:
+                    self.hits.setdefault(frame.f_lineno, set()).add(self.current)
+                    return local
+                return None
+
+            sys.settrace(glob)
+            threading.settrace(glob)
+
+    def pytest_collection_modifyitems(self, items: list) -> None:
+        if self.known:
+            items.sort(key=lambda it: self.known.get(it.nodeid, 1e9))
+
+    def pytest_runtest_logstart(self, nodeid: str, location) -> None:  # noqa: ARG002
+        self.current = nodeid
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if self.record:
+            self.seen[report.nodeid] = self.seen.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        if self.record:
+            sys.settrace(None)
+            self.path.write_text(json.dumps(self.seen))
+            lines = {str(k): sorted(v) for k, v in self.hits.items()}
+            (self.path.parent / "lines.json").write_text(json.dumps(lines))
+
+
+def _select(work: Path, original: str, current: str, tests: list[str]) -> tuple[list[str], list[int]]:
+    """The tests that execute the statements a mutant changed (by the unmutated run's line record): a test that
+    never runs the changed code cannot fail because of it. A change outside any function body (module constants,
+    default arguments, class bodies: run at import) selects every test."""
+    import ast
+    import difflib
+
+    changed: set[int] = set()
+    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, original.splitlines(), current.splitlines(),
+                                                     autojunk=False).get_opcodes():
+        if tag != "equal":
+            changed.update(range(i1 + 1, max(i2, i1 + 1) + 1))
+    if not changed:
+        return tests, []
+    tree = ast.parse(original)
+    in_body: set[int] = set()
+    stmts: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            body = node.body if isinstance(node.body, list) else [node.body]
+            in_body.update(range(body[0].lineno, node.end_lineno + 1))
+        if isinstance(node, ast.stmt):
+            stmts.append((node.lineno, node.end_lineno or node.lineno))
+    if not changed <= in_body:
+        return tests, sorted(changed)
+    lines = json.loads((work / "lines.json").read_text())
+    wanted: set[str] = set()
+    for line in changed:  # every line of the innermost statement holding the change (multi-line expressions)
+        inner = min((s for s in stmts if s[0] <= line <= s[1]), key=lambda s: s[1] - s[0], default=(line, line))
+        for n in range(inner[0], inner[1] + 1):
+            wanted.update(lines.get(str(n), []))
+    if "*" in wanted:
+        return tests, sorted(changed)
+    return sorted(wanted), sorted(changed)
+
+
+def serve(sock_path: Path, work: Path, tests: list[str], data: str, target: Path) -> None:
+    """The fork server: pre-import the tests' third-party modules, then one forked pytest run per request."""
+    import signal
+    import socket
+
+    os.chdir(work)
+    os.environ.update({"PYTHONPATH": "src", "MARKETWIRE_DATA": data, "PYTHONDONTWRITEBYTECODE": "1"})
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, str(work / "src"))
+    probe = work / "imports.txt"
+    if (pid := os.fork()) == 0:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        _probe_imports(tests, probe)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    import importlib
+
+    for name in probe.read_text().split():
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module that cannot be pre-imported is imported by the child
+            pass
+    assert not any(m.startswith("marketwire") for m in sys.modules), "the server must not import marketwire"
+    durations = work / "durations.json"
+    original = (work / "original.py").read_text()
+    budget = [300.0]
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock_path.unlink(missing_ok=True)
+    srv.bind(str(sock_path))
+    srv.listen(1)
+    print("ready", flush=True)
+    while True:
+        conn, _ = srv.accept()
+        req = json.loads(conn.makefile().readline())
+        if req.get("stop"):
+            conn.close()
+            break
+        record = bool(req.get("baseline"))
+        t0 = time.perf_counter()
+        selected = tests
+        if not record and (work / "lines.json").exists():
+            current = target.read_text()
+            selected, changed = _select(work, original, current, tests)
+            if not selected:  # no test executes the changed code: the mutant survives without a run
+                with open(work / "uncovered.log", "a") as f:
+                    f.write(f"{changed}\n")
+                conn.sendall(b"0\n")
+                conn.close()
+                continue
+        if (pid := os.fork()) == 0:
+            os.setpgid(0, 0)
+            fd = os.open(work / ("baseline.log" if record else "last.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            import pytest
+
+            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *selected],
+                               plugins=[_Order(durations, record, target)])
+            sys.stdout.flush()
+            os._exit(int(code))
+        status = None
+        while status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(st)
+            elif time.perf_counter() - t0 > budget[0]:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                status = 124  # timed out: counted as killed
+                with open(work / "timeouts.log", "a") as f:
+                    f.write(f"{time.strftime('%H:%M:%S')}\n")
+            else:
+                time.sleep(0.02)
+        if record and status == 0:
+            budget[0] = 4 * (time.perf_counter() - t0) + 20
+        conn.sendall(f"{status}\n".encode())
+        conn.close()
+
+
+def client(sock_path: Path, baseline: bool = False, stop: bool = False) -> int:
+    import socket
+
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(str(sock_path))
+    c.sendall((json.dumps({"baseline": baseline, "stop": stop}) + "\n").encode())
+    answer = c.makefile().readline().strip()
+    return int(answer) if answer else 0
+
+
 def excluded_operators() -> list[str]:
     names = subprocess.run([str(Path(PY).parent / "cosmic-ray"), "operators"], capture_output=True, text=True,
                            check=True).stdout.split()
     return [f"^{n}$" for n in names if not any(n.removeprefix("core/").startswith(k) for k in KEEP)]
 
 
-def config(module: str, tests: list[str], data: str) -> str:
-    cmd = (f"env PYTHONPATH=src MARKETWIRE_DATA={data} {PY} -m pytest -x -q -p no:cacheprovider "
-           f"-p no:randomly {' '.join(tests)}")
+def config(module: str, tests: list[str], data: str, sock: Path) -> str:
+    cmd = f"{PY} {Path(__file__).resolve()} --client {sock}"
     excl = ", ".join(json.dumps(e) for e in excluded_operators())
     return (f'[cosmic-ray]\nmodule-path = "src/marketwire/{module}"\ntimeout = 300.0\nexcluded-modules = []\n'
             f'test-command = {json.dumps(cmd)}\n\n[cosmic-ray.distributor]\nname = "local"\n\n'
             f'[cosmic-ray.filters.operators-filter]\nexclude-operators = [{excl}]\n')
 
 
-def run(module: str, count_only: bool, data: str, root: Path, fresh: bool) -> dict:
+def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survivors: bool = False) -> dict:
     tests = MODULES[module]
     work = root / module.replace("/", "_").removesuffix(".py")
     bin_ = Path(PY).parent
     env = {**os.environ, "PYTHONPATH": "src"}
+    sock = work / "server.sock"
     if fresh or not (work / "session.sqlite").exists():
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        shutil.copytree(REPO / "src", work / "src")
-        shutil.copytree(REPO / "tests", work / "tests")
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(REPO / "src", work / "src", ignore=ignore)
+        shutil.copytree(REPO / "tests", work / "tests", ignore=ignore)
         shutil.copy(REPO / "pyproject.toml", work / "pyproject.toml")
-        (work / "cr.toml").write_text(config(module, tests, data))
+        shutil.copytree(REPO / "docs", work / "docs")  # tests that run the documented examples
+        shutil.copy(REPO / "src" / "marketwire" / module, work / "original.py")
+        (work / "cr.toml").write_text(config(module, tests, data, sock))
         subprocess.run([str(bin_ / "cosmic-ray"), "init", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
         subprocess.run([str(bin_ / "cr-filter-operators"), "session.sqlite", "cr.toml"], cwd=work, env=env,
                        check=True)
         subprocess.run([str(bin_ / "cr-filter-pragma"), "session.sqlite"], cwd=work, env=env, check=True)
     else:
         print(f"{module}: resuming the session in {work}", file=sys.stderr, flush=True)
+        # the current tests (a resumed run after adding tests; --survivors after adding tests that target them)
+        shutil.rmtree(work / "tests")
+        shutil.copytree(REPO / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        (work / "cr.toml").write_text(config(module, tests, data, sock))
+        if not (work / "docs").exists():
+            shutil.copytree(REPO / "docs", work / "docs")
+        if not (work / "original.py").exists():
+            shutil.copy(REPO / "src" / "marketwire" / module, work / "original.py")
+        if survivors:
+            with sqlite3.connect(work / "session.sqlite") as db:
+                db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     done = False
     try:
         db = sqlite3.connect(work / "session.sqlite")
@@ -92,13 +308,22 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool) -> di
         print(f"{module}: {todo} mutants to run", file=sys.stderr, flush=True)
         if count_only:
             return {"module": module, "mutants": todo}
-        # the unmutated tests must pass first, else every mutant would look killed
-        base = subprocess.run(config(module, tests, data).split("test-command = ")[1].split("\n")[0].strip('"')
-                              .replace('\\"', '"'), shell=True, cwd=work, capture_output=True, text=True)
-        if base.returncode != 0:
-            raise SystemExit(f"the tests of {module} fail before any mutation:\n{base.stdout[-2000:]}")
-        t0 = time.perf_counter()
-        subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
+        server = subprocess.Popen([PY, str(Path(__file__).resolve()), "--serve", str(sock), "--work", str(work),
+                                   "--data", data, "--target", str(work / "src" / "marketwire" / module), "--",
+                                   *tests], stdout=subprocess.PIPE, text=True)
+        try:
+            if server.stdout.readline().strip() != "ready":
+                raise SystemExit(f"the fork server for {module} did not start")
+            # the unmutated tests must pass first, else every mutant would look killed
+            if client(sock, baseline=True) != 0:
+                raise SystemExit(f"the tests of {module} fail before any mutation:\n"
+                                 f"{(work / 'baseline.log').read_text()[-2000:]}")
+            t0 = time.perf_counter()
+            subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work, env=env,
+                           check=True)
+        finally:
+            client(sock, stop=True)
+            server.wait(timeout=60)
         rows = db.execute("SELECT m.operator_name, m.start_pos_row, m.occurrence, r.test_outcome, r.worker_outcome, "
                           "r.diff FROM mutation_specs m JOIN work_results r USING (job_id) "
                           "WHERE r.worker_outcome != 'SKIPPED' ORDER BY m.start_pos_row").fetchall()
@@ -114,8 +339,24 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool) -> di
         done = True
         return result
     finally:
-        if done:
-            shutil.rmtree(work, ignore_errors=True)
+        if done:  # keep the session (for --survivors), drop the copy of the sources' caches
+            (work / "durations.json").unlink(missing_ok=True)
+
+
+def status(module: str, root: Path) -> str:
+    """One table row from a session on disk (finished or not): how far it got."""
+    db_path = root / module.replace("/", "_").removesuffix(".py") / "session.sqlite"
+    if not db_path.exists():
+        return f"| {module} | not run | | | | |"
+    db = sqlite3.connect(db_path)
+    total = db.execute("SELECT count(*) FROM mutation_specs m LEFT JOIN work_results r USING (job_id) "
+                       "WHERE r.worker_outcome IS NULL OR r.worker_outcome != 'SKIPPED'").fetchone()[0]
+    got = dict(db.execute("SELECT test_outcome, count(*) FROM work_results WHERE worker_outcome != 'SKIPPED' "
+                          "GROUP BY 1").fetchall())
+    killed, survived = got.get("KILLED", 0), got.get("SURVIVED", 0)
+    done = killed + survived
+    score = f"{killed / done:.1%}" if done else ""
+    return f"| {module} | {total} ({done} run) | {killed} | {survived} | {score} | |"
 
 
 def main() -> int:
@@ -123,18 +364,32 @@ def main() -> int:
     ap.add_argument("modules", nargs="*", help=f"modules under src/marketwire: {', '.join(MODULES)}")
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--count", action="store_true", help="only count the mutants")
+    ap.add_argument("--status", action="store_true", help="only report how far each session got")
     ap.add_argument("--work", type=Path, default=Path("/var/tmp/mw-mutation"),
                     help="where the copies and sessions live until a module is done")
     ap.add_argument("--fresh", action="store_true", help="start the named modules over")
+    ap.add_argument("--survivors", action="store_true",
+                    help="re-run only the surviving mutants of a finished session, with the current tests")
     ap.add_argument("--data", default=os.environ.get("MARKETWIRE_DATA", str(REPO.parent / "shared" / "data")))
+    ap.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--client", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--target", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.client:
+        return client(args.client)
+    if args.serve:
+        serve(args.serve, args.work, args.modules, args.data, args.target)
+        return 0
     modules = list(MODULES) if args.all else args.modules
     unknown = [m for m in modules if m not in MODULES]
     if unknown or not modules:
         ap.error(f"name modules from: {', '.join(MODULES)}" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
     print("| module | mutants | killed | survived | score | seconds |\n|---|---:|---:|---:|---:|---:|")
     for m in modules:
-        r = run(m, args.count, args.data, args.work, args.fresh)
+        if args.status:
+            print(status(m, args.work))
+            continue
+        r = run(m, args.count, args.data, args.work, args.fresh, args.survivors)
         if args.count:
             print(f"| {m} | {r['mutants']} | | | | |")
         else:
