@@ -74,12 +74,12 @@ class SecFsds(Source):
         refusals = [Refusal("fsds.malformed", f"{r['adsh']} {r['tag']}: ddate {r['ddate']!r}, qtrs {r['qtrs']!r} or "
                             f"value {r['value']!r} cannot be read", f"{raw.name}!num.txt", r["line"],
                             {k: r[k] for k in NUM_COLUMNS}, field="value", value=r["value"], dataset="sec_fsds_facts")
-                    for r in bad.head(10_000).iter_rows(named=True)]
+                    for r in bad.iter_rows(named=True)]
         nil = n.filter(pl.col("end").is_not_null() & pl.col("qtrs_n").is_not_null()
                        & (pl.col("value").is_null() | (pl.col("value") == "")))
         refusals += [Refusal("fsds.nil_value", f"{r['adsh']} {r['tag']}: no value (a nil fact)", f"{raw.name}!num.txt",
                              r["line"], {k: r[k] for k in NUM_COLUMNS}, field="value", dataset="sec_fsds_facts")
-                     for r in nil.head(10_000).iter_rows(named=True)]
+                     for r in nil.iter_rows(named=True)]
         ok = n.filter(pl.col("end").is_not_null() & pl.col("qtrs_n").is_not_null() & pl.col("value_n").is_not_null())
         out = ok.join(sub, on="adsh", how="left").select(
             pl.col("cik").fill_null(0), pl.col("adsh").alias("accession"),
