@@ -236,8 +236,16 @@ class Lake:
         Run it on any connection: :meth:`read` fetches it as Arrow; the lookup cache runs it inside its own
         database, so that ten million records never pass through Python.
         """
-        con.register(f"{name}_raw", src)
-        missing = [f for f in ds.schema if f.name not in src.schema.names]
+        if isinstance(src, _ParquetFiles):  # the table's files read by DuckDB's own Parquet reader
+            names = src.columns
+            cols = ", ".join(f'"{c}"' for c in names)
+            files = ", ".join("'" + f.replace("'", "''") + "'" for f in src.files)  # a view takes no parameters
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_raw AS SELECT {cols} FROM read_parquet([{files}], "
+                        "union_by_name = true)")
+        else:
+            con.register(f"{name}_raw", src)
+            names = src.schema.names
+        missing = [f for f in ds.schema if f.name not in names]
         extra = "".join(f', CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in missing)
         # a table written before the dataset gained a column reads that column as nulls
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *{extra} FROM {name}_raw")
@@ -270,6 +278,20 @@ class Lake:
         t = self._table(ds.name, version)
         return None if t is None else t.to_pyarrow_dataset(file_pruning_predicate=partitions)  # type: ignore[arg-type]
 
+    def _parquet_files(self, ds: Dataset) -> _ParquetFiles | None:
+        """The current version's files for DuckDB to read directly: only for a local, unpartitioned table whose
+        protocol has no reader features (no deletion vectors, no column mapping); None otherwise (and None for a
+        table that does not exist)."""
+        if ds.partition_by or not _is_local(self.root):
+            return None
+        t = self._table(ds.name)
+        if t is None:
+            return None
+        protocol = t.protocol()
+        if protocol.min_reader_version > 1 or protocol.reader_features:
+            return None
+        return _ParquetFiles([_local_path(u) for u in t.file_uris()], [f.name for f in t.schema().fields])
+
     def files(self, ds: Dataset) -> pa.Table:
         """The data files of the current version: path, size, rows and partition values (``partition.<col>``)."""
         t = self._table(ds.name)
@@ -294,8 +316,10 @@ class Lake:
         ``where`` is a DuckDB SQL predicate (``?`` parameters) over the latest versions: a record whose latest
         version does not match is absent, never replaced by an older version that does.
         """
-        src = self.dataset(ds, partitions)
+        src = self._parquet_files(ds) if partitions is None else None
         if src is None:
+            src = self.dataset(ds, partitions)
+        if src is None or (isinstance(src, _ParquetFiles) and not src.files):
             empty = ds.schema.empty_table()
             return empty.select(list(columns)) if columns else empty
         con = duck.connect()
@@ -305,6 +329,16 @@ class Lake:
             return arrow_of(con.execute(sql, args))
         finally:
             con.close()
+
+
+class _ParquetFiles:
+    """The data files of one version of an unpartitioned local table, and its columns in the table's order: what
+    :meth:`Lake.read` gives DuckDB to read itself (a pyarrow dataset would cost its import, and pandas', on every
+    cold command)."""
+
+    def __init__(self, files: list[str], columns: list[str]) -> None:
+        self.files = files
+        self.columns = columns
 
 
 def _writer_properties(ds: Dataset) -> Any:
