@@ -7,6 +7,7 @@ hand only after the rules are fixed, and scored separately (out-of-sample) from 
     python benchmarks/esg_holdout.py --links HOME benchmarks/esg_holdout.csv    # their links, for the hand-check
     python benchmarks/esg_holdout.py --score benchmarks/esg_holdout_checked.csv # precision, out-of-sample
     python benchmarks/esg_holdout.py --fresh HOME > benchmarks/esg_holdout_fresh_checked.csv  # the second draw
+    python benchmarks/esg_holdout.py --combined HOME                             # both checks, links still made
 
 The second draw (``--fresh``, after the identifier rule of 2026-12-04 was committed): the set's links not yet
 checked in either file, seeded, as many per source as bring its checked out-of-sample links (the first check's
@@ -98,6 +99,37 @@ def links(home: str, holdout: str) -> list[dict[str, str]]:
     return out
 
 
+#: links of the first check that the rules no longer make: the identifier rule written after that check (an ISIN
+#: whose holder's names agree only through the first word is not trusted alone) sends both to review; ``--combined
+#: HOME`` recomputes this from a lake and says if it differs
+NO_LONGER_LINKED = {"net-zero-tracker:company:COM-0214", "net-zero-tracker:company:COM-1149"}
+FRESH = HERE / "esg_holdout_fresh_checked.csv"
+
+
+def combined(first: Path = FIRST, second: Path = FRESH,
+             dropped: set[str] = NO_LONGER_LINKED) -> dict[str, dict[str, float]]:
+    """Out-of-sample precision per source over both checks: the first check's links the rules still make and the
+    second draw."""
+    rows = [r for r in csv.DictReader(open(first, encoding="utf-8")) if r["entity_id"] not in dropped]
+    rows += list(csv.DictReader(open(second, encoding="utf-8")))
+    res: dict[str, dict[str, float]] = {}
+    for source in sorted({r["source"] for r in rows}):
+        rs = [r for r in rows if r["source"] == source and r["verdict"] in ("right", "wrong")]
+        right = sum(r["verdict"] == "right" for r in rs)
+        res[source] = {"checked": len(rs), "right": right, "precision": round(right / len(rs), 4) if rs else 0.0}
+    return res
+
+
+def no_longer_linked(home: str) -> set[str]:
+    """The first check's links (entity and issuer) that the lake's links no longer make."""
+    import marketwire
+
+    now = {r["entity_id"]: r["issuer_id"] for r in marketwire.open(home).dataset("esg_links")
+           if r["status"] == "linked"}
+    return {r["entity_id"] for r in csv.DictReader(open(FIRST, encoding="utf-8"))
+            if now.get(r["entity_id"]) != r["issuer_id"]}
+
+
 def fresh(home: str) -> list[dict[str, str]]:
     """The second draw: linked entities of the sealed set checked in neither file, up to FRESH_TARGET per source
     with the first check's links still made (same entity, same issuer)."""
@@ -150,6 +182,12 @@ if __name__ == "__main__":
         w = csv.DictWriter(sys.stdout, list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    elif sys.argv[1] == "--combined":
+        gone = no_longer_linked(sys.argv[2])
+        if gone != NO_LONGER_LINKED:
+            print(f"first-check links no longer made differ from NO_LONGER_LINKED: {sorted(gone)}")
+        for s, d in combined(dropped=gone).items():
+            print(f"{s}: {d['right']}/{d['checked']} right, precision {d['precision']:.1%} (out-of-sample, both checks)")
     elif sys.argv[1] == "--links":
         rows = links(sys.argv[2], sys.argv[3])
         w = csv.DictWriter(sys.stdout, list(rows[0]) if rows else COLUMNS)
