@@ -147,7 +147,8 @@ def fresh(home: str) -> list[dict[str, str]]:
     venues: dict[str, set[str]] = defaultdict(set)
     for r in mw.identity.company_rows():
         if r.get("ticker"):
-            venues[r["issuer_id"]].add(f"{r['ticker']}@{r.get('mic') or '?'}" + (f" {r['isin']}" if r.get("isin") else ""))
+            isin = f" {r['isin']}" if r.get("isin") else ""
+            venues[r["issuer_id"]].add(f"{r['ticker']}@{r.get('mic') or '?'}{isin}")
     by: dict[str, list[dict]] = defaultdict(list)
     still: dict[str, int] = defaultdict(int)
     for r in sorted(mw.dataset("esg_links"), key=lambda r: r["entity_id"]):
@@ -187,7 +188,8 @@ if __name__ == "__main__":
         if gone != NO_LONGER_LINKED:
             print(f"first-check links no longer made differ from NO_LONGER_LINKED: {sorted(gone)}")
         for s, d in combined(dropped=gone).items():
-            print(f"{s}: {d['right']}/{d['checked']} right, precision {d['precision']:.1%} (out-of-sample, both checks)")
+            print(f"{s}: {d['right']}/{d['checked']} right, precision {d['precision']:.1%} "
+                  "(out-of-sample, both checks)")
     elif sys.argv[1] == "--links":
         rows = links(sys.argv[2], sys.argv[3])
         w = csv.DictWriter(sys.stdout, list(rows[0]) if rows else COLUMNS)

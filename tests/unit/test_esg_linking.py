@@ -210,7 +210,10 @@ def test_an_identifier_whose_holder_is_named_a_variant_still_links():
 @pytest.mark.parametrize("a, b, only_first", [
     ("Duke Energy", "Duke Royalty Limited", True),
     ("Dassault Systemes", "Dassault Aviation SA", True),
-    ("NOS, SGPS, S.A.", "NOS SPGS S.A.", False),            # spelling noise in the second word
+    ("NOS, SGPS, S.A.", "NOS SPGS S.A.", False),            # spelling noise in the second word: ratio 75, the bar
+    ("NOS SGP", "NOS SPG", True),                            # the same swap in three letters: ratio 67, below it
+    ("Coca-Cola European Partners", "Coca-Cola Europacific Partners", False),  # a stem of 5 letters in common
+    ("Nippon Steel", "Nippon Sterling", True),               # 3 letters in common are not a stem
     ("Tata Steel", "TATA STEEL LTD", False),
     ("Samsung Electronics", "SAMSUNG ELEC", False),
     ("Samsung Electronics", "Samsung SDI", True),
