@@ -6,6 +6,13 @@ hand only after the rules are fixed, and scored separately (out-of-sample) from 
     python benchmarks/esg_holdout.py DATA_DIR > benchmarks/esg_holdout.csv      # the draw (done once, committed)
     python benchmarks/esg_holdout.py --links HOME benchmarks/esg_holdout.csv    # their links, for the hand-check
     python benchmarks/esg_holdout.py --score benchmarks/esg_holdout_checked.csv # precision, out-of-sample
+    python benchmarks/esg_holdout.py --fresh HOME > benchmarks/esg_holdout_fresh_checked.csv  # the second draw
+    python benchmarks/esg_holdout.py --combined HOME                             # both checks, links still made
+
+The second draw (``--fresh``, after the identifier rule of 2026-12-04 was committed): the set's links not yet
+checked in either file, seeded, as many per source as bring its checked out-of-sample links (the first check's
+links the rules still make, plus these) to FRESH_TARGET, every one where fewer exist; with the issuer's country,
+names and listings for the reviewer.
 
 The draw needs no lake: it runs each ESG source's transform over the shared files and keeps the linkable entities
 (the kinds the ESG stage links: companies, account holders at the top of their chain, parents, symbols).
@@ -31,7 +38,10 @@ FILES = {
 }
 LINKABLE = ("company", "account_holder", "parent", "symbol")
 COLUMNS = ["source", "entity_id", "raw_name", "country"]
-CHECKED = Path(__file__).with_name("esg_linking_checked.csv")
+HERE = Path(__file__).parent
+CHECKED = HERE / "esg_linking_checked.csv"
+FIRST = Path(__file__).with_name("esg_holdout_checked.csv")
+FRESH_TARGET = 100  # checked out-of-sample links per source after the second draw (all there are where fewer)
 
 
 def held_out(entity_id: str) -> bool:
@@ -89,8 +99,98 @@ def links(home: str, holdout: str) -> list[dict[str, str]]:
     return out
 
 
+#: links of the first check that the rules no longer make: the identifier rule written after that check (an ISIN
+#: whose holder's names agree only through the first word is not trusted alone) sends both to review; ``--combined
+#: HOME`` recomputes this from a lake and says if it differs
+NO_LONGER_LINKED = {"net-zero-tracker:company:COM-0214", "net-zero-tracker:company:COM-1149"}
+FRESH = HERE / "esg_holdout_fresh_checked.csv"
+
+
+def combined(first: Path = FIRST, second: Path = FRESH,
+             dropped: set[str] = NO_LONGER_LINKED) -> dict[str, dict[str, float]]:
+    """Out-of-sample precision per source over both checks: the first check's links the rules still make and the
+    second draw."""
+    rows = [r for r in csv.DictReader(open(first, encoding="utf-8")) if r["entity_id"] not in dropped]
+    rows += list(csv.DictReader(open(second, encoding="utf-8")))
+    res: dict[str, dict[str, float]] = {}
+    for source in sorted({r["source"] for r in rows}):
+        rs = [r for r in rows if r["source"] == source and r["verdict"] in ("right", "wrong")]
+        right = sum(r["verdict"] == "right" for r in rs)
+        res[source] = {"checked": len(rs), "right": right, "precision": round(right / len(rs), 4) if rs else 0.0}
+    return res
+
+
+def no_longer_linked(home: str) -> set[str]:
+    """The first check's links (entity and issuer) that the lake's links no longer make."""
+    import marketwire
+
+    now = {r["entity_id"]: r["issuer_id"] for r in marketwire.open(home).dataset("esg_links")
+           if r["status"] == "linked"}
+    return {r["entity_id"] for r in csv.DictReader(open(FIRST, encoding="utf-8"))
+            if now.get(r["entity_id"]) != r["issuer_id"]}
+
+
+def fresh(home: str) -> list[dict[str, str]]:
+    """The second draw: linked entities of the sealed set checked in neither file, up to FRESH_TARGET per source
+    with the first check's links still made (same entity, same issuer)."""
+    import random
+    from collections import defaultdict
+
+    import marketwire
+
+    hold = {r["entity_id"] for r in csv.DictReader(open(HERE / "esg_holdout.csv", encoding="utf-8"))}
+    first = {r["entity_id"]: r["issuer_id"] for r in csv.DictReader(open(FIRST, encoding="utf-8"))}
+    seen = set(first) | {r["entity_id"] for r in csv.DictReader(open(CHECKED, encoding="utf-8"))}
+    mw = marketwire.open(home)
+    linker = mw.esg.linker
+    issuers = linker._index()
+    venues: dict[str, set[str]] = defaultdict(set)
+    for r in mw.identity.company_rows():
+        if r.get("ticker"):
+            isin = f" {r['isin']}" if r.get("isin") else ""
+            venues[r["issuer_id"]].add(f"{r['ticker']}@{r.get('mic') or '?'}{isin}")
+    by: dict[str, list[dict]] = defaultdict(list)
+    still: dict[str, int] = defaultdict(int)
+    for r in sorted(mw.dataset("esg_links"), key=lambda r: r["entity_id"]):
+        if r["entity_id"] not in hold or r["status"] != "linked":
+            continue
+        source = r["entity_id"].split(":", 1)[0]
+        if first.get(r["entity_id"]) == r["issuer_id"]:
+            still[source] += 1
+        elif r["entity_id"] not in seen:
+            by[source].append(r)
+    out = []
+    for source, rows in sorted(by.items()):
+        want = max(0, FRESH_TARGET - still[source])
+        rng = random.Random(f"esg-holdout-fresh-{source}")
+        for r in sorted(rows if len(rows) <= want else rng.sample(rows, want), key=lambda r: r["entity_id"]):
+            ev = json.loads(r["evidence"] or "{}")
+            it = issuers.get(r["issuer_id"])
+            out.append({"source": source, "entity_id": r["entity_id"], "raw_name": r["raw_name"],
+                        "country": r["country"] or "", "sector": r.get("sector") or "",
+                        "evidence_ids": " ".join(f"{k}={ev[k]}" for k in ("isin", "lei", "ticker") if ev.get(k)),
+                        "issuer_id": r["issuer_id"], "issuer_name": r["issuer_name"],
+                        "issuer_country": (it.country if it else "") or "",
+                        "issuer_names": " | ".join(sorted(it.names)) if it else "",
+                        "listings": " ".join(sorted(venues.get(r["issuer_id"], ())))[:300],
+                        "method": r["method"], "confidence": r["confidence"], "verdict": "", "note": ""})
+    return out
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "--links":
+    if sys.argv[1] == "--fresh":
+        rows = fresh(sys.argv[2])
+        w = csv.DictWriter(sys.stdout, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    elif sys.argv[1] == "--combined":
+        gone = no_longer_linked(sys.argv[2])
+        if gone != NO_LONGER_LINKED:
+            print(f"first-check links no longer made differ from NO_LONGER_LINKED: {sorted(gone)}")
+        for s, d in combined(dropped=gone).items():
+            print(f"{s}: {d['right']}/{d['checked']} right, precision {d['precision']:.1%} "
+                  "(out-of-sample, both checks)")
+    elif sys.argv[1] == "--links":
         rows = links(sys.argv[2], sys.argv[3])
         w = csv.DictWriter(sys.stdout, list(rows[0]) if rows else COLUMNS)
         w.writeheader()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from marketwire.errors import NotFound
-from marketwire.esg.linking import THRESHOLD, Linker, fold, forms_of, normalise
+from marketwire.esg.linking import THRESHOLD, Linker, first_word_only, fold, forms_of, normalise
 
 
 def row(iid: str, name: str, country: str | None, ticker: str, mic: str = "XNYS", isin: str | None = None,
@@ -137,3 +137,88 @@ def test_names_without_a_confirmed_country_need_the_same_layer_and_form():
     assert one("Valmont Industries", "US").status == "linked"
     # "GRP" is how venues abbreviate Group: the same layer on both sides
     assert one("LATAM Airlines Group S.A.", "CL").status == "linked"
+
+
+class IdMaster(Master):
+    """A master that also resolves identifiers (ISIN or LEI) to the issuer holding them."""
+
+    def __init__(self, rows: list[dict[str, Any]], ids: dict[str, str]) -> None:
+        super().__init__(rows)
+        self.ids = ids
+
+    def resolve(self, id: str, as_of: Any = None) -> list[dict[str, Any]]:
+        if id not in self.ids:
+            raise NotFound(f"{id} not in this master")
+        r = next(r for r in self.rows if r["issuer_id"] == self.ids[id])
+        return [{"issuer_id": r["issuer_id"], "issuer_name": r["issuer_name"], "security_id": r["security_id"],
+                 "country": r["issuer_country"], "listings": [r["listing_id"]]}]
+
+
+ID_MASTER = IdMaster([
+    row("DRL", "Duke Royalty Limited", "GG", "DUKE", "XLON"),
+    row("DUK", "Duke Energy Corporation", "US", "DUK"),
+    row("MMC", "MITSUBISHI MAT.", "JP", "5711", "XJPX"),
+    row("NYK", "Nippon Yusen Kabushiki Kaisha", "JP", "9101", "XJPX"),
+    row("CCEP", "Coca-Cola Europacific Partners PLC", "GB", "CCEP", "XNAS"),
+    row("MCH", "MITSUBISHI CHEM.HLDGS", "JP", "4188", "XJPX"),
+    row("SMF", "SUMITOMO MITSUI FINL GRP", "JP", "8316", "XJPX"),
+    row("DKO", "Deckers Outdoor Corporation", "US", "DECK"),
+    row("ALB", "ALPHA SE+HO.  EO -,30", "GR", "ALPHA", "XATH", listing_name="Alpha Bank S.A."),
+    row("FHN", "FIRST HORIZON  DL-,625", "US", "FHN"),
+], {"US26441C2044": "DRL", "JP3903000002": "MMC", "JP3753000003": "NYK", "GB00BDCPN049": "CCEP",
+    "JP3897700005": "MCH", "JP3890350006": "SMF", "US2435371073": "DKO", "GRS015003007": "ALB",
+    "US3205171057": "FHN", "5493000UKSE7JZZP3B95": "DRL"})
+
+
+def id_link(name: str, country: str | None = None, **kw: Any) -> Any:
+    return Linker(ID_MASTER).link({"entity_id": f"t:{name}", "name": name, "country": country, **kw})
+
+
+def test_an_identifier_whose_holder_shares_only_the_first_word_is_not_trusted():
+    # a tracker's ISIN that the master gives another company of the same first word: review, not a link
+    lk = id_link("Duke Energy", "US", isin="US26441C2044")
+    assert (lk.status, lk.issuer_id) == ("review", None) and lk.confidence < THRESHOLD
+    assert lk.evidence["name_agrees"] is False
+    assert lk.evidence["first_word_only"] == "only the first word 'duke' agrees: 'energy' against 'royalty'"
+    assert "not trusted" in lk.evidence["why_review"]
+    # the holder and the issuer the name alone points to are both offered to the reviewer
+    assert [c["issuer_id"] for c in lk.candidates][:2] == ["DRL", "DUK"]
+    # an abbreviation of the holder's is not a word in common: "ufj lease" is not "mat(erials)"
+    assert id_link("Mitsubishi UFJ Lease", "JP", isin="JP3903000002").status == "review"
+    assert id_link("Nippon Express Co", "JP", isin="JP3753000003").status == "review"
+    # the same for an LEI
+    lk = id_link("Duke Energy Corp", None, lei="5493000UKSE7JZZP3B95")
+    assert lk.status == "review" and lk.evidence["first_word_only"].startswith("only the first word 'duke'")
+
+
+def test_an_identifier_whose_holder_is_named_a_variant_still_links():
+    for name, isin, issuer in [
+            ("Mitsubishi Materials Corporation", "JP3903000002", "MMC"),  # "MAT." abbreviates Materials
+            ("Mitsubishi Chemical Holdings", "JP3897700005", "MCH"),      # CHEM.HLDGS
+            ("Sumitomo Mitsui Financial Group", "JP3890350006", "SMF"),   # FINL GRP
+            ("Coca-Cola European Partners", "GB00BDCPN049", "CCEP"),      # a stem in common: Europ(acific)
+            ("Deckers", "US2435371073", "DKO"),                           # the holder's name adds a word
+            ("First Horizon National", "US3205171057", "FHN")]:           # DL and the nominal are descriptors
+        lk = id_link(name, None, isin=isin)
+        assert (lk.status, lk.issuer_id, lk.method, lk.confidence) == ("linked", issuer, "isin", 1.0), name
+        assert "first_word_only" not in lk.evidence
+    # another of the holder's names (a listing's) agrees beyond the first word: the link stands, and says which
+    lk = id_link("Alpha Bank", "GR", isin="GRS015003007")
+    assert (lk.status, lk.issuer_id) == ("linked", "ALB") and lk.evidence["agreeing_name"] == "Alpha Bank S.A."
+
+
+@pytest.mark.parametrize("a, b, only_first", [
+    ("Duke Energy", "Duke Royalty Limited", True),
+    ("Dassault Systemes", "Dassault Aviation SA", True),
+    ("NOS, SGPS, S.A.", "NOS SPGS S.A.", False),            # spelling noise in the second word: ratio 75, the bar
+    ("NOS SGP", "NOS SPG", True),                            # the same swap in three letters: ratio 67, below it
+    ("Coca-Cola European Partners", "Coca-Cola Europacific Partners", False),  # a stem of 5 letters in common
+    ("Nippon Steel", "Nippon Sterling", True),               # 3 letters in common are not a stem
+    ("Tata Steel", "TATA STEEL LTD", False),
+    ("Samsung Electronics", "SAMSUNG ELEC", False),
+    ("Samsung Electronics", "Samsung SDI", True),
+    ("Swiss Re", "Swiss Reinsurance Company", False),
+    ("Royal Dutch Shell", "Shell plc", False),                # first words differ: not this rule's case
+])
+def test_first_word_only(a, b, only_first):
+    assert bool(first_word_only(a, b)) is only_first

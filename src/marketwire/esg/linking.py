@@ -3,7 +3,10 @@
 Order of evidence (the first that decides wins; each link keeps its method, confidence and evidence):
 
 1. **ISIN**, then **LEI**: ``identity.resolve`` of the identifier; an identifier the master holds links with
-   confidence 1.0 (an identifier it does not know falls through to the name).
+   confidence 1.0 when the entity's name agrees with its holder's (an identifier it does not know falls through to
+   the name). Names that agree only through their first word (:func:`first_word_only`: ``Duke Energy`` and the
+   holder ``Duke Royalty``) do not: the identifier alone is not trusted and the entity waits for review with the
+   holder and the issuers its name points to as candidates.
 2. **Ticker** (sources keyed by symbol): the resolved listing's issuer, 0.97 when the source's name agrees with the
    master's (:func:`marketwire.sources.classify.same_entity_name`), else it waits for review.
 3. **Name**: names are normalised across languages and legal forms (AG, SE, S.A., plc, Inc., N.V., GmbH, SpA,
@@ -256,6 +259,45 @@ def names_agree(a: str | None, b: str | None) -> bool:
     return bool(na and nb) and fuzz.token_set_ratio(na, nb) >= 80
 
 
+def _corresponds(x: str, y: str) -> bool:
+    """Are two words of names one word written two ways: an abbreviation (same first letter, the shorter's letters
+    in order in the longer: ``mat``/``materials``, ``finl``/``financial``), a shared stem of four letters or more
+    (``european``/``europacific``), or spelling noise (``spgs``/``sgps``)?"""
+    from rapidfuzz import fuzz
+
+    s, w = (x, y) if len(x) <= len(y) else (y, x)
+    if s[0] == w[0]:
+        rest = iter(w)
+        if all(c in rest for c in s):
+            return True
+    return (len(s) >= 4 and w.startswith(s[:4])) or fuzz.ratio(x, y) >= 75
+
+
+def first_word_only(a: str | None, b: str | None) -> str | None:
+    """Why two names agree only through their first word, or None: both normalised names open with the same word
+    and each keeps, after it, a word the other has in no form (``Duke Energy`` / ``Duke Royalty``, ``Mitsubishi UFJ
+    Lease`` / ``Mitsubishi Materials``). Words one name adds to the other (``Deckers`` / ``Deckers Outdoor``),
+    abbreviations (``MITSUBISHI MAT.``), venue descriptors and nominal values are not distinctive. Such names are
+    usually two companies of one family or one word (a trading name or a rename looks the same and goes to review
+    too: the names cannot tell them apart)."""
+    ta, tb = normalise(a).split(), normalise(b).split()
+    if not ta or not tb or ta[0] != tb[0] or "".join(ta) == "".join(tb):
+        return None
+
+    def distinct(toks: list[str], other: list[str]) -> list[str]:
+        return [t for t in toks[1:] if t not in other and t not in _DESCRIPTORS and not t.isdigit()]
+
+    ra, rb = distinct(ta, tb), distinct(tb, ta)
+    for x in list(ra):
+        y = next((y for y in rb if _corresponds(x, y)), None)
+        if y is not None:
+            ra.remove(x)
+            rb.remove(y)
+    if ra and rb:
+        return f"only the first word {ta[0]!r} agrees: {' '.join(ra)!r} against {' '.join(rb)!r}"
+    return None
+
+
 class Identity(Protocol):
     def resolve(self, id: str, as_of: Any = None) -> list[dict[str, Any]]: ...
 
@@ -393,15 +435,29 @@ class Linker:
                 conflict = form_conflict(name, held, m.get("country"))
                 if conflict:
                     ev["form_conflict"] = conflict
+                if ev["name_agrees"] and not conflict and name:
+                    # a shared first word is not enough for an identifier held by a company of another name: one
+                    # name of the holder must agree beyond it (sources carry identifiers of related companies)
+                    only_first = self._first_word_only(name, m["issuer_id"], held)
+                    if only_first:
+                        ev["name_agrees"] = False
+                        ev["first_word_only"] = only_first
+                    else:
+                        ev["agreeing_name"] = self._agreeing_name(name, m["issuer_id"], held)
                 if (ev["name_agrees"] and not conflict) or not name:
                     return self._made(e, m["issuer_id"], m.get("security_id"), held, scheme, 1.0, ev, [])
                 # sources carry wrong identifiers (a tracker's ISIN of another company): never linked on the
-                # identifier alone when the names disagree; the holder is offered as a candidate
-                ev["why_review"] = conflict or f"the {scheme.upper()} {ident} is {held!r} in the master, not {name!r}"
+                # identifier alone when the names disagree; the holder is offered as a candidate, with the issuers
+                # the name alone points to
+                ev["why_review"] = conflict or (
+                    f"the {scheme.upper()} {ident} is {held!r} in the master, not {name!r}" +
+                    (f" ({ev['first_word_only']}): the identifier alone is not trusted"
+                     if ev.get("first_word_only") else ""))
+                holder = {"issuer_id": m["issuer_id"], "name": held, "country": m.get("country"), "score": 100.0,
+                          "has_isin": True, "listings": len(m.get("listings") or [])}
+                by_name = [c for c in self._name_candidates(name) if c["issuer_id"] != m["issuer_id"]]
                 return Link(e["entity_id"], "review", None, None, None, None, 0.6, name, e.get("country"),
-                            e.get("sector"), ev, [{"issuer_id": m["issuer_id"], "name": held, "country":
-                                                   m.get("country"), "score": 100.0, "has_isin": True,
-                                                   "listings": len(m.get("listings") or [])}])
+                            e.get("sector"), ev, [holder, *by_name][:5])
             ev[f"{scheme}_result"] = m if isinstance(m, str) else "not in the master"
         if e.get("ticker"):
             ev["ticker"] = e["ticker"]
@@ -420,6 +476,24 @@ class Linker:
             else:
                 ev["ticker_result"] = m if isinstance(m, str) else "not in the master"
         return self._by_name(e, ev)
+
+    def _holder_names(self, issuer_id: str, held: str | None) -> list[str]:
+        it = self._index().get(issuer_id)
+        return [n for n in dict.fromkeys([held, *(sorted(it.names) if it else [])]) if n]
+
+    def _first_word_only(self, name: str, issuer_id: str, held: str | None) -> str | None:
+        """Why the names of an identifier's holder agree with the entity's only through the first word (none of
+        the holder's names agrees beyond it), or None."""
+        whys = [first_word_only(name, n) for n in self._holder_names(issuer_id, held)]
+        return whys[0] if whys and all(whys) else None
+
+    def _agreeing_name(self, name: str, issuer_id: str, held: str | None) -> str | None:
+        return next((n for n in self._holder_names(issuer_id, held) if not first_word_only(name, n)), None)
+
+    def _name_candidates(self, name: str | None) -> list[dict[str, Any]]:
+        key = normalise(name)
+        issuers = self._index()
+        return self._candidates(key, [issuers[i] for i in self._by_norm.get(key, ())])
 
     def _resolve(self, ident: str, as_of: Any = None) -> dict[str, Any] | str:
         try:
@@ -555,5 +629,5 @@ class Linker:
                                   if status == "review" else []))
 
 
-__all__ = ["LEGAL_FORMS", "THRESHOLD", "Link", "Linker", "fold", "form_country", "formless_issuer", "forms_of",
-           "normalise"]
+__all__ = ["LEGAL_FORMS", "THRESHOLD", "Link", "Linker", "first_word_only", "fold", "form_country",
+           "formless_issuer", "forms_of", "normalise"]
