@@ -55,3 +55,26 @@ def test_the_small_word_lists_decide_every_threshold_as_the_large_ones(lang: str
         z_small = math.log10(small[word]) + 9 if word in small else 0.0
         assert all((z_large >= t) == (z_small >= t) for t in thresholds), (word, z_large, z_small)
     assert C.zipf("Allianz", lang) == C.zipf("allianz", lang)
+
+
+def test_a_loaded_company_index_is_left_out_of_later_garbage_collections(tmp_path) -> None:
+    """The index's millions of objects leave the collector's generations once loaded (built or read from the
+    cache): without it every collection a later allocation triggers walks them all again."""
+    script = textwrap.dedent(f"""
+        import gc, json
+        from marketwire.news.gazetteer.companies import CompanyIndex
+        from marketwire.store.lake import Lake
+        lake = Lake({str(tmp_path / "lake")!r})
+        rows = [{{"issuer_id": "MWI0000000001", "name": "Siemens AG", "country": "DE"}}]
+        out = []
+        for _ in range(2):  # built, then read from the saved copy in a fresh cache
+            before = gc.get_freeze_count()
+            CompanyIndex.from_lake(lake, lambda: rows, 1)
+            out.append(gc.get_freeze_count() > before)
+            from marketwire.news.gazetteer import companies
+            companies._cache.clear()
+            gc.unfreeze()
+        print(json.dumps(out))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, True]

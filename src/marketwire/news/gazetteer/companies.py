@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -321,6 +322,11 @@ class CompanyIndex:
         if idx is None:
             idx = cls.from_rows(rows())
             _save(lake, stamp, idx)
+        # the index is millions of small objects that live as long as the process and hold no cycles: moved out of
+        # the collector's generations, so the collections that later allocations (a spaCy model's load, every
+        # article) trigger do not walk them again each time (that was a second or more of a cold `news add`);
+        # released by reference counting when the master changes and the index is replaced
+        gc.freeze()
         with _cache_lock:
             _cache[lake.root] = (stamp, idx)
         return idx
@@ -621,8 +627,6 @@ def _load_saved(lake: Lake, stamp: Any) -> CompanyIndex | None:
     p = _saved_path(lake, stamp)
     if p is None or not p.is_file():
         return None
-    import gc
-
     enabled = gc.isenabled()
     gc.disable()  # the index is millions of small objects, none cyclic garbage: collections would triple the load
     try:
