@@ -41,8 +41,11 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def _loop() -> None:
-    if not os.environ.get("MW_BENCH_UVLOOP"):  # opt in: the stdlib loop measured steadier on this machine
+def _loop(role: str = "") -> None:
+    """uvloop for the roles named in MW_BENCH_UVLOOP (``1``: every role; else a comma list of server, clients, feed,
+    peer); the stdlib loop otherwise."""
+    want = os.environ.get("MW_BENCH_UVLOOP", "").strip()
+    if not want or (want != "1" and role not in {w.strip() for w in want.split(",")}):
         return
     try:
         import uvloop
@@ -111,11 +114,11 @@ async def pace(rows: list[tuple[str, dict[str, Any]]], rate: int, emit: Any, tic
 # -- roles ---------------------------------------------------------------------------------------------------------
 
 def role_server(args: argparse.Namespace) -> None:
-    _loop()
+    _loop("server")
     import uvicorn
 
     from marketwire.serve.api import create_app
-    from marketwire.serve.api_stream import stream_hub
+    from marketwire.serve.api_stream import settle_heap, stream_hub
 
     app = create_app(args.home)
 
@@ -127,6 +130,7 @@ def role_server(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.01)
         hub = stream_hub(app)
         hub.linger = args.linger / 1000
+        settle_heap()  # as marketwire serve and stream serve do once started
         want = args.subscribers + 1
         if args.mode == "nats":
             from marketwire.stream.bus import Bus, bridge
@@ -142,24 +146,52 @@ def role_server(args: argparse.Namespace) -> None:
 
             prof = cProfile.Profile()
             prof.enable()
-        c0, t0 = time.process_time(), time.perf_counter()
+        gcs: list[float] = []  # the server's garbage-collection pauses during the run (s)
+        gc_t = [0.0]
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_t[0] = time.perf_counter()
+            else:
+                gcs.append(time.perf_counter() - gc_t[0])
+
+        import gc
+
+        gc.callbacks.append(on_gc)
+        c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
         if args.mode == "embedded":
             rows = load_rows(args.rate, args.seconds, args.listings)
             await asyncio.sleep(0.5)
-            c0, t0 = time.process_time(), time.perf_counter()
+            gcs.clear()
+            c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
             feed = await pace(rows, args.rate, hub.publish_rows)
+            last = (time.process_time(), time.perf_counter(), os.times())
         else:
-            # the feed is another process: serve until the clients have gone
+            # the feed is another process: CPU from the first event bridged to the last, then serve until the
+            # clients have gone
             feed = {}
+            while not sum(hub.published.values()):
+                await asyncio.sleep(0.002)
+            c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
+            gcs.clear()
+            seen, last = 0, (c0, t0, o0)
             while hub.counters()["subscribers"] >= want:
-                await asyncio.sleep(0.05)
-        wall = time.perf_counter() - t0
+                n = sum(hub.published.values())
+                if n != seen:
+                    seen, last = n, (time.process_time(), time.perf_counter(), os.times())
+                await asyncio.sleep(0.01)
+        wall = last[1] - t0
         await asyncio.sleep(1.0)
         if prof is not None:
             prof.disable()
             prof.dump_stats(os.environ["MW_BENCH_PROFILE"])
-        print(json.dumps({"server": {"cpu": (time.process_time() - c0) / wall, "cpu_s": time.process_time() - c0,
-                                     "feed": feed, "hub": hub.counters()}}), flush=True)
+        gc.callbacks.remove(on_gc)
+        c1, o1 = last[0], last[2]
+        print(json.dumps({"server": {"cpu": (c1 - c0) / wall, "cpu_s": c1 - c0,
+                                     "user": (o1.user - o0.user) / wall, "sys": (o1.system - o0.system) / wall,
+                                     "feed": feed, "hub": hub.counters(),
+                                     "gc": {"n": len(gcs), "max_ms": max(gcs, default=0) * 1e3,
+                                            "total_ms": sum(gcs) * 1e3}}}), flush=True)
         while hub.counters()["subscribers"] > 0:
             await asyncio.sleep(0.05)
         server.should_exit = True
@@ -169,7 +201,7 @@ def role_server(args: argparse.Namespace) -> None:
 
 
 def role_feed(args: argparse.Namespace) -> None:
-    _loop()
+    _loop("feed")
     from marketwire.stream.bus import Bus
 
     rows = load_rows(args.rate, args.seconds, args.listings)
@@ -189,7 +221,7 @@ def role_feed(args: argparse.Namespace) -> None:
 
 def role_peer(args: argparse.Namespace) -> None:
     """The peer: a bare websockets server broadcasting the same replay."""
-    _loop()
+    _loop("peer")
     from websockets.asyncio.server import serve
 
     rows = load_rows(args.rate, args.seconds, args.listings)
@@ -324,7 +356,7 @@ class _RawClient(asyncio.Protocol):
 
 
 def role_clients(args: argparse.Namespace) -> None:
-    _loop()
+    _loop("clients")
     import numpy as np
 
     ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
@@ -365,7 +397,9 @@ def role_clients(args: argparse.Namespace) -> None:
                         "p50": float(np.percentile(a, 50)) if len(a) else None,
                         "p99": float(np.percentile(a, 99)) if len(a) else None,
                         "max": float(a.max()) if len(a) else None})
-        print(json.dumps({"clients": {"cpu": cpu, "per": per}}), flush=True)
+        every = np.concatenate([np.asarray(xs, dtype=np.float64) for xs in lat]) / 1e6
+        pooled = {f"p{q:g}": float(np.percentile(every, q)) for q in (50, 90, 95, 99, 99.9)} if len(every) else {}
+        print(json.dumps({"clients": {"cpu": cpu, "per": per, "pooled": pooled}}), flush=True)
 
     asyncio.run(main())
 
@@ -403,11 +437,35 @@ def _read(p: subprocess.Popen, key: str, timeout: float = 300) -> dict[str, Any]
     raise SystemExit(f"no {key} in time")
 
 
+def _nats_server_pid() -> int | None:
+    """The local nats-server's process id (its CPU use is part of NATS mode's cost), if one runs."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "nats-server":
+                    return int(d.name)
+            except OSError:
+                continue
+    return None
+
+
+def _cpu_ticks(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     import uuid
 
     port = _port()
     prefix = "MWBENCH" + uuid.uuid4().hex[:8].upper()
+    nats_cpu = None
+    nats_pid = _nats_server_pid() if mode == "nats" else None
     with tempfile.TemporaryDirectory() as home:
         server = _spawn("peer" if mode == "peer" else "server", args, port, home, mode, prefix)
         feed = None
@@ -420,6 +478,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             _read(clients, "ready")
             if feed is not None:
                 assert feed.stdin is not None
+                n0, w0 = _cpu_ticks(nats_pid), time.perf_counter()
                 feed.stdin.write("go\n")
                 feed.stdin.flush()
             if mode != "nats":
@@ -428,6 +487,9 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                 fd = srv["server"]["feed"]
             else:
                 fd = _read(feed, "feed")["feed"]  # type: ignore[arg-type]
+                n1, w1 = _cpu_ticks(nats_pid), time.perf_counter()
+                if n0 is not None and n1 is not None:
+                    nats_cpu = (n1 - n0) / os.sysconf("SC_CLK_TCK") / (w1 - w0)
                 res = _read(clients, "clients")
                 srv = _read(server, "server")
             clients.wait(60)
@@ -450,6 +512,9 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             "p50_worst": max(p["p50"] for p in per if p["p50"] is not None),
             "p99_worst": max(p["p99"] for p in per if p["p99"] is not None),
             "p50_median_sub": sorted(p["p50"] for p in listing_subs)[len(listing_subs) // 2],
+            "p99_median_sub": sorted(p["p99"] for p in listing_subs)[len(listing_subs) // 2],
+            "pooled": res["clients"].get("pooled"), "server_user": srv["server"]["user"],
+            "server_sys": srv["server"]["sys"], "gc": srv["server"].get("gc"), "nats_server_cpu": nats_cpu,
             "wild_p50": wild["p50"], "wild_p99": wild["p99"], "wild_events": wild["events"],
             "delivered": sum(p["events"] for p in per), "hub": srv["server"].get("hub", {})}
 
@@ -498,11 +563,25 @@ def main() -> None:
                           f"{r['wild_p50']:.2f}/{r['wild_p99']:.2f}", f"{r['delivered']:,}",
                           f"{feed_cpu}/{r['server_cpu']:.0%}/{r['clients_cpu']:.0%}"]))
     for r in results:
+        print(f"{r['mode']}: server CPU user {r['server_user']:.0%} + system {r['server_sys']:.0%}")
+        if r.get("pooled"):
+            print(f"{r['mode']}: every event of every subscriber: " + ", ".join(f"{k} {v:.2f} ms" for k, v in
+                                                                             r["pooled"].items()))
+        if r.get("nats_server_cpu") is not None:
+            print(f"{r['mode']}: nats-server CPU {r['nats_server_cpu']:.0%} during the feed's replay")
+        print(f"{r['mode']}: median one-listing subscriber p50 {r['p50_median_sub']:.2f} ms, p99 "
+              f"{r['p99_median_sub']:.2f} ms; server GC {r['gc']}" if r.get("gc") is not None else
+              f"{r['mode']}: median one-listing subscriber p50 {r['p50_median_sub']:.2f} ms, p99 "
+              f"{r['p99_median_sub']:.2f} ms")
+    for r in results:
         if r["hub"]:
             frames = r["hub"].get("frames") or 0
             per = f", server CPU {r['server_cpu_s'] / frames * 1e6:.1f} us per frame" if frames else ""
             print(f"{r['mode']} hub: {frames:,} frames{per}; dropped {r['hub'].get('dropped')}, conflated "
-                  f"{r['hub'].get('conflated')}, max pending {r['hub'].get('max_pending')}")
+                  f"{r['hub'].get('conflated')}, max pending {r['hub'].get('max_pending')}"
+                  + (f"; {r['hub']['flushes']:,} flushes of {r['hub']['flush_ms_mean']:.2f} ms on average, each "
+                     f"{r['hub']['flush_wait_ms_mean']:.2f} ms after its first publish (at most "
+                     f"{r['hub']['flush_wait_ms_max']:.1f} ms)" if r["hub"].get("flushes") else ""))
     print("load average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     if args.json:
         print(json.dumps(results, indent=1))

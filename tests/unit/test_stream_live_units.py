@@ -3,6 +3,7 @@ policies and frame encodings, the adapters' refusals."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 
@@ -141,3 +142,58 @@ def test_hub_chunks_keep_the_policies_per_event_and_encode_like_single_events() 
     c = Chunk("quotes", "X:C", [r for r in q if r["listing_id"] == "X:C"])
     assert c.json() == b",".join(e.json() for e in c.events())
     assert sub.delivered == {"quotes": 7} and hub.published == {"quotes": 19}
+
+
+def test_a_connection_written_directly_conflates_quotes_only_while_behind() -> None:
+    """Quotes pending for a connection the hub writes itself all go out once the loop iteration's publishes are done:
+    none is superseded until a write could not be taken (the socket's buffer full); then a newer quote of a listing
+    replaces the pending one until everything pending went out. The connections are written in the order they were
+    woken, starting one further at each flush."""
+    asyncio.run(_direct_writes())
+
+
+async def _direct_writes() -> None:
+    hub = Hub(maxsize=100)
+    written: list[bytes] = []
+    full = [False]
+    sub = hub.subscription(["quotes"], ["X:A"])
+
+    def sink() -> bool:
+        if full[0]:
+            return False
+        body, n, _ = sub.drain_json()
+        written.append(body)
+        return True
+
+    sub.sink = sink
+    for i in range(3):
+        hub.publish_rows("quote", [{"listing_id": "X:A", "seq": i}])
+    assert sub.pending == 3 and sub.conflated == {} and not sub.behind
+    await asyncio.sleep(0)  # the flush
+    assert [json.loads(b"[" + b + b"]") for b in written] == [[{"channel": "quotes", "listing_id": "X:A", "seq": i}
+                                                             for i in range(3)]]
+    assert hub.frames == 1 and hub.flushes == 1 and sub.pending == 0
+    full[0] = True
+    hub.publish_rows("quote", [{"listing_id": "X:A", "seq": 3}])
+    await asyncio.sleep(0)
+    assert sub.behind and sub.pending == 1 and hub.frames == 1 and hub.flushes == 2
+    for i in (4, 5):
+        hub.publish_rows("quote", [{"listing_id": "X:A", "seq": i}])
+    assert sub.conflated == {"quotes": 2} and sub.pending == 1
+    full[0] = False
+    assert sub.write_out() and not sub.behind
+    assert json.loads(b"[" + written[-1] + b"]") == [{"channel": "quotes", "listing_id": "X:A", "seq": 5}]
+    hub.publish_rows("quote", [{"listing_id": "X:A", "seq": 6}])
+    hub.publish_rows("quote", [{"listing_id": "X:A", "seq": 7}])
+    assert sub.pending == 2 and sub.conflated == {"quotes": 2}
+    # fairness: three connections woken in one order are written starting one further at each flush
+    order: list[str] = []
+    hub2 = Hub()
+    for li in ("X:A", "X:B", "X:C"):
+        s = hub2.subscription(["trades"], [li])
+        s.sink = (lambda s=s, li=li: (order.append(li), s.drain_json())[0] is None)
+    for _ in range(3):
+        hub2.publish_rows("trade", [{"listing_id": li} for li in ("X:A", "X:B", "X:C")])
+        await asyncio.sleep(0)
+    assert order == ["X:A", "X:B", "X:C", "X:B", "X:C", "X:A", "X:C", "X:A", "X:B"]
+    assert hub2.frames == 9 and hub2.flushes == 3

@@ -72,6 +72,18 @@ def ws_frame(payload: bytes, binary: bool = False) -> bytes:
     return bytes((op, 127)) + n.to_bytes(8, "big") + payload
 
 
+def settle_heap() -> None:
+    """Once a server has started: collect, then move every object made so far (the app, the lake's metadata, the
+    identity service, imported modules) out of the garbage collector's reach (``gc.freeze``). A collection while
+    streaming then scans only what streaming made, not the whole process: at 50,000 events/s the NATS bridge's rows
+    trigger collections every few milliseconds, and a full one over the start-up heap paused the loop for up to 200 ms.
+    Called by ``marketwire serve`` and ``stream serve``; not by tests, whose processes start many apps."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def raw_connection(send: Any) -> Any:
     """The server's protocol object behind an ASGI ``send`` when it is uvicorn's ``websockets-sansio`` WebSocket
     protocol (whose transport event frames can be written to directly, bypassing the ASGI send path); ``None``
@@ -218,7 +230,7 @@ async def stream_ws(ws: WebSocket) -> None:
                     await asyncio.sleep(0.005)
                     if proto.disconnected or transport.is_closing():
                         return
-                sink()
+                sub.write_out()
         while True:
             await sub.wait()
             if sub.closed:
@@ -324,6 +336,7 @@ async def serve_stream(app: FastAPI, host: str, port: int, *, replay: list[str] 
         await asyncio.sleep(0.02)
     hub = stream_hub(app)
     hub.bind()
+    settle_heap()
     tasks = []
     mw = app.state.marketwire
     if bus:
@@ -356,4 +369,4 @@ async def serve_stream(app: FastAPI, host: str, port: int, *, replay: list[str] 
         t.cancel()
 
 
-__all__ = ["SSE_SECONDS", "register", "replay_batches", "serve_stream", "stream_hub", "stream_ws"]
+__all__ = ["SSE_SECONDS", "register", "replay_batches", "serve_stream", "settle_heap", "stream_hub", "stream_ws"]

@@ -36,6 +36,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from time import perf_counter as _perf
 from typing import Any
 
 CHANNELS = ("trades", "quotes", "book", "bars_1s", "bars_1m")
@@ -199,6 +200,10 @@ class Subscription:
         #: ``sink() -> bool``: writes the pending events out at once (a server's connection); called by the hub once
         #: per loop iteration in which events arrived; ``False`` (the connection's buffer is full) wakes the waiter
         self.sink: Callable[[], bool] | None = None
+        #: a subscriber with a sink is *behind* from a write its connection could not take (``sink()`` answered
+        #: ``False``) until everything pending went out; only then do its quotes and bars conflate -- until then
+        #: every pending event is written at the end of the loop iteration, so none is superseded
+        self.behind = False
 
     # -- what it wants
     def add(self, channels: Iterable[str], listings: Iterable[str]) -> list[tuple[str, str]]:
@@ -237,13 +242,15 @@ class Subscription:
         ch = ev.channel
         if POLICY[ch] == "conflate":
             key = (ch, ev.listing, ev.key)
-            slot = self._slots.get(key)
-            if slot is not None:
-                old = slot[0]
-                slot[0] = ev
-                self._n += ev.n - old.n
-                self.conflated[ch] = self.conflated.get(ch, 0) + old.n
-                return
+            if self.sink is None or self.behind:
+                slot = self._slots.get(key)
+                if slot is not None:
+                    old = slot[0]
+                    slot[0] = ev
+                    self._n += ev.n - old.n
+                    self.conflated[ch] = self.conflated.get(ch, 0) + old.n
+                    return
+            # the newest pending slot of the key is the one a later event replaces
             slot = [ev, key]
             self._slots[key] = slot
         else:
@@ -267,8 +274,8 @@ class Subscription:
             else:
                 gone = old
                 q.popleft()
-                if slot[1] is not None:
-                    self._slots.pop(slot[1], None)
+                if slot[1] is not None and self._slots.get(slot[1]) is slot:
+                    del self._slots[slot[1]]
             och = gone.channel
             self.dropped[och] = self.dropped.get(och, 0) + gone.n
             self._dropped_since += gone.n
@@ -296,8 +303,8 @@ class Subscription:
                 item = head
             else:
                 q.popleft()
-                if slot[1] is not None:
-                    slots.pop(slot[1], None)
+                if slot[1] is not None and slots.get(slot[1]) is slot:
+                    del slots[slot[1]]
             out.append(item)
             room -= item.n
             delivered[item.channel] = delivered.get(item.channel, 0) + item.n
@@ -339,6 +346,17 @@ class Subscription:
             return bool(self._q)
         return True
 
+    def write_out(self) -> bool:
+        """Call the sink (the hub after a loop iteration's publishes, a connection's writer after its buffer drained):
+        ``False`` when the connection could not take everything pending (the subscriber is then behind, and its
+        quotes and bars conflate until it caught up)."""
+        try:
+            ok = bool(self.sink()) if self.sink is not None else False
+        except Exception:  # noqa: BLE001 - a connection that broke: its waiter sees it
+            ok = False
+        self.behind = not ok or self._n > 0
+        return ok
+
     def counters(self) -> dict[str, Any]:
         return {"pending": self._n, "delivered": dict(self.delivered), "dropped": dict(self.dropped),
                 "conflated": dict(self.conflated), "subscriptions": sorted(f"{c}:{li}" for c, li in self.keys)}
@@ -358,9 +376,17 @@ class Hub:
         self.fanned_out = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
-        self._dirty: set[Subscription] = set()
+        self._dirty: dict[Subscription, None] = {}  # insertion-ordered: subscribers in the order they were woken
         self._flush_at: asyncio.AbstractEventLoop | None = None
+        self._rotate = 0
         self.frames = 0  # frames written by subscribers' sinks
+        #: perf counters of the direct writes: flushes, the seconds they took, and the wait from the first publish
+        #: of a loop iteration to its flush (sum and most)
+        self.flushes = 0
+        self.flush_s = 0.0
+        self.flush_wait_s = 0.0
+        self.flush_wait_max = 0.0
+        self._first_at = 0.0
         self._gone_dropped: dict[str, int] = {}  # what subscribers that have left lost, by channel
         self._gone_conflated: dict[str, int] = {}
         #: seconds a connection's first pending event may wait for more before its frame is written (0: written once
@@ -388,7 +414,7 @@ class Hub:
         """Queue ``events`` for their subscribers and wake them. Call it on the hub's event loop (or use
         :meth:`publish_threadsafe`). Returns how many deliveries were queued."""
         index = self._index
-        woken: set[Subscription] = set()
+        woken: dict[Subscription, None] = {}
         n = 0
         pub = self.published
         for ev in events:
@@ -398,27 +424,27 @@ class Hub:
             if subs:
                 for s in subs:
                     s._put(ev)
-                    woken.add(s)
+                    woken[s] = None
                     n += 1
             subs = index.get((ch, WILDCARD))
             if subs:
                 for s in subs:
                     s._put(ev)
-                    woken.add(s)
+                    woken[s] = None
                     n += 1
         self._wake_all(woken)
         self.fanned_out += n
         return n
 
-    def _wake_all(self, woken: set[Subscription]) -> None:
+    def _wake_all(self, woken: dict[Subscription, None]) -> None:
         dirty = None
         for s in woken:
-            if s.sink is None:
+            if s.sink is None or s.behind:  # behind: its writer sends once the connection's buffer drained
                 s._notify()
             else:
                 if dirty is None:
                     dirty = self._dirty
-                dirty.add(s)
+                dirty[s] = None
         if dirty:
             self._schedule_flush()
 
@@ -427,6 +453,7 @@ class Hub:
         subscriber for everything published meanwhile (no timer, no event held back on purpose)."""
         if self._flush_at is not None:
             return
+        self._first_at = _perf()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another thread: sockets are written on the hub's loop only
@@ -443,23 +470,31 @@ class Hub:
             loop.call_soon(self._flush)
 
     def _flush(self) -> None:
+        t0 = _perf()
         self._flush_at = None
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = list(self._dirty), {}
+        # the connections are written one after the other: start one further each time, so that no subscriber is
+        # always the last one written
+        k = self._rotate % len(dirty) if dirty else 0
+        self._rotate += 1
         frames = 0
-        for s in dirty:
+        for s in dirty[k:] + dirty[:k] if k else dirty:
             if s.closed or not s._n and not s._dropped_since:
                 continue
-            try:
-                ok = s.sink() if s.sink is not None else False
-            except Exception:  # noqa: BLE001 - a connection that broke: its waiter sees it
-                ok = False
-            if ok:
+            if s.write_out():
                 frames += 1
             else:
                 if s._wake is None:
                     s._wake = asyncio.Event()
                 s._wake.set()
         self.frames += frames
+        t1 = _perf()
+        wait = t0 - self._first_at
+        self.flushes += 1
+        self.flush_s += t1 - t0
+        self.flush_wait_s += wait
+        if wait > self.flush_wait_max:
+            self.flush_wait_max = wait
 
     def publish_rows(self, kind: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`) or
@@ -482,7 +517,7 @@ class Hub:
         pub[ch] = pub.get(ch, 0) + count
         index = self._index
         wild = index.get((ch, WILDCARD))
-        woken: set[Subscription] = set()
+        woken: dict[Subscription, None] = {}
         n = 0
         for li, g in groups.items():
             subs = index.get((ch, li))
@@ -492,12 +527,12 @@ class Hub:
             if subs:
                 for s in subs:
                     s._put(c)
-                    woken.add(s)
+                    woken[s] = None
                 n += c.n * len(subs)
             if wild:
                 for s in wild:
                     s._put(c)
-                    woken.add(s)
+                    woken[s] = None
                 n += c.n * len(wild)
         self._wake_all(woken)
         self.fanned_out += n
@@ -570,7 +605,10 @@ class Hub:
             for ch, n in s.conflated.items():
                 conflated[ch] = conflated.get(ch, 0) + n
         return {"subscribers": len(subs), "published": dict(self.published), "fanned_out": self.fanned_out,
-                "frames": self.frames,
+                "frames": self.frames, "flushes": self.flushes,
+                "flush_ms_mean": self.flush_s / self.flushes * 1e3 if self.flushes else 0.0,
+                "flush_wait_ms_mean": self.flush_wait_s / self.flushes * 1e3 if self.flushes else 0.0,
+                "flush_wait_ms_max": self.flush_wait_max * 1e3,
                 "dropped": dropped, "conflated": conflated, "policy": dict(POLICY),
                 "pending": sum(s.pending for s in subs), "max_pending": max((s.pending for s in subs), default=0)}
 
