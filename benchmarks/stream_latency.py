@@ -188,6 +188,7 @@ def role_server(args: argparse.Namespace) -> None:
         gc.callbacks.remove(on_gc)
         c1, o1 = last[0], last[2]
         print(json.dumps({"server": {"cpu": (c1 - c0) / wall, "cpu_s": c1 - c0,
+                                     "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
                                      "user": (o1.user - o0.user) / wall, "sys": (o1.system - o0.system) / wall,
                                      "feed": feed, "hub": hub.counters(),
                                      "gc": {"n": len(gcs), "max_ms": max(gcs, default=0) * 1e3,
@@ -399,7 +400,8 @@ def role_clients(args: argparse.Namespace) -> None:
                         "max": float(a.max()) if len(a) else None})
         every = np.concatenate([np.asarray(xs, dtype=np.float64) for xs in lat]) / 1e6
         pooled = {f"p{q:g}": float(np.percentile(every, q)) for q in (50, 90, 95, 99, 99.9)} if len(every) else {}
-        print(json.dumps({"clients": {"cpu": cpu, "per": per, "pooled": pooled}}), flush=True)
+        print(json.dumps({"clients": {"cpu": cpu, "per": per, "pooled": pooled,
+                                      "loop": type(asyncio.get_running_loop()).__module__.split(".")[0]}}), flush=True)
 
     asyncio.run(main())
 
@@ -417,7 +419,8 @@ def _spawn(role: str, args: argparse.Namespace, port: int, home: str, mode: str,
            "--rate", str(args.rate), "--seconds", str(args.seconds), "--listings", str(args.listings),
            "--subscribers", str(args.subscribers), "--bus", args.bus, "--prefix", prefix, "--format", args.format,
            "--idle", str(args.idle), "--linger", str(args.linger)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MARKETWIRE_REQUEST_TIMEOUT": "600"}
+    path = os.pathsep.join([str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env = {**os.environ, "PYTHONPATH": path, "MARKETWIRE_REQUEST_TIMEOUT": "600"}
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -514,7 +517,8 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             "p50_median_sub": sorted(p["p50"] for p in listing_subs)[len(listing_subs) // 2],
             "p99_median_sub": sorted(p["p99"] for p in listing_subs)[len(listing_subs) // 2],
             "pooled": res["clients"].get("pooled"), "server_user": srv["server"]["user"],
-            "server_sys": srv["server"]["sys"], "gc": srv["server"].get("gc"), "nats_server_cpu": nats_cpu,
+            "server_sys": srv["server"]["sys"], "loops": f"server {srv['server'].get('loop')}, clients "
+                                                          f"{res['clients'].get('loop')}", "gc": srv["server"].get("gc"), "nats_server_cpu": nats_cpu,
             "wild_p50": wild["p50"], "wild_p99": wild["p99"], "wild_events": wild["events"],
             "delivered": sum(p["events"] for p in per), "hub": srv["server"].get("hub", {})}
 
@@ -563,7 +567,8 @@ def main() -> None:
                           f"{r['wild_p50']:.2f}/{r['wild_p99']:.2f}", f"{r['delivered']:,}",
                           f"{feed_cpu}/{r['server_cpu']:.0%}/{r['clients_cpu']:.0%}"]))
     for r in results:
-        print(f"{r['mode']}: server CPU user {r['server_user']:.0%} + system {r['server_sys']:.0%}")
+        print(f"{r['mode']}: server CPU user {r['server_user']:.0%} + system {r['server_sys']:.0%}; event loops: "
+              f"{r['loops']}")
         if r.get("pooled"):
             print(f"{r['mode']}: every event of every subscriber: " + ", ".join(f"{k} {v:.2f} ms" for k, v in
                                                                              r["pooled"].items()))

@@ -84,6 +84,18 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def json_frame(events: bytes) -> bytes:
+    """:func:`ws_frame` of ``{"events":[<events>]}`` (a text frame), built with one copy of ``events``."""
+    n = len(events) + 13
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 65536:
+        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return b"".join((head, b'{"events":[', events, b"]}"))
+
+
 def raw_connection(send: Any) -> Any:
     """The server's protocol object behind an ASGI ``send`` when it is uvicorn's ``websockets-sansio`` WebSocket
     protocol (whose transport event frames can be written to directly, bypassing the ASGI send path); ``None``
@@ -192,6 +204,8 @@ async def stream_ws(ws: WebSocket) -> None:
     if proto is not None:
         transport = proto.transport
 
+        writable, write, drain_json = proto.writable, transport.write, sub.drain_json
+
         def sink() -> bool:
             """Write what is pending straight to the socket, as frames of at most MAX_FRAME events (the event bytes
             are shared; each frame is framed here once). ``False`` when the socket's buffer is full with events
@@ -199,23 +213,23 @@ async def stream_ws(ws: WebSocket) -> None:
             while True:
                 if proto.disconnected or transport.is_closing():
                     return True
-                if transport.get_write_buffer_size() > WRITE_HIGH or not proto.writable.is_set():
+                if transport.get_write_buffer_size() > WRITE_HIGH or not writable.is_set():
                     return False
                 if binary:
                     events, dropped = sub.drain()
                     if events or dropped:
-                        transport.write(ws_frame(encode_frame(events, fmt, dropped), True))
-                    elif sub.pending:  # pragma: no cover - never spin
+                        write(ws_frame(encode_frame(events, fmt, dropped), True))
+                    elif sub._n:  # pragma: no cover - never spin
                         return True
                 else:
-                    body, n, dropped = sub.drain_json()
-                    if n or dropped:
-                        head = b'{"dropped":' + str(dropped).encode() + b',"events":[' if dropped else \
-                            b'{"events":['
-                        transport.write(ws_frame(head + body + b"]}"))
-                    elif sub.pending:  # pragma: no cover - nothing drained though events are pending: never spin
+                    body, n, dropped = drain_json()
+                    if dropped:
+                        write(ws_frame(b'{"dropped":' + str(dropped).encode() + b',"events":[' + body + b"]}"))
+                    elif n:
+                        write(json_frame(body))
+                    elif sub._n:  # pragma: no cover - nothing drained though events are pending: never spin
                         return True
-                if not sub.pending:
+                if not sub._n:
                     return True
 
         sub.sink = sink
