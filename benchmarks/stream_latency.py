@@ -148,12 +148,14 @@ def role_server(args: argparse.Namespace) -> None:
             prof.enable()
         gcs: list[float] = []  # the server's garbage-collection pauses during the run (s)
         gc_t = [0.0]
+        gc_gen: dict[int, int] = {}
 
         def on_gc(phase: str, info: dict[str, Any]) -> None:
             if phase == "start":
                 gc_t[0] = time.perf_counter()
             else:
                 gcs.append(time.perf_counter() - gc_t[0])
+                gc_gen[info["generation"]] = gc_gen.get(info["generation"], 0) + 1
 
         import gc
 
@@ -163,6 +165,7 @@ def role_server(args: argparse.Namespace) -> None:
             rows = load_rows(args.rate, args.seconds, args.listings)
             await asyncio.sleep(0.5)
             gcs.clear()
+            gc_gen.clear()
             c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
             feed = await pace(rows, args.rate, hub.publish_rows)
             last = (time.process_time(), time.perf_counter(), os.times())
@@ -174,6 +177,7 @@ def role_server(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.002)
             c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
             gcs.clear()
+            gc_gen.clear()
             seen, last = 0, (c0, t0, o0)
             while hub.counters()["subscribers"] >= want:
                 n = sum(hub.published.values())
@@ -192,7 +196,7 @@ def role_server(args: argparse.Namespace) -> None:
                                      "user": (o1.user - o0.user) / wall, "sys": (o1.system - o0.system) / wall,
                                      "feed": feed, "hub": hub.counters(),
                                      "gc": {"n": len(gcs), "max_ms": max(gcs, default=0) * 1e3,
-                                            "total_ms": sum(gcs) * 1e3}}}), flush=True)
+                                            "total_ms": sum(gcs) * 1e3, "by_generation": gc_gen}}}), flush=True)
         while hub.counters()["subscribers"] > 0:
             await asyncio.sleep(0.05)
         server.should_exit = True
@@ -275,18 +279,21 @@ def role_peer(args: argparse.Namespace) -> None:
 
 
 class _RawClient(asyncio.Protocol):
-    """A minimal WebSocket client (RFC 6455) for the benchmark: it reads the ``ts_recv`` of each event out of the
-    frame's bytes (a regular expression, no JSON parse) and stamps them with the clock read once per read call, so
-    the clients' own cost stays small next to the server's. Server frames are unmasked; pings are answered."""
+    """A minimal WebSocket client (RFC 6455) for the benchmark: it splits the bytes it reads into frames and stamps
+    each frame with the clock read once per read call (when the read returns: the frame has arrived whole). The
+    ``ts_recv`` of each event is taken out of the frame's bytes with a regular expression (no JSON parse): by default
+    after the run, from the frames kept with their stamps (``--parse after``), so that the clients' own parsing does
+    not compete with the server for the two shared cores while it measures; ``--parse live`` parses as frames
+    arrive. Server frames are unmasked; pings are answered."""
 
     TS = None  # compiled on first use
 
-    def __init__(self, path: str, sub: bytes, on_events: Any, done: Any) -> None:
+    def __init__(self, path: str, sub: bytes, on_events: Any, done: Any, live: bool = True) -> None:
         import re
 
         if _RawClient.TS is None:
             _RawClient.TS = re.compile(rb'"ts_recv":\s*(\d+)')
-        self.path, self.sub, self.on_events, self.done = path, sub, on_events, done
+        self.path, self.sub, self.on_events, self.done, self.live = path, sub, on_events, done, live
         self.buf = bytearray()
         self.handshake = False
         self.subscribed = asyncio.get_event_loop().create_future()
@@ -323,6 +330,7 @@ class _RawClient(asyncio.Protocol):
             self.send(self.sub)
         pos, n = 0, len(buf)
         stamps: list[int] = []
+        kept: list[bytes] = []
         while n - pos >= 2:
             op, ln = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
             hl = 2
@@ -345,11 +353,13 @@ class _RawClient(asyncio.Protocol):
             elif op in (0x1, 0x2):
                 if not self.subscribed.done():
                     self.subscribed.set_result(payload)
-                else:
+                elif self.live:
                     stamps.extend(int(x) for x in self.TS.findall(payload))
+                else:
+                    kept.append(payload)
         del buf[:pos]
-        if stamps:
-            self.on_events(now, stamps)
+        if stamps or kept:
+            self.on_events(now, stamps, kept)
 
     def connection_lost(self, exc: Any) -> None:
         if not self.done.done():
@@ -362,7 +372,9 @@ def role_clients(args: argparse.Namespace) -> None:
 
     ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
     lat: list[list[int]] = [[] for _ in ids]
+    raw: list[list[tuple[int, list[bytes]]]] = [[] for _ in ids]  # --parse after: (read time, frames) per client
     counts = [0] * len(ids)
+    first: list[tuple[float, float]] = []  # (CPU, wall) when the first events arrived
     path = "/" if args.mode == "peer" else f"/v1/stream?format={args.format}"
     last = [time.monotonic()]
     clients: list[_RawClient] = []
@@ -370,27 +382,42 @@ def role_clients(args: argparse.Namespace) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for k in range(len(ids)):
-            mine = lat[k]
+            mine, kept = lat[k], raw[k]
 
-            def on_events(now: int, stamps: list[int], mine: list[int] = mine, k: int = k) -> None:
+            def on_events(now: int, stamps: list[int], frames: list[bytes], mine: list[int] = mine,
+                          kept: list[tuple[int, list[bytes]]] = kept, k: int = k) -> None:
                 last[0] = time.monotonic()
-                counts[k] += len(stamps)
-                mine.extend([now - t for t in stamps])
+                if not first:
+                    first.append((time.process_time(), time.perf_counter()))
+                counts[k] += len(stamps) + len(frames)  # frames: until they are parsed, that events flow
+                if stamps:
+                    mine.extend([now - t for t in stamps])
+                if frames:
+                    kept.append((now, frames))
 
             sub = json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}).encode()
             _t, c = await loop.create_connection(
-                lambda sub=sub, on=on_events: _RawClient(path, sub, on, loop.create_future()), "127.0.0.1", args.port)
+                lambda sub=sub, on=on_events: _RawClient(path, sub, on, loop.create_future(), args.parse == "live"),
+                "127.0.0.1", args.port)
             clients.append(c)
         await asyncio.gather(*(c.subscribed for c in clients))
         print(json.dumps({"ready": True}), flush=True)
-        c0, t0 = time.process_time(), time.perf_counter()
         while not (sum(counts) and time.monotonic() - last[0] > args.idle):  # events flowed, then stopped
             await asyncio.sleep(0.25)
+        c0, t0 = first[0]  # CPU from the first events to the last (the idle wait after them excluded)
         wall = time.perf_counter() - t0 - args.idle
         cpu = (time.process_time() - c0) / max(wall, 1e-9)
         for c in clients:
             c.transport.close()
         await asyncio.gather(*(c.done for c in clients))
+        ts = _RawClient.TS
+        for k, kept in enumerate(raw):
+            if kept:
+                counts[k] = 0
+                for now, frames in kept:
+                    got = [int(x) for f in frames for x in ts.findall(f)]
+                    counts[k] += len(got)
+                    lat[k].extend([now - t for t in got])
         per = []
         for k, xs in enumerate(lat):
             a = np.asarray(xs, dtype=np.float64) / 1e6
@@ -418,7 +445,7 @@ def _spawn(role: str, args: argparse.Namespace, port: int, home: str, mode: str,
     cmd = [sys.executable, __file__, "--role", role, "--port", str(port), "--home", home, "--mode", mode,
            "--rate", str(args.rate), "--seconds", str(args.seconds), "--listings", str(args.listings),
            "--subscribers", str(args.subscribers), "--bus", args.bus, "--prefix", prefix, "--format", args.format,
-           "--idle", str(args.idle), "--linger", str(args.linger)]
+           "--idle", str(args.idle), "--linger", str(args.linger), "--parse", args.parse]
     path = os.pathsep.join([str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     env = {**os.environ, "PYTHONPATH": path, "MARKETWIRE_REQUEST_TIMEOUT": "600"}
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -547,6 +574,10 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=3.0)
     ap.add_argument("--linger", type=float, default=0.0,
                     help="ms a connection's first pending event waits for more before its frame is written")
+    ap.add_argument("--parse", default="after", choices=["after", "live"],
+                    help="when the clients take each event's ts_recv out of the frames they stamped on arrival: after "
+                         "the run (default: the clients' parsing does not compete for the cores while measuring) or "
+                         "as frames arrive")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     if args.role != "run":
@@ -556,7 +587,7 @@ def main() -> None:
     results = [run_mode(m.strip(), args) for m in args.mode.split(",") if m.strip()]
     print(f"feed-to-client latency on loopback: {args.rate:,} events/s target over {args.listings} listings, "
           f"{args.subscribers} one-listing subscribers + 1 on '*', {args.seconds:g} s, {args.format} frames, "
-          f"linger {args.linger:g} ms; "
+          f"linger {args.linger:g} ms, clients parse {args.parse}; "
           f"{os.cpu_count()} cores, load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     head = ("mode", "events/s", "p50 worst ms", "p99 worst ms", "'*' p50/p99 ms", "delivered", "CPU feed/server/"
             "clients")
