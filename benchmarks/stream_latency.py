@@ -372,7 +372,13 @@ def role_clients(args: argparse.Namespace) -> None:
 
     ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
     lat: list[list[int]] = [[] for _ in ids]
-    raw: list[list[tuple[int, list[bytes]]]] = [[] for _ in ids]  # --parse after: (read time, frames) per client
+    # --parse after, per client: the frames, each read's time and how many frames it returned (flat lists of bytes
+    # and integer arrays: nothing the garbage collector has to walk while measuring)
+    from array import array
+
+    raw: list[list[bytes]] = [[] for _ in ids]
+    raw_at = [array("q") for _ in ids]
+    raw_n = [array("l") for _ in ids]
     counts = [0] * len(ids)
     first: list[tuple[float, float]] = []  # (CPU, wall) when the first events arrived
     path = "/" if args.mode == "peer" else f"/v1/stream?format={args.format}"
@@ -382,10 +388,10 @@ def role_clients(args: argparse.Namespace) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for k in range(len(ids)):
-            mine, kept = lat[k], raw[k]
+            mine, kept, kept_at, kept_n = lat[k], raw[k], raw_at[k], raw_n[k]
 
             def on_events(now: int, stamps: list[int], frames: list[bytes], mine: list[int] = mine,
-                          kept: list[tuple[int, list[bytes]]] = kept, k: int = k) -> None:
+                          kept: list[bytes] = kept, kept_at: Any = kept_at, kept_n: Any = kept_n, k: int = k) -> None:
                 last[0] = time.monotonic()
                 if not first:
                     first.append((time.process_time(), time.perf_counter()))
@@ -393,7 +399,9 @@ def role_clients(args: argparse.Namespace) -> None:
                 if stamps:
                     mine.extend([now - t for t in stamps])
                 if frames:
-                    kept.append((now, frames))
+                    kept_at.append(now)
+                    kept_n.append(len(frames))
+                    kept.extend(frames)
 
             sub = json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}).encode()
             _t, c = await loop.create_connection(
@@ -401,6 +409,10 @@ def role_clients(args: argparse.Namespace) -> None:
                 "127.0.0.1", args.port)
             clients.append(c)
         await asyncio.gather(*(c.subscribed for c in clients))
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the instrument's own collections stay small while it measures
         print(json.dumps({"ready": True}), flush=True)
         while not (sum(counts) and time.monotonic() - last[0] > args.idle):  # events flowed, then stopped
             await asyncio.sleep(0.25)
@@ -414,8 +426,10 @@ def role_clients(args: argparse.Namespace) -> None:
         for k, kept in enumerate(raw):
             if kept:
                 counts[k] = 0
-                for now, frames in kept:
-                    got = [int(x) for f in frames for x in ts.findall(f)]
+                i = 0
+                for now, m in zip(raw_at[k], raw_n[k]):
+                    got = [int(x) for f in kept[i:i + m] for x in ts.findall(f)]
+                    i += m
                     counts[k] += len(got)
                     lat[k].extend([now - t for t in got])
         per = []
