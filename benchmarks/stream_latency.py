@@ -558,8 +558,9 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             "p50_median_sub": sorted(p["p50"] for p in listing_subs)[len(listing_subs) // 2],
             "p99_median_sub": sorted(p["p99"] for p in listing_subs)[len(listing_subs) // 2],
             "pooled": res["clients"].get("pooled"), "server_user": srv["server"]["user"],
-            "server_sys": srv["server"]["sys"], "loops": f"server {srv['server'].get('loop')}, clients "
-                                                          f"{res['clients'].get('loop')}", "gc": srv["server"].get("gc"), "nats_server_cpu": nats_cpu,
+            "server_sys": srv["server"]["sys"],
+            "loops": f"server {srv['server'].get('loop')}, clients {res['clients'].get('loop')}",
+            "gc": srv["server"].get("gc"), "nats_server_cpu": nats_cpu,
             "wild_p50": wild["p50"], "wild_p99": wild["p99"], "wild_events": wild["events"],
             "delivered": sum(p["events"] for p in per), "hub": srv["server"].get("hub", {})}
 

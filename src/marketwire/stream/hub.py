@@ -18,8 +18,10 @@ bars_1s/1m   ``conflate``      a pending update of the same bar (listing, start)
 A conflated event keeps its place in the queue (the order of listings is kept); a full queue drops its oldest entry
 whatever its channel. A subscriber the hub writes directly (a ``sink``: a server's WebSocket connection) conflates only
 while it is *behind* -- from a write its connection could not take until everything pending went out; until then
-every pending event is written at the end of the loop iteration, so none is superseded. Counters per subscriber (``delivered``, ``dropped``, ``conflated``, by channel) and for the
-hub (``published``, ``fanned_out``) are exposed by :meth:`Hub.counters` and ``GET /v1/stream/stats``.
+every pending event is written at the end of the loop iteration, so none is superseded. Counters per subscriber
+(``delivered``, ``dropped``, ``conflated``, by channel) and for the hub (``published``, ``fanned_out``, ``frames``
+and the direct writes' ``flushes``, ``flush_ms_mean``, ``flush_wait_ms_mean``/``_max``) are exposed by
+:meth:`Hub.counters` and ``GET /v1/stream/stats``.
 
 Events on the wire (:mod:`marketwire.serve.api_stream`) are the event rows of :mod:`marketwire.stream.events` plus
 ``channel``; each event is encoded once (JSON or msgpack, cached on the event) and a frame is the concatenation of
