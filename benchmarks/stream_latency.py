@@ -557,8 +557,8 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             "p99_worst": max(p["p99"] for p in per if p["p99"] is not None),
             "p50_median_sub": sorted(p["p50"] for p in listing_subs)[len(listing_subs) // 2],
             "p99_median_sub": sorted(p["p99"] for p in listing_subs)[len(listing_subs) // 2],
-            "pooled": res["clients"].get("pooled"), "server_user": srv["server"]["user"],
-            "server_sys": srv["server"]["sys"],
+            "pooled": res["clients"].get("pooled"), "server_user": srv["server"].get("user"),
+            "server_sys": srv["server"].get("sys"),
             "loops": f"server {srv['server'].get('loop')}, clients {res['clients'].get('loop')}",
             "gc": srv["server"].get("gc"), "nats_server_cpu": nats_cpu,
             "wild_p50": wild["p50"], "wild_p99": wild["p99"], "wild_events": wild["events"],
@@ -613,8 +613,9 @@ def main() -> None:
                           f"{r['wild_p50']:.2f}/{r['wild_p99']:.2f}", f"{r['delivered']:,}",
                           f"{feed_cpu}/{r['server_cpu']:.0%}/{r['clients_cpu']:.0%}"]))
     for r in results:
-        print(f"{r['mode']}: server CPU user {r['server_user']:.0%} + system {r['server_sys']:.0%}; event loops: "
-              f"{r['loops']}")
+        if r["server_user"] is not None:
+            print(f"{r['mode']}: server CPU user {r['server_user']:.0%} + system {r['server_sys']:.0%}; event loops: "
+                  f"{r['loops']}")
         if r.get("pooled"):
             print(f"{r['mode']}: every event of every subscriber: " + ", ".join(f"{k} {v:.2f} ms" for k, v in
                                                                              r["pooled"].items()))
