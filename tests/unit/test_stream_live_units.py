@@ -197,3 +197,34 @@ async def _direct_writes() -> None:
         await asyncio.sleep(0)
     assert order == ["X:A", "X:B", "X:C", "X:B", "X:C", "X:A", "X:C", "X:A", "X:B"]
     assert hub2.frames == 9 and hub2.flushes == 3
+
+
+def test_the_live_bridge_publishes_the_messages_of_one_loop_iteration_together() -> None:
+    """The NATS bridge queues the rows of the messages it reads in one loop iteration and publishes them together
+    once they are in: one chunk per listing and channel for all of them, so that a server behind (many messages
+    waiting) pays less per event, not more."""
+    from marketwire.stream.bus import bridge
+
+    class Tail:
+        async def tail(self, channels: list[str], on_rows: object) -> list[object]:
+            self.on_rows = on_rows
+            return []
+
+    async def go() -> None:
+        hub = Hub()
+        sub = hub.subscription(["trades", "quotes"], ["X:A"])
+        wild = hub.subscription(["trades"], ["*"])
+        bus = Tail()
+        await bridge(bus, hub, ["trades", "quotes"])  # type: ignore[arg-type]
+        bus.on_rows("trades", None, [{"listing_id": "X:A", "trade_id": "1"}, {"listing_id": "X:B", "trade_id": "2"}])
+        bus.on_rows("trades", "X:A", [{"listing_id": "X:A", "trade_id": "3"}])
+        bus.on_rows("quotes", "X:A", [{"listing_id": "X:A", "seq": 1}])
+        assert sub.pending == 0 and hub.published == {}
+        await asyncio.sleep(0)
+        assert hub.published == {"trades": 3, "quotes": 1}
+        assert sub.pending == 3 and len(sub._q) == 2  # X:A's two trades in one chunk, its quote in another
+        assert wild.pending == 3 and len(wild._q) == 2  # one chunk per listing
+        events, _ = sub.drain()
+        assert [e.row.get("trade_id", e.row.get("seq")) for e in events] == ["1", "3", 1]
+
+    asyncio.run(go())
