@@ -201,8 +201,8 @@ async def _direct_writes() -> None:
 
 def test_the_live_bridge_publishes_the_messages_of_one_loop_iteration_together() -> None:
     """The NATS bridge queues the rows of the messages it reads in one loop iteration and publishes them together
-    once they are in: one chunk per listing and channel for all of them, so that a server behind (many messages
-    waiting) pays less per event, not more."""
+    once they are in, at the start of the hub's flush that writes them: one chunk per listing and channel for all of
+    them, so that a server behind (many messages waiting) pays less per event, not more."""
     from marketwire.stream.bus import bridge
 
     class Tail:
@@ -214,14 +214,18 @@ def test_the_live_bridge_publishes_the_messages_of_one_loop_iteration_together()
         hub = Hub()
         sub = hub.subscription(["trades", "quotes"], ["X:A"])
         wild = hub.subscription(["trades"], ["*"])
+        direct = hub.subscription(["trades"], ["X:B"])
+        written: list[bytes] = []
+        direct.sink = lambda: written.append(direct.drain_json()[0]) is None
         bus = Tail()
         await bridge(bus, hub, ["trades", "quotes"])  # type: ignore[arg-type]
         bus.on_rows("trades", None, [{"listing_id": "X:A", "trade_id": "1"}, {"listing_id": "X:B", "trade_id": "2"}])
         bus.on_rows("trades", "X:A", [{"listing_id": "X:A", "trade_id": "3"}])
         bus.on_rows("quotes", "X:A", [{"listing_id": "X:A", "seq": 1}])
         assert sub.pending == 0 and hub.published == {}
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one loop iteration: published at the start of the hub's flush, and written in it
         assert hub.published == {"trades": 3, "quotes": 1}
+        assert written == [b'{"channel":"trades","listing_id":"X:B","trade_id":"2"}'] and hub.flushes == 1
         assert sub.pending == 3 and len(sub._q) == 2  # X:A's two trades in one chunk, its quote in another
         assert wild.pending == 3 and len(wild._q) == 2  # one chunk per listing
         events, _ = sub.drain()

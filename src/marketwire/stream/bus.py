@@ -252,11 +252,10 @@ async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quote
 
     if start_seq is None:
         # the rows of every message read in one loop iteration are published together, once the iteration's messages
-        # are in: one chunk per listing and channel for all of them. Keeping up, that is a message or two; behind
+        # are in (at the start of the hub's flush): one chunk per listing and channel for all of them. Keeping up, that is a message or two; behind
         # (the server short of CPU, messages waiting in the client), it is everything waiting, so each event costs
         # less the further behind the server is, and it catches up instead of staying behind
         waiting: dict[str, list[dict[str, Any]]] = {}
-        loop = asyncio.get_running_loop()
 
         def publish_waiting() -> None:
             items = list(waiting.items())
@@ -271,7 +270,7 @@ async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quote
             got = waiting.get(channel)
             if got is None:
                 if not waiting:
-                    loop.call_soon(publish_waiting)
+                    hub.defer(publish_waiting)  # published at the start of the hub's next flush, and written in it
                 waiting[channel] = rows
             else:
                 got.extend(rows)

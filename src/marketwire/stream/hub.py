@@ -406,8 +406,9 @@ class Hub:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._dirty: dict[Subscription, None] = {}  # insertion-ordered: subscribers in the order they were woken
-        self._flush_at: asyncio.AbstractEventLoop | None = None
+        self._flush_at: Any = None  # while a flush is scheduled or running: the loop it is on (or the hub)
         self._rotate = 0
+        self._deferred: list[Callable[[], Any]] = []
         self.frames = 0  # frames written by subscribers' sinks
         #: perf counters of the direct writes: flushes, the seconds they took, and the wait from the first publish
         #: of a loop iteration to its flush (sum and most)
@@ -498,8 +499,22 @@ class Hub:
         else:
             loop.call_soon(self._flush)
 
+    def defer(self, publish: Callable[[], Any]) -> None:
+        """Run ``publish`` (a function that publishes what a source has gathered) at the start of the next flush,
+        and schedule one: what a source read during a loop iteration is published and written in the same callback,
+        one loop iteration sooner than a ``call_soon`` of its own and then a flush."""
+        self._deferred.append(publish)
+        self._schedule_flush()
+
     def _flush(self) -> None:
         t0 = _perf()
+        deferred = self._deferred
+        if deferred:  # publishes made here join this flush (_flush_at set: none schedules another)
+            self._deferred = []
+            if self._flush_at is None:  # called directly (no running loop)
+                self._flush_at = self
+            for publish in deferred:
+                publish()
         self._flush_at = None
         dirty, self._dirty = list(self._dirty), {}
         # the connections are written one after the other: start one further each time, so that no subscriber is
