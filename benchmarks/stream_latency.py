@@ -41,8 +41,11 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def _loop() -> None:
-    if not os.environ.get("MW_BENCH_UVLOOP"):  # opt in: the stdlib loop measured steadier on this machine
+def _loop(role: str = "") -> None:
+    """uvloop for the roles named in MW_BENCH_UVLOOP (``1``: every role; else a comma list of server, clients, feed,
+    peer); the stdlib loop otherwise."""
+    want = os.environ.get("MW_BENCH_UVLOOP", "").strip()
+    if not want or (want != "1" and role not in {w.strip() for w in want.split(",")}):
         return
     try:
         import uvloop
@@ -111,11 +114,11 @@ async def pace(rows: list[tuple[str, dict[str, Any]]], rate: int, emit: Any, tic
 # -- roles ---------------------------------------------------------------------------------------------------------
 
 def role_server(args: argparse.Namespace) -> None:
-    _loop()
+    _loop("server")
     import uvicorn
 
     from marketwire.serve.api import create_app
-    from marketwire.serve.api_stream import stream_hub
+    from marketwire.serve.api_stream import settle_heap, stream_hub
 
     app = create_app(args.home)
 
@@ -127,6 +130,7 @@ def role_server(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.01)
         hub = stream_hub(app)
         hub.linger = args.linger / 1000
+        settle_heap()  # as marketwire serve and stream serve do once started
         want = args.subscribers + 1
         if args.mode == "nats":
             from marketwire.stream.bus import Bus, bridge
@@ -142,24 +146,57 @@ def role_server(args: argparse.Namespace) -> None:
 
             prof = cProfile.Profile()
             prof.enable()
-        c0, t0 = time.process_time(), time.perf_counter()
+        gcs: list[float] = []  # the server's garbage-collection pauses during the run (s)
+        gc_t = [0.0]
+        gc_gen: dict[int, int] = {}
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_t[0] = time.perf_counter()
+            else:
+                gcs.append(time.perf_counter() - gc_t[0])
+                gc_gen[info["generation"]] = gc_gen.get(info["generation"], 0) + 1
+
+        import gc
+
+        gc.callbacks.append(on_gc)
+        c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
         if args.mode == "embedded":
             rows = load_rows(args.rate, args.seconds, args.listings)
             await asyncio.sleep(0.5)
-            c0, t0 = time.process_time(), time.perf_counter()
+            gcs.clear()
+            gc_gen.clear()
+            c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
             feed = await pace(rows, args.rate, hub.publish_rows)
+            last = (time.process_time(), time.perf_counter(), os.times())
         else:
-            # the feed is another process: serve until the clients have gone
+            # the feed is another process: CPU from the first event bridged to the last, then serve until the
+            # clients have gone
             feed = {}
+            while not sum(hub.published.values()):
+                await asyncio.sleep(0.002)
+            c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
+            gcs.clear()
+            gc_gen.clear()
+            seen, last = 0, (c0, t0, o0)
             while hub.counters()["subscribers"] >= want:
-                await asyncio.sleep(0.05)
-        wall = time.perf_counter() - t0
+                n = sum(hub.published.values())
+                if n != seen:
+                    seen, last = n, (time.process_time(), time.perf_counter(), os.times())
+                await asyncio.sleep(0.01)
+        wall = last[1] - t0
         await asyncio.sleep(1.0)
         if prof is not None:
             prof.disable()
             prof.dump_stats(os.environ["MW_BENCH_PROFILE"])
-        print(json.dumps({"server": {"cpu": (time.process_time() - c0) / wall, "cpu_s": time.process_time() - c0,
-                                     "feed": feed, "hub": hub.counters()}}), flush=True)
+        gc.callbacks.remove(on_gc)
+        c1, o1 = last[0], last[2]
+        print(json.dumps({"server": {"cpu": (c1 - c0) / wall, "cpu_s": c1 - c0,
+                                     "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                                     "user": (o1.user - o0.user) / wall, "sys": (o1.system - o0.system) / wall,
+                                     "feed": feed, "hub": hub.counters(),
+                                     "gc": {"n": len(gcs), "max_ms": max(gcs, default=0) * 1e3,
+                                            "total_ms": sum(gcs) * 1e3, "by_generation": gc_gen}}}), flush=True)
         while hub.counters()["subscribers"] > 0:
             await asyncio.sleep(0.05)
         server.should_exit = True
@@ -169,7 +206,7 @@ def role_server(args: argparse.Namespace) -> None:
 
 
 def role_feed(args: argparse.Namespace) -> None:
-    _loop()
+    _loop("feed")
     from marketwire.stream.bus import Bus
 
     rows = load_rows(args.rate, args.seconds, args.listings)
@@ -189,7 +226,7 @@ def role_feed(args: argparse.Namespace) -> None:
 
 def role_peer(args: argparse.Namespace) -> None:
     """The peer: a bare websockets server broadcasting the same replay."""
-    _loop()
+    _loop("peer")
     from websockets.asyncio.server import serve
 
     rows = load_rows(args.rate, args.seconds, args.listings)
@@ -242,18 +279,21 @@ def role_peer(args: argparse.Namespace) -> None:
 
 
 class _RawClient(asyncio.Protocol):
-    """A minimal WebSocket client (RFC 6455) for the benchmark: it reads the ``ts_recv`` of each event out of the
-    frame's bytes (a regular expression, no JSON parse) and stamps them with the clock read once per read call, so
-    the clients' own cost stays small next to the server's. Server frames are unmasked; pings are answered."""
+    """A minimal WebSocket client (RFC 6455) for the benchmark: it splits the bytes it reads into frames and stamps
+    each frame with the clock read once per read call (when the read returns: the frame has arrived whole). The
+    ``ts_recv`` of each event is taken out of the frame's bytes with a regular expression (no JSON parse): by default
+    after the run, from the frames kept with their stamps (``--parse after``), so that the clients' own parsing does
+    not compete with the server for the two shared cores while it measures; ``--parse live`` parses as frames
+    arrive. Server frames are unmasked; pings are answered."""
 
     TS = None  # compiled on first use
 
-    def __init__(self, path: str, sub: bytes, on_events: Any, done: Any) -> None:
+    def __init__(self, path: str, sub: bytes, on_events: Any, done: Any, live: bool = True) -> None:
         import re
 
         if _RawClient.TS is None:
             _RawClient.TS = re.compile(rb'"ts_recv":\s*(\d+)')
-        self.path, self.sub, self.on_events, self.done = path, sub, on_events, done
+        self.path, self.sub, self.on_events, self.done, self.live = path, sub, on_events, done, live
         self.buf = bytearray()
         self.handshake = False
         self.subscribed = asyncio.get_event_loop().create_future()
@@ -290,6 +330,7 @@ class _RawClient(asyncio.Protocol):
             self.send(self.sub)
         pos, n = 0, len(buf)
         stamps: list[int] = []
+        kept: list[bytes] = []
         while n - pos >= 2:
             op, ln = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
             hl = 2
@@ -312,11 +353,13 @@ class _RawClient(asyncio.Protocol):
             elif op in (0x1, 0x2):
                 if not self.subscribed.done():
                     self.subscribed.set_result(payload)
-                else:
+                elif self.live:
                     stamps.extend(int(x) for x in self.TS.findall(payload))
+                else:
+                    kept.append(payload)
         del buf[:pos]
-        if stamps:
-            self.on_events(now, stamps)
+        if stamps or kept:
+            self.on_events(now, stamps, kept)
 
     def connection_lost(self, exc: Any) -> None:
         if not self.done.done():
@@ -324,12 +367,20 @@ class _RawClient(asyncio.Protocol):
 
 
 def role_clients(args: argparse.Namespace) -> None:
-    _loop()
+    _loop("clients")
     import numpy as np
 
     ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
     lat: list[list[int]] = [[] for _ in ids]
+    # --parse after, per client: the frames, each read's time and how many frames it returned (flat lists of bytes
+    # and integer arrays: nothing the garbage collector has to walk while measuring)
+    from array import array
+
+    raw: list[list[bytes]] = [[] for _ in ids]
+    raw_at = [array("q") for _ in ids]
+    raw_n = [array("l") for _ in ids]
     counts = [0] * len(ids)
+    first: list[tuple[float, float]] = []  # (CPU, wall) when the first events arrived
     path = "/" if args.mode == "peer" else f"/v1/stream?format={args.format}"
     last = [time.monotonic()]
     clients: list[_RawClient] = []
@@ -337,27 +388,50 @@ def role_clients(args: argparse.Namespace) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for k in range(len(ids)):
-            mine = lat[k]
+            mine, kept, kept_at, kept_n = lat[k], raw[k], raw_at[k], raw_n[k]
 
-            def on_events(now: int, stamps: list[int], mine: list[int] = mine, k: int = k) -> None:
+            def on_events(now: int, stamps: list[int], frames: list[bytes], mine: list[int] = mine,
+                          kept: list[bytes] = kept, kept_at: Any = kept_at, kept_n: Any = kept_n, k: int = k) -> None:
                 last[0] = time.monotonic()
-                counts[k] += len(stamps)
-                mine.extend([now - t for t in stamps])
+                if not first:
+                    first.append((time.process_time(), time.perf_counter()))
+                counts[k] += len(stamps) + len(frames)  # frames: until they are parsed, that events flow
+                if stamps:
+                    mine.extend([now - t for t in stamps])
+                if frames:
+                    kept_at.append(now)
+                    kept_n.append(len(frames))
+                    kept.extend(frames)
 
             sub = json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}).encode()
             _t, c = await loop.create_connection(
-                lambda sub=sub, on=on_events: _RawClient(path, sub, on, loop.create_future()), "127.0.0.1", args.port)
+                lambda sub=sub, on=on_events: _RawClient(path, sub, on, loop.create_future(), args.parse == "live"),
+                "127.0.0.1", args.port)
             clients.append(c)
         await asyncio.gather(*(c.subscribed for c in clients))
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the instrument's own collections stay small while it measures
         print(json.dumps({"ready": True}), flush=True)
-        c0, t0 = time.process_time(), time.perf_counter()
         while not (sum(counts) and time.monotonic() - last[0] > args.idle):  # events flowed, then stopped
             await asyncio.sleep(0.25)
+        c0, t0 = first[0]  # CPU from the first events to the last (the idle wait after them excluded)
         wall = time.perf_counter() - t0 - args.idle
         cpu = (time.process_time() - c0) / max(wall, 1e-9)
         for c in clients:
             c.transport.close()
         await asyncio.gather(*(c.done for c in clients))
+        ts = _RawClient.TS
+        for k, kept in enumerate(raw):
+            if kept:
+                counts[k] = 0
+                i = 0
+                for now, m in zip(raw_at[k], raw_n[k]):
+                    got = [int(x) for f in kept[i:i + m] for x in ts.findall(f)]
+                    i += m
+                    counts[k] += len(got)
+                    lat[k].extend([now - t for t in got])
         per = []
         for k, xs in enumerate(lat):
             a = np.asarray(xs, dtype=np.float64) / 1e6
@@ -365,7 +439,10 @@ def role_clients(args: argparse.Namespace) -> None:
                         "p50": float(np.percentile(a, 50)) if len(a) else None,
                         "p99": float(np.percentile(a, 99)) if len(a) else None,
                         "max": float(a.max()) if len(a) else None})
-        print(json.dumps({"clients": {"cpu": cpu, "per": per}}), flush=True)
+        every = np.concatenate([np.asarray(xs, dtype=np.float64) for xs in lat]) / 1e6
+        pooled = {f"p{q:g}": float(np.percentile(every, q)) for q in (50, 90, 95, 99, 99.9)} if len(every) else {}
+        print(json.dumps({"clients": {"cpu": cpu, "per": per, "pooled": pooled,
+                                      "loop": type(asyncio.get_running_loop()).__module__.split(".")[0]}}), flush=True)
 
     asyncio.run(main())
 
@@ -382,8 +459,9 @@ def _spawn(role: str, args: argparse.Namespace, port: int, home: str, mode: str,
     cmd = [sys.executable, __file__, "--role", role, "--port", str(port), "--home", home, "--mode", mode,
            "--rate", str(args.rate), "--seconds", str(args.seconds), "--listings", str(args.listings),
            "--subscribers", str(args.subscribers), "--bus", args.bus, "--prefix", prefix, "--format", args.format,
-           "--idle", str(args.idle), "--linger", str(args.linger)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MARKETWIRE_REQUEST_TIMEOUT": "600"}
+           "--idle", str(args.idle), "--linger", str(args.linger), "--parse", args.parse]
+    path = os.pathsep.join([str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env = {**os.environ, "PYTHONPATH": path, "MARKETWIRE_REQUEST_TIMEOUT": "600"}
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -403,11 +481,35 @@ def _read(p: subprocess.Popen, key: str, timeout: float = 300) -> dict[str, Any]
     raise SystemExit(f"no {key} in time")
 
 
+def _nats_server_pid() -> int | None:
+    """The local nats-server's process id (its CPU use is part of NATS mode's cost), if one runs."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "nats-server":
+                    return int(d.name)
+            except OSError:
+                continue
+    return None
+
+
+def _cpu_ticks(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     import uuid
 
     port = _port()
     prefix = "MWBENCH" + uuid.uuid4().hex[:8].upper()
+    nats_cpu = None
+    nats_pid = _nats_server_pid() if mode == "nats" else None
     with tempfile.TemporaryDirectory() as home:
         server = _spawn("peer" if mode == "peer" else "server", args, port, home, mode, prefix)
         feed = None
@@ -420,6 +522,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             _read(clients, "ready")
             if feed is not None:
                 assert feed.stdin is not None
+                n0, w0 = _cpu_ticks(nats_pid), time.perf_counter()
                 feed.stdin.write("go\n")
                 feed.stdin.flush()
             if mode != "nats":
@@ -428,6 +531,9 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                 fd = srv["server"]["feed"]
             else:
                 fd = _read(feed, "feed")["feed"]  # type: ignore[arg-type]
+                n1, w1 = _cpu_ticks(nats_pid), time.perf_counter()
+                if n0 is not None and n1 is not None:
+                    nats_cpu = (n1 - n0) / os.sysconf("SC_CLK_TCK") / (w1 - w0)
                 res = _read(clients, "clients")
                 srv = _read(server, "server")
             clients.wait(60)
@@ -450,6 +556,11 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             "p50_worst": max(p["p50"] for p in per if p["p50"] is not None),
             "p99_worst": max(p["p99"] for p in per if p["p99"] is not None),
             "p50_median_sub": sorted(p["p50"] for p in listing_subs)[len(listing_subs) // 2],
+            "p99_median_sub": sorted(p["p99"] for p in listing_subs)[len(listing_subs) // 2],
+            "pooled": res["clients"].get("pooled"), "server_user": srv["server"].get("user"),
+            "server_sys": srv["server"].get("sys"),
+            "loops": f"server {srv['server'].get('loop')}, clients {res['clients'].get('loop')}",
+            "gc": srv["server"].get("gc"), "nats_server_cpu": nats_cpu,
             "wild_p50": wild["p50"], "wild_p99": wild["p99"], "wild_events": wild["events"],
             "delivered": sum(p["events"] for p in per), "hub": srv["server"].get("hub", {})}
 
@@ -478,6 +589,10 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=3.0)
     ap.add_argument("--linger", type=float, default=0.0,
                     help="ms a connection's first pending event waits for more before its frame is written")
+    ap.add_argument("--parse", default="after", choices=["after", "live"],
+                    help="when the clients take each event's ts_recv out of the frames they stamped on arrival: after "
+                         "the run (default: the clients' parsing does not compete for the cores while measuring) or "
+                         "as frames arrive")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     if args.role != "run":
@@ -487,7 +602,7 @@ def main() -> None:
     results = [run_mode(m.strip(), args) for m in args.mode.split(",") if m.strip()]
     print(f"feed-to-client latency on loopback: {args.rate:,} events/s target over {args.listings} listings, "
           f"{args.subscribers} one-listing subscribers + 1 on '*', {args.seconds:g} s, {args.format} frames, "
-          f"linger {args.linger:g} ms; "
+          f"linger {args.linger:g} ms, clients parse {args.parse}; "
           f"{os.cpu_count()} cores, load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     head = ("mode", "events/s", "p50 worst ms", "p99 worst ms", "'*' p50/p99 ms", "delivered", "CPU feed/server/"
             "clients")
@@ -498,11 +613,27 @@ def main() -> None:
                           f"{r['wild_p50']:.2f}/{r['wild_p99']:.2f}", f"{r['delivered']:,}",
                           f"{feed_cpu}/{r['server_cpu']:.0%}/{r['clients_cpu']:.0%}"]))
     for r in results:
+        if r["server_user"] is not None:
+            print(f"{r['mode']}: server CPU user {r['server_user']:.0%} + system {r['server_sys']:.0%}; event loops: "
+                  f"{r['loops']}")
+        if r.get("pooled"):
+            print(f"{r['mode']}: every event of every subscriber: " + ", ".join(f"{k} {v:.2f} ms" for k, v in
+                                                                             r["pooled"].items()))
+        if r.get("nats_server_cpu") is not None:
+            print(f"{r['mode']}: nats-server CPU {r['nats_server_cpu']:.0%} during the feed's replay")
+        print(f"{r['mode']}: median one-listing subscriber p50 {r['p50_median_sub']:.2f} ms, p99 "
+              f"{r['p99_median_sub']:.2f} ms; server GC {r['gc']}" if r.get("gc") is not None else
+              f"{r['mode']}: median one-listing subscriber p50 {r['p50_median_sub']:.2f} ms, p99 "
+              f"{r['p99_median_sub']:.2f} ms")
+    for r in results:
         if r["hub"]:
             frames = r["hub"].get("frames") or 0
             per = f", server CPU {r['server_cpu_s'] / frames * 1e6:.1f} us per frame" if frames else ""
             print(f"{r['mode']} hub: {frames:,} frames{per}; dropped {r['hub'].get('dropped')}, conflated "
-                  f"{r['hub'].get('conflated')}, max pending {r['hub'].get('max_pending')}")
+                  f"{r['hub'].get('conflated')}, max pending {r['hub'].get('max_pending')}"
+                  + (f"; {r['hub']['flushes']:,} flushes of {r['hub']['flush_ms_mean']:.2f} ms on average, each "
+                     f"{r['hub']['flush_wait_ms_mean']:.2f} ms after its first publish (at most "
+                     f"{r['hub']['flush_wait_ms_max']:.1f} ms)" if r["hub"].get("flushes") else ""))
     print("load average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     if args.json:
         print(json.dumps(results, indent=1))

@@ -874,6 +874,9 @@ def serve(ctx: click.Context, host: str, port: int, require_keys: bool, insecure
         sys.exit(_exit_code(e))
     if token is not None:
         app.router.on_shutdown.append(lambda: local.withdraw(home, token))
+    from marketwire.serve.api_stream import settle_heap
+
+    app.router.on_startup.append(settle_heap)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

@@ -3,6 +3,7 @@ policies and frame encodings, the adapters' refusals."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 
@@ -141,3 +142,93 @@ def test_hub_chunks_keep_the_policies_per_event_and_encode_like_single_events() 
     c = Chunk("quotes", "X:C", [r for r in q if r["listing_id"] == "X:C"])
     assert c.json() == b",".join(e.json() for e in c.events())
     assert sub.delivered == {"quotes": 7} and hub.published == {"quotes": 19}
+
+
+def test_a_connection_written_directly_conflates_quotes_only_while_behind() -> None:
+    """Quotes pending for a connection the hub writes itself all go out once the loop iteration's publishes are done:
+    none is superseded until a write could not be taken (the socket's buffer full); then a newer quote of a listing
+    replaces the pending one until everything pending went out. The connections are written in the order they were
+    woken, starting one further at each flush."""
+    asyncio.run(_direct_writes())
+
+
+async def _direct_writes() -> None:
+    hub = Hub(maxsize=100)
+    written: list[bytes] = []
+    full = [False]
+    sub = hub.subscription(["quotes"], ["X:A"])
+
+    def sink() -> bool:
+        if full[0]:
+            return False
+        body, n, _ = sub.drain_json()
+        written.append(body)
+        return True
+
+    sub.sink = sink
+    for i in range(3):
+        hub.publish_rows("quote", [{"listing_id": "X:A", "seq": i}])
+    assert sub.pending == 3 and sub.conflated == {} and not sub.behind
+    await asyncio.sleep(0)  # the flush
+    assert [json.loads(b"[" + b + b"]") for b in written] == [[{"channel": "quotes", "listing_id": "X:A", "seq": i}
+                                                             for i in range(3)]]
+    assert hub.frames == 1 and hub.flushes == 1 and sub.pending == 0
+    full[0] = True
+    hub.publish_rows("quote", [{"listing_id": "X:A", "seq": 3}])
+    await asyncio.sleep(0)
+    assert sub.behind and sub.pending == 1 and hub.frames == 1 and hub.flushes == 2
+    for i in (4, 5):
+        hub.publish_rows("quote", [{"listing_id": "X:A", "seq": i}])
+    assert sub.conflated == {"quotes": 2} and sub.pending == 1
+    full[0] = False
+    assert sub.write_out() and not sub.behind
+    assert json.loads(b"[" + written[-1] + b"]") == [{"channel": "quotes", "listing_id": "X:A", "seq": 5}]
+    hub.publish_rows("quote", [{"listing_id": "X:A", "seq": 6}])
+    hub.publish_rows("quote", [{"listing_id": "X:A", "seq": 7}])
+    assert sub.pending == 2 and sub.conflated == {"quotes": 2}
+    # fairness: three connections woken in one order are written starting one further at each flush
+    order: list[str] = []
+    hub2 = Hub()
+    for li in ("X:A", "X:B", "X:C"):
+        s = hub2.subscription(["trades"], [li])
+        s.sink = (lambda s=s, li=li: (order.append(li), s.drain_json())[0] is None)
+    for _ in range(3):
+        hub2.publish_rows("trade", [{"listing_id": li} for li in ("X:A", "X:B", "X:C")])
+        await asyncio.sleep(0)
+    assert order == ["X:A", "X:B", "X:C", "X:B", "X:C", "X:A", "X:C", "X:A", "X:B"]
+    assert hub2.frames == 9 and hub2.flushes == 3
+
+
+def test_the_live_bridge_publishes_the_messages_of_one_loop_iteration_together() -> None:
+    """The NATS bridge queues the rows of the messages it reads in one loop iteration and publishes them together
+    once they are in, at the start of the hub's flush that writes them: one chunk per listing and channel for all of
+    them, so that a server behind (many messages waiting) pays less per event, not more."""
+    from marketwire.stream.bus import bridge
+
+    class Tail:
+        async def tail(self, channels: list[str], on_rows: object) -> list[object]:
+            self.on_rows = on_rows
+            return []
+
+    async def go() -> None:
+        hub = Hub()
+        sub = hub.subscription(["trades", "quotes"], ["X:A"])
+        wild = hub.subscription(["trades"], ["*"])
+        direct = hub.subscription(["trades"], ["X:B"])
+        written: list[bytes] = []
+        direct.sink = lambda: written.append(direct.drain_json()[0]) is None
+        bus = Tail()
+        await bridge(bus, hub, ["trades", "quotes"])  # type: ignore[arg-type]
+        bus.on_rows("trades", None, [{"listing_id": "X:A", "trade_id": "1"}, {"listing_id": "X:B", "trade_id": "2"}])
+        bus.on_rows("trades", "X:A", [{"listing_id": "X:A", "trade_id": "3"}])
+        bus.on_rows("quotes", "X:A", [{"listing_id": "X:A", "seq": 1}])
+        assert sub.pending == 0 and hub.published == {}
+        await asyncio.sleep(0)  # one loop iteration: published at the start of the hub's flush, and written in it
+        assert hub.published == {"trades": 3, "quotes": 1}
+        assert written == [b'{"channel":"trades","listing_id":"X:B","trade_id":"2"}'] and hub.flushes == 1
+        assert sub.pending == 3 and len(sub._q) == 2  # X:A's two trades in one chunk, its quote in another
+        assert wild.pending == 3 and len(wild._q) == 2  # one chunk per listing
+        events, _ = sub.drain()
+        assert [e.row.get("trade_id", e.row.get("seq")) for e in events] == ["1", "3", 1]
+
+    asyncio.run(go())

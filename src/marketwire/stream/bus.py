@@ -251,11 +251,29 @@ async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quote
     from marketwire.stream.hub import Event
 
     if start_seq is None:
+        # the rows of every message read in one loop iteration are published together, once the iteration's messages
+        # are in (at the start of the hub's flush): one chunk per listing and channel for all of them. Keeping up, that is a message or two; behind
+        # (the server short of CPU, messages waiting in the client), it is everything waiting, so each event costs
+        # less the further behind the server is, and it catches up instead of staying behind
+        waiting: dict[str, list[dict[str, Any]]] = {}
+
+        def publish_waiting() -> None:
+            items = list(waiting.items())
+            waiting.clear()
+            for channel, rows in items:
+                hub.publish_rows(channel, rows)  # one chunk per listing, no per-event object
+
         def on_rows(channel: str, listing: str | None, rows: list[dict[str, Any]]) -> None:
             if channel.startswith("bars_"):
                 hub.publish([Event(channel, listing or r["listing_id"], r, key=r.get("start")) for r in rows])
+                return
+            got = waiting.get(channel)
+            if got is None:
+                if not waiting:
+                    hub.defer(publish_waiting)  # published at the start of the hub's next flush, and written in it
+                waiting[channel] = rows
             else:
-                hub.publish_rows(channel, rows)  # one chunk per listing, no per-event object
+                got.extend(rows)
 
         return await bus.tail(channels, on_rows)
 

@@ -16,8 +16,12 @@ bars_1s/1m   ``conflate``      a pending update of the same bar (listing, start)
 ===========  ================  ==============================================================================
 
 A conflated event keeps its place in the queue (the order of listings is kept); a full queue drops its oldest entry
-whatever its channel. Counters per subscriber (``delivered``, ``dropped``, ``conflated``, by channel) and for the
-hub (``published``, ``fanned_out``) are exposed by :meth:`Hub.counters` and ``GET /v1/stream/stats``.
+whatever its channel. A subscriber the hub writes directly (a ``sink``: a server's WebSocket connection) conflates only
+while it is *behind* -- from a write its connection could not take until everything pending went out; until then
+every pending event is written at the end of the loop iteration, so none is superseded. Counters per subscriber
+(``delivered``, ``dropped``, ``conflated``, by channel) and for the hub (``published``, ``fanned_out``, ``frames``
+and the direct writes' ``flushes``, ``flush_ms_mean``, ``flush_wait_ms_mean``/``_max``) are exposed by
+:meth:`Hub.counters` and ``GET /v1/stream/stats``.
 
 Events on the wire (:mod:`marketwire.serve.api_stream`) are the event rows of :mod:`marketwire.stream.events` plus
 ``channel``; each event is encoded once (JSON or msgpack, cached on the event) and a frame is the concatenation of
@@ -36,6 +40,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from time import perf_counter as _perf
 from typing import Any
 
 CHANNELS = ("trades", "quotes", "book", "bars_1s", "bars_1m")
@@ -130,18 +135,24 @@ class Chunk:
         self._json: bytes | None = None
 
     def json(self) -> bytes:
-        if self._json is None:
+        j = self._json
+        if j is None:
             head = _HEAD.get(self.channel)
-            if head is None or any("channel" in r for r in self.rows):
-                self._json = b",".join([e.json() for e in self.events()])
+            rows = self.rows
+            if head is None or any("channel" in r for r in rows):
+                j = b",".join([e.json() for e in self.events()])
+            elif len(rows) == 1:  # the usual chunk at tens of thousands of events/s over a hundred listings
+                body = _dumps_row(rows[0])
+                j = head + body[1:] if len(body) > 2 else head[:-1] + b"}"
             else:
                 dumps = _dumps_row
                 parts = []
-                for r in self.rows:
+                for r in rows:
                     body = dumps(r)
                     parts.append(head + body[1:] if len(body) > 2 else head[:-1] + b"}")
-                self._json = b",".join(parts)
-        return self._json
+                j = b",".join(parts)
+            self._json = j
+        return j
 
     def events(self) -> list[Event]:
         ch, li, key = self.channel, self.listing, self.key
@@ -199,6 +210,10 @@ class Subscription:
         #: ``sink() -> bool``: writes the pending events out at once (a server's connection); called by the hub once
         #: per loop iteration in which events arrived; ``False`` (the connection's buffer is full) wakes the waiter
         self.sink: Callable[[], bool] | None = None
+        #: a subscriber with a sink is *behind* from a write its connection could not take (``sink()`` answered
+        #: ``False``) until everything pending went out; only then do its quotes and bars conflate -- until then
+        #: every pending event is written at the end of the loop iteration, so none is superseded
+        self.behind = False
 
     # -- what it wants
     def add(self, channels: Iterable[str], listings: Iterable[str]) -> list[tuple[str, str]]:
@@ -237,13 +252,15 @@ class Subscription:
         ch = ev.channel
         if POLICY[ch] == "conflate":
             key = (ch, ev.listing, ev.key)
-            slot = self._slots.get(key)
-            if slot is not None:
-                old = slot[0]
-                slot[0] = ev
-                self._n += ev.n - old.n
-                self.conflated[ch] = self.conflated.get(ch, 0) + old.n
-                return
+            if self.sink is None or self.behind:
+                slot = self._slots.get(key)
+                if slot is not None:
+                    old = slot[0]
+                    slot[0] = ev
+                    self._n += ev.n - old.n
+                    self.conflated[ch] = self.conflated.get(ch, 0) + old.n
+                    return
+            # the newest pending slot of the key is the one a later event replaces
             slot = [ev, key]
             self._slots[key] = slot
         else:
@@ -267,8 +284,8 @@ class Subscription:
             else:
                 gone = old
                 q.popleft()
-                if slot[1] is not None:
-                    self._slots.pop(slot[1], None)
+                if slot[1] is not None and self._slots.get(slot[1]) is slot:
+                    del self._slots[slot[1]]
             och = gone.channel
             self.dropped[och] = self.dropped.get(och, 0) + gone.n
             self._dropped_since += gone.n
@@ -296,8 +313,8 @@ class Subscription:
                 item = head
             else:
                 q.popleft()
-                if slot[1] is not None:
-                    slots.pop(slot[1], None)
+                if slot[1] is not None and slots.get(slot[1]) is slot:
+                    del slots[slot[1]]
             out.append(item)
             room -= item.n
             delivered[item.channel] = delivered.get(item.channel, 0) + item.n
@@ -314,12 +331,31 @@ class Subscription:
 
     def drain_json(self, limit: int = MAX_FRAME) -> tuple[bytes, int, int]:
         """Up to ``limit`` pending events as the JSON of a frame's ``events`` array without its brackets (each
-        event's encoding made once and shared), how many events, and how many were dropped since the last drain."""
-        items = self._take(limit)
+        event's encoding made once and shared), how many events, and how many were dropped since the last drain.
+        (:meth:`_take` and the join in one pass: this runs once per frame.)"""
+        q, slots, delivered = self._q, self._slots, self.delivered
+        parts: list[bytes] = []
+        room = limit
+        while q and room > 0:
+            slot = q[0]
+            item = slot[0]
+            n = item.n
+            if n > room:
+                item, slot[0] = item.split(room)
+                n = room
+            else:
+                q.popleft()
+                key = slot[1]
+                if key is not None and slots.get(key) is slot:
+                    del slots[key]
+            parts.append(item.json())
+            room -= n
+            ch = item.channel
+            delivered[ch] = delivered.get(ch, 0) + n
+        taken = limit - room
+        self._n -= taken
         dropped, self._dropped_since = self._dropped_since, 0
-        if len(items) == 1:
-            return items[0].json(), items[0].n, dropped
-        return b",".join([it.json() for it in items]), sum(it.n for it in items), dropped
+        return (parts[0] if len(parts) == 1 else b",".join(parts)), taken, dropped
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait until an event is pending (or the subscription closed); ``False`` on timeout."""
@@ -338,6 +374,17 @@ class Subscription:
         except (TimeoutError, asyncio.TimeoutError):
             return bool(self._q)
         return True
+
+    def write_out(self) -> bool:
+        """Call the sink (the hub after a loop iteration's publishes, a connection's writer after its buffer drained):
+        ``False`` when the connection could not take everything pending (the subscriber is then behind, and its
+        quotes and bars conflate until it caught up)."""
+        try:
+            ok = bool(self.sink()) if self.sink is not None else False
+        except Exception:  # noqa: BLE001 - a connection that broke: its waiter sees it
+            ok = False
+        self.behind = not ok or self._n > 0
+        return ok
 
     def counters(self) -> dict[str, Any]:
         return {"pending": self._n, "delivered": dict(self.delivered), "dropped": dict(self.dropped),
@@ -358,9 +405,18 @@ class Hub:
         self.fanned_out = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
-        self._dirty: set[Subscription] = set()
-        self._flush_at: asyncio.AbstractEventLoop | None = None
+        self._dirty: dict[Subscription, None] = {}  # insertion-ordered: subscribers in the order they were woken
+        self._flush_at: Any = None  # while a flush is scheduled or running: the loop it is on (or the hub)
+        self._rotate = 0
+        self._deferred: list[Callable[[], Any]] = []
         self.frames = 0  # frames written by subscribers' sinks
+        #: perf counters of the direct writes: flushes, the seconds they took, and the wait from the first publish
+        #: of a loop iteration to its flush (sum and most)
+        self.flushes = 0
+        self.flush_s = 0.0
+        self.flush_wait_s = 0.0
+        self.flush_wait_max = 0.0
+        self._first_at = 0.0
         self._gone_dropped: dict[str, int] = {}  # what subscribers that have left lost, by channel
         self._gone_conflated: dict[str, int] = {}
         #: seconds a connection's first pending event may wait for more before its frame is written (0: written once
@@ -388,7 +444,7 @@ class Hub:
         """Queue ``events`` for their subscribers and wake them. Call it on the hub's event loop (or use
         :meth:`publish_threadsafe`). Returns how many deliveries were queued."""
         index = self._index
-        woken: set[Subscription] = set()
+        woken: dict[Subscription, None] = {}
         n = 0
         pub = self.published
         for ev in events:
@@ -398,27 +454,27 @@ class Hub:
             if subs:
                 for s in subs:
                     s._put(ev)
-                    woken.add(s)
+                    woken[s] = None
                     n += 1
             subs = index.get((ch, WILDCARD))
             if subs:
                 for s in subs:
                     s._put(ev)
-                    woken.add(s)
+                    woken[s] = None
                     n += 1
         self._wake_all(woken)
         self.fanned_out += n
         return n
 
-    def _wake_all(self, woken: set[Subscription]) -> None:
+    def _wake_all(self, woken: dict[Subscription, None]) -> None:
         dirty = None
         for s in woken:
-            if s.sink is None:
+            if s.sink is None or s.behind:  # behind: its writer sends once the connection's buffer drained
                 s._notify()
             else:
                 if dirty is None:
                     dirty = self._dirty
-                dirty.add(s)
+                dirty[s] = None
         if dirty:
             self._schedule_flush()
 
@@ -427,6 +483,7 @@ class Hub:
         subscriber for everything published meanwhile (no timer, no event held back on purpose)."""
         if self._flush_at is not None:
             return
+        self._first_at = _perf()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another thread: sockets are written on the hub's loop only
@@ -442,24 +499,46 @@ class Hub:
         else:
             loop.call_soon(self._flush)
 
+    def defer(self, publish: Callable[[], Any]) -> None:
+        """Run ``publish`` (a function that publishes what a source has gathered) at the start of the next flush,
+        and schedule one: what a source read during a loop iteration is published and written in the same callback,
+        one loop iteration sooner than a ``call_soon`` of its own and then a flush."""
+        self._deferred.append(publish)
+        self._schedule_flush()
+
     def _flush(self) -> None:
+        t0 = _perf()
+        deferred = self._deferred
+        if deferred:  # publishes made here join this flush (_flush_at set: none schedules another)
+            self._deferred = []
+            if self._flush_at is None:  # called directly (no running loop)
+                self._flush_at = self
+            for publish in deferred:
+                publish()
         self._flush_at = None
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = list(self._dirty), {}
+        # the connections are written one after the other: start one further each time, so that no subscriber is
+        # always the last one written
+        k = self._rotate % len(dirty) if dirty else 0
+        self._rotate += 1
         frames = 0
-        for s in dirty:
+        for s in dirty[k:] + dirty[:k] if k else dirty:
             if s.closed or not s._n and not s._dropped_since:
                 continue
-            try:
-                ok = s.sink() if s.sink is not None else False
-            except Exception:  # noqa: BLE001 - a connection that broke: its waiter sees it
-                ok = False
-            if ok:
+            if s.write_out():
                 frames += 1
             else:
                 if s._wake is None:
                     s._wake = asyncio.Event()
                 s._wake.set()
         self.frames += frames
+        t1 = _perf()
+        wait = t0 - self._first_at
+        self.flushes += 1
+        self.flush_s += t1 - t0
+        self.flush_wait_s += wait
+        if wait > self.flush_wait_max:
+            self.flush_wait_max = wait
 
     def publish_rows(self, kind: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Publish event rows of one kind (``trade``, ``quote``, ``book``; see :mod:`marketwire.stream.events`) or
@@ -482,7 +561,7 @@ class Hub:
         pub[ch] = pub.get(ch, 0) + count
         index = self._index
         wild = index.get((ch, WILDCARD))
-        woken: set[Subscription] = set()
+        woken: dict[Subscription, None] = {}
         n = 0
         for li, g in groups.items():
             subs = index.get((ch, li))
@@ -492,12 +571,12 @@ class Hub:
             if subs:
                 for s in subs:
                     s._put(c)
-                    woken.add(s)
+                    woken[s] = None
                 n += c.n * len(subs)
             if wild:
                 for s in wild:
                     s._put(c)
-                    woken.add(s)
+                    woken[s] = None
                 n += c.n * len(wild)
         self._wake_all(woken)
         self.fanned_out += n
@@ -570,7 +649,10 @@ class Hub:
             for ch, n in s.conflated.items():
                 conflated[ch] = conflated.get(ch, 0) + n
         return {"subscribers": len(subs), "published": dict(self.published), "fanned_out": self.fanned_out,
-                "frames": self.frames,
+                "frames": self.frames, "flushes": self.flushes,
+                "flush_ms_mean": self.flush_s / self.flushes * 1e3 if self.flushes else 0.0,
+                "flush_wait_ms_mean": self.flush_wait_s / self.flushes * 1e3 if self.flushes else 0.0,
+                "flush_wait_ms_max": self.flush_wait_max * 1e3,
                 "dropped": dropped, "conflated": conflated, "policy": dict(POLICY),
                 "pending": sum(s.pending for s in subs), "max_pending": max((s.pending for s in subs), default=0)}
 
