@@ -227,3 +227,58 @@ def test_dense_rebuilds_one_value_dictionaries_as_constants_and_casts_the_rest()
     assert _dense(two, pa.string()).to_pylist() == ["P", "Q", None]
     ints = pa.chunked_array([pa.array([1, 2], pa.int32())])
     assert _dense(ints, pa.int64()).type == pa.int64() and _dense(ints, pa.int32()) is ints
+
+
+def test_constant_columns_come_from_exact_footer_statistics(tmp_path: Path) -> None:
+    """A listing-day read skips columns whose Parquet statistics show every row null or one value: only integer and
+    string columns (a float column's statistics leave NaN out), and only when every row group agrees."""
+    import pyarrow.parquet as pq
+
+    from marketwire.stream.service import _constant_columns, _repeat
+
+    t = pa.table({"seq": pa.nulls(4, pa.int64()), "flags": pa.array([0, 0, 0, 0], pa.int32()),
+                  "source": ["lean"] * 4, "venue": ["P", "P", "Q", "P"], "size": [1.0, 1.0, float("nan"), 1.0],
+                  "pos": pa.array([1, 2, 3, 4], pa.int64()), "lag": pa.array([5, 5, None, 5], pa.int64())})
+    pq.write_table(t, tmp_path / "a.parquet")
+    c = _constant_columns(pq.ParquetFile(tmp_path / "a.parquet").metadata)
+    assert c == {"seq": (False, None), "flags": (True, 0), "source": (True, "lean")}
+    assert _repeat(c["flags"], pa.uint32(), 3).to_pylist() == [0, 0, 0] and \
+        _repeat(c["flags"], pa.uint32(), 3).type == pa.uint32()
+    assert _repeat(c["seq"], pa.int64(), 2).to_pylist() == [None, None]
+    assert _repeat(c["source"], pa.string(), 2).to_pylist() == ["lean", "lean"]
+    # two row groups: flags 0 in one and 1 in the other is no constant; all-null in both still is
+    t2 = pa.table({"seq": pa.nulls(4, pa.int64()), "flags": pa.array([0, 0, 1, 1], pa.int32())})
+    pq.write_table(t2, tmp_path / "b.parquet", row_group_size=2)
+    assert _constant_columns(pq.ParquetFile(tmp_path / "b.parquet").metadata) == {"seq": (False, None)}
+
+
+def test_prefetch_yields_every_chunk_in_file_order_with_bounded_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two readers parse files ahead of the consumer; the consumer sees each file's chunks in order and files in
+    order; a reader never holds more than ``budget`` chunks of files after the one consumed."""
+    import time
+
+    from marketwire.stream import service as S
+    from marketwire.stream.feeds.base import Chunk
+
+    waiting: list[int] = []
+    live = {"n": 0, "max_later": 0}
+
+    def fake_reader(path: str, listing_of: object, **_: object):  # type: ignore[no-untyped-def]
+        k = int(Path(path).stem)
+        for i in range(20 if k else 3):
+            live["n"] += 1
+            yield Chunk(None, path, i + 1)
+
+    monkeypatch.setattr(S, "reader", lambda fmt: fake_reader)
+    monkeypatch.setattr(S, "detect", lambda p: "x")
+    files = [f"/nowhere/{k}.x" for k in range(6)]
+    got = []
+    gen = S._prefetch(files, {}, lambda k, m: k, None, None, workers=2, ahead=2, budget=5)
+    for key, path, start, chunk in gen:
+        if not got:
+            time.sleep(0.3)  # the readers run ahead meanwhile: they stop at the budget
+            waiting.append(live["n"])
+        got.append((int(Path(path).stem), chunk.position))
+    assert got == [(k, i + 1) for k in range(6) for i in range(20 if k else 3)]
+    # after the first chunk of file 0 was taken: at most 2 more of file 0 and 5 of later files (+1 each in hand)
+    assert waiting[0] <= 3 + 5 + 2
