@@ -34,6 +34,7 @@ from marketwire.stream.feeds.base import Chunk, ListingOf
 from marketwire.stream.verify import Unparseable
 
 WINDOW = 1 << 16
+_JSON_THREADS = True
 VENUES = {"spot": "BINANCE", "usdm": "BINANCE-USDM", "cm": "BINANCE-COINM", "coinm": "BINANCE-COINM"}
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "BTC", "ETH", "BNB", "EUR", "TRY")
 
@@ -188,7 +189,7 @@ _DEPTH = pa.schema([("_r", pa.int64()), ("data", pa.struct([("s", pa.string()), 
 def _read_json(body: pa.Buffer, n: int, schema: pa.Schema) -> pa.Table:
     """``n`` newline-terminated JSON messages in ``body`` (a receive time blanked to spaces may precede each: JSON
     whitespace) read by Arrow's JSON reader in one pass into ``schema``'s fields."""
-    t = pj.read_json(pa.BufferReader(body), read_options=pj.ReadOptions(block_size=1 << 22),
+    t = pj.read_json(pa.BufferReader(body), read_options=pj.ReadOptions(block_size=1 << 22, use_threads=_JSON_THREADS),
                      parse_options=pj.ParseOptions(explicit_schema=schema.remove(0),
                                                    unexpected_field_behavior="ignore"))
     if t.num_rows != n:
