@@ -282,3 +282,14 @@ def test_prefetch_yields_every_chunk_in_file_order_with_bounded_read_ahead(monke
     assert got == [(k, i + 1) for k in range(6) for i in range(20 if k else 3)]
     # after the first chunk of file 0 was taken: at most 2 more of file 0 and 5 of later files (+1 each in hand)
     assert waiting[0] <= 3 + 5 + 2
+
+
+def test_log_cursor_read_again_after_another_writer_replaced_it(tmp_path: Path) -> None:
+    a, b = Log(tmp_path / "log"), Log(tmp_path / "log")
+    assert a.cursor("eod", 0) == 0
+    b.set_cursor("eod", 7)
+    assert a.cursor("eod", 0) == 7
+    b.set_cursor("eod", 9)  # same size, new file (rename): seen
+    assert a.cursor("eod", 0) == 9 and a.cursor("eod", 0) == 9
+    a.set_cursor("eod", {"at": 12})
+    assert b.cursor("eod") == {"at": 12}

@@ -361,7 +361,7 @@ def parse_buffer(buf: np.ndarray, bounds: np.ndarray, first_line: int, venue: st
             t, recv, idx = table("trade", _TRADE)
             d = _required(t, ("s", "t", "p", "q", "T", "m"))
             out["trade"] = {
-                "listing_id": lid_array(d.field("s")), "ts_event": pc.multiply(d.field("T"), 1_000_000),
+                "listing_id": (d.field("s"), None), "ts_event": pc.multiply(d.field("T"), 1_000_000),
                 "ts_recv": recv, "seq": d.field("t"), "price": pc.cast(d.field("p"), pa.float64()),
                 "size": pc.cast(d.field("q"), pa.float64()),
                 "side": pc.if_else(d.field("m"), pa.scalar(-1, pa.int8()), pa.scalar(1, pa.int8())),
@@ -372,7 +372,7 @@ def parse_buffer(buf: np.ndarray, bounds: np.ndarray, first_line: int, venue: st
             d = _required(t, ("s", "u", "b", "B", "a", "A"))
             ts = pc.coalesce(d.field("T"), d.field("E"))
             out["quote"] = {
-                "listing_id": lid_array(d.field("s")),
+                "listing_id": (d.field("s"), None),
                 "ts_event": pc.coalesce(pc.multiply(ts, 1_000_000), pa.array(recv)),
                 "ts_recv": recv, "seq": d.field("u"),
                 "bid_price": pc.cast(d.field("b"), pa.float64()), "bid_size": pc.cast(d.field("B"), pa.float64()),
@@ -385,7 +385,6 @@ def parse_buffer(buf: np.ndarray, bounds: np.ndarray, first_line: int, venue: st
             if ts_a.null_count:
                 raise ValueError("a depth message without a time")
             ts = np.asarray(ts_a, np.int64) * 1_000_000
-            lid = lid_array(d.field("s"))
             counts, prices, sizes = [], [], []
             for fld in ("b", "a"):
                 lv = d.field(fld)
@@ -415,12 +414,22 @@ def parse_buffer(buf: np.ndarray, bounds: np.ndarray, first_line: int, venue: st
             side[~is_bid] = -1
             price[is_bid], size[is_bid] = prices[0], sizes[0]
             price[~is_bid], size[~is_bid] = prices[1], sizes[1]
-            many = len(lid) and pc.count_distinct(lid).as_py() > 1
             out["book"] = {
-                "listing_id": pc.take(lid, pa.array(mp)) if many else lid[0].as_py() if len(lid) else "",
+                "listing_id": (d.field("s"), mp),
                 "ts_event": ts[mp], "ts_recv": recv[mp], "seq": np.asarray(d.field("u"), np.int64)[mp],
                 "side": side, "price": price, "size": size, "action": "S", "snapshot": False,
                 "position": (idx + first_line)[mp]}
+        # listing ids last: a first sight of an instrument registers it with the identity service, and the other
+        # reader thread decodes its window meanwhile
+        for cols in out.values():
+            sym, mp_ = cols["listing_id"]
+            lid = lid_array(sym)
+            if mp_ is None:
+                cols["listing_id"] = lid
+            elif len(lid) and pc.count_distinct(lid).as_py() > 1:
+                cols["listing_id"] = pc.take(lid, pa.array(mp_))
+            else:
+                cols["listing_id"] = lid[0].as_py() if len(lid) else ""
         snaps = []
         for j in others:
             i = int(line_of[j])
