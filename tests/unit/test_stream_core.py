@@ -253,35 +253,56 @@ def test_constant_columns_come_from_exact_footer_statistics(tmp_path: Path) -> N
 
 
 def test_prefetch_yields_every_chunk_in_file_order_with_bounded_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two readers parse files ahead of the consumer; the consumer sees each file's chunks in order and files in
-    order; a reader never holds more than ``budget`` chunks of files after the one consumed."""
+    """Two readers parse ahead of the consumer -- files read whole, and files cut into windows that both threads
+    parse at once, finishing out of order; the consumer sees every chunk in file and window order, and the readers
+    stop at the budget while the consumer is slow."""
+    import random
     import time
 
     from marketwire.stream import service as S
     from marketwire.stream.feeds.base import Chunk
 
-    waiting: list[int] = []
-    live = {"n": 0, "max_later": 0}
+    made = {"n": 0}
 
-    def fake_reader(path: str, listing_of: object, **_: object):  # type: ignore[no-untyped-def]
-        k = int(Path(path).stem)
-        for i in range(20 if k else 3):
-            live["n"] += 1
+    def whole(path: str, listing_of: object, **_: object):  # type: ignore[no-untyped-def]
+        for i in range(20):
+            made["n"] += 1
             yield Chunk(None, path, i + 1)
 
-    monkeypatch.setattr(S, "reader", lambda fmt: fake_reader)
-    monkeypatch.setattr(S, "detect", lambda p: "x")
-    files = [f"/nowhere/{k}.x" for k in range(6)]
+    def windows(path: str, listing_of: object, **_: object) -> list:  # type: ignore[type-arg]
+        def win(w: int) -> list[Chunk]:
+            time.sleep(random.random() / 200)  # windows finish out of order
+            made["n"] += 2
+            return [Chunk(None, path, 10 * (w + 1), part=0, parts=2), Chunk(None, path, 10 * (w + 1), part=1, parts=2)]
+        return [lambda w=w: win(w) for w in range(7)]
+
+    monkeypatch.setattr(S, "reader", lambda fmt: whole)
+    monkeypatch.setattr(S, "detect", lambda p: "w" if p.endswith(".w") else "x")
+    monkeypatch.setattr(S, "windower", lambda fmt: windows if fmt == "w" else None)
+    files = [f"/nowhere/{k}.{'w' if k % 2 else 'x'}" for k in range(6)]
+    want = []
+    for k, f in enumerate(files):
+        want += [(k, i + 1, 0) for i in range(20)] if k % 2 == 0 else \
+            [(k, 10 * (w + 1), p) for w in range(7) for p in (0, 1)]
     got = []
-    gen = S._prefetch(files, {}, lambda k, m: k, None, None, workers=2, ahead=2, budget=5)
-    for key, path, start, chunk in gen:
+    for _key, path, _start, chunk in S._prefetch(files, {}, lambda k, m: k, None, None, workers=2, ahead=2,
+                                                 budget=5):
         if not got:
-            time.sleep(0.3)  # the readers run ahead meanwhile: they stop at the budget
-            waiting.append(live["n"])
-        got.append((int(Path(path).stem), chunk.position))
-    assert got == [(k, i + 1) for k in range(6) for i in range(20 if k else 3)]
-    # after the first chunk of file 0 was taken: at most 2 more of file 0 and 5 of later files (+1 each in hand)
-    assert waiting[0] <= 3 + 5 + 2
+            time.sleep(0.3)  # the readers run ahead meanwhile, up to the budget
+            assert made["n"] <= 1 + 2 + 5 + 2 * 2  # taken, file 0's ahead, the budget, one window in hand each
+        got.append((int(Path(path).stem), chunk.position, chunk.part))
+    assert got == want
+    # a reader's error reaches the consumer after the chunks before it
+    def broken(path: str, listing_of: object, **_: object):  # type: ignore[no-untyped-def]
+        yield Chunk(None, path, 1)
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(S, "reader", lambda fmt: broken)
+    seen = []
+    with pytest.raises(OSError, match="disk gone"):
+        for item in S._prefetch(files[:1], {}, lambda k, m: k, None, None):
+            seen.append(item[3].position)
+    assert seen == [1]
 
 
 def test_log_cursor_read_again_after_another_writer_replaced_it(tmp_path: Path) -> None:

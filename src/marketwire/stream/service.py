@@ -32,7 +32,7 @@ from marketwire.datasets.stream import QUOTES, TRADES
 from marketwire.errors import Ambiguous, InvalidInput, NotFound
 from marketwire.stream.bars import BarBuilder, bars_of, interval_ns
 from marketwire.stream.events import FLAGS, SCHEMAS, kind_of
-from marketwire.stream.feeds import detect, reader
+from marketwire.stream.feeds import detect, reader, windower
 from marketwire.stream.instruments import Instruments
 from marketwire.stream.log import Log
 from marketwire.stream.lvc import LastValueCache
@@ -469,81 +469,136 @@ class StreamService:
 def _prefetch(files: Sequence[str], done: dict[str, int], listing_of: Callable[..., str], symbol: str | None,
               factor: float | None, workers: int = 2, ahead: int = 8, budget: int = 32) -> Any:
     """The chunks of every file, read (unzipped, parsed, normalised) by background threads ahead of the consumer:
-    Arrow's CSV and JSON readers and zlib release the interpreter lock, so reading overlaps verification and the
-    log's writes and fsyncs, and ``workers`` files are read at once (the next files are parsed while this one is
-    consumed). Chunks are yielded in file order and, within a file, in order -- the log sees exactly what one
-    reader would give it. Memory is bounded: at most ``ahead`` chunks wait of the file being consumed and at most
-    ``budget`` of the files after it (a reader that is further ahead waits). Yields ``(file key, path, start row,
-    chunk)``; a reader error is raised here."""
+    Arrow's CSV and JSON readers, numpy and zlib release the interpreter lock, so reading overlaps verification and
+    the log's writes and fsyncs, and ``workers`` threads read at once. A feed whose module cuts a file into windows
+    (``windows(path, ...)``, the Binance captures) has its windows handed out one by one, so both threads work on
+    one file; other files are read whole by one thread. Work is handed out in file and window order and chunks are
+    yielded in that order -- the log sees exactly what one reader would give it. Memory is bounded: a thread starts
+    no new work while ``budget`` chunks wait, and a file read whole keeps at most ``ahead`` chunks waiting while it
+    is the one consumed (``budget`` otherwise). Yields ``(file key, path, start row, chunk)``; a reader error is
+    raised here."""
     import collections
     import threading
 
     stop = threading.Event()
     end = object()
     if factor is not None:
-        ahead, budget = 6, 6
-    queues: list[collections.deque[Any]] = [collections.deque() for _ in files]
+        ahead, budget, workers = 6, 6, 1
     cond = threading.Condition()
-    state = {"current": -1, "later": 0}  # the file being consumed; chunks waiting of the files after it
-    next_file = [0]
+    # slots[k][w]: the chunks of window w of file k as they come, ``end`` last; nwin[k]: its number of windows
+    slots: list[dict[int, collections.deque[Any]]] = [{} for _ in files]
+    nwin: list[int | None] = [None] * len(files)
+    todo: collections.deque[tuple[int, int, Any]] = collections.deque()  # windows of opened files, in order
+    state = {"next_file": 0, "waiting": 0, "current": -1}
 
-    def put(k: int, item: Any, bounded: bool = True) -> bool:
+    def put(k: int, w: int, item: Any, bounded: bool) -> bool:
         with cond:
             while bounded and not stop.is_set() and (
-                    len(queues[k]) >= ahead if k == state["current"] else state["later"] >= budget):
+                    len(slots[k][w]) >= ahead if k == state["current"] else state["waiting"] >= budget):
                 cond.wait(0.1)
             if stop.is_set():
                 return False
-            queues[k].append(item)
-            if k != state["current"]:
-                state["later"] += 1
+            slots[k][w].append(item)
+            state["waiting"] += 1
             cond.notify_all()
             return True
 
-    def read_one(k: int) -> None:
-        path = files[k]
+    def run_window(k: int, w: int, fn: Any) -> None:
         try:
-            key = str(Path(path).resolve())
-            start_row = done.get(key, 0)
-            opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
-            if factor is not None:
-                opts["chunk_rows"] = 2048
-            for chunk in reader(detect(path))(path, listing_of, **opts):
-                if not put(k, (key, path, start_row, chunk)):
-                    return
-            put(k, end, bounded=False)
+            chunks = fn()
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
-            put(k, e, bounded=False)
+            chunks = [e]
+        with cond:
+            slots[k][w].extend(chunks)
+            slots[k][w].append(end)
+            state["waiting"] += len(chunks) + 1
+            cond.notify_all()
+
+    def open_file(k: int) -> None:
+        path = files[k]
+        key = str(Path(path).resolve())
+        opts: dict[str, Any] = {"symbol": symbol, "start_row": done.get(key, 0)}
+        if factor is not None:
+            opts["chunk_rows"] = 2048
+        try:
+            fmt = detect(path)
+            cut = windower(fmt) if factor is None else None
+            if cut is not None:
+                fns = [lambda f=f, key=key, start=opts["start_row"]: [(key, path, start, c) for c in f()]
+                       for f in cut(path, listing_of, **opts)]
+                with cond:
+                    nwin[k] = len(fns)
+                    for w in range(len(fns)):
+                        slots[k][w] = collections.deque()
+                    todo.extendleft((k, w, fns[w]) for w in range(len(fns) - 1, 0, -1))
+                    cond.notify_all()
+                run_window(k, 0, fns[0])
+                return
+            with cond:
+                nwin[k] = 1
+                slots[k][0] = collections.deque()
+                cond.notify_all()
+            for chunk in reader(fmt)(path, listing_of, **opts):
+                if not put(k, 0, (key, path, opts["start_row"], chunk), bounded=True):
+                    return
+            put(k, 0, end, bounded=False)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
+            with cond:
+                if nwin[k] is None:
+                    nwin[k] = 1
+                    slots[k][0] = collections.deque()
+                slots[k][min(slots[k])].append(e)  # after the chunks already read: the consumer raises there
+                state["waiting"] += 1
+                cond.notify_all()
 
     def work() -> None:
-        while not stop.is_set():
+        while True:
             with cond:
-                k = next_file[0]
-                next_file[0] += 1
-            if k >= len(files):
-                return
-            read_one(k)
+                while not stop.is_set() and state["waiting"] >= budget:
+                    cond.wait(0.1)
+                if stop.is_set():
+                    return
+                if todo:
+                    k, w, fn = todo.popleft()
+                    job = ("window", k, w, fn)
+                elif state["next_file"] < len(files):
+                    job = ("file", state["next_file"], 0, None)
+                    state["next_file"] += 1
+                else:
+                    return
+            if job[0] == "window":
+                run_window(job[1], job[2], job[3])
+            else:
+                open_file(job[1])
 
-    n = max(1, min(workers if factor is None else 1, len(files)))
+    n = max(1, min(workers, len(files)))
     threads = [threading.Thread(target=work, name=f"stream-replay-reader-{i}", daemon=True) for i in range(n)]
     for t in threads:
         t.start()
     try:
-        for k, q in enumerate(queues):
+        for k in range(len(files)):
             with cond:
                 state["current"] = k
-                state["later"] -= len(q)  # this file's waiting chunks now count against ``ahead``
                 cond.notify_all()
+            w = 0
             while True:
                 with cond:
+                    while nwin[k] is None or (w < nwin[k] and w not in slots[k]):  # type: ignore[operator]
+                        cond.wait()
+                    if w >= nwin[k]:  # type: ignore[operator]
+                        break
+                    q = slots[k][w]
                     while not q:
                         cond.wait()
                     item = q.popleft()
+                    state["waiting"] -= 1
                     cond.notify_all()
-                if item is end:
-                    break
                 if isinstance(item, BaseException):
                     raise item
+                if item is end:
+                    del slots[k][w]
+                    w += 1
+                    continue
                 yield item
     finally:
         stop.set()

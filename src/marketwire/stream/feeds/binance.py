@@ -19,7 +19,7 @@ JSON, or a message missing a field, is quarantined with its raw bytes and line n
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -458,31 +458,33 @@ def parse_buffer(buf: np.ndarray, bounds: np.ndarray, first_line: int, venue: st
     return out
 
 
-def read(path: str | Path, listing_of: ListingOf, *, venue: str | None = None, start_row: int = 0,
-         chunk_rows: int = WINDOW, **_: Any) -> Iterator[Chunk]:
+def windows(path: str | Path, listing_of: ListingOf, *, venue: str | None = None, start_row: int = 0,
+            chunk_rows: int = WINDOW, **_: Any) -> list[Callable[[], list[Chunk]]]:
+    """The capture cut into windows of ``chunk_rows`` lines, each a function giving that window's chunks: the
+    windows of one file can be parsed by several threads at once (the replay hands them out in order and gives the
+    log their chunks in order). The file is decompressed here."""
     p = Path(path)
     v = _venue(p, venue)
-    lids: dict[str, str] = {}
+    lids: dict[str, str] = {}  # shared by the windows: an instrument is registered once (the identity call locks)
     data = gzip.decompress(p.read_bytes())  # zlib releases the interpreter lock: another file is parsed meanwhile
     if data and not data.endswith(b"\n"):
         data += b"\n"
     buf = np.frombuffer(data, np.uint8)
     bounds = np.concatenate(([0], np.flatnonzero(buf == 10) + 1))  # line k: bounds[k] to its newline
     nlines = len(bounds) - 1
-    i = start_row
-    emitted = False
-    while i < nlines:
-        j = min(nlines, i + chunk_rows)
+
+    def window(i: int, j: int) -> list[Chunk]:
         fast = parse_buffer(buf, bounds[i:j + 1], i + 1, v, listing_of, lids, path=str(p))
         if fast is not None:
             cols, bad = fast, []
         else:
-            window = [data[int(bounds[k]):int(bounds[k + 1]) - 1] for k in range(i, j)]
-            cols, bad = parse_lines(window, i + 1, str(p), v, listing_of, lids)
+            lines = [data[int(bounds[k]):int(bounds[k + 1]) - 1] for k in range(i, j)]
+            cols, bad = parse_lines(lines, i + 1, str(p), v, listing_of, lids)
         batches = [(k, c) for k, c in cols.items() if len(c["ts_event"])]
         parts = max(1, len(batches))
         if not batches:
-            yield Chunk(None, str(p), j, bad)
+            return [Chunk(None, str(p), j, bad)]
+        out = []
         for n, (kind, c) in enumerate(batches):
             c = dict(c)
             c["source"] = "binance"
@@ -490,8 +492,17 @@ def read(path: str | Path, listing_of: ListingOf, *, venue: str | None = None, s
             if kind == "trade" and isinstance(c["side"], list):
                 c["side"] = np.asarray(c["side"], np.int8)
             b = from_columns(kind, c)
-            yield Chunk(b, str(p), j, bad if n == 0 else [], contiguous_seq=kind == "trade", part=n, parts=parts)
-        emitted = True
-        i = j
-    if not emitted:
-        yield Chunk(None, str(p), nlines, [])
+            out.append(Chunk(b, str(p), j, bad if n == 0 else [], contiguous_seq=kind == "trade", part=n,
+                             parts=parts))
+        return out
+
+    cuts = list(range(start_row, nlines, chunk_rows))
+    if not cuts:
+        return [lambda: [Chunk(None, str(p), nlines, [])]]
+    return [lambda i=i: window(i, min(nlines, i + chunk_rows)) for i in cuts]
+
+
+def read(path: str | Path, listing_of: ListingOf, *, venue: str | None = None, start_row: int = 0,
+         chunk_rows: int = WINDOW, **_: Any) -> Iterator[Chunk]:
+    for w in windows(path, listing_of, venue=venue, start_row=start_row, chunk_rows=chunk_rows):
+        yield from w()
