@@ -33,7 +33,7 @@ from marketwire.stream.events import from_columns
 from marketwire.stream.feeds.base import Chunk, ListingOf
 from marketwire.stream.verify import Unparseable
 
-WINDOW = 1 << 16
+WINDOW = 1 << 15
 _JSON_THREADS = True
 VENUES = {"spot": "BINANCE", "usdm": "BINANCE-USDM", "cm": "BINANCE-COINM", "coinm": "BINANCE-COINM"}
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "BTC", "ETH", "BNB", "EUR", "TRY")
