@@ -34,7 +34,7 @@ from marketwire.stream.feeds.base import Chunk, ListingOf
 from marketwire.stream.verify import Unparseable
 
 WINDOW = 1 << 15
-_JSON_THREADS = True
+_JSON_THREADS = False  # the replay runs two reader threads: each JSON read on its own thread
 VENUES = {"spot": "BINANCE", "usdm": "BINANCE-USDM", "cm": "BINANCE-COINM", "coinm": "BINANCE-COINM"}
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "BTC", "ETH", "BNB", "EUR", "TRY")
 
