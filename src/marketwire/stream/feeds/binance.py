@@ -12,8 +12,10 @@ Messages ``{"stream": "<symbol>@trade|@bookTicker|@depth@0ms|@depth@100ms", "dat
   (``R`` then ``S`` levels with ``snapshot`` true).
 
 The venue comes from the capture folder (``spot`` -> ``BINANCE``, ``usdm`` -> ``BINANCE-USDM``, ``cm`` ->
-``BINANCE-COINM``) or ``venue=``. Messages are decoded with orjson and gathered into columns; a line that is not
-JSON, or a message missing a field, is quarantined with its raw bytes and line number.
+``BINANCE-COINM``) or ``venue=``. Windows of lines are decoded in bulk (numpy over the decompressed buffer, one
+Arrow JSON read per stream type: :func:`parse_buffer`); a window that does not decode that way is decoded message by
+message with orjson (:func:`parse_lines`), where a line that is not JSON, or a message missing a field, is
+quarantined with its raw bytes and line number.
 """
 
 from __future__ import annotations
@@ -189,7 +191,8 @@ _DEPTH = pa.schema([("_r", pa.int64()), ("data", pa.struct([("s", pa.string()), 
 def _read_json(body: pa.Buffer, n: int, schema: pa.Schema) -> pa.Table:
     """``n`` newline-terminated JSON messages in ``body`` (a receive time blanked to spaces may precede each: JSON
     whitespace) read by Arrow's JSON reader in one pass into ``schema``'s fields."""
-    t = pj.read_json(pa.BufferReader(body), read_options=pj.ReadOptions(block_size=1 << 22, use_threads=_JSON_THREADS),
+    t = pj.read_json(pa.BufferReader(body),
+                     read_options=pj.ReadOptions(block_size=1 << 22, use_threads=_JSON_THREADS),
                      parse_options=pj.ParseOptions(explicit_schema=schema.remove(0),
                                                    unexpected_field_behavior="ignore"))
     if t.num_rows != n:
@@ -214,7 +217,8 @@ def _classify(buf: np.ndarray, bounds: np.ndarray) -> tuple[dict[str, np.ndarray
     snapshots, with every line's receive time, in numpy and Arrow (no Python work per line). Returns ``(rows per
     kind, snapshot lines, receive times, lines, line of each)`` where ``lines`` is a binary array of the
     newline-terminated lines that are not blank, with the receive time and its space blanked to spaces (each is then
-    one JSON message with leading whitespace), and rows index ``lines``; ``None`` when a line is none of these (the caller then parses line by line)."""
+    one JSON message with leading whitespace), and rows index ``lines``; ``None`` when a line is none of these (the
+    caller then parses line by line)."""
     n = len(bounds) - 1
     base = int(bounds[0])
     seg = buf[base:int(bounds[-1])]
