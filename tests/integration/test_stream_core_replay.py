@@ -199,3 +199,24 @@ def test_binance_bulk_parse_equals_the_message_by_message_parse(market: str) -> 
         assert f.num_rows == n and pa.Table.from_batches([f]).select(cols).equals(
             pa.Table.from_batches([s]).select(cols)), kind
     assert binance.parse_fast(lines[:50] + [b"123 not json at all"], 1, "BINANCE", lambda k, m: k, {}) is None
+
+
+def test_binance_bulk_parse_hands_a_message_missing_a_field_to_the_quarantining_parse() -> None:
+    """A combined-stream line whose message lacks a field the event needs (a trade without its price, a depth diff
+    without its update id) is not read as a null: the window goes to the message-by-message parse, which
+    quarantines that line and keeps the others."""
+    from marketwire.stream.feeds import binance
+
+    ok = (b'1723161240001000000 {"stream":"btcusdt@trade","data":{"e":"trade","E":1723161240000,"s":"BTCUSDT",'
+          b'"t":1,"p":"61000.10","q":"0.5","T":1723161240000,"m":true}}')
+    no_price = ok.replace(b'"p":"61000.10",', b"").replace(b'"t":1', b'"t":2')
+    depth = (b'1723161240002000000 {"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161240001,'
+             b'"s":"BTCUSDT","U":5,"b":[["61000.0","1.5"]],"a":[["61000.2","0.25"],["61000.3","0"]]}}')
+    assert binance.parse_fast([ok, no_price], 1, "BINANCE", lambda k, m: k, {}) is None
+    assert binance.parse_fast([ok, depth], 1, "BINANCE", lambda k, m: k, {}) is None  # no "u"
+    good = binance.parse_fast([ok, depth.replace(b'"U":5', b'"U":5,"u":7')], 1, "BINANCE", lambda k, m: k, {})
+    assert good is not None and list(good["book"]["price"]) == [61000.0, 61000.2, 61000.3]
+    assert list(good["book"]["side"]) == [1, -1, -1] and list(good["book"]["seq"]) == [7, 7, 7]
+    assert list(good["book"]["ts_recv"]) == [1723161240002000000] * 3 and list(good["trade"]["position"]) == [1]
+    cols, bad = binance.parse_lines([ok, no_price], 1, "x.gz", "BINANCE", lambda k, m: k, {})
+    assert len(cols["trade"]["price"]) == 1 and [b.position for b in bad] == [2]

@@ -227,3 +227,90 @@ def test_dense_rebuilds_one_value_dictionaries_as_constants_and_casts_the_rest()
     assert _dense(two, pa.string()).to_pylist() == ["P", "Q", None]
     ints = pa.chunked_array([pa.array([1, 2], pa.int32())])
     assert _dense(ints, pa.int64()).type == pa.int64() and _dense(ints, pa.int32()) is ints
+
+
+def test_constant_columns_come_from_exact_footer_statistics(tmp_path: Path) -> None:
+    """A listing-day read skips columns whose Parquet statistics show every row null or one value: only integer and
+    string columns (a float column's statistics leave NaN out), and only when every row group agrees."""
+    import pyarrow.parquet as pq
+
+    from marketwire.stream.service import _constant_columns, _repeat
+
+    t = pa.table({"seq": pa.nulls(4, pa.int64()), "flags": pa.array([0, 0, 0, 0], pa.int32()),
+                  "source": ["lean"] * 4, "venue": ["P", "P", "Q", "P"], "size": [1.0, 1.0, float("nan"), 1.0],
+                  "pos": pa.array([1, 2, 3, 4], pa.int64()), "lag": pa.array([5, 5, None, 5], pa.int64())})
+    pq.write_table(t, tmp_path / "a.parquet")
+    c = _constant_columns(pq.ParquetFile(tmp_path / "a.parquet").metadata)
+    assert c == {"seq": (False, None), "flags": (True, 0), "source": (True, "lean")}
+    assert _repeat(c["flags"], pa.uint32(), 3).to_pylist() == [0, 0, 0] and \
+        _repeat(c["flags"], pa.uint32(), 3).type == pa.uint32()
+    assert _repeat(c["seq"], pa.int64(), 2).to_pylist() == [None, None]
+    assert _repeat(c["source"], pa.string(), 2).to_pylist() == ["lean", "lean"]
+    # two row groups: flags 0 in one and 1 in the other is no constant; all-null in both still is
+    t2 = pa.table({"seq": pa.nulls(4, pa.int64()), "flags": pa.array([0, 0, 1, 1], pa.int32())})
+    pq.write_table(t2, tmp_path / "b.parquet", row_group_size=2)
+    assert _constant_columns(pq.ParquetFile(tmp_path / "b.parquet").metadata) == {"seq": (False, None)}
+
+
+def test_prefetch_yields_every_chunk_in_file_order_with_bounded_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two readers parse ahead of the consumer -- files read whole, and files cut into windows that both threads
+    parse at once, finishing out of order; the consumer sees every chunk in file and window order, and the readers
+    stop at the budget while the consumer is slow."""
+    import random
+    import time
+
+    from marketwire.stream import service as S
+    from marketwire.stream.feeds.base import Chunk
+
+    made = {"n": 0}
+
+    def whole(path: str, listing_of: object, **_: object):  # type: ignore[no-untyped-def]
+        for i in range(20):
+            made["n"] += 1
+            yield Chunk(None, path, i + 1)
+
+    def windows(path: str, listing_of: object, **_: object) -> list:  # type: ignore[type-arg]
+        def win(w: int) -> list[Chunk]:
+            time.sleep(random.random() / 200)  # windows finish out of order
+            made["n"] += 2
+            return [Chunk(None, path, 10 * (w + 1), part=0, parts=2), Chunk(None, path, 10 * (w + 1), part=1, parts=2)]
+        return [lambda w=w: win(w) for w in range(7)]
+
+    monkeypatch.setattr(S, "reader", lambda fmt: whole)
+    monkeypatch.setattr(S, "detect", lambda p: "w" if p.endswith(".w") else "x")
+    monkeypatch.setattr(S, "windower", lambda fmt: windows if fmt == "w" else None)
+    files = [f"/nowhere/{k}.{'w' if k % 2 else 'x'}" for k in range(6)]
+    want = []
+    for k, f in enumerate(files):
+        want += [(k, i + 1, 0) for i in range(20)] if k % 2 == 0 else \
+            [(k, 10 * (w + 1), p) for w in range(7) for p in (0, 1)]
+    got = []
+    for _key, path, _start, chunk in S._prefetch(files, {}, lambda k, m: k, None, None, workers=2, ahead=2,
+                                                 budget=5):
+        if not got:
+            time.sleep(0.3)  # the readers run ahead meanwhile, up to the budget
+            assert made["n"] <= 1 + 2 + 5 + 2 * 2  # taken, file 0's ahead, the budget, one window in hand each
+        got.append((int(Path(path).stem), chunk.position, chunk.part))
+    assert got == want
+    # a reader's error reaches the consumer after the chunks before it
+    def broken(path: str, listing_of: object, **_: object):  # type: ignore[no-untyped-def]
+        yield Chunk(None, path, 1)
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(S, "reader", lambda fmt: broken)
+    seen = []
+    with pytest.raises(OSError, match="disk gone"):
+        for item in S._prefetch(files[:1], {}, lambda k, m: k, None, None):
+            seen.append(item[3].position)
+    assert seen == [1]
+
+
+def test_log_cursor_read_again_after_another_writer_replaced_it(tmp_path: Path) -> None:
+    a, b = Log(tmp_path / "log"), Log(tmp_path / "log")
+    assert a.cursor("eod", 0) == 0
+    b.set_cursor("eod", 7)
+    assert a.cursor("eod", 0) == 7
+    b.set_cursor("eod", 9)  # same size, new file (rename): seen
+    assert a.cursor("eod", 0) == 9 and a.cursor("eod", 0) == 9
+    a.set_cursor("eod", {"at": 12})
+    assert b.cursor("eod") == {"at": 12}

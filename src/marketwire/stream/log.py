@@ -100,6 +100,7 @@ class Log:
         self._synced = 0  # frames fsynced
         self.truncated_bytes = 0  # what recovery cut off
         self.fsyncs = 0
+        self._cursors: dict[str, tuple[tuple[int, int, int], str]] = {}  # name -> (file stamp, text)
         self._recover()
         self._acked_end = self.end
 
@@ -372,10 +373,20 @@ class Log:
         _fsync_dir(self.path)
 
     def cursor(self, name: str, default: object = None) -> object:
+        """The cursor's value; re-read only when its file changed (a cursor is replaced whole, by rename, so a
+        new inode, time or size tells a change, by this process or another)."""
         p = self.path / f"cursor.{name}.json"
-        if not p.exists():
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
             return default
-        return json.loads(p.read_text())
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = self._cursors.get(name)
+        if hit is not None and hit[0] == stamp:
+            return json.loads(hit[1])
+        raw = p.read_text()
+        self._cursors[name] = (stamp, raw)
+        return json.loads(raw)
 
     def __len__(self) -> int:
         return self.end

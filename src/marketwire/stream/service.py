@@ -32,7 +32,7 @@ from marketwire.datasets.stream import QUOTES, TRADES
 from marketwire.errors import Ambiguous, InvalidInput, NotFound
 from marketwire.stream.bars import BarBuilder, bars_of, interval_ns
 from marketwire.stream.events import FLAGS, SCHEMAS, kind_of
-from marketwire.stream.feeds import detect, reader
+from marketwire.stream.feeds import detect, reader, windower
 from marketwire.stream.instruments import Instruments
 from marketwire.stream.log import Log
 from marketwire.stream.lvc import LastValueCache
@@ -345,13 +345,14 @@ class StreamService:
                     version: int | None = None) -> pa.Table:
         """One listing's rows: only the files whose statistics can hold it (the roll writes one file per
         listing-day), read with Arrow, filtered to the time range and ``as_of``. A data file never changes once
-        written (Delta adds and removes whole files), so its Parquet footer is parsed once and kept."""
+        written (Delta adds and removes whole files), so its Parquet footer is parsed once and kept, with what its
+        statistics say of each column (all null, or one value throughout)."""
         import pyarrow.parquet as pq
 
-        want = [f.name for f in SCHEMAS[kind] if f.name not in ("ts_recv",)] + ["recv_lag_ns"] + \
+        schema = SCHEMAS[kind]
+        want = [f.name for f in schema if f.name not in ("ts_recv",)] + ["recv_lag_ns"] + \
             (["knowledge_time"] if asof is not None else [])  # decoded only when an as_of needs it
         parts = []
-        inside = True  # every file read lies within [t0, t1): no time filter needed
         footers = self._footers
         for path, lo, hi, f0, f1 in self._files(ds, version):
             if lo is not None and not (lo <= lid <= hi):
@@ -360,48 +361,63 @@ class StreamService:
                 continue
             if t1 is not None and f0 is not None and f0 >= t1:
                 continue
-            inside = inside and (t0 is None or (f0 is not None and f0 >= t0)) and \
-                (t1 is None or (f1 is not None and f1 < t1))
-            # strings decoded as dictionaries (a handful of venues and conditions per file); a one-listing file's
-            # listing column is not read at all
-            md = footers.get(path)
-            pf = pq.ParquetFile(path, read_dictionary=["venue", "conditions", "source"], metadata=md)
-            if md is None:
+            # every row of the file lies within [t0, t1): no time filter needed
+            inside = (t0 is None or (f0 is not None and f0 >= t0)) and (t1 is None or (f1 is not None and f1 < t1))
+            hit = footers.get(path)
+            if hit is None:
+                md = pq.ParquetFile(path).metadata
                 if len(footers) >= 4096:
                     footers.pop(next(iter(footers)))
-                footers[path] = pf.metadata
-            names = set(pf.schema_arrow.names)
-            t = pf.read(columns=[c for c in want if c in names and (c != "listing_id" or lo != hi)],
-                        use_threads=False)
-            if lo != hi:
-                t = t.filter(pc.equal(t.column("listing_id"), lid))
-            else:
-                t = t.append_column("listing_id", _const_str(lid, t.num_rows))
-            parts.append(t)
-        n = sum(p.num_rows for p in parts)
-        if not parts:
-            return SCHEMAS[kind].empty_table()
-        if len(parts) > 1:
-            parts = [p_.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_dictionary(f.type) else f
-                                        for f in p_.schema])) for p_ in parts]
-        t = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-        mask = None
-        ts = t.column("ts_event")
-        for m in ((pc.greater_equal(ts, t0) if t0 is not None and not inside else None),
-                  (pc.less(ts, t1) if t1 is not None and not inside else None),
-                  (pc.less_equal(pc.cast(t.column("knowledge_time"), pa.int64()), asof // 1000)
-                   if asof is not None else None)):
-            if m is not None:
+                hit = footers[path] = (md, _constant_columns(md))
+            md, const = hit
+            # strings decoded as dictionaries (a handful of venues and conditions per file); a one-listing file's
+            # listing column is not read at all, nor is a column the footer's statistics show to be all null or
+            # one value throughout (a feed without trade ids or sequences, a day without flags, no receive lag)
+            pf = pq.ParquetFile(path, read_dictionary=["venue", "conditions", "source"], metadata=md)
+            have = pf.schema_arrow
+            one = lo is not None and lo == hi
+            read = [c for c in want if have.get_field_index(c) >= 0 and (c not in const or c == "ts_event")
+                    and not (c == "listing_id" and one)]
+            t = pf.read(columns=read, use_threads=md.num_rows >= 32_768)
+            mask = None
+            ts = t.column("ts_event")
+            for m in ((pc.equal(t.column("listing_id"), lid) if not one else None),
+                      (pc.greater_equal(ts, t0) if t0 is not None and not inside else None),
+                      (pc.less(ts, t1) if t1 is not None and not inside else None)):
+                if m is not None:
+                    mask = m if mask is None else pc.and_(mask, m)
+            if asof is not None:
+                known = t.column("knowledge_time") if "knowledge_time" in t.column_names else \
+                    _repeat(const["knowledge_time"], pa.timestamp("us", tz="UTC"), t.num_rows)
+                m = pc.less_equal(pc.cast(known, pa.int64()), asof // 1000)
                 mask = m if mask is None else pc.and_(mask, m)
-        if mask is not None:
-            t = t.filter(mask)
-        n = t.num_rows
-        cols = {c: t.column(c) for c in t.column_names}
-        cols["ts_recv"] = pc.add(t.column("ts_event"), pc.fill_null(t.column("recv_lag_ns"), 0))
-        cols["flags"] = pc.cast(t.column("flags"), pa.uint32())
-        out = {f.name: (_dense(cols[f.name], f.type) if f.name in cols else pa.nulls(n, f.type))
-               for f in SCHEMAS[kind]}
-        return pa.table(out, schema=SCHEMAS[kind])
+            if mask is not None:
+                t = t.filter(mask)
+            n = t.num_rows
+            out = {}
+            for f in schema:
+                c = f.name
+                if c == "listing_id":
+                    out[c] = _const_str(lid, n)
+                elif c == "ts_recv":
+                    lag = const.get("recv_lag_ns")
+                    if lag is not None:
+                        out[c] = t.column("ts_event") if not lag[0] or lag[1] == 0 else \
+                            pc.add(t.column("ts_event"), lag[1])
+                    elif "recv_lag_ns" in t.column_names:
+                        out[c] = pc.add(t.column("ts_event"), pc.fill_null(t.column("recv_lag_ns"), 0))
+                    else:
+                        out[c] = t.column("ts_event")
+                elif c in t.column_names:
+                    out[c] = _dense(t.column(c), f.type)
+                elif c in const:
+                    out[c] = _repeat(const[c], f.type, n)
+                else:
+                    out[c] = pa.nulls(n, f.type)
+            parts.append(pa.table(out, schema=schema))
+        if not parts:
+            return schema.empty_table()
+        return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
 
     def bars(self, id: str, interval: str = "1m", start: Any = None, end: Any = None, *, as_of: Any = None,
              output: str = "pandas") -> Any:
@@ -451,69 +467,195 @@ class StreamService:
 
 
 def _prefetch(files: Sequence[str], done: dict[str, int], listing_of: Callable[..., str], symbol: str | None,
-              factor: float | None, workers: int = 2, ahead: int = 8) -> Any:
+              factor: float | None, workers: int = 2, ahead: int = 8, budget: int = 32) -> Any:
     """The chunks of every file, read (unzipped, parsed, normalised) by background threads ahead of the consumer:
-    Arrow's CSV and JSON readers and zlib release the interpreter lock, so reading overlaps verification and the
-    log's writes and fsyncs, and ``workers`` files are read at once (the next file is parsed while this one is
-    consumed). Chunks are yielded in file order and, within a file, in order -- the log sees exactly what one
-    reader would give it. Yields ``(file key, path, start row, chunk)``; a reader error is raised here."""
-    import queue
+    Arrow's CSV and JSON readers, numpy and zlib release the interpreter lock, so reading overlaps verification and
+    the log's writes and fsyncs, and ``workers`` threads read at once. A feed whose module cuts a file into windows
+    (``windows(path, ...)``, the Binance captures) has its windows handed out one by one, so both threads work on
+    one file; other files are read whole by one thread. Work is handed out in file and window order and chunks are
+    yielded in that order -- the log sees exactly what one reader would give it. Memory is bounded: a thread starts
+    no new work while ``budget`` chunks wait, and a file read whole keeps at most ``ahead`` chunks waiting while it
+    is the one consumed (``budget`` otherwise). Yields ``(file key, path, start row, chunk)``; a reader error is
+    raised here."""
+    import collections
     import threading
 
     stop = threading.Event()
     end = object()
-    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=ahead if factor is None else 6) for _ in files]
-    next_file = [0]
-    lock = threading.Lock()
+    if factor is not None:
+        ahead, budget, workers = 6, 6, 1
+    cond = threading.Condition()
+    # slots[k][w]: the chunks of window w of file k as they come, ``end`` last; nwin[k]: its number of windows
+    slots: list[dict[int, collections.deque[Any]]] = [{} for _ in files]
+    nwin: list[int | None] = [None] * len(files)
+    todo: collections.deque[tuple[int, int, Any]] = collections.deque()  # windows of opened files, in order
+    state = {"next_file": 0, "waiting": 0, "current": -1}
 
-    def read_one(k: int) -> None:
-        path = files[k]
-        q = queues[k]
+    def put(k: int, w: int, item: Any, bounded: bool) -> bool:
+        with cond:
+            while bounded and not stop.is_set() and (
+                    len(slots[k][w]) >= ahead if k == state["current"] else state["waiting"] >= budget):
+                cond.wait(0.1)
+            if stop.is_set():
+                return False
+            slots[k][w].append(item)
+            state["waiting"] += 1
+            cond.notify_all()
+            return True
+
+    def run_window(k: int, w: int, fn: Any) -> None:
         try:
-            key = str(Path(path).resolve())
-            start_row = done.get(key, 0)
-            opts: dict[str, Any] = {"symbol": symbol, "start_row": start_row}
-            if factor is not None:
-                opts["chunk_rows"] = 2048
-            for chunk in reader(detect(path))(path, listing_of, **opts):
-                while not stop.is_set():
-                    try:
-                        q.put((key, path, start_row, chunk), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(end)
+            chunks = fn()
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
-            q.put(e)
+            chunks = [e]
+        with cond:
+            slots[k][w].extend(chunks)
+            slots[k][w].append(end)
+            state["waiting"] += len(chunks) + 1
+            cond.notify_all()
+
+    def open_file(k: int) -> None:
+        path = files[k]
+        key = str(Path(path).resolve())
+        opts: dict[str, Any] = {"symbol": symbol, "start_row": done.get(key, 0)}
+        if factor is not None:
+            opts["chunk_rows"] = 2048
+        try:
+            fmt = detect(path)
+            cut = windower(fmt) if factor is None else None
+            if cut is not None:
+                fns = [lambda f=f, key=key, start=opts["start_row"]: [(key, path, start, c) for c in f()]
+                       for f in cut(path, listing_of, **opts)]
+                with cond:
+                    nwin[k] = len(fns)
+                    for w in range(len(fns)):
+                        slots[k][w] = collections.deque()
+                    todo.extendleft((k, w, fns[w]) for w in range(len(fns) - 1, 0, -1))
+                    cond.notify_all()
+                run_window(k, 0, fns[0])
+                return
+            with cond:
+                nwin[k] = 1
+                slots[k][0] = collections.deque()
+                cond.notify_all()
+            for chunk in reader(fmt)(path, listing_of, **opts):
+                if not put(k, 0, (key, path, opts["start_row"], chunk), bounded=True):
+                    return
+            put(k, 0, end, bounded=False)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
+            with cond:
+                if nwin[k] is None:
+                    nwin[k] = 1
+                    slots[k][0] = collections.deque()
+                slots[k][min(slots[k])].append(e)  # after the chunks already read: the consumer raises there
+                state["waiting"] += 1
+                cond.notify_all()
 
     def work() -> None:
-        while not stop.is_set():
-            with lock:
-                k = next_file[0]
-                next_file[0] += 1
-            if k >= len(files):
-                return
-            read_one(k)
+        while True:
+            with cond:
+                while not stop.is_set() and state["waiting"] >= budget:
+                    cond.wait(0.1)
+                if stop.is_set():
+                    return
+                if todo:
+                    k, w, fn = todo.popleft()
+                    job = ("window", k, w, fn)
+                elif state["next_file"] < len(files):
+                    job = ("file", state["next_file"], 0, None)
+                    state["next_file"] += 1
+                else:
+                    return
+            if job[0] == "window":
+                run_window(job[1], job[2], job[3])
+            else:
+                open_file(job[1])
 
-    n = max(1, min(workers if factor is None else 1, len(files)))
+    n = max(1, min(workers, len(files)))
     threads = [threading.Thread(target=work, name=f"stream-replay-reader-{i}", daemon=True) for i in range(n)]
     for t in threads:
         t.start()
     try:
-        for q in queues:
+        for k in range(len(files)):
+            with cond:
+                state["current"] = k
+                cond.notify_all()
+            w = 0
             while True:
-                item = q.get()
-                if item is end:
-                    break
+                with cond:
+                    while nwin[k] is None or (w < nwin[k] and w not in slots[k]):  # type: ignore[operator]
+                        cond.wait()
+                    if w >= nwin[k]:  # type: ignore[operator]
+                        break
+                    q = slots[k][w]
+                    while not q:
+                        cond.wait()
+                    item = q.popleft()
+                    state["waiting"] -= 1
+                    cond.notify_all()
                 if isinstance(item, BaseException):
                     raise item
+                if item is end:
+                    del slots[k][w]
+                    w += 1
+                    continue
                 yield item
     finally:
         stop.set()
+        with cond:
+            cond.notify_all()
         for t in threads:
             t.join(timeout=5)
+
+
+_CONST_TYPES = (pa.types.is_integer, pa.types.is_string)
+
+
+def _constant_columns(md: Any) -> dict[str, tuple[bool, Any]]:
+    """Columns of a Parquet file whose footer statistics show every row null (``(False, None)``) or every row the
+    same value (``(True, value)``; integer and string columns only, whose statistics are exact: a truncated string
+    statistic has a max above its min)."""
+    out: dict[str, tuple[bool, Any]] = {}
+    schema = md.schema.to_arrow_schema()
+    if md.num_row_groups == 0:
+        return out
+    for j in range(md.num_columns):
+        name = md.schema.column(j).path
+        if name not in schema.names:
+            continue
+        typ = schema.field(name).type
+        verdict: tuple[bool, Any] | None = None
+        for i in range(md.num_row_groups):
+            rg = md.row_group(i)
+            st = rg.column(j).statistics
+            if st is None or not st.has_null_count:
+                verdict = None
+                break
+            if st.null_count == rg.num_rows:
+                v: tuple[bool, Any] = (False, None)
+            elif st.null_count == 0 and st.has_min_max and st.min == st.max and any(f(typ) for f in _CONST_TYPES):
+                v = (True, st.min)
+            else:
+                verdict = None
+                break
+            if verdict is not None and verdict != v:
+                verdict = None
+                break
+            verdict = v
+        if verdict is not None:
+            out[name] = verdict
+    return out
+
+
+def _repeat(c: tuple[bool, Any], typ: pa.DataType, n: int) -> pa.Array:
+    """``n`` times the constant ``c`` (from :func:`_constant_columns`) as ``typ``."""
+    if not c[0]:
+        return pa.nulls(n, typ)
+    if pa.types.is_string(typ):
+        return _const_str(c[1], n)
+    if pa.types.is_integer(typ):
+        return pa.array(np.full(n, c[1], typ.to_pandas_dtype()), typ)
+    return pa.repeat(pa.scalar(c[1], typ), n)
 
 
 def _const_str(value: str, n: int) -> pa.Array:

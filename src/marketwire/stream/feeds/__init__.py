@@ -13,7 +13,7 @@ from pathlib import Path
 
 from marketwire.stream.feeds.base import Chunk, ListingOf
 
-__all__ = ["Chunk", "ListingOf", "detect", "reader"]
+__all__ = ["Chunk", "ListingOf", "detect", "reader", "windower"]
 
 
 def detect(path: str | Path) -> str:
@@ -46,3 +46,13 @@ def reader(fmt: str) -> Callable[..., Iterator[Chunk]]:
     else:
         raise ValueError(f"unknown feed format {fmt!r}")
     return read
+
+
+def windower(fmt: str) -> Callable[..., list[Callable[[], list[Chunk]]]] | None:
+    """The function cutting a file of ``fmt`` into windows that threads can parse at once (``None``: the format is
+    read whole, in order, by :func:`reader`)."""
+    if fmt == "binance":
+        from marketwire.stream.feeds.binance import windows
+
+        return windows
+    return None
