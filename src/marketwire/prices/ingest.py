@@ -175,8 +175,9 @@ class BarsStage:
                 pl.lit(meta.get("currency")).cast(pl.Utf8).alias("_ccy_opt"),
                 pl.lit(meta.get("preset") == "yfinance").alias("_cg_in_div")))
             refusals += [_with_source(r, src_name) for r in b.refusals]
-        bars = pl.concat(frames, how="vertical_relaxed").collect()
-        _check_daily(bars)
+        parts = pl.collect_all(frames)  # in parallel; each part is one file's rows
+        bars = pl.concat(parts, how="vertical_relaxed")
+        _check_daily(bars, parts)
         report.rows += bars.height + len(refusals)
         t = report.lap("read", t)
         deferred: list[tuple[Any, Any, str]] = []
@@ -222,7 +223,10 @@ class BarsStage:
             report.count("listing.provisional", -len(refused_new))
             if not report.by_rule.get("listing.provisional"):
                 report.by_rule.pop("listing.provisional", None)
-        written = job.commit(P.BARS_DAILY, good, write=False)
+        # a key (listing, date, source) occurs once: verification refused every later bar of a series' date
+        # (``bar.duplicate_date``) and every bar without a date; a bar without a listing would be compared as usual
+        written = job.commit(P.BARS_DAILY, good, write=False,
+                             unique=good.get_column("listing_id").null_count() == 0)
         fresh = written.appended
         t = report.lap("compare", t)
         report.unchanged += written.unchanged
@@ -492,10 +496,42 @@ def _provisional_key(hint: SymbolHint) -> str:
     return f"prices:{hint.ticker}@{hint.mic or hint.country or 'US'}"
 
 
-def _check_daily(bars: pl.DataFrame) -> None:
-    """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars)."""
-    head = bars.select("file", "date").filter(pl.col("date").is_not_null()).group_by("file", maintain_order=True)
-    gaps = head.head(60).unique().sort("file", "date").group_by("file").agg(
+#: the first rows of a file (with a date) whose gaps tell daily bars from weekly or monthly ones
+DAILY_HEAD = 60
+
+
+def _file_heads(parts: list[pl.DataFrame] | None) -> pl.DataFrame | None:
+    """The first :data:`DAILY_HEAD` rows (file, date) of each file, taken from the parts of a delivery when each
+    part is one file's rows (its ``file`` a literal: one name, the same on its first and last row, found in no
+    other part) without a null date among its first rows. None when a part is not such a file."""
+    names: list[str] = []
+    dates: list[pl.Series] = []
+    for p in parts or ():
+        if not p.height:
+            continue
+        col = p.get_column("file")
+        name = col[0]
+        if name is None or col[-1] != name:
+            return None
+        names.append(name)
+        dates.append(p.get_column("date").head(DAILY_HEAD))
+    if not names or len(set(names)) != len(names) or len({d.dtype for d in dates}) != 1:
+        return None
+    date = pl.concat(dates)
+    if date.null_count():
+        return None
+    return pl.DataFrame({"file": np.repeat(np.array(names, dtype=object), [d.len() for d in dates]), "date": date},
+                        schema={"file": pl.Utf8, "date": date.dtype})
+
+
+def _check_daily(bars: pl.DataFrame, parts: list[pl.DataFrame] | None = None) -> None:
+    """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars). ``parts``: the
+    frames ``bars`` was concatenated from, each usually one file (their first rows are then taken from them)."""
+    first = _file_heads(parts)
+    if first is None:
+        first = bars.select("file", "date").filter(pl.col("date").is_not_null()).group_by(
+            "file", maintain_order=True).head(DAILY_HEAD)
+    gaps = first.unique().sort("file", "date").group_by("file").agg(
         pl.col("date").diff().dt.total_days().median().alias("gap"), pl.len().alias("n"))
     wide = gaps.filter((pl.col("n") >= 5) & (pl.col("gap") >= 6))
     if wide.height:
