@@ -345,3 +345,12 @@ def test_daily_check_reads_the_first_rows_of_each_file_as_a_pass_over_the_delive
         with pytest.raises(Exception, match="b: holds weekly bars"):
             _check_daily(bars, parts)
     _check_daily(daily, [daily])  # daily bars pass
+
+
+def test_bar_on_a_weekday_holiday_is_flagged_non_session(mw, tmp_path):
+    rows = walk(40)
+    holiday = {**rows[9], "Date": "2021-01-18"}  # Martin Luther King Jr. Day: a Monday without an NYSE session
+    assert rows[9]["Date"] == "2021-01-15" and rows[10]["Date"] == "2021-01-19"
+    rows.insert(10, holiday)
+    mw.ingest("prices-csv", [write(tmp_path / "ibm.us.txt", rows)], preset="kaggle")
+    assert flagged(mw, "IBM") == {date(2021, 1, 18): "bar.non_session"}

@@ -272,14 +272,13 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
 
     # sessions of the exchange calendar
     cal_names = [n for n in names if n]
-    sess = calendars.sessions_frame(cal_names).with_columns(pl.lit(True).alias("_session"))
-    lf = lf.join(sess.lazy(), on=["calendar", "date"], how="left", maintain_order="left")
-    in_range = pl.lit(False)
+    non_session = pl.lit(False)
     for n in cal_names:  # only dates the calendar covers can be judged
         days = calendars.sessions(n)
         lo, hi = (date(1970, 1, 1) + timedelta(days=int(days[0])), date(1970, 1, 1) + timedelta(days=int(days[-1])))
-        in_range = pl.when(pl.col("calendar") == n).then(pl.col("date").is_between(lo, hi)).otherwise(in_range)
-    non_session = pl.col("_session").is_null() & in_range
+        # a set lookup of the row's date among the calendar's sessions (no join: the rows keep their order)
+        off = pl.col("date").is_between(lo, hi) & ~pl.col("date").is_in(pl.Series(days).cast(pl.Date).implode())
+        non_session = pl.when(pl.col("calendar") == n).then(off).otherwise(non_session)
 
     # split checks on the recorded splits: raw series jump by 1/ratio on the ex date, adjusted ones do not
     exp_r = pl.when(pl.col("basis") == "raw").then(-pl.col("_split").log()).otherwise(0.0)
