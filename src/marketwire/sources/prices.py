@@ -27,6 +27,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,8 @@ def _header(raw: RawFile) -> list[str]:
     return [h.strip().strip('"') for h in text.split(",")]
 
 
+#: a date before it has fewer than four digits in its year
+_YEAR_1000 = datetime.date(1000, 1, 1)
 _ISO_DAY = re.compile(rb"\d{4}-\d{2}-\d{2}")
 _NUMERIC = ("open", "high", "low", "close", "volume", "adj_close", "dividend", "split", "capital_gain")
 
@@ -250,7 +253,7 @@ def _read_typed(raw: RawFile, chosen: dict[str, str]) -> pl.DataFrame | None:
         return None
     if not _same_width(raw, data, df.height):
         return None
-    if df.schema[chosen["date"]] == pl.Date and df.get_column(chosen["date"]).dt.year().min() < 1000:  # type: ignore[operator]
+    if df.schema[chosen["date"]] == pl.Date and (df.get_column(chosen["date"]).min() or _YEAR_1000) < _YEAR_1000:  # type: ignore[operator]
         return None  # the reader takes 17-01-03 for the year 17: the text path names a two-digit year
     return df.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
 
@@ -387,7 +390,8 @@ class PricesCsv(Source):
                                      date_raw.alias("date_raw"))
             if intraday:
                 lf, meta["aggregated_from"] = _daily(lf), interval
-            return FrameBatch(self.dataset, lf, None, [], meta)
+            # computed here, on the worker that parsed the file, while other files are still being read
+            return FrameBatch(self.dataset, lf.collect(), None, [], meta)
         # text path: every value that is present but not a number is refused with its field named
         table, blank_lines = _read_table(raw, with_blank=True)
         # the raw text keeps its own names (a column may be called what its canonical field is, e.g. zipline's)
