@@ -165,11 +165,15 @@ def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | Non
     # the rules need each series (listing, source) in date order; files usually are, so sort only when needed
     boundary = ((pl.col("listing_id") != pl.col("listing_id").shift(1)) | (pl.col("source") != pl.col("source").shift(1))
                 ).fill_null(True)
-    ordered = bars.select(((pl.col("date").diff() >= 0) | boundary).fill_null(True).all(),
-                          boundary.sum() == pl.struct(G).filter(boundary).n_unique()).row(0)
-    df = bars if all(ordered) else bars.sort("listing_id", "source", "date", "file", "line")
+    first = bars.select(boundary).to_series()  # the first row of each run of a series (computed once)
+    ordered = bars.select(((pl.col("date").diff() >= 0) | first).fill_null(True).all(),
+                          first.sum() == pl.struct(G).filter(first).n_unique()).row(0)
+    if all(ordered):
+        df = bars.with_columns(first.cum_sum().cast(pl.Int32).alias("_sid"))
+    else:
+        df = bars.sort("listing_id", "source", "date", "file", "line")
+        df = df.with_columns(boundary.cum_sum().cast(pl.Int32).alias("_sid"))
     # series are now contiguous and in date order: one integer id per series serves every window
-    df = df.with_columns(boundary.cum_sum().cast(pl.Int32).alias("_sid"))
     df = _reject_rules(df, names)
     bad = df.get_column("rule").is_not_null()  # a mask, not an expression: filters without a query plan
     rejected = _with_messages(df.filter(bad))
