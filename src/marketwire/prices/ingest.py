@@ -184,12 +184,14 @@ class BarsStage:
         listings = self._listings(job, bars, report, deferred)
         if bars.get_column("_mic_opt").null_count() == bars.height:  # the common case: a symbol names its listing
             lk = listings.unique("symbol")
-            # each row's listing found once (one pass over the symbols), its four columns gathered from it
+            lk = lk.with_columns(pl.Series("bucket", [P.bucket_of(x) if x else None
+                                                      for x in lk.get_column("listing_id").to_list()], pl.Int16))
+            # each row's listing found once (one pass over the symbols), its five columns gathered from it
             pos = bars.get_column("symbol").replace_strict(
                 lk.get_column("symbol"), pl.int_range(lk.height, dtype=pl.UInt32, eager=True), return_dtype=pl.UInt32
             ).cast(pl.UInt32)  # (an empty delivery keeps the symbols' type)
-            bars = bars.with_columns([lk.get_column(c).gather(pos)
-                                      for c in ("listing_id", "calendar", "currency", "unit_scale")]).drop("_mic_opt")
+            bars = bars.with_columns([lk.get_column(c).gather(pos) for c in
+                                      ("listing_id", "calendar", "currency", "unit_scale", "bucket")]).drop("_mic_opt")
         else:
             bars = bars.join(listings.select("symbol", "_mic_opt", "listing_id", "calendar", "currency", "unit_scale"),
                              on=["symbol", "_mic_opt"], how="left", nulls_equal=True).drop("_mic_opt")
@@ -469,9 +471,9 @@ def _verify_and_encode(bars: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFra
     every series is verified whole)."""
     def one(part: pl.DataFrame, acts: pl.DataFrame) -> tuple[Verified, pl.DataFrame]:
         v = verify(part, acts, ledger)
-        good = _ticks(v.bars).with_columns(
-            pl.col("volume").round(0).cast(pl.Int64),
-            pl.col("listing_id").replace_strict(buckets, return_dtype=pl.Int16).alias("bucket"))
+        bucket = pl.col("bucket") if "bucket" in v.bars.columns else \
+            pl.col("listing_id").replace_strict(buckets, return_dtype=pl.Int16).alias("bucket")
+        good = _ticks(v.bars).with_columns(pl.col("volume").round(0).cast(pl.Int64), bucket)
         return v, good
 
     n = min(os.cpu_count() or 1, 4)
@@ -479,11 +481,21 @@ def _verify_and_encode(bars: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFra
         return one(bars, act)
     ids = sorted(buckets)
     groups = [ids[k::n] for k in range(n)]
+    if "bucket" in bars.columns and len(set(buckets.values())) >= n:
+        # whole buckets per part (each listing has one): an integer filter of the rows, not a string lookup
+        bks = sorted(set(buckets.values()))
+        groups = [bks[k::n] for k in range(n)]
+
+        def part(g: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+            lids = [lid for lid, b in buckets.items() if b in g]
+            return bars.filter(pl.col("bucket").is_in(g)), act.filter(pl.col("listing_id").is_in(lids))
+    else:
+        def part(g: list[Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+            return bars.filter(pl.col("listing_id").is_in(g)), act.filter(pl.col("listing_id").is_in(g))
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=n) as pool:
-        done = list(pool.map(lambda g: one(bars.filter(pl.col("listing_id").is_in(g)),
-                                           act.filter(pl.col("listing_id").is_in(g))), groups))
+        done = list(pool.map(lambda g: one(*part(g)), groups))
     vs = [d[0] for d in done]
     merged = Verified(pl.concat([x.bars for x in vs], how="diagonal_relaxed"),
                       pl.concat([x.rejected for x in vs], how="diagonal_relaxed"),
