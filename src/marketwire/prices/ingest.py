@@ -236,8 +236,9 @@ class BarsStage:
         built: list[Built] = []
         if fresh.height:
             before = self._cache_state()
-            table = fresh.to_arrow(compat_level=pl.CompatLevel.oldest())  # plain strings: no view conversion
-            job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, table))
+            # converted to Arrow (plain strings: no view conversion in the writer) on the writer's thread too
+            job.pending.append(_writers().submit(
+                lambda: lake.append(P.BARS_DAILY, fresh.to_arrow(compat_level=pl.CompatLevel.oldest()))))
             built = self._build_cache(fresh, before)
             t = report.lap("cache", t)  # while the bars are written
         report.accepted += fresh.height
