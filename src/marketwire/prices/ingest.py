@@ -482,10 +482,15 @@ def _verify_and_encode(bars: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFra
         return one(bars, act)
     ids = sorted(buckets)
     groups = [ids[k::n] for k in range(n)]
-    if "bucket" in bars.columns and len(set(buckets.values())) >= n:
-        # whole buckets per part (each listing has one): an integer filter of the rows, not a string lookup
-        bks = sorted(set(buckets.values()))
-        groups = [bks[k::n] for k in range(n)]
+    if "bucket" in bars.columns and len(set(buckets.values())) >= n and not bars.get_column("bucket").null_count():
+        # whole buckets per part (each listing has one): an integer filter of the rows, not a string lookup; the
+        # buckets dealt largest first to the part with the fewest rows so far, so that the parts end together
+        sizes = bars.get_column("bucket").value_counts().sort(["count", "bucket"], descending=True).rows()
+        groups, load = [[] for _ in range(n)], [0] * n
+        for b, count in sizes:
+            k = load.index(min(load))
+            groups[k].append(b)
+            load[k] += count
 
         def part(g: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
             lids = [lid for lid, b in buckets.items() if b in g]
