@@ -266,7 +266,8 @@ def _read_typed(raw: RawFile, chosen: dict[str, str]) -> pl.DataFrame | None:
         return None
     if not _same_width(raw, data, df.height):
         return None
-    if df.schema[chosen["date"]] == pl.Date and (df.get_column(chosen["date"]).min() or _YEAR_1000) < _YEAR_1000:  # type: ignore[operator]
+    earliest = df.get_column(chosen["date"]).min() if df.schema[chosen["date"]] == pl.Date else None
+    if earliest is not None and earliest < _YEAR_1000:  # type: ignore[operator]
         return None  # the reader takes 17-01-03 for the year 17: the text path names a two-digit year
     return df.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
 

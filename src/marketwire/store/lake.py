@@ -342,7 +342,8 @@ class _ParquetFiles:
 
 
 def _writer_properties(ds: Dataset) -> Any:
-    """zstd everywhere (at the dataset's level); the dataset's declared encodings (delta for sorted integers), dictionaries elsewhere."""
+    """zstd everywhere (at the dataset's level); the dataset's declared encodings (delta for sorted integers),
+    dictionaries elsewhere."""
     from deltalake import ColumnProperties, WriterProperties
 
     cols = {c: ColumnProperties(dictionary_enabled=False, encoding=enc)  # type: ignore[arg-type]
