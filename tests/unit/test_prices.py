@@ -307,3 +307,50 @@ def test_calendars_built_once_under_concurrent_first_use(tmp_path, monkeypatch):
     finally:
         calendars._sessions.cache_clear()
         calendars._names_cached.cache_clear()
+
+
+def test_weekly_file_is_refused_whole_and_daily_files_beside_it_pass(mw, tmp_path):
+    from marketwire.errors import InvalidInput
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    write(folder / "ibm.us.txt", walk(80))
+    weekly = [r for k, r in enumerate(walk(80, seed=3)) if k % 5 == 0]  # one bar every fifth session: 7 days apart
+    write(folder / "aapl.us.txt", weekly)
+    with pytest.raises(InvalidInput, match=r"aapl\.us\.txt: holds weekly bars \(median gap 7 days\)"):
+        mw.ingest("prices-csv", [str(folder)], preset="kaggle")
+    # the same file with one bar in four sessions kept daily (gaps 1 and 3 days: median below 6) passes
+    (folder / "aapl.us.txt").unlink()
+    write(folder / "aapl.us.txt", [r for k, r in enumerate(walk(80, seed=3)) if k % 4 != 1])
+    rep = mw.ingest("prices-csv", [str(folder)], preset="kaggle")
+    assert rep.accepted == 80 + 60
+
+
+def test_daily_check_reads_the_first_rows_of_each_file_as_a_pass_over_the_delivery_would():
+    from marketwire.prices.ingest import DAILY_HEAD, _check_daily, _file_heads
+
+    days = [date(2020, 1, 6) + timedelta(days=7 * k) for k in range(DAILY_HEAD + 20)]
+    daily = pl.DataFrame({"file": ["a"] * 100, "date": [date(2020, 1, 6) + timedelta(days=k) for k in range(100)]})
+    weekly = pl.DataFrame({"file": ["b"] * len(days), "date": days})
+    heads = _file_heads([daily, weekly])
+    assert heads is not None and heads.height == 2 * DAILY_HEAD
+    assert heads.get_column("file").to_list() == ["a"] * DAILY_HEAD + ["b"] * DAILY_HEAD
+    # a null date among the first rows, or one file's rows in two parts: the pass over the whole delivery
+    with_null = weekly.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("date"))
+                                    .alias("date"))
+    assert _file_heads([daily, with_null]) is None
+    assert _file_heads([daily, weekly.head(30), weekly.tail(50)]) is None
+    for parts in ([daily, weekly], [daily, with_null], [daily, weekly.head(30), weekly.tail(50)], None):
+        bars = pl.concat(parts) if parts else pl.concat([daily, weekly])
+        with pytest.raises(Exception, match="b: holds weekly bars"):
+            _check_daily(bars, parts)
+    _check_daily(daily, [daily])  # daily bars pass
+
+
+def test_bar_on_a_weekday_holiday_is_flagged_non_session(mw, tmp_path):
+    rows = walk(40)
+    holiday = {**rows[9], "Date": "2021-01-18"}  # Martin Luther King Jr. Day: a Monday without an NYSE session
+    assert rows[9]["Date"] == "2021-01-15" and rows[10]["Date"] == "2021-01-19"
+    rows.insert(10, holiday)
+    mw.ingest("prices-csv", [write(tmp_path / "ibm.us.txt", rows)], preset="kaggle")
+    assert flagged(mw, "IBM") == {date(2021, 1, 18): "bar.non_session"}

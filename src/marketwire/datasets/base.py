@@ -57,6 +57,9 @@ class Dataset:
     #: the most rows in one Parquet row group (None: the writer's default, about a million): smaller groups make a
     #: page read (LIMIT n) decompress less of a table read by pages, such as the quarantine
     row_group_rows: int | None = None
+    #: the zstd level of its Parquet files: 3, or 1 for a table written in bulk, whose writes are on the ingest's
+    #: critical path (the price bars: 15% less CPU for 0.3% more bytes)
+    zstd_level: int = 3
     compare: tuple[str, ...] = ()
     scope: tuple[str, ...] = ()
     knowledge_from: str | None = None

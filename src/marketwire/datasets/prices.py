@@ -49,6 +49,7 @@ BARS_DAILY = Dataset(
     write_mode="versioned",
     partition_by=("bucket",),
     encodings={c: _DELTA for c in ("date", "open", "high", "low", "close", "volume", "line")},
+    zstd_level=1,  # 749k bars: 0.22 instead of 0.25 s of the ingest's Delta write, 11.22 instead of 11.18 bytes/bar
     column_docs={
         "open": "integer ticks; the price is open / 10**price_exp (in units of 10**unit_scale of currency)",
         "unit_scale": "0 when prices are in currency units, -2 when quoted in hundredths (GBX pence for GBP)",

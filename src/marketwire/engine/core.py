@@ -110,9 +110,10 @@ class Job:
         return Provenance(knowledge_time or self.knowledge_time, self.now, source or self.source, self.ingest_id)
 
     def commit(self, ds: Dataset, records: Any, *, mode: str | None = None, source: str | None = None,
-               knowledge_time: datetime | None = None, write: bool = True) -> Written:
+               knowledge_time: datetime | None = None, write: bool = True, unique: bool = False) -> Written:
         """The write stage for ``records`` of ``ds`` (see :func:`marketwire.engine.write.commit`)."""
-        w = commit(self.lake, ds, records, self.provenance(source, knowledge_time), mode=mode, write=write)
+        w = commit(self.lake, ds, records, self.provenance(source, knowledge_time), mode=mode, write=write,
+                   unique=unique)
         self.written[ds.name].append(w)
         return w
 

@@ -119,13 +119,15 @@ def _stored(lake: Lake, ds: Dataset, df: pl.DataFrame, columns: list[str], live_
 
 
 def commit(lake: Lake, ds: Dataset, records: Any, prov: Provenance, *, mode: str | None = None,
-           write: bool = True) -> Written:
+           write: bool = True, unique: bool = False) -> Written:
     """Compare ``records`` with the stored latest versions by ``ds``'s write mode and append what is new.
 
     The comparison and the append run under the dataset's writer lock (:meth:`Lake.writing`), against the table's
     last committed version read inside it: two processes delivering the same records store them once.
     ``write=False`` computes the result without appending (the caller appends ``Written.appended``, e.g. in the
-    background, and must hold the dataset's lock until then: the engine holds it for a whole delivery)."""
+    background, and must hold the dataset's lock until then: the engine holds it for a whole delivery).
+    ``unique=True``: the caller guarantees that no key occurs twice in ``records`` (its verification refused the
+    later copies), so the delivery is not searched for repeated keys."""
     mode = mode or ds.write_mode
     df = frame_of(ds, records)
     # the delivery's source is part of what a record says (compared with the stored versions' source)
@@ -135,7 +137,7 @@ def commit(lake: Lake, ds: Dataset, records: Any, prov: Provenance, *, mode: str
         if mode == "derived":
             out, unchanged, retracted = _derived(stored, ds, df)
         elif not stored.exists(ds) or mode == "append":
-            out, unchanged, retracted = _dedup_delivery(ds, df, mode), 0, 0
+            out, unchanged, retracted = (df if unique else _dedup_delivery(ds, df, mode)), 0, 0
             unchanged = df.height - out.height
         elif mode == "insert" or mode == "snapshot":
             out, unchanged = _insert(stored, ds, df)
@@ -145,7 +147,7 @@ def commit(lake: Lake, ds: Dataset, records: Any, prov: Provenance, *, mode: str
                 retracted = gone.height
                 out = pl.concat([out, gone], how="vertical_relaxed") if gone.height else out
         elif mode == "versioned":
-            out, unchanged, retracted = _versioned(stored, ds, df)
+            out, unchanged, retracted = _versioned(stored, ds, df, unique)
         else:  # pragma: no cover - Dataset.__post_init__ refuses other modes
             raise ValueError(f"unknown write mode {mode!r}")
         out = _stamp(ds, out, prov)
@@ -174,9 +176,9 @@ def _insert(lake: Lake, ds: Dataset, df: pl.DataFrame) -> tuple[pl.DataFrame, in
     return out, df.height - out.height
 
 
-def _versioned(lake: Lake, ds: Dataset, df: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+def _versioned(lake: Lake, ds: Dataset, df: pl.DataFrame, unique: bool = False) -> tuple[pl.DataFrame, int, int]:
     content = ds.content
-    first = _dedup_delivery(ds, df, "versioned")
+    first = df if unique else _dedup_delivery(ds, df, "versioned")
     cur = _stored(lake, ds, first, content, live_only=False)
     out = first.join(cur, on=content, how="anti", nulls_equal=True, maintain_order="left") if cur.height else first
     return out, df.height - out.height, 0

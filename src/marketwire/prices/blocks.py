@@ -66,13 +66,17 @@ def spans(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     (as a delivery's verified rows are); None when not (the caller sorts)."""
     if not frame.height:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ids = frame.select(pl.struct("listing_id", "source").rle_id()).to_series().to_numpy()
-    starts = np.flatnonzero(np.diff(ids, prepend=-1))
+    # the first row of each run: listing or source differs from the row before (a null differs from a value)
+    first = np.array(frame.select((pl.col("listing_id").ne_missing(pl.col("listing_id").shift(1))
+                                   | pl.col("source").ne_missing(pl.col("source").shift(1)))
+                                  ).to_series().to_numpy(), dtype=bool)
+    first[0] = True  # (a first row whose listing is null equals the missing row before it)
+    starts = np.flatnonzero(first)
     # each series is one run when the runs' keys are distinct (the first row of a run has its run's key)
     if frame.select("listing_id", "source")[pl.Series(starts)].n_unique() != len(starts):
         return None
-    day = frame.get_column("date").to_numpy().astype("datetime64[D]").astype(np.int64)
-    if (np.diff(day)[ids[1:] == ids[:-1]] <= 0).any():
+    day = frame.get_column("date").to_physical().to_numpy()
+    if (np.diff(day)[~first[1:]] <= 0).any():
         return None
     return starts, np.append(starts[1:], frame.height)
 

@@ -175,20 +175,23 @@ class BarsStage:
                 pl.lit(meta.get("currency")).cast(pl.Utf8).alias("_ccy_opt"),
                 pl.lit(meta.get("preset") == "yfinance").alias("_cg_in_div")))
             refusals += [_with_source(r, src_name) for r in b.refusals]
-        bars = pl.concat(frames, how="vertical_relaxed").collect()
-        _check_daily(bars)
+        parts = pl.collect_all(frames)  # in parallel; each part is one file's rows
+        bars = pl.concat(parts, how="vertical_relaxed")
+        _check_daily(bars, parts)
         report.rows += bars.height + len(refusals)
         t = report.lap("read", t)
         deferred: list[tuple[Any, Any, str]] = []
         listings = self._listings(job, bars, report, deferred)
         if bars.get_column("_mic_opt").null_count() == bars.height:  # the common case: a symbol names its listing
             lk = listings.unique("symbol")
-            # each row's listing found once (one pass over the symbols), its four columns gathered from it
+            lk = lk.with_columns(pl.Series("bucket", [P.bucket_of(x) if x else None
+                                                      for x in lk.get_column("listing_id").to_list()], pl.Int16))
+            # each row's listing found once (one pass over the symbols), its five columns gathered from it
             pos = bars.get_column("symbol").replace_strict(
                 lk.get_column("symbol"), pl.int_range(lk.height, dtype=pl.UInt32, eager=True), return_dtype=pl.UInt32
             ).cast(pl.UInt32)  # (an empty delivery keeps the symbols' type)
-            bars = bars.with_columns([lk.get_column(c).gather(pos)
-                                      for c in ("listing_id", "calendar", "currency", "unit_scale")]).drop("_mic_opt")
+            bars = bars.with_columns([lk.get_column(c).gather(pos) for c in
+                                      ("listing_id", "calendar", "currency", "unit_scale", "bucket")]).drop("_mic_opt")
         else:
             bars = bars.join(listings.select("symbol", "_mic_opt", "listing_id", "calendar", "currency", "unit_scale"),
                              on=["symbol", "_mic_opt"], how="left", nulls_equal=True).drop("_mic_opt")
@@ -222,7 +225,10 @@ class BarsStage:
             report.count("listing.provisional", -len(refused_new))
             if not report.by_rule.get("listing.provisional"):
                 report.by_rule.pop("listing.provisional", None)
-        written = job.commit(P.BARS_DAILY, good, write=False)
+        # a key (listing, date, source) occurs once: verification refused every later bar of a series' date
+        # (``bar.duplicate_date``) and every bar without a date; a bar without a listing would be compared as usual
+        written = job.commit(P.BARS_DAILY, good, write=False,
+                             unique=good.get_column("listing_id").null_count() == 0)
         fresh = written.appended
         t = report.lap("compare", t)
         report.unchanged += written.unchanged
@@ -230,8 +236,9 @@ class BarsStage:
         built: list[Built] = []
         if fresh.height:
             before = self._cache_state()
-            table = fresh.to_arrow(compat_level=pl.CompatLevel.oldest())  # plain strings: no view conversion
-            job.pending.append(_writers().submit(lake.append, P.BARS_DAILY, table))
+            # converted to Arrow (plain strings: no view conversion in the writer) on the writer's thread too
+            job.pending.append(_writers().submit(
+                lambda: lake.append(P.BARS_DAILY, fresh.to_arrow(compat_level=pl.CompatLevel.oldest()))))
             built = self._build_cache(fresh, before)
             t = report.lap("cache", t)  # while the bars are written
         report.accepted += fresh.height
@@ -465,9 +472,9 @@ def _verify_and_encode(bars: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFra
     every series is verified whole)."""
     def one(part: pl.DataFrame, acts: pl.DataFrame) -> tuple[Verified, pl.DataFrame]:
         v = verify(part, acts, ledger)
-        good = _ticks(v.bars).with_columns(
-            pl.col("volume").round(0).cast(pl.Int64),
-            pl.col("listing_id").replace_strict(buckets, return_dtype=pl.Int16).alias("bucket"))
+        bucket = pl.col("bucket") if "bucket" in v.bars.columns else \
+            pl.col("listing_id").replace_strict(buckets, return_dtype=pl.Int16).alias("bucket")
+        good = _ticks(v.bars).with_columns(pl.col("volume").round(0).cast(pl.Int64), bucket)
         return v, good
 
     n = min(os.cpu_count() or 1, 4)
@@ -475,11 +482,26 @@ def _verify_and_encode(bars: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFra
         return one(bars, act)
     ids = sorted(buckets)
     groups = [ids[k::n] for k in range(n)]
+    if "bucket" in bars.columns and len(set(buckets.values())) >= n and not bars.get_column("bucket").null_count():
+        # whole buckets per part (each listing has one): an integer filter of the rows, not a string lookup; the
+        # buckets dealt largest first to the part with the fewest rows so far, so that the parts end together
+        sizes = bars.get_column("bucket").value_counts().sort(["count", "bucket"], descending=True).rows()
+        groups, load = [[] for _ in range(n)], [0] * n
+        for b, count in sizes:
+            k = load.index(min(load))
+            groups[k].append(b)
+            load[k] += count
+
+        def part(g: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+            lids = [lid for lid, b in buckets.items() if b in g]
+            return bars.filter(pl.col("bucket").is_in(g)), act.filter(pl.col("listing_id").is_in(lids))
+    else:
+        def part(g: list[Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+            return bars.filter(pl.col("listing_id").is_in(g)), act.filter(pl.col("listing_id").is_in(g))
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=n) as pool:
-        done = list(pool.map(lambda g: one(bars.filter(pl.col("listing_id").is_in(g)),
-                                           act.filter(pl.col("listing_id").is_in(g))), groups))
+        done = list(pool.map(lambda g: one(*part(g)), groups))
     vs = [d[0] for d in done]
     merged = Verified(pl.concat([x.bars for x in vs], how="diagonal_relaxed"),
                       pl.concat([x.rejected for x in vs], how="diagonal_relaxed"),
@@ -492,10 +514,42 @@ def _provisional_key(hint: SymbolHint) -> str:
     return f"prices:{hint.ticker}@{hint.mic or hint.country or 'US'}"
 
 
-def _check_daily(bars: pl.DataFrame) -> None:
-    """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars)."""
-    head = bars.select("file", "date").filter(pl.col("date").is_not_null()).group_by("file", maintain_order=True)
-    gaps = head.head(60).unique().sort("file", "date").group_by("file").agg(
+#: the first rows of a file (with a date) whose gaps tell daily bars from weekly or monthly ones
+DAILY_HEAD = 60
+
+
+def _file_heads(parts: list[pl.DataFrame] | None) -> pl.DataFrame | None:
+    """The first :data:`DAILY_HEAD` rows (file, date) of each file, taken from the parts of a delivery when each
+    part is one file's rows (its ``file`` a literal: one name, the same on its first and last row, found in no
+    other part) without a null date among its first rows. None when a part is not such a file."""
+    names: list[str] = []
+    dates: list[pl.Series] = []
+    for p in parts or ():
+        if not p.height:
+            continue
+        col = p.get_column("file")
+        name = col[0]
+        if name is None or col[-1] != name:
+            return None
+        names.append(name)
+        dates.append(p.get_column("date").head(DAILY_HEAD))
+    if not names or len(set(names)) != len(names) or len({d.dtype for d in dates}) != 1:
+        return None
+    date = pl.concat(dates)
+    if date.null_count():
+        return None
+    return pl.DataFrame({"file": np.repeat(np.array(names, dtype=object), [d.len() for d in dates]), "date": date},
+                        schema={"file": pl.Utf8, "date": date.dtype})
+
+
+def _check_daily(bars: pl.DataFrame, parts: list[pl.DataFrame] | None = None) -> None:
+    """A file whose bars are a week or more apart is not a daily file (weekly or monthly bars). ``parts``: the
+    frames ``bars`` was concatenated from, each usually one file (their first rows are then taken from them)."""
+    first = _file_heads(parts)
+    if first is None:
+        first = bars.select("file", "date").filter(pl.col("date").is_not_null()).group_by(
+            "file", maintain_order=True).head(DAILY_HEAD)
+    gaps = first.unique().sort("file", "date").group_by("file").agg(
         pl.col("date").diff().dt.total_days().median().alias("gap"), pl.len().alias("n"))
     wide = gaps.filter((pl.col("n") >= 5) & (pl.col("gap") >= 6))
     if wide.height:

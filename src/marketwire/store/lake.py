@@ -342,12 +342,13 @@ class _ParquetFiles:
 
 
 def _writer_properties(ds: Dataset) -> Any:
-    """zstd everywhere; the dataset's declared encodings (delta for sorted integers), dictionaries elsewhere."""
+    """zstd everywhere (at the dataset's level); the dataset's declared encodings (delta for sorted integers),
+    dictionaries elsewhere."""
     from deltalake import ColumnProperties, WriterProperties
 
     cols = {c: ColumnProperties(dictionary_enabled=False, encoding=enc)  # type: ignore[arg-type]
             for c, enc in ds.encodings.items()}
-    return WriterProperties(compression="ZSTD", compression_level=3, column_properties=cols or None,
+    return WriterProperties(compression="ZSTD", compression_level=ds.zstd_level, column_properties=cols or None,
                             max_row_group_size=ds.row_group_rows)
 
 
