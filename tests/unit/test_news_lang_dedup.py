@@ -402,3 +402,29 @@ def test_short_items_link_by_jaccard_alone_between_the_thresholds() -> None:
     index.add("item", item, datetime(2020, 7, 1))
     assert [m.article_id for m in index.matches(reworded)] == ["item"]
     assert index.matches(other) == []
+
+
+# -- a near tie of the model on a short text, decided by the text's function words -------------------------------
+
+
+def test_a_short_german_text_the_model_nearly_ties_with_dutch_is_german() -> None:
+    from marketwire.news.lang import detect, model_scores
+
+    text = "Siemens hebt Prognose an 1\n\nMünchen (dpa) - Siemens hat seine Prognose angehoben (1)."
+    scores = model_scores(text)
+    assert max(scores, key=scores.get) == "nl" and scores["de"] >= 0.8 * scores["nl"]  # the model alone: a near tie
+    guess = detect(text)
+    assert guess.code == "de" and "function words" in guess.method
+
+
+def test_the_tie_rule_acts_only_inside_its_thresholds() -> None:
+    from marketwire.news import lang
+
+    text = "Siemens hat seine Prognose angehoben, sagt die Firma"  # German function words: hat, seine, die
+    share, p = lang.TIE_SHARE, lang.TIE_P
+    assert lang._break_tie({"nl": 0.30, "de": 0.30 * share + 0.001}, text) == "de"  # just inside the share
+    assert lang._break_tie({"nl": 0.30, "de": 0.30 * share - 0.001}, text) is None  # just outside
+    assert lang._break_tie({"nl": p - 0.001, "de": p - 0.002}, text) == "de"  # the first just below TIE_P
+    assert lang._break_tie({"nl": p + 0.001, "de": p}, text) is None  # a first the model is sure enough of
+    # function words that do not favour the other language keep the model's first
+    assert lang._break_tie({"nl": 0.30, "de": 0.29}, "Prognose Siemens Quartal") is None

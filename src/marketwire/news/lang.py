@@ -74,6 +74,10 @@ LONG_WORDS = 20
 # How sure the model must be of another language, and how little it may believe the declared one, to overrule.
 OVERRULE_P = 0.80
 DECLARED_FLOOR = 0.05
+#: a near tie: the model's best language below TIE_P and another at least TIE_SHARE of its probability. On a short
+#: text the model often cannot tell close languages apart (German and Dutch); the text's function words decide.
+TIE_P = 0.5
+TIE_SHARE = 0.8
 
 # Prior confidence of each kind of evidence on its own, used when the text gives the model nothing to go on.
 _EVIDENCE_PRIOR = {"declared": 0.75, "feed": 0.65, "url": 0.4}
@@ -115,6 +119,29 @@ def _prepare(text: str) -> str:
     if letters and sum(c.isupper() for c in letters) > 0.7 * len(letters):
         text = text.lower()
     return text
+
+
+def _break_tie(scores: dict[str, float], text: str) -> str | None:
+    """In a near tie (see TIE_P), the tied language with the most distinct function words (spaCy's stop-word lists)
+    in ``text``, where that is not the model's first; None otherwise (no tie, or the words do not decide)."""
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    if len(ranked) < 2:
+        return None
+    top, p1 = ranked[0]
+    if p1 >= TIE_P or ranked[1][1] < TIE_SHARE * p1:
+        return None
+    words = {w.casefold() for w in _WORD.findall(text)}
+    tied = [code for code, p in ranked if p >= TIE_SHARE * p1]
+    hits = {code: len(words & _function_words(code)) for code in tied}
+    best = max(tied, key=lambda code: (hits[code], scores[code]))
+    return best if best != top and hits[best] > hits[top] else None
+
+
+@lru_cache(maxsize=None)
+def _function_words(code: str) -> frozenset[str]:
+    from marketwire.news.gazetteer.companies import spacy_stop_words
+
+    return frozenset(w.casefold() for w in spacy_stop_words(code)) if re.fullmatch(r"[a-z]{2,3}", code) else frozenset()
 
 
 def model_scores(text: str, k: int = 5) -> dict[str, float]:
@@ -170,16 +197,21 @@ def detect(text: str, *, declared: str | None = None, feed_declared: str | None 
         return LangGuess(hint, _EVIDENCE_PRIOR[hint_kind], f"{hint_kind} only (no text){note}")
 
     top, p_top = max(scores.items(), key=lambda kv: kv[1])
+    tie = ""
+    decided = _break_tie(scores, text)
+    if decided is not None:
+        tie = f"; near tie with {top} p={p_top:.2f}, decided by function words"
+        top, p_top = decided, scores[decided]
     # On a word or two the model is close to guessing; below LONG_WORDS its probability is discounted.
     reliability = min(1.0, max(0.0, (words - 1) / (LONG_WORDS - 1)))
     model_conf = p_top * (0.5 + 0.5 * reliability)
     if hint is None:
-        return LangGuess(top, round(model_conf, 4), f"model ({words} words, p={p_top:.2f})")
+        return LangGuess(top, round(model_conf, 4), f"model ({words} words, p={p_top:.2f}){tie}")
 
     prior = _EVIDENCE_PRIOR[hint_kind]
     if top == hint:
         conf = 1.0 - (1.0 - prior) * (1.0 - model_conf)
-        return LangGuess(hint, round(conf, 4), f"model agrees with {hint_kind} ({words} words, p={p_top:.2f}){note}")
+        return LangGuess(hint, round(conf, 4), f"model agrees with {hint_kind} ({words} words, p={p_top:.2f}){tie}{note}")
 
     p_hint = scores.get(hint, 0.0)
     if words >= LONG_WORDS and p_top >= OVERRULE_P and p_hint <= DECLARED_FLOOR:
