@@ -110,14 +110,12 @@ def combined(first: Path = FIRST, second: Path = FRESH,
              dropped: set[str] = NO_LONGER_LINKED) -> dict[str, dict[str, float]]:
     """Out-of-sample precision per source over both checks: the first check's links the rules still make and the
     second draw."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from esg_linking_sample import score_rows
+
     rows = [r for r in csv.DictReader(open(first, encoding="utf-8")) if r["entity_id"] not in dropped]
     rows += list(csv.DictReader(open(second, encoding="utf-8")))
-    res: dict[str, dict[str, float]] = {}
-    for source in sorted({r["source"] for r in rows}):
-        rs = [r for r in rows if r["source"] == source and r["verdict"] in ("right", "wrong")]
-        right = sum(r["verdict"] == "right" for r in rs)
-        res[source] = {"checked": len(rs), "right": right, "precision": round(right / len(rs), 4) if rs else 0.0}
-    return res
+    return score_rows(rows)
 
 
 def no_longer_linked(home: str) -> set[str]:

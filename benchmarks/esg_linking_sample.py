@@ -82,7 +82,11 @@ def draw(home: str, checked: Path = HERE / "esg_linking_checked.csv") -> list[di
 
 
 def score(path: str) -> dict[str, dict[str, float]]:
-    rows = list(csv.DictReader(open(path, encoding="utf-8")))
+    return score_rows(list(csv.DictReader(open(path, encoding="utf-8"))))
+
+
+def score_rows(rows: list[dict[str, str]]) -> dict[str, dict[str, float]]:
+    """Per source: links checked (verdict right or wrong), right, and the precision."""
     res: dict[str, dict[str, float]] = {}
     for source in sorted({r["source"] for r in rows}):
         rs = [r for r in rows if r["source"] == source and r["verdict"] in ("right", "wrong")]

@@ -331,31 +331,12 @@ class Subscription:
 
     def drain_json(self, limit: int = MAX_FRAME) -> tuple[bytes, int, int]:
         """Up to ``limit`` pending events as the JSON of a frame's ``events`` array without its brackets (each
-        event's encoding made once and shared), how many events, and how many were dropped since the last drain.
-        (:meth:`_take` and the join in one pass: this runs once per frame.)"""
-        q, slots, delivered = self._q, self._slots, self.delivered
-        parts: list[bytes] = []
-        room = limit
-        while q and room > 0:
-            slot = q[0]
-            item = slot[0]
-            n = item.n
-            if n > room:
-                item, slot[0] = item.split(room)
-                n = room
-            else:
-                q.popleft()
-                key = slot[1]
-                if key is not None and slots.get(key) is slot:
-                    del slots[key]
-            parts.append(item.json())
-            room -= n
-            ch = item.channel
-            delivered[ch] = delivered.get(ch, 0) + n
-        taken = limit - room
-        self._n -= taken
+        event's encoding made once and shared), how many events, and how many were dropped since the last drain."""
+        items = self._take(limit)
+        taken = sum(item.n for item in items)
         dropped, self._dropped_since = self._dropped_since, 0
-        return (parts[0] if len(parts) == 1 else b",".join(parts)), taken, dropped
+        body = items[0].json() if len(items) == 1 else b",".join([item.json() for item in items])
+        return body, taken, dropped
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait until an event is pending (or the subscription closed); ``False`` on timeout."""
