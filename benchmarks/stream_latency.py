@@ -88,6 +88,16 @@ def load_rows(rate: int, seconds: float, listings: int) -> list[tuple[str, dict[
     return out
 
 
+def _freeze() -> None:
+    """Move the replay's preloaded rows out of the garbage collector's reach: they are the benchmark's input, held in
+    memory only to pace them out; a full collection walking half a million of them (20+ ms) is not a cost of the
+    path being measured (a feed handler holds the message it is reading, not the day)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 async def pace(rows: list[tuple[str, dict[str, Any]]], rate: int, emit: Any, tick: float = 0.001) -> dict[str, Any]:
     """Hand ``rows`` over at ``rate`` events/s in ticks of ``tick`` s; ``emit(kind, rows)`` may be a coroutine."""
     t0 = time.perf_counter()
@@ -163,6 +173,7 @@ def role_server(args: argparse.Namespace) -> None:
         c0, t0, o0 = time.process_time(), time.perf_counter(), os.times()
         if args.mode == "embedded":
             rows = load_rows(args.rate, args.seconds, args.listings)
+            _freeze()
             await asyncio.sleep(0.5)
             gcs.clear()
             gc_gen.clear()
@@ -210,6 +221,7 @@ def role_feed(args: argparse.Namespace) -> None:
     from marketwire.stream.bus import Bus
 
     rows = load_rows(args.rate, args.seconds, args.listings)
+    _freeze()
 
     async def main() -> None:
         bus = await Bus(args.bus, prefix=args.prefix, subject_root=args.prefix.lower()).connect()
@@ -278,173 +290,185 @@ def role_peer(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
-class _RawClient(asyncio.Protocol):
-    """A minimal WebSocket client (RFC 6455) for the benchmark: it splits the bytes it reads into frames and stamps
-    each frame with the clock read once per read call (when the read returns: the frame has arrived whole). The
-    ``ts_recv`` of each event is taken out of the frame's bytes with a regular expression (no JSON parse): by default
-    after the run, from the frames kept with their stamps (``--parse after``), so that the clients' own parsing does
-    not compete with the server for the two shared cores while it measures; ``--parse live`` parses as frames
-    arrive. Server frames are unmasked; pings are answered."""
+def _ws_send(sock: socket.socket, payload: bytes, op: int = 0x81) -> None:
+    """One masked client-to-server WebSocket frame (RFC 6455 5.3)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes((op, 0x80 | n)) if n < 126 else bytes((op, 0x80 | 126)) + n.to_bytes(2, "big")
+    sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
-    TS = None  # compiled on first use
 
-    def __init__(self, path: str, sub: bytes, on_events: Any, done: Any, live: bool = True) -> None:
-        import re
-
-        if _RawClient.TS is None:
-            _RawClient.TS = re.compile(rb'"ts_recv":\s*(\d+)')
-        self.path, self.sub, self.on_events, self.done, self.live = path, sub, on_events, done, live
-        self.buf = bytearray()
-        self.handshake = False
-        self.subscribed = asyncio.get_event_loop().create_future()
-        self.transport: Any = None
-
-    def connection_made(self, transport: Any) -> None:
-        import base64
-
-        self.transport = transport
-        key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
-                        .encode())
-
-    def send(self, payload: bytes, op: int = 0x81) -> None:
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes((op, 0x80 | n)) if n < 126 else bytes((op, 0x80 | 126)) + n.to_bytes(2, "big")
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(head + mask + masked)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time_ns()
-        buf = self.buf
-        buf += data
-        if not self.handshake:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not buf.startswith(b"HTTP/1.1 101"):
-                raise SystemExit(f"handshake refused: {bytes(buf[:200])!r}")
-            del buf[:end + 4]
-            self.handshake = True
-            self.send(self.sub)
-        pos, n = 0, len(buf)
-        stamps: list[int] = []
-        kept: list[bytes] = []
-        while n - pos >= 2:
-            op, ln = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
-            hl = 2
-            if ln == 126:
-                if n - pos < 4:
-                    break
-                ln, hl = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif ln == 127:
-                if n - pos < 10:
-                    break
-                ln, hl = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            if n - pos < hl + ln:
+def _frames(buf: bytes | bytearray, pos: int = 0) -> Any:
+    """``(opcode, payload start, payload end)`` of each whole unmasked frame in ``buf`` from ``pos``; the generator's
+    return value is where the first incomplete frame starts."""
+    n = len(buf)
+    while n - pos >= 2:
+        op, ln = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
+        hl = 2
+        if ln == 126:
+            if n - pos < 4:
                 break
-            payload = bytes(buf[pos + hl:pos + hl + ln])
-            pos += hl + ln
-            if op == 0x9:
-                self.send(payload, 0x8A)
-            elif op == 0x8:
-                self.transport.close()
-            elif op in (0x1, 0x2):
-                if not self.subscribed.done():
-                    self.subscribed.set_result(payload)
-                elif self.live:
-                    stamps.extend(int(x) for x in self.TS.findall(payload))
-                else:
-                    kept.append(payload)
-        del buf[:pos]
-        if stamps or kept:
-            self.on_events(now, stamps, kept)
+            ln, hl = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+        elif ln == 127:
+            if n - pos < 10:
+                break
+            ln, hl = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+        if n - pos < hl + ln:
+            break
+        yield op, pos + hl, pos + hl + ln
+        pos += hl + ln
+    return pos
 
-    def connection_lost(self, exc: Any) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
+
+def _connect(port: int, path: str, sub: bytes) -> tuple[socket.socket, bytearray]:
+    """A WebSocket client connection (RFC 6455 handshake, then ``sub`` sent), blocking until the server's first text
+    frame (the subscription's answer); returns the socket and the bytes read after that frame."""
+    import base64
+
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    buf = bytearray()
+    while b"\r\n\r\n" not in buf:
+        data = s.recv(65536)
+        if not data:
+            raise SystemExit("the server closed the connection during the handshake")
+        buf += data
+    end = buf.find(b"\r\n\r\n")
+    if not buf.startswith(b"HTTP/1.1 101"):
+        raise SystemExit(f"handshake refused: {bytes(buf[:200])!r}")
+    del buf[:end + 4]
+    _ws_send(s, sub)
+    while True:
+        walk = _frames(buf)
+        for op, a, b in walk:
+            if op in (0x1, 0x2):
+                del buf[:b]
+                return s, buf
+        data = s.recv(65536)
+        if not data:
+            raise SystemExit("the server closed the connection before answering the subscription")
+        buf += data
 
 
 def role_clients(args: argparse.Namespace) -> None:
-    _loop("clients")
-    import numpy as np
-
-    ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
-    lat: list[list[int]] = [[] for _ in ids]
-    # --parse after, per client: the frames, each read's time and how many frames it returned (flat lists of bytes
-    # and integer arrays: nothing the garbage collector has to walk while measuring)
+    """The subscribers: plain blocking sockets read in one ``epoll`` loop, the lightest instrument Python allows.
+    Each read is stamped with the clock when it returned; a frame's arrival is the stamp of the read that completed
+    it. The bytes of the run are kept per connection and the frames parsed after the run (``--parse after``, default:
+    the instrument's parsing does not compete with the server for the two cores while it measures) or as they
+    arrive (``--parse live``); the events' ``ts_recv`` are taken out of the frames with a regular expression (no JSON
+    parse). Pings are answered as they come."""
+    import bisect
+    import re
+    import select
     from array import array
 
-    raw: list[list[bytes]] = [[] for _ in ids]
-    raw_at = [array("q") for _ in ids]
-    raw_n = [array("l") for _ in ids]
-    counts = [0] * len(ids)
-    first: list[tuple[float, float]] = []  # (CPU, wall) when the first events arrived
+    import numpy as np
+
+    ts_re = re.compile(rb'"ts_recv":\s*(\d+)')
+    ids = [f"BENCH:{i % args.listings:03d}" for i in range(args.subscribers)] + ["*"]
     path = "/" if args.mode == "peer" else f"/v1/stream?format={args.format}"
-    last = [time.monotonic()]
-    clients: list[_RawClient] = []
+    live = args.parse == "live"
+    socks: list[socket.socket] = []
+    bufs: list[bytearray] = []
+    for i in ids:
+        sub = json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [i]}).encode()
+        s, rest = _connect(args.port, path, sub)
+        socks.append(s)
+        bufs.append(rest)
+    # per connection: every read's stamp and the connection's byte count after it; where its frame walk stands
+    stamps = [array("q") for _ in ids]
+    ends = [array("q", [len(b)]) if b else array("q") for b in bufs]
+    for k, b in enumerate(bufs):
+        if b:
+            stamps[k].append(time.time_ns())
+    walked = [0] * len(ids)
+    lat: list[list[int]] = [[] for _ in ids]
+    counts = [0] * len(ids)
+    ep = select.epoll()
+    by_fd = {}
+    for k, s in enumerate(socks):
+        s.setblocking(False)
+        by_fd[s.fileno()] = k
+        ep.register(s.fileno(), select.EPOLLIN)
+    import gc
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for k in range(len(ids)):
-            mine, kept, kept_at, kept_n = lat[k], raw[k], raw_at[k], raw_n[k]
-
-            def on_events(now: int, stamps: list[int], frames: list[bytes], mine: list[int] = mine,
-                          kept: list[bytes] = kept, kept_at: Any = kept_at, kept_n: Any = kept_n, k: int = k) -> None:
-                last[0] = time.monotonic()
-                if not first:
-                    first.append((time.process_time(), time.perf_counter()))
-                counts[k] += len(stamps) + len(frames)  # frames: until they are parsed, that events flow
-                if stamps:
-                    mine.extend([now - t for t in stamps])
-                if frames:
-                    kept_at.append(now)
-                    kept_n.append(len(frames))
-                    kept.extend(frames)
-
-            sub = json.dumps({"op": "subscribe", "channels": ["trades", "quotes"], "ids": [ids[k]]}).encode()
-            _t, c = await loop.create_connection(
-                lambda sub=sub, on=on_events: _RawClient(path, sub, on, loop.create_future(), args.parse == "live"),
-                "127.0.0.1", args.port)
-            clients.append(c)
-        await asyncio.gather(*(c.subscribed for c in clients))
-        import gc
-
-        gc.collect()
-        gc.freeze()  # the instrument's own collections stay small while it measures
-        print(json.dumps({"ready": True}), flush=True)
-        while not (sum(counts) and time.monotonic() - last[0] > args.idle):  # events flowed, then stopped
-            await asyncio.sleep(0.25)
-        c0, t0 = first[0]  # CPU from the first events to the last (the idle wait after them excluded)
-        wall = time.perf_counter() - t0 - args.idle
-        cpu = (time.process_time() - c0) / max(wall, 1e-9)
-        for c in clients:
-            c.transport.close()
-        await asyncio.gather(*(c.done for c in clients))
-        ts = _RawClient.TS
-        for k, kept in enumerate(raw):
-            if kept:
-                counts[k] = 0
-                i = 0
-                for now, m in zip(raw_at[k], raw_n[k]):
-                    got = [int(x) for f in kept[i:i + m] for x in ts.findall(f)]
-                    i += m
-                    counts[k] += len(got)
-                    lat[k].extend([now - t for t in got])
-        per = []
-        for k, xs in enumerate(lat):
-            a = np.asarray(xs, dtype=np.float64) / 1e6
-            per.append({"id": ids[k], "events": counts[k],
-                        "p50": float(np.percentile(a, 50)) if len(a) else None,
-                        "p99": float(np.percentile(a, 99)) if len(a) else None,
-                        "max": float(a.max()) if len(a) else None})
-        every = np.concatenate([np.asarray(xs, dtype=np.float64) for xs in lat]) / 1e6
-        pooled = {f"p{q:g}": float(np.percentile(every, q)) for q in (50, 90, 95, 99, 99.9)} if len(every) else {}
-        print(json.dumps({"clients": {"cpu": cpu, "per": per, "pooled": pooled,
-                                      "loop": type(asyncio.get_running_loop()).__module__.split(".")[0]}}), flush=True)
-
-    asyncio.run(main())
+    gc.collect()
+    gc.freeze()
+    gc.disable()  # nothing here makes reference cycles; no collection may stall the instrument while it measures
+    print(json.dumps({"ready": True}), flush=True)
+    first: tuple[float, float] | None = None
+    last = time.monotonic()
+    got_any = False
+    open_ = len(socks)
+    clock, poll = time.time_ns, ep.poll
+    while open_:
+        ready = poll(0.25)
+        if not ready:
+            if got_any and time.monotonic() - last > args.idle:
+                break
+            continue
+        for fd, _mask in ready:
+            k = by_fd[fd]
+            try:
+                data = socks[k].recv(1 << 20)
+            except BlockingIOError:
+                continue
+            now = clock()
+            if not data:
+                ep.unregister(fd)
+                open_ -= 1
+                continue
+            buf = bufs[k]
+            buf += data
+            stamps[k].append(now)
+            ends[k].append(len(buf))
+            walk = _frames(buf, walked[k])
+            try:
+                while True:
+                    op, a, b = next(walk)
+                    if op == 0x9:
+                        _ws_send(socks[k], bytes(buf[a:b]), 0x8A)
+                    elif live and op in (0x1, 0x2):
+                        got = ts_re.findall(buf, a, b)
+                        counts[k] += len(got)
+                        lat[k].extend([now - int(t) for t in got])
+            except StopIteration as stop:
+                walked[k] = stop.value
+        if first is None:
+            first = (time.process_time(), time.perf_counter())
+        got_any = True
+        last = time.monotonic()
+    assert first is not None, "no events arrived"
+    c0, t0 = first
+    wall = time.perf_counter() - t0 - args.idle
+    cpu = (time.process_time() - c0) / max(wall, 1e-9)
+    for s in socks:
+        s.close()
+    gc.enable()
+    if not live:
+        for k, buf in enumerate(bufs):
+            e, st = ends[k], stamps[k]
+            mine = lat[k]
+            for op, a, b in _frames(buf):
+                if op not in (0x1, 0x2):
+                    continue
+                at = st[bisect.bisect_left(e, b)]  # the read that completed the frame
+                got = ts_re.findall(buf, a, b)
+                counts[k] += len(got)
+                mine.extend([at - int(t) for t in got])
+    per = []
+    for k, xs in enumerate(lat):
+        a = np.asarray(xs, dtype=np.float64) / 1e6
+        per.append({"id": ids[k], "events": counts[k],
+                    "p50": float(np.percentile(a, 50)) if len(a) else None,
+                    "p99": float(np.percentile(a, 99)) if len(a) else None,
+                    "max": float(a.max()) if len(a) else None})
+    every = np.concatenate([np.asarray(xs, dtype=np.float64) for xs in lat]) / 1e6
+    pooled = {f"p{q:g}": float(np.percentile(every, q)) for q in (50, 90, 95, 99, 99.9)} if len(every) else {}
+    print(json.dumps({"clients": {"cpu": cpu, "per": per, "pooled": pooled, "loop": "epoll"}}), flush=True)
 
 
 # -- the run ---------------------------------------------------------------------------------------------------------

@@ -247,3 +247,36 @@ def test_cli_replay_with_bus_puts_every_accepted_trade_on_jetstream(tmp_path: An
                         str(zips[0]), "--bus", "nats://127.0.0.1:4299"], env=env, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode != 0 and "4299" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_live_tail_speaks_the_protocol_to_the_real_server(bus: Bus) -> None:
+    """The live tail (a connection of its own speaking the NATS protocol) gets each message as published: one
+    listing's rows under its listing, a many-listing message as ``None`` with every row, a message with headers
+    (``HMSG``) with its payload intact; after ``unsubscribe`` nothing more arrives."""
+    import msgpack
+
+    async def go() -> tuple[list[tuple[str, str | None, list[str]]], int]:
+        await bus.connect()
+        try:
+            got: list[tuple[str, str | None, list[str]]] = []
+            subs = await bus.tail(["trades", "quotes"], lambda ch, li, rows: got.append(
+                (ch, li, [r.get("trade_id", r.get("seq")) for r in rows])))
+            assert bus._tails and bus._tails[0].transport is not None  # the direct protocol path, not the library's
+            await bus.publish_rows("trade", _rows("kraken:XBT/USD", 3))
+            await bus.publish_rows("trade", [r for i in range(6) for r in _rows(f"v:L{i}", 1, i)])  # over MULTI_AT
+            await bus.nc.publish(f"{bus.root}.quotes.{subject_token('BRK.B@US')}",
+                                 msgpack.packb([{"listing_id": "BRK.B@US", "seq": 7}]), headers={"X-Test": "1"})
+            await _until(lambda: len(got) == 3)
+            for s in subs:
+                await s.unsubscribe()
+            await bus.publish_rows("trade", _rows("kraken:XBT/USD", 2))
+            await asyncio.sleep(0.2)
+            return got, bus._tails[0].messages
+        finally:
+            await bus.delete_streams()
+            await bus.close()
+
+    got, messages = asyncio.run(go())
+    assert got == [("trades", "kraken:XBT/USD", ["0", "1", "2"]), ("trades", None, [str(i) for i in range(6)]),
+                   ("quotes", "BRK.B@US", [7])]
+    assert messages == 3

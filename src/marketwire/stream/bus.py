@@ -69,6 +69,7 @@ class Bus:
         self.js: Any = None
         self.published = 0
         self.messages = 0
+        self._tails: list[CoreTail] = []
 
     async def connect(self) -> Bus:
         import nats
@@ -115,6 +116,9 @@ class Bus:
                 pass
 
     async def close(self) -> None:
+        for tail in self._tails:
+            tail.close()
+        self._tails.clear()
         if self.nc is not None:
             await self.nc.drain()
             self.nc = None
@@ -222,9 +226,31 @@ class Bus:
                    ) -> list[Any]:
         """Live messages only, as they are published (a core NATS subscription to the streams' subjects: no
         JetStream consumer, no sequence, no flow control in the way): ``on_rows(channel, listing, rows)`` with
-        ``listing`` ``None`` for a many-listing message (each row names its ``listing_id``). What a live fan-out
-        wants; a consumer that must resume uses :meth:`consume`."""
+        ``listing`` ``None`` for a many-listing message (each row names its ``listing_id``), called as soon as the
+        message has been read. What a live fan-out wants; a consumer that must resume uses :meth:`consume`.
+
+        On a plain ``nats://`` URL the subscription is a connection of its own speaking the NATS client protocol
+        directly (:class:`CoreTail`): each message is handed over in the read callback that received it, where
+        the client library would pass it through its reader task and then the subscription's task (two event-loop
+        iterations more per message). Other URLs (``tls://``) subscribe through the client library. Returns the
+        subscriptions (``await s.unsubscribe()`` to stop)."""
         import msgpack
+
+        unpack = msgpack.unpackb
+        if CoreTail.usable(self.url):
+            handlers: dict[str, Callable[[str, bytes], None]] = {}
+            for channel in channels:
+                cut = len(self.root) + len(channel) + 2
+
+                def handle(subject: str, data: bytes, channel: str = channel, cut: int = cut) -> None:
+                    token = subject[cut:]
+                    on_rows(channel, None if token == ALL_TOKEN else listing_of_subject(token),
+                            unpack(data, raw=False))
+
+                handlers[f"{self.root}.{channel}.>"] = handle
+            tail = await CoreTail(self.url, handlers).connect()
+            self._tails.append(tail)
+            return tail.subscriptions
 
         subs = []
         for channel in channels:
@@ -233,10 +259,186 @@ class Bus:
             async def cb(msg: Any, channel: str = channel, cut: int = cut) -> None:
                 token = msg.subject[cut:]
                 on_rows(channel, None if token == ALL_TOKEN else listing_of_subject(token),
-                        msgpack.unpackb(msg.data, raw=False))
+                        unpack(msg.data, raw=False))
 
             subs.append(await self.nc.subscribe(f"{self.root}.{channel}.>", cb=cb))
         return subs
+
+
+class CoreTail(asyncio.Protocol):
+    """A core NATS subscriber speaking the client protocol (``INFO``, ``CONNECT``, ``SUB``/``UNSUB``,
+    ``MSG``/``HMSG``, ``PING``/``PONG``, ``-ERR``; https://docs.nats.io/reference/reference-protocols/nats-protocol)
+    on a connection of its own: ``handlers`` maps a subject (wildcards allowed) to ``handler(subject, payload)``,
+    called from the read callback as each message is parsed. A handler's exception is logged, never ends the
+    subscription. A lost connection is re-established (backoff up to 2 s) and the subjects subscribed again;
+    messages published meanwhile are not seen (core NATS: what a live tail is; :meth:`Bus.consume` resumes from a
+    sequence). Plain TCP only, with the URL's user and password or token."""
+
+    RETRY_MAX = 2.0
+
+    def __init__(self, url: str, handlers: Mapping[str, Callable[[str, bytes], None]]) -> None:
+        from urllib.parse import unquote, urlsplit
+
+        u = urlsplit(url if "://" in url else f"nats://{url}")
+        self.url, self.host, self.port = url, u.hostname or "127.0.0.1", u.port or 4222
+        self.auth: dict[str, str] = {}
+        if u.username and u.password is not None:
+            self.auth = {"user": unquote(u.username), "pass": unquote(u.password)}
+        elif u.username:
+            self.auth = {"auth_token": unquote(u.username)}
+        self.handlers = dict(handlers)
+        self._by_sid: dict[int, Callable[[str, bytes], None]] = {}
+        self.subscriptions = [_TailSubscription(self, sid, subject)
+                              for sid, subject in enumerate(self.handlers, start=1)]
+        for sub in self.subscriptions:
+            self._by_sid[sub.sid] = self.handlers[sub.subject]
+        self.transport: Any = None
+        self._buf = bytearray()
+        self._ready: asyncio.Future[None] | None = None
+        self._closing = False
+        self._reconnecting = False
+        self._retry: asyncio.Task[None] | None = None
+        self.messages = 0
+        self.reconnects = 0
+
+    @staticmethod
+    def usable(url: str) -> bool:
+        scheme = url.split("://", 1)[0].lower() if "://" in url else "nats"
+        return scheme == "nats" and "," not in url
+
+    async def connect(self, timeout: float = 2.0, *, first: bool = True) -> CoreTail:
+        """Connect and subscribe; returns once the server has answered (``PONG`` after the ``SUB`` commands)."""
+        from marketwire.errors import MarketwireError
+
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        try:
+            await asyncio.wait_for(loop.create_connection(lambda: self, self.host, self.port), timeout)
+            await asyncio.wait_for(self._ready, timeout)
+        except (MarketwireError, OSError, TimeoutError, asyncio.TimeoutError) as e:
+            if first:  # the caller hears of it; nothing retries
+                self.close()
+            elif self.transport is not None:
+                self.transport.close()
+            if isinstance(e, MarketwireError):
+                raise
+            raise MarketwireError(f"cannot subscribe at NATS {self.url}: {type(e).__name__}: {e}") from None
+        return self
+
+    # -- asyncio.Protocol
+    def connection_made(self, transport: Any) -> None:
+        import socket
+
+        self.transport = transport
+        self._buf.clear()
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self._ready is not None and not self._ready.done():
+            from marketwire.errors import MarketwireError
+
+            self._ready.set_exception(MarketwireError(f"NATS {self.url} closed the connection"))
+        if not self._closing and not self._reconnecting:
+            log.warning("nats %s: live subscription lost (%s); reconnecting", self.url, exc)
+            self._reconnecting = True
+            self._retry = asyncio.get_event_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        wait = 0.1
+        try:
+            while not self._closing:
+                await asyncio.sleep(wait)
+                if self._closing:
+                    return
+                try:
+                    await self.connect(first=False)
+                    self.reconnects += 1
+                    return
+                except Exception as e:  # noqa: BLE001 - keep trying; the server may be restarting
+                    log.debug("nats %s: reconnect failed: %s", self.url, e)
+                    wait = min(self.RETRY_MAX, wait * 2)
+        finally:
+            self._reconnecting = False
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        pos, n = 0, len(buf)
+        by_sid = self._by_sid
+        while True:
+            i = buf.find(b"\r\n", pos)
+            if i < 0:
+                break
+            op = buf[pos:pos + 4]
+            if op == b"MSG " or op == b"HMSG":
+                head = bytes(buf[pos + (4 if op == b"MSG " else 5):i]).split()
+                if op == b"MSG ":
+                    start, end = i + 2, i + 2 + int(head[-1])
+                else:  # HMSG subject sid [reply] header-bytes total-bytes: the payload follows the headers
+                    start, end = i + 2 + int(head[-2]), i + 2 + int(head[-1])
+                if end + 2 > n:
+                    break
+                pos = end + 2
+                handler = by_sid.get(int(head[1]))
+                if handler is not None:
+                    self.messages += 1
+                    try:
+                        handler(head[0].decode(), bytes(buf[start:end]))
+                    except Exception:  # noqa: BLE001 - one bad message never ends the subscription
+                        log.exception("nats %s: a message on %s could not be handled", self.url, head[0])
+                continue
+            line = bytes(buf[pos:i])
+            pos = i + 2
+            if line.startswith(b"PING"):
+                self.transport.write(b"PONG\r\n")
+            elif line.startswith(b"PONG"):
+                if self._ready is not None and not self._ready.done():
+                    self._ready.set_result(None)
+            elif line.startswith(b"INFO"):
+                if self._ready is not None and not self._ready.done():
+                    self._hello(line)
+            elif line.startswith(b"-ERR"):
+                msg = line[5:].decode(errors="replace").strip().strip("'")
+                log.warning("nats %s: %s", self.url, msg)
+                if self._ready is not None and not self._ready.done():
+                    from marketwire.errors import MarketwireError
+
+                    self._ready.set_exception(MarketwireError(f"NATS {self.url} refused the subscription: {msg}"))
+        del buf[:pos]
+
+    def _hello(self, info: bytes) -> None:
+        import json
+
+        opts = {"verbose": False, "pedantic": False, "lang": "python", "version": "marketwire", "protocol": 1,
+                "headers": True, "no_responders": True, "name": "marketwire-tail", **self.auth}
+        cmds = [b"CONNECT " + json.dumps(opts, separators=(",", ":")).encode() + b"\r\n"]
+        cmds += [f"SUB {s.subject} {s.sid}\r\n".encode() for s in self.subscriptions if s.sid in self._by_sid]
+        cmds.append(b"PING\r\n")
+        self.transport.write(b"".join(cmds))
+
+    def unsubscribe(self, sid: int) -> None:
+        if self._by_sid.pop(sid, None) is not None and self.transport is not None:
+            self.transport.write(f"UNSUB {sid}\r\n".encode())
+        if not self._by_sid:
+            self.close()
+
+    def close(self) -> None:
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _TailSubscription:
+    """One subject of a :class:`CoreTail` (``await s.unsubscribe()``, as a client library's subscription)."""
+
+    def __init__(self, tail: CoreTail, sid: int, subject: str) -> None:
+        self.tail, self.sid, self.subject = tail, sid, subject
+
+    async def unsubscribe(self) -> None:
+        self.tail.unsubscribe(self.sid)
 
 
 def _default(v: Any) -> Any:
@@ -327,4 +529,4 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-__all__ = ["BlockingPublisher", "Bus", "CHANNEL_OF", "STREAM_OF", "bridge", "listing_of_subject", "subject_token"]
+__all__ = ["BlockingPublisher", "Bus", "CHANNEL_OF", "CoreTail", "STREAM_OF", "bridge", "listing_of_subject", "subject_token"]

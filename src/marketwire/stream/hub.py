@@ -139,11 +139,12 @@ class Chunk:
         if j is None:
             head = _HEAD.get(self.channel)
             rows = self.rows
-            if head is None or any("channel" in r for r in rows):
-                j = b",".join([e.json() for e in self.events()])
-            elif len(rows) == 1:  # the usual chunk at tens of thousands of events/s over a hundred listings
+            if len(rows) == 1 and head is not None and "channel" not in rows[0]:
+                # the usual chunk at tens of thousands of events/s over a hundred listings
                 body = _dumps_row(rows[0])
                 j = head + body[1:] if len(body) > 2 else head[:-1] + b"}"
+            elif head is None or any("channel" in r for r in rows):
+                j = b",".join([e.json() for e in self.events()])
             else:
                 dumps = _dumps_row
                 parts = []
@@ -332,9 +333,22 @@ class Subscription:
     def drain_json(self, limit: int = MAX_FRAME) -> tuple[bytes, int, int]:
         """Up to ``limit`` pending events as the JSON of a frame's ``events`` array without its brackets (each
         event's encoding made once and shared), how many events, and how many were dropped since the last drain."""
-        items = self._take(limit)
-        taken = sum(item.n for item in items)
+        q = self._q
+        if self._n <= limit:  # everything pending fits one frame (the usual case): no split, every slot goes
+            items = [slot[0] for slot in q]
+            q.clear()
+            self._slots.clear()
+            taken, self._n = self._n, 0
+            delivered = self.delivered
+            for item in items:
+                ch = item.channel
+                delivered[ch] = delivered.get(ch, 0) + item.n
+        else:
+            items = self._take(limit)
+            taken = sum(item.n for item in items)
         dropped, self._dropped_since = self._dropped_since, 0
+        if not items:
+            return b"", 0, dropped
         body = items[0].json() if len(items) == 1 else b",".join([item.json() for item in items])
         return body, taken, dropped
 
