@@ -27,7 +27,10 @@ Results go to ``benchmarks/out/mutation-<module>.json`` (every mutant: operator,
 stdout; docs/mutation.md lists the survivors with the reason each is kept. A run can be stopped and resumed: the
 copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) and are kept after a run,
 and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change;
-``--survivors`` re-tests only the survivors of a finished session against the current tests).
+``--survivors`` re-tests only the survivors of a finished session against the current tests). A run also goes on
+across machines: ``--export`` (or stopping a run with Ctrl-C) writes the results so far to ``benchmarks/out`` with
+``complete: false``, the count of mutants remaining and the SHA-256 of the source mutated; a new session of that
+same source takes those outcomes over and runs only the rest.
 """
 
 from __future__ import annotations
@@ -274,7 +277,7 @@ def config(module: str, tests: list[str], data: str, sock: Path) -> str:
 
 def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survivors: bool = False) -> dict:
     tests = MODULES[module]
-    work = root / module.replace("/", "_").removesuffix(".py")
+    work = root / _slug(module)
     bin_ = Path(PY).parent
     env = {**os.environ, "PYTHONPATH": "src"}
     sock = work / "server.sock"
@@ -292,6 +295,11 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
         subprocess.run([str(bin_ / "cr-filter-operators"), "session.sqlite", "cr.toml"], cwd=work, env=env,
                        check=True)
         subprocess.run([str(bin_ / "cr-filter-pragma"), "session.sqlite"], cwd=work, env=env, check=True)
+        if not fresh:
+            taken = seed(module, work)
+            if taken:
+                print(f"{module}: {taken} outcomes taken over from the committed results of this source",
+                      file=sys.stderr, flush=True)
     else:
         print(f"{module}: resuming the session in {work}", file=sys.stderr, flush=True)
         # the current tests (a resumed run after adding tests; --survivors after adding tests that target them)
@@ -324,23 +332,16 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
                 raise SystemExit(f"the tests of {module} fail before any mutation:\n"
                                  f"{(work / 'baseline.log').read_text()[-2000:]}")
             t0 = time.perf_counter()
-            subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work, env=env,
-                           check=True)
+            try:
+                subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work, env=env,
+                               check=True)
+            except KeyboardInterrupt:  # stopped part way: what was run is kept for a later session to go on from
+                export(module, work, tests, round(time.perf_counter() - t0, 1))
+                raise
         finally:
             client(sock, stop=True)
             server.wait(timeout=60)
-        rows = db.execute("SELECT m.operator_name, m.start_pos_row, m.occurrence, r.test_outcome, r.worker_outcome, "
-                          "r.diff FROM mutation_specs m JOIN work_results r USING (job_id) "
-                          "WHERE r.worker_outcome != 'SKIPPED' ORDER BY m.start_pos_row").fetchall()
-        mutants = [{"operator": o.removeprefix("core/"), "line": line, "occurrence": occ, "outcome": t, "worker": w,
-                    "diff": d} for o, line, occ, t, w, d in rows]
-        killed = sum(m["outcome"] == "KILLED" for m in mutants)
-        survived = [m for m in mutants if m["outcome"] == "SURVIVED"]
-        result = {"module": module, "tests": tests, "mutants": len(mutants), "killed": killed,
-                  "survived": len(survived), "score": killed / len(mutants) if mutants else None,
-                  "seconds": round(time.perf_counter() - t0, 1), "results": mutants}
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / f"mutation-{module.replace('/', '_').removesuffix('.py')}.json").write_text(json.dumps(result, indent=1))
+        result = export(module, work, tests, round(time.perf_counter() - t0, 1))
         done = True
         return result
     finally:
@@ -348,9 +349,71 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
             (work / "durations.json").unlink(missing_ok=True)
 
 
+def _slug(module: str) -> str:
+    return module.replace("/", "_").removesuffix(".py")
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export(module: str, work: Path, tests: list[str], seconds: float | None = None) -> dict:
+    """Write ``benchmarks/out/mutation-<module>.json`` from a session on disk, finished or not: every mutant run so
+    far (operator, line, occurrence, outcome, diff), how many remain (``complete`` false while some do) and the
+    SHA-256 of the source the session mutates, so that a later session of that same source takes the outcomes over
+    (:func:`seed`) and runs only the rest."""
+    db = sqlite3.connect(work / "session.sqlite")
+    remaining = db.execute("SELECT count(*) FROM mutation_specs m LEFT JOIN work_results r USING (job_id) "
+                           "WHERE r.job_id IS NULL").fetchone()[0]
+    rows = db.execute("SELECT m.operator_name, m.start_pos_row, m.occurrence, r.test_outcome, r.worker_outcome, "
+                      "r.diff FROM mutation_specs m JOIN work_results r USING (job_id) "
+                      "WHERE r.worker_outcome != 'SKIPPED' ORDER BY m.start_pos_row").fetchall()
+    db.close()
+    mutants = [{"operator": o.removeprefix("core/"), "line": line, "occurrence": occ, "outcome": t, "worker": w,
+                "diff": d} for o, line, occ, t, w, d in rows]
+    killed = sum(m["outcome"] == "KILLED" for m in mutants)
+    survived = sum(m["outcome"] == "SURVIVED" for m in mutants)
+    result = {"module": module, "tests": tests, "mutants": len(mutants) + remaining, "run": len(mutants),
+              "remaining": remaining, "complete": remaining == 0, "killed": killed, "survived": survived,
+              "score": killed / (killed + survived) if killed + survived else None, "seconds": seconds,
+              "source_sha256": _sha(work / "original.py"), "results": mutants}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"mutation-{_slug(module)}.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def seed(module: str, work: Path) -> int:
+    """Take over the outcomes of the committed results of this module (``benchmarks/out``) into a new session,
+    when they were made on the very same source (SHA-256): a run spread over several machines or sessions goes on
+    where it stopped. Killed mutants stay killed (tests are only added); survivors are re-tested by
+    ``--survivors``. Returns how many were taken over."""
+    path = OUT / f"mutation-{_slug(module)}.json"
+    if not path.exists():
+        return 0
+    rec = json.loads(path.read_text())
+    if rec.get("source_sha256") != _sha(work / "original.py"):
+        return 0
+    known = {(m["operator"], m["occurrence"], m["line"]): m for m in rec["results"]}
+    db = sqlite3.connect(work / "session.sqlite")
+    n = 0
+    for job, op, occ, line in db.execute("SELECT job_id, operator_name, occurrence, start_pos_row "
+                                         "FROM mutation_specs").fetchall():
+        m = known.get((op.removeprefix("core/"), occ, line))
+        if m is not None:
+            db.execute("INSERT OR REPLACE INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
+                       "VALUES (?, ?, ?, ?, ?)", (m["worker"], f"taken over from {path.name}", m["outcome"],
+                                                  m["diff"], job))
+            n += 1
+    db.commit()
+    db.close()
+    return n
+
+
 def status(module: str, root: Path) -> str:
     """One table row from a session on disk (finished or not): how far it got."""
-    db_path = root / module.replace("/", "_").removesuffix(".py") / "session.sqlite"
+    db_path = root / _slug(module) / "session.sqlite"
     if not db_path.exists():
         return f"| {module} | not run | | | | |"
     db = sqlite3.connect(db_path)
@@ -370,6 +433,9 @@ def main() -> int:
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--count", action="store_true", help="only count the mutants")
     ap.add_argument("--status", action="store_true", help="only report how far each session got")
+    ap.add_argument("--export", action="store_true",
+                    help="write benchmarks/out/mutation-<module>.json from each session as it stands (a run stopped "
+                         "part way: a later session of the same source goes on from it)")
     ap.add_argument("--work", type=Path, default=Path("/var/tmp/mw-mutation"),
                     help="where the copies and sessions live until a module is done")
     ap.add_argument("--fresh", action="store_true", help="start the named modules over")
@@ -393,6 +459,15 @@ def main() -> int:
     for m in modules:
         if args.status:
             print(status(m, args.work))
+            continue
+        if args.export:
+            work = args.work / _slug(m)
+            if not (work / "session.sqlite").exists():
+                print(f"| {m} | no session in {work} | | | | |")
+                continue
+            r = export(m, work, MODULES[m])
+            score = f"{r['score']:.1%}" if r["score"] is not None else ""
+            print(f"| {m} | {r['mutants']} ({r['run']} run) | {r['killed']} | {r['survived']} | {score} | |")
             continue
         r = run(m, args.count, args.data, args.work, args.fresh, args.survivors)
         if args.count:
