@@ -250,33 +250,45 @@ def test_cli_replay_with_bus_puts_every_accepted_trade_on_jetstream(tmp_path: An
 
 
 def test_live_tail_speaks_the_protocol_to_the_real_server(bus: Bus) -> None:
-    """The live tail (a connection of its own speaking the NATS protocol) gets each message as published: one
-    listing's rows under its listing, a many-listing message as ``None`` with every row, a message with headers
-    (``HMSG``) with its payload intact; after ``unsubscribe`` nothing more arrives."""
+    """The live tail (a connection of its own speaking the NATS protocol) gets each message as published: a
+    JSON-lines message as its listings' rows (one call per listing), or undecoded to ``on_encoded``; a message of an
+    earlier version (msgpack rows, here sent with headers: ``HMSG``) as rows, a many-listing one under ``None``;
+    after ``unsubscribe`` nothing more arrives."""
     import msgpack
+    import orjson
 
-    async def go() -> tuple[list[tuple[str, str | None, list[str]]], int]:
+    async def go() -> tuple[list[Any], list[Any], int]:
         await bus.connect()
         try:
             got: list[tuple[str, str | None, list[str]]] = []
+            encoded: list[tuple[str, list[tuple[str, list[bytes]]]]] = []
             subs = await bus.tail(["trades", "quotes"], lambda ch, li, rows: got.append(
                 (ch, li, [r.get("trade_id", r.get("seq")) for r in rows])))
+            enc_subs = await bus.tail(["trades"], lambda ch, li, rows: None,
+                                      lambda ch, sections: encoded.append((ch, sections)))
             assert bus._tails and bus._tails[0].transport is not None  # the direct protocol path, not the library's
             await bus.publish_rows("trade", _rows("kraken:XBT/USD", 3))
             await bus.publish_rows("trade", [r for i in range(6) for r in _rows(f"v:L{i}", 1, i)])  # over MULTI_AT
             await bus.nc.publish(f"{bus.root}.quotes.{subject_token('BRK.B@US')}",
                                  msgpack.packb([{"listing_id": "BRK.B@US", "seq": 7}]), headers={"X-Test": "1"})
-            await _until(lambda: len(got) == 3)
-            for s in subs:
+            await bus.nc.publish(f"{bus.root}.quotes.~ALL", msgpack.packb([{"listing_id": "A", "seq": 8},
+                                                                            {"listing_id": "B", "seq": 9}]))
+            await _until(lambda: len(got) == 9 and len(encoded) == 2)
+            for s in subs + enc_subs:
                 await s.unsubscribe()
             await bus.publish_rows("trade", _rows("kraken:XBT/USD", 2))
             await asyncio.sleep(0.2)
-            return got, bus._tails[0].messages
+            return got, encoded, bus._tails[0].messages
         finally:
             await bus.delete_streams()
             await bus.close()
 
-    got, messages = asyncio.run(go())
-    assert got == [("trades", "kraken:XBT/USD", ["0", "1", "2"]), ("trades", None, [str(i) for i in range(6)]),
-                   ("quotes", "BRK.B@US", [7])]
-    assert messages == 3
+    got, encoded, messages = asyncio.run(go())
+    assert got == [("trades", "kraken:XBT/USD", ["0", "1", "2"])] + [("trades", f"v:L{i}", [str(i)]) for i in range(6)] \
+        + [("quotes", "BRK.B@US", [7]), ("quotes", None, [8, 9])]
+    assert messages == 4
+    # undecoded: each event's JSON as a frame carries it, grouped by listing
+    assert [ch for ch, _ in encoded] == ["trades", "trades"]
+    assert [li for li, _ in encoded[0][1]] == ["kraken:XBT/USD"]
+    assert [li for li, _ in encoded[1][1]] == [f"v:L{i}" for i in range(6)]
+    assert [orjson.loads(e) for e in encoded[0][1][0][1]] == _rows("kraken:XBT/USD", 3)

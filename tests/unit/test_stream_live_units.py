@@ -206,8 +206,8 @@ def test_the_live_bridge_publishes_the_messages_of_one_loop_iteration_together()
     from marketwire.stream.bus import bridge
 
     class Tail:
-        async def tail(self, channels: list[str], on_rows: object) -> list[object]:
-            self.on_rows = on_rows
+        async def tail(self, channels: list[str], on_rows: object, on_encoded: object = None) -> list[object]:
+            self.on_rows, self.on_encoded = on_rows, on_encoded
             return []
 
     async def go() -> None:
@@ -222,13 +222,17 @@ def test_the_live_bridge_publishes_the_messages_of_one_loop_iteration_together()
         bus.on_rows("trades", None, [{"listing_id": "X:A", "trade_id": "1"}, {"listing_id": "X:B", "trade_id": "2"}])
         bus.on_rows("trades", "X:A", [{"listing_id": "X:A", "trade_id": "3"}])
         bus.on_rows("quotes", "X:A", [{"listing_id": "X:A", "seq": 1}])
+        # a JSON-lines message: its sections go to the frames undecoded, in the same flush
+        bus.on_encoded("trades", [("X:B", [b'{"listing_id":"X:B","trade_id":"4"}']),
+                                  ("X:A", [b'{"listing_id":"X:A","trade_id":"5"}'])])
         assert sub.pending == 0 and hub.published == {}
         await asyncio.sleep(0)  # one loop iteration: published at the start of the hub's flush, and written in it
-        assert hub.published == {"trades": 3, "quotes": 1}
-        assert written == [b'{"channel":"trades","listing_id":"X:B","trade_id":"2"}'] and hub.flushes == 1
-        assert sub.pending == 3 and len(sub._q) == 2  # X:A's two trades in one chunk, its quote in another
-        assert wild.pending == 3 and len(wild._q) == 2  # one chunk per listing
+        assert hub.published == {"trades": 5, "quotes": 1}
+        assert written == [b'{"channel":"trades","listing_id":"X:B","trade_id":"2"},'
+                           b'{"channel":"trades","listing_id":"X:B","trade_id":"4"}'] and hub.flushes == 1
+        assert sub.pending == 4 and len(sub._q) == 3  # X:A's two trades in one chunk, its quote, the encoded trade
+        assert wild.pending == 5 and len(wild._q) == 4  # one chunk per listing and message kind
         events, _ = sub.drain()
-        assert [e.row.get("trade_id", e.row.get("seq")) for e in events] == ["1", "3", 1]
+        assert [e.row.get("trade_id", e.row.get("seq")) for e in events] == ["1", "3", 1, "5"]
 
     asyncio.run(go())

@@ -7,9 +7,18 @@ Layout: one JetStream stream per event type -- ``MW_TRADES``, ``MW_QUOTES``, ``M
 token: characters NATS reserves (``.``, ``*``, ``>``, spaces) are escaped as ``~XX`` (hex); :func:`listing_of_subject`
 undoes it.
 
-A message carries a *batch*: the msgpack-encoded list of event rows of one channel and one listing (the columns of
-:mod:`marketwire.stream.events`), at most :data:`MESSAGE_ROWS` of them. :meth:`Bus.publish_rows` groups rows by listing and publishes one message per
-listing; the last message of each stream in a call is published with a JetStream acknowledgement and the others
+A message carries a *batch* of event rows of one channel (the columns of :mod:`marketwire.stream.events`), at most
+:data:`MESSAGE_ROWS` of them, in JSON lines grouped by listing (:func:`encode_message`)::
+
+    MWJ1
+    <listing id>\t<number of events>
+    <event JSON>
+    ...
+
+each event's JSON object exactly as a WebSocket frame carries it (:func:`marketwire.stream.hub.dumps_row`), so that a
+server fanning the bus out to WebSocket subscribers neither decodes nor re-encodes an event (it puts the channel in
+front); any consumer reads a line with a JSON parser. Messages of earlier versions (a msgpack list of rows) are still
+read. :meth:`Bus.publish_rows` groups rows by listing and publishes one message per listing; the last message of each stream in a call is published with a JetStream acknowledgement and the others
 without waiting, so a call returns once JetStream has stored the whole batch (a stream stores its messages in the
 order they arrive from one connection; the acknowledgement names the stream sequence of the last one).
 "Acknowledged" in NATS mode therefore means "stored by JetStream" (with the server's own file-store sync policy),
@@ -41,13 +50,15 @@ STREAM_OF = {"trades": "TRADES", "quotes": "QUOTES", "book": "BOOK", "status": "
              "bars_1m": "BARS"}
 #: event kind of the event model -> channel
 CHANNEL_OF = {"trade": "trades", "quote": "quotes", "book": "book", "status": "status"}
-#: the most event rows in one message (~150 bytes each in msgpack: well under NATS's 1 MB payload limit)
+#: the most event rows in one message (~250 bytes each in JSON: well under NATS's 1 MB payload limit)
 MESSAGE_ROWS = 2_000
 #: a call touching more listings than this sends their rows together, in messages to ``<root>.<channel>.~ALL``
 MULTI_AT = 4
 #: the subject token of a message holding many listings' rows (no listing's token: ``~`` is escaped as ``~7E``)
 ALL_TOKEN = "~ALL"
 _RESERVED = re.compile(r"[.*>~\s]")
+#: the first line of a message in JSON lines (:func:`encode_message`)
+JSONL = b"MWJ1\n"
 
 
 def subject_token(listing: str) -> str:
@@ -59,6 +70,58 @@ def listing_of_subject(token: str) -> str:
 
 
 log = logging.getLogger(__name__)
+
+
+def encode_message(sections: Iterable[tuple[str, Sequence[Mapping[str, Any]]]]) -> bytes:
+    """One bus message: ``(listing id, rows)`` sections in JSON lines (the module docstring). A listing id holding
+    a tab or a line break cannot be framed and is refused, named."""
+    from marketwire.stream.hub import dumps_row
+
+    parts = [JSONL]
+    for listing, rows in sections:
+        if "\t" in listing or "\n" in listing or "\r" in listing:
+            from marketwire.errors import InvalidInput
+
+            raise InvalidInput(f"`listing_id`: {listing!r} holds a tab or a line break; it cannot go on the bus",
+                               param="listing_id", value=listing)
+        parts.append(f"{listing}\t{len(rows)}\n".encode())
+        parts.extend([dumps_row(r) + b"\n" for r in rows])
+    return b"".join(parts)
+
+
+def decode_sections(data: bytes) -> list[tuple[str, list[bytes]]]:
+    """``(listing id, [event JSON, ...])`` of a JSON-lines message, no event decoded."""
+    from marketwire.errors import InvalidInput
+
+    lines = data.split(b"\n")
+    out: list[tuple[str, list[bytes]]] = []
+    i, end = 1, len(lines) - 1  # lines[0] is the marker; the message ends with a line break
+    try:
+        while i < end:
+            listing, tab, n = lines[i].partition(b"\t")
+            k = int(n)
+            if not tab or k < 0 or i + 1 + k > end:
+                raise ValueError(f"line {i + 1}: {lines[i][:80]!r} is not `<listing>\\t<count>` of what follows")
+            out.append((listing.decode(), lines[i + 1:i + 1 + k]))
+            i += 1 + k
+    except ValueError as e:
+        raise InvalidInput(f"a bus message is not in the JSON-lines layout: {e}", param="message") from None
+    return out
+
+
+def message_rows(data: bytes, listing: str | None = None) -> list[tuple[str | None, list[dict[str, Any]]]]:
+    """The rows of a message in either encoding, as ``(listing id, rows)`` per listing: a JSON-lines message names
+    its listings; a msgpack one (earlier versions) is one section under ``listing`` (the subject's listing, ``None``
+    for a many-listing message, whose rows each name their ``listing_id``)."""
+    if data.startswith(JSONL):
+        import orjson
+
+        loads = orjson.loads
+        return [(li, [loads(e) for e in enc]) for li, enc in decode_sections(data)]
+    import msgpack
+
+    return [(listing, msgpack.unpackb(data, raw=False))]
+
 
 class Bus:
     """A connection to NATS JetStream with marketwire's streams (see the module docstring)."""
@@ -132,8 +195,6 @@ class Bus:
         ``wait=False``: hand the messages to the connection and return at once (``None``; the client's flusher
         sends them on the next loop iteration): a live feed that must not wait a round trip per millisecond, and
         that learns of trouble from the connection, not from a missing acknowledgement."""
-        import msgpack
-
         channel = CHANNEL_OF.get(kind_or_channel, kind_or_channel)
         if not rows:
             return None
@@ -149,18 +210,31 @@ class Bus:
             items = [(listing, group[i:i + MESSAGE_ROWS]) for listing, group in groups.items()
                      for i in range(0, len(group), MESSAGE_ROWS)]
         nc = self.nc
-        pack = msgpack.Packer(default=_default).pack
+
+        def pack(group: Sequence[Mapping[str, Any]], listing: str | None) -> bytes:
+            if listing is not None:
+                return encode_message([(listing, group)])
+            sections: dict[str, list[Mapping[str, Any]]] = {}
+            for r in group:
+                g = sections.get(r["listing_id"])
+                if g is None:
+                    sections[r["listing_id"]] = [r]
+                else:
+                    g.append(r)
+            return encode_message(sections.items())
+
         for listing, group in items[:-1]:
             token = ALL_TOKEN if listing is None else subject_token(listing)
-            await nc.publish(f"{self.root}.{channel}.{token}", pack(group))
+            await nc.publish(f"{self.root}.{channel}.{token}", pack(group, listing))
         listing, group = items[-1]
         token = ALL_TOKEN if listing is None else subject_token(listing)
         if not wait:
-            await nc.publish(f"{self.root}.{channel}.{token}", pack(group))
+            await nc.publish(f"{self.root}.{channel}.{token}", pack(group, listing))
             self.published += len(rows)
             self.messages += len(items)
             return None
-        ack = await self.js.publish(f"{self.root}.{channel}.{token}", pack(group), stream=self.stream_name(channel))
+        ack = await self.js.publish(f"{self.root}.{channel}.{token}", pack(group, listing),
+                                    stream=self.stream_name(channel))
         self.published += len(rows)
         self.messages += len(items)
         return int(ack.seq)
@@ -178,7 +252,6 @@ class Bus:
         """Deliver ``(stream sequence, channel, listing, rows)`` for ``channels`` from ``start_seq`` on (default:
         only new messages) to ``on_batch`` (a function or a coroutine function). Returns the subscriptions
         (``await s.unsubscribe()`` to stop)."""
-        import msgpack
         from nats.js.api import DeliverPolicy
 
         subs = []
@@ -187,24 +260,13 @@ class Bus:
             cut = len(self.root) + len(channel) + 2
 
             async def cb(msg: Any, channel: str = channel, cut: int = cut) -> None:
-                rows = msgpack.unpackb(msg.data, raw=False)
                 seq = int(msg.metadata.sequence.stream)
                 token = msg.subject[cut:]
-                if token != ALL_TOKEN:
-                    li = listing_of_subject(token)
+                for li, rows in _by_listing(message_rows(msg.data, None if token == ALL_TOKEN
+                                                         else listing_of_subject(token))):
                     if listing != ">" and li != listing:  # a server without filter_subjects sends the whole stream
-                        return
-                    out = on_batch(seq, channel, li, rows)
-                    if isinstance(out, Awaitable):
-                        await out
-                    return
-                groups: dict[str, list[dict[str, Any]]] = {}
-                for r in rows:
-                    groups.setdefault(r["listing_id"], []).append(r)
-                for li, group in groups.items():
-                    if listing != ">" and li != listing:
                         continue
-                    out = on_batch(seq, channel, li, group)
+                    out = on_batch(seq, channel, li, rows)
                     if isinstance(out, Awaitable):
                         await out
 
@@ -223,31 +285,33 @@ class Bus:
 
 
     async def tail(self, channels: Iterable[str], on_rows: Callable[[str, str | None, list[dict[str, Any]]], Any],
-                   ) -> list[Any]:
+                   on_encoded: Callable[[str, list[tuple[str, list[bytes]]]], Any] | None = None) -> list[Any]:
         """Live messages only, as they are published (a core NATS subscription to the streams' subjects: no
         JetStream consumer, no sequence, no flow control in the way): ``on_rows(channel, listing, rows)`` with
-        ``listing`` ``None`` for a many-listing message (each row names its ``listing_id``), called as soon as the
-        message has been read. What a live fan-out wants; a consumer that must resume uses :meth:`consume`.
+        ``listing`` ``None`` for a many-listing message of an earlier version (each row names its ``listing_id``),
+        called as soon as the message has been read; with ``on_encoded``, a JSON-lines message goes there instead,
+        undecoded: ``on_encoded(channel, [(listing, [event JSON, ...]), ...])``. What a live fan-out wants; a
+        consumer that must resume uses :meth:`consume`.
 
         On a plain ``nats://`` URL the subscription is a connection of its own speaking the NATS client protocol
         directly (:class:`CoreTail`): each message is handed over in the read callback that received it, where
         the client library would pass it through its reader task and then the subscription's task (two event-loop
         iterations more per message). Other URLs (``tls://``) subscribe through the client library. Returns the
         subscriptions (``await s.unsubscribe()`` to stop)."""
-        import msgpack
+        def handle(channel: str, cut: int, subject: str, data: bytes) -> None:
+            if on_encoded is not None and data.startswith(JSONL):
+                on_encoded(channel, decode_sections(data))
+                return
+            token = subject[cut:]
+            for li, rows in message_rows(data, None if token == ALL_TOKEN else listing_of_subject(token)):
+                on_rows(channel, li, rows)
 
-        unpack = msgpack.unpackb
         if CoreTail.usable(self.url):
             handlers: dict[str, Callable[[str, bytes], None]] = {}
             for channel in channels:
                 cut = len(self.root) + len(channel) + 2
-
-                def handle(subject: str, data: bytes, channel: str = channel, cut: int = cut) -> None:
-                    token = subject[cut:]
-                    on_rows(channel, None if token == ALL_TOKEN else listing_of_subject(token),
-                            unpack(data, raw=False))
-
-                handlers[f"{self.root}.{channel}.>"] = handle
+                handlers[f"{self.root}.{channel}.>"] = (
+                    lambda subject, data, channel=channel, cut=cut: handle(channel, cut, subject, data))
             tail = await CoreTail(self.url, handlers).connect()
             self._tails.append(tail)
             return tail.subscriptions
@@ -257,9 +321,7 @@ class Bus:
             cut = len(self.root) + len(channel) + 2
 
             async def cb(msg: Any, channel: str = channel, cut: int = cut) -> None:
-                token = msg.subject[cut:]
-                on_rows(channel, None if token == ALL_TOKEN else listing_of_subject(token),
-                        unpack(msg.data, raw=False))
+                handle(channel, cut, msg.subject, msg.data)
 
             subs.append(await self.nc.subscribe(f"{self.root}.{channel}.>", cb=cb))
         return subs
@@ -441,8 +503,18 @@ class _TailSubscription:
         self.tail.unsubscribe(self.sid)
 
 
-def _default(v: Any) -> Any:
-    return str(v)
+def _by_listing(sections: list[tuple[str | None, list[dict[str, Any]]]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Sections whose listing is ``None`` (a many-listing msgpack message) split by each row's ``listing_id``."""
+    out: list[tuple[str, list[dict[str, Any]]]] = []
+    for li, rows in sections:
+        if li is not None:
+            out.append((li, rows))
+            continue
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault(r["listing_id"], []).append(r)
+        out.extend(groups.items())
+    return out
 
 
 async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quotes", "book", "bars_1s", "bars_1m"),
@@ -457,27 +529,51 @@ async def bridge(bus: Bus, hub: Any, channels: Iterable[str] = ("trades", "quote
         # are in (at the start of the hub's flush): one chunk per listing and channel for all of them. Keeping up, that is a message or two; behind
         # (the server short of CPU, messages waiting in the client), it is everything waiting, so each event costs
         # less the further behind the server is, and it catches up instead of staying behind
+        # the encoded sections of JSON-lines messages are published as they are (the events' JSON goes to the frames
+        # undecoded); rows of earlier versions' messages are published as rows
         waiting: dict[str, list[dict[str, Any]]] = {}
+        waiting_encoded: dict[str, list[tuple[str, list[bytes]]]] = {}
 
         def publish_waiting() -> None:
             items = list(waiting.items())
+            encoded = list(waiting_encoded.items())
             waiting.clear()
+            waiting_encoded.clear()
             for channel, rows in items:
                 hub.publish_rows(channel, rows)  # one chunk per listing, no per-event object
+            for channel, sections in encoded:
+                hub.publish_encoded(channel, sections)
+
+        def schedule() -> None:
+            if not waiting and not waiting_encoded:
+                hub.defer(publish_waiting)  # published at the start of the hub's next flush, and written in it
 
         def on_rows(channel: str, listing: str | None, rows: list[dict[str, Any]]) -> None:
             if channel.startswith("bars_"):
                 hub.publish([Event(channel, listing or r["listing_id"], r, key=r.get("start")) for r in rows])
                 return
+            schedule()
             got = waiting.get(channel)
             if got is None:
-                if not waiting:
-                    hub.defer(publish_waiting)  # published at the start of the hub's next flush, and written in it
                 waiting[channel] = rows
             else:
                 got.extend(rows)
 
-        return await bus.tail(channels, on_rows)
+        def on_encoded(channel: str, sections: list[tuple[str, list[bytes]]]) -> None:
+            if channel.startswith("bars_"):  # updates of one bar conflate: by their key, so decoded
+                from marketwire.stream.hub import EncodedChunk
+
+                for li, enc in sections:
+                    on_rows(channel, li, EncodedChunk(channel, li, enc).rows)
+                return
+            schedule()
+            got = waiting_encoded.get(channel)
+            if got is None:
+                waiting_encoded[channel] = sections
+            else:
+                got.extend(sections)
+
+        return await bus.tail(channels, on_rows, on_encoded)
 
     def on_batch(seq: int, channel: str, listing: str, rows: list[dict[str, Any]]) -> None:
         if channel.startswith("bars_"):
@@ -529,4 +625,5 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-__all__ = ["BlockingPublisher", "Bus", "CHANNEL_OF", "CoreTail", "STREAM_OF", "bridge", "listing_of_subject", "subject_token"]
+__all__ = ["BlockingPublisher", "Bus", "CHANNEL_OF", "CoreTail", "JSONL", "decode_sections", "encode_message",
+           "message_rows", "STREAM_OF", "bridge", "listing_of_subject", "subject_token"]

@@ -66,13 +66,14 @@ try:
 
     _OPT = _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
 
-    def _dumps_row(row: Mapping[str, Any]) -> bytes:
-        # orjson writes NaN and infinities as null, as _clean does; other types as str(), as json's default=str
+    def dumps_row(row: Mapping[str, Any]) -> bytes:
+        """An event row's JSON object, as every frame carries it (NaN and infinities as null; other types as
+        ``str()``)."""
         return _orjson.dumps(row, default=str, option=_OPT)
 except ImportError:  # pragma: no cover - orjson is a dependency
     _orjson = None
 
-    def _dumps_row(row: Mapping[str, Any]) -> bytes:
+    def dumps_row(row: Mapping[str, Any]) -> bytes:
         return json.dumps({k: _clean(v) for k, v in row.items()}, separators=(",", ":"), default=str).encode()
 
 #: ``{"channel":"<ch>",`` -- the head every event of a channel's JSON starts with
@@ -95,9 +96,9 @@ class Event:
 
     def json(self) -> bytes:
         if self._json is None:
-            body = _dumps_row(self.row) if "channel" not in self.row else b""
+            body = dumps_row(self.row) if "channel" not in self.row else b""
             if len(body) > 2:
-                head = _HEAD.get(self.channel) or b'{"channel":' + _dumps_row({"c": self.channel})[5:-1] + b","
+                head = _HEAD.get(self.channel) or b'{"channel":' + dumps_row({"c": self.channel})[5:-1] + b","
                 self._json = head + body[1:]
             else:
                 self._json = json.dumps(self.to_dict(), separators=(",", ":"), default=str).encode()
@@ -141,12 +142,12 @@ class Chunk:
             rows = self.rows
             if len(rows) == 1 and head is not None and "channel" not in rows[0]:
                 # the usual chunk at tens of thousands of events/s over a hundred listings
-                body = _dumps_row(rows[0])
+                body = dumps_row(rows[0])
                 j = head + body[1:] if len(body) > 2 else head[:-1] + b"}"
             elif head is None or any("channel" in r for r in rows):
                 j = b",".join([e.json() for e in self.events()])
             else:
-                dumps = _dumps_row
+                dumps = dumps_row
                 parts = []
                 for r in rows:
                     body = dumps(r)
@@ -162,6 +163,46 @@ class Chunk:
     def split(self, k: int) -> tuple[Chunk, Chunk]:
         return Chunk(self.channel, self.listing, self.rows[:k], self.key), \
             Chunk(self.channel, self.listing, self.rows[k:], self.key)
+
+
+class EncodedChunk:
+    """As :class:`Chunk`, for events that arrive already encoded (the bus's JSON-lines messages: each event's JSON
+    object as :func:`dumps_row` made it): the frame's JSON is the encodings with the channel put in front, no row
+    decoded; the rows are decoded only for a consumer that asks for them (:meth:`events`: an embedded subscriber,
+    msgpack frames)."""
+
+    __slots__ = ("channel", "listing", "encoded", "key", "n", "_json")
+
+    def __init__(self, channel: str, listing: str, encoded: list[bytes], key: Any = None) -> None:
+        self.channel, self.listing, self.encoded, self.key = channel, listing, encoded, key
+        self.n = len(encoded)
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        j = self._json
+        if j is None:
+            head = _HEAD.get(self.channel) or b'{"channel":' + dumps_row({"c": self.channel})[5:-1] + b","
+            enc = self.encoded
+            if len(enc) == 1:
+                e = enc[0]
+                j = head + e[1:] if len(e) > 2 else head[:-1] + b"}"
+            else:
+                j = b",".join([head + e[1:] if len(e) > 2 else head[:-1] + b"}" for e in enc])
+            self._json = j
+        return j
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        loads = _orjson.loads if _orjson is not None else json.loads
+        return [loads(e) for e in self.encoded]
+
+    def events(self) -> list[Event]:
+        ch, li, key = self.channel, self.listing, self.key
+        return [Event(ch, li, r, key) for r in self.rows]
+
+    def split(self, k: int) -> tuple[EncodedChunk, EncodedChunk]:
+        return EncodedChunk(self.channel, self.listing, self.encoded[:k], self.key), \
+            EncodedChunk(self.channel, self.listing, self.encoded[k:], self.key)
 
 
 def encode_frame(events: Sequence[Event], fmt: str = "json", dropped: int = 0) -> bytes:
@@ -552,17 +593,31 @@ class Hub:
             else:
                 g.append(r)
             count += 1
+        return self._fan_out(ch, groups.items(), count, Chunk)
+
+    def publish_encoded(self, kind: str, sections: Iterable[tuple[str, list[bytes]]]) -> int:
+        """Publish events that arrive encoded: ``(listing, [event JSON, ...])`` per listing (the bus's JSON-lines
+        messages, :func:`marketwire.stream.bus.decode_sections`), one :class:`EncodedChunk` per listing; frames carry
+        the encodings as they are."""
+        ch = CHANNEL_OF.get(kind, kind)
+        if ch not in POLICY:
+            raise KeyError(kind)
+        sections = list(sections)
+        return self._fan_out(ch, sections, sum(len(e) for _, e in sections), EncodedChunk)
+
+    def _fan_out(self, ch: str, groups: Iterable[tuple[str, Any]], count: int, chunk: Any) -> int:
+        """Queue one chunk per listing for the listing's subscribers and the wildcard's, and wake them."""
         pub = self.published
         pub[ch] = pub.get(ch, 0) + count
         index = self._index
         wild = index.get((ch, WILDCARD))
         woken: dict[Subscription, None] = {}
         n = 0
-        for li, g in groups.items():
+        for li, g in groups:
             subs = index.get((ch, li))
             if not subs and not wild:
                 continue
-            c = Chunk(ch, li, g)
+            c = chunk(ch, li, g)
             if subs:
                 for s in subs:
                     s._put(c)
@@ -841,5 +896,6 @@ async def subscribe(source: Any, channels: Sequence[str] | str, ids: Sequence[st
                 yield ev
 
 
-__all__ = ["CHANNELS", "CHANNEL_OF", "MAXSIZE", "POLICY", "WILDCARD", "Chunk", "Event", "Hub", "Subscription",
-           "check_channels", "decode_frame", "play", "encode_frame", "hub_of", "identity_resolver", "subscribe"]
+__all__ = ["CHANNELS", "CHANNEL_OF", "MAXSIZE", "POLICY", "WILDCARD", "Chunk", "EncodedChunk", "Event", "Hub",
+           "Subscription", "check_channels", "decode_frame", "dumps_row", "encode_frame", "hub_of",
+           "identity_resolver", "play", "subscribe"]
