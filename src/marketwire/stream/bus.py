@@ -85,7 +85,9 @@ def encode_message(sections: Iterable[tuple[str, Sequence[Mapping[str, Any]]]]) 
             raise InvalidInput(f"`listing_id`: {listing!r} holds a tab or a line break; it cannot go on the bus",
                                param="listing_id", value=listing)
         parts.append(f"{listing}\t{len(rows)}\n".encode())
-        parts.extend([dumps_row(r) + b"\n" for r in rows])
+        if rows:
+            parts.append(b"\n".join([dumps_row(r) for r in rows]))
+            parts.append(b"\n")
     return b"".join(parts)
 
 
