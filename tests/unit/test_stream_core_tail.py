@@ -16,12 +16,12 @@ from marketwire.stream.bus import CoreTail
 
 
 class FakeNats:
-    """A loopback server: sends ``INFO``, records what each connection sends (``CONNECT`` options, ``SUB``s),
+    """A loopback server: sends ``INFO`` (with ``tls_required`` when ``tls`` is set), records what each connection sends (``CONNECT`` options, ``SUB``s),
     answers ``PING`` with ``PONG`` (or with ``-ERR`` when ``refuse`` is set) and lets the test write to the newest
     connection or drop it."""
 
-    def __init__(self, refuse: str | None = None) -> None:
-        self.refuse = refuse
+    def __init__(self, refuse: str | None = None, tls: bool = False) -> None:
+        self.refuse, self.tls = refuse, tls
         self.connects: list[dict[str, Any]] = []
         self.subs: list[list[str]] = []
         self.writers: list[asyncio.StreamWriter] = []
@@ -33,7 +33,8 @@ class FakeNats:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b'INFO {"server_id":"fake","version":"2.10.0","max_payload":1048576,"headers":true}\r\n')
+        writer.write(b'INFO {"server_id":"fake","version":"2.10.0","max_payload":1048576,"headers":true'
+                     + (b',"tls_required":true' if self.tls else b"") + b"}\r\n")
         subs: list[str] = []
         self.subs.append(subs)
         while True:
@@ -152,6 +153,12 @@ def test_credentials_from_the_url_and_a_refusal_named() -> None:
         with pytest.raises(MarketwireError) as e:
             await CoreTail(f"nats://svc:wrong@127.0.0.1:{port}", {"x.>": lambda s, d: None}).connect()
         await bad.stop()
+        tls = FakeNats(tls=True)
+        port = await tls.start()
+        with pytest.raises(MarketwireError) as t:
+            await CoreTail(f"nats://127.0.0.1:{port}", {"x.>": lambda s, d: None}).connect()
+        await tls.stop()
+        assert tls.connects == [] and "requires TLS" in str(t.value)
         return user, token, str(e.value)
 
     user, token, refused = asyncio.run(go())

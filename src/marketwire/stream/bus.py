@@ -476,6 +476,17 @@ class CoreTail(asyncio.Protocol):
     def _hello(self, info: bytes) -> None:
         import json
 
+        try:
+            server = json.loads(info[5:] or b"{}")
+        except ValueError:
+            server = {}
+        if server.get("tls_required") and self._ready is not None and not self._ready.done():
+            from marketwire.errors import MarketwireError
+
+            self._ready.set_exception(MarketwireError(
+                f"NATS {self.url} requires TLS: give its tls:// URL (subscribed through the client library)"))
+            self.close()
+            return
         opts = {"verbose": False, "pedantic": False, "lang": "python", "version": "marketwire", "protocol": 1,
                 "headers": True, "no_responders": True, "name": "marketwire-tail", **self.auth}
         cmds = [b"CONNECT " + json.dumps(opts, separators=(",", ":")).encode() + b"\r\n"]
