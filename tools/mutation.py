@@ -49,6 +49,10 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
 PY = sys.executable
 
+#: the most the fork server lets one mutant's tests run (a timeout counts as killed); cosmic-ray's own timeout is
+#: set above it, so a mutant is only ever ended by the server, which stays up and answers the next one
+SERVER_LIMIT = 1800.0
+
 #: module (under src/marketwire) -> the tests that guard it
 MODULES: dict[str, list[str]] = {
     "prices/verify.py": ["tests/unit/test_prices.py", "tests/unit/test_price_rule_boundaries.py"],
@@ -246,19 +250,38 @@ def serve(sock_path: Path, work: Path, tests: list[str], data: str, target: Path
             else:
                 time.sleep(0.02)
         if record and status == 0:
-            budget[0] = 4 * (time.perf_counter() - t0) + 20
-        conn.sendall(f"{status}\n".encode())
+            budget[0] = min(4 * (time.perf_counter() - t0) + 20, SERVER_LIMIT)
+        try:
+            conn.sendall(f"{status}\n".encode())
+        except OSError:  # the client went away (stopped run): the server stays up for the next mutant
+            pass
         conn.close()
 
 
 def client(sock_path: Path, baseline: bool = False, stop: bool = False) -> int:
+    """Ask the fork server to run the tests; its answer is the test run's exit code. Where the server cannot be
+    reached or answers nothing, no outcome is made up (cosmic-ray would count any non-zero exit as a kill): the
+    client writes ``server-lost`` beside the socket and stops the ``cosmic-ray exec`` it was started by (its
+    process group), so the mutant stays unrun and the run ends with an error that says so."""
+    import signal
     import socket
 
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.connect(str(sock_path))
-    c.sendall((json.dumps({"baseline": baseline, "stop": stop}) + "\n").encode())
-    answer = c.makefile().readline().strip()
-    return int(answer) if answer else 0
+    answer = ""
+    try:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(str(sock_path))
+        c.sendall((json.dumps({"baseline": baseline, "stop": stop}) + "\n").encode())
+        answer = c.makefile().readline().strip()
+    except OSError as exc:
+        answer = f"error: {exc}"
+    if stop:
+        return 0
+    if not answer.lstrip("-").isdigit():
+        (sock_path.parent / "server-lost").write_text(f"{time.strftime('%H:%M:%S')} {answer or 'no answer'}\n")
+        if not baseline and os.getpgrp() != os.getpid():
+            os.killpg(os.getpgrp(), signal.SIGTERM)
+        return 2
+    return int(answer)
 
 
 def excluded_operators() -> list[str]:
@@ -270,7 +293,8 @@ def excluded_operators() -> list[str]:
 def config(module: str, tests: list[str], data: str, sock: Path) -> str:
     cmd = f"{PY} {Path(__file__).resolve()} --client {sock}"
     excl = ", ".join(json.dumps(e) for e in excluded_operators())
-    return (f'[cosmic-ray]\nmodule-path = "src/marketwire/{module}"\ntimeout = 300.0\nexcluded-modules = []\n'
+    return (f'[cosmic-ray]\nmodule-path = "src/marketwire/{module}"\ntimeout = {SERVER_LIMIT + 600:.1f}\n'
+            f'excluded-modules = []\n'
             f'test-command = {json.dumps(cmd)}\n\n[cosmic-ray.distributor]\nname = "local"\n\n'
             f'[cosmic-ray.filters.operators-filter]\nexclude-operators = [{excl}]\n')
 
@@ -332,12 +356,20 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
                 raise SystemExit(f"the tests of {module} fail before any mutation:\n"
                                  f"{(work / 'baseline.log').read_text()[-2000:]}")
             t0 = time.perf_counter()
+            (work / "server-lost").unlink(missing_ok=True)
             try:
-                subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work, env=env,
-                               check=True)
+                # its own process group: a client that loses the server stops this exec (and only it)
+                proc = subprocess.run([str(bin_ / "cosmic-ray"), "exec", "cr.toml", "session.sqlite"], cwd=work,
+                                      env=env, start_new_session=True)
             except KeyboardInterrupt:  # stopped part way: what was run is kept for a later session to go on from
                 export(module, work, tests, round(time.perf_counter() - t0, 1))
                 raise
+            if (work / "server-lost").exists() or proc.returncode != 0:
+                export(module, work, tests, round(time.perf_counter() - t0, 1))
+                lost = (work / "server-lost").read_text().strip() if (work / "server-lost").exists() else ""
+                raise SystemExit(f"{module}: the run stopped before its end (cosmic-ray exit {proc.returncode}"
+                                 + (f"; fork server lost: {lost}" if lost else "") + "); the results so far are "
+                                 "exported and a rerun goes on with the mutants not yet run")
         finally:
             client(sock, stop=True)
             server.wait(timeout=60)

@@ -327,3 +327,19 @@ def test_gate_rejects_a_negation_added_or_dropped(bullet, source, problem):
 ])
 def test_gate_keeps_bullets_with_the_source_polarity(bullet, source):
     assert unfaithful(bullet, source) == []
+
+
+def test_quotes_balanced_in_german_and_english_styles():
+    from marketwire.news.summarize import _balanced
+
+    # German: „ opens, “ (or ”) closes; a German quotation closed is balanced, one left open is not
+    assert _balanced("Der Chef sagte: „Wir wachsen weiter.“")
+    assert _balanced("Der Chef sagte: „Wir wachsen weiter.”")
+    assert not _balanced("Der Chef sagte: „Wir wachsen weiter.")
+    assert not _balanced("„Eins“ und „zwei")
+    # English: “ opens, ” closes
+    assert _balanced("The chief said “we keep growing.”")
+    assert not _balanced("The chief said “we keep growing.")
+    assert not _balanced("The chief said we keep growing.”")
+    assert not _balanced("Sales (in euros rose.")
+    assert not _balanced("«Nous croissons.")

@@ -415,8 +415,13 @@ def _finish(s: str) -> str | None:
 
 
 def _balanced(s: str) -> bool:
-    return not (s.count("«") != s.count("»") or s.count("(") != s.count(")") or s.count('"') % 2
-                or s.count("“") + s.count("„") != s.count("”") + (s.count("“") if "„" in s else 0))
+    """Whether every quote and bracket opened in ``s`` is closed. German quotes open with „ and close with “ (or ”),
+    so where „ occurs, “ is a closing mark; elsewhere “ opens and ” closes."""
+    if "„" in s:
+        curly = s.count("„") == s.count("“") + s.count("”")
+    else:
+        curly = s.count("“") == s.count("”")
+    return curly and not (s.count("«") != s.count("»") or s.count("(") != s.count(")") or s.count('"') % 2)
 
 
 def has_finite_verb(text: str, lang: str) -> bool:
