@@ -1,0 +1,418 @@
+"""Story clustering cases that the mutation run of news/stories.py showed untested (see docs/mutation/stories.md):
+number and name anchors at their boundaries, the exact anchor similarity (TF-IDF weights, smoothing, rounding),
+which candidate story an article joins, the time window and eviction, array growth past 64 articles, parameter
+ranges, and the encoder's vector store."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from marketwire.errors import InvalidInput
+from marketwire.news.stories import (
+    DIM,
+    CachingEncoder,
+    StoryDoc,
+    StoryIndex,
+    VectorStore,
+    anchors,
+    cluster,
+    default_encoder,
+    embed_text,
+    normalise_number,
+    story_id,
+)
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2024, 3, 7, 13, 0, tzinfo=timezone.utc)
+PLAIN = "un texte sans nom propre ni chiffre"
+
+
+def _ent(*ids: str, kind: str = "org") -> list[dict]:
+    return [{"text": i, "type": "ORG", "link": {"kind": kind, "id": i}} for i in ids]
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[: len(xs)] = xs
+    return v / np.linalg.norm(v)
+
+
+def _encoder(vectors: dict[str, np.ndarray]):
+    """An encoder that looks each text's vector up by its first word (the doc's title)."""
+
+    def enc(texts: list[str]) -> np.ndarray:
+        return np.stack([vectors[t.split()[0]] for t in texts]) if texts else np.zeros((0, DIM), np.float32)
+
+    return enc
+
+
+# ------------------------------------------------------------------------------------------------ number anchors
+
+
+@pytest.mark.parametrize(
+    ("raw", "lang", "value"),
+    [
+        ("−1,5", "fr", "-1.5"),  # a typographic minus is a minus
+        ("+12", None, "12"),
+        ("-0,5", "fr", "-0.5"),
+        ("1'234", None, "1234"),  # Swiss thousands
+        ("1\u00a0234", "fr", "1234"),
+        ("1.000.000,00", "de", "1000000"),
+        ("1.234,5", "de", "1234.5"),
+        ("12,5", None, "12.5"),  # one separator, not three digits after it: a decimal whatever the language
+        ("1,50", "en", "1.5"),
+        ("1,5000", "en", "1.5"),
+        ("41.000", "EN-us", "41"),  # the language code's case and region do not matter
+        ("41,000", "fr-FR", "41"),
+        ("10,00", "fr", "10"),  # trailing zeros of a decimal go, with the point
+        ("2.50", None, "2.5"),
+        ("100", "fr", "100"),  # zeros of an integer stay
+        ("0,05", "fr", "0.05"),
+        ("0,5", "fr", "0.5"),
+        ("10", None, "10"),  # two characters: kept
+        ("007", None, None),  # a lone digit once its leading zeros are gone
+        ("1.0", None, None),
+    ],
+)
+def test_numbers_at_the_edges_of_each_locale_rule(raw: str, lang: str | None, value: str | None) -> None:
+    assert normalise_number(raw, lang) == value
+
+
+def test_numbers_in_a_text_become_anchors_and_lone_digits_do_not() -> None:
+    got = anchors(None, "Le CAC 40 a gagné 1,5 % à 7 500,25 points; 3 valeurs ont reculé.", "fr")
+    assert {k for k in got if k.startswith("n:")} == {"n:40", "n:1.5", "n:7500.25"}
+
+
+# -------------------------------------------------------------------------------------------------- name anchors
+
+
+def test_names_behind_an_elision_are_folded_without_it_whichever_apostrophe() -> None:
+    """``L'Oréal`` and ``L’Oréal`` (typewriter and typographic apostrophe) are the name ``oreal``, as in a text that
+    writes it without the article."""
+    got = anchors(None, "Les ventes de L'Oréal progressent, selon L’Oréal et Oréal.", "fr")
+    assert got["w:oreal"] == 3
+    assert not any("'" in k or "’" in k for k in got)
+
+
+def test_two_letter_names_count_and_single_letters_do_not() -> None:
+    got = anchors(None, "Selon la UE et le FMI, le plan A de la BCE vise la zone X.", "fr")
+    assert got["w:ue"] == 1 and got["w:fmi"] == 1 and got["w:bce"] == 1
+    assert "w:a" not in got and "w:x" not in got
+
+
+def test_a_sentence_initial_word_counts_only_when_the_text_also_capitalises_it_inside_a_sentence() -> None:
+    got = anchors("Airbus livre", "Airbus a livré 50 avions. Les livraisons de Airbus montent! Les clients attendent.",
+                  "fr")
+    assert got["w:airbus"] == 3  # once inside a sentence, so its two sentence-initial uses count too
+    assert "w:les" not in got
+    # after a colon or a closing quote a new sentence starts; after a comma it does not
+    got = anchors(None, "Il a dit: Hausse des prix, Hausse des taux.", "fr")
+    assert got["w:hausse"] == 2
+
+
+def test_linked_entities_weigh_two_and_unlinked_ones_nothing() -> None:
+    got = anchors(None, PLAIN, "fr", [
+        {"text": "EZB", "link": {"kind": "org", "id": "Q8901"}},
+        {"text": "x", "link": {"id": "Q1"}},  # no kind
+        {"text": "y", "link": {"kind": "org", "id": ""}},  # no id
+        {"text": "z", "link": None},
+        "not a dict",
+    ])
+    assert dict(got) == {"e:org:Q8901": 2, "e::Q1": 2}
+
+
+# --------------------------------------------------------------------------------------------- anchor similarity
+
+
+def _idf(df: int, indexed: int) -> float:
+    """The documented IDF: 50 background articles that never hold the anchor, scaled to [0, 1]."""
+    n = indexed + 50
+    return math.log((n + 2) / (df + 1)) / math.log(n + 2)
+
+
+def test_anchor_similarity_is_the_smoothed_weighted_containment_of_tf_idf_weights() -> None:
+    """Article a has one entity (counted twice), b has that one and another: the overlap is ``min`` of the shared
+    anchor's weights over the smaller total plus one maximally rare anchor, rounded to four decimals."""
+    index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.3)
+    a = index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+    b = index.add(StoryDoc("b", "fr", None, PLAIN, T0, _ent("Q1", "Q2")))
+    tf = 1.0 + math.log(2)  # each anchor counted twice
+    w_a = tf * _idf(0, 0)  # = tf: nothing indexed holds it yet
+    w_b_shared, w_b_other = tf * _idf(1, 1), tf * _idf(0, 1)
+    want = min(w_a, w_b_shared) / (min(w_a, w_b_shared + w_b_other) + 1.0)
+    assert b.matched == "a" and b.story_id == a.story_id
+    assert b.score == round(want, 4) == 0.5189
+    assert b.novelty == round(1 - want, 4)
+
+
+def test_an_anchor_repeated_in_the_text_weighs_one_plus_the_log_of_its_count() -> None:
+    index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.1)
+    index.add(StoryDoc("a", "fr", None, "Le groupe Danone et Danone encore, puis Danone.", T0))
+    b = index.add(StoryDoc("b", "fr", None, "Le groupe Danone a publié ses ventes.", T0))
+    w_a = (1.0 + math.log(3)) * _idf(0, 0)
+    w_b = 1.0 * _idf(1, 1)
+    assert b.score == round(min(w_a, w_b) / (min(w_a, w_b) + 1.0), 4)
+
+
+def test_default_weighting_is_half_embedding_half_anchors_and_a_negative_cosine_counts_as_zero() -> None:
+    vectors = {"x": _unit(1, 0), "y": _unit(0.8, 0.6), "z": _unit(-0.8, 0.6)}
+    for title, cos in (("y", 0.8), ("z", 0.0)):
+        index = StoryIndex(encoder=_encoder(vectors), threshold=0.2)
+        index.add(StoryDoc("x", "fr", "x", PLAIN, T0, _ent("Q1")))
+        got = index.add(StoryDoc(title, "fr", title, PLAIN, T0, _ent("Q1")))
+        tf = 1.0 + math.log(2)
+        lex = min(tf, tf * _idf(1, 1)) / (tf * _idf(1, 1) + 1.0)
+        assert got.score == round(0.5 * cos + 0.5 * lex, 4)
+
+
+def test_an_anchor_left_by_an_evicted_article_is_rarer_again() -> None:
+    """Document frequencies follow the articles in the index: once one of two holders of an anchor is dropped
+    (``max_docs``), the anchor weighs as held by one article."""
+    index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.1, max_docs=2)
+    index.add(StoryDoc("old", "fr", None, PLAIN, T0, _ent("Q1")))
+    index.add(StoryDoc("mid", "fr", None, PLAIN, T0, _ent("Q1", "Q1")))  # Q1 counted 4 times
+    index.add(StoryDoc("other", "fr", None, PLAIN, T0, _ent("Q9")))  # pushes "old" out: Q1 held by "mid" only
+    assert len(index) == 2
+    new = index.add(StoryDoc("new", "fr", None, PLAIN, T0, _ent("Q1")))
+    w_new = (1.0 + math.log(2)) * _idf(1, 2)
+    assert (1.0 + math.log(4)) * _idf(1, 1) > w_new  # the smaller weight and total are the new article's
+    assert new.matched == "mid" and new.score == round(w_new / (w_new + 1.0), 4)
+
+
+# -------------------------------------------------------------------------------------------- choice of a story
+
+
+def _two_stories(first: str, second: str, cos_first: float, cos_second: float):
+    """Two one-article stories (ids ``first`` and ``second``) and a new article at the given cosines to them."""
+    a = _unit(1, 0, 0)
+    b = _unit(0, 1, 0)
+    c = cos_first * a + cos_second * b
+    c[2] = math.sqrt(1 - cos_first**2 - cos_second**2)
+    vectors = {first: a, second: b, "new": c}
+    index = StoryIndex(encoder=_encoder(vectors), emb_weight=1.0)
+    index.add_many([StoryDoc(k, "fr", k, PLAIN, T0) for k in (first, second)])
+    return index.add(StoryDoc("new", "fr", "new", PLAIN, T0))
+
+
+def test_the_closer_story_wins_whichever_story_id_sorts_first() -> None:
+    ids = sorted(["p", "q"], key=story_id)
+    assert story_id(ids[0]) < story_id(ids[1])
+    for low, high in ((0.55, 0.6), (0.6, 0.55)):
+        got = _two_stories(ids[0], ids[1], low, high)
+        want = ids[1] if high > low else ids[0]
+        assert got.matched == want and got.story_id == story_id(want) and got.score == max(low, high)
+
+
+def test_a_tie_between_stories_goes_to_the_smaller_story_id() -> None:
+    ids = sorted(["p", "q"], key=story_id)
+    for order in (ids, ids[::-1]):
+        got = _two_stories(order[0], order[1], 0.6, 0.6)
+        assert got.story_id == story_id(ids[0])
+
+
+def test_a_story_with_a_close_match_comes_before_one_with_a_higher_average() -> None:
+    """Story S1: p1 and p2 (cosine 0.6). The new article r is at 0.7 (>= strong 0.66) to p1 and 0 to p2: average 0.35.
+    Story S2: q alone, at 0.65 to r (average 0.65, under strong). r joins S1, matched to p1."""
+    e = np.eye(DIM, dtype=np.float32)
+    p1 = e[0]
+    p2 = 0.6 * e[0] + 0.8 * e[1]
+    r = 0.7 * e[0] - 0.525 * e[1] + math.sqrt(1 - 0.49 - 0.525**2) * e[2]
+    q = 0.65 * r + math.sqrt(1 - 0.65**2) * e[3]
+    index = StoryIndex(encoder=_encoder({"p1": p1, "p2": p2, "q": q, "r": r}), emb_weight=1.0)
+    s1, s1b, s2 = index.add_many([StoryDoc(k, "fr", k, PLAIN, T0) for k in ("p1", "p2", "q")])
+    assert s1b.story_id == s1.story_id != s2.story_id
+    got = index.add(StoryDoc("r", "fr", "r", PLAIN, T0))
+    assert got.story_id == s1.story_id and got.matched == "p1" and got.score == 0.7
+    # without the close match (strong above 0.7) the higher average wins
+    index = StoryIndex(encoder=_encoder({"p1": p1, "p2": p2, "q": q, "r": r}), emb_weight=1.0, strong=0.71)
+    index.add_many([StoryDoc(k, "fr", k, PLAIN, T0) for k in ("p1", "p2", "q")])
+    assert index.add(StoryDoc("r", "fr", "r", PLAIN, T0)).matched == "q"
+
+
+def test_the_threshold_is_inclusive() -> None:
+    """An article exactly at the threshold to a story's only article joins it; one just under it does not."""
+    for cos, joins in ((0.5, True), (0.4999, False)):
+        other = np.zeros(DIM, dtype=np.float32)
+        other[0], other[1] = cos, math.sqrt(1 - cos**2)
+        index = StoryIndex(encoder=_encoder({"a": np.eye(DIM, dtype=np.float32)[0], "b": other}), emb_weight=1.0)
+        a, b = index.add_many([StoryDoc(k, "fr", k, PLAIN, T0) for k in "ab"])
+        assert (b.story_id == a.story_id) is joins and b.score == (cos if joins else 0.0)
+
+
+# ------------------------------------------------------------------------------------------- time and eviction
+
+
+def test_the_default_window_is_three_days() -> None:
+    for gap, joins in ((timedelta(days=3), True), (timedelta(days=3, minutes=1), False)):
+        index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.3)
+        index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+        got = index.add(StoryDoc("b", "fr", None, PLAIN, T0 + gap, _ent("Q1")))
+        assert (got.matched == "a") is joins
+
+
+def test_a_non_positive_window_is_refused() -> None:
+    for window in (timedelta(0), timedelta(hours=-1)):
+        with pytest.raises(InvalidInput, match="window"):
+            StoryIndex(window=window, encoder=None, emb_weight=0.0)
+    assert StoryIndex(window=timedelta(seconds=1), encoder=None, emb_weight=0.0).window == timedelta(seconds=1)
+
+
+def test_backfilled_articles_join_each_other_however_newer_articles_interleave() -> None:
+    """Two reports of an old event arrive late, with a current article between them: they still form one story, as
+    they do when they arrive together (the window follows the newest time seen; an older arrival does not move it
+    back)."""
+    old = [StoryDoc("old-1", "fr", None, PLAIN, T0 + timedelta(days=1), _ent("Q1")),
+           StoryDoc("old-2", "de", None, PLAIN, T0 + timedelta(days=1, hours=5), _ent("Q1"))]
+    now = StoryDoc("now", "fr", None, PLAIN, T0 + timedelta(days=5), _ent("Q7"))
+    now2 = StoryDoc("now2", "fr", None, PLAIN, T0 + timedelta(days=4, hours=23), _ent("Q8"))
+    for order in ([now, *old, now2], [now, old[0], now2, old[1]]):
+        index = StoryIndex(window=timedelta(days=3), encoder=None, emb_weight=0.0, threshold=0.3)
+        got = dict(zip([d.id for d in order], index.add_many(order)))
+        assert got["old-2"].matched == "old-1", [d.id for d in order]
+
+
+def test_articles_older_than_the_window_are_dropped_when_a_newer_one_arrives() -> None:
+    index = StoryIndex(window=timedelta(days=1), encoder=None, emb_weight=0.0, threshold=0.3)
+    index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+    index.add(StoryDoc("b", "fr", None, PLAIN, T0 + timedelta(days=1), _ent("Q2")))
+    assert len(index) == 2  # exactly one window apart: kept
+    index.add(StoryDoc("c", "fr", None, PLAIN, T0 + timedelta(days=1, seconds=1), _ent("Q3")))
+    assert len(index) == 2  # a: now more than a window old
+
+
+def test_a_re_added_article_replaces_its_earlier_text() -> None:
+    index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.3)
+    first = index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+    again = index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q2")))
+    assert len(index) == 1 and again.matched is None and again.story_id == first.story_id
+    assert index.stories() == {first.story_id: ["a"]}
+    assert index.add(StoryDoc("b", "fr", None, PLAIN, T0, _ent("Q1"))).matched is None  # Q1 went with the old text
+    assert index.add(StoryDoc("c", "fr", None, PLAIN, T0, _ent("Q2"))).matched == "a"
+
+
+# ----------------------------------------------------------------------------------------------------- capacity
+
+
+def test_the_arrays_start_at_64_rows_and_double_only_when_full() -> None:
+    """Memory: a small index holds 64 rows; the 65th article doubles them."""
+    index = StoryIndex(encoder=None, emb_weight=0.0)
+    for i in range(3):
+        index.add(StoryDoc(f"d{i}", "fr", None, PLAIN, T0, _ent(f"Q{i}")))
+    assert index._emb.shape == (64, DIM) and index._time.shape == index._total.shape == index._alive.shape == (64,)
+
+
+def test_more_than_64_articles_keep_their_vectors_times_and_anchors() -> None:
+    n = 70
+    vectors = {f"t{i}": np.eye(DIM, dtype=np.float32)[i] for i in range(n)}
+    index = StoryIndex(window=timedelta(hours=2), encoder=_encoder(vectors), emb_weight=0.5)
+    docs = [StoryDoc(f"d{i}", "fr", f"t{i}", PLAIN, T0 + timedelta(minutes=i), _ent(f"Q{i}")) for i in range(n)]
+    assert all(a.matched is None for a in index.add_many(docs))
+    assert len(index) == n
+    for i in (0, 63, 64, 69):  # a copy of an article before and after the growth finds it
+        got = index.add(StoryDoc(f"copy{i}", "fr", f"t{i}", PLAIN, T0 + timedelta(minutes=i), _ent(f"Q{i}")))
+        assert got.matched == f"d{i}" and got.score > 0.5
+    late = index.add(StoryDoc("late", "fr", "t5", PLAIN, T0 + timedelta(hours=5), _ent("Q5")))
+    assert late.matched is None  # d5 is out of the window, whatever row it sits in
+
+
+# ---------------------------------------------------------------------------------------------- parameter ranges
+
+
+def test_threshold_and_emb_weight_are_accepted_from_zero_to_one_and_refused_outside() -> None:
+    for value in (0.0, 1.0):
+        assert StoryIndex(threshold=value, encoder=None, emb_weight=0.0).threshold == value
+        assert StoryIndex(emb_weight=value, encoder=lambda t: np.zeros((len(t), DIM))).emb_weight == value
+    for value in (-0.01, 1.01, 1.5):
+        with pytest.raises(InvalidInput, match="threshold"):
+            StoryIndex(threshold=value, encoder=None, emb_weight=0.0)
+        with pytest.raises(InvalidInput, match="emb_weight"):
+            StoryIndex(emb_weight=value, encoder=lambda t: np.zeros((len(t), DIM)))
+    with pytest.raises(InvalidInput, match="encoder"):
+        StoryIndex(encoder=None, emb_weight=0.01)
+    assert StoryIndex(encoder=None, emb_weight=0.0, strong=1.0).strong == 1.0
+    with pytest.raises(InvalidInput, match="strong"):
+        StoryIndex(encoder=None, emb_weight=0.0, strong=1.01)
+
+
+def test_a_doc_that_is_not_a_story_doc_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="doc"):
+        StoryIndex(encoder=None, emb_weight=0.0).add_many([StoryDoc("a", "fr", None, PLAIN), {"id": "b"}])
+
+
+# ------------------------------------------------------------------------------------------------------ encoder
+
+
+def test_the_encoder_sees_the_title_and_the_first_450_characters_whitespace_collapsed() -> None:
+    body = "mot " * 200
+    text = embed_text(StoryDoc("a", "fr", "Un  titre", "\n" + body))
+    assert len(text) == 450 and text.startswith("Un titre mot mot")
+    assert embed_text(StoryDoc("a", "fr", None, "court\n\ttexte")) == "court texte"
+
+
+def test_an_empty_batch_embeds_to_no_rows() -> None:
+    assert default_encoder([]).shape == (0, DIM)
+
+
+def test_only_articles_with_a_body_are_embedded_in_a_batch() -> None:
+    seen: list[str] = []
+
+    def enc(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.stack([_unit(1, 0)] * len(texts))
+
+    index = StoryIndex(encoder=enc, emb_weight=1.0)
+    got = index.add_many([StoryDoc("e", "fr", "vide", " "), StoryDoc("a", "fr", "x", "corps"),
+                          StoryDoc("b", "fr", "x", "corps")])
+    assert seen == ["x corps", "x corps"]
+    assert got[0].matched is None and got[2].matched == "a"
+
+
+# ------------------------------------------------------------------------------------------------- vector store
+
+
+def test_the_vector_store_finds_more_than_one_query_batch_of_texts(tmp_path) -> None:
+    """Lookups go to SQLite 500 keys at a time: 1,001 texts span three batches and every one is found."""
+    store = VectorStore(tmp_path / "v.sqlite")
+    texts = [f"texte {i}" for i in range(1001)]
+    store.put([(t, np.full(DIM, i, dtype=np.float32)) for i, t in enumerate(texts)])
+    got = store.get(texts)
+    assert len(got) == 1001 and all(got[t][0] == i for i, t in enumerate(texts))
+
+
+def test_the_vector_store_ignores_vectors_of_another_size(tmp_path) -> None:
+    store = VectorStore(tmp_path / "v.sqlite")
+    store.put([("short", np.ones(DIM // 2, np.float32)), ("long", np.ones(DIM + 1, np.float32)),
+               ("right", np.ones(DIM, np.float32))])
+    assert set(store.get(["short", "long", "right"])) == {"right"}
+
+
+def test_a_vector_store_that_could_not_be_opened_stays_off(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = VectorStore(blocker / "v.sqlite")
+    assert store.get(["x"]) == {}
+    blocker.unlink()  # the folder could be made now; the store was found broken once and is not retried
+    store.put([("x", np.ones(DIM, np.float32))])
+    assert store.get(["x"]) == {} and not blocker.exists()
+
+
+def test_writes_are_numbered_on_from_the_last_kept_one(tmp_path) -> None:
+    store = VectorStore(tmp_path / "v.sqlite", maxsize=3)
+    enc = CachingEncoder(lambda t: np.ones((len(t), DIM), np.float32), store=store)
+    enc(["t1", "t2", "t3", "t4", "t5"])
+    CachingEncoder(lambda t: np.ones((len(t), DIM), np.float32), store=store)(["t6"])
+    assert set(store.get([f"t{i}" for i in range(1, 7)])) == {"t4", "t5", "t6"}
+    store.put([])  # nothing to write: nothing dropped
+    assert set(store.get([f"t{i}" for i in range(1, 7)])) == {"t4", "t5", "t6"}
+
+
+def test_cluster_orders_undated_articles_first_then_by_time_and_id() -> None:
+    docs = [StoryDoc("b", "fr", None, PLAIN, T0, _ent("Q1")), StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")),
+            StoryDoc("z", "fr", None, PLAIN, None, _ent("Q1"))]
+    got = cluster(docs, encoder=None, emb_weight=0.0, threshold=0.3)
+    assert got["z"].matched is None and got["a"].matched == "z" and got["b"].story_id == story_id("z")
