@@ -245,3 +245,17 @@ def test_an_entry_of_exactly_sample_size_shingles_is_compared_exactly() -> None:
     [m] = index.matches(query)
     assert m.article_id == "e"
     assert m.jaccard == round(396 / (512 + 512 - 396), 4) and m.containment == round(396 / 512, 4)
+
+
+def test_similarity_to_an_empty_shingle_set_is_zero_not_an_error() -> None:
+    """The similarity helper's guard: an empty sample or an empty query set scores 0 on both measures. (The index
+    never calls it so: empty texts are neither indexed nor queried.)"""
+    import numpy as np
+
+    from marketwire.news.dedup import _Entry, _similarity
+
+    some = np.unique(np.asarray(shingles(_BODY), dtype=np.uint64))
+    empty = np.zeros(0, dtype=np.uint64)
+    assert _similarity(_Entry(datetime(2024, 5, 2), int(some.size), some), empty) == (0.0, 0.0)
+    assert _similarity(_Entry(datetime(2024, 5, 2), 0, empty), some) == (0.0, 0.0)
+    assert _similarity(_Entry(datetime(2024, 5, 2), int(some.size), some), some) == (1.0, 1.0)
