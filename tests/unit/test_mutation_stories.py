@@ -69,6 +69,9 @@ def _encoder(vectors: dict[str, np.ndarray]):
         ("1,5000", "en", "1.5"),
         ("41.000", "EN-us", "41"),  # the language code's case and region do not matter
         ("41,000", "fr-FR", "41"),
+        ("41.000", "fr", "41000"),  # a dot before three digits: thousands outside English
+        ("1.500", "it", "1500"),
+        ("1\u202f234\u00a0567,89", "fr", "1234567.89"),  # narrow and ordinary no-break spaces mixed
         ("10,00", "fr", "10"),  # trailing zeros of a decimal go, with the point
         ("2.50", None, "2.5"),
         ("100", "fr", "100"),  # zeros of an integer stay
@@ -189,6 +192,8 @@ def test_an_anchor_left_by_an_evicted_article_is_rarer_again() -> None:
     w_new = (1.0 + math.log(2)) * _idf(1, 2)
     assert (1.0 + math.log(4)) * _idf(1, 1) > w_new  # the smaller weight and total are the new article's
     assert new.matched == "mid" and new.score == round(w_new / (w_new + 1.0), 4)
+    index.add(StoryDoc("last", "fr", None, PLAIN, T0, _ent("Q5")))  # mid and other go
+    assert dict(index._df) == {"e:org:Q1": 1, "e:org:Q5": 1}  # memory: anchors nobody holds any more are forgotten
 
 
 # -------------------------------------------------------------------------------------------- choice of a story
@@ -255,6 +260,30 @@ def test_a_close_match_exactly_at_strong_is_enough() -> None:
         assert s2.story_id == s1.story_id
         got = index.add(StoryDoc("r", "fr", "r", PLAIN, T0))
         assert (got.story_id == s1.story_id) is joins and (got.matched == "p1") is joins
+
+
+def test_the_matched_article_is_the_closest_one_of_the_story() -> None:
+    vectors = {"a": _unit(1, 0, 0), "b": _unit(0.8, 0.6, 0), "c": _unit(0.6, 0.8, 0.05)}
+    index = StoryIndex(encoder=_encoder(vectors), emb_weight=1.0)
+    a, b, c = index.add_many([StoryDoc(k, "fr", k, PLAIN, T0) for k in "abc"])
+    assert b.matched == "a" and c.story_id == a.story_id and c.matched == "b"
+
+
+def test_a_correction_that_moves_an_article_to_another_story_leaves_the_first_story_without_it() -> None:
+    """Story S = {a, b}; a is corrected into a report of x's event and joins x's story. A new article close to b
+    (0.6) is judged against S's remaining article only, and joins S."""
+    e = np.eye(DIM, dtype=np.float32)
+    b = 0.8 * e[0] + 0.6 * e[1]
+    vectors = {"a": e[0], "b": b, "x": e[2], "a2": 0.9 * e[2] + math.sqrt(0.19) * e[3], "q": 0.6 * b + 0.8 * e[4]}
+    index = StoryIndex(encoder=_encoder(vectors), emb_weight=1.0)
+    sa, sb, sx = index.add_many([StoryDoc("a", "fr", "a", PLAIN, T0), StoryDoc("b", "fr", "b", PLAIN, T0),
+                                 StoryDoc("x", "fr", "x", PLAIN, T0)])
+    assert sb.story_id == sa.story_id != sx.story_id
+    moved = index.add(StoryDoc("a", "fr", "a2", PLAIN, T0))
+    assert moved.story_id == sx.story_id
+    q = index.add(StoryDoc("q", "fr", "q", PLAIN, T0))
+    assert q.story_id == sa.story_id and q.matched == "b" and q.score == 0.6
+    assert index.stories() == {sa.story_id: ["b", "q"], sx.story_id: ["x", "a"]}
 
 
 def test_the_threshold_is_inclusive() -> None:
@@ -400,9 +429,9 @@ def test_threshold_and_emb_weight_are_accepted_from_zero_to_one_and_refused_outs
         assert StoryIndex(threshold=value, encoder=None, emb_weight=0.0).threshold == value
         assert StoryIndex(emb_weight=value, encoder=lambda t: np.zeros((len(t), DIM))).emb_weight == value
     for value in (-0.01, 1.01, 1.5):
-        with pytest.raises(InvalidInput, match="threshold"):
+        with pytest.raises(InvalidInput, match="^`threshold`"):
             StoryIndex(threshold=value, encoder=None, emb_weight=0.0)
-        with pytest.raises(InvalidInput, match="emb_weight"):
+        with pytest.raises(InvalidInput, match="^`emb_weight`"):
             StoryIndex(emb_weight=value, encoder=lambda t: np.zeros((len(t), DIM)))
     with pytest.raises(InvalidInput, match="encoder"):
         StoryIndex(encoder=None, emb_weight=0.01)
