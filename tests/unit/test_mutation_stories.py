@@ -421,6 +421,15 @@ def test_more_than_64_articles_keep_their_vectors_times_and_anchors() -> None:
     assert late.matched is None  # d5 is out of the window, whatever row it sits in
 
 
+def test_an_index_of_hundreds_of_articles_keeps_growing() -> None:
+    """Past 256 and 512 rows (the third and fourth doubling) every article is still indexed and found."""
+    index = StoryIndex(window=timedelta(days=30), encoder=None, emb_weight=0.0, threshold=0.3)
+    index.add_many([StoryDoc(f"d{i}", "fr", None, PLAIN, T0 + timedelta(minutes=i), _ent(f"Q{i}")) for i in range(600)])
+    assert len(index) == 600 and index._emb.shape[0] == 1024
+    for i in (0, 256, 511, 512, 599):
+        assert index.add(StoryDoc(f"copy{i}", "fr", None, PLAIN, T0, _ent(f"Q{i}"))).matched == f"d{i}"
+
+
 # ---------------------------------------------------------------------------------------------- parameter ranges
 
 
