@@ -231,3 +231,31 @@ def test_find_original_ignores_the_queried_id_compared_by_value() -> None:
     same_id = "".join(["or", "ig"])
     assert same_id == "orig" and id(same_id) != id("orig")  # equal, not the same object
     assert index.find_original(same_id, _BODY, t0) is None
+
+
+def test_an_entry_of_exactly_sample_size_shingles_is_compared_exactly() -> None:
+    """The sample is the whole shingle set up to and including SAMPLE_SIZE shingles: an entry of exactly 512 gets
+    exact figures, not an estimate from fewer."""
+    words = [f"mot{i}" for i in range(SAMPLE_SIZE + 4)]  # 512 five-word shingles
+    entry = " ".join(words)
+    assert len(set(shingles(entry))) == 512 == SAMPLE_SIZE
+    query = " ".join(words[:400] + [f"autre{i}" for i in range(116)])  # shares the first 396 shingles
+    index = NearDupIndex(window=None)
+    index.add("e", entry, datetime(2024, 5, 2, 8))
+    [m] = index.matches(query)
+    assert m.article_id == "e"
+    assert m.jaccard == round(396 / (512 + 512 - 396), 4) and m.containment == round(396 / 512, 4)
+
+
+def test_similarity_to_an_empty_shingle_set_is_zero_not_an_error() -> None:
+    """The similarity helper's guard: an empty sample or an empty query set scores 0 on both measures. (The index
+    never calls it so: empty texts are neither indexed nor queried.)"""
+    import numpy as np
+
+    from marketwire.news.dedup import _Entry, _similarity
+
+    some = np.unique(np.asarray(shingles(_BODY), dtype=np.uint64))
+    empty = np.zeros(0, dtype=np.uint64)
+    assert _similarity(_Entry(datetime(2024, 5, 2), int(some.size), some), empty) == (0.0, 0.0)
+    assert _similarity(_Entry(datetime(2024, 5, 2), 0, empty), some) == (0.0, 0.0)
+    assert _similarity(_Entry(datetime(2024, 5, 2), int(some.size), some), some) == (1.0, 1.0)
