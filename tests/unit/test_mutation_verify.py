@@ -1,0 +1,492 @@
+"""The price rules of ``marketwire.prices.verify`` on deliveries built in memory, each rule on both sides of its
+threshold or decision.
+
+Series are synthetic with a known volatility: closes alternate by +-``step`` in log terms, so every session moves
+by ``step`` and the rules' robust sigma is about 1.25 * ``step``; a fault is then placed at a known distance from
+the threshold it must cross (or must not). ``verify`` is called directly, as the ingest calls it, so that the
+refusal rule, its field and message and each flag can be read off the result.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+from test_prices import sessions
+
+from marketwire.prices.verify import verify
+
+pytestmark = pytest.mark.unit
+
+LID, SRC = "MWLTEST00001", "prices-csv:kaggle"
+BAR_SCHEMA = {"listing_id": pl.Utf8, "source": pl.Utf8, "calendar": pl.Utf8, "basis": pl.Utf8, "date": pl.Date,
+              "open": pl.Float64, "high": pl.Float64, "low": pl.Float64, "close": pl.Float64, "volume": pl.Float64,
+              "adj_close": pl.Float64, "file": pl.Utf8, "line": pl.Int64, "date_raw": pl.Utf8}
+ACT_SCHEMA = {"listing_id": pl.Utf8, "source": pl.Utf8, "ex_date": pl.Date, "type": pl.Utf8, "value": pl.Float64,
+              "file": pl.Utf8, "line": pl.Int64, "basis": pl.Utf8, "currency": pl.Utf8, "_cg_in_div": pl.Boolean}
+#: the price ratios of splits and reverse splits, as corporate actions produce them
+RATIOS = (1.25, 4 / 3, 1.5, 5 / 3, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 40.0,
+          50.0)
+
+
+def zigzag(n: int, step: float = 0.008, level: float = 50.0) -> list[float]:
+    """Closes alternating by +-``step`` in log terms (every session moves by ``step``)."""
+    return [level * math.exp(step * (i % 2)) for i in range(n)]
+
+
+def frame(closes: list[float | None], *, lid: str = LID, source: str = SRC, calendar: str | None = "XNYS",
+          basis: str = "raw", days: list[date | None] | None = None, opens: list | None = None,
+          highs: list | None = None, lows: list | None = None, volumes: list | None = None,
+          adj: list | None = None, date_raw: list | None = None, first: date = date(2021, 1, 4)) -> pl.DataFrame:
+    """One series as the ingest hands it to ``verify``: high and low 0.4% around the open and close unless given;
+    no ``adj_close`` column unless ``adj`` is given (the ingest drops an empty one)."""
+    n = len(closes)
+    days = days if days is not None else sessions(n, first)
+    opens = opens if opens is not None else list(closes)
+    highs = highs if highs is not None else [None if c is None or o is None else max(o, c) * 1.004
+                                             for o, c in zip(opens, closes)]
+    lows = lows if lows is not None else [None if c is None or o is None else min(o, c) * 0.996
+                                          for o, c in zip(opens, closes)]
+    data = {"listing_id": [lid] * n, "source": [source] * n, "calendar": [calendar] * n, "basis": [basis] * n,
+            "date": days, "open": opens, "high": highs, "low": lows, "close": closes,
+            "volume": volumes if volumes is not None else [100_000.0 + i for i in range(n)],
+            "adj_close": adj, "file": [f"{lid}.csv"] * n, "line": list(range(2, n + 2)),
+            "date_raw": date_raw if date_raw is not None else [None] * n}
+    if adj is None:
+        del data["adj_close"]
+    return pl.DataFrame(data, schema={k: v for k, v in BAR_SCHEMA.items() if k in data})
+
+
+def actions(*rows: tuple, basis: str = "raw", cg_in_div: bool = False) -> pl.DataFrame:
+    """Ledger rows ``(ex_date, type, value)`` or ``(listing_id, ex_date, type, value)``."""
+    out = []
+    for k, row in enumerate(rows):
+        lid, (ex, typ, value) = (LID, row) if len(row) == 3 else (row[0], row[1:])
+        out.append({"listing_id": lid, "source": SRC, "ex_date": ex, "type": typ, "value": value, "file": "a.csv",
+                    "line": k + 2, "basis": basis, "currency": "USD", "_cg_in_div": cg_in_div})
+    return pl.DataFrame(out, schema=ACT_SCHEMA)
+
+
+def ledger(*rows: tuple) -> pl.DataFrame:
+    """Actions already stored: ``(ex_date, type, value)``."""
+    return actions(*rows).select("listing_id", "source", "ex_date", "type", "value")
+
+
+def run(bars: pl.DataFrame, acts: pl.DataFrame | None = None, stored: pl.DataFrame | None = None):
+    return verify(bars, acts if acts is not None else actions(), stored)
+
+
+def flags(v, lid: str = LID) -> dict[int, set[str]]:
+    """Row index (in the series as built) -> the flag codes of the accepted rows that carry any."""
+    df = v.bars.filter((pl.col("listing_id") == lid) & pl.col("flags").is_not_null())
+    return {line - 2: set(f.split(",")) for line, f in df.select("line", "flags").iter_rows()}
+
+
+def flagged(v, code: str, lid: str = LID) -> set[int]:
+    return {i for i, f in flags(v, lid).items() if code in f}
+
+
+def refused(v, lid: str = LID) -> dict[int, tuple[str, str, str]]:
+    """Row index -> (rule, field, message) of the refused rows."""
+    df = v.rejected.filter(pl.col("listing_id") == lid)
+    return {line - 2: (r, f, m) for line, r, f, m in df.select("line", "rule", "field", "message").iter_rows()}
+
+
+def action_flags(v) -> list[tuple[str, date, str, float, str | None]]:
+    return sorted(v.actions.select("listing_id", "ex_date", "type", "value", "flags").iter_rows())
+
+
+def scale(closes: list[float], rows: range | list[int], factor: float) -> list[float]:
+    out = list(closes)
+    for i in rows:
+        out[i] *= factor
+    return out
+
+
+# -- refusals: each rule, its field and its message ------------------------------------------------------------------
+
+def test_ohlc_consistency_allows_a_rounding_margin_of_one_in_a_million():
+    """High below low, or close outside [low, high], is refused only beyond a relative margin of 1e-6."""
+    n = 40
+    c = zigzag(n)
+    highs = [x * 1.004 for x in c]
+    lows = [x * 0.996 for x in c]
+    highs[5] = lows[5] * (1 - 0.5e-6)  # high a hair below low: rounding
+    highs[6] = lows[6] * (1 - 3e-6)
+    c[5], c[6] = lows[5], lows[6]
+    c[10] = highs[10] * (1 + 0.5e-6)  # close a hair above high
+    c[11] = highs[11] * (1 + 3e-6)
+    c[15] = lows[15] * (1 - 0.5e-6)  # close a hair below low
+    c[16] = lows[16] * (1 - 3e-6)
+    opens = [min(max(x, lo), hi) for x, lo, hi in zip(c, lows, highs)]
+    opens[5] = opens[6] = None
+    v = run(frame(c, opens=opens, highs=highs, lows=lows))
+    assert {i: r[:2] for i, r in refused(v).items()} == {6: ("bar.ohlc_inconsistent", "high"),
+                                                        11: ("bar.ohlc_inconsistent", "high"),
+                                                        16: ("bar.ohlc_inconsistent", "high")}
+    assert refused(v)[11][2] == f"high {highs[11]} low {lows[11]} close {c[11]}: high below low, or close outside " \
+                                "[low, high]"
+    assert v.bars.height == n - 3
+
+
+def test_non_positive_prices_are_refused_naming_the_first_such_price():
+    """A price at or below zero is refused (zero included), the field named is the first of open, high, low,
+    close that is at or below zero; a zero is not a sub-tick price."""
+    c = zigzag(30)
+    opens, lows = list(c), [x * 0.996 for x in c]
+    opens[3] = 0.0
+    lows[7] = -1.0
+    c[12] = 0.0
+    lows[12] = 0.0
+    v = run(frame(c, opens=opens, lows=lows))
+    got = refused(v)
+    assert {i: r[:2] for i, r in got.items()} == {3: ("bar.non_positive_price", "open"),
+                                                 7: ("bar.non_positive_price", "low"),
+                                                 12: ("bar.non_positive_price", "low")}
+    assert got[3][2] == f"open 0.0 high {c[3] * 1.004} low {lows[3]} close {c[3]}: a price at or below zero"
+
+
+def test_volume_must_be_a_non_negative_whole_number():
+    """A negative volume is refused, zero is not; a fractional volume is refused, a whole one in float form is
+    not; a missing volume passes."""
+    c = zigzag(30)
+    vol = [1000.0] * 30
+    vol[3], vol[4], vol[8], vol[9], vol[12] = -1.0, 0.0, 2.5, 3.0, None
+    got = refused(run(frame(c, volumes=vol)))
+    assert got == {3: ("bar.negative_volume", "volume", "volume -1.0 is negative"),
+                   8: ("bar.volume_not_integer", "volume", "volume 2.5 is not a whole number")}
+
+
+def test_non_finite_values_are_refused_naming_the_first_such_column():
+    c = zigzag(30)
+    opens, vol = list(c), [1000.0] * 30
+    c[3] = math.inf
+    opens[6], c[6] = math.nan, math.inf
+    vol[9] = math.inf
+    highs = [None if not math.isfinite(x) else x * 1.004 for x in c]
+    lows = [None if not math.isfinite(x) else x * 0.996 for x in c]
+    got = refused(run(frame(c, opens=opens, highs=highs, lows=lows, volumes=vol)))
+    assert got == {3: ("bar.non_finite", "close", "close: inf is not a finite number"),
+                   6: ("bar.non_finite", "open", "open: NaN is not a finite number"),
+                   9: ("bar.non_finite", "volume", "volume: inf is not a finite number")}
+
+
+def test_prices_and_volumes_beyond_the_stored_range_are_refused():
+    """Prices up to 1e9 and volumes up to 1e15 are stored, a hair more is refused; a volume of 5e9 is a volume,
+    not a price out of range."""
+    c = zigzag(30)
+    vol = [1000.0] * 30
+    c[3] = 1e9  # open, high, low and close at the largest price
+    c[4] = 1e9 + 0.5  # the close only
+    vol[8], vol[9], vol[10] = 1e15, 1e15 + 0.5, 5e9
+    opens = [x if i != 4 else 50.0 for i, x in enumerate(c)]
+    highs = [x if i != 4 else 50.0 for i, x in enumerate(c)]
+    v = run(frame(c, opens=opens, highs=highs, lows=list(opens), volumes=vol))
+    got = refused(v)
+    assert got == {
+        4: ("bar.out_of_range", "close",
+            "close: 1000000000.5 is beyond the largest value stored (1e+09 for prices, 1e+15 for volumes)"),
+        9: ("bar.out_of_range", "volume",
+            "volume: 1000000000000000.5 is beyond the largest value stored (1e+09 for prices, 1e+15 for volumes)")}
+
+
+def test_prices_below_the_tick_grid_are_refused():
+    """1e-6 is the smallest price stored; below it (and above zero) a price is refused as sub-tick; a penny
+    stock is not."""
+    c = [0.0001 * math.exp(0.008 * (i % 2)) for i in range(30)]
+    c[5] = 1e-6
+    c[6] = 0.9e-6
+    one = list(c)
+    got = refused(run(frame(c, opens=one, highs=one, lows=one)))
+    assert got == {6: ("bar.sub_tick", "open", "open: 9e-7 is below the smallest price stored (1e-06)")}
+
+
+def test_a_date_that_does_not_parse_is_refused_and_a_two_digit_year_is_named():
+    c = zigzag(10)
+    days = sessions(10)
+    days[3] = days[4] = days[5] = None
+    raw = [None] * 10
+    raw[3], raw[4], raw[5] = "21-01-07", "21/1/8", "2021-13-45"
+    got = refused(run(frame(c, days=days, date_raw=raw)))
+    assert got == {
+        3: ("bar.two_digit_year", "date",
+            "date: 21-01-07 has a two-digit year (1917 or 2017?); write the year with four digits"),
+        4: ("bar.two_digit_year", "date",
+            "date: 21/1/8 has a two-digit year (1917 or 2017?); write the year with four digits"),
+        5: ("bar.unparseable", "date", "date: 2021-13-45 is not a date")}
+
+
+def test_dates_before_1800_or_after_tomorrow_are_refused():
+    """1800-01-01 (a Wednesday) and tomorrow pass the date range; 1799-12-31 and the day after tomorrow do not."""
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date()
+    days = [date(1799, 12, 31), date(1800, 1, 1), date(1800, 1, 2), tomorrow, tomorrow + timedelta(days=1)]
+    c = zigzag(5)
+    got = refused(run(frame(c, days=days, calendar=None)))
+    assert got[0] == ("bar.date_out_of_range", "date", "date: 1799-12-31 is outside 1800-01-01 .. tomorrow")
+    assert got[4][:2] == ("bar.date_out_of_range", "date")
+    assert 1 not in got and 2 not in got
+    assert got.get(3, ("",))[0] != "bar.date_out_of_range"  # tomorrow: in range (refused only on a weekend)
+
+
+def test_missing_close_is_refused():
+    c = zigzag(20)
+    c[4] = None
+    got = refused(run(frame(c)))
+    assert got == {4: ("bar.missing_price", "close", "no close")}
+
+
+def test_weekend_bars_are_refused_by_each_calendars_own_weekdays():
+    """XNYS trades Monday to Friday: a Saturday is refused, Fridays pass. XSAU (Tadawul) trades Sunday to
+    Thursday: there a Friday is refused and a Sunday passes. Each series is judged by its own calendar in one
+    delivery."""
+    ny = sessions(20, date(2023, 1, 3))
+    assert ny[3].weekday() == 4  # Friday 2023-01-06
+    sat = ny[3] + timedelta(days=1)
+    ny_days = ny[:4] + [sat] + ny[4:19]
+    from marketwire.prices import calendars
+
+    sau = [date(1970, 1, 1) + timedelta(days=int(d)) for d in calendars.sessions("XSAU")]
+    sau = [d for d in sau if d >= date(2023, 1, 1)][:20]
+    assert sau[0].weekday() == 6  # 2023-01-01, a Sunday session
+    thu = next(k for k, d in enumerate(sau) if d.weekday() == 3)
+    fri = sau[thu] + timedelta(days=1)
+    sau_days = sau[:thu + 1] + [fri] + sau[thu + 1:19]
+    bars = pl.concat([frame(zigzag(20), days=ny_days), frame(zigzag(20), lid="MWLSAU", days=sau_days,
+                                                             calendar="XSAU")])
+    v = run(bars)
+    assert refused(v) == {4: ("bar.weekend", "date", f"{sat} is a Saturday (the exchange has no sessions on that "
+                                                     "weekday)")}
+    assert refused(v, "MWLSAU") == {thu + 1: ("bar.weekend", "date", f"{fri} is a Friday (the exchange has no "
+                                                                     "sessions on that weekday)")}
+    assert v.bars.height == 38
+
+
+def test_second_bar_for_a_date_is_refused_within_its_series_only():
+    """A date repeated in one series refuses the second bar; the same date in another listing or from another
+    source is that series' own bar."""
+    c = zigzag(20)
+    days = sessions(20)
+    days[8] = days[7]
+    bars = pl.concat([frame(c, days=days), frame(c, lid="MWLOTHER"), frame(c, source="stooq")])
+    v = run(bars)
+    assert refused(v) == {8: ("bar.duplicate_date", "date", f"a second bar for {days[7]} in this delivery")}
+    assert v.bars.height == 59
+
+
+def test_the_first_rule_in_the_catalogue_wins():
+    """A row that breaks several rules is refused by the first: a two-digit year before an unparseable date, a
+    non-finite price before a negative volume, a non-positive price before a negative volume."""
+    c = zigzag(10)
+    days = sessions(10)
+    days[2] = None
+    raw = [None] * 10
+    raw[2] = "21-01-06"
+    vol = [1000.0] * 10
+    c[5], vol[5] = math.inf, -3.0
+    c[7], vol[7] = 0.0, -3.0
+    highs = [None if not math.isfinite(x) else x * 1.004 for x in c]
+    got = refused(run(frame(c, days=days, date_raw=raw, volumes=vol, highs=highs)))
+    assert {i: r[0] for i, r in got.items()} == {2: "bar.two_digit_year", 5: "bar.non_finite",
+                                                7: "bar.non_positive_price"}
+
+
+# -- order of the delivery -----------------------------------------------------------------------------------------
+
+def test_series_are_put_in_date_order_when_the_delivery_is_not():
+    """Rows of a series delivered out of order or in two runs are sorted before the rules: a repeated date is
+    found though its two bars were apart in the file, and a 2:1 split is found between the runs."""
+    a = zigzag(60)
+    a = scale(a, range(30, 60), 0.5)
+    days = sessions(60)
+    first, second = frame(a[:30], days=days[:30]), frame(a[30:], days=days[30:])
+    second = second.with_columns((pl.col("line") + 30).alias("line"))
+    other = frame(zigzag(60, level=20.0), lid="MWLOTHER")
+    v = run(pl.concat([first, other, second]))
+    assert refused(v) == {} and v.bars.height == 120
+    assert flags(v) == {30: {"bar.unrecorded_split"}}
+    assert flags(v, "MWLOTHER") == {}
+    # the same rows reversed, with one date repeated far from its twin
+    rows = pl.concat([first, second]).reverse()
+    rows = rows.with_columns(pl.when(pl.col("line") == 50).then(pl.lit(days[3])).otherwise(pl.col("date"))
+                             .alias("date"))
+    v = run(rows)
+    assert {i: r[0] for i, r in refused(v).items()} == {48: "bar.duplicate_date"}
+
+
+def test_each_listing_and_source_is_its_own_series():
+    """A listing in pence from one source and in pounds from another, delivered together: neither series has a
+    jump, nor does a second listing at another price level."""
+    bars = pl.concat([frame(zigzag(40, level=50.0)), frame(zigzag(40, level=5000.0), source="lse"),
+                      frame(zigzag(40, level=0.5), lid="MWLCHEAP")])
+    v = run(bars)
+    assert v.bars.height == 120 and v.bars.get_column("flags").null_count() == 120
+
+
+# -- actions refused -----------------------------------------------------------------------------------------------
+
+def test_actions_with_values_beyond_range_or_below_zero_are_refused():
+    d = sessions(20)
+    acts = actions((d[3], "dividend", math.inf), (d[4], "dividend", 1e9 + 0.5), (d[5], "dividend", 1e9),
+                   (d[6], "dividend", -0.5), (d[7], "dividend", 0.25))
+    v = run(frame(zigzag(20)), acts)
+    rej = sorted(v.rejected_actions.select("ex_date", "rule", "field", "message").iter_rows())
+    assert rej == [(d[3], "action.out_of_range", "value", "dividend inf is not a finite number up to 1e+09"),
+                   (d[4], "action.out_of_range", "value",
+                    "dividend 1000000000.5 is not a finite number up to 1e+09"),
+                   (d[6], "action.non_positive", "value", "dividend -0.5 is below zero")]
+    assert sorted(v.actions.get_column("ex_date").to_list()) == [d[5], d[7]]
+
+
+# -- spikes and the robust volatility they are measured against -----------------------------------------------------
+
+def test_spike_bar_has_a_floor_of_eight_percent_in_a_quiet_series():
+    """With sigma at its floor (0.4%: 6 sigma is 2.4%), a one-day move must still exceed 8% to be a spike."""
+    c = zigzag(120, step=0.002)
+    c[40] *= math.exp(0.09)
+    c[80] *= math.exp(-0.07)
+    v = run(frame(c))
+    assert flags(v) == {40: {"bar.spike"}}
+
+
+def test_series_shorter_than_ten_moves_are_judged_at_a_sigma_of_two_percent():
+    """Under ten moves the rolling volatility is unknown and taken as 2% (a spike bar of 12%): a 15% spike in
+    ten bars (nine moves) is flagged; with eleven bars (ten moves) sigma is measured, the spike's own two moves
+    raise it and the same spike is not flagged."""
+    ten, eleven = zigzag(10, step=0.002), zigzag(11, step=0.002)
+    ten[5] *= math.exp(0.15)
+    eleven[5] *= math.exp(0.15)
+    v = run(pl.concat([frame(ten), frame(eleven, lid="MWLELEVEN")]))
+    assert flags(v) == {5: {"bar.spike"}}
+    assert flags(v, "MWLELEVEN") == {}
+
+
+def test_spike_must_revert_most_of_the_way_the_next_day():
+    """A 35% jump is a spike when the next day gives back all but under 35% of it (settles 10% higher), not when
+    it settles 15% higher, nor when the next day moves on in the same direction."""
+    base = zigzag(80, step=0.005)
+    back = [x * (math.exp(0.10) if i > 40 else 1) for i, x in enumerate(base)]
+    half = [x * (math.exp(0.15) if i > 40 else 1) for i, x in enumerate(base)]
+    on = [x * (math.exp(0.35) if i == 40 else math.exp(0.70) if i > 40 else 1) for i, x in enumerate(base)]
+    for s in (back, half):
+        s[40] = base[40] * math.exp(0.35)
+    v = run(pl.concat([frame(back), frame(half, lid="MWLHALF"), frame(on, lid="MWLON")]))
+    assert flags(v) == {40: {"bar.spike"}}
+    assert not any("bar.spike" in f for f in flags(v, "MWLHALF").values())
+    assert not any("bar.spike" in f for f in flags(v, "MWLON").values())
+
+
+def test_stale_sessions_do_not_lower_the_spike_bar_of_their_neighbours():
+    """Sessions without a move are left out of the volatility: after 40 stale sessions a 15% spike is still within
+    6 sigma of a series moving 2% a day (counting the stale days would put the bar at 11%); a 27% spike is not."""
+    def with_stale(spike: float) -> list[float]:
+        c = zigzag(240, step=0.02)
+        for i in range(100, 140):
+            c[i] = c[99]
+        c[145] *= math.exp(spike)
+        return c
+
+    vol = [1000.0] * 100 + [0.0] * 40 + [1000.0] * 100
+    v = run(pl.concat([frame(with_stale(0.13), volumes=vol), frame(with_stale(0.25), lid="MWLBIG", volumes=vol)]))
+    assert flagged(v, "bar.spike") == set()
+    assert flagged(v, "bar.spike", "MWLBIG") == {145}
+    assert flagged(v, "bar.stale") == set(range(100, 140))
+
+
+def test_huge_moves_are_capped_at_ten_percent_in_the_volatility():
+    """A unit error (moves of 460%) nearby does not hide a 30% spike: each move counts at most 10% in sigma."""
+    c = scale(zigzag(240, step=0.005), range(100, 105), 100)
+    c[120] *= math.exp(0.3)
+    v = run(frame(c))
+    assert flags(v) == {**{i: {"bar.unit_jump"} for i in range(100, 106)}, 120: {"bar.spike"}}
+
+
+def test_a_reverting_one_day_doubling_is_a_spike_and_its_reversal_no_split():
+    """A close twice its neighbours for one day: the jump and the way back are both near a 2:1 split ratio, but the
+    day is a spike and the next day (its reversal) is not a new level."""
+    c = zigzag(80)
+    c[40] *= 2
+    assert flags(run(frame(c))) == {40: {"bar.spike"}}
+
+
+# -- unit errors ---------------------------------------------------------------------------------------------------
+
+def test_unit_steps_are_100x_or_1000x_within_a_factor_of_e_to_the_035():
+    """Runs at 100 * e^0.3 (135x) or 100 * e^-0.3 (74x) the usual level are unit errors (run and the step back);
+    at 100 * e^0.4 (149x) the step is too far from any power of ten; a lasting 10x step is a 10:1 split, not a
+    change of unit."""
+    def run_at(factor: float) -> list[float]:
+        return scale(zigzag(200), range(100, 110), factor)
+
+    v = run(pl.concat([frame(run_at(100 * math.exp(0.3))), frame(run_at(100 * math.exp(-0.3)), lid="MWLLOW"),
+                       frame(run_at(100 * math.exp(0.4)), lid="MWLFAR"),
+                       frame(scale(zigzag(200), range(100, 200), 0.1), lid="MWLTEN")]))
+    assert flagged(v, "bar.unit_jump") == set(range(100, 111))
+    assert flagged(v, "bar.unit_jump", "MWLLOW") == set(range(100, 111))
+    assert flagged(v, "bar.unit_jump", "MWLFAR") == set()
+    assert flags(v, "MWLTEN") == {100: {"bar.unrecorded_split"}}
+
+
+def test_unit_steps_are_counted_in_powers_of_ten():
+    """Up 1000x, down 100x (still 10x off), up 100x, down 1000x: every row between the first step and the last is
+    off the usual level, though no single step back undoes the one before it."""
+    c = scale(zigzag(200), range(100, 110), 1000)
+    c = scale(c, range(110, 120), 10)
+    c = scale(c, range(120, 130), 1000)
+    v = run(frame(c))
+    assert flagged(v, "bar.unit_jump") == set(range(100, 131))
+
+
+def test_a_bar_spanning_more_than_30x_from_low_to_high_is_a_unit_error():
+    """A bar whose high is over 30 times its low mixes units (a price in pence among prices in pounds); 29.5x
+    is left alone."""
+    c = zigzag(60)
+    highs = [x * 1.004 for x in c]
+    lows = [x * 0.996 for x in c]
+    highs[20], lows[20] = c[20] * 6.1, c[20] / 5  # 30.5x
+    highs[40], lows[40] = c[40] * 5.9, c[40] / 5  # 29.5x
+    v = run(frame(c, highs=highs, lows=lows))
+    assert flags(v) == {20: {"bar.unit_jump"}}
+
+
+# -- stale feed and open outside the range ---------------------------------------------------------------------------
+
+def test_stale_feed_is_two_or_more_repeated_closes_without_volume():
+    c = zigzag(60)
+    vol = [1000.0] * 60
+    c[10] = c[11] = c[9]  # two sessions repeating the close of the 9th without volume: flagged
+    vol[10] = vol[11] = 0.0
+    c[20] = c[19]  # one session: not a run
+    vol[20] = 0.0
+    c[30] = c[31] = c[29]  # repeated with volume: a quiet market
+    vol[40] = vol[41] = 0.0  # no volume but the close moves
+    v = run(frame(c, volumes=vol))
+    assert flags(v) == {10: {"bar.stale"}, 11: {"bar.stale"}}
+
+
+def test_open_outside_the_days_range_is_flagged_beyond_a_rounding_margin():
+    c = zigzag(40)
+    opens = list(c)
+    highs = [x * 1.004 for x in c]
+    lows = [x * 0.996 for x in c]
+    opens[10] = highs[10] * (1 + 0.5e-6)
+    opens[12] = highs[12] * (1 + 3e-6)
+    opens[14] = lows[14] * (1 - 0.5e-6)
+    opens[16] = lows[16] * (1 - 3e-6)
+    v = run(frame(c, opens=opens, highs=highs, lows=lows))
+    assert flags(v) == {12: {"bar.open_outside_range"}, 16: {"bar.open_outside_range"}}
+
+
+# -- exchange sessions -----------------------------------------------------------------------------------------------
+
+def test_non_session_days_are_flagged_only_within_the_calendars_span():
+    """A weekday holiday is flagged; 1950-01-02, the day before the first XNYS session the calendar holds, cannot
+    be judged and is not."""
+    early = [date(1950, 1, 2)] + sessions(30, date(1950, 1, 3))
+    late = sessions(30, date(1956, 12, 10))
+    k = next(i for i, d in enumerate(late) if d > date(1956, 12, 24))
+    late = late[:k] + [date(1956, 12, 24)] + late[k:29]
+    v = run(pl.concat([frame(zigzag(31), days=early), frame(zigzag(30), lid="MWLLATE", days=late)]))
+    assert flags(v) == {}
+    assert flags(v, "MWLLATE") == {k: {"bar.non_session"}}
