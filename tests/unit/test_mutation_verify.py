@@ -490,3 +490,226 @@ def test_non_session_days_are_flagged_only_within_the_calendars_span():
     v = run(pl.concat([frame(zigzag(31), days=early), frame(zigzag(30), lid="MWLLATE", days=late)]))
     assert flags(v) == {}
     assert flags(v, "MWLLATE") == {k: {"bar.non_session"}}
+
+
+# -- lasting split-like jumps --------------------------------------------------------------------------------------
+
+def jump(factor: float, step: float = 0.008, n: int = 122, at: int = 61) -> list[float]:
+    """A zigzag series whose closes from row ``at`` (odd: the day's own move is +``step``) are ``factor`` times
+    what they were: the log move on that day is log(factor) + step."""
+    return scale(zigzag(n, step=step), range(at, n), factor)
+
+
+@pytest.mark.parametrize("d", [0.0, 0.03, -0.03, 0.05, -0.05])
+def test_lasting_jumps_near_a_split_ratio_are_unrecorded_splits(d):
+    """A lasting drop by a split ratio (within 0.04 in log terms, 1.2x at least) is an unrecorded split; 0.05
+    away from every ratio it is not."""
+    step = 0.008
+    bars = []
+    expect = {}
+    for k, ratio in enumerate(RATIOS):
+        x = math.log(ratio) + d  # the size of the day's move, log terms
+        bars.append(frame(jump(math.exp(-x - step), step), lid=f"MWLR{k:02d}"))
+        expect[f"MWLR{k:02d}"] = x > math.log(1.2) and min(abs(x - math.log(q)) for q in RATIOS) < 0.04
+    v = run(pl.concat(bars))
+    got = {f"MWLR{k:02d}": flags(v, f"MWLR{k:02d}") for k in range(len(RATIOS))}
+    assert {lid: f for lid, f in got.items() if f} == {lid: {61: {"bar.unrecorded_split"}}
+                                                        for lid, e in expect.items() if e}
+    if d in (0.0, 0.03, -0.03):
+        assert all(expect.values())
+
+
+def test_split_like_jump_must_exceed_eight_sigmas():
+    """In a series moving 3.4% a day (sigma 4.4%, 8 sigma 35%) a lasting 1.5x drop of 37% is a split; moving 3.9%
+    a day (8 sigma 40%) the same drop, 36.6%, is ordinary."""
+    v = run(pl.concat([frame(jump(1 / 1.5, 0.034)), frame(jump(1 / 1.5, 0.039), lid="MWLWILD")]))
+    assert flags(v) == {61: {"bar.unrecorded_split"}}
+    assert flags(v, "MWLWILD") == {}
+
+
+def test_split_ratio_tolerance_widens_to_two_sigmas_in_a_volatile_series():
+    """Sigma 3.15%: a drop 0.05 (log) short of 2:1 is within two sigmas of the ratio, 0.075 short is not."""
+    step = 0.024
+    v = run(pl.concat([frame(jump(0.5 * math.exp(0.05 - step), step)),
+                       frame(jump(0.5 * math.exp(0.075 - step), step), lid="MWLFAR")]))
+    assert flags(v) == {61: {"bar.unrecorded_split"}}
+    assert flags(v, "MWLFAR") == {}
+
+
+def test_the_opening_gap_carries_a_split_when_the_days_move_blurs_it():
+    """A 2:1 split on a day the shares then rose 6%: the close is 0.06 off the ratio, the open (at half the
+    previous close) is on it. A crash that opens 17% down and closes 45% down is not a split."""
+    c = jump(0.5 * math.exp(0.06 - 0.008))
+    opens = list(c)
+    opens[61] = c[60] * 0.5
+    crash = jump(math.exp(-0.6 - 0.008), step=0.024)
+    crash_open = list(crash)
+    crash_open[61] = crash[60] * math.exp(-0.17)
+    v = run(pl.concat([frame(c, opens=opens), frame(crash, opens=crash_open, lid="MWLCRASH")]))
+    assert flags(v) == {61: {"bar.unrecorded_split"}}
+    assert flags(v, "MWLCRASH") == {}
+
+
+def test_recorded_split_explains_the_jump_and_a_missing_jump_is_a_mismatch():
+    """A 2:1 split in the ledger (delivered or stored): a raw series halving on the ex date is not flagged, one
+    that does not move has its split flagged; an adjusted series must not jump, and is flagged when it does."""
+    halves, flat = jump(0.5), zigzag(122)
+    d = sessions(122)[61]
+    bars = pl.concat([frame(halves), frame(flat, lid="MWLFLAT"), frame(flat, lid="MWLADJ", basis="adjusted"),
+                      frame(halves, lid="MWLADJJUMP", basis="adjusted")])
+    acts = actions((d, "split", 2.0), ("MWLFLAT", d, "split", 2.0), ("MWLADJ", d, "split", 2.0),
+                   ("MWLADJJUMP", d, "split", 2.0))
+    v = run(bars, acts)
+    assert all(flags(v, lid) == {} for lid in (LID, "MWLFLAT", "MWLADJ", "MWLADJJUMP"))
+    assert [(a[0], a[4]) for a in action_flags(v)] == [("MWLADJ", None), ("MWLADJJUMP", "split.mismatch"),
+                                                      ("MWLFLAT", "split.mismatch"), (LID, None)]
+    # the split stored earlier explains the jump of a later delivery
+    v = run(frame(halves), stored=ledger((d, "split", 2.0)))
+    assert flags(v) == {}
+
+
+def test_split_jump_tolerance_is_ten_percent_or_five_sigmas():
+    """Quiet series: a 2:1 split whose day ends 8% off the ratio passes, 12% off is a mismatch. Sigma 3.15% (5
+    sigma 15.7%): 14% off passes, 17.5% off is a mismatch."""
+    d = sessions(122)[61]
+    cases = {"MWLQ08": (0.08, 0.008), "MWLQ12": (0.12, 0.008), "MWLV14": (0.14, 0.024), "MWLV17": (0.175, 0.024)}
+    bars = pl.concat([frame(jump(0.5 * math.exp(off - step), step), lid=lid) for lid, (off, step) in cases.items()])
+    v = run(bars, actions(*[(lid, d, "split", 2.0) for lid in cases]))
+    assert [(a[0], a[4]) for a in action_flags(v)] == [("MWLQ08", None), ("MWLQ12", "split.mismatch"),
+                                                      ("MWLV14", None), ("MWLV17", "split.mismatch")]
+
+
+# -- dividends -----------------------------------------------------------------------------------------------------
+
+def dropping(n: int, at: int, fraction: float, step: float = 0.002) -> list[float]:
+    """A quiet series whose closes fall by ``fraction`` (of the previous close, about) from row ``at`` on."""
+    return scale(zigzag(n, step=step), range(at, n), 1 - fraction)
+
+
+def test_dividend_above_three_percent_must_show_as_a_price_drop_on_raw_series():
+    """A 4% dividend with the price falling 4% is fine; without the fall it is flagged on a raw series, not on an
+    adjusted one (where the vendor took the drop out); a 2.8% dividend is not checked, 3.2% is."""
+    n, at = 60, 30
+    d = sessions(n)[at]
+    p = zigzag(n, step=0.002)[at - 1]
+    bars = pl.concat([frame(dropping(n, at, 0.04)), frame(zigzag(n, step=0.002), lid="MWLNODROP"),
+                      frame(zigzag(n, step=0.002), lid="MWLADJ", basis="adjusted"),
+                      frame(zigzag(n, step=0.002), lid="MWLSMALL"), frame(zigzag(n, step=0.002), lid="MWL32")])
+    acts = actions((d, "dividend", 0.04 * p), ("MWLNODROP", d, "dividend", 0.04 * p),
+                   ("MWLADJ", d, "dividend", 0.04 * p), ("MWLSMALL", d, "dividend", 0.028 * p),
+                   ("MWL32", d, "dividend", 0.032 * p))
+    v = run(bars, acts)
+    assert {a[0]: a[4] for a in action_flags(v)} == {LID: None, "MWLNODROP": "dividend.no_price_drop",
+                                                     "MWLADJ": None, "MWLSMALL": None,
+                                                     "MWL32": "dividend.no_price_drop"}
+
+
+def test_dividend_price_drop_tolerance_is_half_the_drop_or_four_sigmas():
+    """A 10% dividend (expected log move -0.105): in a quiet series a fall 0.04 short of it passes and 0.065 short
+    is flagged (half the drop: 0.053); with sigma 3.15% (4 sigma 12.6%) 0.10 short passes and 0.14 short is
+    flagged."""
+    n, at = 80, 40
+    days = sessions(n)
+    cases = {"MWLQ04": (0.04, 0.002), "MWLQ065": (0.065, 0.002), "MWLV10": (0.10, 0.024), "MWLV14": (0.14, 0.024)}
+    bars, acts = [], []
+    expected = math.log(0.9)
+    for lid, (short, step) in cases.items():
+        base = zigzag(n, step=step)  # row 40 is even: the day's own move is -step
+        bars.append(frame(scale(base, range(at, n), math.exp(expected + short + step)), lid=lid))
+        acts.append((lid, days[at], "dividend", 0.1 * base[at - 1]))
+    v = run(pl.concat(bars), actions(*acts))
+    assert {a[0]: a[4] for a in action_flags(v)} == {"MWLQ04": None, "MWLQ065": "dividend.no_price_drop",
+                                                     "MWLV10": None, "MWLV14": "dividend.no_price_drop"}
+
+
+def test_dividend_larger_than_a_third_of_the_price_is_implausible():
+    """35% of the previous close is the most a dividend is believed to be (each series falls by its dividend); a
+    dividend above the price itself is both implausible and without the drop it would need."""
+    n, at = 60, 30
+    d = sessions(n)[at]
+    p = zigzag(n, step=0.002)[at - 1]
+    bars = pl.concat([frame(dropping(n, at, 0.34), lid="MWL34"), frame(dropping(n, at, 0.36), lid="MWL36"),
+                      frame(zigzag(n, step=0.002), lid="MWL120")])
+    acts = actions(("MWL34", d, "dividend", 0.34 * p), ("MWL36", d, "dividend", 0.36 * p),
+                   ("MWL120", d, "dividend", 1.2 * p))
+    v = run(bars, acts)
+    assert {a[0]: a[4] for a in action_flags(v)} == {
+        "MWL34": None, "MWL36": "dividend.implausible", "MWL120": "dividend.implausible,dividend.no_price_drop"}
+
+
+def test_dividend_twenty_times_the_usual_one_is_implausible():
+    """With three dividends or more on record, one above 20 times their median is a unit error (cents read as
+    dollars); 19.5 times is not flagged as such; a split is never compared with the dividends."""
+    n = 80
+    days = sessions(n)
+    stored = ledger(*[(lid, days[k], "dividend", 0.5) for lid in ("MWL205", "MWL195") for k in (5, 25)])
+    stored = pl.concat([stored, ledger(*[("MWLSPLIT", days[k], "dividend", 0.05) for k in (5, 15, 25)])])
+    bars = pl.concat([frame(dropping(n, 50, 0.205), lid="MWL205"), frame(dropping(n, 50, 0.195), lid="MWL195"),
+                      frame(jump(0.5, n=n, at=51), lid="MWLSPLIT")])
+    acts = actions(("MWL205", days[50], "dividend", 10.25), ("MWL195", days[50], "dividend", 9.75),
+                   ("MWLSPLIT", days[51], "split", 2.0))
+    v = run(bars, acts, stored)
+    got = {a[0]: a[4] for a in action_flags(v)}
+    assert "dividend.implausible" in (got["MWL205"] or "")
+    assert "dividend.implausible" not in (got["MWL195"] or "")
+    assert got["MWLSPLIT"] is None
+
+
+def test_the_same_dividend_twice_within_a_week_is_a_duplicate():
+    """Two dividends of one series 7 days apart and within 25% of each other are both flagged; 8 days apart, 30%
+    apart, in two listings or from two sources, or a capital gain beside a dividend, they are not."""
+    a, b, c = date(2021, 2, 1), date(2021, 2, 8), date(2021, 2, 9)  # sessions; b - a: 7 days, c - a: 8 days
+    pairs = {"MWLDUP": (a, 1.0, b, 1.2), "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3)}
+    rows = [(lid, x, "dividend", vx) for lid, (x, vx, _, _) in pairs.items()]
+    rows += [(lid, y, "dividend", vy) for lid, (_, _, y, vy) in pairs.items()]
+    rows += [("MWLLIST1", a, "dividend", 1.0), ("MWLLIST2", b, "dividend", 1.0),
+             ("MWLCG", a, "capital_gain", 1.0), ("MWLCG", b, "dividend", 1.0)]
+    acts = pl.concat([actions(*rows), actions(("MWLSRC", a, "dividend", 1.0)),
+                      actions(("MWLSRC", b, "dividend", 1.0)).with_columns(pl.lit("stooq").alias("source"))])
+    lids = ["MWLDUP", "MWLEIGHT", "MWLFAR", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC"]
+    bars = pl.concat([frame(zigzag(60, step=0.002), lid=lid) for lid in lids]
+                     + [frame(zigzag(60, step=0.002), lid="MWLSRC", source="stooq")])
+    v = run(bars, acts)
+    got = sorted((r[0], r[2], r[4]) for r in action_flags(v) if r[4])
+    assert got == [("MWLDUP", "dividend", "dividend.duplicate"), ("MWLDUP", "dividend", "dividend.duplicate")]
+
+
+def test_capital_gain_already_inside_the_dividend_is_flagged_for_yfinance_files():
+    """yfinance reports a fund's capital gain inside the dividend of the same day: a capital gain up to the
+    dividend is flagged there (equal included), a larger one is not, nor is one from other files."""
+    n = 40
+    d = sessions(n)[20]
+    cases = {"MWLCG04": 0.4, "MWLCG10": 1.0, "MWLCG12": 1.2}
+    bars = pl.concat([frame(zigzag(n, step=0.002), lid=lid) for lid in [*cases, "MWLCSV"]])
+    rows = [r for lid, cg in cases.items() for r in ((lid, d, "dividend", 1.0), (lid, d, "capital_gain", cg))]
+    acts = pl.concat([actions(*rows, cg_in_div=True),
+                      actions(("MWLCSV", d, "dividend", 1.0), ("MWLCSV", d, "capital_gain", 0.4))])
+    v = run(bars, acts)
+    got = sorted((r[0], r[4]) for r in action_flags(v) if r[2] == "capital_gain")
+    assert got == [("MWLCG04", "capital_gain.in_dividend"), ("MWLCG10", "capital_gain.in_dividend"),
+                   ("MWLCG12", None), ("MWLCSV", None)]
+
+
+# -- the vendor's adjusted close -------------------------------------------------------------------------------------
+
+def test_vendor_adjustment_steps_must_match_the_ledger():
+    """adj_close / close steps by 1 - dividend / previous close on an ex date and by 1 / ratio on a raw split
+    (both on one day here): such a file passes. A file whose factor ignores the dividend has the dividend
+    flagged; a step of 0.25% without any action flags the bar, one of 0.15% does not."""
+    n = 100
+    days = sessions(n)
+    c = scale(dropping(n, 30, 0.02), range(60, n), 0.5)
+    div, p = 1.0, c[29]
+    c2 = dropping(n, 30, 0.02)
+    no_div = [x * (0.9975 if i < 70 else 1.0) * (0.9985 if i < 85 else 1.0) for i, x in enumerate(c2)]
+    acts = actions((days[30], "dividend", div), (days[60], "dividend", div), (days[60], "split", 2.0),
+                   ("MWLVENDOR", days[30], "dividend", div))
+    good = [x * (1 - div / p) * 0.5 if i < 30 else x * 0.5 if i < 60 else x for i, x in enumerate(c)]
+    p60 = c[59]
+    good = [g * (1 - div / p60) if i < 60 else g for i, g in enumerate(good)]
+    v = run(pl.concat([frame(c, adj=good), frame(c2, adj=no_div, lid="MWLVENDOR")]), acts)
+    assert flags(v) == {}
+    assert flags(v, "MWLVENDOR") == {70: {"bar.adj_mismatch"}}
+    assert [(a[0], a[2], a[4]) for a in action_flags(v)] == [
+        (LID, "dividend", None), (LID, "dividend", None), (LID, "split", None),
+        ("MWLVENDOR", "dividend", "dividend.vendor_mismatch")]
