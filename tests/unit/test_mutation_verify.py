@@ -116,6 +116,8 @@ def test_ohlc_consistency_allows_a_rounding_margin_of_one_in_a_million():
     highs[5] = lows[5] * (1 - 0.5e-6)  # high a hair below low: rounding
     highs[6] = lows[6] * (1 - 3e-6)
     c[5], c[6] = lows[5], lows[6]
+    highs[20] = c[20] = lows[20] * (1 - 1e-6)  # high and close exactly at the margin below low: passes
+    c[22] = highs[22] * (1 + 1e-6)  # close exactly at the margin above high: passes
     c[10] = highs[10] * (1 + 0.5e-6)  # close a hair above high
     c[11] = highs[11] * (1 + 3e-6)
     c[15] = lows[15] * (1 - 0.5e-6)  # close a hair below low
@@ -350,6 +352,17 @@ def test_spike_bar_has_a_floor_of_eight_percent_in_a_quiet_series():
     assert flags(v) == {40: {"bar.spike"}}
 
 
+def test_spike_bar_is_six_sigmas():
+    """A series moving 2% a day (sigma 2.8%, 6 sigma 16.9%): a one-day move of 18.3% and back is a spike, one of
+    15.5% (5.5 sigma) is not."""
+    big, small = zigzag(122, step=0.02), zigzag(122, step=0.02)
+    big[61] *= math.exp(0.163)  # row 61 is odd: the day's move is 0.163 + 0.02
+    small[61] *= math.exp(0.135)
+    v = run(pl.concat([frame(big), frame(small, lid="MWLSMALL")]))
+    assert flags(v) == {61: {"bar.spike"}}
+    assert flags(v, "MWLSMALL") == {}
+
+
 def test_series_shorter_than_ten_moves_are_judged_at_a_sigma_of_two_percent():
     """Under ten moves the rolling volatility is unknown and taken as 2% (a spike bar of 12%): a 15% spike in
     ten bars (nine moves) is flagged; with eleven bars (ten moves) sigma is measured, the spike's own two moves
@@ -474,6 +487,8 @@ def test_open_outside_the_days_range_is_flagged_beyond_a_rounding_margin():
     opens[12] = highs[12] * (1 + 3e-6)
     opens[14] = lows[14] * (1 - 0.5e-6)
     opens[16] = lows[16] * (1 - 3e-6)
+    opens[20] = highs[20] * (1 + 1e-6)  # exactly at the margin: not flagged
+    opens[22] = lows[22] * (1 - 1e-6)
     v = run(frame(c, opens=opens, highs=highs, lows=lows))
     assert flags(v) == {12: {"bar.open_outside_range"}, 16: {"bar.open_outside_range"}}
 
