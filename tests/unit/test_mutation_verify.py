@@ -326,6 +326,16 @@ def test_each_listing_and_source_is_its_own_series():
     assert v.bars.height == 120 and v.bars.get_column("flags").null_count() == 120
 
 
+def test_a_listings_history_from_two_sources_in_one_delivery_is_two_series():
+    """One listing delivered by stooq for the first 40 sessions and by the LSE (in pence) for the next 40, in date
+    order: two series, neither with a jump."""
+    days = sessions(80)
+    bars = pl.concat([frame(zigzag(40), source="stooq", days=days[:40]),
+                      frame(zigzag(40, level=5000.0), source="lse", days=days[40:])])
+    v = run(bars)
+    assert v.bars.height == 80 and v.bars.get_column("flags").null_count() == 80
+
+
 # -- actions refused -----------------------------------------------------------------------------------------------
 
 def test_actions_with_values_beyond_range_or_below_zero_are_refused():
@@ -441,6 +451,19 @@ def test_unit_steps_are_100x_or_1000x_within_a_factor_of_e_to_the_035():
     assert flags(v, "MWLTEN") == {100: {"bar.unrecorded_split"}}
 
 
+def test_unit_step_tolerance_is_035_in_log_terms():
+    """A run at 100 * e^0.34 of the usual level is a unit error, one at 100 * e^0.36 is not (0.35 is the
+    tolerance, in natural log terms, around 100x)."""
+    step = 0.001  # rows 101 and 111 are odd: the moves in and out are 0.34 (0.36) and 0.338 (0.358) off 100x
+
+    def run_at(dev: float) -> list[float]:
+        return scale(zigzag(200, step=step), range(101, 111), 100 * math.exp(dev - step))
+
+    v = run(pl.concat([frame(run_at(0.34)), frame(run_at(0.36), lid="MWLOUT")]))
+    assert flagged(v, "bar.unit_jump") == set(range(101, 112))
+    assert flagged(v, "bar.unit_jump", "MWLOUT") == set()
+
+
 def test_unit_steps_are_counted_in_powers_of_ten():
     """Up 1000x, down 100x (still 10x off), up 100x, down 1000x: every row between the first step and the last is
     off the usual level, though no single step back undoes the one before it."""
@@ -453,12 +476,14 @@ def test_unit_steps_are_counted_in_powers_of_ten():
 
 def test_a_bar_spanning_more_than_30x_from_low_to_high_is_a_unit_error():
     """A bar whose high is over 30 times its low mixes units (a price in pence among prices in pounds); 29.5x
-    is left alone."""
+    and exactly 30x are left alone."""
     c = zigzag(60)
     highs = [x * 1.004 for x in c]
     lows = [x * 0.996 for x in c]
     highs[20], lows[20] = c[20] * 6.1, c[20] / 5  # 30.5x
     highs[40], lows[40] = c[40] * 5.9, c[40] / 5  # 29.5x
+    assert c[50] == 50.0
+    highs[50], lows[50] = 60.0, 2.0  # exactly 30x: not over
     v = run(frame(c, highs=highs, lows=lows))
     assert flags(v) == {20: {"bar.unit_jump"}}
 
@@ -728,3 +753,18 @@ def test_vendor_adjustment_steps_must_match_the_ledger():
     assert [(a[0], a[2], a[4]) for a in action_flags(v)] == [
         (LID, "dividend", None), (LID, "dividend", None), (LID, "split", None),
         ("MWLVENDOR", "dividend", "dividend.vendor_mismatch")]
+
+
+def test_vendor_factor_of_a_fund_steps_by_the_dividend_alone():
+    """yfinance: a fund's capital gain is inside the dividend of the same day, and the adjustment factor steps by
+    the dividend alone; the capital gain is not counted twice and the rows are not repeated."""
+    n = 60
+    days = sessions(n)
+    c = dropping(n, 30, 0.02)
+    div = 1.0
+    adj = [x * (1 - div / c[29]) if i < 30 else x for i, x in enumerate(c)]
+    acts = actions((days[30], "dividend", div), (days[30], "capital_gain", 0.4), cg_in_div=True)
+    v = run(frame(c, adj=adj), acts)
+    assert v.bars.height == n and flags(v) == {}
+    assert [(a[2], a[4]) for a in action_flags(v)] == [("capital_gain", "capital_gain.in_dividend"),
+                                                      ("dividend", None)]
