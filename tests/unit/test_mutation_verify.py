@@ -118,6 +118,7 @@ def test_ohlc_consistency_allows_a_rounding_margin_of_one_in_a_million():
     c[5], c[6] = lows[5], lows[6]
     highs[20] = c[20] = lows[20] * (1 - 1e-6)  # high and close exactly at the margin below low: passes
     c[22] = highs[22] * (1 + 1e-6)  # close exactly at the margin above high: passes
+    highs[24], c[24] = lows[24] * (1 - 1.5e-6), lows[24] * (1 - 1e-6)  # high below low, close between them
     c[10] = highs[10] * (1 + 0.5e-6)  # close a hair above high
     c[11] = highs[11] * (1 + 3e-6)
     c[15] = lows[15] * (1 - 0.5e-6)  # close a hair below low
@@ -127,10 +128,11 @@ def test_ohlc_consistency_allows_a_rounding_margin_of_one_in_a_million():
     v = run(frame(c, opens=opens, highs=highs, lows=lows))
     assert {i: r[:2] for i, r in refused(v).items()} == {6: ("bar.ohlc_inconsistent", "high"),
                                                         11: ("bar.ohlc_inconsistent", "high"),
-                                                        16: ("bar.ohlc_inconsistent", "high")}
+                                                        16: ("bar.ohlc_inconsistent", "high"),
+                                                        24: ("bar.ohlc_inconsistent", "high")}
     assert refused(v)[11][2] == f"high {highs[11]} low {lows[11]} close {c[11]}: high below low, or close outside " \
                                 "[low, high]"
-    assert v.bars.height == n - 3
+    assert v.bars.height == n - 4
 
 
 def test_non_positive_prices_are_refused_naming_the_first_such_price():
@@ -324,6 +326,14 @@ def test_each_listing_and_source_is_its_own_series():
                       frame(zigzag(40, level=0.5), lid="MWLCHEAP")])
     v = run(bars)
     assert v.bars.height == 120 and v.bars.get_column("flags").null_count() == 120
+    # the accepted rows keep the delivery's columns, with the series id and the flags (the rules' own work is
+    # dropped), with or without actions
+    cols = ["listing_id", "source", "calendar", "basis", "date", "open", "high", "low", "close", "volume", "file",
+            "line", "_sid", "flags"]
+    assert v.bars.columns == cols
+    v = run(bars, actions((sessions(40)[20], "dividend", 0.5)))
+    assert v.bars.columns == cols
+    assert v.actions.columns == [*ACT_SCHEMA][:-1] + ["flags"]
 
 
 def test_a_listings_history_from_two_sources_in_one_delivery_is_two_series():
