@@ -364,12 +364,15 @@ def test_actions_with_values_beyond_range_or_below_zero_are_refused():
 # -- spikes and the robust volatility they are measured against -----------------------------------------------------
 
 def test_spike_bar_has_a_floor_of_eight_percent_in_a_quiet_series():
-    """With sigma at its floor (0.4%: 6 sigma is 2.4%), a one-day move must still exceed 8% to be a spike."""
+    """With sigma at its floor (0.4%: 6 sigma is 2.4%), a one-day move must still exceed 8% to be a spike, up or
+    down."""
     c = zigzag(120, step=0.002)
     c[40] *= math.exp(0.09)
+    c[60] *= math.exp(-0.09)
     c[80] *= math.exp(-0.07)
+    c[100] *= math.exp(0.07)
     v = run(frame(c))
-    assert flags(v) == {40: {"bar.spike"}}
+    assert flags(v) == {40: {"bar.spike"}, 60: {"bar.spike"}}
 
 
 def test_spike_bar_is_six_sigmas():
@@ -508,7 +511,10 @@ def test_stale_feed_is_two_or_more_repeated_closes_without_volume():
     c[20] = c[19]  # one session: not a run
     vol[20] = 0.0
     c[30] = c[31] = c[29]  # repeated with volume: a quiet market
-    vol[40] = vol[41] = 0.0  # no volume but the close moves
+    vol[40] = vol[41] = 0.0  # no volume but the close moves: up two days running, then down two days running
+    c[40], c[41] = c[39] * 1.01, c[39] * 1.02
+    vol[50] = vol[51] = 0.0
+    c[50], c[51] = c[49] * 0.99, c[49] * 0.98
     v = run(frame(c, volumes=vol))
     assert flags(v) == {10: {"bar.stale"}, 11: {"bar.stale"}}
 
@@ -679,44 +685,50 @@ def test_dividend_larger_than_a_third_of_the_price_is_implausible():
     d = sessions(n)[at]
     p = zigzag(n, step=0.002)[at - 1]
     bars = pl.concat([frame(dropping(n, at, 0.34), lid="MWL34"), frame(dropping(n, at, 0.36), lid="MWL36"),
-                      frame(zigzag(n, step=0.002), lid="MWL120")])
+                      frame(zigzag(n, step=0.002), lid="MWL120"), frame(dropping(n, at, 0.4), lid="MWLFUND")])
     acts = actions(("MWL34", d, "dividend", 0.34 * p), ("MWL36", d, "dividend", 0.36 * p),
-                   ("MWL120", d, "dividend", 1.2 * p))
+                   ("MWL120", d, "dividend", 1.2 * p), ("MWLFUND", d, "capital_gain", 0.4 * p))
     v = run(bars, acts)
     assert {a[0]: a[4] for a in action_flags(v)} == {
-        "MWL34": None, "MWL36": "dividend.implausible", "MWL120": "dividend.implausible,dividend.no_price_drop"}
+        "MWL34": None, "MWL36": "dividend.implausible", "MWL120": "dividend.implausible,dividend.no_price_drop",
+        "MWLFUND": None}  # a fund's capital gain is not held to the dividend's limit
 
 
 def test_dividend_twenty_times_the_usual_one_is_implausible():
-    """With three dividends or more on record, one above 20 times their median is a unit error (cents read as
-    dollars); 19.5 times is not flagged as such; a split is never compared with the dividends."""
+    """With three dividends or more on record (the new one included), one above 20 times their median is a unit
+    error (cents read as dollars), with three and with four; 19.5 times is not flagged as such; a split is never
+    compared with the dividends."""
     n = 80
     days = sessions(n)
     stored = ledger(*[(lid, days[k], "dividend", 0.5) for lid in ("MWL205", "MWL195") for k in (5, 25)])
-    stored = pl.concat([stored, ledger(*[("MWLSPLIT", days[k], "dividend", 0.05) for k in (5, 15, 25)])])
+    stored = pl.concat([stored, ledger(*[(lid, days[k], "dividend", v) for lid, v in (("MWLSPLIT", 0.05),
+                                                                                       ("MWLFOUR", 0.5))
+                                         for k in (5, 15, 25)])])
     bars = pl.concat([frame(dropping(n, 50, 0.205), lid="MWL205"), frame(dropping(n, 50, 0.195), lid="MWL195"),
-                      frame(jump(0.5, n=n, at=51), lid="MWLSPLIT")])
+                      frame(dropping(n, 50, 0.205), lid="MWLFOUR"), frame(jump(0.5, n=n, at=51), lid="MWLSPLIT")])
     acts = actions(("MWL205", days[50], "dividend", 10.25), ("MWL195", days[50], "dividend", 9.75),
-                   ("MWLSPLIT", days[51], "split", 2.0))
+                   ("MWLFOUR", days[50], "dividend", 10.25), ("MWLSPLIT", days[51], "split", 2.0))
     v = run(bars, acts, stored)
     got = {a[0]: a[4] for a in action_flags(v)}
     assert "dividend.implausible" in (got["MWL205"] or "")
+    assert "dividend.implausible" in (got["MWLFOUR"] or "")
     assert "dividend.implausible" not in (got["MWL195"] or "")
     assert got["MWLSPLIT"] is None
 
 
 def test_the_same_dividend_twice_within_a_week_is_a_duplicate():
-    """Two dividends of one series 7 days apart and within 25% of each other are both flagged; 8 days apart, 30%
-    apart, in two listings or from two sources, or a capital gain beside a dividend, they are not."""
+    """Two dividends of one series 7 days apart and within 25% of each other are both flagged; 8 days apart, 25%
+    or 30% apart, in two listings or from two sources, or a capital gain beside a dividend, they are not."""
     a, b, c = date(2021, 2, 1), date(2021, 2, 8), date(2021, 2, 9)  # sessions; b - a: 7 days, c - a: 8 days
-    pairs = {"MWLDUP": (a, 1.0, b, 1.2), "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3)}
+    pairs = {"MWLDUP": (a, 1.0, b, 1.2), "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3),
+             "MWLQUARTER": (a, 1.0, b, 1.25)}
     rows = [(lid, x, "dividend", vx) for lid, (x, vx, _, _) in pairs.items()]
     rows += [(lid, y, "dividend", vy) for lid, (_, _, y, vy) in pairs.items()]
     rows += [("MWLLIST1", a, "dividend", 1.0), ("MWLLIST2", b, "dividend", 1.0),
              ("MWLCG", a, "capital_gain", 1.0), ("MWLCG", b, "dividend", 1.0)]
     acts = pl.concat([actions(*rows), actions(("MWLSRC", a, "dividend", 1.0)),
                       actions(("MWLSRC", b, "dividend", 1.0)).with_columns(pl.lit("stooq").alias("source"))])
-    lids = ["MWLDUP", "MWLEIGHT", "MWLFAR", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC"]
+    lids = ["MWLDUP", "MWLEIGHT", "MWLFAR", "MWLQUARTER", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC"]
     bars = pl.concat([frame(zigzag(60, step=0.002), lid=lid) for lid in lids]
                      + [frame(zigzag(60, step=0.002), lid="MWLSRC", source="stooq")])
     v = run(bars, acts)
