@@ -346,6 +346,26 @@ def test_a_listings_history_from_two_sources_in_one_delivery_is_two_series():
     assert v.bars.height == 80 and v.bars.get_column("flags").null_count() == 80
 
 
+def test_listings_delivered_one_after_another_are_separate_series_whatever_their_names():
+    """Listing B's bars, then listing A's for later dates (names not in order, dates never going back): two
+    series at their own levels, with no jump between them."""
+    days = sessions(80)
+    bars = pl.concat([frame(zigzag(40), lid="MWLB", days=days[:40]),
+                      frame(zigzag(40, level=5000.0), lid="MWLA", days=days[40:])])
+    v = run(bars)
+    assert v.bars.height == 80 and v.bars.get_column("flags").null_count() == 80
+
+
+def test_a_file_written_newest_first_is_read_in_date_order():
+    """Many vendors write the newest bar first: the series is put in date order, and a 2:1 split (halving from
+    the 61st session) is flagged on its own date."""
+    c = jump(0.5)
+    days = sessions(122)
+    v = run(frame(c[::-1], days=days[::-1]))
+    got = v.bars.filter(pl.col("flags").is_not_null()).select("date", "flags").rows()
+    assert got == [(days[61], "bar.unrecorded_split")]
+
+
 # -- actions refused -----------------------------------------------------------------------------------------------
 
 def test_actions_with_values_beyond_range_or_below_zero_are_refused():
@@ -384,6 +404,22 @@ def test_spike_bar_is_six_sigmas():
     v = run(pl.concat([frame(big), frame(small, lid="MWLSMALL")]))
     assert flags(v) == {61: {"bar.spike"}}
     assert flags(v, "MWLSMALL") == {}
+
+
+def test_spike_on_the_last_but_one_bar_is_flagged():
+    """The day after a spike is the series' last bar: the spike is still seen."""
+    c = zigzag(60, step=0.002)
+    c[58] *= math.exp(0.2)
+    assert flags(run(frame(c))) == {58: {"bar.spike"}}
+
+
+def test_a_spike_needs_both_moves_beyond_the_bar():
+    """Up 10% and back 7.5% in a quiet series (bar 8%): the way back is within the bar, so it is no spike, though
+    it gives back three quarters of the move."""
+    c = zigzag(80, step=0.002)
+    c = scale(c, [40], math.exp(0.10))
+    c = scale(c, range(41, 80), math.exp(0.025))
+    assert flags(run(frame(c))) == {}
 
 
 def test_series_shorter_than_ten_moves_are_judged_at_a_sigma_of_two_percent():
@@ -475,6 +511,15 @@ def test_unit_step_tolerance_is_035_in_log_terms():
     v = run(pl.concat([frame(run_at(0.34)), frame(run_at(0.36), lid="MWLOUT")]))
     assert flagged(v, "bar.unit_jump") == set(range(101, 112))
     assert flagged(v, "bar.unit_jump", "MWLOUT") == set()
+
+
+def test_unit_error_starting_on_a_day_the_price_also_moved_flags_the_run_only():
+    """A run in pence starts on a day the price rose 30% (a step of 135x) and ends with a step of exactly 100x:
+    the steps count as whole powers of ten, so the series is back at its usual level after the run."""
+    c = scale(zigzag(200), range(100, 200), math.exp(0.3))
+    c = scale(c, range(100, 110), 100)
+    v = run(frame(c))
+    assert flagged(v, "bar.unit_jump") == set(range(100, 111))
 
 
 def test_unit_steps_are_counted_in_powers_of_ten():
@@ -608,17 +653,24 @@ def test_the_opening_gap_carries_a_split_when_the_days_move_blurs_it():
 
 def test_recorded_split_explains_the_jump_and_a_missing_jump_is_a_mismatch():
     """A 2:1 split in the ledger (delivered or stored): a raw series halving on the ex date is not flagged, one
-    that does not move has its split flagged; an adjusted series must not jump, and is flagged when it does."""
+    that does not move has its split flagged (not the dividend of the same day); an adjusted or split-adjusted
+    series must not jump, and is flagged when it does. A split on the first day of a delivery cannot be judged."""
     halves, flat = jump(0.5), zigzag(122)
-    d = sessions(122)[61]
+    days = sessions(122)
+    d = days[61]
     bars = pl.concat([frame(halves), frame(flat, lid="MWLFLAT"), frame(flat, lid="MWLADJ", basis="adjusted"),
-                      frame(halves, lid="MWLADJJUMP", basis="adjusted")])
-    acts = actions((d, "split", 2.0), ("MWLFLAT", d, "split", 2.0), ("MWLADJ", d, "split", 2.0),
-                   ("MWLADJJUMP", d, "split", 2.0))
+                      frame(halves, lid="MWLADJJUMP", basis="adjusted"),
+                      frame(flat, lid="MWLSPLITADJ", basis="split_adjusted"),
+                      frame(flat[61:], lid="MWLSTART", days=days[61:])])
+    acts = actions((d, "split", 2.0), ("MWLFLAT", d, "split", 2.0), ("MWLFLAT", d, "dividend", 0.25),
+                   ("MWLADJ", d, "split", 2.0), ("MWLADJJUMP", d, "split", 2.0), ("MWLSPLITADJ", d, "split", 2.0),
+                   ("MWLSTART", d, "split", 2.0))
     v = run(bars, acts)
-    assert all(flags(v, lid) == {} for lid in (LID, "MWLFLAT", "MWLADJ", "MWLADJJUMP"))
-    assert [(a[0], a[4]) for a in action_flags(v)] == [("MWLADJ", None), ("MWLADJJUMP", "split.mismatch"),
-                                                      ("MWLFLAT", "split.mismatch"), (LID, None)]
+    assert all(flags(v, lid) == {} for lid in (LID, "MWLFLAT", "MWLADJ", "MWLADJJUMP", "MWLSPLITADJ", "MWLSTART"))
+    assert [(a[0], a[2], a[4]) for a in action_flags(v)] == [
+        ("MWLADJ", "split", None), ("MWLADJJUMP", "split", "split.mismatch"), ("MWLFLAT", "dividend", None),
+        ("MWLFLAT", "split", "split.mismatch"), ("MWLSPLITADJ", "split", None), ("MWLSTART", "split", None),
+        (LID, "split", None)]
     # the split stored earlier explains the jump of a later delivery
     v = run(frame(halves), stored=ledger((d, "split", 2.0)))
     assert flags(v) == {}
@@ -679,48 +731,56 @@ def test_dividend_price_drop_tolerance_is_half_the_drop_or_four_sigmas():
 
 
 def test_dividend_larger_than_a_third_of_the_price_is_implausible():
-    """35% of the previous close is the most a dividend is believed to be (each series falls by its dividend); a
+    """35% of the previous close (included) is the most a dividend is believed to be (each series falls by its dividend); a
     dividend above the price itself is both implausible and without the drop it would need."""
     n, at = 60, 30
     d = sessions(n)[at]
     p = zigzag(n, step=0.002)[at - 1]
     bars = pl.concat([frame(dropping(n, at, 0.34), lid="MWL34"), frame(dropping(n, at, 0.36), lid="MWL36"),
+                      frame(dropping(n, at, 0.35), lid="MWL35"),
                       frame(zigzag(n, step=0.002), lid="MWL120"), frame(dropping(n, at, 0.4), lid="MWLFUND")])
     acts = actions(("MWL34", d, "dividend", 0.34 * p), ("MWL36", d, "dividend", 0.36 * p),
+                   ("MWL35", d, "dividend", 0.35 * p),
                    ("MWL120", d, "dividend", 1.2 * p), ("MWLFUND", d, "capital_gain", 0.4 * p))
     v = run(bars, acts)
     assert {a[0]: a[4] for a in action_flags(v)} == {
-        "MWL34": None, "MWL36": "dividend.implausible", "MWL120": "dividend.implausible,dividend.no_price_drop",
+        "MWL34": None, "MWL35": None, "MWL36": "dividend.implausible", "MWL120": "dividend.implausible,dividend.no_price_drop",
         "MWLFUND": None}  # a fund's capital gain is not held to the dividend's limit
 
 
 def test_dividend_twenty_times_the_usual_one_is_implausible():
     """With three dividends or more on record (the new one included), one above 20 times their median is a unit
     error (cents read as dollars), with three and with four; 19.5 times is not flagged as such; a split is never
-    compared with the dividends."""
+    compared with the dividends, nor counted among them, nor is a capital gain."""
     n = 80
     days = sessions(n)
     stored = ledger(*[(lid, days[k], "dividend", 0.5) for lid in ("MWL205", "MWL195") for k in (5, 25)])
     stored = pl.concat([stored, ledger(*[(lid, days[k], "dividend", v) for lid, v in (("MWLSPLIT", 0.05),
-                                                                                       ("MWLFOUR", 0.5))
-                                         for k in (5, 15, 25)])])
+                                                                                       ("MWLFOUR", 0.5),
+                                                                                       ("MWLCGBIG", 0.5))
+                                         for k in (5, 15, 25)]),
+                        # a split and a capital gain do not count among the dividends
+                        ledger(("MWL205", days[10], "split", 3.0), ("MWL205", days[12], "capital_gain", 3.0))])
     bars = pl.concat([frame(dropping(n, 50, 0.205), lid="MWL205"), frame(dropping(n, 50, 0.195), lid="MWL195"),
-                      frame(dropping(n, 50, 0.205), lid="MWLFOUR"), frame(jump(0.5, n=n, at=51), lid="MWLSPLIT")])
+                      frame(dropping(n, 50, 0.205), lid="MWLFOUR"), frame(jump(0.5, n=n, at=51), lid="MWLSPLIT"),
+                      frame(zigzag(n, step=0.002), lid="MWLCGBIG")])
     acts = actions(("MWL205", days[50], "dividend", 10.25), ("MWL195", days[50], "dividend", 9.75),
-                   ("MWLFOUR", days[50], "dividend", 10.25), ("MWLSPLIT", days[51], "split", 2.0))
+                   ("MWLFOUR", days[50], "dividend", 10.25), ("MWLSPLIT", days[51], "split", 2.0),
+                   ("MWLCGBIG", days[50], "capital_gain", 12.0))
     v = run(bars, acts, stored)
     got = {a[0]: a[4] for a in action_flags(v)}
     assert "dividend.implausible" in (got["MWL205"] or "")
     assert "dividend.implausible" in (got["MWLFOUR"] or "")
     assert "dividend.implausible" not in (got["MWL195"] or "")
     assert got["MWLSPLIT"] is None
+    assert got["MWLCGBIG"] is None  # nor a capital gain (it is not checked for a price drop either)
 
 
 def test_the_same_dividend_twice_within_a_week_is_a_duplicate():
-    """Two dividends of one series 7 days apart and within 25% of each other are both flagged; 8 days apart, 25%
+    """Two dividends of one series 3 or 7 days apart and within 25% of each other are both flagged; 8 days apart, 25%
     or 30% apart, in two listings or from two sources, or a capital gain beside a dividend, they are not."""
     a, b, c = date(2021, 2, 1), date(2021, 2, 8), date(2021, 2, 9)  # sessions; b - a: 7 days, c - a: 8 days
-    pairs = {"MWLDUP": (a, 1.0, b, 1.2), "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3),
+    pairs = {"MWLDUP": (a, 0.5, b, 0.6), "MWLNEAR": (a, 0.5, a + timedelta(days=3), 0.5), "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3),
              "MWLQUARTER": (a, 1.0, b, 1.25)}
     rows = [(lid, x, "dividend", vx) for lid, (x, vx, _, _) in pairs.items()]
     rows += [(lid, y, "dividend", vy) for lid, (_, _, y, vy) in pairs.items()]
@@ -728,12 +788,13 @@ def test_the_same_dividend_twice_within_a_week_is_a_duplicate():
              ("MWLCG", a, "capital_gain", 1.0), ("MWLCG", b, "dividend", 1.0)]
     acts = pl.concat([actions(*rows), actions(("MWLSRC", a, "dividend", 1.0)),
                       actions(("MWLSRC", b, "dividend", 1.0)).with_columns(pl.lit("stooq").alias("source"))])
-    lids = ["MWLDUP", "MWLEIGHT", "MWLFAR", "MWLQUARTER", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC"]
+    lids = ["MWLDUP", "MWLNEAR", "MWLEIGHT", "MWLFAR", "MWLQUARTER", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC"]
     bars = pl.concat([frame(zigzag(60, step=0.002), lid=lid) for lid in lids]
                      + [frame(zigzag(60, step=0.002), lid="MWLSRC", source="stooq")])
     v = run(bars, acts)
     got = sorted((r[0], r[2], r[4]) for r in action_flags(v) if r[4])
-    assert got == [("MWLDUP", "dividend", "dividend.duplicate"), ("MWLDUP", "dividend", "dividend.duplicate")]
+    assert got == [("MWLDUP", "dividend", "dividend.duplicate"), ("MWLDUP", "dividend", "dividend.duplicate"),
+                   ("MWLNEAR", "dividend", "dividend.duplicate"), ("MWLNEAR", "dividend", "dividend.duplicate")]
 
 
 def test_capital_gain_already_inside_the_dividend_is_flagged_for_yfinance_files():
@@ -742,14 +803,15 @@ def test_capital_gain_already_inside_the_dividend_is_flagged_for_yfinance_files(
     n = 40
     d = sessions(n)[20]
     cases = {"MWLCG04": 0.4, "MWLCG10": 1.0, "MWLCG12": 1.2}
-    bars = pl.concat([frame(zigzag(n, step=0.002), lid=lid) for lid in [*cases, "MWLCSV"]])
+    bars = pl.concat([frame(zigzag(n, step=0.002), lid=lid) for lid in [*cases, "MWLCSV", "MWLSPLIT"]])
     rows = [r for lid, cg in cases.items() for r in ((lid, d, "dividend", 1.0), (lid, d, "capital_gain", cg))]
+    rows += [("MWLSPLIT", d, "split", 2.0), ("MWLSPLIT", d, "capital_gain", 0.4)]  # no dividend that day
     acts = pl.concat([actions(*rows, cg_in_div=True),
                       actions(("MWLCSV", d, "dividend", 1.0), ("MWLCSV", d, "capital_gain", 0.4))])
     v = run(bars, acts)
     got = sorted((r[0], r[4]) for r in action_flags(v) if r[2] == "capital_gain")
     assert got == [("MWLCG04", "capital_gain.in_dividend"), ("MWLCG10", "capital_gain.in_dividend"),
-                   ("MWLCG12", None), ("MWLCSV", None)]
+                   ("MWLCG12", None), ("MWLCSV", None), ("MWLSPLIT", None)]
 
 
 # -- the vendor's adjusted close -------------------------------------------------------------------------------------
@@ -790,3 +852,17 @@ def test_vendor_factor_of_a_fund_steps_by_the_dividend_alone():
     assert v.bars.height == n and flags(v) == {}
     assert [(a[2], a[4]) for a in action_flags(v)] == [("capital_gain", "capital_gain.in_dividend"),
                                                       ("dividend", None)]
+
+
+def test_vendor_factor_of_a_split_adjusted_file_steps_by_dividends_only():
+    """A split-adjusted file (closes already divided by the split) whose adjusted close adds the dividends: on a
+    day with a split and a dividend the factor steps by the dividend alone, and nothing is flagged."""
+    n = 60
+    days = sessions(n)
+    c = dropping(n, 30, 0.02)
+    div = 1.0
+    adj = [x * (1 - div / c[29]) if i < 30 else x for i, x in enumerate(c)]
+    acts = actions((days[30], "dividend", div), (days[30], "split", 2.0), basis="split_adjusted")
+    v = run(frame(c, adj=adj, basis="split_adjusted"), acts)
+    assert flags(v) == {}
+    assert [(a[2], a[4]) for a in action_flags(v)] == [("dividend", None), ("split", None)]
