@@ -244,7 +244,7 @@ def test_missing_close_is_refused():
 def test_weekend_bars_are_refused_by_each_calendars_own_weekdays():
     """XNYS trades Monday to Friday: a Saturday is refused, Fridays pass. XSAU (Tadawul) trades Sunday to
     Thursday: there a Friday is refused and a Sunday passes. Each series is judged by its own calendar in one
-    delivery."""
+    delivery: Toronto's Fridays pass, and a series without a calendar is held to Monday to Friday."""
     ny = sessions(20, date(2023, 1, 3))
     assert ny[3].weekday() == 4  # Friday 2023-01-06
     sat = ny[3] + timedelta(days=1)
@@ -258,13 +258,17 @@ def test_weekend_bars_are_refused_by_each_calendars_own_weekdays():
     fri = sau[thu] + timedelta(days=1)
     sau_days = sau[:thu + 1] + [fri] + sau[thu + 1:19]
     bars = pl.concat([frame(zigzag(20), days=ny_days), frame(zigzag(20), lid="MWLSAU", days=sau_days,
-                                                             calendar="XSAU")])
+                                                             calendar="XSAU"),
+                      frame(zigzag(20), lid="MWLTSE", days=ny[:20], calendar="XTSE"),
+                      frame(zigzag(20), lid="MWLNONE", days=ny_days, calendar=None)])
     v = run(bars)
+    assert refused(v, "MWLTSE") == {}
+    assert {i: r[0] for i, r in refused(v, "MWLNONE").items()} == {4: "bar.weekend"}
     assert refused(v) == {4: ("bar.weekend", "date", f"{sat} is a Saturday (the exchange has no sessions on that "
                                                      "weekday)")}
     assert refused(v, "MWLSAU") == {thu + 1: ("bar.weekend", "date", f"{fri} is a Friday (the exchange has no "
                                                                      "sessions on that weekday)")}
-    assert v.bars.height == 38
+    assert v.bars.height == 77
 
 
 def test_second_bar_for_a_date_is_refused_within_its_series_only():
