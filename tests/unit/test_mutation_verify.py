@@ -870,3 +870,12 @@ def test_vendor_factor_of_a_split_adjusted_file_steps_by_dividends_only():
     v = run(frame(c, adj=adj, basis="split_adjusted"), acts)
     assert flags(v) == {}
     assert [(a[2], a[4]) for a in action_flags(v)] == [("dividend", None), ("split", None)]
+
+
+def test_a_split_is_not_held_to_the_dividend_size_limit():
+    """A 2:1 split of a $3 share: the ratio (2.0) is more than 35% of the price, which limits dividends, not
+    splits; the share halving on the ex date leaves nothing flagged."""
+    c = [x * 0.06 for x in jump(0.5)]
+    d = sessions(122)[61]
+    v = run(frame(c), actions((d, "split", 2.0)))
+    assert flags(v) == {} and [a[4] for a in action_flags(v)] == [None]
