@@ -157,10 +157,11 @@ def test_volume_must_be_a_non_negative_whole_number():
     not; a missing volume passes."""
     c = zigzag(30)
     vol = [1000.0] * 30
-    vol[3], vol[4], vol[8], vol[9], vol[12] = -1.0, 0.0, 2.5, 3.0, None
+    vol[3], vol[4], vol[8], vol[9], vol[12], vol[14] = -1.0, 0.0, 2.5, 3.0, None, 1000.7
     got = refused(run(frame(c, volumes=vol)))
     assert got == {3: ("bar.negative_volume", "volume", "volume -1.0 is negative"),
-                   8: ("bar.volume_not_integer", "volume", "volume 2.5 is not a whole number")}
+                   8: ("bar.volume_not_integer", "volume", "volume 2.5 is not a whole number"),
+                   14: ("bar.volume_not_integer", "volume", "volume 1000.7 is not a whole number")}
 
 
 def test_non_finite_values_are_refused_naming_the_first_such_column():
@@ -210,10 +211,11 @@ def test_prices_below_the_tick_grid_are_refused():
 def test_a_date_that_does_not_parse_is_refused_and_a_two_digit_year_is_named():
     c = zigzag(10)
     days = sessions(10)
-    days[3] = days[4] = days[5] = None
+    days[3] = days[4] = days[5] = days[7] = None
     raw = [None] * 10
-    raw[3], raw[4], raw[5] = "21-01-07", "21/1/8", "2021-13-45"
+    raw[3], raw[4], raw[5] = "21-01-07", "21/1/8", "2021-13-45"  # row 7: an empty date cell
     got = refused(run(frame(c, days=days, date_raw=raw)))
+    assert got.pop(7)[:2] == ("bar.unparseable", "date")
     assert got == {
         3: ("bar.two_digit_year", "date",
             "date: 21-01-07 has a two-digit year (1917 or 2017?); write the year with four digits"),
@@ -550,6 +552,14 @@ def test_a_bar_spanning_more_than_30x_from_low_to_high_is_a_unit_error():
     assert flags(v) == {20: {"bar.unit_jump"}}
 
 
+def test_a_file_of_closes_only_is_not_flagged_for_the_missing_open_high_and_low():
+    """A generic file with a date and a close per row: no open, high or low to judge, so nothing is flagged."""
+    c = zigzag(60)
+    none = [None] * 60
+    v = run(frame(c, opens=none, highs=none, lows=none))
+    assert v.bars.height == 60 and flags(v) == {}
+
+
 # -- stale feed and open outside the range ---------------------------------------------------------------------------
 
 def test_stale_feed_is_two_or_more_repeated_closes_without_volume():
@@ -735,20 +745,24 @@ def test_dividend_price_drop_tolerance_is_half_the_drop_or_four_sigmas():
 
 
 def test_dividend_larger_than_a_third_of_the_price_is_implausible():
-    """35% of the previous close (included) is the most a dividend is believed to be (each series falls by its dividend); a
-    dividend above the price itself is both implausible and without the drop it would need."""
+    """35% of the previous close (included) is the most a dividend is believed to be (each series falls by its
+    dividend); a dividend above the price itself is implausible, and without a drop it lacks the largest drop
+    the rule expects (99%), which a series that collapses does show."""
     n, at = 60, 30
     d = sessions(n)[at]
     p = zigzag(n, step=0.002)[at - 1]
     bars = pl.concat([frame(dropping(n, at, 0.34), lid="MWL34"), frame(dropping(n, at, 0.36), lid="MWL36"),
                       frame(dropping(n, at, 0.35), lid="MWL35"),
-                      frame(zigzag(n, step=0.002), lid="MWL120"), frame(dropping(n, at, 0.4), lid="MWLFUND")])
+                      frame(zigzag(n, step=0.002), lid="MWL120"), frame(dropping(n, at, 0.4), lid="MWLFUND"),
+                      frame(dropping(n, at, 0.99), lid="MWL150")])
     acts = actions(("MWL34", d, "dividend", 0.34 * p), ("MWL36", d, "dividend", 0.36 * p),
                    ("MWL35", d, "dividend", 0.35 * p),
-                   ("MWL120", d, "dividend", 1.2 * p), ("MWLFUND", d, "capital_gain", 0.4 * p))
+                   ("MWL120", d, "dividend", 1.2 * p), ("MWLFUND", d, "capital_gain", 0.4 * p),
+                   ("MWL150", d, "dividend", 1.5 * p))
     v = run(bars, acts)
     assert {a[0]: a[4] for a in action_flags(v)} == {
-        "MWL34": None, "MWL35": None, "MWL36": "dividend.implausible", "MWL120": "dividend.implausible,dividend.no_price_drop",
+        "MWL34": None, "MWL35": None, "MWL36": "dividend.implausible",
+        "MWL120": "dividend.implausible,dividend.no_price_drop", "MWL150": "dividend.implausible",
         "MWLFUND": None}  # a fund's capital gain is not held to the dividend's limit
 
 
@@ -781,20 +795,21 @@ def test_dividend_twenty_times_the_usual_one_is_implausible():
 
 
 def test_the_same_dividend_twice_within_a_week_is_a_duplicate():
-    """Two dividends of one series 3 or 7 days apart and within 25% of each other are both flagged; 8 days apart, 25%
-    or 30% apart, in two listings or from two sources, or a capital gain beside a dividend, they are not."""
+    """Two dividends of one series 3 or 7 days apart and within 25% of each other are both flagged; 8 days apart,
+    25% or 30% apart, in two listings or from two sources, or a capital gain beside a dividend, they are not."""
     a, b, c = date(2021, 2, 1), date(2021, 2, 8), date(2021, 2, 9)  # sessions; b - a: 7 days, c - a: 8 days
-    pairs = {"MWLDUP": (a, 0.5, b, 0.6), "MWLNEAR": (a, 0.5, a + timedelta(days=3), 0.5), "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3),
-             "MWLQUARTER": (a, 1.0, b, 1.25)}
+    pairs = {"MWLDUP": (a, 0.5, b, 0.6), "MWLNEAR": (a, 0.5, a + timedelta(days=3), 0.5),
+             "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3), "MWLQUARTER": (a, 1.0, b, 1.25)}
     rows = [(lid, x, "dividend", vx) for lid, (x, vx, _, _) in pairs.items()]
     rows += [(lid, y, "dividend", vy) for lid, (_, _, y, vy) in pairs.items()]
     rows += [("MWLLIST1", a, "dividend", 1.0), ("MWLLIST2", b, "dividend", 1.0),
              ("MWLCG", a, "capital_gain", 1.0), ("MWLCG", b, "dividend", 1.0)]
     acts = pl.concat([actions(*rows), actions(("MWLSRC", a, "dividend", 1.0)),
-                      actions(("MWLSRC", b, "dividend", 1.0)).with_columns(pl.lit("stooq").alias("source"))])
+                      actions(("MWLSRC", b, "dividend", 1.0), ("MWLSQ", b, "dividend", 1.0))
+                      .with_columns(pl.lit("stooq").alias("source"))])
     lids = ["MWLDUP", "MWLNEAR", "MWLEIGHT", "MWLFAR", "MWLQUARTER", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC"]
     bars = pl.concat([frame(zigzag(60, step=0.002), lid=lid) for lid in lids]
-                     + [frame(zigzag(60, step=0.002), lid="MWLSRC", source="stooq")])
+                     + [frame(zigzag(60, step=0.002), lid=lid, source="stooq") for lid in ("MWLSRC", "MWLSQ")])
     v = run(bars, acts)
     got = sorted((r[0], r[2], r[4]) for r in action_flags(v) if r[4])
     assert got == [("MWLDUP", "dividend", "dividend.duplicate"), ("MWLDUP", "dividend", "dividend.duplicate"),
