@@ -710,20 +710,23 @@ def dropping(n: int, at: int, fraction: float, step: float = 0.002) -> list[floa
 
 def test_dividend_above_three_percent_must_show_as_a_price_drop_on_raw_series():
     """A 4% dividend with the price falling 4% is fine; without the fall it is flagged on a raw series, not on an
-    adjusted one (where the vendor took the drop out); a 2.8% dividend is not checked, 3.2% is."""
+    adjusted one (where the vendor took the drop out); a 2.8% dividend is not checked, nor is exactly 3% (1.50 on
+    a close of 50.00), 3.2% is."""
     n, at = 60, 30
     d = sessions(n)[at]
     p = zigzag(n, step=0.002)[at - 1]
     bars = pl.concat([frame(dropping(n, at, 0.04)), frame(zigzag(n, step=0.002), lid="MWLNODROP"),
                       frame(zigzag(n, step=0.002), lid="MWLADJ", basis="adjusted"),
-                      frame(zigzag(n, step=0.002), lid="MWLSMALL"), frame(zigzag(n, step=0.002), lid="MWL32")])
+                      frame(zigzag(n, step=0.002), lid="MWLSMALL"), frame(zigzag(n, step=0.002), lid="MWL32"),
+                      frame(zigzag(n, step=0.002), lid="MWL30")])
     acts = actions((d, "dividend", 0.04 * p), ("MWLNODROP", d, "dividend", 0.04 * p),
                    ("MWLADJ", d, "dividend", 0.04 * p), ("MWLSMALL", d, "dividend", 0.028 * p),
-                   ("MWL32", d, "dividend", 0.032 * p))
+                   ("MWL32", d, "dividend", 0.032 * p), ("MWL30", sessions(n)[at + 1], "dividend", 1.5))
+    assert zigzag(n, step=0.002)[at] == 50.0
     v = run(bars, acts)
     assert {a[0]: a[4] for a in action_flags(v)} == {LID: None, "MWLNODROP": "dividend.no_price_drop",
                                                      "MWLADJ": None, "MWLSMALL": None,
-                                                     "MWL32": "dividend.no_price_drop"}
+                                                     "MWL32": "dividend.no_price_drop", "MWL30": None}
 
 
 def test_dividend_price_drop_tolerance_is_half_the_drop_or_four_sigmas():
