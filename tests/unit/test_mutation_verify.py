@@ -144,11 +144,14 @@ def test_non_positive_prices_are_refused_naming_the_first_such_price():
     lows[7] = -1.0
     c[12] = 0.0
     lows[12] = 0.0
+    opens[20] = c[20] = 0.5  # a share at 50 cents with a low of zero
+    lows[20] = 0.0
     v = run(frame(c, opens=opens, lows=lows))
     got = refused(v)
     assert {i: r[:2] for i, r in got.items()} == {3: ("bar.non_positive_price", "open"),
                                                  7: ("bar.non_positive_price", "low"),
-                                                 12: ("bar.non_positive_price", "low")}
+                                                 12: ("bar.non_positive_price", "low"),
+                                                 20: ("bar.non_positive_price", "low")}
     assert got[3][2] == f"open 0.0 high {c[3] * 1.004} low {lows[3]} close {c[3]}: a price at or below zero"
 
 
@@ -246,7 +249,8 @@ def test_missing_close_is_refused():
 def test_weekend_bars_are_refused_by_each_calendars_own_weekdays():
     """XNYS trades Monday to Friday: a Saturday is refused, Fridays pass. XSAU (Tadawul) trades Sunday to
     Thursday: there a Friday is refused and a Sunday passes. Each series is judged by its own calendar in one
-    delivery: Toronto's Fridays pass, and a series without a calendar is held to Monday to Friday."""
+    delivery: Toronto's Fridays and Tel Aviv's Sundays pass, and a series without a calendar is held to Monday to
+    Friday."""
     ny = sessions(20, date(2023, 1, 3))
     assert ny[3].weekday() == 4  # Friday 2023-01-06
     sat = ny[3] + timedelta(days=1)
@@ -259,18 +263,23 @@ def test_weekend_bars_are_refused_by_each_calendars_own_weekdays():
     thu = next(k for k, d in enumerate(sau) if d.weekday() == 3)
     fri = sau[thu] + timedelta(days=1)
     sau_days = sau[:thu + 1] + [fri] + sau[thu + 1:19]
+    tae = [date(1970, 1, 1) + timedelta(days=int(d)) for d in calendars.sessions("XTAE")]
+    tae = [d for d in tae if d >= date(2024, 1, 1)][:20]
+    assert any(d.weekday() == 6 for d in tae)  # Tel Aviv traded on Sundays (and Fridays were closed) until 2026
     bars = pl.concat([frame(zigzag(20), days=ny_days), frame(zigzag(20), lid="MWLSAU", days=sau_days,
                                                              calendar="XSAU"),
                       frame(zigzag(20), lid="MWLTSE", days=ny[:20], calendar="XTSE"),
-                      frame(zigzag(20), lid="MWLNONE", days=ny_days, calendar=None)])
+                      frame(zigzag(20), lid="MWLNONE", days=ny_days, calendar=None),
+                      frame(zigzag(20), lid="MWLTAE", days=tae, calendar="XTAE")])
     v = run(bars)
+    assert refused(v, "MWLTAE") == {}
     assert refused(v, "MWLTSE") == {}
     assert {i: r[0] for i, r in refused(v, "MWLNONE").items()} == {4: "bar.weekend"}
     assert refused(v) == {4: ("bar.weekend", "date", f"{sat} is a Saturday (the exchange has no sessions on that "
                                                      "weekday)")}
     assert refused(v, "MWLSAU") == {thu + 1: ("bar.weekend", "date", f"{fri} is a Friday (the exchange has no "
                                                                      "sessions on that weekday)")}
-    assert v.bars.height == 77
+    assert v.bars.height == 97
 
 
 def test_second_bar_for_a_date_is_refused_within_its_series_only():
@@ -597,14 +606,18 @@ def test_open_outside_the_days_range_is_flagged_beyond_a_rounding_margin():
 
 def test_non_session_days_are_flagged_only_within_the_calendars_span():
     """A weekday holiday is flagged; 1950-01-02, the day before the first XNYS session the calendar holds, cannot
-    be judged and is not."""
+    be judged and is not; a New York holiday on which London trades is a session of an XLON series."""
     early = [date(1950, 1, 2)] + sessions(30, date(1950, 1, 3))
     late = sessions(30, date(1956, 12, 10))
     k = next(i for i, d in enumerate(late) if d > date(1956, 12, 24))
     late = late[:k] + [date(1956, 12, 24)] + late[k:29]
-    v = run(pl.concat([frame(zigzag(31), days=early), frame(zigzag(30), lid="MWLLATE", days=late)]))
+    lon = [d for d in sessions(30) if d < date(2021, 1, 18)] + [date(2021, 1, 18)]  # MLK day: London trades
+    lon += [d for d in sessions(30) if d > date(2021, 1, 18)][:30 - len(lon)]
+    v = run(pl.concat([frame(zigzag(31), days=early), frame(zigzag(30), lid="MWLLATE", days=late),
+                       frame(zigzag(30), lid="MWLLON", days=lon, calendar="XLON")]))
     assert flags(v) == {}
     assert flags(v, "MWLLATE") == {k: {"bar.non_session"}}
+    assert flags(v, "MWLLON") == {}  # each series is judged by its own calendar
 
 
 # -- lasting split-like jumps --------------------------------------------------------------------------------------
@@ -799,22 +812,25 @@ def test_dividend_twenty_times_the_usual_one_is_implausible():
 
 def test_the_same_dividend_twice_within_a_week_is_a_duplicate():
     """Two dividends of one series 3 or 7 days apart and within 25% of each other are both flagged; 8 days apart,
-    25% or 30% apart, in two listings or from two sources, or a capital gain beside a dividend, they are not."""
+    25% or 30% apart, in two listings or from two sources, or a capital gain or a split beside a dividend, they
+    are not."""
     a, b, c = date(2021, 2, 1), date(2021, 2, 8), date(2021, 2, 9)  # sessions; b - a: 7 days, c - a: 8 days
     pairs = {"MWLDUP": (a, 0.5, b, 0.6), "MWLNEAR": (a, 0.5, a + timedelta(days=3), 0.5),
              "MWLEIGHT": (a, 1.0, c, 1.0), "MWLFAR": (a, 1.0, b, 1.3), "MWLQUARTER": (a, 1.0, b, 1.25)}
     rows = [(lid, x, "dividend", vx) for lid, (x, vx, _, _) in pairs.items()]
     rows += [(lid, y, "dividend", vy) for lid, (_, _, y, vy) in pairs.items()]
     rows += [("MWLLIST1", a, "dividend", 1.0), ("MWLLIST2", b, "dividend", 1.0),
-             ("MWLCG", a, "capital_gain", 1.0), ("MWLCG", b, "dividend", 1.0)]
+             ("MWLCG", a, "capital_gain", 1.0), ("MWLCG", b, "dividend", 1.0),
+             ("MWLDIVSPLIT", a, "dividend", 2.0), ("MWLDIVSPLIT", a + timedelta(days=3), "split", 2.0)]
     acts = pl.concat([actions(*rows), actions(("MWLSRC", a, "dividend", 1.0)),
                       actions(("MWLSRC", b, "dividend", 1.0), ("MWLSQ", b, "dividend", 1.0))
                       .with_columns(pl.lit("stooq").alias("source"))])
-    lids = ["MWLDUP", "MWLNEAR", "MWLEIGHT", "MWLFAR", "MWLQUARTER", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC"]
+    lids = ["MWLDUP", "MWLNEAR", "MWLEIGHT", "MWLFAR", "MWLQUARTER", "MWLLIST1", "MWLLIST2", "MWLCG", "MWLSRC",
+            "MWLDIVSPLIT"]
     bars = pl.concat([frame(zigzag(60, step=0.002), lid=lid) for lid in lids]
                      + [frame(zigzag(60, step=0.002), lid=lid, source="stooq") for lid in ("MWLSRC", "MWLSQ")])
     v = run(bars, acts)
-    got = sorted((r[0], r[2], r[4]) for r in action_flags(v) if r[4])
+    got = sorted((r[0], r[2], r[4]) for r in action_flags(v) if "dividend.duplicate" in (r[4] or ""))
     assert got == [("MWLDUP", "dividend", "dividend.duplicate"), ("MWLDUP", "dividend", "dividend.duplicate"),
                    ("MWLNEAR", "dividend", "dividend.duplicate"), ("MWLNEAR", "dividend", "dividend.duplicate")]
 
