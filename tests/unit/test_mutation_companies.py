@@ -501,3 +501,219 @@ def test_part_of_a_longer_person_or_place_name_is_not_a_company(master) -> None:
     text3 = "Nikola Tesla (TSLA) opened a plant."
     assert _ids(master, text3, (Span(0, 12, "PER", "model"),), lang="en") == ["TESLA"]
     assert _ids(master, "Nikola Tesla opened a plant.", (Span(0, 12, "PER", "model"),), lang="en") == []
+
+
+# -- sentence starts ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,conf", [
+    ("Vinci a parlé hier soir", 0.6),             # opens the text: a plain word first (Zipf 3.71 >= 3.5)
+    ("Il pleut. Vinci a parlé hier soir", 0.6),   # opens a sentence
+    ("Il pleut!\nVinci a parlé hier soir", 0.6),
+    ("Titre\n\nVinci a parlé hier soir", 0.6),    # opens a paragraph
+    (" Vinci a parlé hier soir", 0.6),            # one character in
+    ("Hier, Vinci a parlé hier soir", 0.7),       # inside a sentence: the company
+    ("Hier.Vinci a parlé hier soir", 0.7),        # no blank after the full stop: not read as a sentence start
+])
+def test_a_plain_word_opening_a_sentence_is_weaker(master, text: str, conf: float) -> None:
+    assert _find(master, text, lang="fr") == [("Vinci", "VINCI", conf, "name")]
+
+
+def test_a_rare_word_opening_a_sentence_is_not_weaker(master) -> None:
+    """Safran (Zipf 3.38 in French, under 3.5) is not a word that opens sentences: a company even there."""
+    assert _find(master, "Safran a parlé hier soir", lang="fr") == [("Safran", "SAFRAN", 0.7, "name")]
+    assert _find(master, "Vinci a signé un contrat", lang="fr") == [("Vinci", "VINCI", 0.7, "name")]  # a cue
+
+
+def test_notable_issuers_below_prominence_get_the_middle_confidence_from_fifteen_points() -> None:
+    def issuer(n: int, v: int) -> list[dict[str, Any]]:
+        return _rows("KER", "Kering SA", isin="FR0000121485",
+                     listings=tuple((f"K{i}", f"X{i % v:03d}") for i in range(n)))
+
+    fifteen, fourteen = _index(issuer(3, 2)), _index(issuer(2, 2))
+    assert fifteen.issuers["KER"].score == 15.0 and fourteen.issuers["KER"].score == 14.0
+    assert _find(fifteen, "Hier, Kering a publié.", lang="fr") == [("Kering", "KER", 0.7, "name")]
+    assert _find(fourteen, "Hier, Kering a publié.", lang="fr") == [("Kering", "KER", 0.6, "name")]
+
+
+# -- confidences --------------------------------------------------------------------------------------------------
+
+def test_confidence_by_kind_of_name(master) -> None:
+    assert _find(master, "Hier, SGS Surveillance Geneve Services a publié.", lang="fr")[0][2] == 0.85  # several words
+    assert _find(master, "Hier, Deutsche Bank AG a publié.", lang="fr")[0][2] == 0.95   # several words, legal form
+    assert _find(master, "Hier, Siemens AG a publié.", lang="fr")[0][2] == 0.8         # one word, legal form
+    assert _find(master, "Hier, SGS a publié.", lang="fr")[0][2] == 0.68               # leading acronym: 0.75 x 0.9
+    assert _find(master, "Hier, Apple (AAPL) a publié.", lang="fr")[0][2:] == (0.98, "name+ticker")
+    assert _find(master, "Hier, Apple (APC) a publié.", lang="fr")[0][2:] == (0.98, "name+ticker")
+    assert _find(master, "Hier, Deutsche Bank (ORA) a publié.", lang="fr")[0][2:] == (0.85, "name")
+
+
+def test_confidence_is_capped_below_certainty() -> None:
+    """An alias (0.8) with a legal form (+0.1) and several words: capped at 0.97 without a ticker."""
+    idx = _index(_rows("MR", "Munchener Ruckversicherungs-Gesellschaft Aktiengesellschaft in Munchen",
+                       isin="DE0008430026", index=True, listings=(("MUV2", "XETR"),)))
+    assert _find(idx, "Hier, Munich Re AG a publié.", lang="fr")[0][1:] == ("MR", 0.95, "name")
+    two = _index(_rows("DB", "Deutsche Bank", index=True), _rows("DP", "Deutsche Post AG", index=True))
+    assert _find(two, "Hier, Deutsche Post AG a publié.", lang="fr")[0][1:] == ("DP", 0.95, "name")
+
+
+def test_a_short_name_counts_as_the_name_itself() -> None:
+    """"Infineon" of Infineon Technologies weighs 0.95: its confidence is not lowered like an acronym's."""
+    idx = _index(_rows("IFX", "Infineon Technologies AG", isin="DE0006231004", index=True,
+                       listings=(("IFX", "XETR"),)))
+    assert _find(idx, "Hier, Infineon a publié.", lang="fr") == [("Infineon", "IFX", 0.7, "name")]
+
+
+def test_two_issuers_equally_known_by_a_name_lower_the_confidence() -> None:
+    def merck(iid: str, country: str, listings: int, venues: int, name: str = "Merck") -> list[dict[str, Any]]:
+        return _rows(iid, name, isin=f"{country}0000000001", country=country,
+                     listings=tuple((f"M{i}", f"X{i % venues:03d}") for i in range(listings)))
+
+    close = _index(merck("MRKUS", "US", 5, 5), merck("MRKDE", "DE", 3, 3))        # 20 and 16: 16 >= 0.8 x 20
+    far = _index(merck("MRKUS", "US", 5, 5), merck("MRKDE", "DE", 3, 2))          # 20 and 15
+    assert _find(close, "Hier, Merck a publié.", lang="en") == [("Merck", "MRKUS", 0.6, "name")]
+    assert _find(far, "Hier, Merck a publié.", lang="en") == [("Merck", "MRKUS", 0.7, "name")]
+    # a namesake known only by a shortened name is no rival of the exact name
+    short = _index(merck("MRKUS", "US", 5, 5), merck("MRKDE", "DE", 5, 5, "Merck Technologies"))
+    assert _find(short, "Hier, Merck a publié.", lang="en") == [("Merck", "MRKUS", 0.7, "name")]
+
+
+def test_the_home_market_settles_a_shared_name() -> None:
+    """In German, Merck is Merck KGaA of Darmstadt (an index member there) even where Merck & Co. is better known;
+    in English it is Merck & Co."""
+    us = _rows("MRKUS", "Merck", isin="US58933Y1055", country="US", index=True,
+               listings=(("MRK", "XNYS"), ("MRK", "XNAS"), ("6MK", "XETR")))
+    de = _rows("MRKDE", "Merck", isin="DE0006599905", country="DE", index=True, listings=(("MRK", "XETR"),))
+    idx = _index(us, de)
+    assert idx.names[("merck",)][0][0] == "MRKUS"
+    assert _find(idx, "Gestern hat Merck berichtet.", lang="de") == [("Merck", "MRKDE", 0.7, "name")]
+    assert _find(idx, "Yesterday Merck reported.", lang="en") == [("Merck", "MRKUS", 0.6, "name")]
+    assert _find(idx, "Yesterday Merck reported.", lang=None)[0][1] == "MRKUS"
+    # the home issuer must be prominent
+    small_de = _rows("MRKDE", "Merck", isin="DE0006599905", country="DE", listings=(("MRK", "XETR"),))
+    assert _find(_index(us, small_de), "Gestern hat Merck berichtet.", lang="de")[0][1] == "MRKUS"
+    # and carry the name itself or its short name, not only an acronym of a longer name
+    acro = _rows("MRKDE", "MERCK Darmstadt Pharma", isin="DE0006599905", country="DE", index=True)
+    assert _find(_index(us, acro), "Gestern hat Merck berichtet.", lang="de")[0][1] == "MRKUS"
+    short_de = _rows("MRKDE", "Merck Technologies", isin="DE0006599905", country="DE", index=True)
+    assert _find(_index(us, short_de), "Gestern hat Merck berichtet.", lang="de")[0][1] == "MRKDE"
+    # a top issuer of the home market itself stays
+    assert _find(_index(de, us), "Gestern hat Merck berichtet.", lang="de")[0][1] == "MRKDE"
+
+
+def test_an_alias_is_not_overruled_by_the_home_market() -> None:
+    ge = _rows("GE", "General Electric Company", isin="US3696043013", country="US", index=True,
+               listings=(("GE", "XNYS"),))
+    other = _rows("GEDE", "GE", isin="DE0000000001", country="DE", index=True, listings=(("GE1", "XETR"),))
+    idx = _index(ge, other)
+    assert _find(idx, "Gestern hat GE berichtet.", lang="de")[0][1] == "GE"
+
+
+# -- one-word names held back -------------------------------------------------------------------------------------
+
+def test_a_held_back_common_word_links_when_the_company_is_named_plainly_elsewhere(master) -> None:
+    text = "Orange S.A. a publié. Plus tard Orange a parlé."
+    got = _find(master, text, lang="fr")
+    assert got == [("Orange S.A.", "ORANGE", 0.7, "name"), ("Orange", "ORANGE", 0.7, "name_again")]
+    # a first mention under 0.7 does not vouch for the held one
+    assert _ids(master, "Le jour où Orange a parlé.", lang="fr") == []
+    weak = "Orange a publié. Plus tard Orange a parlé."
+    assert _find(master, weak, (_span(weak, "Orange", "ORG"),), lang="fr") == [("Orange", "ORANGE", 0.6, "name")]
+
+
+def test_a_held_back_prominent_name_links_when_listed_with_another_company(master) -> None:
+    text = "Hier Apple und SAP AG gewannen."
+    assert _find(master, text, lang="de") == [("SAP AG", "SAP", 0.85, "name"),
+                                               ("Apple", "APPLE", 0.7, "name_among_companies")]
+    # not when the other one is the same issuer, nor when the names are not side by side
+    assert _ids(master, "Hier Apple gewann, sagt SAP AG.", lang="de") == ["SAP"]
+    # a non-prominent issuer is not linked by a list
+    assert _ids(master, "Hier Orange und SAP AG gewannen.", lang="de") == ["SAP"]
+
+
+# -- tickers and ISINs --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,ticker,listing,issuer,conf,method", [
+    ("The company (NASDAQ: MSFT) beat.", "MSFT", "LMSFTMSFTXNAS", "MSFT", 0.95, "exchange_ticker"),
+    ("The company (Nasdaq:msft) beat.", "msft", "LMSFTMSFTXNAS", "MSFT", 0.95, "exchange_ticker"),
+    ("Apple (XETRA: APC) fiel.", "APC", "LAPPLEAPCXETR", "APPLE", 0.95, "exchange_ticker"),
+    ("Apple (OTC: AAPL) fell.", "AAPL", "LAPPLEAAPLXNAS", "APPLE", 0.95, "exchange_ticker"),  # any US venue
+    ("Orange (ORA.PA) a publié.", "ORA", "LORANGEORAXPAR", "ORANGE", 0.9, "ric"),
+    ("Traders piled into $MSFT after the call.", "MSFT", "LMSFTMSFTXNAS", "MSFT", 0.8, "cashtag"),
+])
+def test_tickers_in_explicit_patterns(master, text: str, ticker: str, listing: str, issuer: str, conf: float,
+                                      method: str) -> None:
+    spans = [s for s in master.find(text, list(G.WORD.finditer(text)), [], lang="en") if s.link["kind"] == "listing"]
+    assert len(spans) == 1
+    s = spans[0]
+    assert text[s.start:s.end] == ticker and s.link["id"] == listing
+    assert (s.link["confidence"], s.link["method"]) == (conf, method)
+    assert s.link["evidence"][0].startswith(("(", "$")) and s.link["evidence"][0] in text
+    assert s.key == ("issuer", issuer) and s.type == "ORG"
+
+
+def test_an_exchange_name_of_two_words_is_read_before_a_shorter_one() -> None:
+    idx = _index(_rows("AMX", "Amex Mining Corp", listings=(("AMX", "XASE"), ("AMX", "XNYS"))))
+    text = "Amex Mining (NYSE American : AMX) rose."
+    [s] = [s for s in idx.find(text, list(G.WORD.finditer(text)), [], lang="en") if s.link["kind"] == "listing"]
+    assert s.link["id"] == "LAMXAMXXASE"
+
+
+def test_tickers_without_a_listing_on_that_venue_are_not_linked(master) -> None:
+    for text in ("Apple (LSE: AAPL) fell.", "Apple (AAPL.PA) fell.", "Orange ($ORA) fell.", "US$MSFT rose",
+                 "(NASDAQ: NOPE) rose", "$NOPE rose"):
+        assert not [s for s in master.find(text, list(G.WORD.finditer(text)), [], lang="en")
+                    if s.link["kind"] == "listing"], text
+
+
+def test_a_listing_on_the_first_venue_that_has_one() -> None:
+    idx = _index(_rows("X", "Xylem", listings=(("XYL", "XNYS"), ("XYL", "XNAS"), ("XYL", "XETR"))))
+    assert idx.listing("xyl", ("XETR", "XNAS")) == ("LXXYLXETR", "X")
+    assert idx.listing("XYL", ("XLON", "XNAS")) == ("LXXYLXNAS", "X")
+    assert idx.listing("XYL", (None,)) == ("LXXYLXNYS", "X")  # the first US venue in order of preference
+    assert idx.listing("XYL", (None, "XETR")) == ("LXXYLXNYS", "X")
+    assert idx.listing("XYL", ("XLON",)) is None and idx.listing("ABC", ("XNYS",)) is None
+
+
+def test_isins_need_a_valid_check_digit_and_link_to_the_security(master) -> None:
+    text = "Codes US0378331005, US0378331006 and FR0000120271."
+    got = master.find(text, list(G.WORD.finditer(text)), [], lang="en")
+    isins = [(text[s.start:s.end], s.type, s.link["kind"], s.link["id"], s.link["confidence"], s.link["method"],
+              s.key) for s in got if s.link["method"].startswith("isin")]
+    assert isins == [("US0378331005", "ORG", "security", "SAPPLE", 0.99, "isin", ("issuer", "APPLE")),
+                     ("FR0000120271", "MISC", "isin", "FR0000120271", 0.9, "isin_checksum", ("isin", "FR0000120271"))]
+    a, b = text.index("US0378331005"), text.index("FR0000120271")
+    assert C.isin_spans(text) == [(a, a + 12, "US0378331005"), (b, b + 12, "FR0000120271")]
+
+
+# -- legal forms and gaps -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,word,legal", [
+    ("Apple Inc", "Inc", True), ("Apple inc", "inc", False), ("Apple Ltd", "Ltd", True), ("Apple Foo", "Foo", False),
+    ("Danone S.A.", "S", True), ("Danone S. A.", "A", True), ("Danone S.A.", "A", True), ("M. Zuckerberg", "M", False),
+    ("Danone s.a.", "s", False), ("Danone S.", "S", False),
+])
+def test_legal_words(text: str, word: str, legal: bool) -> None:
+    m = next(w for w in G.WORD.finditer(text) if w.group() == word)
+    assert C._legal_word(text, m) is legal
+
+
+def test_what_may_stand_between_a_name_and_its_legal_form() -> None:
+    assert C._suffix_gap_ok(" ", False) and C._suffix_gap_ok(", ", False) and C._suffix_gap_ok("\u00a0", False)
+    assert not C._suffix_gap_ok(".", False) and not C._suffix_gap_ok(". ", False)
+    assert C._suffix_gap_ok(".", True) and C._suffix_gap_ok(". ", True)
+    assert not C._suffix_gap_ok("  ", True) and not C._suffix_gap_ok(" \n", False) and not C._suffix_gap_ok("\n", True)
+    assert not C._suffix_gap_ok(" - ", False)
+
+
+def test_what_may_stand_between_the_words_of_a_name() -> None:
+    assert C._gap_ok(" ") and C._gap_ok("-") and C._gap_ok(" & ") and C._gap_ok(", ") and C._gap_ok("’")
+    assert C._gap_ok(" " * 12) and not C._gap_ok(" " * 13)
+    assert not C._gap_ok(" und ") and not C._gap_ok(" x ")
+
+
+def test_stop_words_are_read_from_spacy_and_an_unknown_language_has_none() -> None:
+    en = C.spacy_stop_words("en")
+    assert {"the", "and", "next"} <= en and len(en) > 100
+    assert C.spacy_stop_words("zz") == frozenset()
+    blocked = C._blocked_words()
+    assert {"the", "der", "les", "france", "germany"} <= blocked and "siemens" not in blocked
