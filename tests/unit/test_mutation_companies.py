@@ -153,6 +153,8 @@ def test_company_key_drops_share_line_noise_but_keeps_one_word() -> None:
     assert company_key("ADR") == ("adr",)
     assert company_key("3M") == ("3m",)
     assert company_key("Class 1") == ("class",)  # a trailing number goes, the last word stays
+    assert company_key("XYLEM INC. DL-,01") == ("xylem",)          # a number of several digits too
+    assert company_key("Alphabet Inc. Class A") == ("alphabet",)    # and a share class letter
     assert company_key("") == () and company_key(None) == ()
 
 
@@ -257,6 +259,13 @@ def test_a_curated_alias_goes_first_even_before_a_more_notable_namesake() -> Non
     assert ("ibm",) not in short.names and ("ibm",) not in short.aliases
     full = _index(_rows("IBM", "International Business Machines Corporation"))
     assert full.names[("ibm",)] == [("IBM", 1.05)]
+
+
+def test_two_aliases_of_one_company_both_link() -> None:
+    """"Deutsche Post" (an alias equal to the company's own name) and "DHL" both name Deutsche Post AG."""
+    idx = _index(_rows("DPW", "Deutsche Post AG", isin="DE0005552004", index=True, listings=(("DHL", "XETR"),)))
+    assert idx.names[("deutsche", "post")] == [("DPW", 1.05)] and idx.names[("dhl",)] == [("DPW", 1.05)]
+    assert _ids(idx, "Hier, DHL a publié.", lang="fr") == ["DPW"]
 
 
 def test_an_alias_replaces_the_issuers_own_entry_under_its_key() -> None:
@@ -410,6 +419,8 @@ def test_a_legal_form_joins_the_name_with_its_full_stop(master) -> None:
     assert _find(master, "Orange S.A. reported.", lang="en")[0][0] == "Orange S.A."
     assert _find(master, "Results of Tesla, Inc.", lang="en")[0][:2] == ("Tesla, Inc.", "TESLA")
     assert _find(master, "Results of Tesla, Inc", lang="en")[0][:2] == ("Tesla, Inc", "TESLA")  # at the very end
+    long = "Deliveries rose in the quarter, helped by cheaper models and new plants. " * 4 + "Results of Tesla, Inc"
+    assert len(long) > 300 and _find(master, long, lang="en")[-1][:2] == ("Tesla, Inc", "TESLA")
     assert _find(master, "Siemens AG: Zahlen", lang="de")[0][0] == "Siemens AG"
 
 
@@ -518,6 +529,21 @@ def test_a_plain_word_opening_a_sentence_is_weaker(master, text: str, conf: floa
     assert _find(master, text, lang="fr") == [("Vinci", "VINCI", conf, "name")]
 
 
+def test_a_quote_before_a_name_is_no_sentence_start(master) -> None:
+    """A name after an opening quote is read as inside a sentence, at the very start of the text as elsewhere."""
+    assert _find(master, "«Vinci a parlé hier soir»", lang="fr") == [("Vinci", "VINCI", 0.7, "name")]
+    assert _find(master, "Il a dit «Vinci a parlé hier soir»", lang="fr") == [("Vinci", "VINCI", 0.7, "name")]
+
+
+def test_a_word_of_exactly_the_plain_frequency_opening_a_sentence_is_weaker() -> None:
+    """"Burlington" has Zipf 3.5 in English, the threshold itself: a plain word at a sentence start."""
+    idx = _index(_rows("BURL", "Burlington Stores, Inc.", isin="US1220171060", country="US", index=True,
+                       listing_name="Burlington", listings=(("BURL", "XNYS"),)))
+    assert zipf("Burlington", "en") == 3.5
+    assert _find(idx, "Burlington opened late today.", lang="en") == [("Burlington", "BURL", 0.6, "name")]
+    assert _find(idx, "Today Burlington opened late.", lang="en") == [("Burlington", "BURL", 0.7, "name")]
+
+
 def test_a_rare_word_opening_a_sentence_is_not_weaker(master) -> None:
     """Safran (Zipf 3.38 in French, under 3.5) is not a word that opens sentences: a company even there."""
     assert _find(master, "Safran a parlé hier soir", lang="fr") == [("Safran", "SAFRAN", 0.7, "name")]
@@ -616,6 +642,9 @@ def test_a_held_back_common_word_links_when_the_company_is_named_plainly_elsewhe
     assert got == [("Orange S.A.", "ORANGE", 0.7, "name"), ("Orange", "ORANGE", 0.7, "name_again")]
     # a first mention under 0.7 does not vouch for the held one
     assert _ids(master, "Le jour où Orange a parlé.", lang="fr") == []
+    sure = "Orange (ORA) a publié. Plus tard Orange a parlé."
+    assert _find(master, sure, lang="fr") == [("Orange", "ORANGE", 0.98, "name+ticker"),
+                                              ("Orange", "ORANGE", 0.7, "name_again")]
     weak = "Orange a publié. Plus tard Orange a parlé."
     assert _find(master, weak, (_span(weak, "Orange", "ORG"),), lang="fr") == [("Orange", "ORANGE", 0.6, "name")]
 
