@@ -103,6 +103,7 @@ def test_sentence_bounds_stop_at_punctuation_and_line_ends() -> None:
     e = text.index("End")
     assert C._sentence(text, e, e + 3) == (text.index("\n") + 1, len(text))
     assert C._sentence("Orange", 0, 6) == (0, 6)
+    assert C._sentence("\nOrange", 1, 7) == (1, 7)  # a line break at the very start ends the sentence before
 
 
 def test_business_cue_only_counts_words_of_the_same_sentence() -> None:
@@ -125,6 +126,9 @@ def test_business_cue_only_counts_words_of_the_same_sentence() -> None:
     ("Quartalen", True),       # nine letters opening with a prefix cue
     ("Gewinner", False),       # eight letters opening with "gewinn": the winner, not the profit
     ("Gewinnplus", True),
+    ("gewinnt", False),        # the verb "wins", seven letters: too short for a compound
+    ("Titel", False),          # five letters ending in "titel": a title, not the share
+
     ("weather", False),
 ])
 def test_cue_words_suffixes_and_prefixes(word: str, cue: bool) -> None:
@@ -155,6 +159,8 @@ def test_company_key_drops_share_line_noise_but_keeps_one_word() -> None:
     assert company_key("Class 1") == ("class",)  # a trailing number goes, the last word stays
     assert company_key("XYLEM INC. DL-,01") == ("xylem",)          # a number of several digits too
     assert company_key("Alphabet Inc. Class A") == ("alphabet",)    # and a share class letter
+    assert company_key("SWATCH GROUP I") == ("swatch",)
+    assert company_key("H Lundbeck") == ("h", "lundbeck")            # a leading initial stays
     assert company_key("") == () and company_key(None) == ()
 
 
@@ -411,6 +417,7 @@ def test_a_one_word_name_needs_a_notable_issuer(master) -> None:
     assert _find(master, "Le groupe Engie a publié ses ventes.", lang="fr") == [("Engie", "ENGIE", 0.6, "name")]
     # a ticker in parentheses or a legal form vouches for it
     assert _ids(master, "Le groupe Kering (KER) a publié ses ventes.", lang="fr") == ["KERING"]
+    assert _ids(master, "Le groupe Kering (AFP) a publié ses ventes.", lang="fr") == []  # a credit, not its ticker
     assert _find(master, "Le groupe Kering SA a publié ses ventes.", lang="fr") == [
         ("Kering SA", "KERING", 0.7, "name")]
 
@@ -451,6 +458,7 @@ def test_an_upper_case_common_word_needs_a_prominent_issuer() -> None:
     idx = _index(_rows("FBIX", "FBI Corp", isin="US0000000001", listings=(("FBIX", "XNAS"), ("FBIX", "XNYS"))),
                  _rows("UPS", "UPS Inc", isin="US9113121068", index=True, listings=(("UPS", "XNYS"),)))
     assert _ids(idx, "The FBI opened a case.", lang="en") == []                   # Zipf 4.43
+    assert _ids(idx, "The FBI questioned UPS drivers.", lang="en") == ["UPS"]  # and the text is read on
     assert _find(idx, "The UPS drivers went on strike.", lang="en") == [("UPS", "UPS", 0.75, "name")]
 
 
@@ -512,6 +520,9 @@ def test_part_of_a_longer_person_or_place_name_is_not_a_company(master) -> None:
     text3 = "Nikola Tesla (TSLA) opened a plant."
     assert _ids(master, text3, (Span(0, 12, "PER", "model"),), lang="en") == ["TESLA"]
     assert _ids(master, "Nikola Tesla opened a plant.", (Span(0, 12, "PER", "model"),), lang="en") == []
+    arena = "Fans gathered at the Tesla Arena downtown."  # a place named after the company, opening with its name
+    assert _ids(master, arena, lang="en") == ["TESLA"]
+    assert _ids(master, arena, (Span(arena.index("Tesla"), arena.index(" downtown"), "LOC", "model"),), lang="en") == []
 
 
 # -- sentence starts ----------------------------------------------------------------------------------------------
