@@ -194,6 +194,22 @@ def test_one_entry_per_issuer_with_its_strongest_variant() -> None:
     assert idx.names[("infineon",)] == [("IF", 1.0)]
     idx2 = _index(_rows("IF", "Infineon") + _rows("IF", "Infineon Technologies AG"))
     assert idx2.names[("infineon",)] == [("IF", 1.0)]
+    # names are added in no fixed order: both orders, one name at a time
+    for names in (["Infineon Technologies AG", "Infineon"], ["Infineon", "Infineon Technologies AG"]):
+        one = CompanyIndex()
+        for n in names:
+            one._add_name(n, "IF")
+        assert one.names[("infineon",)] == [("IF", 1.0)]
+    # another issuer's entry under the key is left alone
+    both = CompanyIndex()
+    both._add_name("Infineon Technologies AG", "AA")
+    both._add_name("Infineon", "BB")
+    assert both.names[("infineon",)] == [("AA", 0.95), ("BB", 1.0)]
+
+
+def test_a_name_of_nothing_but_generic_words_adds_no_key() -> None:
+    idx = _index(_rows("GH", "Group Holdings"), _rows("SIE", "Siemens AG"))
+    assert () not in idx.names and set(idx.names) == {("siemens",)}
 
 
 def test_issuers_sharing_a_name_are_ordered_by_notability_then_exactness() -> None:
@@ -256,8 +272,9 @@ def test_a_curated_alias_goes_first_even_before_a_more_notable_namesake() -> Non
     """BMW is Bayerische Motoren Werke through the alias, even where the master's BMW Industries is an index member;
     the alias only follows an issuer that carries the aliased name itself."""
     idx = _index(_rows("BMWIND", "BMW INDUSTRIES LIMITED", index=True, listings=(("BMW", "XBOM"),)),
+                 _rows("ABMWH", "BMW Holdings"),
                  _rows("BMWAG", "Bayerische Motoren Werke AG", isin="DE0005190003", listings=(("BMW", "XETR"),)))
-    assert idx.names[("bmw",)][0] == ("BMWAG", 1.05)
+    assert idx.names[("bmw",)] == [("BMWAG", 1.05), ("BMWIND", 0.95), ("ABMWH", 1.0)]  # the others stay behind it
     assert ("bmw",) in idx.aliases
     assert _ids(idx, "BMW sold more cars.", lang="en") == ["BMWAG"]
     # an issuer that only shortens to the aliased name is not its target
@@ -312,6 +329,8 @@ def test_the_index_is_saved_beside_a_local_lake_and_read_back(tmp_path: Path, fr
     assert calls == [1] and again is not first and again.names == first.names
     CompanyIndex.from_lake(lake, rows, "v2")  # the master changed: rebuilt, the old file replaced
     assert calls == [1, 1] and len(list((tmp_path / "cache" / "news").glob("companies-*.pickle"))) == 1
+    CompanyIndex.from_lake(lake, rows, "v1")  # back to the earlier version (a restored master): rebuilt again
+    assert calls == [1, 1, 1]
 
 
 def test_a_file_lake_url_is_local_and_remote_storage_saves_nothing(tmp_path: Path) -> None:
@@ -395,12 +414,21 @@ def test_multi_word_names_win_over_their_first_word(master) -> None:
 
 def test_words_apart_are_not_one_name(master) -> None:
     assert _ids(master, "Die Deutsche Kreditbank, keine Bank der Gruppe.", lang="de") == []
+    assert _ids(master, "Deutsche " + " " * 12 + "Bank", lang="de") == []  # a gap over 12 characters (a table)
+    assert _ids(master, "Deutsche " + " " * 11 + "Bank", lang="de") == ["DB"]
+    idx = _index(_rows("TSLA", "Tesla, Inc.", isin="US88160R1014", listings=(("TSLA", "XNAS"),)),
+                 _rows("TEX", "Tesla Exploration Ltd", isin="CA8816051012", listings=(("TXL", "XTSX"),)))
+    assert _ids(idx, "Tesla ------------ Exploration", lang="en") == ["TSLA"]  # the one-word name is still read
+    assert _ids(idx, "Tesla - Exploration", lang="en") == ["TEX"]
 
 
 def test_a_name_must_open_with_a_capital_or_a_digit(master) -> None:
     assert _ids(master, "the deutsche bank of the town", lang="en") == []
+    assert _ids(master, "Das ist eine deutsche Bank.", lang="de") == []  # "a German bank"
     idx = _index(_rows("888", "888 Holdings plc", isin="GI000A0F6407", index=True, listings=(("888", "XLON"),)))
     assert _find(idx, "Shares of 888 rose.", lang="en") == [("888", "888", 0.7, "name")]
+    four = _index(_rows("FOUR", "4imprint Group plc", isin="GB0006640972", index=True, listings=(("FOUR", "XLON"),)))
+    assert _find(four, "Shares of 4imprint rose.", lang="en") == [("4imprint", "FOUR", 0.7, "name")]
 
 
 def test_one_word_names_that_are_stop_words_or_two_letters_need_an_alias(master) -> None:
@@ -454,6 +482,17 @@ def test_a_word_below_the_common_frequency_links_plainly(master) -> None:
     assert _find(master, "The rally at Tesla went on.", lang="en") == [("Tesla", "TESLA", 0.6, "name")]  # 3.77
 
 
+def test_a_one_word_name_at_the_end_of_the_text_or_alone_is_one_word(master) -> None:
+    assert _find(master, "A new plant of Tesla", lang="en") == [("Tesla", "TESLA", 0.6, "name")]
+    assert _find(master, "Tesla", lang="en") == [("Tesla", "TESLA", 0.6, "name")]
+
+
+def test_the_model_is_taken_to_have_run_unless_told(master) -> None:
+    text = "Many people like Apple."
+    assert master.find(text, list(G.WORD.finditer(text)), []) == []   # held back: a common word, no cue
+    assert _ids(master, text, model_ran=False) == ["APPLE"]            # no model: a prominent issuer links
+
+
 def test_an_upper_case_common_word_needs_a_prominent_issuer() -> None:
     idx = _index(_rows("FBIX", "FBI Corp", isin="US0000000001", listings=(("FBIX", "XNAS"), ("FBIX", "XNYS"))),
                  _rows("UPS", "UPS Inc", isin="US9113121068", index=True, listings=(("UPS", "XNYS"),)))
@@ -474,6 +513,8 @@ def test_an_issuer_of_exactly_the_prominence_threshold_is_prominent() -> None:
     assert small.issuers["ORANGE"].score == 80.0
     assert _ids(small, "Las ventas de Orange subieron.", model_ran=False, lang="es") == []
     assert _ids(small, "Les ventes de Orange ont progressé.", lang="fr") == []
+    both = _index(_rows("ORANGE", "Orange", index=True), _rows("SAP", "SAP SE", index=True))
+    assert _ids(both, "Hier Orange und SAP AG gewannen.", lang="de") == ["SAP", "ORANGE"]
 
 
 def test_without_a_model_an_alias_still_links(master) -> None:
@@ -666,6 +707,13 @@ def test_a_held_back_prominent_name_links_when_listed_with_another_company(maste
                                                ("Apple", "APPLE", 0.7, "name_among_companies")]
     # not when the other one is the same issuer, nor when the names are not side by side
     assert _ids(master, "Hier Apple gewann, sagt SAP AG.", lang="de") == ["SAP"]
+    # the other company may come first in the alphabet, and be named at exactly 0.7
+    assert _find(master, "Hier Siemens und SAP AG gewannen.", lang="de")[1][1:] == ("SIEMENS", 0.7,
+                                                                                   "name_among_companies")
+    assert _find(master, "Hier Apple und Orange S.A. gewannen.", lang="de") == [
+        ("Orange S.A.", "ORANGE", 0.7, "name"), ("Apple", "APPLE", 0.7, "name_among_companies")]
+    # but a weaker one (Tesla, 0.6) does not vouch
+    assert _ids(master, "Hier Apple und Tesla gewannen.", lang="de") == ["TESLA"]
     # a non-prominent issuer is not linked by a list
     assert _ids(master, "Hier Orange und SAP AG gewannen.", lang="de") == ["SAP"]
 
