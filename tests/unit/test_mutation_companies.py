@@ -341,6 +341,12 @@ def test_a_file_lake_url_is_local_and_remote_storage_saves_nothing(tmp_path: Pat
     assert C._saved_path(_Lake(f"{tmp_path}/lake"), 2) != local
 
 
+def test_an_index_of_a_remote_lake_is_built_and_kept_in_memory(fresh_cache) -> None:
+    lake = _Lake("s3://bucket/lake")
+    idx = CompanyIndex.from_lake(lake, lambda: _rows("SIE", "Siemens AG"), "v1")
+    assert ("siemens",) in idx.names and CompanyIndex.from_lake(lake, lambda: [], "v1") is idx
+
+
 def test_a_damaged_or_foreign_saved_file_is_rebuilt_and_the_collector_state_is_restored(tmp_path: Path) -> None:
     lake = _Lake(str(tmp_path / "lake"))
     p = C._saved_path(lake, "v")
@@ -458,6 +464,7 @@ def test_a_legal_form_joins_the_name_with_its_full_stop(master) -> None:
     long = "Deliveries rose in the quarter, helped by cheaper models and new plants. " * 25 + "Results of Tesla, Inc"
     assert len(G.WORD.findall(long)) > 300 and _find(master, long, lang="en")[-1][:2] == ("Tesla, Inc", "TESLA")
     assert _find(master, "Siemens AG: Zahlen", lang="de")[0][0] == "Siemens AG"
+    assert _find(master, "Die Siemens AG (SE) meldet Zahlen", lang="de")[0][0] == "Siemens AG"  # not across "("
 
 
 @pytest.mark.parametrize("text,linked", [
@@ -703,6 +710,9 @@ def test_the_home_market_settles_a_shared_name() -> None:
                      listings=(("MRK", "XNYS"),))
     bare_de = _rows("MRKDE", "Merck", country="DE", index=True)
     assert _find(_index(us_short, bare_de), "Gestern hat Merck berichtet.", lang="de")[0][1] == "MRKDE"
+    # the home issuer picked is not lowered as a rival of the top one, whatever the ids
+    zde = _rows("ZMRK", "Merck", isin="DE0006599905", country="DE", index=True, listings=(("MRK", "XETR"),))
+    assert _find(_index(us, zde), "Gestern hat Merck berichtet.", lang="de") == [("Merck", "ZMRK", 0.7, "name")]
     # a top issuer of the home market itself stays
     assert _find(_index(de, us), "Gestern hat Merck berichtet.", lang="de")[0][1] == "MRKDE"
 
