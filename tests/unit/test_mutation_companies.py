@@ -653,8 +653,8 @@ def test_confidence_by_kind_of_name(master) -> None:
     assert _find(master, "Hier, Deutsche Bank (ORA) a publié.", lang="fr")[0][2:] == (0.85, "name")
 
 
-def test_confidence_is_capped_below_certainty() -> None:
-    """An alias (0.8) with a legal form (+0.1) and several words: capped at 0.97 without a ticker."""
+def test_several_words_and_a_legal_form_are_the_surest_name_without_a_ticker() -> None:
+    """A name of several words (0.85, an alias among them) with a legal form (+0.1): 0.95, below a ticker's 0.98."""
     idx = _index(_rows("MR", "Munchener Ruckversicherungs-Gesellschaft Aktiengesellschaft in Munchen",
                        isin="DE0008430026", index=True, listings=(("MUV2", "XETR"),)))
     assert _find(idx, "Hier, Munich Re AG a publié.", lang="fr")[0][1:] == ("MR", 0.95, "name")
