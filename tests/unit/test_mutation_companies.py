@@ -628,6 +628,8 @@ def test_a_rare_word_opening_a_sentence_is_not_weaker(master) -> None:
     """Safran (Zipf 3.38 in French, under 3.5) is not a word that opens sentences: a company even there."""
     assert _find(master, "Safran a parlé hier soir", lang="fr") == [("Safran", "SAFRAN", 0.7, "name")]
     assert _find(master, "Vinci a signé un contrat", lang="fr") == [("Vinci", "VINCI", 0.7, "name")]  # a cue
+    # with a legal form: a plain word first all the same (0.6), plus the legal form's 0.1
+    assert _find(master, "Vinci SA a parlé hier soir", lang="fr") == [("Vinci SA", "VINCI", 0.7, "name")]
 
 
 def test_notable_issuers_below_prominence_get_the_middle_confidence_from_fifteen_points() -> None:
@@ -678,6 +680,8 @@ def test_two_issuers_equally_known_by_a_name_lower_the_confidence() -> None:
     far = _index(merck("MRKUS", "US", 5, 5), merck("MRKDE", "DE", 3, 2))          # 20 and 15
     assert _find(close, "Hier, Merck a publié.", lang="en") == [("Merck", "MRKUS", 0.6, "name")]
     assert _find(far, "Hier, Merck a publié.", lang="en") == [("Merck", "MRKUS", 0.7, "name")]
+    swapped = _index(merck("AMRK", "US", 5, 5), merck("ZMRK", "DE", 3, 3))  # the rival's id sorts after
+    assert _find(swapped, "Hier, Merck a publié.", lang="en") == [("Merck", "AMRK", 0.6, "name")]
     # an exact namesake is a rival of the better known issuer's shortened name
     shorter = _index(merck("MRKUS", "US", 5, 5, "Merck Technologies"), merck("MRKDE", "DE", 4, 4))  # 20 x .95, 18
     assert _find(shorter, "Hier, Merck a publié.", lang="en") == [("Merck", "MRKUS", 0.6, "name")]
