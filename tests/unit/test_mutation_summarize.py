@@ -1,0 +1,208 @@
+"""Summaries: the boundaries of the splitter, the gate, compression and sentence selection, each pinned on both sides.
+
+The gate caches what it extracts from a source (``_facts``), so every test here uses a source of its own: a cached
+source would let a test pass on facts another test computed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from marketwire.news import plugins
+from marketwire.news.summarize import compress, headline_of, n_words, sentences, summarize, unfaithful
+
+pytestmark = pytest.mark.unit
+
+
+# --- sentence splitting ----------------------------------------------------------------------------------------
+
+def test_a_year_ends_a_sentence_but_a_day_before_a_german_month_does_not():
+    """A number of one or two digits before a German month is an ordinal (3. Oktober); a year is not."""
+    text = "Der Umsatz stieg im Jahr 2024. Die Bank erwartet mehr. Am 3. Oktober ist die Börse geschlossen."
+    assert sentences(text) == ["Der Umsatz stieg im Jahr 2024.", "Die Bank erwartet mehr.",
+                               "Am 3. Oktober ist die Börse geschlossen."]
+    assert sentences("Die Zahlen kommen am 14. November. Die Aktie stieg.") == [
+        "Die Zahlen kommen am 14. November.", "Die Aktie stieg."]
+    assert sentences("Die Zahlen kamen im Mai 124. November folgt.") == ["Die Zahlen kamen im Mai 124.",
+                                                                         "November folgt."]
+
+
+# --- the gate: numbers and names -------------------------------------------------------------------------------
+
+def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
+    """0,68 means 0.68 only; 1,150 may be 1150 or 1.15 (three digits after the separator)."""
+    src = "Die Aktie der Commerzbank fiel am Freitag um 0,68 % auf 14,20 Euro."
+    assert unfaithful("Die Aktie fiel um 68 %.", src) == ["number 68 % not in source"]
+    assert unfaithful("Die Aktie fiel um 0.68 %.", src) == []
+    assert unfaithful("Die Aktie fiel auf 1420 Euro.", src) == ["number 1420 not in source"]
+    src2 = "Der Konzern beschäftigt 1,150 Mitarbeiter in der Region Basel."
+    assert unfaithful("Der Konzern beschäftigt 1150 Mitarbeiter.", src2) == []
+
+
+def test_a_single_capital_letter_opening_a_bullet_is_an_article_not_an_acronym():
+    """An initial 'A' is a function word; a one-letter capital is no acronym to look up in the source."""
+    src = "Production at the plant in Göteborg was halted by a strike on Monday."
+    assert unfaithful("A strike halted production at the plant.", src) == []
+    assert unfaithful("A strike halted production at the AB plant.", src) == ["name AB not in source"]
+
+
+# --- the gate: polarity ----------------------------------------------------------------------------------------
+
+def test_polarity_is_checked_against_a_sentence_sharing_two_content_words():
+    """Two shared content words are enough to tie a bullet to its source sentence; one is not."""
+    src = "Sales will not recover quickly, the retailer warned."
+    assert unfaithful("It should recover quickly.", src) == ["negation dropped: the source says 'not recover quickly'"]
+    assert unfaithful("It should recover.", src) == []
+
+
+def test_a_paraphrase_keeping_the_one_negation_of_its_source_passes():
+    """A bullet negation whose words the source sentence lacks is an addition only when the bullet has more
+    negations than the source sentence."""
+    src = "The Riksbank did not lower rates in March."
+    assert unfaithful("The bank did not cut borrowing costs in March.", src) == []
+    src2 = "The central bank lowered rates in March."
+    assert unfaithful("The bank did not cut borrowing costs in March.", src2) == [
+        "negation 'not cut borrowing' not in the source sentence"]
+
+
+# --- compression -----------------------------------------------------------------------------------------------
+
+def test_a_bullet_needs_six_words():
+    """MIN_WORDS: six words stand alone, five do not."""
+    assert compress("Der Ausblick wurde am Dienstag gesenkt.", "de") == "Der Ausblick wurde am Dienstag gesenkt."
+    assert compress("Der Ausblick wurde gesenkt heute.", "de") is None
+    assert compress("The bank raised its annual forecast.", "en") == "The bank raised its annual forecast."
+    assert compress("The bank raised its forecast.", "en") is None
+
+
+def test_a_sentence_ending_in_an_abbreviation_keeps_one_final_period():
+    """The final period of an abbreviation (U.S.) or after a number is the sentence's period, kept once."""
+    assert compress("The company moved its listing and its headquarters from London to the U.S.", "en") == (
+        "The company moved its listing and its headquarters from London to the U.S.")
+    assert compress("The central bank's key deposit rate now stands at 2.5.", "en") == (
+        "The central bank's key deposit rate now stands at 2.5.")
+
+
+def test_a_long_sentence_is_cut_at_a_semicolon():
+    """A semicolon always ends a clause, whatever word follows it."""
+    en = ("The lender will cut 4,000 jobs in its retail unit over the next three years and close a quarter of its "
+          "branches; the unions said they would fight the plan in court and in parliament.")
+    assert compress(en, "en") == ("The lender will cut 4,000 jobs in its retail unit over the next three years and "
+                                  "close a quarter of its branches.")
+
+
+def test_a_comma_cuts_only_before_a_clause_opener():
+    """At a comma the cut needs a word that opens a clause after it (and, while, which ...); a comma before a new
+    subject is no place to cut, and without another the sentence is skipped."""
+    no_opener = ("The lender will cut 4,000 jobs in its retail unit over the next three years and close many "
+                 "branches, unions fear that thousands more could follow in the years after the merger with its rival.")
+    assert compress(no_opener, "en") is None
+    opener = ("The lender will cut 4,000 jobs in its retail unit over the next three years and close many "
+              "branches, while unions fear that thousands more could follow in the years after the merger.")
+    assert compress(opener, "en") == ("The lender will cut 4,000 jobs in its retail unit over the next three years "
+                                      "and close many branches.")
+
+
+def test_german_sentences_are_cut_before_a_subordinate_clause():
+    """German has no tagger here: a cut's verb is not checked, the trailing weil-clause is dropped."""
+    de = ("Die Bundesbank erwartet für das kommende Jahr ein Wachstum der deutschen Wirtschaft von 0,7 Prozent, "
+          "weil die Exporte nach China und in die Vereinigten Staaten wieder steigen und die Inflation weiter sinkt.")
+    assert compress(de, "de") == ("Die Bundesbank erwartet für das kommende Jahr ein Wachstum der deutschen "
+                                  "Wirtschaft von 0,7 Prozent.")
+
+
+def test_a_trailing_cut_that_strands_the_subject_is_refused():
+    """Dropping ', including ... have raised ...' would leave a subject without its verb: the sentence is skipped."""
+    en = ("The biggest lenders in the euro zone's four largest economies, including Germany, France, Italy and Spain, "
+          "have raised their capital buffers again this year ahead of new rules.")
+    assert compress(en, "en") is None
+
+
+def test_a_cut_inside_a_quotation_is_refused():
+    """A prefix that opens a quotation without closing it is no bullet."""
+    q = ('The finance minister told lawmakers on Tuesday: "We will not raise taxes this year or next; the budget will '
+         'be balanced by spending cuts alone and by stronger growth."')
+    assert compress(q, "en") is None
+
+
+# --- selection -------------------------------------------------------------------------------------------------
+
+def test_the_central_sentence_beats_a_scene_setting_lead():
+    """Position weighs, but a lead that shares nothing with the story loses to the sentence the story is about."""
+    title = "Volvo Cars recalls 70,000 electric cars over battery fault"
+    body = ("The weather in Gothenburg was cold and grey on Wednesday morning as workers arrived. "
+            "Volvo Cars said a battery fault in its electric cars could cause fires, and it will recall them. "
+            "The recall covers electric cars built in Belgium and China, Volvo Cars said. "
+            "Owners of the electric cars will get a new battery module free of charge at their dealer. "
+            "The battery fault was found during tests at the Volvo Cars plant in Ghent.")
+    assert summarize(title, body, "en", max_bullets=1).bullets == [
+        "Volvo Cars said a battery fault in its electric cars could cause fires, and it will recall them."]
+
+
+def test_the_title_restated_and_boilerplate_are_never_bullets():
+    """A sentence close to the title (cosine >= 0.75) and a newsletter plug are not candidates."""
+    title = "Ørsted scraps two offshore wind farms off New Jersey"
+    body = ("Ørsted scraps two offshore wind farms off New Jersey, the Danish company said on Wednesday. "
+            "The developer will book impairments of up to 28.4 billion crowns on the Ocean Wind projects. "
+            "Rising interest rates and supply chain problems made the projects too costly, it said. "
+            "Subscribe to our newsletter for the latest news on energy markets and the climate. "
+            "Shares in Ørsted fell 25 percent in Copenhagen.")
+    assert summarize(title, body, "en").bullets == [
+        "The developer will book impairments of up to 28.4 billion crowns on the Ocean Wind projects.",
+        "Rising interest rates and supply chain problems made the projects too costly.",
+        "Shares in Ørsted fell 25 percent in Copenhagen."]
+
+
+# --- headline --------------------------------------------------------------------------------------------------
+
+def test_an_untitled_question_headline_is_its_first_25_words():
+    """Without a title or a compressible sentence the headline is the first MAX_WORDS words, with an ellipsis only
+    when words were left out."""
+    words = ("Will the central bank raise rates again in December even though inflation has fallen for six months "
+             "in a row and growth is weak across").split()
+    assert len(words) == 25
+    q25 = " ".join(words) + "?"
+    assert headline_of(None, q25, "en") == q25
+    q26 = " ".join(words) + " Europe?"
+    assert headline_of(None, q26, "en") == " ".join(words) + " …"
+
+
+# --- plug-in bullets -------------------------------------------------------------------------------------------
+
+SOURCE_TITLE = "Lufthansa raises fares on European routes"
+SOURCE_BODY = ("Lufthansa will raise fares on its European routes by up to 8 percent from January, the airline said "
+               "on Thursday, citing higher fees at German airports and the cost of sustainable aviation fuel that it "
+               "must blend into its kerosene under new European Union rules. Passengers who booked before December "
+               "will not pay the higher fares. Rivals Air France-KLM and IAG have not announced similar increases.")
+
+
+class _Fixed:
+    name = "fixed"
+    bullets: list[str] = []
+
+    def summarize(self, title, body, lang, max_bullets):
+        return list(self.bullets)
+
+
+@pytest.fixture
+def backend(monkeypatch):
+    monkeypatch.setattr(plugins, "_registry", {plugins.SUMMARIZER_GROUP: {}, plugins.TRANSLATOR_GROUP: {}})
+    monkeypatch.setattr(plugins, "_errors", {plugins.SUMMARIZER_GROUP: {}, plugins.TRANSLATOR_GROUP: {}})
+    monkeypatch.setattr(plugins, "_discovered", set())
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [])
+    monkeypatch.delenv(plugins.SUMMARIZER_ENV, raising=False)
+    plugins.register_summarizer("fixed", _Fixed)
+    return _Fixed
+
+
+def test_a_plugin_bullet_may_have_25_words_not_26(backend):
+    """MAX_WORDS bounds a plug-in's bullets too: 25 words pass, 26 are rejected with the count."""
+    b25 = ("Lufthansa will raise fares on its European routes by up to 8 percent from January, citing higher fees at "
+           "German airports and sustainable aviation fuel.")
+    b26 = ("Lufthansa will raise fares on its European routes by up to 8 percent from January, citing higher fees at "
+           "German airports and the cost of fuel.")
+    assert (n_words(b25), n_words(b26)) == (25, 26)
+    backend.bullets = [b25, b26]
+    s = summarize(SOURCE_TITLE, SOURCE_BODY, "en", backend="fixed")
+    assert s.bullets[0] == b25
+    assert (b26, "26 words, more than 25") in s.rejected
