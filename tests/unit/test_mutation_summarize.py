@@ -27,6 +27,14 @@ def test_a_year_ends_a_sentence_but_a_day_before_a_german_month_does_not():
                                                                          "November folgt."]
 
 
+def test_an_initial_does_not_end_a_sentence():
+    """A single letter before a period is an initial (John F. Kennedy), not a sentence end."""
+    assert sentences("The board named John F. Kennedy Jr. as chair. He starts in May.") == [
+        "The board named John F. Kennedy Jr. as chair.", "He starts in May."]
+    assert sentences("The board named John FK. Kennedy as chair.") == ["The board named John FK.",
+                                                                      "Kennedy as chair."]
+
+
 # --- the gate: numbers and names -------------------------------------------------------------------------------
 
 def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
@@ -44,6 +52,23 @@ def test_a_single_capital_letter_opening_a_bullet_is_an_article_not_an_acronym()
     src = "Production at the plant in Göteborg was halted by a strike on Monday."
     assert unfaithful("A strike halted production at the plant.", src) == []
     assert unfaithful("A strike halted production at the AB plant.", src) == ["name AB not in source"]
+
+
+def test_a_name_with_an_apostrophe_is_compared_whole():
+    """O'Brien is not O'Neill: only an elided article (l', d') or a possessive 's is taken off a word."""
+    src = "Analyst Sean O'Neill expects a cut in rates at the Bank of Ireland's next meeting."
+    assert unfaithful("Analyst Sean O'Brien expects a cut.", src) == ["name O'Brien not in source"]
+    assert unfaithful("Sean O'Neill expects a cut at the Bank of Ireland.", src) == []
+
+
+def test_a_capitalised_common_word_needs_a_capitalised_occurrence_in_the_source():
+    """'Commission' mid-sentence is a name: a source with only 'commission' does not back it, one with COMMISSION
+    (a headline in capitals) does."""
+    src = "The Polish government set up a commission on Monday in Warsaw."
+    assert unfaithful("The Polish government set up a Commission on Monday.", src) == [
+        "name Commission not in source"]
+    src2 = "EU COMMISSION FINES GOOGLE\nThe commission fined Google 2.4 billion euros on Wednesday."
+    assert unfaithful("The Commission fined Google.", src2) == []
 
 
 # --- the gate: polarity ----------------------------------------------------------------------------------------
@@ -75,6 +100,47 @@ def test_a_bullet_needs_six_words():
     assert compress("The bank raised its forecast.", "en") is None
 
 
+def test_a_sentence_of_25_words_is_kept_whole():
+    """MAX_WORDS: a sentence of exactly 25 words needs no compression."""
+    s25 = ("The bank said on Tuesday that it would close 120 branches in France and Belgium next year and cut about "
+           "1,500 jobs over two years.")
+    assert n_words(s25) == 25
+    assert compress(s25, "en") == s25
+
+
+def test_a_short_sentence_keeps_its_clauses():
+    """Relative clauses and appositions are dropped only from a sentence over MAX_WORDS."""
+    assert compress("Sales rose 5% in the quarter, which beat forecasts.", "en") == (
+        "Sales rose 5% in the quarter, which beat forecasts.")
+    assert compress("Siemens AG, the industrial group, raised its outlook for the year.", "en") == (
+        "Siemens AG, the industrial group, raised its outlook for the year.")
+
+
+def test_without_a_known_language_no_rule_moves_words():
+    """The German subject move (Unterdessen hat der Konzern -> Der Konzern hat) is for German only."""
+    de = "Unterdessen hat der Konzern seine Prognose für das laufende Geschäftsjahr deutlich angehoben."
+    assert compress(de, None) == de
+    assert compress(de, "fr") == de
+    assert compress(de, "de") == "Der Konzern hat seine Prognose für das laufende Geschäftsjahr deutlich angehoben."
+
+
+def test_a_german_article_tagged_de_de_gets_the_german_rules():
+    """A region-tagged language (de-DE) is German for the compression rules."""
+    body = ("Siemens Energy hat im dritten Quartal einen Umsatz von 8,7 Milliarden Euro erzielt. "
+            "Unterdessen hat der Konzern seine Prognose für das laufende Geschäftsjahr deutlich angehoben.")
+    s = summarize("Siemens Energy hebt die Prognose an", body, "de-DE")
+    assert s.bullets == ["Siemens Energy hat im dritten Quartal einen Umsatz von 8,7 Milliarden Euro erzielt.",
+                         "Der Konzern hat seine Prognose für das laufende Geschäftsjahr deutlich angehoben."]
+
+
+def test_a_quotation_ending_with_its_own_period_gets_no_other():
+    """A sentence closing with ." keeps that period as its end."""
+    q = 'The chief executive told staff on Friday: "We will keep every plant in Germany open this year."'
+    assert compress(q, "en") == q
+    assert compress('The chief executive told staff on Friday: "We will keep every plant in Germany open"', "en") == (
+        'The chief executive told staff on Friday: "We will keep every plant in Germany open".')
+
+
 def test_a_sentence_ending_in_an_abbreviation_keeps_one_final_period():
     """The final period of an abbreviation (U.S.) or after a number is the sentence's period, kept once."""
     assert compress("The company moved its listing and its headquarters from London to the U.S.", "en") == (
@@ -101,6 +167,16 @@ def test_a_comma_cuts_only_before_a_clause_opener():
               "branches, while unions fear that thousands more could follow in the years after the merger.")
     assert compress(opener, "en") == ("The lender will cut 4,000 jobs in its retail unit over the next three years "
                                       "and close many branches.")
+
+
+def test_a_clause_cut_keeps_at_least_eight_words():
+    """A prefix of eight words before a clause boundary is a bullet; one of seven is too little, and the sentence is
+    skipped."""
+    tail = (", but its investment bank will hire about 300 traders in London and New York over the next two years "
+            "to expand.")
+    assert compress("The lender will cut 4,000 jobs in Germany" + tail, "en") == (
+        "The lender will cut 4,000 jobs in Germany.")
+    assert compress("The lender will cut jobs in Germany" + tail, "en") is None
 
 
 def test_german_sentences_are_cut_before_a_subordinate_clause():
@@ -137,6 +213,32 @@ def test_the_central_sentence_beats_a_scene_setting_lead():
             "The battery fault was found during tests at the Volvo Cars plant in Ghent.")
     assert summarize(title, body, "en", max_bullets=1).bullets == [
         "Volvo Cars said a battery fault in its electric cars could cause fires, and it will recall them."]
+
+
+def test_a_section_separator_does_not_upset_the_ranking():
+    """A line without words (* * *) has no terms and no similarity to anything; the ranking is unchanged by it."""
+    title = "Volvo Cars recalls 70,000 electric cars over battery fault"
+    body = ("The weather in Gothenburg was cold and grey on Wednesday morning as workers arrived. "
+            "Volvo Cars said a battery fault in its electric cars could cause fires, and it will recall them."
+            "\n\n* * *\n\n"
+            "The recall covers electric cars built in Belgium and China, Volvo Cars said. "
+            "Owners of the electric cars will get a new battery module free of charge at their dealer.")
+    assert summarize(title, body, "en", max_bullets=1).bullets == [
+        "Volvo Cars said a battery fault in its electric cars could cause fires, and it will recall them."]
+
+
+def test_a_six_word_sentence_can_be_a_bullet():
+    """MIN_WORDS: a sentence of six words is a candidate, one of five is not."""
+    s = summarize("Talks", "The talks ended without a deal on Friday. Both sides will meet next week.", "en")
+    assert s.bullets == ["The talks ended without a deal on Friday.", "Both sides will meet next week."]
+    s = summarize("Talks", "The talks ended without a deal on Saturday. Both sides meet next week.", "en")
+    assert s.bullets == ["The talks ended without a deal on Saturday."]
+
+
+def test_a_sentence_of_function_words_only_can_be_a_bullet():
+    """A body whose words are all stop words has no terms to rank by; its sentence is still a bullet."""
+    s = summarize("Football", "It was not to be, and it will not be.", "en")
+    assert s.bullets == ["It was not to be, and it will not be."]
 
 
 def test_the_title_restated_and_boilerplate_are_never_bullets():
