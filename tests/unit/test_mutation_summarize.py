@@ -6,10 +6,13 @@ source would let a test pass on facts another test computed.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from marketwire.news import plugins
-from marketwire.news.summarize import compress, headline_of, n_words, sentences, summarize, unfaithful
+from marketwire.news.summarize import (_balanced, _rank, compress, guess_lang, headline_of, n_words, sentences, summarize,
+                                       unfaithful)
 
 pytestmark = pytest.mark.unit
 
@@ -35,6 +38,15 @@ def test_an_initial_does_not_end_a_sentence():
                                                                       "Kennedy as chair."]
 
 
+def test_an_abbreviation_glued_to_the_next_word_and_a_letter_before_an_exclamation():
+    """A missing space after an abbreviation (Prof.Müller) does not split; an exclamation mark after a single
+    letter (Plan B!) ends the sentence."""
+    assert sentences("Der Vortrag von Prof.Müller begann um neun Uhr.") == [
+        "Der Vortrag von Prof.Müller begann um neun Uhr."]
+    assert sentences("Es gibt keinen Plan B! Die Regierung schweigt.") == ["Es gibt keinen Plan B!",
+                                                                          "Die Regierung schweigt."]
+
+
 # --- the gate: numbers and names -------------------------------------------------------------------------------
 
 def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
@@ -45,6 +57,39 @@ def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
     assert unfaithful("Die Aktie fiel auf 1420 Euro.", src) == ["number 1420 not in source"]
     src2 = "Der Konzern beschäftigt 1,150 Mitarbeiter in der Region Basel."
     assert unfaithful("Der Konzern beschäftigt 1150 Mitarbeiter.", src2) == []
+
+
+def test_thousands_separators_dates_and_decimal_marks():
+    """1.234,5 is 1234.5 (the later mark is the decimal one); a dotted date is one value, not a decimal."""
+    src = "Der Umsatz stieg im Geschäftsjahr auf 1.234,5 Millionen Euro."
+    assert unfaithful("Der Umsatz stieg auf 1234,5 Millionen.", src) == []
+    assert unfaithful("Der Umsatz stieg auf 1.2345 Millionen.", src) == ["number 1.2345 not in source"]
+    src2 = "Am 12.03.2024 lag der Kurs der Aktie bei 14 Euro."
+    assert unfaithful("Der Kurs lag am 12.03.2024 bei 14 Euro.", src2) == []
+    assert unfaithful("Der Kurs lag bei 12,03.", src2) == ["number 12,03 not in source"]
+
+
+def test_elided_articles_and_possessives_are_taken_off_names():
+    """d'Airbus is checked as Airbus, Tesla's as Tesla; O'Sullivan stays whole."""
+    assert unfaithful("Les ventes d'Airbus ont baissé.", "Les ventes du groupe ont baissé en mars.") == [
+        "name Airbus not in source"]
+    assert unfaithful("Les ventes d'Airbus ont baissé.", "Les ventes d'Airbus ont baissé en avril.") == []
+    assert unfaithful("Apple's revenue rose.", "Apple reported higher revenue on Thursday.") == []
+    assert unfaithful("Tesla's sales rose.", "Sales of electric cars rose in May.") == ["name Tesla not in source"]
+    assert unfaithful("Analyst Ciara O'Sullivan expects a cut.",
+                      "Analyst Ciara O'Neill expects a cut in rates at the next meeting of the Bank of Ireland.") == [
+        "name O'Sullivan not in source"]
+
+
+def test_names_with_digits_hyphens_and_capitals():
+    """S400 is the S-400 of the source; Paris-based is backed by Paris; NVIDIA by Nvidia, but not AMD; US at a
+    sentence start is an acronym, not the pronoun 'us'."""
+    assert unfaithful("Russia will deliver S400 systems.", "Russia could deliver S-400 systems to Iran.") == []
+    assert unfaithful("The Paris-based group grew.", "The group, based in Paris, grew.") == []
+    src = "Shares of Nvidia rose 3 percent on Monday, Reuters said."
+    assert unfaithful("NVIDIA shares rose 3 percent.", src) == []
+    assert unfaithful("NVIDIA and AMD shares rose 3 percent.", src) == ["name AMD not in source"]
+    assert unfaithful("US sales rose.", "Sales in Europe rose, the company told us.") == ["name US not in source"]
 
 
 def test_a_single_capital_letter_opening_a_bullet_is_an_article_not_an_acronym():
@@ -78,6 +123,29 @@ def test_polarity_is_checked_against_a_sentence_sharing_two_content_words():
     src = "Sales will not recover quickly, the retailer warned."
     assert unfaithful("It should recover quickly.", src) == ["negation dropped: the source says 'not recover quickly'"]
     assert unfaithful("It should recover.", src) == []
+
+
+def test_one_shared_word_does_not_tie_a_bullet_to_a_negated_sentence():
+    """A bullet sharing a single content word with a negated sentence is not checked against it."""
+    assert unfaithful("It will grow.", "Profits did not grow.") == []
+
+
+def test_a_german_negation_at_the_clause_end_scopes_the_words_before_it():
+    """'nicht' closing a clause negates the content words of its own clause before it, not those of the clause
+    before."""
+    assert unfaithful("Die Dividende stieg.", "Der Umsatz stieg, die Dividende nicht.") == [
+        "negation dropped: the source says 'nicht dividende'"]
+
+
+def test_a_kept_negation_may_stand_four_tokens_from_its_words():
+    """_NEAR: a negation four tokens from a word of its scope is kept; five tokens away it counts as dropped."""
+    src = "Die Dividende stieg nicht."
+    assert unfaithful("Die Dividende stieg danach leider erneut nicht.", src) == []
+    assert unfaithful("Die Dividende stieg danach leider auch erneut nicht.", src) == [
+        "negation dropped: the source says 'nicht dividende stieg'"]
+    src2 = "No bank raised rates in March."
+    assert unfaithful("No bank raised rates.", src2) == []
+    assert unfaithful("The bank raised rates.", src2) == ["negation dropped: the source says 'no bank raised'"]
 
 
 def test_a_paraphrase_keeping_the_one_negation_of_its_source_passes():
