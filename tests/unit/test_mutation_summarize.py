@@ -247,6 +247,56 @@ def test_a_clause_cut_keeps_at_least_eight_words():
     assert compress("The lender will cut jobs in Germany" + tail, "en") is None
 
 
+def test_a_clause_prefix_of_exactly_25_words_is_a_bullet():
+    """The cut may keep MAX_WORDS words; a boundary past them is not used."""
+    s25 = ("The bank said on Tuesday that it would close 120 branches in France and Belgium next year and cut about "
+           "1,500 jobs over two years")
+    assert compress(s25 + "; unions said they would fight the plan in court.", "en") == s25 + "."
+    late = ("The bank said on Tuesday that it would close 120 branches in France next year, and cut about 1,500 jobs "
+            "in Belgium and the Netherlands by the end of 2027, and unions said they would strike.")
+    assert compress(late, "en") == "The bank said on Tuesday that it would close 120 branches in France next year."
+
+
+def test_english_is_cut_before_a_bare_subordinator():
+    """'because', 'while' ... open a clause without a comma before them."""
+    s = ("The bank will close 120 branches in France and Belgium next year and cut about 1,500 jobs because demand "
+         "for cash and counter services keeps falling fast.")
+    assert compress(s, "en") == ("The bank will close 120 branches in France and Belgium next year and cut about "
+                                 "1,500 jobs.")
+
+
+def test_a_leading_adverbial_is_dropped_from_a_long_sentence():
+    """'After ..., ' goes when the sentence is too long; what is left starts with a capital."""
+    s = ("After a three-day meeting of its board in Frankfurt that ended late on Thursday evening, the bank cut its "
+         "deposit rate by a quarter point to 2 percent.")
+    assert compress(s, "en") == "The bank cut its deposit rate by a quarter point to 2 percent."
+
+
+def test_a_compression_to_six_words_is_kept():
+    """A trailing clause may be dropped as long as six words with a verb remain."""
+    s = ("The bank cut rates on Thursday, which surprised most economists in a Reuters poll who had expected the "
+         "central bank to hold its deposit rate at 2 percent until the spring.")
+    assert compress(s, "en") == "The bank cut rates on Thursday."
+
+
+def test_questions_and_unbalanced_sentences_are_no_bullets():
+    """A sentence ending in a quoted question, or with a bracket never closed, is skipped, even where the part
+    a rule would drop holds the stray mark."""
+    assert compress('The analyst asked: "Will the central bank raise rates again in December?"', "en") is None
+    assert compress("Sales rose 5% in the quarter, the company said in a statement (see chart.", "en") is None
+    assert compress("Sales rose 5% in the quarter, the company said in a statement (see chart).", "en") == (
+        "Sales rose 5% in the quarter.")
+
+
+def test_quote_marks_counted_by_kind():
+    """German closing marks cannot outnumber „; straight quotes pair up; » cannot close what « never opened."""
+    assert not _balanced("„Eins“ und zwei“")
+    assert not _balanced('He said "we grow.')
+    assert _balanced('He said "we grow."')
+    assert not _balanced("Il a dit » nous croissons.")
+    assert _balanced("Il a dit « nous croissons ».")
+
+
 def test_german_sentences_are_cut_before_a_subordinate_clause():
     """German has no tagger here: a cut's verb is not checked, the trailing weil-clause is dropped."""
     de = ("Die Bundesbank erwartet für das kommende Jahr ein Wachstum der deutschen Wirtschaft von 0,7 Prozent, "
@@ -267,6 +317,35 @@ def test_a_cut_inside_a_quotation_is_refused():
     q = ('The finance minister told lawmakers on Tuesday: "We will not raise taxes this year or next; the budget will '
          'be balanced by spending cuts alone and by stronger growth."')
     assert compress(q, "en") is None
+
+
+# --- ranking ---------------------------------------------------------------------------------------------------
+
+def test_unrelated_sentences_are_ranked_by_position_alone():
+    """With no shared terms every sentence is equally central: score = 0.35 + 0.45 / (1 + i) ** 0.7."""
+    scores, sim, title_sim = _rank(["Zebras graze quietly.", "Giraffes browse treetops.", "Lions hunt antelopes."],
+                                   "Weather")
+    assert scores == pytest.approx([0.35 + 0.45 / (1 + i) ** 0.7 for i in range(3)], abs=1e-9)
+    assert [x for row in sim for x in row] == pytest.approx([1, 0, 0, 0, 1, 0, 0, 0, 1], abs=1e-9)
+    assert title_sim == [0.0, 0.0, 0.0]
+
+
+def test_centrality_is_a_pagerank_damped_at_085():
+    """Two identical sentences link only each other and keep full centrality; a sentence linked to none gets the
+    teleport share 0.15 / n of it (normalised by the top one)."""
+    scores, sim, _ = _rank(["Zebras graze quietly.", "Zebras graze quietly.", "Lions hunt antelopes."], "Weather")
+    central = [1.0, 1.0, 0.15]
+    assert scores == pytest.approx([0.35 * c + 0.45 / (1 + i) ** 0.7 for i, c in enumerate(central)], abs=1e-9)
+    assert sim[0][1] == pytest.approx(1.0) and sim[0][2] == 0.0
+
+
+def test_similarity_is_a_cosine_over_smoothed_tf_idf():
+    """idf = ln((n + 1) / (df + 1)) + 1: two sentences sharing one of two terms have cosine 1 / (1 + idf**2) with
+    idf = 1 + ln 1.5; the title counts in the same space."""
+    _, sim, title_sim = _rank(["Zebras graze.", "Zebras hunt."], "Zebras graze")
+    expected = 1 / (1 + (1 + math.log(1.5)) ** 2)
+    assert sim[0][1] == pytest.approx(expected, abs=1e-9)
+    assert title_sim == pytest.approx([1.0, expected], abs=1e-9)
 
 
 # --- selection -------------------------------------------------------------------------------------------------
@@ -309,6 +388,19 @@ def test_a_sentence_of_function_words_only_can_be_a_bullet():
     assert s.bullets == ["It was not to be, and it will not be."]
 
 
+def test_a_near_duplicate_sentence_is_skipped_and_the_next_taken():
+    """A candidate at cosine >= 0.5 to a bullet already taken is skipped; the selection goes on after it."""
+    title = "Tesla recalls Cybertruck over loose accelerator pedal"
+    body = ("Tesla is recalling 3,878 Cybertrucks because the accelerator pedal pad can come loose and get stuck. "
+            "Tesla is recalling 3,878 Cybertrucks because the accelerator pedal pad may come loose and stick. "
+            "Owners will have the pedal replaced free of charge at service centres across the country. "
+            "The company said it knew of no crashes or injuries linked to the fault.")
+    assert summarize(title, body, "en").bullets == [
+        "Tesla is recalling 3,878 Cybertrucks because the accelerator pedal pad can come loose and get stuck.",
+        "Owners will have the pedal replaced free of charge at service centres across the country.",
+        "The company said it knew of no crashes or injuries linked to the fault."]
+
+
 def test_the_title_restated_and_boilerplate_are_never_bullets():
     """A sentence close to the title (cosine >= 0.75) and a newsletter plug are not candidates."""
     title = "Ørsted scraps two offshore wind farms off New Jersey"
@@ -335,6 +427,20 @@ def test_an_untitled_question_headline_is_its_first_25_words():
     assert headline_of(None, q25, "en") == q25
     q26 = " ".join(words) + " Europe?"
     assert headline_of(None, q26, "en") == " ".join(words) + " …"
+
+
+def test_an_untitled_headline_looks_at_the_first_three_sentences():
+    """Questions are no headline; the first of the first three sentences that compresses is, else the body's start."""
+    assert headline_of(None, "Why now? Who pays? The bank will close 120 branches in France next year. More soon.",
+                       "en") == "The bank will close 120 branches in France next year."
+    body = "Why now? Who pays? What next? The bank will close 120 branches in France next year."
+    assert headline_of(None, body, "en") == body
+
+
+def test_guess_lang_needs_three_function_words():
+    """Three hint words make a language; two leave it unknown."""
+    assert guess_lang("Die Bank und die Börse.") == "de"
+    assert guess_lang("Die Bank und Börse.") is None
 
 
 # --- plug-in bullets -------------------------------------------------------------------------------------------
