@@ -482,3 +482,49 @@ def test_a_plugin_bullet_may_have_25_words_not_26(backend):
     s = summarize(SOURCE_TITLE, SOURCE_BODY, "en", backend="fixed")
     assert s.bullets[0] == b25
     assert (b26, "26 words, more than 25") in s.rejected
+
+
+OVERLAP_TITLE = "Flying in Europe gets dearer"
+OVERLAP_BODY = ("Lufthansa will raise fares on European routes. "
+                "Passengers who booked before December will not pay the higher prices. "
+                "The increase takes effect in January, the airline said on Thursday.")
+
+
+def test_an_extractive_sentence_restating_a_plugin_bullet_is_not_added(backend):
+    """A sentence whose terms are 60 % or more those of a plug-in bullet is skipped (3 of 5 here), the next one
+    is taken."""
+    backend.bullets = ["Lufthansa will raise fares from January."]
+    s = summarize(OVERLAP_TITLE, OVERLAP_BODY, "en", backend="fixed")
+    assert s.bullets == ["Lufthansa will raise fares from January.",
+                         "Passengers who booked before December will not pay the higher prices."]
+    assert s.method == "plugin:fixed"
+
+
+def test_a_sentence_sharing_less_with_a_plugin_bullet_is_added(backend):
+    """2 of 5 terms shared is below the 60 % overlap: the lead sentence is topped up."""
+    backend.bullets = ["Lufthansa will raise prices from January."]
+    s = summarize(OVERLAP_TITLE, OVERLAP_BODY, "en", backend="fixed")
+    assert s.bullets == ["Lufthansa will raise prices from January.", "Lufthansa will raise fares on European routes."]
+
+
+def test_a_plugin_gets_three_bullets_by_default_and_one_is_topped_up_to_two(backend):
+    """max_bullets defaults to 3 for a plug-in too; a plug-in giving one bullet gets one extractive bullet more."""
+    backend.bullets = ["Lufthansa will raise fares on its European routes by up to 8 percent from January.",
+                       "Passengers who booked before December will not pay the higher fares.",
+                       "Lufthansa cited higher fees at German airports.",
+                       "Air France-KLM and IAG have not announced similar increases."]
+    s = summarize(SOURCE_TITLE, SOURCE_BODY, "en", backend="fixed")
+    assert s.bullets == backend.bullets[:3]
+    backend.bullets = ["Passengers who booked before December will not pay the higher fares."]
+    s = summarize(SOURCE_TITLE, SOURCE_BODY, "en", backend="fixed")
+    assert len(s.bullets) == 2 and s.bullets[0] == backend.bullets[0]
+
+
+def test_the_title_backs_a_plugin_bullet(backend):
+    """The gate's source is the title and the body: a name only the title holds is backed."""
+    backend.bullets = ["Ryanair shares rose after the announcement on Friday."]
+    body = ("The Irish airline said on Friday that it expects to carry 200 million passengers this year. "
+            "Its shares rose after the announcement, while those of rivals fell in Dublin.")
+    s = summarize("Ryanair lifts passenger target", body, "en", backend="fixed")
+    assert s.bullets[0] == "Ryanair shares rose after the announcement on Friday."
+    assert s.rejected == []
