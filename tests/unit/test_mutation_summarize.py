@@ -130,6 +130,13 @@ def test_one_shared_word_does_not_tie_a_bullet_to_a_negated_sentence():
     assert unfaithful("It will grow.", "Profits did not grow.") == []
 
 
+def test_the_source_sentence_sharing_most_words_is_the_one_compared():
+    """A bullet is checked against the sentence it shares most content words with, not a later one sharing
+    fewer."""
+    src = "Siemens will raise its outlook and its dividend for the year. Siemens did not raise the dividend in 2023."
+    assert unfaithful("Siemens will raise its outlook and dividend.", src) == []
+
+
 def test_a_german_negation_at_the_clause_end_scopes_the_words_before_it():
     """'nicht' closing a clause negates the content words of its own clause before it, not those of the clause
     before."""
@@ -337,6 +344,10 @@ def test_centrality_is_a_pagerank_damped_at_085():
     central = [1.0, 1.0, 0.15]
     assert scores == pytest.approx([0.35 * c + 0.45 / (1 + i) ** 0.7 for i, c in enumerate(central)], abs=1e-9)
     assert sim[0][1] == pytest.approx(1.0) and sim[0][2] == 0.0
+    # three alike: each links two others, the transition splits evenly and the lone sentence keeps 0.15 of the top
+    scores, _, _ = _rank(["Zebras graze quietly."] * 3 + ["Lions hunt antelopes."], "Weather")
+    central = [1.0, 1.0, 1.0, 0.15]
+    assert scores == pytest.approx([0.35 * c + 0.45 / (1 + i) ** 0.7 for i, c in enumerate(central)], abs=1e-9)
 
 
 def test_similarity_is_a_cosine_over_smoothed_tf_idf():
@@ -346,6 +357,11 @@ def test_similarity_is_a_cosine_over_smoothed_tf_idf():
     expected = 1 / (1 + (1 + math.log(1.5)) ** 2)
     assert sim[0][1] == pytest.approx(expected, abs=1e-9)
     assert title_sim == pytest.approx([1.0, expected], abs=1e-9)
+    scores, _, _ = _rank(["Zebras graze.", "Zebras hunt."], "Zebras graze")
+    assert scores == pytest.approx([0.35 + 0.45 + 0.2, 0.35 + 0.45 / 2 ** 0.7 + 0.2 * expected], abs=1e-9)
+    # a one-word title (a vector shorter than 1 before normalising) counts as well
+    _, _, title_sim = _rank(["Zebras graze.", "Zebras hunt."], "Zebras")
+    assert title_sim == pytest.approx([1 / math.sqrt(1 + (1 + math.log(1.5)) ** 2)] * 2, abs=1e-9)
 
 
 # --- selection -------------------------------------------------------------------------------------------------
@@ -383,9 +399,12 @@ def test_a_six_word_sentence_can_be_a_bullet():
 
 
 def test_a_sentence_of_function_words_only_can_be_a_bullet():
-    """A body whose words are all stop words has no terms to rank by; its sentence is still a bullet."""
+    """A body whose words are all stop words has no terms to rank by; its sentences are still bullets, none
+    redundant with another."""
     s = summarize("Football", "It was not to be, and it will not be.", "en")
     assert s.bullets == ["It was not to be, and it will not be."]
+    s = summarize("Tennis", "It was not to be, and it will not be. It is as it is, and it has to be.", "en")
+    assert s.bullets == ["It was not to be, and it will not be.", "It is as it is, and it has to be."]
 
 
 def test_a_near_duplicate_sentence_is_skipped_and_the_next_taken():
