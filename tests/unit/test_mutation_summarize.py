@@ -350,6 +350,15 @@ def test_centrality_is_a_pagerank_damped_at_085():
     assert scores == pytest.approx([0.35 * c + 0.45 / (1 + i) ** 0.7 for i, c in enumerate(central)], abs=1e-9)
 
 
+def test_a_hub_sentence_passes_its_rank_on_by_its_own_links():
+    """Each sentence splits its rank over its own links (rows normalised): a hub linked to two leaves gets 18/37
+    and each leaf 9.5/37 at the fixed point, so a leaf's centrality is 9.5/18 of the hub's (30 iterations get within
+    0.01 of it)."""
+    scores, _, _ = _rank(["Zebras, lions.", "Zebras graze.", "Lions hunt."], "Weather")
+    central = [(x - 0.45 / (1 + i) ** 0.7) / 0.35 for i, x in enumerate(scores)]
+    assert central == pytest.approx([1.0, 9.5 / 18, 9.5 / 18], abs=0.01)
+
+
 def test_similarity_is_a_cosine_over_smoothed_tf_idf():
     """idf = ln((n + 1) / (df + 1)) + 1: two sentences sharing one of two terms have cosine 1 / (1 + idf**2) with
     idf = 1 + ln 1.5; the title counts in the same space."""
@@ -405,6 +414,17 @@ def test_a_sentence_of_function_words_only_can_be_a_bullet():
     assert s.bullets == ["It was not to be, and it will not be."]
     s = summarize("Tennis", "It was not to be, and it will not be. It is as it is, and it has to be.", "en")
     assert s.bullets == ["It was not to be, and it will not be.", "It is as it is, and it has to be."]
+
+
+def test_at_most_three_extractive_bullets():
+    """However many bullets are asked for, the extractive method gives at most three."""
+    title = "Volvo Cars recalls 70,000 electric cars over battery fault"
+    body = ("The weather in Gothenburg was cold and grey on Wednesday morning as workers arrived. "
+            "Volvo Cars said a battery fault in its electric cars could cause fires, and it will recall them. "
+            "The recall covers electric cars built in Belgium and China, Volvo Cars said. "
+            "Owners of the electric cars will get a new battery module free of charge at their dealer. "
+            "The battery fault was found during tests at the Volvo Cars plant in Ghent.")
+    assert len(summarize(title, body, "en", max_bullets=5).bullets) == 3
 
 
 def test_a_near_duplicate_sentence_is_skipped_and_the_next_taken():
