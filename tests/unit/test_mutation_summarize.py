@@ -160,6 +160,8 @@ def test_a_paraphrase_keeping_the_one_negation_of_its_source_passes():
     negations than the source sentence."""
     src = "The Riksbank did not lower rates in March."
     assert unfaithful("The bank did not cut borrowing costs in March.", src) == []
+    src3 = "The Riksbank did not lower rates in March and will not raise them in April."
+    assert unfaithful("The bank did not cut borrowing costs in March.", src3) == []
     src2 = "The central bank lowered rates in March."
     assert unfaithful("The bank did not cut borrowing costs in March.", src2) == [
         "negation 'not cut borrowing' not in the source sentence"]
@@ -200,10 +202,10 @@ def test_without_a_known_language_no_rule_moves_words():
 
 
 def test_a_german_article_tagged_de_de_gets_the_german_rules():
-    """A region-tagged language (de-DE) is German for the compression rules."""
+    """A region-tagged language (de-AT) is German for the compression rules."""
     body = ("Siemens Energy hat im dritten Quartal einen Umsatz von 8,7 Milliarden Euro erzielt. "
             "Unterdessen hat der Konzern seine Prognose für das laufende Geschäftsjahr deutlich angehoben.")
-    s = summarize("Siemens Energy hebt die Prognose an", body, "de-DE")
+    s = summarize("Siemens Energy hebt die Prognose an", body, "de-AT")
     assert s.bullets == ["Siemens Energy hat im dritten Quartal einen Umsatz von 8,7 Milliarden Euro erzielt.",
                          "Der Konzern hat seine Prognose für das laufende Geschäftsjahr deutlich angehoben."]
 
