@@ -92,6 +92,12 @@ def test_names_with_digits_hyphens_and_capitals():
     assert unfaithful("US sales rose.", "Sales in Europe rose, the company told us.") == ["name US not in source"]
 
 
+def test_every_word_is_checked_after_a_name_with_digits():
+    """A token mixing letters and digits (G7) is checked, and so is every word after it."""
+    assert unfaithful("The G7 met with Scholz in Elmau.", "The G7 met in Elmau in 2022.") == [
+        "name Scholz not in source"]
+
+
 def test_a_single_capital_letter_opening_a_bullet_is_an_article_not_an_acronym():
     """An initial 'A' is a function word; a one-letter capital is no acronym to look up in the source."""
     src = "Production at the plant in Göteborg was halted by a strike on Monday."
@@ -539,6 +545,14 @@ def test_an_extractive_sentence_restating_a_plugin_bullet_is_not_added(backend):
     assert s.bullets == ["Lufthansa will raise fares from January.",
                          "Passengers who booked before December will not pay the higher prices."]
     assert s.method == "plugin:fixed"
+
+
+def test_a_sentence_a_plugin_bullet_repeats_is_not_added(backend):
+    """A plug-in bullet that is the lead sentence itself (all its terms) keeps that sentence out."""
+    backend.bullets = ["Lufthansa will raise fares on European routes."]
+    s = summarize(OVERLAP_TITLE, OVERLAP_BODY, "en", backend="fixed")
+    assert s.bullets == ["Lufthansa will raise fares on European routes.",
+                         "Passengers who booked before December will not pay the higher prices."]
 
 
 def test_a_sentence_sharing_less_with_a_plugin_bullet_is_added(backend):
