@@ -11,8 +11,8 @@ import math
 import pytest
 
 from marketwire.news import plugins
-from marketwire.news.summarize import (_balanced, _rank, compress, guess_lang, headline_of, n_words, sentences, summarize,
-                                       unfaithful)
+from marketwire.news.summarize import (_balanced, _rank, compress, guess_lang, has_finite_verb, headline_of, n_words,
+                                       sentences, summarize, unfaithful)
 
 pytestmark = pytest.mark.unit
 
@@ -318,6 +318,14 @@ def test_german_sentences_are_cut_before_a_subordinate_clause():
           "weil die Exporte nach China und in die Vereinigten Staaten wieder steigen und die Inflation weiter sinkt.")
     assert compress(de, "de") == ("Die Bundesbank erwartet für das kommende Jahr ein Wachstum der deutschen "
                                   "Wirtschaft von 0,7 Prozent.")
+
+
+def test_without_a_tagger_cuts_are_judged_by_the_rules_alone(monkeypatch):
+    """Where the spaCy model is missing, every clause counts as having a verb."""
+    from marketwire.news import entities
+
+    monkeypatch.setattr(entities, "pipeline", lambda lang: None)
+    assert has_finite_verb("The biggest lenders in the euro zone's four largest economies", "en") is True
 
 
 def test_a_trailing_cut_that_strands_the_subject_is_refused():
