@@ -22,16 +22,17 @@ OTHER = "nasdaqtrader:otherlisted"
 FD = "financedatabase:equities"
 SEC = "sec:company_tickers"
 
-D1, D2, D3 = date(2024, 1, 2), date(2024, 1, 12), date(2024, 3, 1)
+D1, D2, D3, D4 = date(2024, 1, 2), date(2024, 1, 12), date(2024, 3, 1), date(2024, 4, 2)
 
 
 def rec(d: date, ticker: str, name: str | None, mic: str | None = "XNAS", feed: str = NASDAQ,
         complete: bool = True, **kw) -> dict:
-    """One observation as a source reader yields it; strings go through JSON as they would from a parsed file."""
+    """One observation as a source reader yields it: its strings and its date are objects of its own, as they are
+    when read from a file (equal values, never the same object)."""
     r = {"snapshot_date": d.isoformat(), "feed": feed, "ticker": ticker, "mic": mic, "name": name,
          "complete": complete, **kw}
     r = json.loads(json.dumps(r))
-    r["snapshot_date"] = d
+    r["snapshot_date"] = date.fromisoformat(r["snapshot_date"])
     return r
 
 
@@ -85,6 +86,13 @@ def test_a_second_name_on_the_same_day_does_not_rename():
     assert lin.feeds == {NASDAQ, FD} and len(lin.obs_keys) == 2
 
 
+def test_every_change_of_name_is_recorded_in_either_direction():
+    """A longer name after a short one, a name that comes back, and a third name the day of a rename (ignored)."""
+    lins = build_lineages([rec(D1, "COKE", "Coca"), rec(D2, "COKE", "Coca-Cola Consolidated Inc."),
+                           rec(D3, "COKE", "Coca"), rec(D3, "COKE", "Coca Cola Bottling Co Consolidated", feed=FD)])
+    assert one(lins, "COKE").names == [("Coca", D1), ("Coca-Cola Consolidated Inc.", D2), ("Coca", D3)]
+
+
 def test_a_record_without_a_name_keeps_the_name_and_takes_the_first_one_given():
     lins = build_lineages([rec(D1, "ADBE", None), rec(D2, "ADBE", "Adobe Inc."), rec(D3, "ADBE", None)])
     assert one(lins, "ADBE").names == [("Adobe Inc.", D2)]
@@ -94,11 +102,12 @@ def test_identifiers_are_recorded_when_they_change_only():
     """An identifier repeated by every snapshot is one entry; a new value is appended with its date."""
     lins = build_lineages([rec(D1, "ADBE", "Adobe Inc.", isin="US00724F1012", cik="0000796343"),
                            rec(D2, "ADBE", "Adobe Inc.", isin="US00724F1012", cik="0000796343"),
-                           rec(D3, "ADBE", "Adobe Inc.", isin="US00724F1013", cik="")])
+                           rec(D3, "ADBE", "Adobe Inc.", isin="US00724F1013", cik=""),
+                           rec(D4, "ADBE", "Adobe Inc.", isin="US00724F1012")])
     lin = one(lins, "ADBE")
-    assert lin.ids["isin"] == [("US00724F1012", D1), ("US00724F1013", D3)]
+    assert lin.ids["isin"] == [("US00724F1012", D1), ("US00724F1013", D3), ("US00724F1012", D4)]
     assert lin.ids["cik"] == [("0000796343", D1)]
-    assert lin.latest("isin") == "US00724F1013" and lin.latest("lei") is None
+    assert lin.latest("isin") == "US00724F1012" and lin.latest("lei") is None
 
 
 def test_attributes_aliases_flags_and_the_source_delisting_mark():
@@ -125,6 +134,14 @@ def test_a_fund_stays_a_fund_when_a_later_record_says_equity():
     lins = build_lineages([rec(D1, "XYZ", "Xyz Holdings Corp", type="equity"),
                            rec(D2, "XYZ", "Xyz Holdings Corp", type="preferred")])
     assert one(lins, "XYZ").attrs["type"] == "preferred"
+    # an ETF that the funds file lists as well, a fund that a directory calls a depositary receipt
+    lins = build_lineages([rec(D1, "GLD", "SPDR Gold Trust", mic="ARCX", feed=FD, type="etf"),
+                           rec(D2, "GLD", "SPDR Gold Trust", mic="ARCX", feed=FD, type="fund"),
+                           rec(D3, "GLD", "SPDR Gold Trust", mic="ARCX", feed=OTHER, type="adr")])
+    assert [x.attrs["type"] for x in lins] == ["adr"]
+    lins = build_lineages([rec(D1, "GLD", "SPDR Gold Trust", mic="ARCX", feed=FD, type="etf"),
+                           rec(D2, "GLD", "SPDR Gold Trust", mic="ARCX", feed=FD, type="fund")])
+    assert [x.attrs["type"] for x in lins] == ["fund"]
 
 
 # -- when a ticker is taken to be recycled ---------------------------------------------------------
@@ -138,6 +155,10 @@ def test_a_fund_and_a_company_share_a_ticker_only_under_the_same_full_name():
     moved = build_lineages([rec(D1, "GLDM", "SPDR Gold Trust", mic="ARCX", feed=OTHER, type="etf"),
                             rec(D2, "GLDM", "SPDR Gold Corp", mic="ARCX", feed=OTHER, type="equity")])
     assert len(moved) == 2
+    # and the other way round: an ordinary share whose ticker an ETF of a loosely matching name took
+    back = build_lineages([rec(D1, "GLDM", "SPDR Gold Corp", mic="ARCX", feed=OTHER, type="equity"),
+                           rec(D2, "GLDM", "SPDR Gold Trust", mic="ARCX", feed=OTHER, type="etf")])
+    assert len(back) == 2
     # two ordinary types with loosely matching names: the same company
     both = build_lineages([rec(D1, "GLDC", "SPDR Gold Trust", mic="ARCX", feed=OTHER, type="equity"),
                            rec(D2, "GLDC", "SPDR Gold Corp", mic="ARCX", feed=OTHER, type="preferred")])
@@ -231,6 +252,27 @@ def test_a_venue_move_ends_one_listing_and_starts_its_successor():
     assert (old.valid_to, old.status, old.attrs["ended_by"]) == (date(2024, 1, 7), "delisted", "moved to XNAS")
     assert (new.valid_from, new.tickers, new.predecessor) == (date(2024, 1, 7), [("ZETA", date(2024, 1, 7))], old)
     assert new.first_seen == D2 and new.valid_to is None
+    back = build_lineages([rec(D1, "ZETA", "Zeta Widgets Holdings Inc", mic="XNAS", feed=NASDAQ),
+                           rec(D2, "ZETA", "Zeta Widgets Holdings Inc", mic="XNYS", feed=NASDAQ)])
+    assert one(back, "ZETA", "XNAS").attrs["ended_by"] == "moved to XNYS"
+    assert one(back, "ZETA", "XNYS").predecessor is one(back, "ZETA", "XNAS")
+
+
+def test_a_move_closed_by_one_directory_is_not_closed_again_by_another():
+    """Two complete feeds list the listing; one shows the move, the other drops the old line: the move's date stays."""
+    lins = build_lineages([rec(D1, "ZETA", "Zeta Widgets Holdings Inc", mic="XNYS", feed=NASDAQ),
+                           rec(D1, "ZETA", "Zeta Widgets Holdings Inc", mic="XNYS", feed=FD),
+                           rec(D2, "ZETA", "Zeta Widgets Holdings Inc", mic="XNAS", feed=NASDAQ),
+                           rec(D2, "ZETA", "Zeta Widgets Holdings Inc", mic="XNAS", feed=FD)])
+    assert one(lins, "ZETA", "XNYS").valid_to == date(2024, 1, 7)
+
+
+def test_a_listing_another_feed_showed_the_same_day_is_not_delisted():
+    """Missing from today's directory but shown today by a feed replayed before it: still listed."""
+    lins = build_lineages([rec(D1, "OLDX", "Old Example Corp"), rec(D1, "ADBE", "Adobe Inc."),
+                           rec(D2, "OLDX", "Old Example Corp", feed=OTHER, complete=False),
+                           rec(D2, "ADBE", "Adobe Inc.")])
+    assert one(lins, "OLDX").valid_to is None and one(lins, "OLDX").last_seen == D2
 
 
 def test_a_move_is_matched_only_between_one_gone_and_one_new_listing_of_a_distinctive_name():
@@ -284,7 +326,7 @@ def test_a_venue_less_record_attaches_only_to_us_venues():
     assert not one(lins, "SAP", "XETR").ids
 
 
-@pytest.mark.parametrize("days,attached", [(120, True), (121, False), (-119, True), (-120, False)])
+@pytest.mark.parametrize("days,attached", [(120, True), (121, False), (-119, True), (-120, False), (-200, False)])
 def test_a_venue_less_record_attaches_within_120_days_of_the_listing(days, attached):
     """A directory dated up to 120 days after the SEC file, or a listing ended less than 120 days before it, counts."""
     d_sec = date(2024, 6, 1)
@@ -340,3 +382,84 @@ def test_a_ticker_no_listing_held_gets_one_provisional_listing():
     other = build_lineages([rec(D1, "PRIV", "Private Example Corp", mic=None, feed=SEC, complete=False),
                             rec(D2, "PRIV", "Unrelated Biotech Ltd", mic=None, feed=SEC, complete=False)])
     assert len(other) == 2 and all(x.provisional for x in other)
+
+
+def test_every_record_of_a_venue_less_file_is_used():
+    """An SEC file of several tickers: each attaches to its listing or makes its provisional one."""
+    lins = build_lineages([rec(D1, "AAA", "Aaa Example Corp", feed=NASDAQ),
+                           rec(D1, "SAP", "SAP SE", mic="XETR", feed=FD),
+                           rec(D1, "ADBE", "Adobe Inc.", feed=NASDAQ),
+                           rec(D2, "AAA", "Aaa Example Corp", mic=None, feed=SEC, cik="0000000011", complete=False),
+                           rec(D2, "ADBE", "Adobe Inc.", mic=None, feed=SEC, cik="0000796343", complete=False),
+                           rec(D2, "PRIV", "Private Example Corp", mic=None, feed=SEC, cik="0000000001",
+                               complete=False),
+                           rec(D2, "PRIW", "Other Private Corp", mic=None, feed=SEC, cik="0000000002",
+                               complete=False)])
+    assert one(lins, "AAA").ids["cik"] == [("0000000011", D2)]
+    assert one(lins, "ADBE").ids["cik"] == [("0000796343", D2)]
+    assert one(lins, "PRIV", None).provisional and one(lins, "PRIW", None).provisional
+
+
+def test_later_venue_less_records_add_changed_identifiers():
+    lins = build_lineages([rec(D1, "ADBE", "Adobe Inc."),
+                           rec(D2, "ADBE", "Adobe Inc.", mic=None, feed=SEC, cik="0000796343", complete=False),
+                           rec(D3, "ADBE", "Adobe Inc.", mic=None, feed=SEC, cik="0000796344", complete=False),
+                           rec(D4, "ADBE", "Adobe Inc.", mic=None, feed=SEC, cik="0000796343", complete=False)])
+    assert one(lins, "ADBE").ids["cik"] == [("0000796343", D2), ("0000796344", D3), ("0000796343", D4)]
+
+
+def test_a_ticker_change_merges_the_new_lines_changed_identifiers():
+    lins = build_lineages([rec(D1, "ZZZ", "Zeta Widgets Holdings Inc", isin="US9899991005"),
+                           rec(D2, "ZZY", "Zeta Widgets Holdings Inc", isin="US9899991006"),
+                           rec(D3, "ZZY", "Zeta Widgets Holdings Inc", isin="US9899991005")])
+    assert len(lins) == 1
+    assert lins[0].ids["isin"] == [("US9899991005", D1), ("US9899991006", D2), ("US9899991005", D3)]
+    lins = build_lineages([rec(D1, "ZZZ", "Zeta Widgets Holdings Inc", isin="US9899991006"),
+                           rec(D2, "ZZY", "Zeta Widgets Holdings Inc", isin="US9899991005")])
+    assert lins[0].ids["isin"] == [("US9899991006", D1), ("US9899991005", D2)]
+    # the new line brings back the identifier the listing had before its latest one
+    lins = build_lineages([rec(D1, "ZZZ", "Zeta Widgets Holdings Inc", isin="US9899991005"),
+                           rec(D2, "ZZZ", "Zeta Widgets Holdings Inc", isin="US9899991006"),
+                           rec(D3, "ZZY", "Zeta Widgets Holdings Inc", isin="US9899991005")])
+    assert lins[0].ids["isin"] == [("US9899991005", D1), ("US9899991006", D2), ("US9899991005", D3)]
+
+
+@pytest.mark.parametrize("day,holders", [(5, ["Arlington"]), (7, ["C3.ai"]), (8, ["C3.ai"])])
+def test_a_venue_less_record_around_the_day_a_ticker_changed_hands(day, holders):
+    """Without a name to choose by, the record goes to whoever held the ticker on its date (the split at the
+    midpoint, 7 January: the earlier holder up to the day before, the later one from that day)."""
+    lins = build_lineages([rec(D1, "AI", "Arlington Asset Investment Corp"), rec(D2, "AI", "C3.ai Inc."),
+                           rec(date(2024, 1, day), "AI", None, mic=None, feed=SEC, cik="0001577526",
+                               complete=False)])
+    assert sorted(x.name.split()[0] for x in lins if x.ids.get("cik")) == holders
+
+
+@pytest.mark.parametrize("day,holders", [(5, ["ZZZ/ZZY"]), (10, ["ZZZ"])])
+def test_a_venue_less_record_of_a_former_ticker(day, holders):
+    """The old ticker of a listing that changed it (on 7 January) and was then taken by another company (from 1 March)
+    answers for the listing up to the change, for the new company after."""
+    lins = build_lineages([rec(D1, "ZZZ", "Zeta Widgets Holdings Inc"), rec(D2, "ZZY", "Zeta Widgets Holdings Inc"),
+                           rec(D3, "ZZY", "Zeta Widgets Holdings Inc"), rec(D3, "ZZZ", "Zinc Zone Mining Ltd"),
+                           rec(date(2024, 1 if day == 5 else 3, day), "ZZZ", None, mic=None, feed=SEC,
+                               cik="0000000099", complete=False)])
+    assert sorted("/".join(t for t, _ in x.tickers) for x in lins if x.ids.get("cik")) == holders
+
+
+def test_a_venue_less_record_finds_a_us_listing_made_after_a_foreign_one():
+    lins = build_lineages([rec(D1, "SAP", "SAP SE", mic="XETR", feed=FD),
+                           rec(D2, "ADBE", "Adobe Inc."),
+                           rec(D2, "ADBE", "Adobe Inc.", mic=None, feed=SEC, cik="0000796343", complete=False)])
+    assert one(lins, "ADBE").ids["cik"] == [("0000796343", D2)] and len(lins) == 2
+
+
+def test_a_venue_less_record_of_the_middle_ticker_of_three():
+    """A listing renamed twice (ZZZ, ZZY from mid-January, ZZX from mid-October): an SEC record of ZZY in September,
+    long after the listing began, is this listing's."""
+    dates = [date(2024, 1, 2), date(2024, 2, 1), date(2024, 10, 1), date(2024, 11, 1)]
+    lins = build_lineages([rec(dates[0], "ZZZ", "Zeta Widgets Holdings Inc"),
+                           rec(dates[1], "ZZY", "Zeta Widgets Holdings Inc"),
+                           rec(dates[2], "ZZY", "Zeta Widgets Holdings Inc"),
+                           rec(dates[3], "ZZX", "Zeta Widgets Holdings Inc"),
+                           rec(date(2024, 9, 1), "ZZY", None, mic=None, feed=SEC, cik="0000000099", complete=False)])
+    assert len(lins) == 1 and [t for t, _ in lins[0].tickers] == ["ZZZ", "ZZY", "ZZX"]
+    assert lins[0].ids["cik"] == [("0000000099", date(2024, 9, 1))]
