@@ -27,6 +27,14 @@ ROWS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def ann_zal() -> EntityAnnotator:
+    """A master with a notable issuer of a rare one-word name, which is weak (0.6) where it opens a sentence."""
+    return EntityAnnotator(CompanyIndex.from_rows(ROWS + [
+        {"issuer_id": "MWIZAL", "issuer_name": "Zalando SE", "security_id": "MWSZAL", "type": "equity",
+         "isin": "DE000ZAL1002", "listing_id": "MWLZAL", "ticker": "ZAL", "mic": "XETR"}]))
+
+
 def doc(text: str, *ents: tuple) -> SimpleNamespace:
     """What the model found: (surface, label) or (surface, label, n) for the n-th occurrence of surface."""
     out = []
@@ -337,3 +345,36 @@ def test_group_keeps_link_kinds_in_rank_issuer_security_listing():
     assert group(text, [issuer, listing])[0]["link"]["kind"] == "issuer"
     lone = group(text, [listing])[0]["link"]
     assert (lone["kind"], lone["confidence"]) == ("listing", 0.95)
+
+
+def test_a_weak_company_name_inside_a_longer_organisation_is_not_linked(ann_master):
+    """The model's organisation must be the word itself: "Orange Bowl Committee" does not vouch for "Orange"."""
+    text = "Orange Bowl Committee officials met on Monday."
+    ents = ents_of(ann_master, text, "en", ("Orange Bowl Committee", "ORG"))
+    assert [(e["text"], e["type"], e["link"]) for e in ents] == [("Orange Bowl Committee", "ORG", None)]
+
+
+def test_a_weak_company_name_left_out_does_not_end_the_names_after_it(ann_zal):
+    """"Zalando" alone at the start of a sentence is a weak name (0.6): without the model's organisation it is
+    left out, and the shorter names after it are still read."""
+    ents = ents_of(ann_zal, "Zalando raised its forecast in France.", "en")
+    assert texts(ents) == [("France", "LOC")]
+    ents = ents_of(ann_zal, "Zalando raised its forecast in France.", "en", ("Zalando", "ORG"))
+    assert [(e["text"], e["link"]["id"]) for e in ents] == [("Zalando", "MWIZAL"), ("France", "FR")]
+    ents = ents_of(ann_zal, "Zalando raised its forecast in France.", "en", ("Zalando", "PRODUCT"))
+    assert [e["link"]["id"] for e in ents] == ["MWIZAL", "FR"]
+    ents = ents_of(ann_zal, "Zalando raised its forecast in France.", "en", ("Zalando", "PERSON"))
+    assert [(e["text"], e["type"], e["link"] and e["link"]["id"]) for e in ents] == [
+        ("Zalando", "PER", None), ("France", "LOC", "FR")]
+
+
+def test_a_longer_organisation_around_a_weak_company_name_does_not_vouch_for_it(ann_zal):
+    ents = ents_of(ann_zal, "Zalando Lounge opened in Spain.", "en", ("Zalando Lounge", "ORG"))
+    assert [(e["text"], e["type"], e["link"] and e["link"]["id"]) for e in ents] == [
+        ("Zalando Lounge", "ORG", None), ("Spain", "LOC", "ES")]
+
+
+def test_a_one_word_name_of_a_thing_does_not_join_the_person_it_is_named_after(ann):
+    text = "Nikola Tesla was an inventor. Tesla sales fell."
+    ents = ents_of(ann, text, "en", ("Nikola Tesla", "PERSON"), ("Tesla", "PRODUCT", 1))
+    assert [(e["text"], e["type"], e["mentions"]) for e in ents] == [("Nikola Tesla", "PER", 1), ("Tesla", "PRODUCT", 1)]
