@@ -378,3 +378,17 @@ def test_a_one_word_name_of_a_thing_does_not_join_the_person_it_is_named_after(a
     text = "Nikola Tesla was an inventor. Tesla sales fell."
     ents = ents_of(ann, text, "en", ("Nikola Tesla", "PERSON"), ("Tesla", "PRODUCT", 1))
     assert [(e["text"], e["type"], e["mentions"]) for e in ents] == [("Nikola Tesla", "PER", 1), ("Tesla", "PRODUCT", 1)]
+
+
+def test_a_country_read_as_a_person_does_not_end_the_names_after_it(ann):
+    text = "Michael Jordan visited Jordan and France."
+    ents = ents_of(ann, text, "en", ("Michael Jordan", "PERSON"), ("Jordan", "PERSON", 1))
+    assert [(e["text"], e["type"]) for e in ents] == [("Michael Jordan", "PER"), ("France", "LOC")]
+
+
+def test_a_one_word_name_joins_the_unlinked_person_not_a_linked_one(ann):
+    """"Qiang" after "Li Qiang" (the people table's) and "Wang Qiang" (unknown): the unknown person it may be."""
+    text = "Li Qiang met Wang Qiang in Beijing. Qiang said the talks went well."
+    ents = ents_of(ann, text, "en", ("Li Qiang", "PERSON"), ("Wang Qiang", "PERSON"), ("Qiang", "PERSON", 2))
+    people = [(e["text"], e["mentions"], e["link"] and e["link"]["id"]) for e in ents if e["type"] == "PER"]
+    assert people == [("Li Qiang", 1, "li-qiang"), ("Wang Qiang", 2, None)]
