@@ -28,7 +28,7 @@ stdout; docs/mutation.md lists the survivors with the reason each is kept. A run
 copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) and are kept after a run,
 and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change;
 ``--survivors`` re-tests only the survivors of a finished session against the current tests). A run also goes on
-across machines: ``--export`` (or stopping a run with Ctrl-C) writes the results so far to ``benchmarks/out`` with
+across machines: ``--export`` (or stopping a run with Ctrl-C or `kill`) writes the results so far to ``benchmarks/out`` with
 ``complete: false``, the count of mutants remaining and the SHA-256 of the source mutated; a new session of that
 same source takes those outcomes over and runs only the rest.
 """
@@ -334,6 +334,9 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
             shutil.copytree(REPO / "docs", work / "docs")
         if not (work / "original.py").exists():
             shutil.copy(REPO / "src" / "marketwire" / module, work / "original.py")
+        # a run stopped part way (killed, not Ctrl-C) can leave cosmic-ray's last mutant in the copy's module: the
+        # session's unmutated source goes back before anything runs
+        shutil.copy(work / "original.py", work / "src" / "marketwire" / module)
         if survivors:
             with sqlite3.connect(work / "session.sqlite") as db:
                 db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
@@ -478,6 +481,14 @@ def main() -> int:
     ap.add_argument("--client", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--target", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if not (args.client or args.serve):  # stopped with kill (SIGTERM) as with Ctrl-C: the results so far are exported
+        import signal
+
+        def _interrupt(signum, frame):  # noqa: ARG001
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)  # a background job started by a non-interactive shell ignores it
     if args.client:
         return client(args.client)
     if args.serve:

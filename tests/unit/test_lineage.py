@@ -144,3 +144,33 @@ def test_a_corrected_file_replaces_its_earlier_reading(tmp_path):
     assert m.resolve("MSFT", "2020-01-02")[0]["name"] == "Microsoft Corporation"
     with pytest.raises(NotFound):
         m.resolve("MSFTX", "2020-01-02")
+
+
+def test_a_changed_identifier_ends_a_listing_whose_names_share_only_a_first_word():
+    """A strong identifier that changes contradicts a weak name match: First Capital and First Solar share a first
+    word (enough for a rename without identifiers), so with a new ISIN and CUSIP the ticker was recycled. A rename
+    that keeps the name's start, or its first two words, keeps the listing through a changed identifier."""
+    from datetime import date
+
+    from marketwire.identity.lineage import build_lineages
+
+    def rec(d, name, isin, cusip):
+        return {"snapshot_date": d, "feed": "nasdaqtrader:nasdaqlisted", "ticker": "FRST", "mic": "XNAS",
+                "name": name, "complete": True, "isin": isin, "cusip": cusip}
+
+    d1, d2 = date(2020, 1, 2), date(2024, 1, 2)
+    recycled = build_lineages([rec(d1, "First Capital Inc", "US31942S1042", "31942S104"),
+                               rec(d2, "First Solar Inc", "US3364331070", "336433107")])
+    assert len(recycled) == 2
+    old, new = sorted(recycled, key=lambda x: x.valid_from)
+    assert old.status == "delisted" and old.valid_to == date(2022, 1, 2)
+    assert [v for v, _ in old.ids["isin"]] == ["US31942S1042"] and new.name == "First Solar Inc"
+    # the same first-word match without identifiers (or with the same ISIN) is a rename, as before
+    assert len(build_lineages([rec(d1, "First Capital Inc", None, None), rec(d2, "First Solar Inc", None, None)])) == 1
+    for old_name, new_name in (("Adobe Systems Incorporated", "Adobe Inc."),
+                               ("Coca-Cola Bottling Co Consolidated", "Coca-Cola Consolidated"),
+                               ("First Capital Inc", "First Capital Bancorp Inc")):
+        renamed = build_lineages([rec(d1, old_name, "US0000000001", "000000001"),
+                                  rec(d2, new_name, "US0000000002", "000000002")])
+        assert len(renamed) == 1, (old_name, new_name)
+        assert [v for v, _ in renamed[0].ids["isin"]] == ["US0000000001", "US0000000002"]

@@ -64,6 +64,19 @@ def midpoint(a: date, b: date) -> date:
     return date.fromordinal(a.toordinal() + max(1, (b.toordinal() - a.toordinal() + 1) // 2))
 
 
+def _names_agree_closely(a: str | None, b: str | None) -> bool:
+    """Names that agree beyond a shared first word, as a rename that also changes an identifier must: equal once
+    reduced (:func:`norm_name`), one the start of the other (a shortened name), or sharing their first two words.
+    ``First Capital Inc`` and ``First Solar Inc`` pass :func:`same_entity_name` (a first word of three letters or
+    more) but not this: with a changed ISIN, CUSIP or CIK, the ticker was recycled. A missing name contradicts
+    nothing."""
+    na, nb = norm_name(a), norm_name(b)
+    if not na or not nb or na == nb or na.startswith(nb + " ") or nb.startswith(na + " "):
+        return True
+    ta, tb = na.split(), nb.split()
+    return len(ta) >= 2 and len(tb) >= 2 and ta[:2] == tb[:2]
+
+
 def _full(n: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", " ", (n or "").lower()).strip()
 
@@ -119,7 +132,7 @@ class LineageBuilder:
             return False
         for f in ("isin", "cusip", "cik"):
             old, new = lin.latest(f), rec.get(f)
-            if old and new and old != new and not same_entity_name(lin.name, rec.get("name")):
+            if old and new and old != new and not _names_agree_closely(lin.name, rec.get("name")):
                 return False
         ot, nt = lin.attrs.get("type"), rec.get("type")
         fund_like = {"etf", "etn", "fund"}
