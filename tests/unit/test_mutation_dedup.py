@@ -1,4 +1,4 @@
-"""Near-duplicate index cases that the mutation run of news/dedup.py showed untested (see docs/mutation.md)."""
+"""Near-duplicate index cases that the mutation run of news/dedup.py showed untested (see docs/mutation/dedup.md)."""
 
 from __future__ import annotations
 
