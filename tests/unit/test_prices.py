@@ -201,6 +201,18 @@ def test_unparseable_value_is_quarantined_and_ragged_file_names_line_and_column(
     assert (q["rule"], q["field"], q["value"], q["line"]) == ("bar.unparseable", "Close", "n/a?", 9)
 
 
+def test_an_empty_or_unreadable_date_cell_is_quarantined_with_a_message_naming_it(mw, tmp_path):
+    rows = walk(20)
+    rows[5]["Date"] = ""
+    rows[9]["Date"] = "2021-13-45"
+    path = write(tmp_path / "dates.us.txt", rows)
+    rep = mw.ingest("prices-csv", [str(path)], preset="kaggle")
+    assert (rep.accepted, rep.quarantined) == (18, 2)
+    got = {q["line"]: (q["rule"], q["field"], q["message"]) for q in mw.quarantine()}
+    assert got == {7: ("bar.unparseable", "date", "date: the cell is empty; every bar needs its date"),
+                   11: ("bar.unparseable", "date", "date: 2021-13-45 is not a date")}
+
+
 def test_unknown_symbol_gets_a_provisional_listing_with_a_stable_id(mw, tmp_path):
     rows = walk(30)
     path = write(tmp_path / "zzz.us.txt", rows)

@@ -124,7 +124,9 @@ def _field_value() -> pl.Expr:
 _MESSAGES = {
     "bar.two_digit_year": pl.format("date: {} has a two-digit year (1917 or 2017?); write the year with four digits",
                                     pl.col("date_raw")),
-    "bar.unparseable": pl.format("date: {} is not a date", pl.col("date_raw")),
+    "bar.unparseable": pl.when(pl.col("date_raw").str.strip_chars().fill_null("") == "")
+                         .then(pl.lit("date: the cell is empty; every bar needs its date"))
+                         .otherwise(pl.format("date: {} is not a date", pl.col("date_raw"))),
     "bar.date_out_of_range": pl.format("date: {} is outside {} .. tomorrow", pl.col("date"), pl.lit(str(FIRST_DAY))),
     "bar.non_finite": pl.format("{}: {} is not a finite number", pl.col("field"), _field_value()),
     "bar.out_of_range": pl.format("{}: {} is beyond the largest value stored ({:g} for prices, {:g} for volumes)"
