@@ -653,6 +653,9 @@ def test_confidence_by_kind_of_name(master) -> None:
     assert _find(master, "Hier, Apple (AAPL) a publié.", lang="fr")[0][2:] == (0.98, "name+ticker")
     assert _find(master, "Hier, Apple (APC) a publié.", lang="fr")[0][2:] == (0.98, "name+ticker")
     assert _find(master, "Hier, Deutsche Bank (ORA) a publié.", lang="fr")[0][2:] == (0.85, "name")
+    assert _find(master, "Hier, Deutsche Bank (AFP) a publié.", lang="fr")[0][2:] == (0.85, "name")  # a credit
+    # a rare word in capitals of a merely notable issuer: the capitals' 0.75, whatever its length
+    assert _find(master, "Hier, ENGIE a publié.", lang="fr") == [("ENGIE", "ENGIE", 0.75, "name")]
 
 
 def test_several_words_and_a_legal_form_are_the_surest_name_without_a_ticker() -> None:
