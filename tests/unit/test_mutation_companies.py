@@ -508,6 +508,10 @@ def test_a_word_of_exactly_the_common_frequencies_is_common() -> None:
                        listings=(("PTNR", "XNAS"), ("PTNR", "XTAE"))))
     assert zipf("CGT", "fr") == 4.0 and zipf("Partner", "de") == 4.8
     assert _ids(idx, "La CGT appelle à la grève.", lang="fr") == []
+    visa = _index(_rows("V", "Visa Inc.", isin="US92826C8394", country="US", index=True, listings=(("V", "XNYS"),)))
+    assert zipf("Visa", "fr") == 4.0
+    assert _ids(visa, "Hier, Visa a parlé.", lang="fr") == []  # a common word, held back without a model span
+    assert _ids(visa, "Hier, Visa a parlé.", (Span(6, 10, "ORG", "model"),), lang="fr") == ["V"]
     text = "Der Partner hat unterschrieben."
     assert _ids(idx, text, (_span(text, "Partner", "ORG"),), lang="de") == []
 
