@@ -508,6 +508,10 @@ def test_a_word_of_exactly_the_common_frequencies_is_common() -> None:
                        listings=(("PTNR", "XNAS"), ("PTNR", "XTAE"))))
     assert zipf("CGT", "fr") == 4.0 and zipf("Partner", "de") == 4.8
     assert _ids(idx, "La CGT appelle à la grève.", lang="fr") == []
+    visa = _index(_rows("V", "Visa Inc.", isin="US92826C8394", country="US", index=True, listings=(("V", "XNYS"),)))
+    assert zipf("Visa", "fr") == 4.0
+    assert _ids(visa, "Hier, Visa a parlé.", lang="fr") == []  # a common word, held back without a model span
+    assert _ids(visa, "Hier, Visa a parlé.", (Span(6, 10, "ORG", "model"),), lang="fr") == ["V"]
     text = "Der Partner hat unterschrieben."
     assert _ids(idx, text, (_span(text, "Partner", "ORG"),), lang="de") == []
 
@@ -653,6 +657,9 @@ def test_confidence_by_kind_of_name(master) -> None:
     assert _find(master, "Hier, Apple (AAPL) a publié.", lang="fr")[0][2:] == (0.98, "name+ticker")
     assert _find(master, "Hier, Apple (APC) a publié.", lang="fr")[0][2:] == (0.98, "name+ticker")
     assert _find(master, "Hier, Deutsche Bank (ORA) a publié.", lang="fr")[0][2:] == (0.85, "name")
+    assert _find(master, "Hier, Deutsche Bank (AFP) a publié.", lang="fr")[0][2:] == (0.85, "name")  # a credit
+    # a rare word in capitals of a merely notable issuer: the capitals' 0.75, whatever its length
+    assert _find(master, "Hier, ENGIE a publié.", lang="fr") == [("ENGIE", "ENGIE", 0.75, "name")]
 
 
 def test_several_words_and_a_legal_form_are_the_surest_name_without_a_ticker() -> None:
