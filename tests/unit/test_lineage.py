@@ -165,8 +165,24 @@ def test_a_changed_identifier_ends_a_listing_whose_names_share_only_a_first_word
     old, new = sorted(recycled, key=lambda x: x.valid_from)
     assert old.status == "delisted" and old.valid_to == date(2022, 1, 2)
     assert [v for v, _ in old.ids["isin"]] == ["US31942S1042"] and new.name == "First Solar Inc"
-    # the same first-word match without identifiers (or with the same ISIN) is a rename, as before
+    # in the other order (the new ISIN sorting before the old one) just the same
+    assert len(build_lineages([rec(d1, "First Solar Inc", "US3364331070", "336433107"),
+                               rec(d2, "First Capital Inc", "US31942S1042", "31942S104")])) == 2
+    # the same first-word match without identifiers, or with the same identifiers, is a rename, as before
     assert len(build_lineages([rec(d1, "First Capital Inc", None, None), rec(d2, "First Solar Inc", None, None)])) == 1
+    same = ["".join(("US3194", "2S1042")) for _ in range(2)]  # equal values, two objects (as read from two files)
+    assert len(build_lineages([rec(d1, "First Capital Inc", same[0], None),
+                               rec(d2, "First Solar Inc", same[1], None)])) == 1
+    # a missing name contradicts nothing; a one-word name that is the other's first word is a shortened name
+    assert len(build_lineages([rec(d1, "First Capital Inc", "US31942S1042", None),
+                               rec(d2, None, "US3364331070", None)])) == 1
+    assert len(build_lineages([rec(d1, "Solar Inc", "US0000000001", None),
+                               rec(d2, "Solar Gate Inc", "US0000000002", None)])) == 1
+    # names of three words and more agree on their first two, not more and not fewer
+    assert len(build_lineages([rec(d1, "Pacific Gas Electric Co", "US0000000001", None),
+                               rec(d2, "Pacific Gas Holdings Corp", "US0000000002", None)])) == 1
+    assert len(build_lineages([rec(d1, "Pacific Gas Electric Co", "US0000000001", None),
+                               rec(d2, "Pacific Oil Electric Co", "US0000000002", None)])) == 2
     for old_name, new_name in (("Adobe Systems Incorporated", "Adobe Inc."),
                                ("Coca-Cola Bottling Co Consolidated", "Coca-Cola Consolidated"),
                                ("First Capital Inc", "First Capital Bancorp Inc")):

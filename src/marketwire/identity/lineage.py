@@ -65,16 +65,14 @@ def midpoint(a: date, b: date) -> date:
 
 
 def _names_agree_closely(a: str | None, b: str | None) -> bool:
-    """Names that agree beyond a shared first word, as a rename that also changes an identifier must: equal once
-    reduced (:func:`norm_name`), one the start of the other (a shortened name), or sharing their first two words.
-    ``First Capital Inc`` and ``First Solar Inc`` pass :func:`same_entity_name` (a first word of three letters or
-    more) but not this: with a changed ISIN, CUSIP or CIK, the ticker was recycled. A missing name contradicts
-    nothing."""
-    na, nb = norm_name(a), norm_name(b)
-    if not na or not nb or na == nb or na.startswith(nb + " ") or nb.startswith(na + " "):
-        return True
-    ta, tb = na.split(), nb.split()
-    return len(ta) >= 2 and len(tb) >= 2 and ta[:2] == tb[:2]
+    """Names that agree beyond a shared first word, as a rename that also changes an identifier must: once reduced
+    (:func:`norm_name`), their first two words are the same, or a one-word name is the other's first word (a
+    shortened name). ``First Capital Inc`` and ``First Solar Inc`` pass :func:`same_entity_name` (a first word of
+    three letters or more) but not this: with a changed ISIN, CUSIP or CIK, the ticker was recycled. A missing name
+    contradicts nothing."""
+    ta, tb = norm_name(a).split(), norm_name(b).split()
+    k = min(len(ta), len(tb), 2)
+    return ta[:k] == tb[:k]
 
 
 def _full(n: str | None) -> str:
