@@ -392,3 +392,18 @@ def test_a_one_word_name_joins_the_unlinked_person_not_a_linked_one(ann):
     ents = ents_of(ann, text, "en", ("Li Qiang", "PERSON"), ("Wang Qiang", "PERSON"), ("Qiang", "PERSON", 2))
     people = [(e["text"], e["mentions"], e["link"] and e["link"]["id"]) for e in ents if e["type"] == "PER"]
     assert people == [("Li Qiang", 1, "li-qiang"), ("Wang Qiang", 2, None)]
+
+
+def test_a_one_word_name_before_the_full_name_joins_it(ann):
+    text = "Lopez won the vote. Maria Lopez thanked her team."
+    ents = ents_of(ann, text, "en", ("Lopez", "PERSON"), ("Maria Lopez", "PERSON"))
+    assert [(e["text"], e["mentions"], e["spans"]) for e in ents] == [("Maria Lopez", 2, [[0, 5], [20, 31]])]
+
+
+def test_a_company_name_ending_in_a_country_name_is_the_company():
+    """Longer names are placed first: "Bank of America" is the bank, not the country at its end."""
+    ann = EntityAnnotator(CompanyIndex.from_rows(ROWS + [
+        {"issuer_id": "MWIBAC", "issuer_name": "Bank of America Corporation", "security_id": "MWSBAC",
+         "type": "equity", "isin": "US0605051046", "listing_id": "MWLBAC", "ticker": "BAC", "mic": "XNYS"}]))
+    ents = ents_of(ann, "Shares of Bank of America rose.", "en")
+    assert [(e["text"], e["link"]["kind"], e["link"]["id"]) for e in ents] == [("Bank of America", "issuer", "MWIBAC")]
