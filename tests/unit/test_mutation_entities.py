@@ -407,3 +407,10 @@ def test_a_company_name_ending_in_a_country_name_is_the_company():
          "type": "equity", "isin": "US0605051046", "listing_id": "MWLBAC", "ticker": "BAC", "mic": "XNYS"}]))
     ents = ents_of(ann, "Shares of Bank of America rose.", "en")
     assert [(e["text"], e["link"]["kind"], e["link"]["id"]) for e in ents] == [("Bank of America", "issuer", "MWIBAC")]
+
+
+def test_the_models_names_after_a_demonym_are_still_read(ann):
+    text = "Chinese exports to Sony fell."
+    ents = ents_of(ann, text, "en", ("Chinese", "NORP"), ("Sony", "ORG"))
+    assert [(e["text"], e["type"], e["link"] and e["link"]["id"]) for e in ents] == [
+        ("Chinese", "MISC", "CN"), ("Sony", "ORG", None)]
