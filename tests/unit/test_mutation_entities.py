@@ -414,3 +414,32 @@ def test_the_models_names_after_a_demonym_are_still_read(ann):
     ents = ents_of(ann, text, "en", ("Chinese", "NORP"), ("Sony", "ORG"))
     assert [(e["text"], e["type"], e["link"] and e["link"]["id"]) for e in ents] == [
         ("Chinese", "MISC", "CN"), ("Sony", "ORG", None)]
+
+
+def test_only_a_person_overrides_a_country_name(ann):
+    """A country name the model calls a product (or an organisation) is still the country."""
+    for label in ("PRODUCT", "ORG"):
+        ents = ents_of(ann, "Jordan raised its tariffs.", "en", ("Jordan", label))
+        assert [(e["text"], e["type"], e["link"]["id"]) for e in ents] == [("Jordan", "LOC", "JO")]
+
+
+def test_an_organisation_ending_in_a_weak_company_name_does_not_vouch_for_it(ann_zal):
+    ents = ents_of(ann_zal, "Shares of Gruppe Zalando rose.", "en", ("Gruppe Zalando", "ORG"))
+    assert [(e["text"], e["link"]) for e in ents] == [("Gruppe Zalando", None)]
+
+
+def test_a_one_word_name_joins_the_person_not_an_organisation_or_product_ending_alike(ann):
+    text = "Grupo Lopez hired Maria Lopez. Lopez starts in May."
+    ents = ents_of(ann, text, "en", ("Grupo Lopez", "ORG"), ("Maria Lopez", "PERSON"), ("Lopez", "PERSON", 2))
+    assert [(e["text"], e["type"], e["mentions"]) for e in ents] == [("Grupo Lopez", "ORG", 1),
+                                                                    ("Maria Lopez", "PER", 2)]
+    text = "Air Jordan sales rose as Michael Jordan retired. Jordan said thanks."
+    ents = ents_of(ann, text, "en", ("Air Jordan", "PRODUCT"), ("Michael Jordan", "PERSON"), ("Jordan", "PERSON", 2))
+    assert [(e["text"], e["type"], e["mentions"]) for e in ents] == [("Air Jordan", "PRODUCT", 1),
+                                                                    ("Michael Jordan", "PER", 2)]
+
+
+def test_two_people_of_one_surname_stay_apart(ann):
+    text = "Anna Lopez and Maria Lopez won."
+    ents = ents_of(ann, text, "en", ("Anna Lopez", "PERSON"), ("Maria Lopez", "PERSON"))
+    assert [(e["text"], e["mentions"]) for e in ents] == [("Anna Lopez", 1), ("Maria Lopez", 1)]
