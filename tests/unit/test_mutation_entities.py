@@ -392,3 +392,54 @@ def test_a_one_word_name_joins_the_unlinked_person_not_a_linked_one(ann):
     ents = ents_of(ann, text, "en", ("Li Qiang", "PERSON"), ("Wang Qiang", "PERSON"), ("Qiang", "PERSON", 2))
     people = [(e["text"], e["mentions"], e["link"] and e["link"]["id"]) for e in ents if e["type"] == "PER"]
     assert people == [("Li Qiang", 1, "li-qiang"), ("Wang Qiang", 2, None)]
+
+
+def test_a_one_word_name_before_the_full_name_joins_it(ann):
+    text = "Lopez won the vote. Maria Lopez thanked her team."
+    ents = ents_of(ann, text, "en", ("Lopez", "PERSON"), ("Maria Lopez", "PERSON"))
+    assert [(e["text"], e["mentions"], e["spans"]) for e in ents] == [("Maria Lopez", 2, [[0, 5], [20, 31]])]
+
+
+def test_a_company_name_ending_in_a_country_name_is_the_company():
+    """Longer names are placed first: "Bank of America" is the bank, not the country at its end."""
+    ann = EntityAnnotator(CompanyIndex.from_rows(ROWS + [
+        {"issuer_id": "MWIBAC", "issuer_name": "Bank of America Corporation", "security_id": "MWSBAC",
+         "type": "equity", "isin": "US0605051046", "listing_id": "MWLBAC", "ticker": "BAC", "mic": "XNYS"}]))
+    ents = ents_of(ann, "Shares of Bank of America rose.", "en")
+    assert [(e["text"], e["link"]["kind"], e["link"]["id"]) for e in ents] == [("Bank of America", "issuer", "MWIBAC")]
+
+
+def test_the_models_names_after_a_demonym_are_still_read(ann):
+    text = "Chinese exports to Sony fell."
+    ents = ents_of(ann, text, "en", ("Chinese", "NORP"), ("Sony", "ORG"))
+    assert [(e["text"], e["type"], e["link"] and e["link"]["id"]) for e in ents] == [
+        ("Chinese", "MISC", "CN"), ("Sony", "ORG", None)]
+
+
+def test_only_a_person_overrides_a_country_name(ann):
+    """A country name the model calls a product (or an organisation) is still the country."""
+    for label in ("PRODUCT", "ORG"):
+        ents = ents_of(ann, "Jordan raised its tariffs.", "en", ("Jordan", label))
+        assert [(e["text"], e["type"], e["link"]["id"]) for e in ents] == [("Jordan", "LOC", "JO")]
+
+
+def test_an_organisation_ending_in_a_weak_company_name_does_not_vouch_for_it(ann_zal):
+    ents = ents_of(ann_zal, "Shares of Gruppe Zalando rose.", "en", ("Gruppe Zalando", "ORG"))
+    assert [(e["text"], e["link"]) for e in ents] == [("Gruppe Zalando", None)]
+
+
+def test_a_one_word_name_joins_the_person_not_an_organisation_or_product_ending_alike(ann):
+    text = "Grupo Lopez hired Maria Lopez. Lopez starts in May."
+    ents = ents_of(ann, text, "en", ("Grupo Lopez", "ORG"), ("Maria Lopez", "PERSON"), ("Lopez", "PERSON", 2))
+    assert [(e["text"], e["type"], e["mentions"]) for e in ents] == [("Grupo Lopez", "ORG", 1),
+                                                                    ("Maria Lopez", "PER", 2)]
+    text = "Air Jordan sales rose as Michael Jordan retired. Jordan said thanks."
+    ents = ents_of(ann, text, "en", ("Air Jordan", "PRODUCT"), ("Michael Jordan", "PERSON"), ("Jordan", "PERSON", 2))
+    assert [(e["text"], e["type"], e["mentions"]) for e in ents] == [("Air Jordan", "PRODUCT", 1),
+                                                                    ("Michael Jordan", "PER", 2)]
+
+
+def test_two_people_of_one_surname_stay_apart(ann):
+    text = "Anna Lopez and Maria Lopez won."
+    ents = ents_of(ann, text, "en", ("Anna Lopez", "PERSON"), ("Maria Lopez", "PERSON"))
+    assert [(e["text"], e["mentions"]) for e in ents] == [("Anna Lopez", 1), ("Maria Lopez", 1)]
