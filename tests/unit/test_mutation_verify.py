@@ -273,6 +273,7 @@ def test_weekend_bars_are_refused_by_each_calendars_own_weekdays():
                       frame(zigzag(20), lid="MWLTAE", days=tae, calendar="XTAE")])
     v = run(bars)
     assert refused(v, "MWLTAE") == {}
+    assert flags(v, "MWLNONE") == {}  # no calendar: no session to miss
     assert refused(v, "MWLTSE") == {}
     assert {i: r[0] for i, r in refused(v, "MWLNONE").items()} == {4: "bar.weekend"}
     assert refused(v) == {4: ("bar.weekend", "date", f"{sat} is a Saturday (the exchange has no sessions on that "
@@ -353,12 +354,14 @@ def test_each_listing_and_source_is_its_own_series():
 
 def test_a_listings_history_from_two_sources_in_one_delivery_is_two_series():
     """One listing delivered by stooq for the first 40 sessions and by the LSE (in pence) for the next 40, in date
-    order: two series, neither with a jump."""
+    order, and another by the LSE then stooq: two series each, none with a jump."""
     days = sessions(80)
     bars = pl.concat([frame(zigzag(40), source="stooq", days=days[:40]),
-                      frame(zigzag(40, level=5000.0), source="lse", days=days[40:])])
+                      frame(zigzag(40, level=5000.0), source="lse", days=days[40:]),
+                      frame(zigzag(40, level=5000.0), lid="MWLOTHER", source="lse", days=days[:40]),
+                      frame(zigzag(40), lid="MWLOTHER", source="stooq", days=days[40:])])
     v = run(bars)
-    assert v.bars.height == 80 and v.bars.get_column("flags").null_count() == 80
+    assert v.bars.height == 160 and v.bars.get_column("flags").null_count() == 160
 
 
 def test_listings_delivered_one_after_another_are_separate_series_whatever_their_names():
