@@ -787,11 +787,11 @@ def test_dividend_larger_than_a_third_of_the_price_is_implausible():
 
 def test_dividend_twenty_times_the_usual_one_is_implausible():
     """With three dividends or more on record (the new one included), one above 20 times their median is a unit
-    error (cents read as dollars), with three and with four; 19.5 times is not flagged as such; a split is never
+    error (cents read as dollars), with three and with four; 19.5 and exactly 20 times are not; a split is never
     compared with the dividends, nor counted among them, nor is a capital gain."""
     n = 80
     days = sessions(n)
-    stored = ledger(*[(lid, days[k], "dividend", 0.5) for lid in ("MWL205", "MWL195") for k in (5, 25)])
+    stored = ledger(*[(lid, days[k], "dividend", 0.5) for lid in ("MWL205", "MWL195", "MWL200") for k in (5, 25)])
     stored = pl.concat([stored, ledger(*[(lid, days[k], "dividend", v) for lid, v in (("MWLSPLIT", 0.05),
                                                                                        ("MWLFOUR", 0.5),
                                                                                        ("MWLCGBIG", 0.5))
@@ -800,15 +800,16 @@ def test_dividend_twenty_times_the_usual_one_is_implausible():
                         ledger(("MWL205", days[10], "split", 3.0), ("MWL205", days[12], "capital_gain", 3.0))])
     bars = pl.concat([frame(dropping(n, 50, 0.205), lid="MWL205"), frame(dropping(n, 50, 0.195), lid="MWL195"),
                       frame(dropping(n, 50, 0.205), lid="MWLFOUR"), frame(jump(0.5, n=n, at=51), lid="MWLSPLIT"),
-                      frame(zigzag(n, step=0.002), lid="MWLCGBIG")])
+                      frame(zigzag(n, step=0.002), lid="MWLCGBIG"), frame(dropping(n, 50, 0.2), lid="MWL200")])
     acts = actions(("MWL205", days[50], "dividend", 10.25), ("MWL195", days[50], "dividend", 9.75),
                    ("MWLFOUR", days[50], "dividend", 10.25), ("MWLSPLIT", days[51], "split", 2.0),
-                   ("MWLCGBIG", days[50], "capital_gain", 12.0))
+                   ("MWLCGBIG", days[50], "capital_gain", 12.0), ("MWL200", days[50], "dividend", 10.0))
     v = run(bars, acts, stored)
     got = {a[0]: a[4] for a in action_flags(v)}
     assert "dividend.implausible" in (got["MWL205"] or "")
     assert "dividend.implausible" in (got["MWLFOUR"] or "")
     assert "dividend.implausible" not in (got["MWL195"] or "")
+    assert "dividend.implausible" not in (got["MWL200"] or "")  # exactly 20 times is not above it
     assert got["MWLSPLIT"] is None
     assert got["MWLCGBIG"] is None  # nor a capital gain (it is not checked for a price drop either)
 
