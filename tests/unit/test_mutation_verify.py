@@ -443,13 +443,14 @@ def test_a_spike_needs_both_moves_beyond_the_bar():
 def test_series_shorter_than_ten_moves_are_judged_at_a_sigma_of_two_percent():
     """Under ten moves the rolling volatility is unknown and taken as 2% (a spike bar of 12%): a 15% spike in
     ten bars (nine moves) is flagged; with eleven bars (ten moves) sigma is measured, the spike's own two moves
-    raise it and the same spike is not flagged."""
-    ten, eleven = zigzag(10, step=0.002), zigzag(11, step=0.002)
+    raise it and the same spike is not flagged; a 10% spike in ten bars is within the 12% bar."""
+    ten, eleven, small = zigzag(10, step=0.002), zigzag(11, step=0.002), zigzag(10, step=0.002)
     ten[5] *= math.exp(0.15)
     eleven[5] *= math.exp(0.15)
-    v = run(pl.concat([frame(ten), frame(eleven, lid="MWLELEVEN")]))
+    small[5] *= math.exp(0.10)  # within 6 x 2%
+    v = run(pl.concat([frame(ten), frame(eleven, lid="MWLELEVEN"), frame(small, lid="MWLSMALL")]))
     assert flags(v) == {5: {"bar.spike"}}
-    assert flags(v, "MWLELEVEN") == {}
+    assert flags(v, "MWLELEVEN") == {} and flags(v, "MWLSMALL") == {}
 
 
 def test_spike_must_revert_most_of_the_way_the_next_day():
@@ -609,7 +610,8 @@ def test_open_outside_the_days_range_is_flagged_beyond_a_rounding_margin():
 
 def test_non_session_days_are_flagged_only_within_the_calendars_span():
     """A weekday holiday is flagged; 1950-01-02, the day before the first XNYS session the calendar holds, cannot
-    be judged and is not; a New York holiday on which London trades is a session of an XLON series."""
+    be judged and is not; a New York holiday on which London trades is a session of an XLON series; the same at
+    the start of Tokyo's calendar, whose first month has a holiday."""
     early = [date(1950, 1, 2)] + sessions(30, date(1950, 1, 3))
     late = sessions(30, date(1956, 12, 10))
     k = next(i for i, d in enumerate(late) if d > date(1956, 12, 24))
@@ -621,6 +623,14 @@ def test_non_session_days_are_flagged_only_within_the_calendars_span():
     assert flags(v) == {}
     assert flags(v, "MWLLATE") == {k: {"bar.non_session"}}
     assert flags(v, "MWLLON") == {}  # each series is judged by its own calendar
+    # Tokyo's calendar starts on 2006-12-05: the Monday before cannot be judged, New Year's Day 2007 can
+    from marketwire.prices import calendars
+
+    tks = [date(1970, 1, 1) + timedelta(days=int(d)) for d in calendars.sessions("XTKS")[:30]]
+    assert tks[0] == date(2006, 12, 5) and date(2007, 1, 1) not in tks
+    tks = sorted([date(2006, 12, 4), date(2007, 1, 1), *tks])
+    v = run(frame(zigzag(32), days=tks, calendar="XTKS"))
+    assert flags(v) == {tks.index(date(2007, 1, 1)): {"bar.non_session"}}
 
 
 # -- lasting split-like jumps --------------------------------------------------------------------------------------
