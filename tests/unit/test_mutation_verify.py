@@ -587,6 +587,8 @@ def test_stale_feed_is_two_or_more_repeated_closes_without_volume():
     c[40], c[41] = c[39] * 1.01, c[39] * 1.02
     vol[50] = vol[51] = 0.0
     c[50], c[51] = c[49] * 0.99, c[49] * 0.98
+    c[55] = c[56] = c[54]  # repeated, volume unknown: not judged stale
+    vol[55] = vol[56] = None
     v = run(frame(c, volumes=vol))
     assert flags(v) == {10: {"bar.stale"}, 11: {"bar.stale"}}
 
@@ -689,6 +691,11 @@ def test_the_opening_gap_carries_a_split_when_the_days_move_blurs_it():
     v = run(pl.concat([frame(c, opens=opens), frame(crash, opens=crash_open, lid="MWLCRASH")]))
     assert flags(v) == {61: {"bar.unrecorded_split"}}
     assert flags(v, "MWLCRASH") == {}
+    # a quiet series whose day opens at half the previous close but closes 15% down: under 20%, not a split
+    fall = jump(math.exp(-0.15 - 0.008))
+    fall_open = list(fall)
+    fall_open[61] = fall[60] * 0.5
+    assert "bar.unrecorded_split" not in flags(run(frame(fall, opens=fall_open))).get(61, set())
 
 
 def test_recorded_split_explains_the_jump_and_a_missing_jump_is_a_mismatch():
@@ -914,10 +921,11 @@ def test_vendor_factor_of_a_split_adjusted_file_steps_by_dividends_only():
     c = dropping(n, 30, 0.02)
     div = 1.0
     adj = [x * (1 - div / c[29]) if i < 30 else x for i, x in enumerate(c)]
-    acts = actions((days[30], "dividend", div), (days[30], "split", 2.0), basis="split_adjusted")
-    v = run(frame(c, adj=adj, basis="split_adjusted"), acts)
-    assert flags(v) == {}
-    assert [(a[2], a[4]) for a in action_flags(v)] == [("dividend", None), ("split", None)]
+    for basis in ("split_adjusted", "adjusted"):
+        acts = actions((days[30], "dividend", div), (days[30], "split", 2.0), basis=basis)
+        v = run(frame(c, adj=adj, basis=basis), acts)
+        assert flags(v) == {}
+        assert [(a[2], a[4]) for a in action_flags(v)] == [("dividend", None), ("split", None)]
 
 
 def test_a_split_is_not_held_to_the_dividend_size_limit():
