@@ -438,6 +438,11 @@ def test_a_spike_needs_both_moves_beyond_the_bar():
     c = scale(c, [40], math.exp(0.10))
     c = scale(c, range(41, 80), math.exp(0.025))
     assert flags(run(frame(c))) == {}
+    # and up 7.5%, then down 10%: the first move is within the bar
+    c = zigzag(80, step=0.002)
+    c = scale(c, [40], math.exp(0.075))
+    c = scale(c, range(41, 80), math.exp(-0.025))
+    assert "bar.spike" not in flags(run(frame(c))).get(40, set())
 
 
 def test_series_shorter_than_ten_moves_are_judged_at_a_sigma_of_two_percent():
