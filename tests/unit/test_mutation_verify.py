@@ -273,6 +273,7 @@ def test_weekend_bars_are_refused_by_each_calendars_own_weekdays():
                       frame(zigzag(20), lid="MWLTAE", days=tae, calendar="XTAE")])
     v = run(bars)
     assert refused(v, "MWLTAE") == {}
+    assert flags(v, "MWLNONE") == {}  # no calendar: no session to miss
     assert refused(v, "MWLTSE") == {}
     assert {i: r[0] for i, r in refused(v, "MWLNONE").items()} == {4: "bar.weekend"}
     assert refused(v) == {4: ("bar.weekend", "date", f"{sat} is a Saturday (the exchange has no sessions on that "
@@ -353,12 +354,14 @@ def test_each_listing_and_source_is_its_own_series():
 
 def test_a_listings_history_from_two_sources_in_one_delivery_is_two_series():
     """One listing delivered by stooq for the first 40 sessions and by the LSE (in pence) for the next 40, in date
-    order: two series, neither with a jump."""
+    order, and another by the LSE then stooq: two series each, none with a jump."""
     days = sessions(80)
     bars = pl.concat([frame(zigzag(40), source="stooq", days=days[:40]),
-                      frame(zigzag(40, level=5000.0), source="lse", days=days[40:])])
+                      frame(zigzag(40, level=5000.0), source="lse", days=days[40:]),
+                      frame(zigzag(40, level=5000.0), lid="MWLOTHER", source="lse", days=days[:40]),
+                      frame(zigzag(40), lid="MWLOTHER", source="stooq", days=days[40:])])
     v = run(bars)
-    assert v.bars.height == 80 and v.bars.get_column("flags").null_count() == 80
+    assert v.bars.height == 160 and v.bars.get_column("flags").null_count() == 160
 
 
 def test_listings_delivered_one_after_another_are_separate_series_whatever_their_names():
@@ -435,18 +438,24 @@ def test_a_spike_needs_both_moves_beyond_the_bar():
     c = scale(c, [40], math.exp(0.10))
     c = scale(c, range(41, 80), math.exp(0.025))
     assert flags(run(frame(c))) == {}
+    # and up 7.5%, then down 10%: the first move is within the bar
+    c = zigzag(80, step=0.002)
+    c = scale(c, [40], math.exp(0.075))
+    c = scale(c, range(41, 80), math.exp(-0.025))
+    assert "bar.spike" not in flags(run(frame(c))).get(40, set())
 
 
 def test_series_shorter_than_ten_moves_are_judged_at_a_sigma_of_two_percent():
     """Under ten moves the rolling volatility is unknown and taken as 2% (a spike bar of 12%): a 15% spike in
     ten bars (nine moves) is flagged; with eleven bars (ten moves) sigma is measured, the spike's own two moves
-    raise it and the same spike is not flagged."""
-    ten, eleven = zigzag(10, step=0.002), zigzag(11, step=0.002)
+    raise it and the same spike is not flagged; a 10% spike in ten bars is within the 12% bar."""
+    ten, eleven, small = zigzag(10, step=0.002), zigzag(11, step=0.002), zigzag(10, step=0.002)
     ten[5] *= math.exp(0.15)
     eleven[5] *= math.exp(0.15)
-    v = run(pl.concat([frame(ten), frame(eleven, lid="MWLELEVEN")]))
+    small[5] *= math.exp(0.10)  # within 6 x 2%
+    v = run(pl.concat([frame(ten), frame(eleven, lid="MWLELEVEN"), frame(small, lid="MWLSMALL")]))
     assert flags(v) == {5: {"bar.spike"}}
-    assert flags(v, "MWLELEVEN") == {}
+    assert flags(v, "MWLELEVEN") == {} and flags(v, "MWLSMALL") == {}
 
 
 def test_spike_must_revert_most_of_the_way_the_next_day():
@@ -583,6 +592,8 @@ def test_stale_feed_is_two_or_more_repeated_closes_without_volume():
     c[40], c[41] = c[39] * 1.01, c[39] * 1.02
     vol[50] = vol[51] = 0.0
     c[50], c[51] = c[49] * 0.99, c[49] * 0.98
+    c[55] = c[56] = c[54]  # repeated, volume unknown: not judged stale
+    vol[55] = vol[56] = None
     v = run(frame(c, volumes=vol))
     assert flags(v) == {10: {"bar.stale"}, 11: {"bar.stale"}}
 
@@ -606,7 +617,8 @@ def test_open_outside_the_days_range_is_flagged_beyond_a_rounding_margin():
 
 def test_non_session_days_are_flagged_only_within_the_calendars_span():
     """A weekday holiday is flagged; 1950-01-02, the day before the first XNYS session the calendar holds, cannot
-    be judged and is not; a New York holiday on which London trades is a session of an XLON series."""
+    be judged and is not; a New York holiday on which London trades is a session of an XLON series; the same at
+    the start of Tokyo's calendar, whose first month has a holiday."""
     early = [date(1950, 1, 2)] + sessions(30, date(1950, 1, 3))
     late = sessions(30, date(1956, 12, 10))
     k = next(i for i, d in enumerate(late) if d > date(1956, 12, 24))
@@ -618,6 +630,14 @@ def test_non_session_days_are_flagged_only_within_the_calendars_span():
     assert flags(v) == {}
     assert flags(v, "MWLLATE") == {k: {"bar.non_session"}}
     assert flags(v, "MWLLON") == {}  # each series is judged by its own calendar
+    # Tokyo's calendar starts on 2006-12-05: the Monday before cannot be judged, New Year's Day 2007 can
+    from marketwire.prices import calendars
+
+    tks = [date(1970, 1, 1) + timedelta(days=int(d)) for d in calendars.sessions("XTKS")[:30]]
+    assert tks[0] == date(2006, 12, 5) and date(2007, 1, 1) not in tks
+    tks = sorted([date(2006, 12, 4), date(2007, 1, 1), *tks])
+    v = run(frame(zigzag(32), days=tks, calendar="XTKS"))
+    assert flags(v) == {tks.index(date(2007, 1, 1)): {"bar.non_session"}}
 
 
 # -- lasting split-like jumps --------------------------------------------------------------------------------------
@@ -676,6 +696,11 @@ def test_the_opening_gap_carries_a_split_when_the_days_move_blurs_it():
     v = run(pl.concat([frame(c, opens=opens), frame(crash, opens=crash_open, lid="MWLCRASH")]))
     assert flags(v) == {61: {"bar.unrecorded_split"}}
     assert flags(v, "MWLCRASH") == {}
+    # a quiet series whose day opens at half the previous close but closes 15% down: under 20%, not a split
+    fall = jump(math.exp(-0.15 - 0.008))
+    fall_open = list(fall)
+    fall_open[61] = fall[60] * 0.5
+    assert "bar.unrecorded_split" not in flags(run(frame(fall, opens=fall_open))).get(61, set())
 
 
 def test_recorded_split_explains_the_jump_and_a_missing_jump_is_a_mismatch():
@@ -784,11 +809,11 @@ def test_dividend_larger_than_a_third_of_the_price_is_implausible():
 
 def test_dividend_twenty_times_the_usual_one_is_implausible():
     """With three dividends or more on record (the new one included), one above 20 times their median is a unit
-    error (cents read as dollars), with three and with four; 19.5 times is not flagged as such; a split is never
+    error (cents read as dollars), with three and with four; 19.5 and exactly 20 times are not; a split is never
     compared with the dividends, nor counted among them, nor is a capital gain."""
     n = 80
     days = sessions(n)
-    stored = ledger(*[(lid, days[k], "dividend", 0.5) for lid in ("MWL205", "MWL195") for k in (5, 25)])
+    stored = ledger(*[(lid, days[k], "dividend", 0.5) for lid in ("MWL205", "MWL195", "MWL200") for k in (5, 25)])
     stored = pl.concat([stored, ledger(*[(lid, days[k], "dividend", v) for lid, v in (("MWLSPLIT", 0.05),
                                                                                        ("MWLFOUR", 0.5),
                                                                                        ("MWLCGBIG", 0.5))
@@ -797,15 +822,16 @@ def test_dividend_twenty_times_the_usual_one_is_implausible():
                         ledger(("MWL205", days[10], "split", 3.0), ("MWL205", days[12], "capital_gain", 3.0))])
     bars = pl.concat([frame(dropping(n, 50, 0.205), lid="MWL205"), frame(dropping(n, 50, 0.195), lid="MWL195"),
                       frame(dropping(n, 50, 0.205), lid="MWLFOUR"), frame(jump(0.5, n=n, at=51), lid="MWLSPLIT"),
-                      frame(zigzag(n, step=0.002), lid="MWLCGBIG")])
+                      frame(zigzag(n, step=0.002), lid="MWLCGBIG"), frame(dropping(n, 50, 0.2), lid="MWL200")])
     acts = actions(("MWL205", days[50], "dividend", 10.25), ("MWL195", days[50], "dividend", 9.75),
                    ("MWLFOUR", days[50], "dividend", 10.25), ("MWLSPLIT", days[51], "split", 2.0),
-                   ("MWLCGBIG", days[50], "capital_gain", 12.0))
+                   ("MWLCGBIG", days[50], "capital_gain", 12.0), ("MWL200", days[50], "dividend", 10.0))
     v = run(bars, acts, stored)
     got = {a[0]: a[4] for a in action_flags(v)}
     assert "dividend.implausible" in (got["MWL205"] or "")
     assert "dividend.implausible" in (got["MWLFOUR"] or "")
     assert "dividend.implausible" not in (got["MWL195"] or "")
+    assert "dividend.implausible" not in (got["MWL200"] or "")  # exactly 20 times is not above it
     assert got["MWLSPLIT"] is None
     assert got["MWLCGBIG"] is None  # nor a capital gain (it is not checked for a price drop either)
 
@@ -900,10 +926,11 @@ def test_vendor_factor_of_a_split_adjusted_file_steps_by_dividends_only():
     c = dropping(n, 30, 0.02)
     div = 1.0
     adj = [x * (1 - div / c[29]) if i < 30 else x for i, x in enumerate(c)]
-    acts = actions((days[30], "dividend", div), (days[30], "split", 2.0), basis="split_adjusted")
-    v = run(frame(c, adj=adj, basis="split_adjusted"), acts)
-    assert flags(v) == {}
-    assert [(a[2], a[4]) for a in action_flags(v)] == [("dividend", None), ("split", None)]
+    for basis in ("split_adjusted", "adjusted"):
+        acts = actions((days[30], "dividend", div), (days[30], "split", 2.0), basis=basis)
+        v = run(frame(c, adj=adj, basis=basis), acts)
+        assert flags(v) == {}
+        assert [(a[2], a[4]) for a in action_flags(v)] == [("dividend", None), ("split", None)]
 
 
 def test_a_split_is_not_held_to_the_dividend_size_limit():
