@@ -178,6 +178,12 @@ def test_a_changed_identifier_ends_a_listing_whose_names_share_only_a_first_word
                                rec(d2, None, "US3364331070", None)])) == 1
     assert len(build_lineages([rec(d1, "Solar Inc", "US0000000001", None),
                                rec(d2, "Solar Gate Inc", "US0000000002", None)])) == 1
+    # the identifier compared is the latest: a listing that went from X1 to X2 under a close rename continues with
+    # X2 under a weaker name match
+    kept = build_lineages([rec(d1, "First Capital Inc", "US0000000001", None),
+                           rec(date(2022, 1, 3), "First Capital Bancorp Inc", "US0000000002", None),
+                           rec(d2, "First Solar Inc", "US0000000002", None)])
+    assert len(kept) == 1 and kept[0].name == "First Solar Inc"
     # names of three words and more agree on their first two, not more and not fewer
     assert len(build_lineages([rec(d1, "Pacific Gas Electric Co", "US0000000001", None),
                                rec(d2, "Pacific Gas Holdings Corp", "US0000000002", None)])) == 1
