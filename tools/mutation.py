@@ -28,8 +28,8 @@ stdout; docs/mutation.md lists the survivors with the reason each is kept. A run
 copy and cosmic-ray's session live in ``--work`` (default /var/tmp/mw-mutation/<module>) and are kept after a run,
 and a resumed run continues with the mutants not yet tested (``--fresh`` starts over, e.g. after a code change;
 ``--survivors`` re-tests only the survivors of a finished session against the current tests). A run also goes on
-across machines: ``--export`` (or stopping a run with Ctrl-C or `kill`) writes the results so far to ``benchmarks/out`` with
-``complete: false``, the count of mutants remaining and the SHA-256 of the source mutated; a new session of that
+across machines: ``--export`` (or stopping a run with Ctrl-C or ``kill``) writes the results so far to ``benchmarks/out``
+with ``complete: false``, the count of mutants remaining and the SHA-256 of the source mutated; a new session of that
 same source takes those outcomes over and runs only the rest.
 """
 
@@ -367,9 +367,10 @@ def run(module: str, count_only: bool, data: str, root: Path, fresh: bool, survi
             except KeyboardInterrupt:  # stopped part way: what was run is kept for a later session to go on from
                 export(module, work, tests, round(time.perf_counter() - t0, 1))
                 raise
-            if (work / "server-lost").exists() or proc.returncode != 0:
+            lost_file = work / "server-lost"
+            lost = lost_file.read_text().strip() if lost_file.exists() else ""
+            if lost or proc.returncode != 0:
                 export(module, work, tests, round(time.perf_counter() - t0, 1))
-                lost = (work / "server-lost").read_text().strip() if (work / "server-lost").exists() else ""
                 raise SystemExit(f"{module}: the run stopped before its end (cosmic-ray exit {proc.returncode}"
                                  + (f"; fork server lost: {lost}" if lost else "") + "); the results so far are "
                                  "exported and a rerun goes on with the mutants not yet run")
