@@ -22,6 +22,6 @@ run: $(BIN)/.installed
 	$(BIN)/marketwire --home $(MARKETWIRE_HOME) serve --port $(PORT)
 
 test: $(BIN)/.installed
-	MARKETWIRE_DATA=$(DATA) $(BIN)/python -m pytest -q
+	MARKETWIRE_DATA=$(DATA) PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -q
 
 .PHONY: install run test

@@ -57,6 +57,24 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("MARKETWIRE_NO_SKIP: skipped tests fail this run", sep="=", red=True)
         for nodeid, reason in _skipped:
             terminalreporter.write_line(f"{nodeid}: {reason}")
+    _report_threads(terminalreporter)
+
+
+def _report_threads(terminalreporter: Any) -> None:
+    """The threads still running when the session ends, with where each one is. A daemon thread inside native code
+    when the interpreter finalizes can abort the process after every test passed (exit code 134); this names it."""
+    import sys
+    import threading
+
+    frames = sys._current_frames()
+    alive = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
+    if not alive:
+        return
+    terminalreporter.section("threads still running at the end of the session", sep="-")
+    for t in alive:
+        f = frames.get(t.ident)
+        where = f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}" if f is not None else "?"
+        terminalreporter.write_line(f"{t.name} ({'daemon' if t.daemon else 'joined at exit'}): {where}")
 
 
 @pytest.fixture(scope="session")

@@ -24,11 +24,13 @@ Two ways to follow the lake:
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -304,6 +306,33 @@ class MasterIndex:
         return [dict(zip(cols, r)) for r in res.fetchall()]
 
 
+#: every refresher of this process, for the exit hook below
+_REFRESHERS: weakref.WeakSet[BackgroundRefresh] = weakref.WeakSet()
+#: set once the interpreter exits: no rebuild starts after it
+_EXITING = threading.Event()
+#: how long the exit waits for a rebuild under way (seconds)
+EXIT_WAIT = 600.0
+
+
+@atexit.register
+def _finish_rebuilds() -> None:
+    """Let a background rebuild under way end before the interpreter does.
+
+    A rebuild thread is a daemon, and a daemon thread that is inside DuckDB's or Arrow's C++ code when the
+    interpreter finalizes is ended by a forced unwind the C++ frames do not let through: the process aborts
+    ("terminate called ... FATAL: exception not rethrown") after all its work is done, with exit code 134. So
+    at exit no new rebuild starts, and one under way is waited for (a message says so after two seconds)."""
+    _EXITING.set()
+    for r in list(_REFRESHERS):
+        w = r._worker
+        if w is None or not w.is_alive():
+            continue
+        w.join(2.0)
+        if w.is_alive():
+            log.warning("%s: waiting for the background rebuild under way to end before exiting", r.what)
+            w.join(EXIT_WAIT)
+
+
 class BackgroundRefresh:
     """Brings a served state up to the lake's in one background thread, one rebuild at a time.
 
@@ -333,11 +362,12 @@ class BackgroundRefresh:
         self._last_error: str | None = None
         self._last_seconds: float | None = None
         self._rebuilds = 0
+        _REFRESHERS.add(self)
 
     def request(self, stamp: str) -> None:
         with self._cv:
             self._wanted = stamp
-            if self._worker is not None or time.monotonic() < self._retry_at:
+            if self._worker is not None or time.monotonic() < self._retry_at or _EXITING.is_set():
                 return
             self._worker = threading.Thread(target=self._run, name=f"marketwire refresh: {self.what}", daemon=True)
             self._worker.start()
@@ -354,6 +384,8 @@ class BackgroundRefresh:
                         return
                 t0 = time.monotonic()
                 target = self._settled(target)
+                if _EXITING.is_set():
+                    return
                 if target == served:
                     continue
                 try:
@@ -390,7 +422,8 @@ class BackgroundRefresh:
     def _settled(self, target: str) -> str:
         """The lake's state once it has not moved for ``settle`` seconds (waiting ten rounds at most)."""
         for _ in range(10 if self.settle > 0 else 0):
-            time.sleep(self.settle)
+            if _EXITING.wait(self.settle):
+                break
             now = self.lake_stamp()
             if now == target:
                 break
