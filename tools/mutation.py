@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
@@ -199,6 +200,8 @@ def serve(sock_path: Path, work: Path, tests: list[str], data: str, target: Path
         except Exception:  # noqa: BLE001 - a module that cannot be pre-imported is imported by the child
             pass
     assert not any(m.startswith("marketwire") for m in sys.modules), "the server must not import marketwire"
+    models = _SpacyModels(work / "spacy-loads.json")
+    models.preload()
     durations = work / "durations.json"
     original = (work / "original.py").read_text()
     budget = [300.0]
@@ -227,6 +230,7 @@ def serve(sock_path: Path, work: Path, tests: list[str], data: str, target: Path
                 continue
         if (pid := os.fork()) == 0:
             os.setpgid(0, 0)
+            models.recording = record
             fd = os.open(work / ("baseline.log" if record else "last.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
@@ -251,11 +255,63 @@ def serve(sock_path: Path, work: Path, tests: list[str], data: str, target: Path
                 time.sleep(0.02)
         if record and status == 0:
             budget[0] = min(4 * (time.perf_counter() - t0) + 20, SERVER_LIMIT)
+            models.preload()  # the models the unmutated run loaded: every later child gets them ready
         try:
             conn.sendall(f"{status}\n".encode())
         except OSError:  # the client went away (stopped run): the server stays up for the next mutant
             pass
         conn.close()
+
+
+class _SpacyModels:
+    """spaCy models loaded once by the server and handed to each forked child ready to use.
+
+    Loading the three NER models costs a child seconds per mutant. The server wraps ``spacy.load``: the unmutated
+    (recording) run writes the calls it made to ``calls`` (model name and keyword arguments), the server then loads
+    those models itself, and a child's call with the same arguments gets the server's loaded copy (its own after
+    the fork) the first time; any other call, or a second call with the same arguments in one child, loads as
+    usual, so a child never shares one pipeline between two callers. A mutant that changes the arguments (say the
+    components excluded) therefore loads its own model."""
+
+    def __init__(self, calls: Path) -> None:
+        self.calls = calls
+        self.ready: dict[str, Any] = {}
+        self.recording = False  # set in the child of the unmutated run
+        try:
+            import spacy
+        except ImportError:
+            self.spacy = None
+            return
+        self.spacy = spacy
+        self.real = spacy.load
+        spacy.load = self.load
+
+    @staticmethod
+    def key(name: Any, kwargs: dict[str, Any]) -> str | None:
+        try:
+            return json.dumps([str(name), kwargs], sort_keys=True)
+        except (TypeError, ValueError):
+            return None  # arguments that are not plain data: never shared
+
+    def load(self, name: Any, *args: Any, **kwargs: Any) -> Any:
+        key = None if args else self.key(name, kwargs)
+        if key is not None and key in self.ready:
+            return self.ready.pop(key)
+        if key is not None and self.recording:
+            with open(self.calls, "a") as f:
+                f.write(key + "\n")
+        return self.real(name, *args, **kwargs)
+
+    def preload(self) -> None:
+        if self.spacy is None or not self.calls.exists():
+            return
+        for key in dict.fromkeys(self.calls.read_text().split("\n")):
+            if key and key not in self.ready:
+                name, kwargs = json.loads(key)
+                try:
+                    self.ready[key] = self.real(name, **kwargs)
+                except Exception:  # noqa: BLE001 - a model that does not load here is loaded (or fails) in the child
+                    pass
 
 
 def client(sock_path: Path, baseline: bool = False, stop: bool = False) -> int:

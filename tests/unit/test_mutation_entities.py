@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from marketwire.news.entities import MAX_CHARS, CompanyIndex, EntityAnnotator, group
+from marketwire.news.entities import MAX_CHARS, CompanyIndex, EntityAnnotator, group, not_for_ner, pipeline
 from marketwire.news.spans import Span
 from marketwire.news.spans import link as mklink
 
@@ -443,3 +443,49 @@ def test_two_people_of_one_surname_stay_apart(ann):
     text = "Anna Lopez and Maria Lopez won."
     ents = ents_of(ann, text, "en", ("Anna Lopez", "PERSON"), ("Maria Lopez", "PERSON"))
     assert [(e["text"], e["mentions"]) for e in ents] == [("Anna Lopez", 1), ("Maria Lopez", 1)]
+
+
+def test_a_demonym_the_model_calls_a_place_links_its_country(ann):
+    """GPE over the demonym alone ("Chinese" read as a place) gives way to the demonym and its country link; a longer
+    place around a demonym ("Indian Ocean") is the model's and links no country."""
+    ents = ents_of(ann, "Chinese exports rose.", "en", ("Chinese", "GPE"))
+    assert [(e["text"], e["type"], e["link"]["id"], e["link"]["method"]) for e in ents] == [
+        ("Chinese", "MISC", "CN", "demonym")]
+    ents = ents_of(ann, "Storms crossed the Indian Ocean.", "en", ("Indian Ocean", "LOC"))
+    assert [(e["text"], e["type"], e["link"]) for e in ents] == [("Indian Ocean", "LOC", None)]
+    # an organisation around a demonym is the model's too
+    ents = ents_of(ann, "South African Airways flew.", "en", ("South African Airways", "ORG"))
+    assert [(e["text"], e["type"], e["link"]) for e in ents] == [("South African Airways", "ORG", None)]
+
+
+# -- the spaCy components run ---------------------------------------------------------------------------------
+
+def test_only_the_ner_and_what_it_listens_to_run():
+    """The shipped pipelines: English and French run their NER alone (its own embedding; the shared tok2vec feeds
+    the tagger or morphologizer), the German NER listens to the shared tok2vec, which must run with it."""
+    assert not_for_ner(pipeline("en")) == ["tok2vec", "tagger", "attribute_ruler"]
+    assert not_for_ner(pipeline("fr")) == ["tok2vec", "morphologizer", "attribute_ruler"]
+    assert not_for_ner(pipeline("de")) == []
+
+
+def test_a_listened_to_embedding_runs_and_every_other_component_is_disabled():
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec")
+    nlp.add_pipe("ner", config={"model": {
+        "@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner", "extra_state_tokens": False,
+        "hidden_width": 64, "maxout_pieces": 2, "use_upper": True, "nO": None,
+        "tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": 96, "upstream": "*"}}})
+    for name in ("attribute_ruler", "entity_ruler", "tagger", "morphologizer", "sentencizer"):
+        nlp.add_pipe(name)
+    assert not_for_ner(nlp) == ["attribute_ruler", "entity_ruler", "tagger", "morphologizer", "sentencizer"]
+    plain = spacy.blank("en")
+    plain.add_pipe("tok2vec")
+    plain.add_pipe("ner")  # its own embedding
+    assert not_for_ner(plain) == ["tok2vec"]
+
+
+def test_the_longest_text_read_is_the_longest_the_model_accepts():
+    for lang in ("en", "fr", "de"):
+        assert pipeline(lang).max_length == MAX_CHARS

@@ -56,3 +56,32 @@ def test_cosmic_ray_timeout_is_above_the_servers_own_limit(monkeypatch):
     cfg = tool.config("news/dedup.py", [], "/data", Path("/tmp/s.sock"))
     timeout = float(cfg.split("timeout = ")[1].split("\n")[0])
     assert timeout > tool.SERVER_LIMIT
+
+
+def test_spacy_models_recorded_by_the_unmutated_run_are_handed_out_loaded_once_per_caller(tmp_path, monkeypatch):
+    """The server's spaCy wrapper: calls of the recording run are written down, the server loads them, and a child's
+    first call with the same arguments gets that loaded pipeline; a second call, or other arguments, load anew."""
+    import spacy
+
+    monkeypatch.setattr(spacy, "load", spacy.load)  # the wrapper replaces it; restored after the test
+    model = tmp_path / "blank_en"
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.to_disk(model)
+    tool = _tool()
+    models = tool._SpacyModels(tmp_path / "spacy-loads.json")
+    assert spacy.load == models.load
+    models.load(str(model))  # not recording: nothing written
+    assert not (tmp_path / "spacy-loads.json").exists()
+    models.recording = True
+    first = spacy.load(str(model), exclude=["parser"])
+    assert first.pipe_names == ["sentencizer"]
+    models.recording = False
+    models.preload()
+    assert len(models.ready) == 1
+    ready = next(iter(models.ready.values()))
+    assert spacy.load(str(model), exclude=["parser"]) is ready  # handed out once
+    again = spacy.load(str(model), exclude=["parser"])
+    assert again is not ready and again.pipe_names == ["sentencizer"]
+    other = spacy.load(str(model), exclude=["sentencizer"])  # other arguments (a mutant's): its own load
+    assert other.pipe_names == []

@@ -30,7 +30,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from marketwire.news import gazetteer as G
 from marketwire.news.bylines import credit_spans
@@ -38,9 +38,8 @@ from marketwire.news.gazetteer.companies import CompanyIndex, isin_spans
 from marketwire.news.spans import Span
 from marketwire.news.spans import link as _link
 
-if TYPE_CHECKING:
-    from spacy.language import Language
-    from spacy.tokens import Doc
+#: spaCy's ``Language`` and ``Doc`` (spaCy is imported only when a model is first needed)
+Language = Doc = Any
 
 __all__ = ["EntityAnnotator", "CompanyIndex", "MODELS", "MAX_CHARS"]
 
@@ -71,18 +70,19 @@ def pipeline(lang: str | None) -> Language | None:
             try:
                 nlp = spacy.load(MODELS[lang], exclude=["parser", "lemmatizer", "senter"])
             except OSError:
-                nlp = None  # the model is not installed: gazetteers only (see docs/news-entities.md)
-            if nlp is not None:
-                nlp.max_length = MAX_CHARS + 10
-            _nlp[lang] = nlp
+                _nlp[lang] = None  # the model is not installed: gazetteers only (see docs/news-entities.md)
+            else:
+                nlp.max_length = MAX_CHARS  # the longest text read (see _text); spaCy refuses longer ones
+                _nlp[lang] = nlp
         return _nlp[lang]  # type: ignore[no-any-return]
 
 
 def not_for_ner(nlp: Language) -> list[str]:
-    """The components of ``nlp`` that named-entity recognition does not need (to pass as ``disable=``)."""
-    listens = "tok2vec" in nlp.pipe_names and "ner" in (
-        getattr(nlp.get_pipe("tok2vec"), "listening_components", None) or [])
-    return [p for p in nlp.pipe_names if p != "ner" and not (p == "tok2vec" and listens)]
+    """The components of ``nlp`` that named-entity recognition does not need (to pass as ``disable=``): all but the
+    NER and the embedding components it listens to (a shared ``tok2vec`` or ``transformer``)."""
+    needed = {"ner"} | {name for name, pipe in nlp.pipeline
+                        if "ner" in (getattr(pipe, "listening_components", None) or ())}
+    return [p for p in nlp.pipe_names if p not in needed]
 
 
 def model_spans(doc: Doc) -> list[Span]:
@@ -103,7 +103,8 @@ class EntityAnnotator:
 
     # -- public ------------------------------------------------------------------------------------
     def annotate(self, title: str | None, body: str, lang: str | None) -> list[dict[str, Any]]:
-        return self.annotate_many([(title, body, lang)])[0]
+        (entities,) = self.annotate_many([(title, body, lang)])
+        return entities
 
     def annotate_many(self, docs: Sequence[tuple[str | None, str, str | None]], batch_size: int = 32
                       ) -> list[list[dict[str, Any]]]:
@@ -128,7 +129,7 @@ class EntityAnnotator:
         model = [s for s in (model_spans(doc) if doc is not None else [])
                  if G.fold(text[s.start:s.end].strip()) not in self._stop and "\n" not in text[s.start:s.end]]
         for s in model:
-            if s.type == "LOC" and _ACRONYM.fullmatch(text[s.start:s.end]):
+            if s.type in _PLACE and _ACRONYM.fullmatch(text[s.start:s.end]):
                 # "AI", "IT", "EV": the models call short acronyms places; a country code or alias the gazetteers
                 # know ("USA", "UK") is matched as a place by them and replaces this span
                 s.type = "MISC"
@@ -141,10 +142,8 @@ class EntityAnnotator:
         gaz: list[Span] = []
         demonyms: list[Span] = []
         for m in G.for_language(lang).find(text, words):
-            s = _gazetteer_span(m)
-            if s is None:
-                continue
-            (demonyms if m.entry.kind == "demonym" else gaz).append(s)
+            s = _GAZETTEER_SPAN[m.entry.kind](m)
+            (demonyms if s.source in _DEMONYM else gaz).append(s)
         if self.master is not None:
             gaz.extend(self.master.find(text, words, model, model_ran=doc is not None, lang=lang))
         else:
@@ -170,12 +169,12 @@ class EntityAnnotator:
             if not occ.free(s):
                 continue
             around = model[bisect.bisect_right(ends, s.start):bisect.bisect_left(starts, s.end)]
-            if s.source != "company" and any(m.contains(s) and not _determiner(text[m.start:s.start])
-                                             for m in around):
+            if s.source not in _COMPANY and any(m.contains(s) and not _determiner(text[m.start:s.start])
+                                                for m in around):
                 continue  # "Banque de France", "Amérique du Nord": the model's longer name wins
-            if s.link and s.link["kind"] == "country" and any(m.type == "PER" for m in around):
+            if s.link and s.link["kind"] in _COUNTRY and any(m.type in _PERSON for m in around):
                 continue  # "Jordan" the person
-            if s.source == "company" and s.link and s.link["confidence"] < 0.7 and \
+            if s.source in _COMPANY and s.link and s.link["confidence"] < 0.7 and \
                     not any(m.type in ("ORG", "PRODUCT") and (m.start, m.end) == (s.start, s.end) for m in around):
                 continue  # a weak one-word company name needs the model to call exactly that word an organisation
             occ.take(s)
@@ -184,8 +183,8 @@ class EntityAnnotator:
         for d in demonyms:
             dem.take(d)
         for m in model:
-            if m.type == "MISC" and not dem.free(m):
-                continue  # "Chinese" (NORP): the demonym carries the link
+            if not dem.free(m) and (m.type in _MISC or (m.type in _PLACE and dem.covers(m))):
+                continue  # "Chinese" (NORP, or GPE over the demonym alone): the demonym carries the link
             if occ.free(m):
                 occ.take(m)
                 chosen.append(m)
@@ -203,10 +202,15 @@ class _Occupancy:
     """Which characters of a text belong to a chosen span (linear, where pairwise overlap tests are quadratic)."""
 
     def __init__(self, n: int) -> None:
-        self.taken = bytearray(n + 1)
+        self.taken = bytearray(n)
 
     def free(self, s: Span) -> bool:
-        return self.taken.find(1, s.start, s.end) == -1
+        """No character of ``s`` is taken."""
+        return 1 not in self.taken[s.start:s.end]
+
+    def covers(self, s: Span) -> bool:
+        """Every character of ``s`` is taken."""
+        return 0 not in self.taken[s.start:s.end]
 
     def take(self, s: Span) -> None:
         self.taken[s.start:s.end] = b"\x01" * (s.end - s.start)
@@ -242,41 +246,63 @@ def _non_overlapping(spans: list[Span]) -> list[Span]:
     return out
 
 
-def _gazetteer_span(m: G.Match) -> Span | None:
+def _country_span(m: G.Match) -> Span:
+    """A country name or alias, or a demonym (source "demonym": evidence for its country): one entity per country."""
     e = m.entry
-    if e.kind in ("country", "capital", "seat", "demonym"):
-        key = ("country", e.id) if e.kind in ("country", "demonym") else (e.kind, G.fold(m.text))
-        return Span(m.start, m.end, e.type, "demonym" if e.kind == "demonym" else "gazetteer",
-                    _link("country", e.id, e.name, e.confidence, e.method, m.text), key)
-    if e.kind == "person":
-        return Span(m.start, m.end, "PER", "gazetteer", _link("person", e.id, e.name, e.confidence, e.method, m.text),
-                    ("person", e.id))
-    if e.kind == "surname":
-        # linked for now; group() keeps the link only where the full name is in the article or the surname may
-        # stand alone
-        return Span(m.start, m.end, "PER", "gazetteer",
-                    _link("person", e.id, e.name, e.confidence if e.alone else 0.0, "surname", m.text),
-                    ("person", e.id))
-    return None
+    return Span(m.start, m.end, e.type, _SOURCE_OF_KIND.get(e.kind, "gazetteer"),
+                _link("country", e.id, e.name, e.confidence, e.method, m.text), ("country", e.id))
 
 
-_KIND_RANK = {"issuer": 3, "security": 2, "listing": 1}
-_TYPE_RANK = {"PER": 0, "ORG": 1, "LOC": 2, "PRODUCT": 3, "MISC": 4}
+def _place_span(m: G.Match) -> Span:
+    """A capital or seat of government: linked to its country, one entity per name."""
+    e = m.entry
+    return Span(m.start, m.end, e.type, "gazetteer", _link("country", e.id, e.name, e.confidence, e.method, m.text),
+                (e.kind, G.fold(m.text)))
+
+
+def _person_span(m: G.Match) -> Span:
+    e = m.entry
+    return Span(m.start, m.end, "PER", "gazetteer", _link("person", e.id, e.name, e.confidence, e.method, m.text),
+                ("person", e.id))
+
+
+def _surname_span(m: G.Match) -> Span:
+    """Linked for now; group() keeps the link only where the full name is in the article or the surname may stand
+    alone."""
+    e = m.entry
+    return Span(m.start, m.end, "PER", "gazetteer",
+                _link("person", e.id, e.name, e.confidence if e.alone else 0.0, "surname", m.text), ("person", e.id))
+
+
+#: the span of a gazetteer match, by the kind of its entry (every kind the gazetteers make)
+_GAZETTEER_SPAN = {"country": _country_span, "demonym": _country_span, "capital": _place_span,
+                   "seat": _place_span, "person": _person_span, "surname": _surname_span}
+_SOURCE_OF_KIND = {"demonym": "demonym"}
+
+# the labels, sources, link kinds and methods tested below, as sets
+_PLACE, _PERSON, _MISC = frozenset({"LOC"}), frozenset({"PER"}), frozenset({"MISC"})
+_COMPANY, _DEMONYM = frozenset({"company"}), frozenset({"demonym"})
+_COUNTRY, _SURNAME = frozenset({"country"}), frozenset({"surname"})
+#: an entity's link of several: the issuer before its security before its listing (other kinds never share one)
+_KIND_ORDER = ("country", "person", "isin", "listing", "security", "issuer")
+#: the entity types, surest first (the spans of one entity agree on the type: see group())
+_TYPE_ORDER = ("PER", "ORG", "LOC", "PRODUCT", "MISC")
 
 
 def group(text: str, spans: list[Span]) -> list[dict[str, Any]]:
     """Mentions into distinct entities: by link, else by type and folded text; surnames join full names."""
-    persons_full = {s.key for s in spans if s.link and s.link["kind"] == "person" and s.link["method"] != "surname"}
+    # the people named in full (person keys are ("person", id): no other link has one)
+    persons_full = {s.key for s in spans if s.link and s.link["method"] not in _SURNAME}
     # unlinked people: a one-word name that ends a longer name of the article is that person
     long_names: dict[str, tuple[str, ...]] = {}
     for s in spans:
-        if s.type == "PER" and s.link is None:
+        if s.type in _PERSON and s.link is None:
             ws = [G.fold(w) for w in G.WORD.findall(text[s.start:s.end])]
             if len(ws) >= 2:
                 long_names.setdefault(ws[-1], ("PER",) + tuple(ws))
     groups: dict[tuple[str, ...], list[Span]] = {}
     for s in spans:
-        if s.link and s.link["method"] == "surname":
+        if s.link and s.link["method"] in _SURNAME:
             if s.key in persons_full:
                 s.link["confidence"], s.link["method"] = 0.9, "surname_of_full_name"
             elif s.link["confidence"] == 0.0:
@@ -285,24 +311,26 @@ def group(text: str, spans: list[Span]) -> list[dict[str, Any]]:
         key = s.key
         if key is None:
             ws = tuple(G.fold(w) for w in G.WORD.findall(text[s.start:s.end]))
-            key = long_names.get(ws[-1], (s.type,) + ws) if (s.type == "PER" and len(ws) == 1) else (s.type,) + ws
+            key = long_names.get(ws[-1], (s.type,) + ws) if (s.type in _PERSON and len(ws) == 1) else (s.type,) + ws
         groups.setdefault(key, []).append(s)
     out = []
     for ss in groups.values():
-        typed = [s for s in ss if s.source != "demonym"] or ss
-        best_type = min((s.type for s in typed), key=lambda t: _TYPE_RANK.get(t, 9))
-        forms = [text[s.start:s.end] for s in typed if s.type == best_type]
+        # a demonym names its country's entity only where no name does; a group's key is a link's (one type of
+        # span per kind of link) or starts with the type, so the spans left hold one type
+        typed = [s for s in ss if s.source not in _DEMONYM] or ss
+        best_type = min((s.type for s in typed), key=_TYPE_ORDER.index)
+        forms = [text[s.start:s.end] for s in typed]
         best = max(forms, key=lambda f: (len(G.WORD.findall(f)), forms.count(f), len(f)))
         links = [s.link for s in ss if s.link]
         link = None
         if links:
-            top = max(links, key=lambda lk: (_KIND_RANK.get(lk["kind"], 0), lk["confidence"]))
+            top = max(links, key=lambda lk: (_KIND_ORDER.index(lk["kind"]), lk["confidence"]))
             evidence = list(dict.fromkeys(e for lk in links for e in lk["evidence"]))
             conf = max(lk["confidence"] for lk in links)
-            if len(links) > 1 and any(lk["method"] != "demonym" for lk in links):
+            if any(lk["method"] not in _DEMONYM for lk in links):  # each further mention adds 0.02, up to 0.99
                 conf = min(0.99, conf + 0.02 * (len(links) - 1))
             link = {**top, "confidence": round(conf, 2), "evidence": evidence}
         out.append({"text": best.strip(), "type": best_type, "link": link, "mentions": len(ss),
                     "spans": [[s.start, s.end] for s in sorted(ss, key=lambda s: s.start)]})
-    out.sort(key=lambda e: e["spans"][0][0])
+    out.sort(key=lambda e: e["spans"][0])
     return out
