@@ -47,9 +47,31 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _skipped.append((report.nodeid, reason))
 
 
+_status: list[int] = []
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if NO_SKIP and _skipped and session.exitstatus == 0:
         session.exitstatus = 1
+    _status.append(int(session.exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's verdict is its tests'. Background rebuilds still under way are waited for (as at any exit); a
+    thread of a test's server or client still inside native code would make the interpreter's finalization abort
+    the process (exit code 134) after the verdict, so with such threads left (listed in the summary) the process
+    ends here with the verdict, skipping finalization."""
+    import sys
+    import threading
+
+    from marketwire.identity import index
+
+    index._finish_rebuilds()
+    if _status and not config.option.collectonly and any(t is not threading.main_thread() and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_status[-1])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
