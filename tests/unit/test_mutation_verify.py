@@ -940,3 +940,35 @@ def test_a_split_is_not_held_to_the_dividend_size_limit():
     d = sessions(122)[61]
     v = run(frame(c), actions((d, "split", 2.0)))
     assert flags(v) == {} and [a[4] for a in action_flags(v)] == [None]
+
+
+def test_a_calendar_with_its_own_weekdays_does_not_lend_them_to_another():
+    """Tel Aviv traded on Sundays until 2026; in a delivery that holds a Tel Aviv series, a Toronto series is still
+    held to Monday to Friday: its Sunday bar is refused."""
+    from marketwire.prices import calendars
+
+    ny = sessions(20, date(2023, 1, 3))
+    sun = ny[3] + timedelta(days=2)
+    assert ny[3].weekday() == 4 and sun.weekday() == 6
+    tae = [date(1970, 1, 1) + timedelta(days=int(d)) for d in calendars.sessions("XTAE")]
+    tae = [d for d in tae if d >= date(2024, 1, 1)][:20]
+    bars = pl.concat([frame(zigzag(20), lid="MWLTSE", days=ny[:4] + [sun] + ny[4:19], calendar="XTSE"),
+                      frame(zigzag(20), lid="MWLTAE", days=tae, calendar="XTAE")])
+    v = run(bars)
+    assert refused(v, "MWLTSE") == {4: ("bar.weekend", "date", f"{sun} is a Sunday (the exchange has no sessions "
+                                                               "on that weekday)")}
+    assert refused(v, "MWLTAE") == {}
+
+
+def test_a_delivery_without_the_written_date_cells_is_verified_alike():
+    """``date_raw`` is optional: without it the rules and messages are the same, and a missing date reads as an
+    empty cell."""
+    days = sessions(20)
+    c = zigzag(20)
+    c[6] = c[5] * 100
+    with_raw = run(frame(c, days=days[:3] + [None] + days[4:]))
+    without = run(frame(c, days=days[:3] + [None] + days[4:]).drop("date_raw"))
+    assert "date_raw" not in without.bars.columns and "date_raw" not in without.rejected.columns
+    assert refused(without) == refused(with_raw) == {3: ("bar.unparseable", "date",
+                                                         "date: the cell is empty; every bar needs its date")}
+    assert flags(without) == flags(with_raw) and flags(without)

@@ -159,7 +159,8 @@ def _with_messages(rejected: pl.DataFrame) -> pl.DataFrame:
 def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | None = None) -> Verified:
     """Verify one delivery.
 
-    ``bars``: listing_id, calendar, basis, date, open, high, low, close, volume, adj_close, file, line (any order).
+    ``bars``: listing_id, calendar, basis, date, open, high, low, close, volume, adj_close, file, line (any order),
+    and optionally ``date_raw``, the date cell as written (for the messages of dates that did not parse).
     ``actions``: listing_id, ex_date, type, value, file, line; ``ledger``: actions already stored for the same
     listings (split checks see both).
     """
@@ -179,7 +180,7 @@ def verify(bars: pl.DataFrame, actions: pl.DataFrame, ledger: pl.DataFrame | Non
     df = _reject_rules(df, names)
     bad = df.get_column("rule").is_not_null()  # a mask, not an expression: filters without a query plan
     rejected = _with_messages(df.filter(bad))
-    ok = (df.filter(~bad) if bad.any() else df).drop("rule", "field", "date_raw")
+    ok = (df.filter(~bad) if bad.any() else df).drop("rule", "field", "date_raw", strict=False)
 
     # -- actions: refuse negative values; the ledger used by the rules is the stored one plus this delivery
     wild = ~pl.col("value").is_finite() | (pl.col("value").abs() > MAX_PRICE)
@@ -264,10 +265,8 @@ def _series_rules(df: pl.DataFrame, act: pl.DataFrame, ledger: pl.DataFrame, nam
         lf = lf.join(splits.lazy(), on=[*G, "date"], how="left", maintain_order="left")
     else:
         lf = lf.with_columns(pl.lit(None, pl.Float64).alias("_split"))
-    explained = (pl.col("_split").is_not_null() & (pl.col("basis") == "raw")
-                 & ((r + pl.col("_split").log()).abs() < tol)).fill_null(False)
-    recorded = pl.col("_split").is_not_null()
-    unrecorded = split_like & ~explained & ~recorded
+    recorded = pl.col("_split").is_not_null()  # a recorded split is checked against its ratio below
+    unrecorded = split_like & ~recorded
 
     # stale feed: the previous close repeated with zero volume, two sessions or more in a row
     stale_row = ((pl.col("close") == prev(pl.col("close"))) & (pl.col("volume") == 0)).fill_null(False)
