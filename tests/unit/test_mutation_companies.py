@@ -128,6 +128,10 @@ def test_business_cue_only_counts_words_of_the_same_sentence() -> None:
     ("Gewinnplus", True),
     ("gewinnt", False),        # the verb "wins", seven letters: too short for a compound
     ("Titel", False),          # five letters ending in "titel": a title, not the share
+    ("Autokonzerns", True),    # the genitive: "des Autokonzerns"
+    ("Gewinns", True),
+    ("Autoaktien", True),      # the plural of a suffix that ends in a vowel
+    ("Sparten", True),
 
     ("weather", False),
 ])
@@ -608,6 +612,12 @@ def test_part_of_a_longer_person_or_place_name_is_not_a_company(master) -> None:
     (" Vinci a parlé hier soir", 0.6),            # one character in
     ("Hier, Vinci a parlé hier soir", 0.7),       # inside a sentence: the company
     ("Hier.Vinci a parlé hier soir", 0.7),        # no blank after the full stop: not read as a sentence start
+    ("Il pleut.  Vinci a parlé hier soir", 0.6),  # two blanks after the full stop
+    ("Il pleut.\r\nVinci a parlé hier soir", 0.6),  # a Windows line end
+    ("Titre\nVinci a parlé hier soir", 0.6),       # a headline line without a full stop
+    ("  Vinci a parlé hier soir", 0.6),           # two blanks at the start
+    ("Il pleut. \u00a0Vinci a parlé hier soir", 0.6),
+    ("Hier,  Vinci a parlé hier soir", 0.7),      # blanks after a comma: still inside the sentence
 ])
 def test_a_plain_word_opening_a_sentence_is_weaker(master, text: str, conf: float) -> None:
     assert _find(master, text, lang="fr") == [("Vinci", "VINCI", conf, "name")]
@@ -874,3 +884,22 @@ def test_stop_words_are_read_from_spacy_and_an_unknown_language_has_none() -> No
     assert C.spacy_stop_words("zz") == frozenset()
     blocked = C._blocked_words()
     assert {"the", "der", "les", "france", "germany"} <= blocked and "siemens" not in blocked
+
+
+def test_names_written_with_and_and_with_words_between_them() -> None:
+    """A master name with "&" is found written with "and" and with "&"; a particle or legal word between two name
+    words ("Industria de Diseno Textil, S.A.") belongs to the name."""
+    idx = _index(_rows("JNJ", "Johnson & Johnson", isin="US4781601046", index=True, listings=(("JNJ", "XNYS"),)),
+                 _rows("PG", "Procter and Gamble Co", isin="US7427181091", index=True, listings=(("PG", "XNYS"),)),
+                 _rows("ITX", "Industria de Diseno Textil, S.A.", isin="ES0148396007", listings=(("ITX", "XMAD"),)))
+    for text, surface, iid in (("Shares of Johnson and Johnson rose.", "Johnson and Johnson", "JNJ"),
+                               ("Shares of Johnson & Johnson rose.", "Johnson & Johnson", "JNJ"),
+                               ("Procter and Gamble raised prices.", "Procter and Gamble", "PG"),
+                               ("Procter & Gamble raised prices.", "Procter & Gamble", "PG")):
+        assert [(f[0], f[1]) for f in _find(idx, text)] == [(surface, iid)], text
+    text = "Hier, Industria de Diseno Textil, S.A. a publié."
+    assert [(f[0], f[1]) for f in _find(idx, text, lang="fr")] == [("Industria de Diseno Textil, S.A.", "ITX")]
+    # "and" between two names of a list does not make one name of them
+    assert _ids(idx, "Johnson and Procter", lang="en") == []
+    assert C._gap_ok(" and ") and C._gap_ok(" de ") and C._gap_ok(", S.A. ") and C._gap_ok(" AG ")
+    assert not C._gap_ok(" Bank ") and not C._gap_ok(" und ")  # a name word; "und" is one in the master keys

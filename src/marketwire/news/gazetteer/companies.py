@@ -47,7 +47,10 @@ _JUNK = {"na", "on", "o", "n", "eo", "dl", "sf", "inh", "vz", "st", "adr", "ads"
          "registered", "aktiengesellschaft", "societe", "europeenne", "ord", "cl", "class", "b", "c", "b1", "sa",
          "eur", "usd", "nam", "akt", "rc", "dr", "ag", "se", "spon", "sponsored", "unsp", "vorzug", "pref"}
 _EQUITY = {"equity", "adr", "preferred", None}
-_SEP = re.compile(r"[\s\-'’.&,/]*")
+_SEP = re.compile(r"[\s\-'’.&,/]+")
+#: words a master name's key leaves out ("Procter & Gamble" and "Procter and Gamble" are one key): in text they join
+#: the words of a name and are not part of its key
+_JOINERS = frozenset({"and"})
 #: exchange names in "(NASDAQ: AAPL)" -> MIC
 EXCHANGES = {"NASDAQ": "XNAS", "NASDAQGS": "XNAS", "NASDAQGM": "XNAS", "NYSE": "XNYS", "NYSE AMERICAN": "XASE",
              "AMEX": "XASE", "NYSE ARCA": "ARCX", "LSE": "XLON", "LON": "XLON", "TSX": "XTSE", "XETRA": "XETR",
@@ -153,6 +156,9 @@ _CUE_SUFFIXES = ("konzern", "aktie", "aktien", "hersteller", "bauer", "versicher
                  "geschaft", "sparte", "tochter", "werk", "werte", "titel")
 
 
+#: the suffixes with the German plural and genitive endings ("Autokonzerne", "des Konzerns", "Autoaktien")
+_CUE_ENDINGS = tuple(suffix + ending for suffix in _CUE_SUFFIXES for ending in ("", "e", "n", "s", "en", "es", "ns"))
+
 #: German compounds opening with one of these say business too ("Absatzziel", "Umsatzplus", "Gewinnwarnung")
 _CUE_PREFIXES = ("aktien", "umsatz", "gewinn", "absatz", "konzern", "quartal", "borsen", "dividend")
 
@@ -182,14 +188,14 @@ def business_cue(text: str, start: int, end: int) -> bool:
 def _has_cue(text: str) -> bool:
     for m in G.WORD.finditer(text):
         w = G.fold(m.group())
-        if w in _CUES or (len(w) > 6 and w.rstrip("ns").rstrip("e").endswith(_CUE_SUFFIXES)) or \
+        if w in _CUES or (len(w) > 6 and w.endswith(_CUE_ENDINGS)) or \
                 (len(w) > 8 and any(w.startswith(c) for c in _CUE_PREFIXES)):
             return True
     return False
 
 
 def company_key(name: str | None) -> tuple[str, ...]:
-    toks = [t for t in norm_name(name).split() if t != "and"]
+    toks = [t for t in norm_name(name).split() if t not in _JOINERS]
     while len(toks) > 1 and (toks[-1] in _JUNK or toks[-1].isdigit() or len(toks[-1]) == 1):
         toks.pop()
     return tuple(toks)
@@ -372,7 +378,8 @@ class CompanyIndex:
 
     def _name_hits(self, text: str, words: list[re.Match[str]], model: list[Span], model_ran: bool,
                    lang: str | None) -> Iterable[Span | tuple[int, int, str, str]]:
-        keep = [(i, G.fold(w.group())) for i, w in enumerate(words) if norm_name(w.group()) or w.group().isdigit()]
+        keep = [(i, G.fold(w.group())) for i, w in enumerate(words)
+                if (norm_name(w.group()) or w.group().isdigit()) and G.fold(w.group()) not in _JOINERS]
         j = 0
         while j < len(keep):
             hit = None
@@ -410,8 +417,7 @@ class CompanyIndex:
             surface = text[start:end]
             single = n == 1
             key = tuple(f for _, f in keep[j - n:j])
-            initial = start == 0 or text[max(0, start - 2):start].strip() in (".", "!", "?", "") and \
-                (start < 2 or text[start - 2] in ".!?\n")
+            initial = _opens_sentence(text, start)
             prominent = iss.score >= PROMINENT
             cue = False
             if single and not suffix:
@@ -558,10 +564,24 @@ def _suffix_gap_ok(gap: str, inside: bool) -> bool:
 
 
 def _gap_ok(gap: str) -> bool:
+    """What may stand between two words of a name: separators, legal words and "and", 12 characters at most."""
     if len(gap) > 12:
         return False
     rest = _SEP.sub(" ", gap).split()
-    return all(not norm_name(w) for w in rest)  # only separators and legal words
+    return all(not norm_name(w) or G.fold(w) in _JOINERS for w in rest)
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether a name at ``start`` opens its text, line or sentence: the last character before it, blanks and
+    carriage returns skipped, is none, a line feed, or a sentence mark with a blank after it ("rose.  Vinci",
+    "Titre\r\nVinci"; not "Hier.Vinci")."""
+    i = start
+    while i > 0 and text[i - 1] in _BLANKS:
+        i -= 1
+    return i == 0 or text[i - 1] in "\n" or (i < start and text[i - 1] in ".!?")
+
+
+_BLANKS = frozenset(" \t\r\u00a0")
 
 
 def isin_spans(text: str) -> list[tuple[int, int, str]]:
