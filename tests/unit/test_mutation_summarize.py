@@ -148,6 +148,20 @@ def test_the_source_sentence_sharing_most_words_is_the_one_compared():
     assert unfaithful("Siemens will raise its outlook and dividend.", src) == []
 
 
+def test_a_bullet_agreeing_with_one_of_the_sentences_it_shares_most_words_with_passes():
+    """Where several source sentences share as many content words with a bullet, the bullet passes if its polarity
+    agrees with one of them, in whichever order they stand; it fails if it agrees with none."""
+    two = ("The Fed did not cut rates in June.", "The Fed cut rates in July.")
+    assert unfaithful("The Fed cut rates.", " ".join(two)) == []
+    assert unfaithful("The Fed cut rates.", " ".join(reversed(two))) == []
+    assert unfaithful("The Fed did not cut rates.", " ".join(two)) == []
+    assert unfaithful("The Fed cut rates.", "The Fed did not cut rates in June. The Fed did not cut rates in July.") \
+        == ["negation dropped: the source says 'not cut rates'"]
+    # a sentence sharing fewer words does not rescue the bullet
+    assert unfaithful("The Fed cut rates.", "The Fed did not cut rates in June. The Fed met in July.") == [
+        "negation dropped: the source says 'not cut rates'"]
+
+
 def test_a_german_negation_at_the_clause_end_scopes_the_words_before_it():
     """'nicht' closing a clause negates the content words of its own clause before it, not those of the clause
     before."""

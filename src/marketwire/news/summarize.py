@@ -238,20 +238,27 @@ def _negated_near(toks: list[tuple[str, int]], words: list[str]) -> bool | None:
 
 def _polarity_problems(bullet: str, source: str) -> list[str]:
     """A negation the bullet adds, or one it drops while keeping what was negated, against the source sentence
-    sharing most content words with the bullet (no check when none shares two). A negation's scope is the two
-    content words after it in its clause (before it at a clause's end, where German puts "nicht"); a scope both texts
-    keep must be negated in both or in neither."""
+    sharing most content words with the bullet (no check when none shares two; where several share as many, the
+    bullet passes if it agrees with one of them: "The Fed cut rates." from "The Fed did not cut rates in June. The
+    Fed cut rates in July."). A negation's scope is the two content words after it in its clause (before it at a
+    clause's end, where German puts "nicht"); a scope both texts keep must be negated in both or in neither."""
     btoks = _tokens(bullet)
     bwords = {t for t, _c in btoks if _content(t)}
-    best: list[tuple[str, int]] = []
+    tied: list[list[tuple[str, int]]] = []
     shared = 1
     for sent in sentences(source):
         toks = _tokens(sent)
         n = len(bwords & {t for t, _c in toks if _content(t)})
         if n > shared:
-            best, shared = toks, n
-    if not best:
-        return []
+            tied, shared = [toks], n
+        elif tied and n == shared:
+            tied.append(toks)
+    found = [_polarity_against(btoks, bwords, best) for best in tied]
+    return [] if not found or [] in found else found[0]
+
+
+def _polarity_against(btoks: list[tuple[str, int]], bwords: set[str], best: list[tuple[str, int]]) -> list[str]:
+    """The polarity problems of a bullet (its tokens and content words) against one source sentence."""
     for i, scope in _negated(best):
         if all(t in bwords for t in scope) and _negated_near(btoks, scope) is False:
             return [f"negation dropped: the source says '{best[i][0]} {' '.join(scope)}'"]
