@@ -108,6 +108,12 @@ def test_two_letter_names_count_and_single_letters_do_not() -> None:
     assert "w:a" not in got and "w:x" not in got
 
 
+def test_a_one_character_capital_that_folds_to_two_letters_is_the_two_letter_name() -> None:
+    """The Dutch ligature "Ĳ" folds to "ij" as "IJ" does (likewise "Ǆ", "Ǉ", "Ǌ", "Ǳ"): one anchor for both."""
+    assert anchors(None, "Wegen IJ en Ĳ.", "nl")["w:ij"] == 2
+    assert anchors(None, "Wegen Ǆ.", "hr")["w:dz"] == 1
+
+
 def test_a_sentence_initial_word_counts_only_when_the_text_also_capitalises_it_inside_a_sentence() -> None:
     got = anchors("Airbus livre", "Airbus a livré 50 avions. Les livraisons de Airbus montent! Les clients attendent.",
                   "fr")

@@ -206,11 +206,11 @@ def anchors(
                 start_of_sentence = True
             word = m.group(0)
             prev_end = m.end()
-            if len(word) < 2 or not word[0].isupper():
+            if not word[0].isupper():
                 start_of_sentence = False
                 continue
             folded = _fold(word.split("'")[-1].split("’")[-1]) if ("'" in word or "’" in word) else _fold(word)
-            if len(folded) < 2:
+            if len(folded) < 2:  # by its folded letters: "Ĳ" (one character) is "ij", as "IJ" is
                 start_of_sentence = False
                 continue
             if start_of_sentence:
