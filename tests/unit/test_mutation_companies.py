@@ -623,6 +623,13 @@ def test_a_plain_word_opening_a_sentence_is_weaker(master, text: str, conf: floa
     assert _find(master, text, lang="fr") == [("Vinci", "VINCI", conf, "name")]
 
 
+def test_the_blanks_at_the_end_of_a_text_are_not_before_its_first_word(master) -> None:
+    """Looking back from a name at the start of the text stops there; it does not wrap to the text's last
+    characters."""
+    assert _find(master, "Vinci a parlé hier soir ", lang="fr") == [("Vinci", "VINCI", 0.6, "name")]
+    assert _find(master, "Vinci a parlé hier. \r\n ", lang="fr") == [("Vinci", "VINCI", 0.6, "name")]
+
+
 def test_a_quote_before_a_name_is_no_sentence_start(master) -> None:
     """A name after an opening quote is read as inside a sentence, at the very start of the text as elsewhere."""
     assert _find(master, "«Vinci a parlé hier soir»", lang="fr") == [("Vinci", "VINCI", 0.7, "name")]
