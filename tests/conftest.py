@@ -63,12 +63,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     the process (exit code 134) after the verdict, so with such threads left (listed in the summary) the process
     ends here with the verdict, skipping finalization."""
     import sys
-    import threading
 
     from marketwire.identity import index
 
     index._finish_rebuilds()
-    if _status and not config.option.collectonly and any(t is not threading.main_thread() and t.is_alive() for t in threading.enumerate()):
+    if _status and not config.option.collectonly and _other_threads():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_status[-1])
@@ -82,14 +81,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     _report_threads(terminalreporter)
 
 
+def _other_threads() -> list[Any]:
+    """The threads of this process still running besides the main one."""
+    import threading
+
+    return [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
+
+
 def _report_threads(terminalreporter: Any) -> None:
     """The threads still running when the session ends, with where each one is. A daemon thread inside native code
     when the interpreter finalizes can abort the process after every test passed (exit code 134); this names it."""
     import sys
-    import threading
 
     frames = sys._current_frames()
-    alive = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
+    alive = _other_threads()
     if not alive:
         return
     terminalreporter.section("threads still running at the end of the session", sep="-")
